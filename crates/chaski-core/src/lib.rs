@@ -1,0 +1,14 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+pub mod crs;
+pub mod domain;
+pub mod index;
+pub mod layer;
+pub mod raster;
+pub mod schema;
+pub mod store;
+pub mod value;
+
+pub use layer::{Feature, GeometryType, Layer, LayerKind};
+pub use value::{Field, FieldType, Value};

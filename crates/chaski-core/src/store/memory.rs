@@ -1,0 +1,257 @@
+//! In-memory store: for tests and runs that need no persistence.
+
+use super::{
+    LayerInfo, RasterInfo, Result, Store, StoreError, WriteMode, WriteSummary, check_name,
+    layer_bounds, merge_fields,
+};
+use crate::layer::{Feature, Layer};
+use crate::raster::Raster;
+use crate::value::Value;
+use std::collections::BTreeMap;
+use std::sync::RwLock;
+
+#[derive(Default)]
+struct Inner {
+    version: u64,
+    layers: BTreeMap<String, (Layer, u64)>,
+    rasters: BTreeMap<String, (Raster<f32>, u64)>,
+}
+
+/// A store that keeps everything in memory.
+#[derive(Default)]
+pub struct MemoryStore {
+    inner: RwLock<Inner>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
+        self.inner
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
+        self.inner
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Re-align a feature's values from `from` fields to `to` fields.
+fn realign(f: &Feature, from: &[crate::Field], to: &[crate::Field]) -> Vec<Value> {
+    to.iter()
+        .map(|t| {
+            from.iter()
+                .position(|x| x.name == t.name)
+                .and_then(|i| f.values.get(i).cloned())
+                .unwrap_or(Value::Null)
+        })
+        .collect()
+}
+
+impl Store for MemoryStore {
+    fn backend(&self) -> &'static str {
+        "memory"
+    }
+
+    fn layers(&self) -> Result<Vec<LayerInfo>> {
+        Ok(self
+            .read()
+            .layers
+            .values()
+            .map(|(l, v)| LayerInfo {
+                name: l.name.clone(),
+                kind: l.kind,
+                geometry_type: l.kind.geometry_type(),
+                fields: l.fields.clone(),
+                feature_count: l.features.len(),
+                bounds: layer_bounds(l),
+                version: *v,
+            })
+            .collect())
+    }
+
+    fn read_layer(&self, name: &str) -> Result<Layer> {
+        self.read()
+            .layers
+            .get(name)
+            .map(|(l, _)| l.clone())
+            .ok_or_else(|| StoreError::NotFound(name.to_owned()))
+    }
+
+    fn write_layer(&self, layer: &Layer, mode: WriteMode) -> Result<WriteSummary> {
+        check_name(&layer.name)?;
+        let mut inner = self.write();
+        let version = inner.version + 1;
+        let mut summary = WriteSummary {
+            version,
+            ..WriteSummary::default()
+        };
+        let new = match (mode, inner.layers.get(&layer.name)) {
+            (WriteMode::Replace, old) | (_, old @ None) => {
+                summary.removed = old.map_or(0, |(l, _)| l.features.len());
+                summary.inserted = layer.features.len();
+                let mut l = layer.clone();
+                for (i, f) in l.features.iter_mut().enumerate() {
+                    f.fid = i as i64 + 1;
+                }
+                l
+            }
+            (mode, Some((old, _))) => {
+                if old.kind != layer.kind {
+                    return Err(StoreError::Conflict {
+                        layer: layer.name.clone(),
+                        reason: format!(
+                            "the stored layer holds {} but the new data holds {}",
+                            old.kind, layer.kind
+                        ),
+                    });
+                }
+                let fields = merge_fields(&layer.name, &old.fields, &layer.fields)?;
+                let mut out = Layer {
+                    name: old.name.clone(),
+                    kind: old.kind,
+                    fields: fields.clone(),
+                    features: old
+                        .features
+                        .iter()
+                        .map(|f| Feature {
+                            fid: f.fid,
+                            geometry: f.geometry.clone(),
+                            values: realign(f, &old.fields, &fields),
+                        })
+                        .collect(),
+                };
+                let code_idx = fields.iter().position(|f| f.name == "code");
+                let mut next_fid = out.features.iter().map(|f| f.fid).max().unwrap_or(0) + 1;
+                for f in &layer.features {
+                    let values = realign(f, &layer.fields, &fields);
+                    let existing = match (mode, code_idx) {
+                        (WriteMode::Upsert, Some(ci)) if !values[ci].is_null() => out
+                            .features
+                            .iter()
+                            .position(|o| o.values[ci] == values[ci]),
+                        _ => None,
+                    };
+                    if let Some(pos) = existing {
+                        out.features[pos].geometry = f.geometry.clone();
+                        out.features[pos].values = values;
+                        summary.updated += 1;
+                    } else {
+                        out.features.push(Feature {
+                            fid: next_fid,
+                            geometry: f.geometry.clone(),
+                            values,
+                        });
+                        next_fid += 1;
+                        summary.inserted += 1;
+                    }
+                }
+                out
+            }
+        };
+        inner.layers.insert(layer.name.clone(), (new, version));
+        inner.version = version;
+        Ok(summary)
+    }
+
+    fn delete_layer(&self, name: &str) -> Result<bool> {
+        let mut inner = self.write();
+        let existed = inner.layers.remove(name).is_some() || inner.rasters.remove(name).is_some();
+        if existed {
+            inner.version += 1;
+        }
+        Ok(existed)
+    }
+
+    fn rasters(&self) -> Result<Vec<RasterInfo>> {
+        Ok(self
+            .read()
+            .rasters
+            .iter()
+            .map(|(name, (r, v))| {
+                let (a, b, c, d) = r.bounds();
+                RasterInfo {
+                    name: name.clone(),
+                    width: r.width,
+                    height: r.height,
+                    epsg: r.epsg,
+                    bounds: [a, b, c, d],
+                    version: *v,
+                }
+            })
+            .collect())
+    }
+
+    fn read_raster(&self, name: &str) -> Result<Raster<f32>> {
+        self.read()
+            .rasters
+            .get(name)
+            .map(|(r, _)| r.clone())
+            .ok_or_else(|| StoreError::NotFound(name.to_owned()))
+    }
+
+    fn write_raster(&self, name: &str, raster: &Raster<f32>) -> Result<u64> {
+        check_name(name)?;
+        let mut inner = self.write();
+        inner.version += 1;
+        let v = inner.version;
+        inner.rasters.insert(name.to_owned(), (raster.clone(), v));
+        Ok(v)
+    }
+
+    fn version(&self) -> Result<u64> {
+        Ok(self.read().version)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layer::LayerKind;
+    use geo::{Geometry, point};
+
+    fn community(code: &str, pop: i64) -> Feature {
+        Feature {
+            fid: 0,
+            geometry: Geometry::Point(point! { x: -74.0, y: -13.0 }),
+            values: vec![
+                code.into(),
+                "x".into(),
+                Value::Null,
+                pop.into(),
+                Value::Null,
+                Value::Null,
+            ],
+        }
+    }
+
+    #[test]
+    fn upsert_updates_by_code_and_append_adds() {
+        let s = MemoryStore::new();
+        let mut l = Layer::new("communities", LayerKind::Communities);
+        l.features = vec![community("a", 1), community("b", 2)];
+        let w = s.write_layer(&l, WriteMode::Replace).unwrap();
+        assert_eq!((w.inserted, w.version), (2, 1));
+        l.features = vec![community("b", 20), community("c", 3)];
+        let w = s.write_layer(&l, WriteMode::Upsert).unwrap();
+        assert_eq!((w.inserted, w.updated), (1, 1));
+        let back = s.read_layer("communities").unwrap();
+        let pops: Vec<_> = back
+            .features
+            .iter()
+            .map(|f| back.value(f, "population").as_i64().unwrap())
+            .collect();
+        assert_eq!(pops, vec![1, 20, 3]);
+        assert_eq!(s.version().unwrap(), 2);
+        assert!(matches!(
+            s.read_layer("nope"),
+            Err(StoreError::NotFound(_))
+        ));
+    }
+}

@@ -1,0 +1,196 @@
+//! The layer store: where imported layers persist and where `serve` and the
+//! analyses read them from.
+//!
+//! Every backend implements the object-safe [`Store`] trait and is held as
+//! `Arc<dyn Store>`. Backends: [`memory::MemoryStore`] (tests, ephemeral runs)
+//! here; the GeoPackage file store (the embedded default, which QGIS opens
+//! directly) in `chaski-io` behind its `gpkg` feature. A shared PostGIS backend
+//! slots in behind the same trait.
+//!
+//! Writes are transactional: a write either lands whole, and survives a crash
+//! once it returns `Ok`, or leaves the store as it was.
+
+pub mod memory;
+
+use crate::layer::{GeometryType, Layer, LayerKind};
+use crate::raster::Raster;
+use crate::value::Field;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// Errors of a store backend.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// No layer or raster of that name.
+    #[error("no layer named '{0}' in the store")]
+    NotFound(String),
+    /// The name cannot be used for a layer.
+    #[error("invalid layer name '{0}': use lower-case letters, digits and '_', starting with a letter (at most 63 characters)")]
+    InvalidName(String),
+    /// A write does not fit the stored layer (other kind, conflicting field type).
+    #[error("layer '{layer}': {reason}")]
+    Conflict {
+        /// Layer name.
+        layer: String,
+        /// What conflicts.
+        reason: String,
+    },
+    /// The store file is not usable (not a GeoPackage, truncated, locked...).
+    #[error("store {path}: {reason}")]
+    Corrupt {
+        /// Store path.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// An error of the backend's database or file layer.
+    #[error("store backend error: {0}")]
+    Backend(String),
+}
+
+/// Result of store operations.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// How a write treats the features already in the layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WriteMode {
+    /// Drop what was there and write the new features.
+    #[default]
+    Replace,
+    /// Add the new features.
+    Append,
+    /// Update features whose `code` already exists, add the others
+    /// (re-uploading a submission updates instead of duplicating).
+    Upsert,
+}
+
+/// What a write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct WriteSummary {
+    /// Features inserted.
+    pub inserted: usize,
+    /// Features updated in place (upserts).
+    pub updated: usize,
+    /// Features removed (replace).
+    pub removed: usize,
+    /// The store's data version after the write.
+    pub version: u64,
+}
+
+/// What the store knows of a layer without reading its features.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LayerInfo {
+    /// Layer name.
+    pub name: String,
+    /// Layer kind.
+    pub kind: LayerKind,
+    /// Geometry type.
+    pub geometry_type: GeometryType,
+    /// Fields, core first.
+    pub fields: Vec<Field>,
+    /// Number of features.
+    pub feature_count: usize,
+    /// Bounds (min lon, min lat, max lon, max lat), None when empty.
+    pub bounds: Option<[f64; 4]>,
+    /// Data version of the last write to this layer.
+    pub version: u64,
+}
+
+/// What the store knows of a raster.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RasterInfo {
+    /// Raster name.
+    pub name: String,
+    /// Columns.
+    pub width: usize,
+    /// Rows.
+    pub height: usize,
+    /// EPSG code of its CRS.
+    pub epsg: Option<u32>,
+    /// Bounds in its own CRS.
+    pub bounds: [f64; 4],
+    /// Data version of the last write.
+    pub version: u64,
+}
+
+/// A layer store. Object safe: backends are used as `Arc<dyn Store>`.
+pub trait Store: Send + Sync {
+    /// Short backend name for logs (`gpkg`, `memory`, ...).
+    fn backend(&self) -> &'static str;
+
+    /// Vector layers, in name order.
+    fn layers(&self) -> Result<Vec<LayerInfo>>;
+
+    /// Read a whole vector layer.
+    fn read_layer(&self, name: &str) -> Result<Layer>;
+
+    /// Write a vector layer in one transaction.
+    fn write_layer(&self, layer: &Layer, mode: WriteMode) -> Result<WriteSummary>;
+
+    /// Remove a layer; false when it did not exist.
+    fn delete_layer(&self, name: &str) -> Result<bool>;
+
+    /// Rasters, in name order.
+    fn rasters(&self) -> Result<Vec<RasterInfo>>;
+
+    /// Read a raster.
+    fn read_raster(&self, name: &str) -> Result<Raster<f32>>;
+
+    /// Write (replace) a raster in one transaction.
+    fn write_raster(&self, name: &str, raster: &Raster<f32>) -> Result<u64>;
+
+    /// The store's data version: it grows with every successful write, so caches
+    /// keyed on it never show stale data.
+    fn version(&self) -> Result<u64>;
+
+    /// Info on one layer.
+    fn layer_info(&self, name: &str) -> Result<LayerInfo> {
+        self.layers()?
+            .into_iter()
+            .find(|l| l.name == name)
+            .ok_or_else(|| StoreError::NotFound(name.to_owned()))
+    }
+}
+
+/// Check a layer name, for backends.
+pub fn check_name(name: &str) -> Result<()> {
+    if crate::layer::valid_layer_name(name) {
+        Ok(())
+    } else {
+        Err(StoreError::InvalidName(name.to_owned()))
+    }
+}
+
+/// Merge `incoming` fields into `existing` for an append or upsert: fields
+/// present in both must have the same type; new fields are added at the end.
+/// Returns the merged field list.
+pub fn merge_fields(layer: &str, existing: &[Field], incoming: &[Field]) -> Result<Vec<Field>> {
+    let mut merged = existing.to_vec();
+    for f in incoming {
+        match existing.iter().find(|e| e.name == f.name) {
+            Some(e) if e.ty != f.ty => {
+                return Err(StoreError::Conflict {
+                    layer: layer.to_owned(),
+                    reason: format!(
+                        "field '{}' is {} in the store but {} in the new data",
+                        f.name,
+                        e.ty.as_str(),
+                        f.ty.as_str()
+                    ),
+                });
+            }
+            Some(_) => {}
+            None => merged.push(f.clone()),
+        }
+    }
+    Ok(merged)
+}
+
+/// Bounds of a layer as an array, for [`LayerInfo`].
+pub fn layer_bounds(layer: &Layer) -> Option<[f64; 4]> {
+    layer
+        .bounds()
+        .map(|r| [r.min().x, r.min().y, r.max().x, r.max().y])
+}

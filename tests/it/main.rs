@@ -1,0 +1,1 @@
+//! chaski integration tests, built as one binary.
