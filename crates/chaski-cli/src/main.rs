@@ -1,2 +1,66 @@
-//! The `chaski` command.
-fn main() {}
+//! `chaski`: geospatial analysis and vector tiles for rural community-health planning.
+
+mod demo;
+mod import;
+mod summary;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// chaski: travel time to care, at-risk household clusters and vector tiles
+/// for rural community-health planning.
+#[derive(Debug, Parser)]
+#[command(name = "chaski", version, about, long_about = None)]
+struct Cli {
+    /// The layer store: a GeoPackage file (created when missing; QGIS opens it directly).
+    #[arg(long, global = true, env = "CHASKI_STORE", default_value = "chaski.gpkg")]
+    store: PathBuf,
+
+    /// Log level filter (error, warn, info, debug, trace or a tracing filter).
+    #[arg(long, global = true, env = "CHASKI_LOG", default_value = "warn")]
+    log: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Import a vector or raster file into a layer of the store.
+    Import(import::Args),
+    /// Generate the deterministic demo region (files in a folder, ready to import).
+    Demo(demo::Args),
+    /// Print a summary of every layer in the store.
+    Summary(summary::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&cli.log)
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("chaski: error: {err}");
+            for cause in err.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Import(args) => import::run(&cli.store, args),
+        Command::Demo(args) => demo::run(&cli.store, args),
+        Command::Summary(args) => summary::run(&cli.store, &args),
+    }
+}

@@ -1,2 +1,13 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
+
+#[cfg(feature = "proj")]
+pub mod crs;
+pub mod csv;
+#[cfg(feature = "gdal")]
+pub mod gdal_vector;
+pub mod import;
+pub mod mapping;
+#[cfg(feature = "gdal")]
+pub mod raster;
+pub mod store;

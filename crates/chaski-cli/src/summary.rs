@@ -1,0 +1,12 @@
+//! `chaski summary`.
+use anyhow::Result;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Arguments of `chaski summary`.
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn run(_store: &Path, _args: &Args) -> Result<ExitCode> {
+    anyhow::bail!("not yet implemented")
+}

@@ -1,0 +1,155 @@
+//! Raster input and output through GDAL (GeoTIFF and every raster format GDAL reads).
+
+use chaski_core::raster::Raster;
+use gdal::raster::Buffer;
+use gdal::spatial_ref::SpatialRef;
+use gdal::{Dataset, DriverManager};
+use std::path::{Path, PathBuf};
+
+/// Errors reading or writing rasters.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RasterError {
+    /// GDAL could not open or read the file.
+    #[error("{path}: cannot read raster: {reason}")]
+    Read {
+        /// File (or GDAL dataset name).
+        path: PathBuf,
+        /// What GDAL said.
+        reason: String,
+    },
+    /// GDAL could not write the file.
+    #[error("{path}: cannot write raster: {reason}")]
+    Write {
+        /// File.
+        path: PathBuf,
+        /// What GDAL said.
+        reason: String,
+    },
+}
+
+fn read_err(path: &Path, e: impl std::fmt::Display) -> RasterError {
+    RasterError::Read {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    }
+}
+
+fn write_err(path: &Path, e: impl std::fmt::Display) -> RasterError {
+    RasterError::Write {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    }
+}
+
+/// Read band 1 of a raster as `f32`, with its geotransform, EPSG code and nodata value.
+pub fn read_raster(path: &Path) -> Result<Raster<f32>, RasterError> {
+    let ds = Dataset::open(path).map_err(|e| read_err(path, e))?;
+    raster_from_dataset(&ds, path)
+}
+
+/// Read band 1 of an open dataset.
+pub fn raster_from_dataset(ds: &Dataset, path: &Path) -> Result<Raster<f32>, RasterError> {
+    if ds.raster_count() < 1 {
+        return Err(read_err(path, "the file has no raster band"));
+    }
+    let band = ds.rasterband(1).map_err(|e| read_err(path, e))?;
+    let (width, height) = ds.raster_size();
+    let transform = ds.geo_transform().map_err(|e| read_err(path, e))?;
+    let epsg = ds
+        .spatial_ref()
+        .ok()
+        .and_then(|mut sr| {
+            let _ = sr.auto_identify_epsg();
+            sr.auth_code().ok()
+        })
+        .and_then(|c| u32::try_from(c).ok());
+    let nodata = band.no_data_value();
+    let buf: Buffer<f32> = band
+        .read_as((0, 0), (width, height), (width, height), None)
+        .map_err(|e| read_err(path, e))?;
+    Ok(Raster {
+        width,
+        height,
+        transform,
+        epsg,
+        nodata,
+        data: buf.into_shape_and_vec().1,
+    })
+}
+
+/// Write `raster` as a single-band Float32 file with `driver` (e.g. `GTiff`)
+/// and creation options (e.g. `COMPRESS=DEFLATE`).
+pub fn write_raster(
+    raster: &Raster<f32>,
+    path: &Path,
+    driver: &str,
+    options: &[&str],
+) -> Result<(), RasterError> {
+    let drv = DriverManager::get_driver_by_name(driver).map_err(|e| write_err(path, e))?;
+    let opts = gdal::cpl::CslStringList::from_iter(options.iter().copied());
+    let mut ds = drv
+        .create_with_band_type_with_options::<f32, _>(
+            path,
+            raster.width,
+            raster.height,
+            1,
+            &opts,
+        )
+        .map_err(|e| write_err(path, e))?;
+    ds.set_geo_transform(&raster.transform)
+        .map_err(|e| write_err(path, e))?;
+    if let Some(epsg) = raster.epsg {
+        let sr = SpatialRef::from_epsg(epsg).map_err(|e| write_err(path, e))?;
+        ds.set_spatial_ref(&sr).map_err(|e| write_err(path, e))?;
+    }
+    let mut band = ds.rasterband(1).map_err(|e| write_err(path, e))?;
+    if let Some(nd) = raster.nodata {
+        band.set_no_data_value(Some(nd))
+            .map_err(|e| write_err(path, e))?;
+    }
+    let mut buf = Buffer::new((raster.width, raster.height), raster.data.clone());
+    band.write((0, 0), (raster.width, raster.height), &mut buf)
+        .map_err(|e| write_err(path, e))?;
+    ds.flush_cache().map_err(|e| write_err(path, e))?;
+    Ok(())
+}
+
+/// Write a deflate-compressed, tiled GeoTIFF (QGIS opens it directly).
+pub fn write_geotiff(raster: &Raster<f32>, path: &Path) -> Result<(), RasterError> {
+    write_raster(
+        raster,
+        path,
+        "GTiff",
+        &["COMPRESS=DEFLATE", "PREDICTOR=3", "TILED=YES"],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn geotiff_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.tif");
+        let mut r = Raster::filled(
+            3,
+            2,
+            [500_000.0, 30.0, 0.0, 8_600_000.0, 0.0, -30.0],
+            Some(32718),
+            1.5f32,
+        );
+        r.nodata = Some(-9999.0);
+        r.data[4] = -9999.0;
+        write_geotiff(&r, &path).unwrap();
+        let back = read_raster(&path).unwrap();
+        assert_eq!(back, r);
+    }
+
+    #[test]
+    fn missing_file_names_the_path() {
+        let e = read_raster(Path::new("/nonexistent/x.tif")).unwrap_err();
+        assert!(e.to_string().contains("/nonexistent/x.tif"), "{e}");
+    }
+}
