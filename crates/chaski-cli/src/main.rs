@@ -2,6 +2,7 @@
 
 mod demo;
 mod import;
+mod store;
 mod summary;
 
 use anyhow::Result;

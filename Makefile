@@ -1,0 +1,41 @@
+# chaski: two commands set up and run everything on a fresh Debian 12 machine.
+#   make demo   generate the demo region, load it into a store and print a summary
+#   make test   formatting, lints and the whole test suite
+
+SHELL := /bin/bash
+CARGO ?= cargo
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+DEMO_DIR   ?= data
+DEMO_STORE ?= $(DEMO_DIR)/chaski.gpkg
+CHASKI     := target/release/chaski
+
+.PHONY: deps build demo test lint fmt bench clean
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	$(CARGO) build --release --locked -p chaski-cli
+
+## make demo: regenerate the embedded demo region into data/, import every file into
+## data/chaski.gpkg (a GeoPackage QGIS opens directly) and print a summary per layer.
+demo: build
+	$(CHASKI) demo --out $(DEMO_DIR) --load --store $(DEMO_STORE)
+
+lint: deps
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+## make test: the gates CI runs.
+test: lint
+	$(CARGO) test --workspace --locked
+
+fmt:
+	$(CARGO) fmt --all
+
+bench: deps
+	$(CARGO) bench -p chaski-benches
+
+clean:
+	$(CARGO) clean

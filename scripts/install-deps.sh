@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Install what chaski needs to build and test on Debian 12, only when it is missing.
+# Used by `make demo` and `make test`; safe to run again.
+set -euo pipefail
+
+APT_PACKAGES=(
+  libgdal-dev   # GDAL 3.6: vector and raster readers (chaski-io)
+  libproj-dev   # PROJ 9.1: coordinate transformations (chaski-io)
+  libsqlite3-dev # SQLite, shared with GDAL: the GeoPackage store
+  pkg-config
+  libclang-dev  # bindgen in proj-sys
+  gdal-bin      # ogr2ogr/ogrinfo: reference tool in tests
+  proj-bin      # cs2cs: reference tool in tests
+)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "installing Debian packages: ${missing[*]}"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  if [ -x "$HOME/.cargo/bin/cargo" ]; then
+    echo "cargo is in ~/.cargo/bin: add it to PATH" >&2
+  else
+    echo "cargo (Rust) is required: install it with rustup (https://rustup.rs)" >&2
+  fi
+  exit 1
+fi
