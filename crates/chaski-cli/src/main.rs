@@ -2,6 +2,7 @@
 
 mod demo;
 mod import;
+mod serve;
 mod store;
 mod summary;
 
@@ -33,6 +34,8 @@ enum Command {
     Import(import::Args),
     /// Generate the deterministic demo region (files in a folder, ready to import).
     Demo(demo::Args),
+    /// Serve the store's public layers: vector tiles, TileJSON, styles, catalog and a web viewer.
+    Serve(serve::Args),
     /// Print a summary of every layer in the store.
     Summary(summary::Args),
 }
@@ -62,6 +65,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Import(args) => import::run(&cli.store, args),
         Command::Demo(args) => demo::run(&cli.store, args),
+        Command::Serve(args) => serve::run(&cli.store, args),
         Command::Summary(args) => summary::run(&cli.store, &args),
     }
 }

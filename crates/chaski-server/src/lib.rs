@@ -1,2 +1,148 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
+
+pub mod catalog;
+pub mod config;
+pub mod encoding;
+pub mod error;
+pub mod state;
+pub mod styles;
+pub mod tiles;
+pub mod viewer;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::{Method, header};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+use std::time::Duration;
+use tower_http::cors::{Any, CorsLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use config::ServerConfig;
+
+/// The router with every endpoint. Tests call it with `oneshot`.
+pub fn app(state: AppState) -> Router {
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::HEAD, Method::OPTIONS])
+        .allow_headers([header::IF_NONE_MATCH, header::CONTENT_TYPE, header::AUTHORIZATION])
+        .expose_headers([header::ETAG, header::CONTENT_ENCODING]);
+    Router::new()
+        .route("/", get(viewer::index))
+        .route("/viewer/{file}", get(viewer::asset))
+        .route("/health", get(health))
+        .route("/catalog", get(catalog))
+        .route("/tiles/{spec}", get(tiles::tilejson))
+        .route("/tiles/{layers}/{z}/{x}/{y}", get(tiles::tile))
+        .route("/styles/{name}", get(styles::style))
+        .fallback(not_found)
+        .layer(cors)
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(30),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn health() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::NotFound(format!(
+        "no endpoint at '{}': see / for the viewer, /catalog for layers, /tiles/LAYERS.json for TileJSON",
+        uri.path()
+    ))
+}
+
+/// `GET /catalog`: every public layer with fields, geometry type, bounds, zoom range,
+/// feature count and data version, plus the styles available.
+async fn catalog(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Json<Value> {
+    let cat = state.catalog();
+    let base = tiles::base_url(&state, &headers);
+    let layers: Vec<catalog::LayerEntry<'_>> = cat
+        .layers
+        .iter()
+        .map(|(name, l)| catalog::LayerEntry {
+            name,
+            kind: l.info.kind,
+            geometry_type: l.info.geometry_type.ogc_name(),
+            fields: l
+                .info
+                .fields
+                .iter()
+                .map(|f| (f.name.as_str(), f.ty.as_str()))
+                .collect(),
+            bounds: l.info.bounds,
+            minzoom: l.minzoom,
+            maxzoom: l.maxzoom,
+            feature_count: l.info.feature_count,
+            version: l.info.version,
+            tilejson: format!("{base}/tiles/{name}.json"),
+        })
+        .collect();
+    let styles: Vec<String> = styles::style_names(&state.config.styles_dir)
+        .into_iter()
+        .map(|s| format!("{base}/styles/{s}.json"))
+        .collect();
+    Json(json!({ "version": cat.version, "layers": layers, "styles": styles }))
+}
+
+/// Serve `state` on `listener` until Ctrl-C or SIGTERM, refreshing the catalog
+/// when the store's data version changes (checked every `refresh`).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    refresh: Duration,
+) -> std::io::Result<()> {
+    let refresher = state.clone();
+    let task = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(refresh);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let s = refresher.clone();
+            match tokio::task::spawn_blocking(move || s.refresh()).await {
+                Ok(Ok(true)) => tracing::info!("store changed: catalog rebuilt"),
+                Ok(Ok(false)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "catalog refresh failed"),
+                Err(e) => tracing::warn!(error = %e, "catalog refresh panicked"),
+            }
+        }
+    });
+    let result = axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
+    task.abort();
+    result
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

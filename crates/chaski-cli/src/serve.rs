@@ -1,0 +1,76 @@
+//! `chaski serve`: the tile and API server.
+
+use anyhow::{Context, Result};
+use chaski_server::ServerConfig;
+use chaski_server::config::EmptyTile;
+use chaski_server::state::AppState;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Arguments of `chaski serve`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:3000", env = "CHASKI_LISTEN")]
+    pub listen: SocketAddr,
+    /// Base URL clients use to reach this server (for TileJSON and styles behind a proxy).
+    #[arg(long, env = "CHASKI_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Status for empty tiles: 204, 200 or 404.
+    #[arg(long, default_value = "204")]
+    pub empty_tile: EmptyTile,
+    /// Size bound of the in-memory tile cache, in MB.
+    #[arg(long, default_value_t = 256)]
+    pub cache_mb: u64,
+    /// Highest zoom served.
+    #[arg(long, default_value_t = 14, value_parser = clap::value_parser!(u8).range(0..=22))]
+    pub max_zoom: u8,
+    /// Folder of MapLibre style templates.
+    #[arg(long, default_value = "styles")]
+    pub styles: PathBuf,
+    /// Seconds between checks of the store's data version (the catalog is rebuilt when it moves on).
+    #[arg(long, default_value_t = 2)]
+    pub refresh_secs: u64,
+}
+
+pub fn run(store_path: &Path, args: Args) -> Result<ExitCode> {
+    let store = crate::store::open(store_path)?;
+    let config = ServerConfig {
+        public_url: args.public_url,
+        empty_tile: args.empty_tile,
+        cache_mb: args.cache_mb,
+        max_zoom: args.max_zoom,
+        styles_dir: args.styles,
+        ..ServerConfig::default()
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let state = tokio::task::spawn_blocking(move || AppState::new(store, config))
+            .await?
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("listening on {}", args.listen))?;
+        let catalog = state.catalog();
+        tracing::info!(
+            "serving {} layers (data version {}) on http://{}",
+            catalog.layers.len(),
+            catalog.version,
+            args.listen
+        );
+        eprintln!(
+            "chaski: serving {} layers on http://{} (viewer at /, catalog at /catalog)",
+            catalog.layers.len(),
+            args.listen
+        );
+        chaski_server::serve(listener, state, Duration::from_secs(args.refresh_secs.max(1)))
+            .await
+            .context("serving")?;
+        anyhow::Ok(ExitCode::SUCCESS)
+    })
+}

@@ -1,0 +1,117 @@
+//! The catalog of public layers served as tiles, rebuilt when the store's data
+//! version changes.
+//!
+//! Building a catalog reads every public layer once, reprojects it to Web
+//! Mercator and indexes it (see `chaski_tiles`); tile requests then only query.
+//! Private layers (households) are never part of it.
+
+use crate::error::ApiError;
+use chaski_core::store::{LayerInfo, Store};
+use chaski_tiles::{LayerSource, TileSource};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// One servable layer.
+pub struct CatalogLayer {
+    /// What the store says of it.
+    pub info: LayerInfo,
+    /// Lowest zoom with data.
+    pub minzoom: u8,
+    /// Highest zoom served.
+    pub maxzoom: u8,
+    /// The tile source.
+    pub source: Arc<dyn TileSource>,
+}
+
+/// Every servable layer at one data version.
+#[derive(Default)]
+pub struct Catalog {
+    /// The store's data version this catalog was built from.
+    pub version: u64,
+    /// Layers by name.
+    pub layers: BTreeMap<String, CatalogLayer>,
+}
+
+/// The JSON form of one layer in `GET /catalog`.
+#[derive(Debug, Serialize)]
+pub struct LayerEntry<'a> {
+    /// Layer name (the id in tile URLs).
+    pub name: &'a str,
+    /// Layer kind.
+    pub kind: chaski_core::LayerKind,
+    /// Geometry type.
+    pub geometry_type: &'static str,
+    /// Fields with their types.
+    pub fields: BTreeMap<&'a str, &'static str>,
+    /// Bounds (west, south, east, north).
+    pub bounds: Option<[f64; 4]>,
+    /// Lowest zoom.
+    pub minzoom: u8,
+    /// Highest zoom.
+    pub maxzoom: u8,
+    /// Number of features.
+    pub feature_count: usize,
+    /// Data version of the layer's last write.
+    pub version: u64,
+    /// TileJSON of this layer alone.
+    pub tilejson: String,
+}
+
+impl Catalog {
+    /// Build from the store's public layers (CPU and I/O heavy: call off the async runtime).
+    pub fn build(store: &dyn Store, max_zoom: u8) -> Result<Self, ApiError> {
+        let version = store.version()?;
+        let mut layers = BTreeMap::new();
+        for info in store.layers()? {
+            if info.kind.is_private() {
+                continue;
+            }
+            let layer = store.read_layer(&info.name)?;
+            let source = LayerSource::new(&layer).map_err(ApiError::internal)?;
+            layers.insert(
+                info.name.clone(),
+                CatalogLayer {
+                    info,
+                    minzoom: 0,
+                    maxzoom: max_zoom,
+                    source: Arc::new(source),
+                },
+            );
+        }
+        Ok(Self { version, layers })
+    }
+
+    /// Resolve a comma list of layer names; unknown names give a 404 naming them.
+    pub fn resolve<'a>(&'a self, spec: &str) -> Result<Vec<(&'a str, &'a CatalogLayer)>, ApiError> {
+        let mut out = Vec::new();
+        let mut unknown = Vec::new();
+        for name in spec.split(',').map(str::trim) {
+            if name.is_empty() {
+                return Err(ApiError::BadRequest(format!(
+                    "empty layer name in '{spec}': use a layer name or a comma list of names"
+                )));
+            }
+            match self.layers.get_key_value(name) {
+                Some((k, l)) => {
+                    if !out.iter().any(|(n, _)| *n == k.as_str()) {
+                        out.push((k.as_str(), l));
+                    }
+                }
+                None => unknown.push(name.to_owned()),
+            }
+        }
+        if !unknown.is_empty() {
+            return Err(ApiError::NotFound(format!(
+                "unknown layer{} {}: see /catalog for the layers served",
+                if unknown.len() > 1 { "s" } else { "" },
+                unknown
+                    .iter()
+                    .map(|u| format!("'{u}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,62 @@
+//! Server settings, with documented defaults.
+
+use serde::{Deserialize, Serialize};
+
+/// What an empty tile is answered with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum EmptyTile {
+    /// 204 No Content (the default; MapLibre and QGIS treat it as an empty tile).
+    #[default]
+    NoContent,
+    /// 200 with an empty body.
+    Ok,
+    /// 404 Not Found.
+    NotFound,
+}
+
+impl std::str::FromStr for EmptyTile {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "204" => Ok(Self::NoContent),
+            "200" => Ok(Self::Ok),
+            "404" => Ok(Self::NotFound),
+            _ => Err(format!("empty-tile status must be 204, 200 or 404, not '{s}'")),
+        }
+    }
+}
+
+/// Settings of the HTTP server.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServerConfig {
+    /// Base URL clients reach this server at, used in TileJSON and styles
+    /// (default: taken from each request's `Host` header).
+    pub public_url: Option<String>,
+    /// Status for empty tiles.
+    pub empty_tile: EmptyTile,
+    /// Size bound of the in-memory tile cache, in megabytes (default 256).
+    pub cache_mb: u64,
+    /// Highest zoom served (default 14; deeper requests are overzoomed by clients).
+    pub max_zoom: u8,
+    /// Seconds a client may cache a versioned tile URL (default one day).
+    pub max_age_versioned: u32,
+    /// Seconds a client may cache an unversioned tile URL (default 60).
+    pub max_age: u32,
+    /// Folder of MapLibre style templates (default `styles`).
+    pub styles_dir: std::path::PathBuf,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            public_url: None,
+            empty_tile: EmptyTile::NoContent,
+            cache_mb: 256,
+            max_zoom: 14,
+            max_age_versioned: 86_400,
+            max_age: 60,
+            styles_dir: "styles".into(),
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! The one error type of the HTTP API: 4xx explain, 5xx log and hide.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// An error answered to an HTTP client.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// The request is malformed (bad z/x/y, bad parameter).
+    #[error("{0}")]
+    BadRequest(String),
+    /// Something named in the request does not exist (layer, style).
+    #[error("{0}")]
+    NotFound(String),
+    /// The caller may not see this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The request is too large to serve (grid-size caps and the like).
+    #[error("{0}")]
+    TooLarge(String),
+    /// An internal failure: logged with its detail, answered without it.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// An internal error from anything displayable.
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        Self::Internal(e.to_string())
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let message = if let Self::Internal(detail) = &self {
+            tracing::error!(%detail, "internal error");
+            "internal server error".to_owned()
+        } else {
+            self.to_string()
+        };
+        (
+            status,
+            Json(json!({ "error": message, "status": status.as_u16() })),
+        )
+            .into_response()
+    }
+}
+
+impl From<chaski_core::store::StoreError> for ApiError {
+    fn from(e: chaski_core::store::StoreError) -> Self {
+        match e {
+            chaski_core::store::StoreError::NotFound(name) => {
+                Self::NotFound(format!("no layer named '{name}'"))
+            }
+            other => Self::internal(other),
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! Shared state of the server.
+
+use crate::catalog::Catalog;
+use crate::config::ServerConfig;
+use crate::encoding::Encoding;
+use crate::error::ApiError;
+use bytes::Bytes;
+use chaski_core::store::Store;
+use std::sync::{Arc, RwLock};
+
+/// Key of one cached tile representation.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TileKey {
+    /// Data version the tile was made from.
+    pub version: u64,
+    /// Requested layers, comma-joined in request order.
+    pub layers: Arc<str>,
+    /// Zoom.
+    pub z: u8,
+    /// Column.
+    pub x: u32,
+    /// Row.
+    pub y: u32,
+    /// Encoding of the body.
+    pub encoding: Encoding,
+}
+
+/// A tile ready to send: body in one encoding and its ETag.
+#[derive(Debug)]
+pub struct CachedTile {
+    /// Body (empty for an empty tile).
+    pub body: Bytes,
+    /// Strong ETag, quoted.
+    pub etag: String,
+}
+
+/// State shared by every handler. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The layer store.
+    pub store: Arc<dyn Store>,
+    /// Settings.
+    pub config: Arc<ServerConfig>,
+    catalog: Arc<RwLock<Arc<Catalog>>>,
+    /// Tile cache bounded in bytes, one entry per representation.
+    pub cache: moka::future::Cache<TileKey, Arc<CachedTile>>,
+}
+
+impl AppState {
+    /// Build the state and the first catalog (blocking: reads every public layer).
+    pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> Result<Self, ApiError> {
+        let catalog = Catalog::build(store.as_ref(), config.max_zoom)?;
+        let cache = moka::future::Cache::builder()
+            .max_capacity(config.cache_mb.saturating_mul(1024 * 1024))
+            .weigher(|k: &TileKey, v: &Arc<CachedTile>| {
+                let bytes = v.body.len() + v.etag.len() + k.layers.len() + 96;
+                u32::try_from(bytes).unwrap_or(u32::MAX)
+            })
+            .build();
+        Ok(Self {
+            store,
+            config: Arc::new(config),
+            catalog: Arc::new(RwLock::new(Arc::new(catalog))),
+            cache,
+        })
+    }
+
+    /// The current catalog.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.catalog
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Rebuild the catalog if the store's data version moved on; returns true when it did.
+    /// Blocking: call from `spawn_blocking`.
+    pub fn refresh(&self) -> Result<bool, ApiError> {
+        let current = self.catalog().version;
+        if self.store.version()? == current {
+            return Ok(false);
+        }
+        let fresh = Catalog::build(self.store.as_ref(), self.config.max_zoom)?;
+        *self
+            .catalog
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(fresh);
+        Ok(true)
+    }
+}

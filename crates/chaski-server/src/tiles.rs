@@ -1,0 +1,297 @@
+//! `GET /tiles/{layers}.json` (TileJSON 3.0.0) and `GET /tiles/{layers}/{z}/{x}/{y}[.mvt|.pbf]`.
+//!
+//! Per request: parse and check z/x/y → resolve the layers in the current
+//! catalog → negotiate the encoding → look the representation up in the cache
+//! (an uncached identity tile is rendered in `spawn_blocking`; a compressed one
+//! is compressed once from the cached identity tile) → 304 when `If-None-Match`
+//! matches, else the body with `ETag`, `Cache-Control` and `Vary`.
+
+use crate::catalog::{Catalog, CatalogLayer};
+use crate::config::EmptyTile;
+use crate::encoding::Encoding;
+use crate::error::ApiError;
+use crate::state::{AppState, CachedTile, TileKey};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use bytes::Bytes;
+use chaski_tiles::TileCoord;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// MIME type of Mapbox Vector Tiles.
+pub const MVT_MIME: &str = "application/vnd.mapbox-vector-tile";
+
+/// Query string of tile URLs: `v` is the data version the URL was made for.
+#[derive(Debug, Deserialize)]
+pub struct TileQuery {
+    /// Data version.
+    pub v: Option<u64>,
+}
+
+/// The base URL clients reach this server at.
+pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(u) = &state.config.public_url {
+        return u.trim_end_matches('/').to_owned();
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let proto = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("http");
+    format!("{proto}://{host}")
+}
+
+/// `GET /tiles/{spec}`: TileJSON when `spec` ends in `.json`.
+pub async fn tilejson(
+    State(state): State<AppState>,
+    Path(spec): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let Some(layers) = spec.strip_suffix(".json") else {
+        return Err(ApiError::NotFound(format!(
+            "'/tiles/{spec}' is neither a TileJSON (/tiles/LAYERS.json) nor a tile (/tiles/LAYERS/Z/X/Y.mvt)"
+        )));
+    };
+    let catalog = state.catalog();
+    let resolved = catalog.resolve(layers)?;
+    Ok(Json(tilejson_for(
+        &catalog,
+        &resolved,
+        &base_url(&state, &headers),
+    )))
+}
+
+/// TileJSON 3.0.0 for a set of layers.
+pub fn tilejson_for(catalog: &Catalog, layers: &[(&str, &CatalogLayer)], base: &str) -> Value {
+    let names: Vec<&str> = layers.iter().map(|(n, _)| *n).collect();
+    let joined = names.join(",");
+    let minzoom = layers.iter().map(|(_, l)| l.minzoom).min().unwrap_or(0);
+    let maxzoom = layers.iter().map(|(_, l)| l.maxzoom).max().unwrap_or(14);
+    let mut bounds: Option<[f64; 4]> = None;
+    for (_, l) in layers {
+        if let Some(b) = l.info.bounds {
+            bounds = Some(match bounds {
+                None => b,
+                Some(a) => [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])],
+            });
+        }
+    }
+    let bounds = bounds.unwrap_or([-180.0, -85.051_128_78, 180.0, 85.051_128_78]);
+    let center_zoom = center_zoom(&bounds).clamp(minzoom, maxzoom);
+    let vector_layers: Vec<Value> = layers
+        .iter()
+        .map(|(name, l)| {
+            let fields: serde_json::Map<String, Value> = l
+                .info
+                .fields
+                .iter()
+                .map(|f| (f.name.clone(), Value::from(field_description(f.ty))))
+                .chain(l.source.extra_fields().iter().map(|(n, d)| ((*n).to_owned(), Value::from(*d))))
+                .collect();
+            json!({
+                "id": name,
+                "description": format!("{} ({})", name, l.info.kind),
+                "fields": fields,
+                "minzoom": l.minzoom,
+                "maxzoom": l.maxzoom,
+            })
+        })
+        .collect();
+    json!({
+        "tilejson": "3.0.0",
+        "name": joined,
+        "version": "1.0.0",
+        "scheme": "xyz",
+        "tiles": [format!("{base}/tiles/{joined}/{{z}}/{{x}}/{{y}}.mvt?v={}", catalog.version)],
+        "vector_layers": vector_layers,
+        "minzoom": minzoom,
+        "maxzoom": maxzoom,
+        "bounds": bounds,
+        "center": [(bounds[0] + bounds[2]) / 2.0, (bounds[1] + bounds[3]) / 2.0, center_zoom],
+        "attribution": "chaski",
+    })
+}
+
+fn field_description(ty: chaski_core::FieldType) -> &'static str {
+    match ty {
+        chaski_core::FieldType::Text | chaski_core::FieldType::Date => "String",
+        chaski_core::FieldType::Int | chaski_core::FieldType::Real => "Number",
+        chaski_core::FieldType::Bool => "Boolean",
+    }
+}
+
+/// A zoom at which `bounds` fits in about one 512 px view.
+fn center_zoom(b: &[f64; 4]) -> u8 {
+    let span = (b[2] - b[0]).max((b[3] - b[1]) * 1.5).max(1e-6);
+    (360.0 / span).log2().floor().clamp(0.0, 22.0) as u8 + 1
+}
+
+/// Parse `z`, `x` and `y` (with an optional `.mvt` or `.pbf` suffix) and check them.
+pub fn parse_coord(z: &str, x: &str, y: &str, max_zoom: u8) -> Result<TileCoord, ApiError> {
+    let y = y
+        .strip_suffix(".mvt")
+        .or_else(|| y.strip_suffix(".pbf"))
+        .unwrap_or(y);
+    let parse = |what: &str, s: &str| {
+        s.parse::<u32>().map_err(|_| {
+            ApiError::BadRequest(format!("tile {what} '{s}' is not a non-negative integer"))
+        })
+    };
+    let (zn, xn, yn) = (parse("z", z)?, parse("x", x)?, parse("y", y)?);
+    if zn > u32::from(max_zoom) {
+        return Err(ApiError::BadRequest(format!(
+            "zoom {zn} is beyond this server's maximum zoom {max_zoom}"
+        )));
+    }
+    TileCoord::new(zn as u8, xn, yn).map_err(|e| ApiError::BadRequest(e.to_string()))
+}
+
+/// `GET /tiles/{layers}/{z}/{x}/{y}`.
+pub async fn tile(
+    State(state): State<AppState>,
+    Path((layers, z, x, y)): Path<(String, String, String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let coord = parse_coord(&z, &x, &y, state.config.max_zoom)?;
+    let catalog = state.catalog();
+    let resolved = catalog.resolve(&layers)?;
+    let names: Arc<str> = resolved
+        .iter()
+        .map(|(n, _)| *n)
+        .collect::<Vec<_>>()
+        .join(",")
+        .into();
+    let encoding = Encoding::negotiate(
+        headers
+            .get(header::ACCEPT_ENCODING)
+            .and_then(|h| h.to_str().ok()),
+    );
+    let key = TileKey {
+        version: catalog.version,
+        layers: names,
+        z: coord.z(),
+        x: coord.x(),
+        y: coord.y(),
+        encoding,
+    };
+    let cached = get_tile(&state, &catalog, key).await?;
+    let versioned = query
+        .get("v")
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|v| v == catalog.version);
+    let cache_control = if versioned {
+        format!(
+            "public, max-age={}, immutable",
+            state.config.max_age_versioned
+        )
+    } else {
+        format!("public, max-age={}", state.config.max_age)
+    };
+    let mut out_headers = HeaderMap::new();
+    out_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(MVT_MIME));
+    out_headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    if let Ok(v) = HeaderValue::from_str(&cached.etag) {
+        out_headers.insert(header::ETAG, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&cache_control) {
+        out_headers.insert(header::CACHE_CONTROL, v);
+    }
+    let not_modified = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|inm| {
+            inm.split(',')
+                .map(|t| t.trim().trim_start_matches("W/"))
+                .any(|t| t == cached.etag || t == "*")
+        });
+    if not_modified {
+        return Ok((StatusCode::NOT_MODIFIED, out_headers).into_response());
+    }
+    if cached.body.is_empty() {
+        out_headers.remove(header::CONTENT_TYPE);
+        let status = match state.config.empty_tile {
+            EmptyTile::NoContent => StatusCode::NO_CONTENT,
+            EmptyTile::Ok => StatusCode::OK,
+            EmptyTile::NotFound => StatusCode::NOT_FOUND,
+        };
+        return Ok((status, out_headers).into_response());
+    }
+    if let Some(enc) = encoding.header() {
+        out_headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(enc));
+    }
+    Ok((StatusCode::OK, out_headers, cached.body.clone()).into_response())
+}
+
+/// The cached representation for `key`, rendering or compressing it once.
+async fn get_tile(
+    state: &AppState,
+    catalog: &Arc<Catalog>,
+    key: TileKey,
+) -> Result<Arc<CachedTile>, ApiError> {
+    let fetch = {
+        let key = key.clone();
+        let catalog = catalog.clone();
+        let state = state.clone();
+        async move {
+            if key.encoding == Encoding::Identity {
+                let names = key.layers.clone();
+                let coord = TileCoord::new(key.z, key.x, key.y)
+                    .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+                let body = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ApiError> {
+                    let resolved = catalog.resolve(&names)?;
+                    let sources: Vec<&dyn chaski_tiles::TileSource> =
+                        resolved.iter().map(|(_, l)| l.source.as_ref()).collect();
+                    chaski_tiles::render(&sources, coord).map_err(ApiError::internal)
+                })
+                .await
+                .map_err(ApiError::internal)??;
+                let etag = format!("\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(&body));
+                Ok(Arc::new(CachedTile {
+                    body: Bytes::from(body),
+                    etag,
+                }))
+            } else {
+                let identity = Box::pin(get_tile(
+                    &state,
+                    &catalog,
+                    TileKey {
+                        encoding: Encoding::Identity,
+                        ..key.clone()
+                    },
+                ))
+                .await?;
+                if identity.body.is_empty() {
+                    return Ok(identity);
+                }
+                let enc = key.encoding;
+                let raw = identity.body.clone();
+                let body = tokio::task::spawn_blocking(move || enc.compress(&raw))
+                    .await
+                    .map_err(ApiError::internal)?
+                    .map_err(ApiError::internal)?;
+                let base = identity.etag.trim_end_matches('"');
+                Ok(Arc::new(CachedTile {
+                    body: Bytes::from(body),
+                    etag: format!("{base}{}\"", enc.etag_suffix()),
+                }))
+            }
+        }
+    };
+    state
+        .cache
+        .try_get_with(key, fetch)
+        .await
+        .map_err(|e: Arc<ApiError>| match e.as_ref() {
+            ApiError::BadRequest(m) => ApiError::BadRequest(m.clone()),
+            ApiError::NotFound(m) => ApiError::NotFound(m.clone()),
+            other => ApiError::Internal(other.to_string()),
+        })
+}
