@@ -163,6 +163,7 @@ pub fn terrain_surface(
             }
         }
     }
+    surface.finish();
     Ok(surface)
 }
 
@@ -333,7 +334,11 @@ mod tests {
         // Along the footpath over the ford: 18 path moves and two moves half on the ford.
         let tt = travel_time(&walking, &[(5, 0)], &opts);
         let expected = CELL * flat * (9.0 + 2.0 * (1.0 + 1.0 / 0.5) / 2.0 + 9.0);
-        assert_relative_eq!(f64::from(tt.time(5, 20).unwrap()), expected, max_relative = 1e-4);
+        assert_relative_eq!(
+            f64::from(tt.time(5, 20).unwrap()),
+            expected,
+            max_relative = 1e-4
+        );
         assert!(tt.route_cells(5, 20).unwrap().contains(&(5, 10)));
         // River cells are barriers.
         assert!(!walking.passable(0, 10));
@@ -378,15 +383,25 @@ mod tests {
         };
         let s = terrain_surface(&inputs, &boat).unwrap();
         let tt = travel_time(&s, &[(0, 1)], &opts);
-        assert_relative_eq!(f64::from(tt.time(19, 1).unwrap()), 19.0 * CELL * 0.36, max_relative = 1e-4);
+        assert_relative_eq!(
+            f64::from(tt.time(19, 1).unwrap()),
+            19.0 * CELL * 0.36,
+            max_relative = 1e-4
+        );
         // Land cover class 7 is impassable, class 3 halves off-path speed.
         let mut lc = dem.clone();
         lc.data.fill(3.0);
         lc.data[20..40].fill(7.0);
         let scenario = Scenario {
             land_cover: vec![
-                super::super::scenario::LandCoverFactor { code: 3, factor: 0.5 },
-                super::super::scenario::LandCoverFactor { code: 7, factor: 0.0 },
+                super::super::scenario::LandCoverFactor {
+                    code: 3,
+                    factor: 0.5,
+                },
+                super::super::scenario::LandCoverFactor {
+                    code: 7,
+                    factor: 0.0,
+                },
             ],
             ..Scenario::walking()
         };
@@ -421,7 +436,10 @@ mod tests {
             ..Scenario::walking()
         };
         let s = terrain_surface(&TerrainInputs::new(&dem), &capped).unwrap();
-        assert_eq!(travel_time(&s, &[(0, 0)], &SearchOptions::default()).time(1, 0), None);
+        assert_eq!(
+            travel_time(&s, &[(0, 0)], &SearchOptions::default()).time(1, 0),
+            None
+        );
     }
 
     #[test]
@@ -434,7 +452,10 @@ mod tests {
         };
         assert!(matches!(
             terrain_surface(&inputs, &Scenario::walking()),
-            Err(FrictionError::Grid(GridError::Mismatch { what: "routes", .. }))
+            Err(FrictionError::Grid(GridError::Mismatch {
+                what: "routes",
+                ..
+            }))
         ));
         let mut rotated = dem.clone();
         rotated.transform[2] = 1.0;

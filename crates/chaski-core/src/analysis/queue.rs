@@ -1,18 +1,18 @@
-//! A radix heap (Ahuja, Mehlhorn, Orlin and Tarjan 1990) over `u32` keys.
+//! A radix heap (Ahuja, Mehlhorn, Orlin and Tarjan 1990) over `u64` keys.
 //!
 //! Dijkstra's keys are monotone: every key pushed is at least the last key
-//! popped. Non-negative `f32` times keep their order as raw bits, so the heap
-//! holds `(f32::to_bits(time), cell)` pairs in 33 buckets: bucket `i` holds keys
-//! whose highest bit differing from the last popped key is bit `i - 1`. A pop
-//! empties the lowest non-empty bucket into lower ones around its minimum; each
-//! entry moves at most 32 times, and in practice a handful of times.
+//! popped. The heap holds `(key, cell)` pairs in 65 buckets: bucket `i` holds
+//! keys whose highest bit differing from the last popped key is bit `i - 1`. A
+//! pop empties the lowest non-empty bucket into lower ones around its minimum;
+//! each entry moves at most 64 times, in practice a handful (keys are times
+//! quantised to less than the cheapest move, so new keys are close to the last).
 
 /// A monotone min-queue of `(key, value)` pairs.
 #[derive(Debug, Clone)]
 pub struct RadixHeap {
-    last: u32,
+    last: u64,
     len: usize,
-    buckets: [Vec<(u32, u32)>; 33],
+    buckets: [Vec<(u64, u32)>; 65],
 }
 
 impl Default for RadixHeap {
@@ -22,8 +22,8 @@ impl Default for RadixHeap {
 }
 
 #[inline]
-fn bucket(diff: u32) -> usize {
-    (32 - diff.leading_zeros()) as usize
+fn bucket(diff: u64) -> usize {
+    (64 - diff.leading_zeros()) as usize
 }
 
 impl RadixHeap {
@@ -49,24 +49,42 @@ impl RadixHeap {
     /// Insert; a key below the last popped key is raised to it (never happens in
     /// Dijkstra with non-negative costs, and keeps the heap consistent if it does).
     #[inline]
-    pub fn push(&mut self, key: u32, value: u32) {
+    pub fn push(&mut self, key: u64, value: u32) {
         let key = key.max(self.last);
         self.buckets[bucket(key ^ self.last)].push((key, value));
         self.len += 1;
     }
 
+    /// Remove every entry with the smallest key, appending their values to
+    /// `out`; returns that key.
+    pub fn pop_batch(&mut self, out: &mut Vec<u32>) -> Option<u64> {
+        if self.buckets[0].is_empty() {
+            self.refill()?;
+        }
+        let key = self.last;
+        self.len -= self.buckets[0].len();
+        out.extend(self.buckets[0].drain(..).map(|e| e.1));
+        Some(key)
+    }
+
+    /// Move the lowest non-empty bucket into lower ones around its minimum.
+    fn refill(&mut self) -> Option<()> {
+        let i = self.buckets.iter().position(|b| !b.is_empty())?;
+        let mut items = std::mem::take(&mut self.buckets[i]);
+        let min = items.iter().map(|e| e.0).min()?;
+        self.last = min;
+        for (k, v) in items.drain(..) {
+            self.buckets[bucket(k ^ min)].push((k, v));
+        }
+        self.buckets[i] = items;
+        Some(())
+    }
+
     /// Remove an entry with the smallest key.
     #[inline]
-    pub fn pop(&mut self) -> Option<(u32, u32)> {
+    pub fn pop(&mut self) -> Option<(u64, u32)> {
         if self.buckets[0].is_empty() {
-            let i = self.buckets.iter().position(|b| !b.is_empty())?;
-            let mut items = std::mem::take(&mut self.buckets[i]);
-            let min = items.iter().map(|e| e.0).min()?;
-            self.last = min;
-            for (k, v) in items.drain(..) {
-                self.buckets[bucket(k ^ min)].push((k, v));
-            }
-            self.buckets[i] = items;
+            self.refill()?;
         }
         let e = self.buckets[0].pop()?;
         self.len -= 1;
@@ -81,11 +99,11 @@ mod tests {
 
     proptest! {
         #[test]
-        fn pops_in_order(ops in proptest::collection::vec((0u32..1000, any::<bool>()), 1..300)) {
+        fn pops_in_order(ops in proptest::collection::vec((0u64..1000, any::<bool>()), 1..300)) {
             // Interleave pushes (keys at or above the last popped) and pops; compare with a sorted list.
             let mut heap = RadixHeap::new();
-            let mut reference: Vec<u32> = Vec::new();
-            let mut last = 0u32;
+            let mut reference: Vec<u64> = Vec::new();
+            let mut last = 0u64;
             for (i, (delta, pop)) in ops.into_iter().enumerate() {
                 if pop {
                     reference.sort_unstable();
@@ -103,12 +121,34 @@ mod tests {
     }
 
     #[test]
+    fn batches() {
+        let mut heap = RadixHeap::new();
+        for (k, v) in [(5, 9), (5, 2), (3, 7), (9, 4), (3, 1)] {
+            heap.push(k, v);
+        }
+        let mut out = Vec::new();
+        assert_eq!(heap.pop_batch(&mut out), Some(3));
+        out.sort_unstable();
+        assert_eq!(out, vec![1, 7]);
+        heap.push(3, 8);
+        out.clear();
+        assert_eq!(heap.pop_batch(&mut out), Some(3));
+        assert_eq!(out, vec![8]);
+        out.clear();
+        assert_eq!(heap.pop_batch(&mut out), Some(5));
+        assert_eq!(heap.len(), 1);
+        assert_eq!(heap.pop(), Some((9, 4)));
+        assert_eq!(heap.pop_batch(&mut out), None);
+    }
+
+    #[test]
     fn float_bits_order() {
         let mut heap = RadixHeap::new();
         for t in [3.5f32, 0.0, 1e-3, 1e6, 2.25] {
-            heap.push(t.to_bits(), 0);
+            heap.push(u64::from(t.to_bits()), 0);
         }
-        let got: Vec<f32> = std::iter::from_fn(|| heap.pop().map(|e| f32::from_bits(e.0))).collect();
+        let got: Vec<f32> =
+            std::iter::from_fn(|| heap.pop().map(|e| f32::from_bits(e.0 as u32))).collect();
         assert_eq!(got, vec![0.0, 1e-3, 2.25, 3.5, 1e6]);
     }
 }

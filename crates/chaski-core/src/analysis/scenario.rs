@@ -395,7 +395,11 @@ impl Scenario {
         }
         for lc in &self.land_cover {
             if !(lc.factor.is_finite() && lc.factor >= 0.0) {
-                return Err(err("land_cover.factor", lc.factor, "must be zero or positive"));
+                return Err(err(
+                    "land_cover.factor",
+                    lc.factor,
+                    "must be zero or positive",
+                ));
             }
         }
         positive("land_cover_default", self.land_cover_default)?;
@@ -456,9 +460,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.mode, Mode::Motorised);
-        assert_eq!(s.road_speeds_kmh.paved_road, 70.0);
-        assert_eq!(s.road_speeds_kmh.gravel_road, 30.0);
-        assert_eq!(s.land_cover, vec![LandCoverFactor { code: 40, factor: 0.3 }]);
+        assert!((s.road_speeds_kmh.paved_road - 70.0).abs() < 1e-12);
+        assert!((s.road_speeds_kmh.gravel_road - 30.0).abs() < 1e-12);
+        assert_eq!(
+            s.land_cover,
+            vec![LandCoverFactor {
+                code: 40,
+                factor: 0.3
+            }]
+        );
         assert_eq!(s.monte_carlo.runs, 10);
         assert_eq!(s.monte_carlo.seed, 1);
         assert_eq!(s.boat_speed_kmh, Some(8.0));
