@@ -1,1 +1,4 @@
 //! chaski integration tests, built as one binary.
+
+mod crs;
+mod import;

@@ -1,12 +1,229 @@
-//! `chaski import`.
-use anyhow::Result;
-use std::path::Path;
+//! `chaski import`: read a file, validate and type it, index it and store it.
+
+use anyhow::{Context, Result, bail};
+use chaski_core::index::SpatialIndex;
+use chaski_core::layer::LayerKind;
+use chaski_core::store::{Store, WriteMode};
+use chaski_io::import::{Action, ImportOptions, ImportReport, Imported, Region};
+use chaski_io::mapping::Mapping;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
 /// Arguments of `chaski import`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// File to import: CSV (also ODK Central and KoBoToolbox exports), GeoPackage,
+    /// Shapefile, GeoJSON or any vector format GDAL reads; GeoTIFF or another raster
+    /// for elevation.
+    pub file: PathBuf,
 
-pub fn run(_store: &Path, _args: Args) -> Result<ExitCode> {
-    anyhow::bail!("not yet implemented")
+    /// Name of the layer (or raster) in the store, e.g. communities, facilities, dem.
+    #[arg(long)]
+    pub layer: String,
+
+    /// What the layer holds (communities, facilities, water_systems, boundaries,
+    /// paths, roads, rivers, households); taken from the layer name when it is one.
+    #[arg(long)]
+    pub kind: Option<LayerKind>,
+
+    /// TOML file renaming source columns to chaski fields (see README).
+    #[arg(long)]
+    pub mapping: Option<PathBuf>,
+
+    /// Layer of a multi-layer source (GeoPackage, KML...); default the first one.
+    #[arg(long)]
+    pub source_layer: Option<String>,
+
+    /// Add the features to the layer instead of replacing it.
+    #[arg(long, conflicts_with = "upsert")]
+    pub append: bool,
+
+    /// Update features with the same code, add the others.
+    #[arg(long)]
+    pub upsert: bool,
+
+    /// Import nothing if any row is rejected.
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Write every row problem to this file (JSON).
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+
+    /// Expected area, `min_lon,min_lat,max_lon,max_lat`, or `none`; used to catch
+    /// swapped coordinates. Default: Peru.
+    #[arg(long)]
+    pub region: Option<String>,
+
+    /// Exchange latitude and longitude of points that look swapped instead of rejecting them.
+    #[arg(long)]
+    pub fix_swapped: bool,
+
+    /// How many row problems to print (all go to --report).
+    #[arg(long, default_value_t = 20)]
+    pub show: usize,
+}
+
+impl Args {
+    /// Import options from the arguments.
+    pub fn options(&self) -> Result<ImportOptions> {
+        let mut opts = ImportOptions::new(self.layer.clone());
+        opts.kind = self.kind;
+        opts.source_layer.clone_from(&self.source_layer);
+        opts.fix_swapped = self.fix_swapped;
+        if let Some(m) = &self.mapping {
+            opts.mapping = Some(Mapping::from_path(m)?);
+        }
+        if let Some(r) = &self.region {
+            opts.region = if r.eq_ignore_ascii_case("none") {
+                None
+            } else {
+                Some(Region::parse_bounds(r).with_context(|| {
+                    format!("--region '{r}': expected min_lon,min_lat,max_lon,max_lat or none")
+                })?)
+            };
+        }
+        Ok(opts)
+    }
+
+    fn mode(&self) -> WriteMode {
+        if self.append {
+            WriteMode::Append
+        } else if self.upsert {
+            WriteMode::Upsert
+        } else {
+            WriteMode::Replace
+        }
+    }
+}
+
+/// What one import did.
+#[derive(Debug)]
+pub struct Outcome {
+    /// Row report (vector imports).
+    pub report: Option<ImportReport>,
+    /// Human-readable summary line.
+    pub summary: String,
+    /// True when nothing could be imported.
+    pub empty: bool,
+}
+
+/// Import `path` into `store`.
+pub fn import_into(
+    store: &dyn Store,
+    path: &Path,
+    opts: &ImportOptions,
+    mode: WriteMode,
+    strict: bool,
+) -> Result<Outcome> {
+    let start = Instant::now();
+    chaski_core::store::check_name(&opts.layer)?;
+    let imported = chaski_io::import::import_file(path, opts)?;
+    match imported {
+        Imported::Raster(raster) => {
+            let (w, h) = (raster.width, raster.height);
+            let epsg = raster.epsg.map_or_else(|| "no CRS".to_owned(), |e| format!("EPSG:{e}"));
+            store.write_raster(&opts.layer, &raster)?;
+            Ok(Outcome {
+                report: None,
+                summary: format!(
+                    "{}: raster {w} x {h} ({epsg}) stored as '{}' in {:.2} s",
+                    path.display(),
+                    opts.layer,
+                    start.elapsed().as_secs_f64()
+                ),
+                empty: false,
+            })
+        }
+        Imported::Layer(layer, report) => {
+            if layer.is_empty() {
+                return Ok(Outcome {
+                    summary: format!(
+                        "{}: nothing imported: all {} {}s were rejected",
+                        path.display(),
+                        report.read,
+                        report.row_label
+                    ),
+                    report: Some(report),
+                    empty: true,
+                });
+            }
+            if strict && report.rejected > 0 {
+                bail!(
+                    "{}: {} {}s rejected and --strict is set: nothing imported (first: {})",
+                    path.display(),
+                    report.rejected,
+                    report.row_label,
+                    report
+                        .issues
+                        .iter()
+                        .find(|i| i.action == Action::Rejected)
+                        .map(|i| report.issue_line(i))
+                        .unwrap_or_default()
+                );
+            }
+            // Index in the metric CRS (the UTM zone of the data), as analyses will.
+            let bounds = layer.bounds().context("layer has no extent")?;
+            let projection = chaski_io::crs::metric_projection(&bounds)?;
+            let index = SpatialIndex::build(&layer, projection)?;
+            let written = store.write_layer(&layer, mode)?;
+            let summary = format!(
+                "{}: {} {}s read, {} imported into '{}' ({} inserted, {} updated), {} rejected, {} repaired, {} warnings; \
+                 indexed in EPSG:{}; store version {}; {:.2} s",
+                path.display(),
+                report.read,
+                report.row_label,
+                report.imported,
+                opts.layer,
+                written.inserted,
+                written.updated,
+                report.rejected,
+                report.count(Action::Repaired),
+                report.count(Action::Warning),
+                index.metric_epsg(),
+                written.version,
+                start.elapsed().as_secs_f64()
+            );
+            Ok(Outcome {
+                report: Some(report),
+                summary,
+                empty: false,
+            })
+        }
+    }
+}
+
+pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
+    let opts = args.options()?;
+    let store = crate::store::open(store_path)?;
+    let outcome = import_into(store.as_ref(), &args.file, &opts, args.mode(), args.strict)?;
+    let mut err = std::io::stderr().lock();
+    if let Some(report) = &outcome.report {
+        for note in &report.notes {
+            writeln!(err, "{}: note: {note}", report.file.display())?;
+        }
+        for issue in report.issues.iter().take(args.show) {
+            writeln!(err, "{}", report.issue_line(issue))?;
+        }
+        if report.issues.len() > args.show {
+            writeln!(
+                err,
+                "... and {} more row problems{}",
+                report.issues.len() - args.show,
+                if args.report.is_some() { " (see the report file)" } else { " (write them all with --report FILE)" }
+            )?;
+        }
+        if let Some(path) = &args.report {
+            let json = serde_json::to_string_pretty(report)?;
+            std::fs::write(path, json + "\n").with_context(|| format!("writing the report {}", path.display()))?;
+        }
+    }
+    if outcome.empty {
+        writeln!(err, "chaski: error: {}", outcome.summary)?;
+        return Ok(ExitCode::from(1));
+    }
+    writeln!(std::io::stdout().lock(), "{}", outcome.summary)?;
+    Ok(ExitCode::SUCCESS)
 }

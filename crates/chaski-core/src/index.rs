@@ -80,7 +80,7 @@ impl std::fmt::Debug for SpatialIndex {
         f.debug_struct("SpatialIndex")
             .field("features", &self.geo_tree.size())
             .field("epsg", &self.projection.epsg())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 

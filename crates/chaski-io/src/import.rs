@@ -1,1 +1,1154 @@
-//! TODO
+//! Importing files into typed chaski layers.
+//!
+//! Readers ([`crate::csv`], [`crate::gdal_vector`]) turn a file into a
+//! [`SourceTable`]: columns, and per record its row number, geometry (or why it has
+//! none) and raw values. [`build_layer`] then makes a typed [`Layer`]:
+//!
+//! 1. columns are matched to the layer kind's core fields (after the mapping file's
+//!    renames; names compared without case or accents); the rest are kept as extra
+//!    properties, with types inferred for CSV text columns;
+//! 2. coordinates are reprojected to EPSG:4326 with PROJ when the source CRS differs;
+//! 3. each record is validated: coordinates in range, not 0,0, inside the CRS's
+//!    domain, not swapped (a point outside the region that falls inside it with
+//!    latitude and longitude exchanged), geometry of the layer's type and valid
+//!    (repeated points removed, self-intersecting polygons repaired or rejected);
+//!    core values parsed (categories I-1..III-E, birth care, water status, yes/no,
+//!    dates, counts).
+//!
+//! A bad row is reported ([`Issue`]: row, field, reason, what was done) and never
+//! stops the import.
+
+use crate::mapping::{Mapping, MappingError};
+use chaski_core::domain::{BirthCare, Category, RiskLevel, WaterStatus};
+use chaski_core::layer::{Feature, GeometryType, Layer, LayerKind};
+use chaski_core::raster::Raster;
+use chaski_core::schema::{match_core_field, normalize_name};
+use chaski_core::value::{Field, FieldType, Value};
+use geo::{
+    BooleanOps, BoundingRect, Coord, Geometry, LineString, MultiLineString, MultiPolygon, Point,
+    Polygon, RemoveRepeatedPoints, Validation,
+};
+use serde::Serialize;
+use std::collections::HashSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A source column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceColumn {
+    /// Name in the source.
+    pub name: String,
+    /// Type in the source (CSV columns are text).
+    pub ty: FieldType,
+}
+
+impl SourceColumn {
+    /// A new column.
+    pub fn new(name: impl Into<String>, ty: FieldType) -> Self {
+        Self {
+            name: name.into(),
+            ty,
+        }
+    }
+}
+
+/// Why a record has no usable geometry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeomError {
+    /// Source field (column) at fault; empty for the whole row.
+    pub field: String,
+    /// Why.
+    pub reason: String,
+}
+
+impl GeomError {
+    /// A new error.
+    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for GeomError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.field.is_empty() {
+            f.write_str(&self.reason)
+        } else {
+            write!(f, "{}: {}", self.field, self.reason)
+        }
+    }
+}
+
+/// One record read from a source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceRecord {
+    /// Row (CSV, header = 1) or feature number (1-based).
+    pub row: usize,
+    /// Geometry in the source CRS, or why there is none.
+    pub geometry: Result<Geometry<f64>, GeomError>,
+    /// Values, one per [`SourceTable::columns`].
+    pub values: Vec<Value>,
+}
+
+/// What a reader produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceTable {
+    /// Attribute columns.
+    pub columns: Vec<SourceColumn>,
+    /// Records.
+    pub records: Vec<SourceRecord>,
+    /// Rows that produced no record (empty or unreadable), with the reason.
+    pub problems: Vec<(usize, GeomError)>,
+    /// Source CRS definition; `None` means EPSG:4326 longitude/latitude.
+    pub crs: Option<String>,
+    /// "row" or "feature", for messages.
+    pub row_label: &'static str,
+    /// File-level remarks (which layer was read, GDAL warnings).
+    pub notes: Vec<String>,
+    /// Infer Int/Real types for text columns (CSV).
+    pub infer_types: bool,
+}
+
+/// The area where valid data is expected, used to catch swapped coordinates.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Region {
+    /// Name used in messages.
+    pub name: String,
+    /// `[min_lon, min_lat, max_lon, max_lat]`.
+    pub bounds: [f64; 4],
+}
+
+impl Region {
+    /// Peru with a margin of about 50 km.
+    pub fn peru() -> Self {
+        Self {
+            name: "Peru".to_owned(),
+            bounds: [-81.9, -18.9, -68.2, 0.5],
+        }
+    }
+
+    /// True when `(lon, lat)` is inside.
+    pub fn contains(&self, lon: f64, lat: f64) -> bool {
+        let [a, b, c, d] = self.bounds;
+        lon >= a && lon <= c && lat >= b && lat <= d
+    }
+
+    /// Parse `min_lon,min_lat,max_lon,max_lat`.
+    pub fn parse_bounds(s: &str) -> Option<Self> {
+        let v: Vec<f64> = s
+            .split(',')
+            .map(|p| p.trim().parse::<f64>())
+            .collect::<Result<_, _>>()
+            .ok()?;
+        (v.len() == 4 && v[0] < v[2] && v[1] < v[3]).then(|| Self {
+            name: format!("the region {s}"),
+            bounds: [v[0], v[1], v[2], v[3]],
+        })
+    }
+}
+
+/// How to import a file.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// Store layer name.
+    pub layer: String,
+    /// Layer kind; otherwise from the mapping or the layer name.
+    pub kind: Option<LayerKind>,
+    /// Mapping file.
+    pub mapping: Option<Mapping>,
+    /// Layer of a multi-layer source.
+    pub source_layer: Option<String>,
+    /// Expected region (swap detection, outside warnings); `None` disables.
+    pub region: Option<Region>,
+    /// Swap coordinates that look swapped instead of rejecting the row.
+    pub fix_swapped: bool,
+}
+
+impl ImportOptions {
+    /// Options for layer `layer` with defaults (region Peru).
+    pub fn new(layer: impl Into<String>) -> Self {
+        Self {
+            layer: layer.into(),
+            kind: None,
+            mapping: None,
+            source_layer: None,
+            region: Some(Region::peru()),
+            fix_swapped: false,
+        }
+    }
+}
+
+/// What happened to a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// The row was not imported.
+    Rejected,
+    /// The row was imported after a correction.
+    Repaired,
+    /// The row was imported; a value was left empty or looks doubtful.
+    Warning,
+}
+
+impl Action {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Rejected => "row skipped",
+            Self::Repaired => "repaired",
+            Self::Warning => "warning",
+        }
+    }
+}
+
+/// A problem with one row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Issue {
+    /// Row or feature number.
+    pub row: usize,
+    /// Source field, when one is at fault.
+    pub field: Option<String>,
+    /// Why.
+    pub reason: String,
+    /// What was done.
+    pub action: Action,
+}
+
+/// The outcome of importing one file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ImportReport {
+    /// The file.
+    pub file: PathBuf,
+    /// Store layer name.
+    pub layer: String,
+    /// Layer kind.
+    pub kind: Option<LayerKind>,
+    /// "row" or "feature".
+    pub row_label: &'static str,
+    /// Records read (rows with content).
+    pub read: usize,
+    /// Features imported.
+    pub imported: usize,
+    /// Rows rejected.
+    pub rejected: usize,
+    /// Per-row problems, in row order.
+    pub issues: Vec<Issue>,
+    /// File-level remarks.
+    pub notes: Vec<String>,
+    /// Source CRS.
+    pub source_crs: String,
+}
+
+impl ImportReport {
+    /// One line per issue: `file: row N: field: reason (action)`.
+    pub fn issue_line(&self, issue: &Issue) -> String {
+        let field = issue
+            .field
+            .as_deref()
+            .filter(|f| !f.is_empty())
+            .map(|f| format!("field '{f}': "))
+            .unwrap_or_default();
+        format!(
+            "{}: {} {}: {field}{} ({})",
+            self.file.display(),
+            self.row_label,
+            issue.row,
+            issue.reason,
+            issue.action.as_str()
+        )
+    }
+
+    /// Issues with the given action.
+    pub fn count(&self, action: Action) -> usize {
+        self.issues.iter().filter(|i| i.action == action).count()
+    }
+}
+
+/// An import failed as a whole (nothing was imported).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ImportError {
+    /// The file does not exist or cannot be read.
+    #[error("{path}: {reason}")]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// CSV reader failure.
+    #[error(transparent)]
+    Csv(#[from] crate::csv::CsvError),
+    /// GDAL vector reader failure.
+    #[cfg(feature = "gdal")]
+    #[error(transparent)]
+    Vector(#[from] crate::gdal_vector::VectorError),
+    /// GDAL raster reader failure.
+    #[cfg(feature = "gdal")]
+    #[error(transparent)]
+    Raster(#[from] crate::raster::RasterError),
+    /// Mapping file failure.
+    #[error(transparent)]
+    Mapping(#[from] MappingError),
+    /// The kind of layer could not be told.
+    #[error(
+        "cannot tell what layer '{layer}' holds: pass --kind (communities, facilities, water_systems, \
+         boundaries, paths, roads, rivers, households) or set kind in the mapping file"
+    )]
+    UnknownKind {
+        /// The layer name.
+        layer: String,
+    },
+    /// The source CRS is unknown to PROJ.
+    #[error("{path}: cannot reproject from {crs} to EPSG:4326: {reason}")]
+    Crs {
+        /// The file.
+        path: PathBuf,
+        /// Source CRS.
+        crs: String,
+        /// What PROJ said.
+        reason: String,
+    },
+    /// The file has no CRS and its coordinates are not longitude/latitude.
+    #[error(
+        "{path}: the file does not say its CRS and its coordinates (e.g. x={x}, y={y}) are not \
+         longitude/latitude; give the CRS in a mapping file (crs = \"EPSG:32718\")"
+    )]
+    NoCrs {
+        /// The file.
+        path: PathBuf,
+        /// Example x.
+        x: f64,
+        /// Example y.
+        y: f64,
+    },
+    /// Support for a format was not compiled in.
+    #[error("{path}: {what} support is not compiled into this build")]
+    Unsupported {
+        /// The file.
+        path: PathBuf,
+        /// What is missing.
+        what: &'static str,
+    },
+}
+
+/// What a file holds.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// Vector features.
+    Table(SourceTable),
+    /// A raster (band 1).
+    Raster(Raster<f32>),
+}
+
+/// True for extensions read as rasters.
+pub fn is_raster_path(path: &Path) -> bool {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    matches!(
+        ext.as_str(),
+        "tif" | "tiff" | "vrt" | "asc" | "img" | "hgt" | "dem" | "nc" | "bil"
+    )
+}
+
+fn is_csv_path(path: &Path) -> bool {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    matches!(ext.as_str(), "csv" | "tsv" | "txt")
+}
+
+/// Read a file: CSV with our reader, rasters and other vector formats through GDAL.
+pub fn read_source(path: &Path, opts: &ImportOptions) -> Result<Source, ImportError> {
+    let meta = std::fs::metadata(path).map_err(|e| ImportError::Unreadable {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })?;
+    if meta.is_dir() && !path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gdb")) {
+        return Err(ImportError::Unreadable {
+            path: path.to_owned(),
+            reason: "is a directory, not a file".to_owned(),
+        });
+    }
+    if is_csv_path(path) {
+        return Ok(Source::Table(crate::csv::read_csv(path, opts.mapping.as_ref())?));
+    }
+    read_gdal(path, opts)
+}
+
+#[cfg(feature = "gdal")]
+fn read_gdal(path: &Path, opts: &ImportOptions) -> Result<Source, ImportError> {
+    if is_raster_path(path) {
+        return Ok(Source::Raster(crate::raster::read_raster(path)?));
+    }
+    match crate::gdal_vector::read_vector(path, opts.source_layer.as_deref()) {
+        Ok(mut t) => {
+            if t.crs.is_none()
+                && let Some(c) = opts.mapping.as_ref().and_then(|m| m.crs.clone())
+            {
+                t.crs = Some(c);
+            }
+            Ok(Source::Table(t))
+        }
+        Err(crate::gdal_vector::VectorError::Open { .. }) if crate::raster::read_raster(path).is_ok() => {
+            Ok(Source::Raster(crate::raster::read_raster(path)?))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(not(feature = "gdal"))]
+fn read_gdal(path: &Path, _opts: &ImportOptions) -> Result<Source, ImportError> {
+    Err(ImportError::Unsupported {
+        path: path.to_owned(),
+        what: "GDAL",
+    })
+}
+
+/// The layer kind for `opts`: `--kind`, the mapping's kind, or the layer name.
+pub fn resolve_kind(opts: &ImportOptions) -> Result<LayerKind, ImportError> {
+    opts.kind
+        .or_else(|| opts.mapping.as_ref().and_then(Mapping::layer_kind))
+        .or_else(|| opts.layer.parse().ok())
+        .ok_or_else(|| ImportError::UnknownKind {
+            layer: opts.layer.clone(),
+        })
+}
+
+enum Target {
+    Core(usize),
+    Extra(usize),
+    Skip,
+}
+
+fn extra_name(raw: &str, taken: &HashSet<String>) -> String {
+    let mut n = normalize_name(raw).trim_matches('_').to_owned();
+    while n.contains("__") {
+        n = n.replace("__", "_");
+    }
+    if n.is_empty() {
+        n = "field".to_owned();
+    }
+    if n.starts_with(|c: char| c.is_ascii_digit()) {
+        n = format!("f_{n}");
+    }
+    if n.len() > 60 {
+        n.truncate(60);
+    }
+    let mut candidate = n.clone();
+    let mut i = 2;
+    while taken.contains(&candidate) {
+        candidate = format!("{n}_{i}");
+        i += 1;
+    }
+    candidate
+}
+
+fn looks_int(s: &str) -> bool {
+    let d = s.strip_prefix('-').unwrap_or(s);
+    !d.is_empty()
+        && d.len() <= 15
+        && d.bytes().all(|b| b.is_ascii_digit())
+        && !(d.len() > 1 && d.starts_with('0'))
+}
+
+fn infer_type(values: impl Iterator<Item = Option<String>>) -> FieldType {
+    let mut int = true;
+    let mut real = true;
+    let mut any = false;
+    for v in values.flatten() {
+        any = true;
+        if int && !looks_int(&v) {
+            int = false;
+        }
+        if real && (v.parse::<f64>().map_or(true, |f| !f.is_finite()) || v.starts_with('0') && v.len() > 1 && !v.starts_with("0.")) {
+            real = false;
+        }
+        if !int && !real {
+            break;
+        }
+    }
+    if !any {
+        FieldType::Text
+    } else if int {
+        FieldType::Int
+    } else if real {
+        FieldType::Real
+    } else {
+        FieldType::Text
+    }
+}
+
+fn to_text(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::Text(s) => Some(s.clone()),
+        Value::Int(i) => Some(i.to_string()),
+        Value::Real(r) if r.fract() == 0.0 && r.abs() < 1e15 => Some(format!("{}", *r as i64)),
+        Value::Real(r) => Some(r.to_string()),
+        Value::Bool(b) => Some(if *b { "yes" } else { "no" }.to_owned()),
+    }
+}
+
+fn parse_bool(s: &str) -> Result<Option<bool>, ()> {
+    match normalize_name(s).as_str() {
+        "si" | "s" | "yes" | "y" | "true" | "t" | "1" | "x" | "verdadero" => Ok(Some(true)),
+        "no" | "n" | "false" | "f" | "0" | "falso" => Ok(Some(false)),
+        "unknown" | "desconocido" | "ns" | "no_sabe" | "nosabe" | "dont_know" | "na" | "n_a" | "" => {
+            Ok(None)
+        }
+        _ => Err(()),
+    }
+}
+
+/// Parse a date: ISO `YYYY-MM-DD` (also the date part of an ISO date-time, as ODK
+/// and KoBo write) or `DD/MM/YYYY`.
+fn parse_date(s: &str) -> Option<String> {
+    let s = s.trim();
+    let (y, m, d) = if s.len() >= 10 && s.as_bytes()[4] == b'-' && s.as_bytes()[7] == b'-' {
+        (s.get(0..4)?, s.get(5..7)?, s.get(8..10)?)
+    } else {
+        let parts: Vec<&str> = s.split('/').collect();
+        if parts.len() != 3 || parts[2].len() != 4 {
+            return None;
+        }
+        (parts[2], parts[1], parts[0])
+    };
+    let (y, m, d): (u32, u32, u32) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
+        2 => 28,
+        _ => return None,
+    };
+    ((1900..=2100).contains(&y) && (1..=days).contains(&d)).then(|| format!("{y:04}-{m:02}-{d:02}"))
+}
+
+/// Convert a raw value to a core field's type; `Err` explains why it could not be.
+fn core_value(kind: LayerKind, name: &str, ty: FieldType, raw: &Value) -> Result<Value, String> {
+    if raw.is_null() {
+        return Ok(Value::Null);
+    }
+    let text = to_text(raw).unwrap_or_default();
+    let domain = |r: Result<&'static str, chaski_core::domain::ParseDomainError>| {
+        r.map(|s| Value::Text(s.to_owned())).map_err(|e| e.to_string())
+    };
+    match (kind, name) {
+        (LayerKind::Facilities, "category") => {
+            // MINSA writes "Sin Categoría" for facilities not yet categorised: known, not an error.
+            if normalize_name(&text).starts_with("sin_categ") {
+                return Ok(Value::Null);
+            }
+            return domain(text.parse::<Category>().map(Category::as_str));
+        }
+        (LayerKind::Facilities, "birth_care") => {
+            return domain(text.parse::<BirthCare>().map(BirthCare::as_str));
+        }
+        (LayerKind::WaterSystems, "status") => {
+            return domain(text.parse::<WaterStatus>().map(WaterStatus::as_str));
+        }
+        (LayerKind::Households, "risk_level") => {
+            return domain(text.parse::<RiskLevel>().map(RiskLevel::as_str));
+        }
+        _ => {}
+    }
+    match ty {
+        FieldType::Text => Ok(Value::Text(text)),
+        FieldType::Int => {
+            let t = text.trim();
+            let v = t
+                .parse::<i64>()
+                .ok()
+                .or_else(|| crate::csv::parse_number(t).filter(|f| f.fract() == 0.0).map(|f| f as i64));
+            match v {
+                Some(v) if v >= 0 => Ok(Value::Int(v)),
+                Some(v) => Err(format!("{v} is negative")),
+                None => Err(format!("'{t}' is not a whole number")),
+            }
+        }
+        FieldType::Real => crate::csv::parse_number(&text)
+            .map(Value::Real)
+            .ok_or_else(|| format!("'{text}' is not a number")),
+        FieldType::Bool => match raw {
+            Value::Bool(b) => Ok(Value::Bool(*b)),
+            _ => parse_bool(&text)
+                .map(|b| b.map_or(Value::Null, Value::Bool))
+                .map_err(|()| format!("'{text}' is not yes/no (si, no, yes, 1, 0, true, false or unknown)")),
+        },
+        FieldType::Date => parse_date(&text)
+            .map(Value::Text)
+            .ok_or_else(|| format!("'{text}' is not a date (YYYY-MM-DD or DD/MM/YYYY)")),
+    }
+}
+
+fn extra_value(ty: FieldType, raw: &Value) -> Value {
+    match (ty, raw) {
+        (FieldType::Int, Value::Text(s)) => s.parse().map_or(Value::Null, Value::Int),
+        (FieldType::Real, Value::Text(s)) => s.parse().map_or(Value::Null, Value::Real),
+        (FieldType::Real, Value::Int(i)) => Value::Real(*i as f64),
+        _ => raw.clone(),
+    }
+}
+
+fn first_coord(g: &Geometry<f64>) -> Option<Coord<f64>> {
+    use geo::CoordsIter;
+    g.coords_iter().next()
+}
+
+/// Coerce a geometry to the layer's geometry type, clean it and check it.
+/// Returns the geometry and whether it was repaired.
+fn shape(g: Geometry<f64>, want: GeometryType) -> Result<(Geometry<f64>, Option<String>), String> {
+    match want {
+        GeometryType::Point => match g {
+            Geometry::Point(p) => Ok((Geometry::Point(p), None)),
+            Geometry::MultiPoint(mp) if mp.0.len() == 1 => Ok((Geometry::Point(mp.0[0]), None)),
+            other => Err(format!("expected a point, found {}", type_name(&other))),
+        },
+        GeometryType::MultiLineString => {
+            let parts: Vec<LineString<f64>> = match g {
+                Geometry::LineString(l) => vec![l],
+                Geometry::MultiLineString(m) => m.0,
+                other => return Err(format!("expected a line, found {}", type_name(&other))),
+            };
+            let before: usize = parts.iter().map(|l| l.0.len()).sum();
+            let kept: Vec<LineString<f64>> = parts
+                .into_iter()
+                .map(|l| l.remove_repeated_points())
+                .filter(|l| l.0.len() >= 2)
+                .collect();
+            if kept.is_empty() {
+                return Err("line has fewer than 2 distinct points".to_owned());
+            }
+            let after: usize = kept.iter().map(|l| l.0.len()).sum();
+            let note = (after != before).then(|| "repeated points removed".to_owned());
+            Ok((Geometry::MultiLineString(MultiLineString::new(kept)), note))
+        }
+        GeometryType::MultiPolygon => {
+            let polys: Vec<Polygon<f64>> = match g {
+                Geometry::Polygon(p) => vec![p],
+                Geometry::MultiPolygon(m) => m.0,
+                other => return Err(format!("expected a polygon, found {}", type_name(&other))),
+            };
+            let mp = MultiPolygon::new(polys);
+            if mp.is_valid() {
+                return Ok((Geometry::MultiPolygon(mp), None));
+            }
+            let reason = mp
+                .check_validation()
+                .err()
+                .map_or_else(|| "invalid".to_owned(), |e| e.to_string());
+            // Clean: repeated points, rings under 3 distinct points; then let the
+            // overlay engine resolve self-intersections (even-odd).
+            let cleaned: Vec<Polygon<f64>> = mp
+                .0
+                .into_iter()
+                .map(|p| p.remove_repeated_points())
+                .filter(|p| p.exterior().0.len() >= 4)
+                .map(|p| {
+                    let (ext, holes) = p.into_inner();
+                    Polygon::new(ext, holes.into_iter().filter(|h| h.0.len() >= 4).collect())
+                })
+                .collect();
+            if cleaned.is_empty() {
+                return Err("polygon has no ring with 3 distinct points".to_owned());
+            }
+            let mut cleaned = MultiPolygon::new(cleaned);
+            if !cleaned.is_valid() {
+                cleaned = cleaned.union(&MultiPolygon::new(Vec::new()));
+            }
+            if cleaned.0.is_empty() || !cleaned.is_valid() {
+                return Err(format!("invalid polygon that could not be repaired ({reason})"));
+            }
+            Ok((Geometry::MultiPolygon(cleaned), Some(format!("invalid polygon repaired ({reason})"))))
+        }
+    }
+}
+
+fn type_name(g: &Geometry<f64>) -> &'static str {
+    match g {
+        Geometry::Point(_) => "a point",
+        Geometry::Line(_) | Geometry::LineString(_) => "a line",
+        Geometry::Polygon(_) | Geometry::Rect(_) | Geometry::Triangle(_) => "a polygon",
+        Geometry::MultiPoint(_) => "several points",
+        Geometry::MultiLineString(_) => "a multi-line",
+        Geometry::MultiPolygon(_) => "a multi-polygon",
+        Geometry::GeometryCollection(_) => "a geometry collection",
+    }
+}
+
+/// Coordinate check: finite, in range, not 0,0, not swapped.
+enum CoordCheck {
+    Ok,
+    Swapped,
+    Bad(String),
+}
+
+fn check_lonlat(lon: f64, lat: f64, region: Option<&Region>, is_point: bool) -> CoordCheck {
+    if !lon.is_finite() || !lat.is_finite() {
+        return CoordCheck::Bad("coordinates are not finite numbers".to_owned());
+    }
+    let in_range = |x: f64, y: f64| x.abs() <= 180.0 && y.abs() <= 90.0;
+    let swapped_inside = region.is_some_and(|r| r.contains(lat, lon)) && in_range(lat, lon);
+    if !in_range(lon, lat) {
+        if swapped_inside {
+            return CoordCheck::Swapped;
+        }
+        return CoordCheck::Bad(if lat.abs() > 90.0 {
+            format!("latitude {lat} is outside -90..90")
+        } else {
+            format!("longitude {lon} is outside -180..180")
+        });
+    }
+    if is_point && lon == 0.0 && lat == 0.0 {
+        return CoordCheck::Bad("coordinates are 0,0 (a missing GPS fix)".to_owned());
+    }
+    if let Some(r) = region
+        && !r.contains(lon, lat)
+        && swapped_inside
+    {
+        return CoordCheck::Swapped;
+    }
+    CoordCheck::Ok
+}
+
+/// Build a typed layer from a source table. Only file-level problems are errors;
+/// row problems go to the report.
+pub fn build_layer(table: SourceTable, path: &Path, opts: &ImportOptions) -> Result<(Layer, ImportReport), ImportError> {
+    let kind = resolve_kind(opts)?;
+    let mut layer = Layer::new(opts.layer.clone(), kind);
+    let core_count = layer.fields.len();
+    let mut taken: HashSet<String> = layer.fields.iter().map(|f| f.name.clone()).collect();
+    let mut core_taken = vec![false; core_count];
+    let mapping = opts.mapping.as_ref();
+
+    // Column plan.
+    let mut targets = Vec::with_capacity(table.columns.len());
+    let mut extra_types: Vec<(usize, FieldType)> = Vec::new(); // (source column, type)
+    for (ci, col) in table.columns.iter().enumerate() {
+        if mapping.is_some_and(|m| m.drops(&col.name)) {
+            targets.push(Target::Skip);
+            continue;
+        }
+        let name = mapping.and_then(|m| m.rename(&col.name)).unwrap_or(&col.name);
+        let core = match_core_field(kind, name)
+            .and_then(|c| layer.fields.iter().position(|f| f.name == c.name))
+            .filter(|&i| !core_taken[i]);
+        if let Some(i) = core {
+            core_taken[i] = true;
+            targets.push(Target::Core(i));
+        } else {
+            let ty = if table.infer_types && col.ty == FieldType::Text {
+                infer_type(table.records.iter().map(|r| r.values.get(ci).and_then(to_text)))
+            } else {
+                col.ty
+            };
+            let n = extra_name(name, &taken);
+            taken.insert(n.clone());
+            layer.fields.push(Field::new(n, ty));
+            extra_types.push((ci, ty));
+            targets.push(Target::Extra(layer.fields.len() - 1));
+        }
+    }
+
+    let mut report = ImportReport {
+        file: path.to_owned(),
+        layer: opts.layer.clone(),
+        kind: Some(kind),
+        row_label: table.row_label,
+        read: table.records.len() + table.problems.len(),
+        imported: 0,
+        rejected: 0,
+        issues: Vec::new(),
+        notes: table.notes.clone(),
+        source_crs: table.crs.clone().unwrap_or_else(|| "EPSG:4326".to_owned()),
+    };
+    for (row, e) in &table.problems {
+        report.issues.push(Issue {
+            row: *row,
+            field: (!e.field.is_empty()).then(|| e.field.clone()),
+            reason: e.reason.clone(),
+            action: Action::Rejected,
+        });
+        report.rejected += 1;
+    }
+
+    // Reprojection.
+    #[cfg(feature = "proj")]
+    let transformer = match &table.crs {
+        Some(crs) if !is_wgs84(crs) => Some(crate::crs::Transformer::new(crs, "EPSG:4326").map_err(|e| {
+            ImportError::Crs {
+                path: path.to_owned(),
+                crs: crs.clone(),
+                reason: e.to_string(),
+            }
+        })?),
+        _ => None,
+    };
+    #[cfg(not(feature = "proj"))]
+    if let Some(crs) = &table.crs
+        && !is_wgs84(crs)
+    {
+        return Err(ImportError::Unsupported {
+            path: path.to_owned(),
+            what: "PROJ (reprojection)",
+        });
+    }
+    // A file without a CRS whose coordinates are clearly not degrees.
+    if table.crs.is_none() {
+        let mut sample = table
+            .records
+            .iter()
+            .filter_map(|r| r.geometry.as_ref().ok().and_then(first_coord))
+            .take(50);
+        let bad: Vec<Coord<f64>> = sample.by_ref().filter(|c| c.x.abs() > 360.0 || c.y.abs() > 360.0).collect();
+        if bad.len() >= 10 || (!bad.is_empty() && table.records.len() < 10 && bad.len() == table.records.len()) {
+            return Err(ImportError::NoCrs {
+                path: path.to_owned(),
+                x: bad[0].x,
+                y: bad[0].y,
+            });
+        }
+    }
+
+    let x_field = if table.row_label == "row" { "longitude" } else { "geometry" };
+    let want = kind.geometry_type();
+    let is_point = want == GeometryType::Point;
+    let mut seen_codes: HashSet<String> = HashSet::new();
+    let code_idx = layer.field_index("code");
+    let code_required = kind.core_fields().iter().any(|c| c.name == "code" && c.required);
+    let mut issues: Vec<Issue> = Vec::new();
+    let mut features = Vec::with_capacity(table.records.len());
+
+    for rec in table.records {
+        let reject = |issues: &mut Vec<Issue>, field: Option<String>, reason: String| {
+            issues.push(Issue {
+                row: rec.row,
+                field,
+                reason,
+                action: Action::Rejected,
+            });
+        };
+        let mut geom = match rec.geometry {
+            Ok(g) => g,
+            Err(e) => {
+                reject(&mut issues, (!e.field.is_empty()).then_some(e.field), e.reason);
+                continue;
+            }
+        };
+        #[cfg(feature = "proj")]
+        if let Some(t) = &transformer {
+            use geo::MapCoordsInPlace;
+            let failed: std::cell::RefCell<Option<chaski_core::crs::CrsError>> = std::cell::RefCell::new(None);
+            let r = t.run(|f| {
+                let failed = &failed;
+                geom.map_coords_in_place(|c| match f(c.x, c.y) {
+                    Ok((x, y)) => Coord { x, y },
+                    Err(e) => {
+                        failed.borrow_mut().get_or_insert(e);
+                        c
+                    }
+                });
+            });
+            if let Some(e) = r.err().or_else(|| failed.into_inner()) {
+                reject(
+                    &mut issues,
+                    Some(x_field.to_owned()),
+                    format!("outside the area of {}: {e}", report.source_crs),
+                );
+                continue;
+            }
+        }
+        // Coordinate checks.
+        let mut verdict = CoordCheck::Ok;
+        {
+            use geo::CoordsIter;
+            for c in geom.coords_iter() {
+                match check_lonlat(c.x, c.y, opts.region.as_ref(), is_point) {
+                    CoordCheck::Ok => {}
+                    v => {
+                        verdict = v;
+                        break;
+                    }
+                }
+            }
+        }
+        match verdict {
+            CoordCheck::Ok => {}
+            CoordCheck::Bad(reason) => {
+                reject(&mut issues, Some(x_field.to_owned()), reason);
+                continue;
+            }
+            CoordCheck::Swapped => {
+                let (x, y) = first_coord(&geom).map_or((0.0, 0.0), |c| (c.x, c.y));
+                let region = opts.region.as_ref().map_or("the region", |r| r.name.as_str());
+                if opts.fix_swapped {
+                    use geo::MapCoordsInPlace;
+                    geom.map_coords_in_place(|c| Coord { x: c.y, y: c.x });
+                    issues.push(Issue {
+                        row: rec.row,
+                        field: Some(x_field.to_owned()),
+                        reason: format!(
+                            "latitude and longitude were swapped (lon {x}, lat {y} is outside {region}); exchanged"
+                        ),
+                        action: Action::Repaired,
+                    });
+                } else {
+                    reject(
+                        &mut issues,
+                        Some(x_field.to_owned()),
+                        format!(
+                            "latitude and longitude look swapped: lon {x}, lat {y} is outside {region} but \
+                             lon {y}, lat {x} is inside (import with --fix-swapped to exchange them)"
+                        ),
+                    );
+                    continue;
+                }
+            }
+        }
+        if let Some(region) = &opts.region
+            && let Some(r) = geom.bounding_rect()
+        {
+            let [a, b, c, d] = region.bounds;
+            if r.max().x < a || r.min().x > c || r.max().y < b || r.min().y > d {
+                issues.push(Issue {
+                    row: rec.row,
+                    field: Some(x_field.to_owned()),
+                    reason: format!("outside {} (lon {:.5}, lat {:.5})", region.name, r.min().x, r.min().y),
+                    action: Action::Warning,
+                });
+            }
+        }
+        let geom = match shape(geom, want) {
+            Ok((g, None)) => g,
+            Ok((g, Some(note))) => {
+                issues.push(Issue {
+                    row: rec.row,
+                    field: Some("geometry".to_owned()),
+                    reason: note,
+                    action: Action::Repaired,
+                });
+                g
+            }
+            Err(reason) => {
+                reject(&mut issues, Some("geometry".to_owned()), reason);
+                continue;
+            }
+        };
+
+        // Values.
+        let mut values = vec![Value::Null; layer.fields.len()];
+        for (ci, target) in targets.iter().enumerate() {
+            let raw = rec.values.get(ci).unwrap_or(&Value::Null);
+            match *target {
+                Target::Skip => {}
+                Target::Core(i) => {
+                    let f = &layer.fields[i];
+                    match core_value(kind, &f.name, f.ty, raw) {
+                        Ok(v) => values[i] = v,
+                        Err(reason) => issues.push(Issue {
+                            row: rec.row,
+                            field: Some(table.columns[ci].name.clone()),
+                            reason: format!("{reason}; left empty"),
+                            action: Action::Warning,
+                        }),
+                    }
+                }
+                Target::Extra(i) => values[i] = extra_value(layer.fields[i].ty, raw),
+            }
+        }
+        if let Some(ci) = code_idx {
+            match &values[ci] {
+                Value::Null if code_required && kind.is_private() => {
+                    reject(&mut issues, Some("code".to_owned()), "missing household code".to_owned());
+                    continue;
+                }
+                Value::Null if code_required => {
+                    let code = format!("{}-{}", opts.layer, rec.row);
+                    issues.push(Issue {
+                        row: rec.row,
+                        field: Some("code".to_owned()),
+                        reason: format!("missing code; assigned '{code}'"),
+                        action: Action::Repaired,
+                    });
+                    values[ci] = Value::Text(code);
+                }
+                Value::Text(c) => {
+                    if !seen_codes.insert(c.clone()) {
+                        issues.push(Issue {
+                            row: rec.row,
+                            field: Some("code".to_owned()),
+                            reason: format!("code '{c}' appears more than once"),
+                            action: Action::Warning,
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        features.push(Feature {
+            fid: features.len() as i64 + 1,
+            geometry: geom,
+            values,
+        });
+    }
+    report.rejected += issues.iter().filter(|i| i.action == Action::Rejected).count();
+    report.issues.extend(issues);
+    report.issues.sort_by_key(|i| i.row);
+    report.imported = features.len();
+    layer.features = features;
+    Ok((layer, report))
+}
+
+fn is_wgs84(crs: &str) -> bool {
+    let c = crs.trim().to_ascii_uppercase();
+    matches!(c.as_str(), "EPSG:4326" | "OGC:CRS84" | "CRS84" | "WGS84")
+}
+
+/// What a file became.
+#[derive(Debug, Clone)]
+pub enum Imported {
+    /// A vector layer.
+    Layer(Layer, ImportReport),
+    /// A raster.
+    Raster(Raster<f32>),
+}
+
+/// Read, validate and type a file.
+pub fn import_file(path: &Path, opts: &ImportOptions) -> Result<Imported, ImportError> {
+    match read_source(path, opts)? {
+        Source::Raster(r) => Ok(Imported::Raster(r)),
+        Source::Table(t) => {
+            let (layer, report) = build_layer(t, path, opts)?;
+            Ok(Imported::Layer(layer, report))
+        }
+    }
+}
+
+/// A point from `(lon, lat)`, for tests and callers building tables by hand.
+pub fn point(lon: f64, lat: f64) -> Geometry<f64> {
+    Geometry::Point(Point::new(lon, lat))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::{coord, line_string, point as _, polygon};
+
+    fn table(rows: &[(&str, Result<(f64, f64), &str>)]) -> SourceTable {
+        SourceTable {
+            columns: vec![
+                SourceColumn::new("codigo", FieldType::Text),
+                SourceColumn::new("categoria", FieldType::Text),
+                SourceColumn::new("CAMAS", FieldType::Text),
+            ],
+            records: rows
+                .iter()
+                .enumerate()
+                .map(|(i, (cat, xy))| SourceRecord {
+                    row: i + 2,
+                    geometry: xy.map(|(x, y)| point(x, y)).map_err(|e| GeomError::new("lat", e)),
+                    values: vec![
+                        Value::Text(format!("000{i}")),
+                        Value::Text((*cat).to_owned()),
+                        Value::Text(format!("{i}")),
+                    ],
+                })
+                .collect(),
+            problems: vec![],
+            crs: None,
+            row_label: "row",
+            notes: vec![],
+            infer_types: true,
+        }
+    }
+
+    #[test]
+    fn typed_facilities_with_extra_fields() {
+        let t = table(&[("I-3", Ok((-74.2, -13.1))), ("ii e", Ok((-74.0, -13.0))), ("X", Ok((-74.0, -13.0)))]);
+        let opts = ImportOptions::new("facilities");
+        let (layer, report) = build_layer(t, Path::new("f.csv"), &opts).unwrap();
+        assert_eq!(layer.len(), 3);
+        assert_eq!(layer.value(&layer.features[0], "category"), &Value::Text("I-3".into()));
+        assert_eq!(layer.value(&layer.features[1], "category"), &Value::Text("II-E".into()));
+        assert_eq!(layer.value(&layer.features[2], "category"), &Value::Null);
+        // codes keep their leading zeros; CAMAS becomes an integer extra field "camas"
+        assert_eq!(layer.value(&layer.features[0], "code"), &Value::Text("0000".into()));
+        assert_eq!(layer.fields.last().unwrap(), &Field::new("camas", FieldType::Int));
+        assert_eq!(layer.value(&layer.features[2], "camas"), &Value::Int(2));
+        assert_eq!(report.count(Action::Warning), 1);
+        assert!(report.issue_line(&report.issues[0]).starts_with("f.csv: row 4: field 'categoria': "));
+    }
+
+    #[test]
+    fn bad_coordinates_are_rejected_with_reasons() {
+        let t = table(&[
+            ("I-1", Ok((-74.0, 95.0))),
+            ("I-1", Ok((-13.1, -74.2))),
+            ("I-1", Ok((0.0, 0.0))),
+            ("I-1", Err("'abc' is not a number")),
+            ("I-1", Ok((-74.0, -13.0))),
+        ]);
+        let (layer, report) = build_layer(t, Path::new("f.csv"), &ImportOptions::new("facilities")).unwrap();
+        assert_eq!(layer.len(), 1);
+        assert_eq!(report.rejected, 4);
+        let reasons: Vec<&str> = report.issues.iter().map(|i| i.reason.as_str()).collect();
+        assert!(reasons[0].contains("latitude 95 is outside -90..90"), "{reasons:?}");
+        assert!(reasons[1].contains("look swapped"), "{reasons:?}");
+        assert!(reasons[2].contains("0,0"), "{reasons:?}");
+        assert!(reasons[3].contains("'abc' is not a number"), "{reasons:?}");
+        let rows: Vec<usize> = report.issues.iter().map(|i| i.row).collect();
+        assert_eq!(rows, [2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn swapped_points_can_be_fixed() {
+        let t = table(&[("I-1", Ok((-13.1, -74.2)))]);
+        let mut opts = ImportOptions::new("facilities");
+        opts.fix_swapped = true;
+        let (layer, report) = build_layer(t, Path::new("f.csv"), &opts).unwrap();
+        assert_eq!(layer.features[0].geometry, point(-74.2, -13.1));
+        assert_eq!(report.count(Action::Repaired), 1);
+    }
+
+    #[test]
+    fn self_intersecting_polygon_is_repaired() {
+        // A bow-tie: two triangles touching at (1, 1).
+        let bow = polygon![(x: -74.0, y: -13.0), (x: -73.0, y: -12.0), (x: -73.0, y: -13.0), (x: -74.0, y: -12.0), (x: -74.0, y: -13.0)];
+        let (g, note) = shape(Geometry::Polygon(bow), GeometryType::MultiPolygon).unwrap();
+        assert!(note.is_some());
+        let Geometry::MultiPolygon(mp) = g else { panic!() };
+        assert!(mp.is_valid());
+        use geo::Area;
+        assert!((mp.unsigned_area() - 0.5).abs() < 1e-9, "{}", mp.unsigned_area());
+    }
+
+    #[test]
+    fn wrong_geometry_type_is_rejected() {
+        let line = Geometry::LineString(line_string![(x: -74.0, y: -13.0), (x: -73.0, y: -12.0)]);
+        assert!(shape(line, GeometryType::Point).unwrap_err().contains("expected a point"));
+    }
+
+    #[test]
+    fn dates_and_booleans() {
+        assert_eq!(parse_date("2026-03-01T10:22:00.000-05:00").as_deref(), Some("2026-03-01"));
+        assert_eq!(parse_date("01/03/2026").as_deref(), Some("2026-03-01"));
+        assert_eq!(parse_date("2026-02-30"), None);
+        assert_eq!(parse_bool("Sí"), Ok(Some(true)));
+        assert_eq!(parse_bool("no sabe"), Ok(None));
+        assert!(parse_bool("maybe").is_err());
+    }
+
+    #[test]
+    fn kind_comes_from_option_mapping_or_name() {
+        assert_eq!(resolve_kind(&ImportOptions::new("ipress")).unwrap(), LayerKind::Facilities);
+        let e = resolve_kind(&ImportOptions::new("things")).unwrap_err();
+        assert!(e.to_string().contains("--kind"));
+    }
+}
