@@ -52,7 +52,7 @@ pub struct Args {
     #[arg(long)]
     pub report: Option<PathBuf>,
 
-    /// Expected area, `min_lon,min_lat,max_lon,max_lat`, or `none`; used to catch
+    /// Expected area, `min_lon,min_lat,max_lon,max_lat`, `peru` or `none`; used to catch
     /// swapped coordinates. Default: Peru.
     #[arg(long)]
     pub region: Option<String>,
@@ -79,9 +79,11 @@ impl Args {
         if let Some(r) = &self.region {
             opts.region = if r.eq_ignore_ascii_case("none") {
                 None
+            } else if r.eq_ignore_ascii_case("peru") {
+                Some(Region::peru())
             } else {
                 Some(Region::parse_bounds(r).with_context(|| {
-                    format!("--region '{r}': expected min_lon,min_lat,max_lon,max_lat or none")
+                    format!("--region '{r}': expected min_lon,min_lat,max_lon,max_lat, peru or none")
                 })?)
             };
         }
@@ -121,6 +123,7 @@ pub fn import_into(
     let start = Instant::now();
     chaski_core::store::check_name(&opts.layer)?;
     let imported = chaski_io::import::import_file(path, opts)?;
+    tracing::info!(elapsed = ?start.elapsed(), "read and validated {}", path.display());
     match imported {
         Imported::Raster(raster) => {
             let (w, h) = (raster.width, raster.height);
@@ -167,8 +170,15 @@ pub fn import_into(
             // Index in the metric CRS (the UTM zone of the data), as analyses will.
             let bounds = layer.bounds().context("layer has no extent")?;
             let projection = chaski_io::crs::metric_projection(&bounds)?;
-            let index = SpatialIndex::build(&layer, projection)?;
-            let written = store.write_layer(&layer, mode)?;
+            // Both cores: index while the store writes.
+            let (index, written) = std::thread::scope(|s| {
+                let index = s.spawn(|| SpatialIndex::build(&layer, projection));
+                let written = store.write_layer(&layer, mode);
+                (index.join(), written)
+            });
+            let index = index.map_err(|_| anyhow::anyhow!("the spatial index build panicked"))??;
+            let written = written?;
+            tracing::info!(elapsed = ?start.elapsed(), "indexed and stored");
             let summary = format!(
                 "{}: {} {}s read, {} imported into '{}' ({} inserted, {} updated), {} rejected, {} repaired, {} warnings; \
                  indexed in EPSG:{}; store version {}; {:.2} s",
@@ -203,6 +213,29 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
     if let Some(report) = &outcome.report {
         for note in &report.notes {
             writeln!(err, "{}: note: {note}", report.file.display())?;
+        }
+        // Many rows with the same problem: one line per kind of problem first.
+        let mut groups: std::collections::BTreeMap<(String, &str), (usize, usize)> = Default::default();
+        for (i, issue) in report.issues.iter().enumerate() {
+            let action = match issue.action {
+                Action::Rejected => "rejected",
+                Action::Repaired => "repaired",
+                Action::Warning => "with warnings",
+            };
+            let key = (action.to_owned(), issue.field.as_deref().unwrap_or(""));
+            groups.entry(key).or_insert((0, i)).0 += 1;
+        }
+        if report.issues.len() > args.show {
+            for ((action, field), (n, first)) in &groups {
+                let field = if field.is_empty() { String::new() } else { format!(" in field '{field}'") };
+                writeln!(
+                    err,
+                    "{}: {n} {}s {action}{field}, e.g. {}",
+                    report.file.display(),
+                    report.row_label,
+                    report.issue_text(&report.issues[*first])
+                )?;
+            }
         }
         for issue in report.issues.iter().take(args.show) {
             writeln!(err, "{}", report.issue_line(issue))?;

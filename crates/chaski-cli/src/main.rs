@@ -66,7 +66,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Import(args) => import::run(&cli.store, &args),
-        Command::Demo(args) => demo::run(&cli.store, args),
+        Command::Demo(args) => demo::run(&cli.store, &args),
         #[cfg(feature = "server")]
         Command::Serve(args) => serve::run(&cli.store, args),
         Command::Summary(args) => summary::run(&cli.store, &args),

@@ -131,3 +131,42 @@ fn real_villages_and_facilities_import_completely() {
     let s = text(&out.stdout);
     assert!(s.contains("136587") || s.contains("136,587"), "{s}");
 }
+
+#[test]
+fn demo_is_deterministic_and_loads_every_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let store = dir.path().join("demo.gpkg");
+    let out = chaski(&store, &["demo", "--out", a.to_str().unwrap(), "--load"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    let out = chaski(&store, &["demo", "--out", b.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // Same seed, same bytes, file by file.
+    let mut names: Vec<_> = std::fs::read_dir(&a).unwrap().map(|e| e.unwrap().file_name()).collect();
+    names.sort();
+    assert!(names.len() >= 9, "{names:?}");
+    for n in &names {
+        assert_eq!(std::fs::read(a.join(n)).unwrap(), std::fs::read(b.join(n)).unwrap(), "{n:?} differs");
+    }
+    // Every layer landed with no row rejected, and the raster too.
+    let summary = chaski(&store, &["summary", "--json"]);
+    let layers: serde_json::Value = serde_json::from_slice(&summary.stdout).unwrap();
+    let count = |name: &str| {
+        layers
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["name"] == name)
+            .map_or(0, |l| l["feature_count"].as_u64().unwrap())
+    };
+    assert!(count("communities") >= 150);
+    assert!(count("facilities") >= 15);
+    assert!(count("water_systems") >= 40);
+    assert!(count("households") >= 2000);
+    for l in ["districts", "paths", "roads", "rivers"] {
+        assert!(count(l) > 0, "{l}");
+    }
+    assert!(!stdout.contains(" 0 imported"), "{stdout}");
+    assert!(stdout.contains("raster"), "{stdout}");
+}
