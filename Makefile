@@ -27,9 +27,11 @@ lint: deps
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
-## make test: the gates CI runs.
+## make test: the gates CI runs: formatting, lints, every Rust test (unit, doc,
+## integration, CLI) and the headless-browser test of the web viewer.
 test: lint
 	$(CARGO) test --workspace --locked
+	scripts/browser-test.sh
 
 fmt:
 	$(CARGO) fmt --all

@@ -1,4 +1,7 @@
 //! chaski integration tests, built as one binary.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::many_single_char_names, clippy::items_after_statements)]
+
 mod crs;
 mod import;
+mod store;

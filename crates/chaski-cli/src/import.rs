@@ -13,6 +13,7 @@ use std::time::Instant;
 
 /// Arguments of `chaski import`.
 #[derive(Debug, clap::Args)]
+#[allow(clippy::struct_excessive_bools)] // command-line flags
 pub struct Args {
     /// File to import: CSV (also ODK Central and KoBoToolbox exports), GeoPackage,
     /// Shapefile, GeoJSON or any vector format GDAL reads; GeoTIFF or another raster
@@ -215,7 +216,8 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
             writeln!(err, "{}: note: {note}", report.file.display())?;
         }
         // Many rows with the same problem: one line per kind of problem first.
-        let mut groups: std::collections::BTreeMap<(String, &str), (usize, usize)> = Default::default();
+        let mut groups: std::collections::BTreeMap<(String, &str), (usize, usize)> =
+            std::collections::BTreeMap::new();
         for (i, issue) in report.issues.iter().enumerate() {
             let action = match issue.action {
                 Action::Rejected => "rejected",

@@ -1,4 +1,8 @@
-//! The `chaski` binary end to end: exit codes and messages of `import` and `summary`.
+//! The `chaski` binary end to end: exit codes and messages of `import`, `demo` and `summary`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::fmt::Write as _;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -66,7 +70,7 @@ fn truncated_geopackage_fails_with_one_clear_message() {
     let csv = dir.path().join("v.csv");
     let mut rows = String::from("code,lat,lon\n");
     for i in 0..2000 {
-        rows.push_str(&format!("C{i},{},{}\n", -13.0 + f64::from(i) * 1e-4, -74.0));
+        writeln!(rows, "C{i},{},{}", -13.0 + f64::from(i) * 1e-4, -74.0).unwrap();
     }
     std::fs::write(&csv, rows).unwrap();
     let src = dir.path().join("src.gpkg");

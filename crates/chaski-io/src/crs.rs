@@ -29,6 +29,9 @@ fn create(from: &str, to: &str) -> Result<Proj, CrsError> {
     })
 }
 
+/// The outcome of transforming one point.
+pub type PointResult = Result<(f64, f64), CrsError>;
+
 /// A transformation between two CRSs (axis order: x/longitude first).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transformer {
@@ -89,7 +92,7 @@ impl Transformer {
     }
 
     /// Transform each coordinate, returning per point the result or why it failed.
-    pub fn transform_each(&self, coords: &[(f64, f64)]) -> Result<Vec<Result<(f64, f64), CrsError>>, CrsError> {
+    pub fn transform_each(&self, coords: &[(f64, f64)]) -> Result<Vec<PointResult>, CrsError> {
         self.with_proj(|p| Ok(coords.iter().map(|c| convert(p, *c)).collect()))
     }
 

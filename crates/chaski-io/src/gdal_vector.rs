@@ -131,22 +131,21 @@ pub fn read_vector(path: &Path, source_layer: Option<&str>) -> Result<SourceTabl
     }
     let names: Vec<String> = ds.layers().map(|l| l.name()).collect();
     let mut notes = Vec::new();
-    let mut layer = match source_layer {
-        Some(name) => ds.layer_by_name(name).map_err(|_| VectorError::NoSuchLayer {
+    let mut layer = if let Some(name) = source_layer {
+        ds.layer_by_name(name).map_err(|_| VectorError::NoSuchLayer {
             path: path.to_owned(),
             layer: name.to_owned(),
             available: names.join(", "),
-        })?,
-        None => {
-            if count > 1 {
-                notes.push(format!(
-                    "the file has {count} layers ({}); importing '{}' (choose another with --source-layer)",
-                    names.join(", "),
-                    names[0]
-                ));
-            }
-            ds.layer(0).map_err(open_err)?
+        })?
+    } else {
+        if count > 1 {
+            notes.push(format!(
+                "the file has {count} layers ({}); importing '{}' (choose another with --source-layer)",
+                names.join(", "),
+                names[0]
+            ));
         }
+        ds.layer(0).map_err(open_err)?
     };
     let layer_name = layer.name();
     if layer.defn().geom_fields().count() == 0 {

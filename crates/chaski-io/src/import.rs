@@ -243,6 +243,11 @@ pub struct ImportReport {
 impl ImportReport {
     /// One line per issue: `file: row N: field: reason (action)`.
     pub fn issue_line(&self, issue: &Issue) -> String {
+        format!("{}: {}", self.file.display(), self.issue_text(issue))
+    }
+
+    /// An issue without the file name: `row N: field: reason (action)`.
+    pub fn issue_text(&self, issue: &Issue) -> String {
         let field = issue
             .field
             .as_deref()
@@ -250,8 +255,7 @@ impl ImportReport {
             .map(|f| format!("field '{f}': "))
             .unwrap_or_default();
         format!(
-            "{}: {} {}: {field}{} ({})",
-            self.file.display(),
+            "{} {}: {field}{} ({})",
             self.row_label,
             issue.row,
             issue.reason,
@@ -433,7 +437,7 @@ fn extra_name(raw: &str, taken: &HashSet<String>) -> String {
         n = n.replace("__", "_");
     }
     if n.is_empty() {
-        n = "field".to_owned();
+        "field".clone_into(&mut n);
     }
     if n.starts_with(|c: char| c.is_ascii_digit()) {
         n = format!("f_{n}");
@@ -979,15 +983,13 @@ pub fn build_layer(table: SourceTable, path: &Path, opts: &ImportOptions) -> Res
                     });
                     values[ci] = Value::Text(code);
                 }
-                Value::Text(c) => {
-                    if !seen_codes.insert(c.clone()) {
-                        issues.push(Issue {
-                            row: rec.row,
-                            field: Some("code".to_owned()),
-                            reason: format!("code '{c}' appears more than once"),
-                            action: Action::Warning,
-                        });
-                    }
+                Value::Text(c) if !seen_codes.insert(c.clone()) => {
+                    issues.push(Issue {
+                        row: rec.row,
+                        field: Some("code".to_owned()),
+                        reason: format!("code '{c}' appears more than once"),
+                        action: Action::Warning,
+                    });
                 }
                 _ => {}
             }
@@ -1039,9 +1041,11 @@ pub fn point(lon: f64, lat: f64) -> Geometry<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use geo::{coord, line_string, point as _, polygon};
+    use geo::{Area, line_string, polygon};
 
-    fn table(rows: &[(&str, Result<(f64, f64), &str>)]) -> SourceTable {
+    type Row<'a> = (&'a str, Result<(f64, f64), &'a str>);
+
+    fn table(rows: &[Row<'_>]) -> SourceTable {
         SourceTable {
             columns: vec![
                 SourceColumn::new("codigo", FieldType::Text),
@@ -1125,7 +1129,6 @@ mod tests {
         assert!(note.is_some());
         let Geometry::MultiPolygon(mp) = g else { panic!() };
         assert!(mp.is_valid());
-        use geo::Area;
         assert!((mp.unsigned_area() - 0.5).abs() < 1e-9, "{}", mp.unsigned_area());
     }
 

@@ -66,9 +66,11 @@ pub enum MappingError {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CoordinateColumns {
-    /// Column holding x (longitude for geographic coordinates).
+    /// Column holding x (longitude for geographic coordinates); `lon` is accepted too.
+    #[serde(alias = "lon", alias = "longitude")]
     pub x: Option<String>,
-    /// Column holding y (latitude for geographic coordinates).
+    /// Column holding y (latitude for geographic coordinates); `lat` is accepted too.
+    #[serde(alias = "lat", alias = "latitude")]
     pub y: Option<String>,
     /// Column holding an ODK geopoint, "lat lon [alt [accuracy]]".
     pub geopoint: Option<String>,

@@ -87,7 +87,7 @@ pub fn write_raster(
     options: &[&str],
 ) -> Result<(), RasterError> {
     let drv = DriverManager::get_driver_by_name(driver).map_err(|e| write_err(path, e))?;
-    let opts = gdal::cpl::CslStringList::from_iter(options.iter().copied());
+    let opts: gdal::cpl::CslStringList = options.iter().copied().collect();
     let mut ds = drv
         .create_with_band_type_with_options::<f32, _>(
             path,
