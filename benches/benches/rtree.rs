@@ -16,7 +16,8 @@ use std::path::Path;
 use std::time::Duration;
 
 fn villages() -> Option<Layer> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/peru/villages/ccpp_ign100k.gpkg");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data/peru/villages/ccpp_ign100k.gpkg");
     if !path.exists() {
         eprintln!("skipped: {} is absent", path.display());
         return None;
@@ -52,7 +53,11 @@ fn bench(c: &mut Criterion) {
         });
     }
     g.bench_function("nearest_10_metres", |b| {
-        b.iter(|| index.nearest(black_box(-74.0), black_box(-13.0), 10).expect("nearest"));
+        b.iter(|| {
+            index
+                .nearest(black_box(-74.0), black_box(-13.0), 10)
+                .expect("nearest")
+        });
     });
     g.finish();
 }

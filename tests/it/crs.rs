@@ -34,7 +34,11 @@ fn torobamba_round_trips_within_a_millimetre_and_matches_cs2cs() {
         panic!("cs2cs (package proj-bin) is required: run scripts/install-deps.sh");
     };
     let s = String::from_utf8(out.stdout).unwrap();
-    let v: Vec<f64> = s.split_whitespace().take(2).map(|t| t.parse().unwrap()).collect();
+    let v: Vec<f64> = s
+        .split_whitespace()
+        .take(2)
+        .map(|t| t.parse().unwrap())
+        .collect();
     assert!((v[0] - x).abs() < 1e-3, "cs2cs {} vs {x}", v[0]);
     assert!((v[1] - y).abs() < 1e-3, "cs2cs {} vs {y}", v[1]);
 }

@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 fn peru(rel: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/peru").join(rel);
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data/peru")
+        .join(rel);
     p.exists().then_some(p)
 }
 
@@ -26,7 +28,9 @@ fn points_by_code(l: &Layer) -> BTreeMap<String, (f64, f64)> {
     l.features
         .iter()
         .map(|f| {
-            let Geometry::Point(p) = f.geometry else { panic!("not a point") };
+            let Geometry::Point(p) = f.geometry else {
+                panic!("not a point")
+            };
             let code = l.value(f, "code").as_str().unwrap().to_owned();
             (code, (p.x(), p.y()))
         })
@@ -35,7 +39,10 @@ fn points_by_code(l: &Layer) -> BTreeMap<String, (f64, f64)> {
 
 #[test]
 fn ipress_gpkg_and_csv_give_the_same_7951_points_with_categories() {
-    let (Some(gpkg), Some(csv)) = (peru("health/ipress_minsa.gpkg"), peru("health/ipress_minsa.csv")) else {
+    let (Some(gpkg), Some(csv)) = (
+        peru("health/ipress_minsa.gpkg"),
+        peru("health/ipress_minsa.csv"),
+    ) else {
         eprintln!("skipped: ../shared/data/peru is absent");
         return;
     };
@@ -44,13 +51,21 @@ fn ipress_gpkg_and_csv_give_the_same_7951_points_with_categories() {
     assert_eq!(a.len(), 7951);
     assert_eq!(b.len(), 7951);
     // Every facility has a parsed category, except those MINSA lists as "Sin Categoría".
-    let uncategorised = std::fs::read_to_string(&csv).unwrap().lines().filter(|l| l.contains("Sin Categor")).count();
+    let uncategorised = std::fs::read_to_string(&csv)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("Sin Categor"))
+        .count();
     assert!(uncategorised > 0);
     for l in [&a, &b] {
         let parsed = l
             .features
             .iter()
-            .filter(|f| l.value(f, "category").as_str().is_some_and(|c| c.parse::<Category>().is_ok()))
+            .filter(|f| {
+                l.value(f, "category")
+                    .as_str()
+                    .is_some_and(|c| c.parse::<Category>().is_ok())
+            })
             .count();
         assert_eq!(parsed, 7951 - uncategorised);
     }
@@ -66,24 +81,34 @@ fn ipress_gpkg_and_csv_give_the_same_7951_points_with_categories() {
 
 #[test]
 fn villages_all_imported_inside_peru() {
-    let Some(path) = peru("villages/ccpp_ign100k.gpkg") else { return };
+    let Some(path) = peru("villages/ccpp_ign100k.gpkg") else {
+        return;
+    };
     let l = layer(&path, "communities", LayerKind::Communities);
     assert_eq!(l.len(), 136_587);
     let r = l.bounds().unwrap();
     assert!(r.min().x > -82.0 && r.max().x < -68.0 && r.min().y > -19.0 && r.max().y < 1.0);
     // 72,388 villages have no ubigeo in the source.
-    let missing = l.features.iter().filter(|f| l.value(f, "ubigeo") == &Value::Null).count();
+    let missing = l
+        .features
+        .iter()
+        .filter(|f| l.value(f, "ubigeo") == &Value::Null)
+        .count();
     assert_eq!(missing, 72_388);
 }
 
 #[test]
 fn districts_are_valid_multipolygons() {
-    let Some(path) = peru("focus/lamar_districts.geojson") else { return };
+    let Some(path) = peru("focus/lamar_districts.geojson") else {
+        return;
+    };
     let l = layer(&path, "districts", LayerKind::Boundaries);
     assert_eq!(l.len(), 8);
     use geo::Validation;
     for f in &l.features {
-        let Geometry::MultiPolygon(mp) = &f.geometry else { panic!() };
+        let Geometry::MultiPolygon(mp) = &f.geometry else {
+            panic!()
+        };
         assert!(mp.is_valid());
         assert!(l.value(f, "code").as_str().is_some_and(|c| c.len() == 6));
     }
@@ -91,8 +116,12 @@ fn districts_are_valid_multipolygons() {
 
 #[test]
 fn dem_imports_as_a_raster() {
-    let Some(path) = peru("elevation/torobamba_srtm90.tif") else { return };
-    let Imported::Raster(r) = import_file(&path, &ImportOptions::new("dem")).unwrap() else { panic!() };
+    let Some(path) = peru("elevation/torobamba_srtm90.tif") else {
+        return;
+    };
+    let Imported::Raster(r) = import_file(&path, &ImportOptions::new("dem")).unwrap() else {
+        panic!()
+    };
     assert_eq!((r.width, r.height), (508, 473));
     assert_eq!(r.epsg, Some(4326));
 }

@@ -1,7 +1,13 @@
 //! chaski integration tests, built as one binary.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::many_single_char_names, clippy::items_after_statements)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::many_single_char_names,
+    clippy::items_after_statements
+)]
 
 mod crs;
 mod import;
+mod server;
 mod store;

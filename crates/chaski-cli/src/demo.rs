@@ -35,7 +35,8 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
         ..DemoOptions::default()
     };
     let region = generate(&opts);
-    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
     let mut files = write_files(&region, &args.out)?;
     let dem = args.out.join(DEM_FILE);
     chaski_io::raster::write_geotiff(&region.dem, &dem)?;
@@ -60,8 +61,9 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
         jobs.push((f.path, o));
     }
     for (path, opts) in jobs {
-        let outcome = crate::import::import_into(store.as_ref(), &path, &opts, WriteMode::Replace, true)
-            .with_context(|| format!("loading {}", path.display()))?;
+        let outcome =
+            crate::import::import_into(store.as_ref(), &path, &opts, WriteMode::Replace, true)
+                .with_context(|| format!("loading {}", path.display()))?;
         writeln!(out, "{}", outcome.summary)?;
     }
     writeln!(out)?;

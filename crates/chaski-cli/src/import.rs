@@ -84,7 +84,9 @@ impl Args {
                 Some(Region::peru())
             } else {
                 Some(Region::parse_bounds(r).with_context(|| {
-                    format!("--region '{r}': expected min_lon,min_lat,max_lon,max_lat, peru or none")
+                    format!(
+                        "--region '{r}': expected min_lon,min_lat,max_lon,max_lat, peru or none"
+                    )
                 })?)
             };
         }
@@ -128,7 +130,9 @@ pub fn import_into(
     match imported {
         Imported::Raster(raster) => {
             let (w, h) = (raster.width, raster.height);
-            let epsg = raster.epsg.map_or_else(|| "no CRS".to_owned(), |e| format!("EPSG:{e}"));
+            let epsg = raster
+                .epsg
+                .map_or_else(|| "no CRS".to_owned(), |e| format!("EPSG:{e}"));
             store.write_raster(&opts.layer, &raster)?;
             Ok(Outcome {
                 report: None,
@@ -177,7 +181,8 @@ pub fn import_into(
                 let written = store.write_layer(&layer, mode);
                 (index.join(), written)
             });
-            let index = index.map_err(|_| anyhow::anyhow!("the spatial index build panicked"))??;
+            let index =
+                index.map_err(|_| anyhow::anyhow!("the spatial index build panicked"))??;
             let written = written?;
             tracing::info!(elapsed = ?start.elapsed(), "indexed and stored");
             let summary = format!(
@@ -229,7 +234,11 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
         }
         if report.issues.len() > args.show {
             for ((action, field), (n, first)) in &groups {
-                let field = if field.is_empty() { String::new() } else { format!(" in field '{field}'") };
+                let field = if field.is_empty() {
+                    String::new()
+                } else {
+                    format!(" in field '{field}'")
+                };
                 writeln!(
                     err,
                     "{}: {n} {}s {action}{field}, e.g. {}",
@@ -247,12 +256,17 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
                 err,
                 "... and {} more row problems{}",
                 report.issues.len() - args.show,
-                if args.report.is_some() { " (see the report file)" } else { " (write them all with --report FILE)" }
+                if args.report.is_some() {
+                    " (see the report file)"
+                } else {
+                    " (write them all with --report FILE)"
+                }
             )?;
         }
         if let Some(path) = &args.report {
             let json = serde_json::to_string_pretty(report)?;
-            std::fs::write(path, json + "\n").with_context(|| format!("writing the report {}", path.display()))?;
+            std::fs::write(path, json + "\n")
+                .with_context(|| format!("writing the report {}", path.display()))?;
         }
     }
     if outcome.empty {

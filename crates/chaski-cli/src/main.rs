@@ -18,7 +18,12 @@ use std::process::ExitCode;
 #[command(name = "chaski", version, about, long_about = None)]
 struct Cli {
     /// The layer store: a GeoPackage file (created when missing; QGIS opens it directly).
-    #[arg(long, global = true, env = "CHASKI_STORE", default_value = "chaski.gpkg")]
+    #[arg(
+        long,
+        global = true,
+        env = "CHASKI_STORE",
+        default_value = "chaski.gpkg"
+    )]
     store: PathBuf,
 
     /// Log level filter (error, warn, info, debug, trace or a tracing filter).

@@ -68,9 +68,13 @@ pub fn run(store_path: &Path, args: Args) -> Result<ExitCode> {
             catalog.layers.len(),
             args.listen
         );
-        chaski_server::serve(listener, state, Duration::from_secs(args.refresh_secs.max(1)))
-            .await
-            .context("serving")?;
+        chaski_server::serve(
+            listener,
+            state,
+            Duration::from_secs(args.refresh_secs.max(1)),
+        )
+        .await
+        .context("serving")?;
         anyhow::Ok(ExitCode::SUCCESS)
     })
 }

@@ -8,7 +8,10 @@ use std::sync::Arc;
 
 /// Open (or create) the GeoPackage store at `path`.
 pub fn open(path: &Path) -> Result<Arc<dyn Store>> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty() && !p.exists()) {
+    if let Some(parent) = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty() && !p.exists())
+    {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("creating the folder of the store {}", path.display()))?;
     }

@@ -88,7 +88,11 @@ pub fn summarize(store: &dyn Store) -> Result<String> {
             .map(|f| f.name.as_str())
             .collect();
         if !extra.is_empty() {
-            writeln!(out, "  extra fields kept from the source: {}", extra.join(", "))?;
+            writeln!(
+                out,
+                "  extra fields kept from the source: {}",
+                extra.join(", ")
+            )?;
         }
     }
     for r in &rasters {
@@ -184,17 +188,24 @@ fn details(layer: &Layer) -> Vec<String> {
             lines.push(format!("households served {hh}"));
         }
         LayerKind::Boundaries => {
-            lines.push(format!("levels: {}", join_tally(&tally(layer, "level"), false)));
+            lines.push(format!(
+                "levels: {}",
+                join_tally(&tally(layer, "level"), false)
+            ));
         }
         LayerKind::Paths | LayerKind::Roads | LayerKind::Rivers => {
-            lines.push(format!("classes: {}", join_tally(&tally(layer, "class"), false)));
+            lines.push(format!(
+                "classes: {}",
+                join_tally(&tally(layer, "class"), false)
+            ));
         }
         LayerKind::Households => {
             let levels = tally(layer, "risk_level");
-            let ordered: BTreeMap<&str, usize> = [RiskLevel::Alto, RiskLevel::Medio, RiskLevel::Bajo]
-                .iter()
-                .map(|r| (r.as_str(), levels.get(r.as_str()).copied().unwrap_or(0)))
-                .collect();
+            let ordered: BTreeMap<&str, usize> =
+                [RiskLevel::Alto, RiskLevel::Medio, RiskLevel::Bajo]
+                    .iter()
+                    .map(|r| (r.as_str(), levels.get(r.as_str()).copied().unwrap_or(0)))
+                    .collect();
             lines.push(format!(
                 "private: risk levels {} (groups under {MIN_GROUP} suppressed)",
                 join_tally(&ordered, true)
@@ -231,10 +242,10 @@ mod tests {
         }
         store.write_layer(&l, WriteMode::Replace).unwrap();
         let s = summarize(&store).unwrap();
-        assert!(s.contains("households (households, point): 7 features"), "{s}");
         assert!(
-            s.contains("risk levels alto <5, bajo 5, medio 0"),
+            s.contains("households (households, point): 7 features"),
             "{s}"
         );
+        assert!(s.contains("risk levels alto <5, bajo 5, medio 0"), "{s}");
     }
 }

@@ -21,7 +21,9 @@ fn text(b: &[u8]) -> String {
 }
 
 fn peru(rel: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/peru").join(rel);
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/peru")
+        .join(rel);
     p.exists().then_some(p)
 }
 
@@ -42,7 +44,10 @@ fn csv_with_bad_rows_imports_the_good_ones_and_reports_each_bad_one() {
     )
     .unwrap();
     let store = dir.path().join("s.gpkg");
-    let out = chaski(&store, &["import", csv.to_str().unwrap(), "--layer", "facilities"]);
+    let out = chaski(
+        &store,
+        &["import", csv.to_str().unwrap(), "--layer", "facilities"],
+    );
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("7 rows read, 2 imported"), "{stdout}");
@@ -54,7 +59,10 @@ fn csv_with_bad_rows_imports_the_good_ones_and_reports_each_bad_one() {
         "row 6: empty line (row skipped)",
         "row 7: empty row (row skipped)",
     ] {
-        assert!(stderr.contains(expected), "missing '{expected}' in:\n{stderr}");
+        assert!(
+            stderr.contains(expected),
+            "missing '{expected}' in:\n{stderr}"
+        );
     }
     assert!(stderr.contains("ipress.csv: row"), "{stderr}");
     let summary = chaski(&store, &["summary", "--json"]);
@@ -74,12 +82,18 @@ fn truncated_geopackage_fails_with_one_clear_message() {
     }
     std::fs::write(&csv, rows).unwrap();
     let src = dir.path().join("src.gpkg");
-    let out = chaski(&src, &["import", csv.to_str().unwrap(), "--layer", "communities"]);
+    let out = chaski(
+        &src,
+        &["import", csv.to_str().unwrap(), "--layer", "communities"],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let bytes = std::fs::read(&src).unwrap();
     let cut = dir.path().join("cut.gpkg");
     std::fs::write(&cut, &bytes[..bytes.len() / 3]).unwrap();
-    let out = chaski(&store, &["import", cut.to_str().unwrap(), "--layer", "communities"]);
+    let out = chaski(
+        &store,
+        &["import", cut.to_str().unwrap(), "--layer", "communities"],
+    );
     let stderr = text(&out.stderr);
     assert!(!out.status.success());
     assert!(!stderr.contains("panicked"), "{stderr}");
@@ -99,12 +113,22 @@ fn non_geographic_files_fail_with_one_clear_message() {
         (&table, "not a geographic table: no coordinate columns"),
         (&junk, "not a geographic file GDAL can read"),
     ] {
-        let out = chaski(&store, &["import", file.to_str().unwrap(), "--layer", "communities"]);
+        let out = chaski(
+            &store,
+            &["import", file.to_str().unwrap(), "--layer", "communities"],
+        );
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{stderr}");
         assert!(stderr.contains(expected), "{stderr}");
-        assert!(stderr.contains(file.file_name().unwrap().to_str().unwrap()), "{stderr}");
-        assert_eq!(stderr.lines().filter(|l| l.contains("error")).count(), 1, "{stderr}");
+        assert!(
+            stderr.contains(file.file_name().unwrap().to_str().unwrap()),
+            "{stderr}"
+        );
+        assert_eq!(
+            stderr.lines().filter(|l| l.contains("error")).count(),
+            1,
+            "{stderr}"
+        );
     }
 }
 
@@ -120,16 +144,39 @@ fn real_villages_and_facilities_import_completely() {
     };
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("s.gpkg");
-    let out = chaski(&store, &["import", villages.to_str().unwrap(), "--layer", "communities"]);
+    let out = chaski(
+        &store,
+        &[
+            "import",
+            villages.to_str().unwrap(),
+            "--layer",
+            "communities",
+        ],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("136587 features read, 136587 imported"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("136587 features read, 136587 imported"),
+        "{}",
+        text(&out.stdout)
+    );
     for (file, layer) in [(&gpkg, "facilities"), (&csv, "ipress_csv")] {
         let out = chaski(
             &store,
-            &["import", file.to_str().unwrap(), "--layer", layer, "--kind", "facilities"],
+            &[
+                "import",
+                file.to_str().unwrap(),
+                "--layer",
+                layer,
+                "--kind",
+                "facilities",
+            ],
         );
         assert!(out.status.success(), "{}", text(&out.stderr));
-        assert!(text(&out.stdout).contains("7951 imported"), "{}", text(&out.stdout));
+        assert!(
+            text(&out.stdout).contains("7951 imported"),
+            "{}",
+            text(&out.stdout)
+        );
     }
     let out = chaski(&store, &["summary"]);
     let s = text(&out.stdout);
@@ -147,11 +194,18 @@ fn demo_is_deterministic_and_loads_every_layer() {
     let out = chaski(&store, &["demo", "--out", b.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     // Same seed, same bytes, file by file.
-    let mut names: Vec<_> = std::fs::read_dir(&a).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let mut names: Vec<_> = std::fs::read_dir(&a)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     names.sort();
     assert!(names.len() >= 9, "{names:?}");
     for n in &names {
-        assert_eq!(std::fs::read(a.join(n)).unwrap(), std::fs::read(b.join(n)).unwrap(), "{n:?} differs");
+        assert_eq!(
+            std::fs::read(a.join(n)).unwrap(),
+            std::fs::read(b.join(n)).unwrap(),
+            "{n:?} differs"
+        );
     }
     // Every layer landed with no row rejected, and the raster too.
     let summary = chaski(&store, &["summary", "--json"]);
@@ -173,4 +227,102 @@ fn demo_is_deterministic_and_loads_every_layer() {
     }
     assert!(!stdout.contains(" 0 imported"), "{stdout}");
     assert!(stdout.contains("raster"), "{stdout}");
+}
+
+/// A served tile read by GDAL's MVT driver over HTTP lists the fields TileJSON announces.
+#[test]
+fn gdal_reads_served_tiles_with_the_tilejson_fields() {
+    if Command::new("ogrinfo").arg("--version").output().is_err() {
+        panic!("ogrinfo (package gdal-bin) is required: run scripts/install-deps.sh");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("demo.gpkg");
+    let out = chaski(
+        &store,
+        &[
+            "demo",
+            "--out",
+            dir.path().join("data").to_str().unwrap(),
+            "--load",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_chaski"))
+        .arg("--store")
+        .arg(&store)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let fetch = |path: &str| -> Option<Vec<u8>> {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        )
+        .ok()?;
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf).ok()?;
+        let at = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
+        Some(buf[at + 4..].to_vec())
+    };
+    let mut tilejson = None;
+    for _ in 0..100 {
+        if let Some(b) = fetch("/tiles/communities,facilities.json") {
+            tilejson = serde_json::from_slice::<serde_json::Value>(&b).ok();
+            if tilejson.is_some() {
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let tilejson = tilejson.expect("server answered");
+    // A z12 tile in the middle of the villages.
+    let b = tilejson["bounds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect::<Vec<_>>();
+    let (lon, lat) = (f64::midpoint(b[0], b[2]), f64::midpoint(b[1], b[3]));
+    let x = ((lon + 180.0) / 360.0 * 4096.0).floor();
+    let lr = lat.to_radians();
+    let y =
+        ((1.0 - (lr.tan() + 1.0 / lr.cos()).ln() / std::f64::consts::PI) / 2.0 * 4096.0).floor();
+    let url = format!("/vsicurl/{base}/tiles/communities,facilities/12/{x}/{y}.mvt");
+    let out = Command::new("ogrinfo")
+        .args(["-ro", "-so", "-al", &url])
+        .output()
+        .unwrap();
+    server.kill().ok();
+    server.wait().ok();
+    let info = text(&out.stdout);
+    assert!(out.status.success(), "{info}\n{}", text(&out.stderr));
+    for (i, layer) in ["communities", "facilities"].iter().enumerate() {
+        let section = info
+            .split("Layer name: ")
+            .find(|s| s.starts_with(layer))
+            .unwrap_or_else(|| panic!("{layer} missing:\n{info}"));
+        let announced = tilejson["vector_layers"][i]["fields"].as_object().unwrap();
+        let mut seen = 0;
+        for line in section.lines() {
+            if let Some((name, ty)) = line.split_once(": ")
+                && ["String", "Integer", "Integer64", "Real"].contains(&ty.split(' ').next().unwrap_or(""))
+                && name != "mvt_id"
+            {
+                assert!(
+                    announced.contains_key(name),
+                    "{layer}: GDAL field '{name}' not in TileJSON {announced:?}"
+                );
+                seen += 1;
+            }
+        }
+        assert!(seen >= 4, "{layer}: GDAL listed {seen} fields:\n{section}");
+    }
 }

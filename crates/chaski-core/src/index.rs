@@ -61,7 +61,9 @@ impl PointDistance for MetricEntry {
     fn distance_2(&self, p: &[f64; 2]) -> f64 {
         match &self.geom {
             MetricGeom::Point(q) => (q[0] - p[0]).powi(2) + (q[1] - p[1]).powi(2),
-            MetricGeom::Other(g) => Euclidean.distance(g.as_ref(), &Point::new(p[0], p[1])).powi(2),
+            MetricGeom::Other(g) => Euclidean
+                .distance(g.as_ref(), &Point::new(p[0], p[1]))
+                .powi(2),
         }
     }
 }
@@ -227,9 +229,8 @@ mod tests {
     // Points on a 0.001-degree lattice, so duplicates and ties occur, as in real data.
     fn points() -> impl Strategy<Value = Vec<(f64, f64)>> {
         prop::collection::vec(
-            (0i32..400, 0i32..400).prop_map(|(a, b)| {
-                (-74.2 + f64::from(a) * 0.001, -13.2 + f64::from(b) * 0.001)
-            }),
+            (0i32..400, 0i32..400)
+                .prop_map(|(a, b)| (-74.2 + f64::from(a) * 0.001, -13.2 + f64::from(b) * 0.001)),
             0..400,
         )
     }

@@ -87,7 +87,9 @@ impl fmt::Display for LayerKind {
 
 /// The name is not one of the layer kinds.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("unknown layer kind '{0}' (expected one of: communities, facilities, water_systems, boundaries, paths, roads, rivers, households)")]
+#[error(
+    "unknown layer kind '{0}' (expected one of: communities, facilities, water_systems, boundaries, paths, roads, rivers, households)"
+)]
 pub struct UnknownKind(pub String);
 
 impl FromStr for LayerKind {

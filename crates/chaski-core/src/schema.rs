@@ -41,63 +41,379 @@ const fn f(
 use FieldType::{Bool, Date, Int, Text};
 
 const COMMUNITIES: &[CoreField] = &[
-    f("code", Text, true, &["codigo", "cod_ccpp", "codccpp", "id", "id_ccpp", "ccpp", "codigo_ccpp", "cod", "idccpp", "code"], "community code (INEI centro poblado code or the source's id)"),
-    f("name", Text, false, &["nombre", "nom_ccpp", "nomccpp", "nombccpp", "name", "centro_poblado", "nombre_ccpp"], "community name"),
-    f("ubigeo", Text, false, &["ubigeo", "iddist", "ubigeo_dist", "cod_dist"], "district ubigeo (6 digits) when the source gives it"),
-    f("population", Int, false, &["poblacion", "population", "pob", "tot_pob", "tot_pob99", "pob_total", "habitantes", "pop"], "inhabitants, when known"),
-    f("households", Int, false, &["viviendas", "households", "hogares", "tot_viv", "tot_viv99", "num_viviendas"], "households or dwellings, when known"),
-    f("district", Text, false, &["distrito", "district", "nombdist", "nom_dist"], "district name"),
+    f(
+        "code",
+        Text,
+        true,
+        &[
+            "codigo",
+            "cod_ccpp",
+            "codccpp",
+            "id",
+            "id_ccpp",
+            "ccpp",
+            "codigo_ccpp",
+            "cod",
+            "idccpp",
+            "code",
+        ],
+        "community code (INEI centro poblado code or the source's id)",
+    ),
+    f(
+        "name",
+        Text,
+        false,
+        &[
+            "nombre",
+            "nom_ccpp",
+            "nomccpp",
+            "nombccpp",
+            "name",
+            "centro_poblado",
+            "nombre_ccpp",
+        ],
+        "community name",
+    ),
+    f(
+        "ubigeo",
+        Text,
+        false,
+        &["ubigeo", "iddist", "ubigeo_dist", "cod_dist"],
+        "district ubigeo (6 digits) when the source gives it",
+    ),
+    f(
+        "population",
+        Int,
+        false,
+        &[
+            "poblacion",
+            "population",
+            "pob",
+            "tot_pob",
+            "tot_pob99",
+            "pob_total",
+            "habitantes",
+            "pop",
+        ],
+        "inhabitants, when known",
+    ),
+    f(
+        "households",
+        Int,
+        false,
+        &[
+            "viviendas",
+            "households",
+            "hogares",
+            "tot_viv",
+            "tot_viv99",
+            "num_viviendas",
+        ],
+        "households or dwellings, when known",
+    ),
+    f(
+        "district",
+        Text,
+        false,
+        &["distrito", "district", "nombdist", "nom_dist"],
+        "district name",
+    ),
 ];
 
 const FACILITIES: &[CoreField] = &[
-    f("code", Text, true, &["codigo", "renipress", "cod_renipress", "codigo_renipress", "cod_ipress", "codigo_unico", "cod_renaes", "renaes", "code", "id"], "RENIPRESS code"),
-    f("name", Text, false, &["nombre", "name", "nombre_establecimiento", "establecimiento", "nombre_ipress"], "facility name"),
-    f("category", Text, false, &["categoria", "category", "cat"], "category I-1, I-2, I-3, I-4, II-1, II-2, II-E, III-1, III-2, III-E"),
-    f("institution", Text, false, &["institucion", "institution", "entidad"], "managing institution (MINSA, GOBIERNO REGIONAL, ESSALUD, ...)"),
-    f("birth_care", Text, false, &["birth_care", "emergencia_obstetrica", "fon", "capacidad_resolutiva_obstetrica", "atencion_parto"], "birth care: none, basic (basic emergency obstetric care) or complete (complete emergency obstetric care)"),
-    f("maternity_home", Bool, false, &["maternity_home", "casa_materna", "casa_espera"], "has a maternity waiting home (casa materna)"),
+    f(
+        "code",
+        Text,
+        true,
+        &[
+            "codigo",
+            "renipress",
+            "cod_renipress",
+            "codigo_renipress",
+            "cod_ipress",
+            "codigo_unico",
+            "cod_renaes",
+            "renaes",
+            "code",
+            "id",
+        ],
+        "RENIPRESS code",
+    ),
+    f(
+        "name",
+        Text,
+        false,
+        &[
+            "nombre",
+            "name",
+            "nombre_establecimiento",
+            "establecimiento",
+            "nombre_ipress",
+        ],
+        "facility name",
+    ),
+    f(
+        "category",
+        Text,
+        false,
+        &["categoria", "category", "cat"],
+        "category I-1, I-2, I-3, I-4, II-1, II-2, II-E, III-1, III-2, III-E",
+    ),
+    f(
+        "institution",
+        Text,
+        false,
+        &["institucion", "institution", "entidad"],
+        "managing institution (MINSA, GOBIERNO REGIONAL, ESSALUD, ...)",
+    ),
+    f(
+        "birth_care",
+        Text,
+        false,
+        &[
+            "birth_care",
+            "emergencia_obstetrica",
+            "fon",
+            "capacidad_resolutiva_obstetrica",
+            "atencion_parto",
+        ],
+        "birth care: none, basic (basic emergency obstetric care) or complete (complete emergency obstetric care)",
+    ),
+    f(
+        "maternity_home",
+        Bool,
+        false,
+        &["maternity_home", "casa_materna", "casa_espera"],
+        "has a maternity waiting home (casa materna)",
+    ),
     f("ubigeo", Text, false, &["ubigeo"], "district ubigeo"),
 ];
 
 const WATER_SYSTEMS: &[CoreField] = &[
-    f("code", Text, true, &["codigo", "code", "id", "cod_jass", "id_sistema"], "water system id"),
-    f("name", Text, false, &["nombre", "name", "sistema", "nombre_sistema"], "water system name"),
-    f("board", Text, false, &["jass", "board", "junta", "organizacion", "operador"], "managing board (JASS)"),
-    f("status", Text, false, &["estado", "status", "funcionamiento"], "operational, partial or down"),
-    f("chlorinated", Bool, false, &["clorado", "chlorinated", "cloracion", "cloro"], "water is chlorinated"),
-    f("households_served", Int, false, &["familias", "hogares", "households_served", "viviendas_servidas", "conexiones", "familias_beneficiarias"], "households served"),
+    f(
+        "code",
+        Text,
+        true,
+        &["codigo", "code", "id", "cod_jass", "id_sistema"],
+        "water system id",
+    ),
+    f(
+        "name",
+        Text,
+        false,
+        &["nombre", "name", "sistema", "nombre_sistema"],
+        "water system name",
+    ),
+    f(
+        "board",
+        Text,
+        false,
+        &["jass", "board", "junta", "organizacion", "operador"],
+        "managing board (JASS)",
+    ),
+    f(
+        "status",
+        Text,
+        false,
+        &["estado", "status", "funcionamiento"],
+        "operational, partial or down",
+    ),
+    f(
+        "chlorinated",
+        Bool,
+        false,
+        &["clorado", "chlorinated", "cloracion", "cloro"],
+        "water is chlorinated",
+    ),
+    f(
+        "households_served",
+        Int,
+        false,
+        &[
+            "familias",
+            "hogares",
+            "households_served",
+            "viviendas_servidas",
+            "conexiones",
+            "familias_beneficiarias",
+        ],
+        "households served",
+    ),
 ];
 
 const BOUNDARIES: &[CoreField] = &[
-    f("code", Text, true, &["iddist", "idprov", "iddpto", "ubigeo", "code", "codigo", "id"], "boundary code (ubigeo for administrative limits)"),
-    f("name", Text, false, &["nombdist", "nombprov", "nombdep", "name", "nombre"], "boundary name"),
-    f("level", Text, false, &["level", "nivel", "tipo"], "department, province, district or another planning unit"),
+    f(
+        "code",
+        Text,
+        true,
+        &[
+            "iddist", "idprov", "iddpto", "ubigeo", "code", "codigo", "id",
+        ],
+        "boundary code (ubigeo for administrative limits)",
+    ),
+    f(
+        "name",
+        Text,
+        false,
+        &["nombdist", "nombprov", "nombdep", "name", "nombre"],
+        "boundary name",
+    ),
+    f(
+        "level",
+        Text,
+        false,
+        &["level", "nivel", "tipo"],
+        "department, province, district or another planning unit",
+    ),
 ];
 
 const LINES: &[CoreField] = &[
-    f("code", Text, false, &["code", "codigo", "id", "osm_id"], "line id"),
+    f(
+        "code",
+        Text,
+        false,
+        &["code", "codigo", "id", "osm_id"],
+        "line id",
+    ),
     f("name", Text, false, &["name", "nombre"], "name"),
-    f("class", Text, true, &["class", "clase", "tipo", "type", "highway", "waterway", "fclass"], "class (paths: footpath, mule_track, bridge, ford; roads: paved, unpaved, track; rivers: river, stream, navigable)"),
+    f(
+        "class",
+        Text,
+        true,
+        &[
+            "class", "clase", "tipo", "type", "highway", "waterway", "fclass",
+        ],
+        "class (paths: footpath, mule_track, bridge, ford; roads: paved, unpaved, track; rivers: river, stream, navigable)",
+    ),
 ];
 
 const HOUSEHOLDS: &[CoreField] = &[
-    f("code", Text, true, &["household_code", "codigo_hogar", "cod_hogar", "hogar", "code", "codigo"], "household code (never a name)"),
-    f("community", Text, false, &["community", "ccpp", "cod_ccpp", "codigo_ccpp", "comunidad"], "community code"),
-    f("facility", Text, false, &["facility", "renipress", "ipress", "establecimiento"], "RENIPRESS code of the facility"),
-    f("cha_sector", Text, false, &["cha_sector", "sector", "sector_acs"], "CHA sector"),
-    f("cha", Text, false, &["cha", "acs", "agente", "cha_code", "codigo_acs"], "CHA code"),
-    f("visit_date", Date, false, &["visit_date", "fecha_visita", "fecha", "today", "date"], "visit date"),
-    f("members", Int, false, &["members", "miembros", "integrantes"], "household members"),
-    f("pregnant", Int, false, &["pregnant", "gestantes", "embarazadas"], "pregnant women"),
-    f("under2", Int, false, &["under2", "menores_2", "ninos_menores_2"], "children under 2"),
-    f("under5", Int, false, &["under5", "menores_5", "ninos_menores_5"], "children under 5"),
-    f("anaemia", Bool, false, &["anaemia", "anemia"], "anaemia in the household (yes/no/unknown)"),
-    f("malnutrition", Bool, false, &["malnutrition", "desnutricion"], "child malnutrition"),
-    f("danger_signs", Bool, false, &["danger_signs", "signos_alarma", "senales_peligro"], "danger signs seen"),
-    f("safe_water", Bool, false, &["safe_water", "agua_segura"], "safe water"),
-    f("sanitation", Bool, false, &["sanitation", "saneamiento"], "improved sanitation"),
-    f("violence_risk", Bool, false, &["violence_risk", "riesgo_violencia"], "violence risk (restricted)"),
-    f("risk_level", Text, false, &["risk_level", "nivel_riesgo", "riesgo"], "alto, medio or bajo"),
+    f(
+        "code",
+        Text,
+        true,
+        &[
+            "household_code",
+            "codigo_hogar",
+            "cod_hogar",
+            "hogar",
+            "code",
+            "codigo",
+        ],
+        "household code (never a name)",
+    ),
+    f(
+        "community",
+        Text,
+        false,
+        &["community", "ccpp", "cod_ccpp", "codigo_ccpp", "comunidad"],
+        "community code",
+    ),
+    f(
+        "facility",
+        Text,
+        false,
+        &["facility", "renipress", "ipress", "establecimiento"],
+        "RENIPRESS code of the facility",
+    ),
+    f(
+        "cha_sector",
+        Text,
+        false,
+        &["cha_sector", "sector", "sector_acs"],
+        "CHA sector",
+    ),
+    f(
+        "cha",
+        Text,
+        false,
+        &["cha", "acs", "agente", "cha_code", "codigo_acs"],
+        "CHA code",
+    ),
+    f(
+        "visit_date",
+        Date,
+        false,
+        &["visit_date", "fecha_visita", "fecha", "today", "date"],
+        "visit date",
+    ),
+    f(
+        "members",
+        Int,
+        false,
+        &["members", "miembros", "integrantes"],
+        "household members",
+    ),
+    f(
+        "pregnant",
+        Int,
+        false,
+        &["pregnant", "gestantes", "embarazadas"],
+        "pregnant women",
+    ),
+    f(
+        "under2",
+        Int,
+        false,
+        &["under2", "menores_2", "ninos_menores_2"],
+        "children under 2",
+    ),
+    f(
+        "under5",
+        Int,
+        false,
+        &["under5", "menores_5", "ninos_menores_5"],
+        "children under 5",
+    ),
+    f(
+        "anaemia",
+        Bool,
+        false,
+        &["anaemia", "anemia"],
+        "anaemia in the household (yes/no/unknown)",
+    ),
+    f(
+        "malnutrition",
+        Bool,
+        false,
+        &["malnutrition", "desnutricion"],
+        "child malnutrition",
+    ),
+    f(
+        "danger_signs",
+        Bool,
+        false,
+        &["danger_signs", "signos_alarma", "senales_peligro"],
+        "danger signs seen",
+    ),
+    f(
+        "safe_water",
+        Bool,
+        false,
+        &["safe_water", "agua_segura"],
+        "safe water",
+    ),
+    f(
+        "sanitation",
+        Bool,
+        false,
+        &["sanitation", "saneamiento"],
+        "improved sanitation",
+    ),
+    f(
+        "violence_risk",
+        Bool,
+        false,
+        &["violence_risk", "riesgo_violencia"],
+        "violence risk (restricted)",
+    ),
+    f(
+        "risk_level",
+        Text,
+        false,
+        &["risk_level", "nivel_riesgo", "riesgo"],
+        "alto, medio or bajo",
+    ),
 ];
 
 /// Core fields of `kind`, in column order.
@@ -143,8 +459,9 @@ pub fn normalize_name(name: &str) -> String {
 /// The core field of `kind` that a source column called `source` maps to, if any.
 pub fn match_core_field(kind: LayerKind, source: &str) -> Option<&'static CoreField> {
     let n = normalize_name(source);
-    core_fields(kind)
-        .iter()
-        .find(|c| c.name == n)
-        .or_else(|| core_fields(kind).iter().find(|c| c.aliases.contains(&n.as_str())))
+    core_fields(kind).iter().find(|c| c.name == n).or_else(|| {
+        core_fields(kind)
+            .iter()
+            .find(|c| c.aliases.contains(&n.as_str()))
+    })
 }

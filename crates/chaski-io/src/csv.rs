@@ -139,9 +139,19 @@ fn detect_coordinates(names: &[String]) -> Option<Coordinates> {
             }
         }
     }
-    find(names, &["geopoint", "gps", "location", "ubicacion", "coordenadas", "punto_gps"])
-        .or_else(|| names.iter().position(|n| n.ends_with("geopoint")))
-        .map(Coordinates::Geopoint)
+    find(
+        names,
+        &[
+            "geopoint",
+            "gps",
+            "location",
+            "ubicacion",
+            "coordenadas",
+            "punto_gps",
+        ],
+    )
+    .or_else(|| names.iter().position(|n| n.ends_with("geopoint")))
+    .map(Coordinates::Geopoint)
 }
 
 /// Parse a number as written in spreadsheets: surrounding blanks, a Unicode minus,
@@ -163,9 +173,8 @@ fn coordinate(raw: &str, column: &str, what: &str) -> Result<f64, GeomError> {
     if raw.trim().is_empty() {
         return Err(GeomError::new(column, format!("missing {what}")));
     }
-    parse_number(raw).ok_or_else(|| {
-        GeomError::new(column, format!("{what} '{}' is not a number", raw.trim()))
-    })
+    parse_number(raw)
+        .ok_or_else(|| GeomError::new(column, format!("{what} '{}' is not a number", raw.trim())))
 }
 
 /// Parse an ODK geopoint "lat lon [altitude [accuracy]]".
@@ -177,7 +186,10 @@ fn geopoint(raw: &str, column: &str) -> Result<(f64, f64, Option<f64>, Option<f6
     if parts.len() < 2 || parts.len() > 4 {
         return Err(GeomError::new(
             column,
-            format!("geopoint '{}' is not \"latitude longitude [altitude [accuracy]]\"", raw.trim()),
+            format!(
+                "geopoint '{}' is not \"latitude longitude [altitude [accuracy]]\"",
+                raw.trim()
+            ),
         ));
     }
     let lat = coordinate(parts[0], column, "geopoint latitude")?;
@@ -204,7 +216,11 @@ fn blank_lines(text: &str, quote: char) -> Vec<usize> {
 }
 
 /// Read CSV text; `path` names the file in messages.
-pub fn read_csv_str(text: &str, path: &Path, mapping: Option<&Mapping>) -> Result<SourceTable, CsvError> {
+pub fn read_csv_str(
+    text: &str,
+    path: &Path,
+    mapping: Option<&Mapping>,
+) -> Result<SourceTable, CsvError> {
     if text.trim().is_empty() {
         return Err(CsvError::Empty {
             path: path.to_owned(),
@@ -253,7 +269,10 @@ pub fn read_csv_str(text: &str, path: &Path, mapping: Option<&Mapping>) -> Resul
                         ),
                     });
                 };
-                Coordinates::XY { x: col(x)?, y: col(y)? }
+                Coordinates::XY {
+                    x: col(x)?,
+                    y: col(y)?,
+                }
             }
         }
         _ => detect_coordinates(&normalized).ok_or_else(|| CsvError::NoCoordinates {
@@ -267,7 +286,9 @@ pub fn read_csv_str(text: &str, path: &Path, mapping: Option<&Mapping>) -> Resul
         Coordinates::XY { x, y } => vec![x, y],
         Coordinates::Geopoint(g) => vec![g],
     };
-    let attr_cols: Vec<usize> = (0..headers.len()).filter(|i| !coord_cols.contains(i)).collect();
+    let attr_cols: Vec<usize> = (0..headers.len())
+        .filter(|i| !coord_cols.contains(i))
+        .collect();
     let mut columns: Vec<SourceColumn> = attr_cols
         .iter()
         .map(|&i| SourceColumn::new(headers[i].clone(), FieldType::Text))
@@ -317,7 +338,11 @@ pub fn read_csv_str(text: &str, path: &Path, mapping: Option<&Mapping>) -> Resul
                 row,
                 GeomError::new(
                     "",
-                    format!("has {} fields but the header has {}", record.len(), headers.len()),
+                    format!(
+                        "has {} fields but the header has {}",
+                        record.len(),
+                        headers.len()
+                    ),
                 ),
             ));
             continue;
@@ -391,14 +416,23 @@ mod tests {
             ("name,lat,lon", "a,-13.1,-74.2"),
             ("name;Latitud;Longitud", "a;-13,1;-74,2"),
             ("name,Y,X", "a,-13.1,-74.2"),
-            ("name,_gps_latitude,_gps_longitude,_gps_precision", "a,-13.1,-74.2,5"),
-            ("name,grp-location-Latitude,grp-location-Longitude,grp-location-Altitude", "a,-13.1,-74.2,3000"),
+            (
+                "name,_gps_latitude,_gps_longitude,_gps_precision",
+                "a,-13.1,-74.2,5",
+            ),
+            (
+                "name,grp-location-Latitude,grp-location-Longitude,grp-location-Altitude",
+                "a,-13.1,-74.2,3000",
+            ),
             ("name,geopoint", "a,-13.1 -74.2 3100 4.5"),
         ] {
             let t = read(&format!("{header}\n{row}\n"));
             assert_eq!(t.records.len(), 1, "{header}");
             let (x, y) = point(&t.records[0]);
-            assert!((x + 74.2).abs() < 1e-12 && (y + 13.1).abs() < 1e-12, "{header}: {x} {y}");
+            assert!(
+                (x + 74.2).abs() < 1e-12 && (y + 13.1).abs() < 1e-12,
+                "{header}: {x} {y}"
+            );
             assert_eq!(t.records[0].row, 2);
         }
     }
@@ -426,10 +460,19 @@ mod tests {
         assert!(errs[0].1.contains("'abc' is not a number"), "{}", errs[0].1);
         assert_eq!(errs[1].0, 4);
         assert!(errs[1].1.contains("missing latitude"));
-        let problems: Vec<(usize, String)> =
-            t.problems.iter().map(|(r, e)| (*r, e.reason.clone())).collect();
-        assert!(problems.contains(&(3, "empty line".to_owned())), "{problems:?}");
-        assert!(problems.contains(&(5, "empty row".to_owned())), "{problems:?}");
+        let problems: Vec<(usize, String)> = t
+            .problems
+            .iter()
+            .map(|(r, e)| (*r, e.reason.clone()))
+            .collect();
+        assert!(
+            problems.contains(&(3, "empty line".to_owned())),
+            "{problems:?}"
+        );
+        assert!(
+            problems.contains(&(5, "empty row".to_owned())),
+            "{problems:?}"
+        );
         assert_eq!(point(t.records.last().unwrap()), (-74.0, -13.0));
     }
 
@@ -451,8 +494,17 @@ mod tests {
 
     #[test]
     fn mapping_names_swapped_minsa_columns() {
-        let m = Mapping::parse("[coordinates]\nx = \"NORTE\"\ny = \"ESTE\"\n", Path::new("m.toml")).unwrap();
-        let t = read_csv_str("COD,NORTE,ESTE\n1,-74.2,-13.1\n", Path::new("t.csv"), Some(&m)).unwrap();
+        let m = Mapping::parse(
+            "[coordinates]\nx = \"NORTE\"\ny = \"ESTE\"\n",
+            Path::new("m.toml"),
+        )
+        .unwrap();
+        let t = read_csv_str(
+            "COD,NORTE,ESTE\n1,-74.2,-13.1\n",
+            Path::new("t.csv"),
+            Some(&m),
+        )
+        .unwrap();
         assert_eq!(point(&t.records[0]), (-74.2, -13.1));
     }
 }

@@ -46,7 +46,9 @@ pub enum VectorError {
         available: String,
     },
     /// The layer has no geometry column.
-    #[error("{path}: layer '{layer}' has no geometry column (a plain table is not a geographic layer)")]
+    #[error(
+        "{path}: layer '{layer}' has no geometry column (a plain table is not a geographic layer)"
+    )]
     NoGeometry {
         /// The file.
         path: PathBuf,
@@ -54,7 +56,9 @@ pub enum VectorError {
         layer: String,
     },
     /// Fewer features could be read than the layer declares: the file is damaged.
-    #[error("{path}: layer '{layer}' is damaged: it declares {declared} features but only {read} could be read{reason}")]
+    #[error(
+        "{path}: layer '{layer}' is damaged: it declares {declared} features but only {read} could be read{reason}"
+    )]
     Damaged {
         /// The file.
         path: PathBuf,
@@ -79,7 +83,10 @@ pub fn capture_gdal_errors() {
     INIT.call_once(|| {
         gdal::config::set_error_handler(|class, code, msg| {
             tracing::debug!(?class, code, "GDAL: {msg}");
-            if matches!(class, gdal::errors::CplErrType::Failure | gdal::errors::CplErrType::Fatal) {
+            if matches!(
+                class,
+                gdal::errors::CplErrType::Failure | gdal::errors::CplErrType::Fatal
+            ) {
                 LAST_ERROR.with(|e| *e.borrow_mut() = Some(msg.trim().to_owned()));
             }
         });
@@ -132,11 +139,12 @@ pub fn read_vector(path: &Path, source_layer: Option<&str>) -> Result<SourceTabl
     let names: Vec<String> = ds.layers().map(|l| l.name()).collect();
     let mut notes = Vec::new();
     let mut layer = if let Some(name) = source_layer {
-        ds.layer_by_name(name).map_err(|_| VectorError::NoSuchLayer {
-            path: path.to_owned(),
-            layer: name.to_owned(),
-            available: names.join(", "),
-        })?
+        ds.layer_by_name(name)
+            .map_err(|_| VectorError::NoSuchLayer {
+                path: path.to_owned(),
+                layer: name.to_owned(),
+                available: names.join(", "),
+            })?
     } else {
         if count > 1 {
             notes.push(format!(
@@ -155,7 +163,8 @@ pub fn read_vector(path: &Path, source_layer: Option<&str>) -> Result<SourceTabl
         });
     }
     let crs = layer.spatial_ref().and_then(|srs| {
-        let is_4326 = srs.auth_name().as_deref() == Some("EPSG") && srs.auth_code().ok() == Some(4326);
+        let is_4326 =
+            srs.auth_name().as_deref() == Some("EPSG") && srs.auth_code().ok() == Some(4326);
         if is_4326 {
             None
         } else if let (Some(name), Ok(code)) = (srs.auth_name(), srs.auth_code()) {
@@ -164,8 +173,11 @@ pub fn read_vector(path: &Path, source_layer: Option<&str>) -> Result<SourceTabl
             srs.to_wkt().ok()
         }
     });
-    let defs: Vec<(String, OGRFieldType::Type)> =
-        layer.defn().fields().map(|f| (f.name(), f.field_type())).collect();
+    let defs: Vec<(String, OGRFieldType::Type)> = layer
+        .defn()
+        .fields()
+        .map(|f| (f.name(), f.field_type()))
+        .collect();
     let columns: Vec<SourceColumn> = defs
         .iter()
         .map(|(n, t)| SourceColumn::new(n.clone(), field_type(*t)))
@@ -177,9 +189,11 @@ pub fn read_vector(path: &Path, source_layer: Option<&str>) -> Result<SourceTabl
         let mut values = Vec::with_capacity(defs.len());
         for (idx, (_, ty)) in defs.iter().enumerate() {
             let v = match *ty {
-                OGRFieldType::OFTInteger | OGRFieldType::OFTInteger64 => {
-                    feature.field_as_integer64(idx).ok().flatten().map_or(Value::Null, Value::Int)
-                }
+                OGRFieldType::OFTInteger | OGRFieldType::OFTInteger64 => feature
+                    .field_as_integer64(idx)
+                    .ok()
+                    .flatten()
+                    .map_or(Value::Null, Value::Int),
                 OGRFieldType::OFTReal => feature
                     .field_as_double(idx)
                     .ok()
@@ -202,7 +216,11 @@ pub fn read_vector(path: &Path, source_layer: Option<&str>) -> Result<SourceTabl
                 .to_geo()
                 .map_err(|e| GeomError::new("geometry", format!("unreadable geometry: {e}"))),
         };
-        records.push(SourceRecord { row, geometry, values });
+        records.push(SourceRecord {
+            row,
+            geometry,
+            values,
+        });
     }
     if let Some(declared) = declared
         && declared != records.len() as u64
@@ -212,7 +230,9 @@ pub fn read_vector(path: &Path, source_layer: Option<&str>) -> Result<SourceTabl
             layer: layer_name,
             declared,
             read: records.len() as u64,
-            reason: take_last_gdal_error().map(|e| format!(" ({e})")).unwrap_or_default(),
+            reason: take_last_gdal_error()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default(),
         });
     }
     if let Some(e) = take_last_gdal_error() {

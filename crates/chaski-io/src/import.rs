@@ -374,14 +374,21 @@ pub fn read_source(path: &Path, opts: &ImportOptions) -> Result<Source, ImportEr
         path: path.to_owned(),
         reason: e.to_string(),
     })?;
-    if meta.is_dir() && !path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gdb")) {
+    if meta.is_dir()
+        && !path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("gdb"))
+    {
         return Err(ImportError::Unreadable {
             path: path.to_owned(),
             reason: "is a directory, not a file".to_owned(),
         });
     }
     if is_csv_path(path) {
-        return Ok(Source::Table(crate::csv::read_csv(path, opts.mapping.as_ref())?));
+        return Ok(Source::Table(crate::csv::read_csv(
+            path,
+            opts.mapping.as_ref(),
+        )?));
     }
     read_gdal(path, opts)
 }
@@ -400,7 +407,9 @@ fn read_gdal(path: &Path, opts: &ImportOptions) -> Result<Source, ImportError> {
             }
             Ok(Source::Table(t))
         }
-        Err(crate::gdal_vector::VectorError::Open { .. }) if crate::raster::read_raster(path).is_ok() => {
+        Err(crate::gdal_vector::VectorError::Open { .. })
+            if crate::raster::read_raster(path).is_ok() =>
+        {
             Ok(Source::Raster(crate::raster::read_raster(path)?))
         }
         Err(e) => Err(e.into()),
@@ -471,7 +480,10 @@ fn infer_type(values: impl Iterator<Item = Option<String>>) -> FieldType {
         if int && !looks_int(&v) {
             int = false;
         }
-        if real && (v.parse::<f64>().map_or(true, |f| !f.is_finite()) || v.starts_with('0') && v.len() > 1 && !v.starts_with("0.")) {
+        if real
+            && (v.parse::<f64>().map_or(true, |f| !f.is_finite())
+                || v.starts_with('0') && v.len() > 1 && !v.starts_with("0."))
+        {
             real = false;
         }
         if !int && !real {
@@ -504,9 +516,8 @@ fn parse_bool(s: &str) -> Result<Option<bool>, ()> {
     match normalize_name(s).as_str() {
         "si" | "s" | "yes" | "y" | "true" | "t" | "1" | "x" | "verdadero" => Ok(Some(true)),
         "no" | "n" | "false" | "f" | "0" | "falso" => Ok(Some(false)),
-        "unknown" | "desconocido" | "ns" | "no_sabe" | "nosabe" | "dont_know" | "na" | "n_a" | "" => {
-            Ok(None)
-        }
+        "unknown" | "desconocido" | "ns" | "no_sabe" | "nosabe" | "dont_know" | "na" | "n_a"
+        | "" => Ok(None),
         _ => Err(()),
     }
 }
@@ -542,7 +553,8 @@ fn core_value(kind: LayerKind, name: &str, ty: FieldType, raw: &Value) -> Result
     }
     let text = to_text(raw).unwrap_or_default();
     let domain = |r: Result<&'static str, chaski_core::domain::ParseDomainError>| {
-        r.map(|s| Value::Text(s.to_owned())).map_err(|e| e.to_string())
+        r.map(|s| Value::Text(s.to_owned()))
+            .map_err(|e| e.to_string())
     };
     match (kind, name) {
         (LayerKind::Facilities, "category") => {
@@ -567,10 +579,11 @@ fn core_value(kind: LayerKind, name: &str, ty: FieldType, raw: &Value) -> Result
         FieldType::Text => Ok(Value::Text(text)),
         FieldType::Int => {
             let t = text.trim();
-            let v = t
-                .parse::<i64>()
-                .ok()
-                .or_else(|| crate::csv::parse_number(t).filter(|f| f.fract() == 0.0).map(|f| f as i64));
+            let v = t.parse::<i64>().ok().or_else(|| {
+                crate::csv::parse_number(t)
+                    .filter(|f| f.fract() == 0.0)
+                    .map(|f| f as i64)
+            });
             match v {
                 Some(v) if v >= 0 => Ok(Value::Int(v)),
                 Some(v) => Err(format!("{v} is negative")),
@@ -584,7 +597,9 @@ fn core_value(kind: LayerKind, name: &str, ty: FieldType, raw: &Value) -> Result
             Value::Bool(b) => Ok(Value::Bool(*b)),
             _ => parse_bool(&text)
                 .map(|b| b.map_or(Value::Null, Value::Bool))
-                .map_err(|()| format!("'{text}' is not yes/no (si, no, yes, 1, 0, true, false or unknown)")),
+                .map_err(|()| {
+                    format!("'{text}' is not yes/no (si, no, yes, 1, 0, true, false or unknown)")
+                }),
         },
         FieldType::Date => parse_date(&text)
             .map(Value::Text)
@@ -650,16 +665,15 @@ fn shape(g: Geometry<f64>, want: GeometryType) -> Result<(Geometry<f64>, Option<
                 .map_or_else(|| "invalid".to_owned(), |e| e.to_string());
             // Clean: repeated points, rings under 3 distinct points; then let the
             // overlay engine resolve self-intersections (even-odd).
-            let cleaned: Vec<Polygon<f64>> = mp
-                .0
-                .into_iter()
-                .map(|p| p.remove_repeated_points())
-                .filter(|p| p.exterior().0.len() >= 4)
-                .map(|p| {
-                    let (ext, holes) = p.into_inner();
-                    Polygon::new(ext, holes.into_iter().filter(|h| h.0.len() >= 4).collect())
-                })
-                .collect();
+            let cleaned: Vec<Polygon<f64>> =
+                mp.0.into_iter()
+                    .map(|p| p.remove_repeated_points())
+                    .filter(|p| p.exterior().0.len() >= 4)
+                    .map(|p| {
+                        let (ext, holes) = p.into_inner();
+                        Polygon::new(ext, holes.into_iter().filter(|h| h.0.len() >= 4).collect())
+                    })
+                    .collect();
             if cleaned.is_empty() {
                 return Err("polygon has no ring with 3 distinct points".to_owned());
             }
@@ -668,9 +682,14 @@ fn shape(g: Geometry<f64>, want: GeometryType) -> Result<(Geometry<f64>, Option<
                 cleaned = cleaned.union(&MultiPolygon::new(Vec::new()));
             }
             if cleaned.0.is_empty() || !cleaned.is_valid() {
-                return Err(format!("invalid polygon that could not be repaired ({reason})"));
+                return Err(format!(
+                    "invalid polygon that could not be repaired ({reason})"
+                ));
             }
-            Ok((Geometry::MultiPolygon(cleaned), Some(format!("invalid polygon repaired ({reason})"))))
+            Ok((
+                Geometry::MultiPolygon(cleaned),
+                Some(format!("invalid polygon repaired ({reason})")),
+            ))
         }
     }
 }
@@ -724,7 +743,11 @@ fn check_lonlat(lon: f64, lat: f64, region: Option<&Region>, is_point: bool) -> 
 
 /// Build a typed layer from a source table. Only file-level problems are errors;
 /// row problems go to the report.
-pub fn build_layer(table: SourceTable, path: &Path, opts: &ImportOptions) -> Result<(Layer, ImportReport), ImportError> {
+pub fn build_layer(
+    table: SourceTable,
+    path: &Path,
+    opts: &ImportOptions,
+) -> Result<(Layer, ImportReport), ImportError> {
     let kind = resolve_kind(opts)?;
     let mut layer = Layer::new(opts.layer.clone(), kind);
     let core_count = layer.fields.len();
@@ -740,7 +763,9 @@ pub fn build_layer(table: SourceTable, path: &Path, opts: &ImportOptions) -> Res
             targets.push(Target::Skip);
             continue;
         }
-        let name = mapping.and_then(|m| m.rename(&col.name)).unwrap_or(&col.name);
+        let name = mapping
+            .and_then(|m| m.rename(&col.name))
+            .unwrap_or(&col.name);
         let core = match_core_field(kind, name)
             .and_then(|c| layer.fields.iter().position(|f| f.name == c.name))
             .filter(|&i| !core_taken[i]);
@@ -749,7 +774,12 @@ pub fn build_layer(table: SourceTable, path: &Path, opts: &ImportOptions) -> Res
             targets.push(Target::Core(i));
         } else {
             let ty = if table.infer_types && col.ty == FieldType::Text {
-                infer_type(table.records.iter().map(|r| r.values.get(ci).and_then(to_text)))
+                infer_type(
+                    table
+                        .records
+                        .iter()
+                        .map(|r| r.values.get(ci).and_then(to_text)),
+                )
             } else {
                 col.ty
             };
@@ -786,13 +816,13 @@ pub fn build_layer(table: SourceTable, path: &Path, opts: &ImportOptions) -> Res
     // Reprojection.
     #[cfg(feature = "proj")]
     let transformer = match &table.crs {
-        Some(crs) if !is_wgs84(crs) => Some(crate::crs::Transformer::new(crs, "EPSG:4326").map_err(|e| {
-            ImportError::Crs {
+        Some(crs) if !is_wgs84(crs) => Some(
+            crate::crs::Transformer::new(crs, "EPSG:4326").map_err(|e| ImportError::Crs {
                 path: path.to_owned(),
                 crs: crs.clone(),
                 reason: e.to_string(),
-            }
-        })?),
+            })?,
+        ),
         _ => None,
     };
     #[cfg(not(feature = "proj"))]
@@ -811,8 +841,13 @@ pub fn build_layer(table: SourceTable, path: &Path, opts: &ImportOptions) -> Res
             .iter()
             .filter_map(|r| r.geometry.as_ref().ok().and_then(first_coord))
             .take(50);
-        let bad: Vec<Coord<f64>> = sample.by_ref().filter(|c| c.x.abs() > 360.0 || c.y.abs() > 360.0).collect();
-        if bad.len() >= 10 || (!bad.is_empty() && table.records.len() < 10 && bad.len() == table.records.len()) {
+        let bad: Vec<Coord<f64>> = sample
+            .by_ref()
+            .filter(|c| c.x.abs() > 360.0 || c.y.abs() > 360.0)
+            .collect();
+        if bad.len() >= 10
+            || (!bad.is_empty() && table.records.len() < 10 && bad.len() == table.records.len())
+        {
             return Err(ImportError::NoCrs {
                 path: path.to_owned(),
                 x: bad[0].x,
@@ -821,12 +856,19 @@ pub fn build_layer(table: SourceTable, path: &Path, opts: &ImportOptions) -> Res
         }
     }
 
-    let x_field = if table.row_label == "row" { "longitude" } else { "geometry" };
+    let x_field = if table.row_label == "row" {
+        "longitude"
+    } else {
+        "geometry"
+    };
     let want = kind.geometry_type();
     let is_point = want == GeometryType::Point;
     let mut seen_codes: HashSet<String> = HashSet::new();
     let code_idx = layer.field_index("code");
-    let code_required = kind.core_fields().iter().any(|c| c.name == "code" && c.required);
+    let code_required = kind
+        .core_fields()
+        .iter()
+        .any(|c| c.name == "code" && c.required);
     let mut issues: Vec<Issue> = Vec::new();
     let mut features = Vec::with_capacity(table.records.len());
 
@@ -842,14 +884,19 @@ pub fn build_layer(table: SourceTable, path: &Path, opts: &ImportOptions) -> Res
         let mut geom = match rec.geometry {
             Ok(g) => g,
             Err(e) => {
-                reject(&mut issues, (!e.field.is_empty()).then_some(e.field), e.reason);
+                reject(
+                    &mut issues,
+                    (!e.field.is_empty()).then_some(e.field),
+                    e.reason,
+                );
                 continue;
             }
         };
         #[cfg(feature = "proj")]
         if let Some(t) = &transformer {
             use geo::MapCoordsInPlace;
-            let failed: std::cell::RefCell<Option<chaski_core::crs::CrsError>> = std::cell::RefCell::new(None);
+            let failed: std::cell::RefCell<Option<chaski_core::crs::CrsError>> =
+                std::cell::RefCell::new(None);
             let r = t.run(|f| {
                 let failed = &failed;
                 geom.map_coords_in_place(|c| match f(c.x, c.y) {
@@ -891,7 +938,10 @@ pub fn build_layer(table: SourceTable, path: &Path, opts: &ImportOptions) -> Res
             }
             CoordCheck::Swapped => {
                 let (x, y) = first_coord(&geom).map_or((0.0, 0.0), |c| (c.x, c.y));
-                let region = opts.region.as_ref().map_or("the region", |r| r.name.as_str());
+                let region = opts
+                    .region
+                    .as_ref()
+                    .map_or("the region", |r| r.name.as_str());
                 if opts.fix_swapped {
                     use geo::MapCoordsInPlace;
                     geom.map_coords_in_place(|c| Coord { x: c.y, y: c.x });
@@ -924,7 +974,12 @@ pub fn build_layer(table: SourceTable, path: &Path, opts: &ImportOptions) -> Res
                 issues.push(Issue {
                     row: rec.row,
                     field: Some(x_field.to_owned()),
-                    reason: format!("outside {} (lon {:.5}, lat {:.5})", region.name, r.min().x, r.min().y),
+                    reason: format!(
+                        "outside {} (lon {:.5}, lat {:.5})",
+                        region.name,
+                        r.min().x,
+                        r.min().y
+                    ),
                     action: Action::Warning,
                 });
             }
@@ -970,7 +1025,11 @@ pub fn build_layer(table: SourceTable, path: &Path, opts: &ImportOptions) -> Res
         if let Some(ci) = code_idx {
             match &values[ci] {
                 Value::Null if code_required && kind.is_private() => {
-                    reject(&mut issues, Some("code".to_owned()), "missing household code".to_owned());
+                    reject(
+                        &mut issues,
+                        Some("code".to_owned()),
+                        "missing household code".to_owned(),
+                    );
                     continue;
                 }
                 Value::Null if code_required => {
@@ -1000,7 +1059,10 @@ pub fn build_layer(table: SourceTable, path: &Path, opts: &ImportOptions) -> Res
             values,
         });
     }
-    report.rejected += issues.iter().filter(|i| i.action == Action::Rejected).count();
+    report.rejected += issues
+        .iter()
+        .filter(|i| i.action == Action::Rejected)
+        .count();
     report.issues.extend(issues);
     report.issues.sort_by_key(|i| i.row);
     report.imported = features.len();
@@ -1057,7 +1119,9 @@ mod tests {
                 .enumerate()
                 .map(|(i, (cat, xy))| SourceRecord {
                     row: i + 2,
-                    geometry: xy.map(|(x, y)| point(x, y)).map_err(|e| GeomError::new("lat", e)),
+                    geometry: xy
+                        .map(|(x, y)| point(x, y))
+                        .map_err(|e| GeomError::new("lat", e)),
                     values: vec![
                         Value::Text(format!("000{i}")),
                         Value::Text((*cat).to_owned()),
@@ -1075,19 +1139,39 @@ mod tests {
 
     #[test]
     fn typed_facilities_with_extra_fields() {
-        let t = table(&[("I-3", Ok((-74.2, -13.1))), ("ii e", Ok((-74.0, -13.0))), ("X", Ok((-74.0, -13.0)))]);
+        let t = table(&[
+            ("I-3", Ok((-74.2, -13.1))),
+            ("ii e", Ok((-74.0, -13.0))),
+            ("X", Ok((-74.0, -13.0))),
+        ]);
         let opts = ImportOptions::new("facilities");
         let (layer, report) = build_layer(t, Path::new("f.csv"), &opts).unwrap();
         assert_eq!(layer.len(), 3);
-        assert_eq!(layer.value(&layer.features[0], "category"), &Value::Text("I-3".into()));
-        assert_eq!(layer.value(&layer.features[1], "category"), &Value::Text("II-E".into()));
+        assert_eq!(
+            layer.value(&layer.features[0], "category"),
+            &Value::Text("I-3".into())
+        );
+        assert_eq!(
+            layer.value(&layer.features[1], "category"),
+            &Value::Text("II-E".into())
+        );
         assert_eq!(layer.value(&layer.features[2], "category"), &Value::Null);
         // codes keep their leading zeros; CAMAS becomes an integer extra field "camas"
-        assert_eq!(layer.value(&layer.features[0], "code"), &Value::Text("0000".into()));
-        assert_eq!(layer.fields.last().unwrap(), &Field::new("camas", FieldType::Int));
+        assert_eq!(
+            layer.value(&layer.features[0], "code"),
+            &Value::Text("0000".into())
+        );
+        assert_eq!(
+            layer.fields.last().unwrap(),
+            &Field::new("camas", FieldType::Int)
+        );
         assert_eq!(layer.value(&layer.features[2], "camas"), &Value::Int(2));
         assert_eq!(report.count(Action::Warning), 1);
-        assert!(report.issue_line(&report.issues[0]).starts_with("f.csv: row 4: field 'categoria': "));
+        assert!(
+            report
+                .issue_line(&report.issues[0])
+                .starts_with("f.csv: row 4: field 'categoria': ")
+        );
     }
 
     #[test]
@@ -1099,11 +1183,15 @@ mod tests {
             ("I-1", Err("'abc' is not a number")),
             ("I-1", Ok((-74.0, -13.0))),
         ]);
-        let (layer, report) = build_layer(t, Path::new("f.csv"), &ImportOptions::new("facilities")).unwrap();
+        let (layer, report) =
+            build_layer(t, Path::new("f.csv"), &ImportOptions::new("facilities")).unwrap();
         assert_eq!(layer.len(), 1);
         assert_eq!(report.rejected, 4);
         let reasons: Vec<&str> = report.issues.iter().map(|i| i.reason.as_str()).collect();
-        assert!(reasons[0].contains("latitude 95 is outside -90..90"), "{reasons:?}");
+        assert!(
+            reasons[0].contains("latitude 95 is outside -90..90"),
+            "{reasons:?}"
+        );
         assert!(reasons[1].contains("look swapped"), "{reasons:?}");
         assert!(reasons[2].contains("0,0"), "{reasons:?}");
         assert!(reasons[3].contains("'abc' is not a number"), "{reasons:?}");
@@ -1127,20 +1215,33 @@ mod tests {
         let bow = polygon![(x: -74.0, y: -13.0), (x: -73.0, y: -12.0), (x: -73.0, y: -13.0), (x: -74.0, y: -12.0), (x: -74.0, y: -13.0)];
         let (g, note) = shape(Geometry::Polygon(bow), GeometryType::MultiPolygon).unwrap();
         assert!(note.is_some());
-        let Geometry::MultiPolygon(mp) = g else { panic!() };
+        let Geometry::MultiPolygon(mp) = g else {
+            panic!()
+        };
         assert!(mp.is_valid());
-        assert!((mp.unsigned_area() - 0.5).abs() < 1e-9, "{}", mp.unsigned_area());
+        assert!(
+            (mp.unsigned_area() - 0.5).abs() < 1e-9,
+            "{}",
+            mp.unsigned_area()
+        );
     }
 
     #[test]
     fn wrong_geometry_type_is_rejected() {
         let line = Geometry::LineString(line_string![(x: -74.0, y: -13.0), (x: -73.0, y: -12.0)]);
-        assert!(shape(line, GeometryType::Point).unwrap_err().contains("expected a point"));
+        assert!(
+            shape(line, GeometryType::Point)
+                .unwrap_err()
+                .contains("expected a point")
+        );
     }
 
     #[test]
     fn dates_and_booleans() {
-        assert_eq!(parse_date("2026-03-01T10:22:00.000-05:00").as_deref(), Some("2026-03-01"));
+        assert_eq!(
+            parse_date("2026-03-01T10:22:00.000-05:00").as_deref(),
+            Some("2026-03-01")
+        );
         assert_eq!(parse_date("01/03/2026").as_deref(), Some("2026-03-01"));
         assert_eq!(parse_date("2026-02-30"), None);
         assert_eq!(parse_bool("Sí"), Ok(Some(true)));
@@ -1150,7 +1251,10 @@ mod tests {
 
     #[test]
     fn kind_comes_from_option_mapping_or_name() {
-        assert_eq!(resolve_kind(&ImportOptions::new("ipress")).unwrap(), LayerKind::Facilities);
+        assert_eq!(
+            resolve_kind(&ImportOptions::new("ipress")).unwrap(),
+            LayerKind::Facilities
+        );
         let e = resolve_kind(&ImportOptions::new("things")).unwrap_err();
         assert!(e.to_string().contains("--kind"));
     }

@@ -89,13 +89,7 @@ pub fn write_raster(
     let drv = DriverManager::get_driver_by_name(driver).map_err(|e| write_err(path, e))?;
     let opts: gdal::cpl::CslStringList = options.iter().copied().collect();
     let mut ds = drv
-        .create_with_band_type_with_options::<f32, _>(
-            path,
-            raster.width,
-            raster.height,
-            1,
-            &opts,
-        )
+        .create_with_band_type_with_options::<f32, _>(path, raster.width, raster.height, 1, &opts)
         .map_err(|e| write_err(path, e))?;
     ds.set_geo_transform(&raster.transform)
         .map_err(|e| write_err(path, e))?;

@@ -21,7 +21,9 @@ impl std::str::FromStr for EmptyTile {
             "204" => Ok(Self::NoContent),
             "200" => Ok(Self::Ok),
             "404" => Ok(Self::NotFound),
-            _ => Err(format!("empty-tile status must be 204, 200 or 404, not '{s}'")),
+            _ => Err(format!(
+                "empty-tile status must be 204, 200 or 404, not '{s}'"
+            )),
         }
     }
 }

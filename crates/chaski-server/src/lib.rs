@@ -29,7 +29,11 @@ pub fn app(state: AppState) -> Router {
     let cors = CorsLayer::new()
         .allow_origin(Any)
         .allow_methods([Method::GET, Method::HEAD, Method::OPTIONS])
-        .allow_headers([header::IF_NONE_MATCH, header::CONTENT_TYPE, header::AUTHORIZATION])
+        .allow_headers([
+            header::IF_NONE_MATCH,
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+        ])
         .expose_headers([header::ETAG, header::CONTENT_ENCODING]);
     Router::new()
         .route("/", get(viewer::index))
@@ -62,10 +66,7 @@ async fn not_found(uri: axum::http::Uri) -> ApiError {
 
 /// `GET /catalog`: every public layer with fields, geometry type, bounds, zoom range,
 /// feature count and data version, plus the styles available.
-async fn catalog(
-    State(state): State<AppState>,
-    headers: axum::http::HeaderMap,
-) -> Json<Value> {
+async fn catalog(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Json<Value> {
     let cat = state.catalog();
     let base = tiles::base_url(&state, &headers);
     let layers: Vec<catalog::LayerEntry<'_>> = cat

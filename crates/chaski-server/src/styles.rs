@@ -75,25 +75,27 @@ pub fn fill_style(mut style: Value, catalog: &crate::catalog::Catalog, base: &st
         })
         .unwrap_or_default();
     if let Some(layers) = style["layers"].as_array_mut() {
-        layers.retain(|l| {
-            l["source-layer"]
-                .as_str()
-                .is_none_or(|s| used.contains(s))
-        });
+        layers.retain(|l| l["source-layer"].as_str().is_none_or(|s| used.contains(s)));
     }
     if style.get("center").is_none() {
         let mut b: Option<[f64; 4]> = None;
         for name in &used {
             if let Some(lb) = catalog.layers.get(name).and_then(|l| l.info.bounds) {
                 b = Some(b.map_or(lb, |a| {
-                    [a[0].min(lb[0]), a[1].min(lb[1]), a[2].max(lb[2]), a[3].max(lb[3])]
+                    [
+                        a[0].min(lb[0]),
+                        a[1].min(lb[1]),
+                        a[2].max(lb[2]),
+                        a[3].max(lb[3]),
+                    ]
                 }));
             }
         }
         if let Some(b) = b {
             let span = (b[2] - b[0]).max((b[3] - b[1]) * 1.3).max(1e-4);
             let zoom = (360.0 / span).log2().clamp(0.0, 16.0).floor();
-            style["center"] = serde_json::json!([(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0]);
+            style["center"] =
+                serde_json::json!([f64::midpoint(b[0], b[2]), f64::midpoint(b[1], b[3])]);
             style["zoom"] = Value::from(zoom);
         }
     }
@@ -101,10 +103,8 @@ pub fn fill_style(mut style: Value, catalog: &crate::catalog::Catalog, base: &st
     if let Some(sources) = style["sources"].as_object_mut() {
         for src in sources.values_mut() {
             if src["url"].as_str() == Some("{{CHASKI_TILEJSON}}") {
-                src["url"] = Value::from(format!(
-                    "{base}/tiles/{joined}.json?v={}",
-                    catalog.version
-                ));
+                src["url"] =
+                    Value::from(format!("{base}/tiles/{joined}.json?v={}", catalog.version));
             }
         }
     }

@@ -11,15 +11,15 @@ use crate::config::EmptyTile;
 use crate::encoding::Encoding;
 use crate::error::ApiError;
 use crate::state::{AppState, CachedTile, TileKey};
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use bytes::Bytes;
 use chaski_tiles::TileCoord;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// MIME type of Mapbox Vector Tiles.
@@ -79,7 +79,12 @@ pub fn tilejson_for(catalog: &Catalog, layers: &[(&str, &CatalogLayer)], base: &
         if let Some(b) = l.info.bounds {
             bounds = Some(match bounds {
                 None => b,
-                Some(a) => [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])],
+                Some(a) => [
+                    a[0].min(b[0]),
+                    a[1].min(b[1]),
+                    a[2].max(b[2]),
+                    a[3].max(b[3]),
+                ],
             });
         }
     }
@@ -93,7 +98,12 @@ pub fn tilejson_for(catalog: &Catalog, layers: &[(&str, &CatalogLayer)], base: &
                 .fields
                 .iter()
                 .map(|f| (f.name.clone(), Value::from(field_description(f.ty))))
-                .chain(l.source.extra_fields().iter().map(|(n, d)| ((*n).to_owned(), Value::from(*d))))
+                .chain(
+                    l.source
+                        .extra_fields()
+                        .iter()
+                        .map(|(n, d)| ((*n).to_owned(), Value::from(*d))),
+                )
                 .collect();
             json!({
                 "id": name,
@@ -114,7 +124,7 @@ pub fn tilejson_for(catalog: &Catalog, layers: &[(&str, &CatalogLayer)], base: &
         "minzoom": minzoom,
         "maxzoom": maxzoom,
         "bounds": bounds,
-        "center": [(bounds[0] + bounds[2]) / 2.0, (bounds[1] + bounds[3]) / 2.0, center_zoom],
+        "center": [f64::midpoint(bounds[0], bounds[2]), f64::midpoint(bounds[1], bounds[3]), center_zoom],
         "attribution": "chaski",
     })
 }
@@ -157,7 +167,7 @@ pub fn parse_coord(z: &str, x: &str, y: &str, max_zoom: u8) -> Result<TileCoord,
 pub async fn tile(
     State(state): State<AppState>,
     Path((layers, z, x, y)): Path<(String, String, String, String)>,
-    Query(query): Query<HashMap<String, String>>,
+    Query(query): Query<BTreeMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let coord = parse_coord(&z, &x, &y, state.config.max_zoom)?;

@@ -132,10 +132,9 @@ impl Store for MemoryStore {
                 for f in &layer.features {
                     let values = realign(f, &layer.fields, &fields);
                     let existing = match (mode, code_idx) {
-                        (WriteMode::Upsert, Some(ci)) if !values[ci].is_null() => out
-                            .features
-                            .iter()
-                            .position(|o| o.values[ci] == values[ci]),
+                        (WriteMode::Upsert, Some(ci)) if !values[ci].is_null() => {
+                            out.features.iter().position(|o| o.values[ci] == values[ci])
+                        }
                         _ => None,
                     };
                     if let Some(pos) = existing {
@@ -249,9 +248,6 @@ mod tests {
             .collect();
         assert_eq!(pops, vec![1, 20, 3]);
         assert_eq!(s.version().unwrap(), 2);
-        assert!(matches!(
-            s.read_layer("nope"),
-            Err(StoreError::NotFound(_))
-        ));
+        assert!(matches!(s.read_layer("nope"), Err(StoreError::NotFound(_))));
     }
 }

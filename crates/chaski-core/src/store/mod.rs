@@ -26,7 +26,9 @@ pub enum StoreError {
     #[error("no layer named '{0}' in the store")]
     NotFound(String),
     /// The name cannot be used for a layer.
-    #[error("invalid layer name '{0}': use lower-case letters, digits and '_', starting with a letter (at most 63 characters)")]
+    #[error(
+        "invalid layer name '{0}': use lower-case letters, digits and '_', starting with a letter (at most 63 characters)"
+    )]
     InvalidName(String),
     /// A write does not fit the stored layer (other kind, conflicting field type).
     #[error("layer '{layer}': {reason}")]

@@ -1,0 +1,187 @@
+//! Test helpers: an independent protobuf decoding of MVT (prost, with the
+//! message definitions of vector_tile.proto 2.1) and a strict checker of
+//! geometry command streams.
+
+use prost::Message;
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Tile {
+    #[prost(message, repeated, tag = "3")]
+    pub layers: Vec<Layer>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Layer {
+    #[prost(uint32, required, tag = "15")]
+    pub version: u32,
+    #[prost(string, required, tag = "1")]
+    pub name: String,
+    #[prost(message, repeated, tag = "2")]
+    pub features: Vec<Feature>,
+    #[prost(string, repeated, tag = "3")]
+    pub keys: Vec<String>,
+    #[prost(message, repeated, tag = "4")]
+    pub values: Vec<PValue>,
+    #[prost(uint32, optional, tag = "5")]
+    pub extent: Option<u32>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Feature {
+    #[prost(uint64, optional, tag = "1")]
+    pub id: Option<u64>,
+    #[prost(uint32, repeated, tag = "2")]
+    pub tags: Vec<u32>,
+    #[prost(int32, optional, tag = "3")]
+    pub r#type: Option<i32>,
+    #[prost(uint32, repeated, tag = "4")]
+    pub geometry: Vec<u32>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct PValue {
+    #[prost(string, optional, tag = "1")]
+    pub string_value: Option<String>,
+    #[prost(float, optional, tag = "2")]
+    pub float_value: Option<f32>,
+    #[prost(double, optional, tag = "3")]
+    pub double_value: Option<f64>,
+    #[prost(int64, optional, tag = "4")]
+    pub int_value: Option<i64>,
+    #[prost(uint64, optional, tag = "5")]
+    pub uint_value: Option<u64>,
+    #[prost(sint64, optional, tag = "6")]
+    pub sint_value: Option<i64>,
+    #[prost(bool, optional, tag = "7")]
+    pub bool_value: Option<bool>,
+}
+
+impl PValue {
+    pub fn as_f64(&self) -> Option<f64> {
+        self.double_value
+            .or(self.float_value.map(f64::from))
+            .or(self.int_value.map(|v| v as f64))
+            .or(self.uint_value.map(|v| v as f64))
+            .or(self.sint_value.map(|v| v as f64))
+    }
+}
+
+pub fn decode(bytes: &[u8]) -> Tile {
+    Tile::decode(bytes).expect("valid protobuf")
+}
+
+impl Layer {
+    /// The value of property `key` of `f`.
+    pub fn prop<'a>(&'a self, f: &Feature, key: &str) -> Option<&'a PValue> {
+        f.tags
+            .chunks(2)
+            .find_map(|kv| (self.keys[kv[0] as usize] == key).then(|| &self.values[kv[1] as usize]))
+    }
+}
+
+fn unzig(v: u32) -> i64 {
+    i64::from((v >> 1) as i32 ^ -((v & 1) as i32))
+}
+
+/// Parts of a decoded geometry: for points one part with every point; for
+/// lines one part per line; for polygons one part per ring (open).
+///
+/// Panics (test failure) on any violation: wrong command for the type, MoveTo
+/// count other than 1 for lines/polygons, LineTo count 0, zero-length LineTo,
+/// missing ClosePath, a ring with fewer than 3 distinct points or zero area, a
+/// line with fewer than 2 points.
+pub fn check_geometry(ty: i32, geom: &[u32]) -> Vec<Vec<[i64; 2]>> {
+    let mut parts: Vec<Vec<[i64; 2]>> = Vec::new();
+    let mut i = 0;
+    let (mut x, mut y) = (0i64, 0i64);
+    let read = |i: &mut usize, x: &mut i64, y: &mut i64| {
+        assert!(*i + 1 < geom.len(), "truncated parameters in {geom:?}");
+        *x += unzig(geom[*i]);
+        *y += unzig(geom[*i + 1]);
+        *i += 2;
+        [*x, *y]
+    };
+    match ty {
+        1 => {
+            assert_eq!(geom[0] & 7, 1, "points start with MoveTo");
+            let n = (geom[0] >> 3) as usize;
+            assert!(n > 0);
+            i = 1;
+            let pts: Vec<_> = (0..n).map(|_| read(&mut i, &mut x, &mut y)).collect();
+            assert_eq!(i, geom.len(), "trailing integers after points");
+            parts.push(pts);
+        }
+        2 | 3 => {
+            while i < geom.len() {
+                assert_eq!(geom[i], 9, "each part starts with MoveTo(1): {geom:?}");
+                i += 1;
+                let mut part = vec![read(&mut i, &mut x, &mut y)];
+                assert!(i < geom.len(), "MoveTo without LineTo");
+                assert_eq!(geom[i] & 7, 2, "LineTo after MoveTo");
+                let n = (geom[i] >> 3) as usize;
+                assert!(n > 0, "LineTo count 0");
+                i += 1;
+                for _ in 0..n {
+                    let before = (geom[i], geom[i + 1]);
+                    assert!(before != (0, 0), "zero-length LineTo in {geom:?}");
+                    part.push(read(&mut i, &mut x, &mut y));
+                }
+                if ty == 3 {
+                    assert!(
+                        i < geom.len() && geom[i] == 15,
+                        "ring must end with ClosePath(1)"
+                    );
+                    i += 1;
+                    assert!(part.len() >= 3, "ring with {} points", part.len());
+                    let mut distinct = part.clone();
+                    distinct.sort_unstable();
+                    distinct.dedup();
+                    assert!(distinct.len() >= 3, "ring with < 3 distinct points");
+                    assert!(area2(&part) != 0, "zero-area ring");
+                } else {
+                    assert!(part.len() >= 2);
+                }
+                parts.push(part);
+            }
+        }
+        other => panic!("unexpected geometry type {other}"),
+    }
+    parts
+}
+
+/// Twice the shoelace area in y-down tile coordinates.
+pub fn area2(ring: &[[i64; 2]]) -> i64 {
+    let n = ring.len();
+    (0..n)
+        .map(|i| {
+            let (a, b) = (ring[i], ring[(i + 1) % n]);
+            a[0] * b[1] - b[0] * a[1]
+        })
+        .sum()
+}
+
+pub fn gzip_len(bytes: &[u8]) -> usize {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap().len()
+}
+
+/// Fractional tile coordinates of (lon, lat) at zoom z (slippy-map formula).
+pub fn slippy_fraction(lon: f64, lat: f64, z: u8) -> (f64, f64) {
+    let n = f64::from(1u32 << z);
+    let lat_r = lat.to_radians();
+    let x = (lon + 180.0) / 360.0 * n;
+    let y = (1.0 - (lat_r.tan() + 1.0 / lat_r.cos()).ln() / std::f64::consts::PI) / 2.0 * n;
+    (x, y)
+}
+
+/// The tile (x, y) at zoom z containing (lon, lat), by the usual slippy-map formula.
+pub fn slippy_tile(lon: f64, lat: f64, z: u8) -> (u32, u32) {
+    let n = f64::from(1u32 << z);
+    let (x, y) = slippy_fraction(lon, lat, z);
+    (
+        x.floor().clamp(0.0, n - 1.0) as u32,
+        y.floor().clamp(0.0, n - 1.0) as u32,
+    )
+}
