@@ -11,3 +11,4 @@ mod crs;
 mod import;
 mod server;
 mod store;
+mod tile_budget;
