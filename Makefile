@@ -10,7 +10,7 @@ DEMO_DIR   ?= data
 DEMO_STORE ?= $(DEMO_DIR)/chaski.gpkg
 CHASKI     := target/release/chaski
 
-.PHONY: deps build demo test lint fmt bench clean
+.PHONY: deps build demo serve test lint fmt bench load clean
 
 deps:
 	@scripts/install-deps.sh
@@ -22,6 +22,10 @@ build: deps
 ## data/chaski.gpkg (a GeoPackage QGIS opens directly) and print a summary per layer.
 demo: build
 	$(CHASKI) demo --out $(DEMO_DIR) --load --store $(DEMO_STORE)
+
+## make serve: serve the demo store (after make demo) on http://127.0.0.1:8080.
+serve: build
+	$(CHASKI) --store $(DEMO_STORE) serve --listen 127.0.0.1:8080
 
 lint: deps
 	$(CARGO) fmt --all --check
@@ -38,6 +42,10 @@ fmt:
 
 bench: deps
 	$(CARGO) bench -p chaski-benches
+
+## make load: wrk load test of the tile server with the Peru villages (benches/load/tiles.sh).
+load: deps
+	benches/load/tiles.sh
 
 clean:
 	$(CARGO) clean

@@ -1,6 +1,6 @@
 //! `chaski import`: read a file, validate and type it, index it and store it.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use chaski_core::index::SpatialIndex;
 use chaski_core::layer::LayerKind;
 use chaski_core::store::{Store, WriteMode};
@@ -159,18 +159,17 @@ pub fn import_into(
                 });
             }
             if strict && report.rejected > 0 {
-                bail!(
-                    "{}: {} {}s rejected and --strict is set: nothing imported (first: {})",
+                let summary = format!(
+                    "{}: {} {}s rejected and --strict is set: nothing imported",
                     path.display(),
                     report.rejected,
                     report.row_label,
-                    report
-                        .issues
-                        .iter()
-                        .find(|i| i.action == Action::Rejected)
-                        .map(|i| report.issue_line(i))
-                        .unwrap_or_default()
                 );
+                return Ok(Outcome {
+                    report: Some(report),
+                    summary,
+                    empty: true,
+                });
             }
             // Index in the metric CRS (the UTM zone of the data), as analyses will.
             let bounds = layer.bounds().context("layer has no extent")?;

@@ -2,7 +2,6 @@
 
 mod demo;
 mod import;
-#[cfg(feature = "server")]
 mod serve;
 mod store;
 mod summary;
@@ -40,7 +39,6 @@ enum Command {
     Import(import::Args),
     /// Generate the deterministic demo region (files in a folder, ready to import).
     Demo(demo::Args),
-    #[cfg(feature = "server")]
     /// Serve the store's public layers: vector tiles, TileJSON, styles, catalog and a web viewer.
     Serve(serve::Args),
     /// Print a summary of every layer in the store.
@@ -72,7 +70,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Import(args) => import::run(&cli.store, &args),
         Command::Demo(args) => demo::run(&cli.store, &args),
-        #[cfg(feature = "server")]
         Command::Serve(args) => serve::run(&cli.store, args),
         Command::Summary(args) => summary::run(&cli.store, &args),
     }

@@ -232,9 +232,10 @@ fn demo_is_deterministic_and_loads_every_layer() {
 /// A served tile read by GDAL's MVT driver over HTTP lists the fields TileJSON announces.
 #[test]
 fn gdal_reads_served_tiles_with_the_tilejson_fields() {
-    if Command::new("ogrinfo").arg("--version").output().is_err() {
-        panic!("ogrinfo (package gdal-bin) is required: run scripts/install-deps.sh");
-    }
+    assert!(
+        Command::new("ogrinfo").arg("--version").output().is_ok(),
+        "ogrinfo (package gdal-bin) is required: run scripts/install-deps.sh"
+    );
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("demo.gpkg");
     let out = chaski(
@@ -313,7 +314,8 @@ fn gdal_reads_served_tiles_with_the_tilejson_fields() {
         let mut seen = 0;
         for line in section.lines() {
             if let Some((name, ty)) = line.split_once(": ")
-                && ["String", "Integer", "Integer64", "Real"].contains(&ty.split(' ').next().unwrap_or(""))
+                && ["String", "Integer", "Integer64", "Real"]
+                    .contains(&ty.split(' ').next().unwrap_or(""))
                 && name != "mvt_id"
             {
                 assert!(

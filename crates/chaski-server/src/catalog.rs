@@ -7,7 +7,7 @@
 
 use crate::error::ApiError;
 use chaski_core::store::{LayerInfo, Store};
-use chaski_tiles::{LayerSource, TileSource};
+use chaski_tiles::{LayerSource, SourceOptions, TileSource};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -68,7 +68,11 @@ impl Catalog {
                 continue;
             }
             let layer = store.read_layer(&info.name)?;
-            let source = LayerSource::new(&layer).map_err(ApiError::internal)?;
+            let options = SourceOptions {
+                maxzoom: max_zoom,
+                ..SourceOptions::default()
+            };
+            let source = LayerSource::with_options(&layer, options).map_err(ApiError::internal)?;
             layers.insert(
                 info.name.clone(),
                 CatalogLayer {

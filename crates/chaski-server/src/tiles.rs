@@ -295,6 +295,10 @@ async fn get_tile(
             }
         }
     };
+    if state.config.cache_mb == 0 {
+        // Caching disabled: render (and compress) every request.
+        return fetch.await;
+    }
     state
         .cache
         .try_get_with(key, fetch)

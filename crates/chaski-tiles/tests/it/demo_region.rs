@@ -48,7 +48,7 @@ fn demo_region_tiles_are_valid_and_complete_at_every_zoom() {
     let bounds = region
         .layers
         .iter()
-        .filter_map(|l| l.bounds())
+        .filter_map(Layer::bounds)
         .reduce(|a, b| {
             Rect::new(
                 coord! { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
