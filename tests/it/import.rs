@@ -125,3 +125,39 @@ fn dem_imports_as_a_raster() {
     assert_eq!((r.width, r.height), (508, 473));
     assert_eq!(r.epsg, Some(4326));
 }
+
+/// A shapefile in UTM 18S (made with ogr2ogr from the La Mar districts) imports
+/// back to the same longitude/latitude within 1e-7 degrees (about 1 cm).
+#[test]
+fn utm_shapefile_is_reprojected_with_proj() {
+    let Some(src) = peru("focus/lamar_districts.geojson") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let shp = dir.path().join("lamar_utm.shp");
+    let status = std::process::Command::new("ogr2ogr")
+        .args(["-f", "ESRI Shapefile", "-t_srs", "EPSG:32718"])
+        .arg(&shp)
+        .arg(&src)
+        .status()
+        .expect("ogr2ogr (package gdal-bin) is required: run scripts/install-deps.sh");
+    assert!(status.success());
+    let original = layer(&src, "districts", LayerKind::Boundaries);
+    let back = layer(&shp, "districts", LayerKind::Boundaries);
+    assert_eq!(original.len(), back.len());
+    use geo::CoordsIter;
+    for (a, b) in original.features.iter().zip(&back.features) {
+        assert_eq!(original.value(a, "code"), back.value(b, "code"));
+        let (ca, cb): (Vec<_>, Vec<_>) = (
+            a.geometry.coords_iter().collect(),
+            b.geometry.coords_iter().collect(),
+        );
+        assert_eq!(ca.len(), cb.len());
+        for (p, q) in ca.iter().zip(&cb) {
+            assert!(
+                (p.x - q.x).abs() < 1e-7 && (p.y - q.y).abs() < 1e-7,
+                "{p:?} vs {q:?}"
+            );
+        }
+    }
+}
