@@ -32,6 +32,21 @@ pub struct CachedTile {
     pub body: Bytes,
     /// Strong ETag, quoted.
     pub etag: String,
+    /// The ETag as a header value, validated once.
+    pub etag_header: axum::http::HeaderValue,
+}
+
+impl CachedTile {
+    /// A tile with its ETag.
+    pub fn new(body: Bytes, etag: String) -> Self {
+        let etag_header = axum::http::HeaderValue::from_str(&etag)
+            .unwrap_or_else(|_| axum::http::HeaderValue::from_static("\"0\""));
+        Self {
+            body,
+            etag,
+            etag_header,
+        }
+    }
 }
 
 /// State shared by every handler. Cheap to clone.
@@ -44,6 +59,10 @@ pub struct AppState {
     catalog: Arc<RwLock<Arc<Catalog>>>,
     /// Tile cache bounded in bytes, one entry per representation.
     pub cache: moka::future::Cache<TileKey, Arc<CachedTile>>,
+    /// `Cache-Control` for tile URLs carrying the current data version.
+    pub cache_control_versioned: axum::http::HeaderValue,
+    /// `Cache-Control` for other tile URLs.
+    pub cache_control: axum::http::HeaderValue,
 }
 
 impl AppState {
@@ -57,8 +76,17 @@ impl AppState {
                 u32::try_from(bytes).unwrap_or(u32::MAX)
             })
             .build();
+        let header = |v: String| {
+            axum::http::HeaderValue::from_str(&v)
+                .unwrap_or_else(|_| axum::http::HeaderValue::from_static("no-cache"))
+        };
         Ok(Self {
             store,
+            cache_control_versioned: header(format!(
+                "public, max-age={}, immutable",
+                config.max_age_versioned
+            )),
+            cache_control: header(format!("public, max-age={}", config.max_age)),
             config: Arc::new(config),
             catalog: Arc::new(RwLock::new(Arc::new(catalog))),
             cache,

@@ -198,22 +198,15 @@ pub async fn tile(
         .and_then(|v| v.parse::<u64>().ok())
         .is_some_and(|v| v == catalog.version);
     let cache_control = if versioned {
-        format!(
-            "public, max-age={}, immutable",
-            state.config.max_age_versioned
-        )
+        state.cache_control_versioned.clone()
     } else {
-        format!("public, max-age={}", state.config.max_age)
+        state.cache_control.clone()
     };
-    let mut out_headers = HeaderMap::new();
+    let mut out_headers = HeaderMap::with_capacity(6);
     out_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(MVT_MIME));
     out_headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-    if let Ok(v) = HeaderValue::from_str(&cached.etag) {
-        out_headers.insert(header::ETAG, v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&cache_control) {
-        out_headers.insert(header::CACHE_CONTROL, v);
-    }
+    out_headers.insert(header::ETAG, cached.etag_header.clone());
+    out_headers.insert(header::CACHE_CONTROL, cache_control);
     let not_modified = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|h| h.to_str().ok())
@@ -246,6 +239,10 @@ async fn get_tile(
     catalog: &Arc<Catalog>,
     key: TileKey,
 ) -> Result<Arc<CachedTile>, ApiError> {
+    // Fast path: a cached representation, without building the render future.
+    if let Some(hit) = state.cache.get(&key).await {
+        return Ok(hit);
+    }
     let fetch = {
         let key = key.clone();
         let catalog = catalog.clone();
@@ -264,10 +261,7 @@ async fn get_tile(
                 .await
                 .map_err(ApiError::internal)??;
                 let etag = format!("\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(&body));
-                Ok(Arc::new(CachedTile {
-                    body: Bytes::from(body),
-                    etag,
-                }))
+                Ok(Arc::new(CachedTile::new(Bytes::from(body), etag)))
             } else {
                 let identity = Box::pin(get_tile(
                     &state,
@@ -288,10 +282,10 @@ async fn get_tile(
                     .map_err(ApiError::internal)?
                     .map_err(ApiError::internal)?;
                 let base = identity.etag.trim_end_matches('"');
-                Ok(Arc::new(CachedTile {
-                    body: Bytes::from(body),
-                    etag: format!("{base}{}\"", enc.etag_suffix()),
-                }))
+                Ok(Arc::new(CachedTile::new(
+                    Bytes::from(body),
+                    format!("{base}{}\"", enc.etag_suffix()),
+                )))
             }
         }
     };
