@@ -119,6 +119,13 @@ pub async fn serve(
             }
         }
     });
+    use axum::serve::ListenerExt;
+    // No Nagle delay: tiles are written whole and clients pipeline many requests.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     let result = axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown_signal())
         .await;

@@ -5,7 +5,8 @@
 //! [`crate::geom`]): this module writes exactly what it is given, so the
 //! command integers can be checked against the specification's examples.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
+use std::sync::Arc;
 
 /// Tile extent: coordinates of a tile's area run from 0 to `EXTENT`.
 pub const EXTENT: u32 = 4096;
@@ -116,8 +117,8 @@ fn push_path(out: &mut Vec<u32>, cursor: &mut [i32; 2], path: &[[i32; 2]], close
 /// A property value as MVT stores it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PropValue {
-    /// `string_value`.
-    Text(String),
+    /// `string_value` (shared: cloning a property is a reference-count increment).
+    Text(Arc<str>),
     /// `double_value`.
     Double(f64),
     /// `uint_value` (non-negative integers).
@@ -148,7 +149,7 @@ impl PropValue {
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum ValueKey {
-    Text(String),
+    Text(Arc<str>),
     Double(u64),
     Uint(u64),
     Sint(i64),
@@ -166,6 +167,8 @@ pub struct TileLayer {
     features: Vec<u8>,
     feature_count: usize,
     generalized: bool,
+    scratch_tags: Vec<u32>,
+    scratch_feature: Vec<u8>,
 }
 
 impl TileLayer {
@@ -174,12 +177,14 @@ impl TileLayer {
         Self {
             name: name.into(),
             keys: Vec::new(),
-            key_index: HashMap::new(),
+            key_index: HashMap::default(),
             values: Vec::new(),
-            value_index: HashMap::new(),
+            value_index: HashMap::default(),
             features: Vec::new(),
             feature_count: 0,
             generalized: false,
+            scratch_tags: Vec::new(),
+            scratch_feature: Vec::new(),
         }
     }
 
@@ -214,7 +219,8 @@ impl TileLayer {
         if geometry.is_empty() {
             return;
         }
-        let mut tags = Vec::with_capacity(properties.len() * 2);
+        let mut tags = std::mem::take(&mut self.scratch_tags);
+        tags.clear();
         for (k, v) in properties {
             let ki = if let Some(i) = self.key_index.get(*k) {
                 *i
@@ -236,7 +242,8 @@ impl TileLayer {
             tags.push(ki);
             tags.push(vi);
         }
-        let mut feature = Vec::new();
+        let mut feature = std::mem::take(&mut self.scratch_feature);
+        feature.clear();
         if let Some(id) = id {
             write_varint_field(&mut feature, 1, id);
         }
@@ -245,6 +252,8 @@ impl TileLayer {
         write_packed(&mut feature, 4, &geometry.commands());
         write_bytes_field(&mut self.features, 2, &feature);
         self.feature_count += 1;
+        self.scratch_tags = tags;
+        self.scratch_feature = feature;
     }
 
     /// The encoded `Layer` message (without the enclosing tile field).

@@ -206,7 +206,7 @@ fn prop_value(v: &Value) -> Option<PropValue> {
         Value::Bool(b) => Some(PropValue::Bool(*b)),
         Value::Int(i) => Some(PropValue::int(*i)),
         Value::Real(r) => Some(PropValue::Double(*r)),
-        Value::Text(s) => Some(PropValue::Text(s.clone())),
+        Value::Text(s) => Some(PropValue::Text(std::sync::Arc::from(s.as_str()))),
     }
 }
 
@@ -524,14 +524,21 @@ impl LayerSource {
     }
 
     fn feature_props(&self, feature: &SourceFeature) -> Vec<(&str, PropValue)> {
-        feature
-            .props
-            .iter()
-            .filter_map(|(i, v)| {
-                let name = self.fields.get(usize::from(*i))?.name.as_str();
-                Some((name, v.clone()))
-            })
-            .collect()
+        let mut out = Vec::with_capacity(feature.props.len() + 2);
+        self.feature_props_into(feature, &mut out);
+        out
+    }
+
+    /// The feature's properties, appended to `out` (reused across features).
+    fn feature_props_into<'a>(
+        &'a self,
+        feature: &SourceFeature,
+        out: &mut Vec<(&'a str, PropValue)>,
+    ) {
+        out.extend(feature.props.iter().filter_map(|(i, v)| {
+            let name = self.fields.get(usize::from(*i))?.name.as_str();
+            Some((name, v.clone()))
+        }));
     }
 
     fn add_points(
@@ -569,30 +576,28 @@ impl LayerSource {
         };
         if let Some(clusters) = clusters {
             layer.set_generalized(true);
+            let mut props: Vec<(&str, PropValue)> = Vec::new();
             for c in clusters {
                 let rec = self.points[c.first as usize];
                 let feature = &self.features[rec.feature as usize];
                 let n = c.count as f64;
                 let xy = frame.tile_xy([c.sx / n, c.sy / n]);
                 let geometry = TileGeometry::Points(geom::snap(&[xy]));
-                let mut props: Vec<(&str, PropValue)> = if c.count == 1 {
-                    self.feature_props(feature)
+                props.clear();
+                if c.count == 1 {
+                    self.feature_props_into(feature, &mut props);
                 } else {
-                    self.additive
-                        .iter()
-                        .zip(&c.sums)
-                        .filter_map(|(f, s)| {
-                            let field = self.fields.get(usize::from(*f))?;
-                            let s = (*s)?;
-                            let v = if field.ty == FieldType::Int {
-                                PropValue::int(s.round() as i64)
-                            } else {
-                                PropValue::Double(s)
-                            };
-                            Some((field.name.as_str(), v))
-                        })
-                        .collect()
-                };
+                    props.extend(self.additive.iter().zip(&c.sums).filter_map(|(f, s)| {
+                        let field = self.fields.get(usize::from(*f))?;
+                        let s = (*s)?;
+                        let v = if field.ty == FieldType::Int {
+                            PropValue::int(s.round() as i64)
+                        } else {
+                            PropValue::Double(s)
+                        };
+                        Some((field.name.as_str(), v))
+                    }));
+                }
                 props.retain(|(k, _)| *k != COUNT_PROPERTY && *k != GENERALIZED_PROPERTY);
                 props.push((COUNT_PROPERTY, PropValue::Uint(c.count)));
                 props.push((GENERALIZED_PROPERTY, PropValue::Bool(true)));
@@ -600,11 +605,14 @@ impl LayerSource {
             }
             return;
         }
+        let mut props: Vec<(&str, PropValue)> = Vec::new();
         for i in self.points_in(coord, frame) {
             let rec = self.points[i as usize];
             let feature = &self.features[rec.feature as usize];
             let geometry = TileGeometry::Points(geom::snap(&[frame.tile_xy(rec.xy)]));
-            layer.add_feature(feature.id, &geometry, &self.feature_props(feature));
+            props.clear();
+            self.feature_props_into(feature, &mut props);
+            layer.add_feature(feature.id, &geometry, &props);
         }
     }
 
