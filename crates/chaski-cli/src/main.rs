@@ -1,5 +1,6 @@
 //! `chaski`: geospatial analysis and vector tiles for rural community-health planning.
 
+mod catchments;
 mod demo;
 mod import;
 mod serve;
@@ -43,6 +44,8 @@ enum Command {
     Serve(serve::Args),
     /// Print a summary of every layer in the store.
     Summary(summary::Args),
+    /// Travel time to the nearest health facility: rasters, isochrones, villages and districts.
+    Catchments(catchments::Args),
 }
 
 fn main() -> ExitCode {
@@ -72,5 +75,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Demo(args) => demo::run(&cli.store, &args),
         Command::Serve(args) => serve::run(&cli.store, args),
         Command::Summary(args) => summary::run(&cli.store, &args),
+        Command::Catchments(args) => catchments::run(&cli.store, &args),
     }
 }

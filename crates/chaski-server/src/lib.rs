@@ -15,6 +15,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{Method, header};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -119,7 +120,6 @@ pub async fn serve(
             }
         }
     });
-    use axum::serve::ListenerExt;
     // No Nagle delay: tiles are written whole and clients pipeline many requests.
     let listener = listener.tap_io(|tcp| {
         if let Err(e) = tcp.set_nodelay(true) {

@@ -13,6 +13,7 @@
 //! 5. draw [`isochrone`] bands and catchments, or estimate the spread of the
 //!    times with [`uncertainty`] (Monte Carlo over the scenario's ranges).
 
+pub mod access;
 pub mod cost;
 pub mod friction;
 pub mod grid;
