@@ -19,9 +19,14 @@ build: deps
 	$(CARGO) build --release --locked -p chaski-cli
 
 ## make demo: regenerate the embedded demo region into data/, import every file into
-## data/chaski.gpkg (a GeoPackage QGIS opens directly) and print a summary per layer.
+## data/chaski.gpkg (a GeoPackage QGIS opens directly), print a summary per layer, then
+## compute walking times to the nearest facility (and for a woman in labour to the nearest
+## facility of category I-3 or above) into target/demo/.
 demo: build
 	$(CHASKI) demo --out $(DEMO_DIR) --load --store $(DEMO_STORE)
+	$(CHASKI) --store $(DEMO_STORE) catchments --out target/demo/catchments --districts districts
+	$(CHASKI) --store $(DEMO_STORE) catchments --out target/demo/catchments-ge-I-3 --category '>=I-3' --preset pregnant --districts districts
+	@echo "outputs in target/demo/; serve the demo with: make serve (viewer at http://127.0.0.1:8080)"
 
 ## make serve: serve the demo store (after make demo) on http://127.0.0.1:8080.
 serve: build
