@@ -7,6 +7,7 @@
     clippy::items_after_statements
 )]
 
+mod api;
 mod crs;
 mod import;
 mod server;

@@ -30,6 +30,9 @@ pub struct Args {
     /// Folder of MapLibre style templates.
     #[arg(long, default_value = "styles")]
     pub styles: PathBuf,
+    /// Largest travel-time grid the analysis endpoints compute, in cells (bigger requests get 413).
+    #[arg(long, default_value_t = ServerConfig::default().max_grid_cells)]
+    pub max_grid_cells: usize,
     /// Seconds between checks of the store's data version (the catalog is rebuilt when it moves on).
     #[arg(long, default_value_t = 2)]
     pub refresh_secs: u64,
@@ -43,6 +46,7 @@ pub fn run(store_path: &Path, args: Args) -> Result<ExitCode> {
         cache_mb: args.cache_mb,
         max_zoom: args.max_zoom,
         styles_dir: args.styles,
+        max_grid_cells: args.max_grid_cells,
         ..ServerConfig::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

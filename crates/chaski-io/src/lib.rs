@@ -2,6 +2,8 @@
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "proj")]
+pub mod access;
+#[cfg(feature = "proj")]
 pub mod crs;
 pub mod csv;
 #[cfg(feature = "gdal")]

@@ -47,6 +47,9 @@ pub struct ServerConfig {
     pub max_age: u32,
     /// Folder of MapLibre style templates (default `styles`).
     pub styles_dir: std::path::PathBuf,
+    /// Largest travel-time grid the analysis APIs compute, in cells (default
+    /// 25,000,000, e.g. 5000 x 5000 cells of 30 m); larger ones answer 413.
+    pub max_grid_cells: usize,
 }
 
 impl Default for ServerConfig {
@@ -59,6 +62,7 @@ impl Default for ServerConfig {
             max_age_versioned: 86_400,
             max_age: 60,
             styles_dir: "styles".into(),
+            max_grid_cells: 25_000_000,
         }
     }
 }

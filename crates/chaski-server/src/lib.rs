@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod catalog;
 pub mod config;
 pub mod encoding;
@@ -29,7 +30,7 @@ pub use config::ServerConfig;
 pub fn app(state: AppState) -> Router {
     let cors = CorsLayer::new()
         .allow_origin(Any)
-        .allow_methods([Method::GET, Method::HEAD, Method::OPTIONS])
+        .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::OPTIONS])
         .allow_headers([
             header::IF_NONE_MATCH,
             header::CONTENT_TYPE,
@@ -44,6 +45,9 @@ pub fn app(state: AppState) -> Router {
         .route("/tiles/{spec}", get(tiles::tilejson))
         .route("/tiles/{layers}/{z}/{x}/{y}", get(tiles::tile))
         .route("/styles/{name}", get(styles::style))
+        .route("/api/accessibility", get(api::accessibility))
+        .route("/api/villages/underserved", get(api::underserved))
+        .route("/api/catchments", axum::routing::post(api::catchments))
         .fallback(not_found)
         .layer(cors)
         .layer(TimeoutLayer::with_status_code(

@@ -63,6 +63,8 @@ pub struct AppState {
     pub cache_control_versioned: axum::http::HeaderValue,
     /// `Cache-Control` for other tile URLs.
     pub cache_control: axum::http::HeaderValue,
+    /// Travel-time inputs and searches of the analysis APIs.
+    pub access: Arc<crate::api::AccessCache>,
 }
 
 impl AppState {
@@ -90,6 +92,7 @@ impl AppState {
             config: Arc::new(config),
             catalog: Arc::new(RwLock::new(Arc::new(catalog))),
             cache,
+            access: Arc::new(crate::api::AccessCache::new()),
         })
     }
 

@@ -1,0 +1,1946 @@
+//! The travel-time pipeline shared by `chaski catchments` and the HTTP API:
+//! read a DEM (or friction raster) and the facilities, villages, paths, roads
+//! and rivers from a [`Store`], put the raster on a metric grid, burn the lines
+//! in, build the travel surface of a [`Scenario`], search from the facilities
+//! and read off times, allocation, routes, the per-village table and
+//! isochrones.
+//!
+//! Rasters in EPSG:4326 are warped to the UTM zone of their centre at their own
+//! resolution (e.g. 1 arc-second becomes 30 m): each target cell centre is
+//! mapped back to longitude/latitude through PROJ (exactly on a lattice every
+//! few cells, bilinearly in between, checked to stay within a millimetre) and
+//! sampled bilinearly from the valid neighbours; a target cell has data when
+//! the source cell under its centre has (as `gdalwarp -r near`).
+//!
+//! Villages outside the grid or on nodata cells are "outside the surface" and
+//! never given a time.
+//!
+//! ```no_run
+//! use chaski_core::analysis::cost::Direction;
+//! use chaski_core::analysis::scenario::Scenario;
+//! use chaski_core::store::memory::MemoryStore;
+//! use chaski_io::access::{AccessInputs, AccessOptions};
+//!
+//! let store = MemoryStore::new(); // with a `dem` raster and a `facilities` layer
+//! let inputs = AccessInputs::from_store(&store, &AccessOptions::default())?;
+//! let result = inputs.run(&Scenario::walking(), Direction::ToSource, None)?;
+//! let minutes = result.minutes_at(-74.1, -12.95);
+//! let route = result.route_from(-74.1, -12.95);
+//! # Ok::<(), chaski_io::access::AccessError>(())
+//! ```
+
+use crate::crs::{ProjProjection, Transformer};
+use chaski_core::analysis::access::{
+    AccessStatus, District, DistrictSummary, Village, VillageAccess, district_summary,
+    village_access,
+};
+use chaski_core::analysis::cost::{
+    CostSurface, Direction, SearchOptions, TravelTimes, travel_time,
+};
+use chaski_core::analysis::friction::{FrictionError, TerrainInputs, terrain_surface};
+use chaski_core::analysis::grid::{Grid, GridError};
+use chaski_core::analysis::isochrone::isochrones;
+use chaski_core::analysis::rasterize::{burn_line_string, burn_point};
+use chaski_core::analysis::scenario::{RouteClass, Scenario, WaterClass};
+use chaski_core::crs::{CrsError, Projection, UtmZone};
+use chaski_core::domain::{BirthCare, Category};
+use chaski_core::raster::Raster;
+use chaski_core::store::{Store, StoreError};
+use chaski_core::{Layer, LayerKind};
+use geo::{Centroid, Geometry, LineString, MultiPolygon, Rect};
+use serde_json::{Value as Json, json};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The travel-time pipeline failed (each variant names the input at fault).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AccessError {
+    /// A category expression could not be read.
+    #[error("category '{value}': {reason} (e.g. '>=I-3', 'I-4', 'I-3,I-4')")]
+    Category {
+        /// The expression.
+        value: String,
+        /// Why.
+        reason: String,
+    },
+    /// An option has a value out of range (option names as in `chaski catchments`).
+    #[error("--{option} {value}: {reason}")]
+    Option {
+        /// Option name.
+        option: &'static str,
+        /// Its value.
+        value: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// A raster cannot be used as a travel surface.
+    #[error("raster {what}: {reason}")]
+    Raster {
+        /// Which raster (store name or file).
+        what: String,
+        /// Why.
+        reason: String,
+    },
+    /// The travel-time grid would exceed the cell cap.
+    #[error(
+        "raster {what}: the travel-time grid would be {width} x {height} cells, more than the {max} allowed"
+    )]
+    TooLarge {
+        /// Which raster.
+        what: String,
+        /// Columns.
+        width: usize,
+        /// Rows.
+        height: usize,
+        /// The cap.
+        max: usize,
+    },
+    /// No source is left to start from.
+    #[error("{what}: {reason}")]
+    Sources {
+        /// The sources (e.g. "layer 'facilities'").
+        what: String,
+        /// Why.
+        reason: String,
+    },
+    /// A layer named explicitly is not in the store (option names as in `chaski catchments`).
+    #[error("layer '{layer}' (--{option}) is not in the store")]
+    MissingLayer {
+        /// Layer name.
+        layer: String,
+        /// Option naming it.
+        option: &'static str,
+    },
+    /// The store failed.
+    #[error("{what}: {source}")]
+    Store {
+        /// What was being read.
+        what: String,
+        /// The store's error.
+        source: StoreError,
+    },
+    /// A coordinate transformation failed.
+    #[error("{what}: {source}")]
+    Crs {
+        /// What was being transformed.
+        what: String,
+        /// PROJ's error.
+        source: CrsError,
+    },
+    /// The grid is unusable.
+    #[error(transparent)]
+    Grid(#[from] GridError),
+    /// The travel surface could not be built.
+    #[error(transparent)]
+    Friction(#[from] FrictionError),
+    /// The scenario is invalid.
+    #[error(transparent)]
+    Scenario(#[from] chaski_core::analysis::scenario::ScenarioError),
+    /// The district summary could not be made.
+    #[error(transparent)]
+    Summary(#[from] chaski_core::analysis::access::AccessError),
+}
+
+fn crs(what: impl Into<String>) -> impl FnOnce(CrsError) -> AccessError {
+    let what = what.into();
+    move |source| AccessError::Crs { what, source }
+}
+
+fn store_err(what: impl Into<String>) -> impl FnOnce(StoreError) -> AccessError {
+    let what = what.into();
+    move |source| AccessError::Store { what, source }
+}
+
+/// A raster on a metric grid, with how to go back to longitude/latitude.
+#[derive(Debug)]
+pub struct Metric {
+    /// The raster in a metric CRS.
+    pub raster: Raster<f32>,
+    /// Its EPSG code.
+    pub epsg: u32,
+    /// Longitude/latitude to the metric CRS (exact, PROJ).
+    pub projection: ProjProjection,
+    /// The same, point by point (bad points do not stop the others).
+    pub forward: Transformer,
+    /// Metric grid positions to longitude/latitude (interpolated).
+    pub lattice: Lattice,
+    /// Bounds of the input raster in its own CRS, and that CRS's EPSG code: a
+    /// village is "in the extent" when it falls within them.
+    pub extent: ([f64; 4], u32),
+    /// The input was warped from EPSG:4326.
+    pub warped: bool,
+}
+
+/// Map from positions on a metric grid to longitude/latitude: exact (PROJ) at
+/// lattice nodes every `step` cells, bilinear in between.
+#[derive(Debug, Clone)]
+pub struct Lattice {
+    transform: [f64; 6],
+    cols: Vec<f64>,
+    rows: Vec<f64>,
+    nodes: Vec<(f64, f64)>,
+}
+
+/// Largest interpolation error of the lattice, in degrees (about 1 mm).
+const LATTICE_TOLERANCE: f64 = 1e-8;
+
+fn node_positions(n: usize, step: usize) -> Vec<f64> {
+    let mut v: Vec<f64> = (0..n).step_by(step).map(|i| i as f64).collect();
+    v.push(n as f64);
+    v
+}
+
+/// Segment of `nodes` containing `u`, and the fraction along it (extrapolates at the ends).
+fn segment(nodes: &[f64], u: f64, step: usize) -> (usize, f64) {
+    let last = nodes.len().saturating_sub(2);
+    let i = if u.is_finite() && u > 0.0 {
+        ((u / step as f64) as usize).min(last)
+    } else {
+        0
+    };
+    let (a, b) = (nodes[i], nodes[i + 1]);
+    (i, (u - a) / (b - a))
+}
+
+impl Lattice {
+    /// A lattice over `grid` (width x height cells, metric `transform`, CRS
+    /// `epsg`), refined until interpolation stays within about a millimetre.
+    pub fn new(
+        width: usize,
+        height: usize,
+        transform: [f64; 6],
+        epsg: u32,
+    ) -> Result<Self, AccessError> {
+        if width == 0 || height == 0 {
+            return Err(AccessError::Raster {
+                what: format!("grid {width} x {height}"),
+                reason: "has no cells".to_owned(),
+            });
+        }
+        let fail = || crs(format!("lattice of EPSG:{epsg}"));
+        let inverse = Transformer::new(&format!("EPSG:{epsg}"), "EPSG:4326").map_err(fail())?;
+        let mut step = 16usize;
+        loop {
+            let cols = node_positions(width, step);
+            let rows = node_positions(height, step);
+            let mut nodes = Vec::with_capacity(cols.len() * rows.len());
+            inverse
+                .run(|f| -> Result<(), CrsError> {
+                    for &r in &rows {
+                        for &c in &cols {
+                            let x = transform[0] + c * transform[1];
+                            let y = transform[3] + r * transform[5];
+                            nodes.push(f(x, y)?);
+                        }
+                    }
+                    Ok(())
+                })
+                .map_err(fail())?
+                .map_err(fail())?;
+            let lattice = Self {
+                transform,
+                cols,
+                rows,
+                nodes,
+            };
+            // Check at the middle of lattice squares (where the error peaks), a sample of them.
+            let mut worst: f64 = 0.0;
+            let (nc, nr) = (lattice.cols.len() - 1, lattice.rows.len() - 1);
+            let stride = ((nc * nr) / 400).max(1);
+            let mut checks = Vec::new();
+            for k in (0..nc * nr).step_by(stride) {
+                let (i, j) = (k % nc, k / nc);
+                let u = 0.5 * (lattice.cols[i] + lattice.cols[i + 1]);
+                let v = 0.5 * (lattice.rows[j] + lattice.rows[j + 1]);
+                checks.push((u, v));
+            }
+            inverse
+                .run(|f| -> Result<(), CrsError> {
+                    for &(u, v) in &checks {
+                        let (x, y) = (
+                            transform[0] + u * transform[1],
+                            transform[3] + v * transform[5],
+                        );
+                        let exact = f(x, y)?;
+                        let approx = lattice.at(u, v);
+                        worst =
+                            worst.max((exact.0 - approx.0).abs().max((exact.1 - approx.1).abs()));
+                    }
+                    Ok(())
+                })
+                .map_err(fail())?
+                .map_err(fail())?;
+            if worst <= LATTICE_TOLERANCE || step == 1 {
+                tracing::debug!(step, worst, "lattice");
+                return Ok(lattice);
+            }
+            step /= 2;
+        }
+    }
+
+    fn step(&self) -> usize {
+        self.cols.get(1).map_or(1, |c| (*c as usize).max(1))
+    }
+
+    /// Longitude/latitude at fractional grid position (col, row) (corner coordinates).
+    #[expect(
+        clippy::many_single_char_names,
+        reason = "bilinear interpolation notation"
+    )]
+    pub fn at(&self, u: f64, v: f64) -> (f64, f64) {
+        let step = self.step();
+        let (i, fu) = segment(&self.cols, u, step);
+        let (j, fv) = segment(&self.rows, v, step);
+        let w = self.cols.len();
+        let n = |a: usize, b: usize| self.nodes[b * w + a];
+        let (p00, p10, p01, p11) = (n(i, j), n(i + 1, j), n(i, j + 1), n(i + 1, j + 1));
+        let lerp = |a: f64, b: f64, t: f64| a + (b - a) * t;
+        let top = (lerp(p00.0, p10.0, fu), lerp(p00.1, p10.1, fu));
+        let bottom = (lerp(p01.0, p11.0, fu), lerp(p01.1, p11.1, fu));
+        (lerp(top.0, bottom.0, fv), lerp(top.1, bottom.1, fv))
+    }
+
+    /// Longitude/latitude of metric point (x, y).
+    pub fn lonlat(&self, x: f64, y: f64) -> (f64, f64) {
+        let t = &self.transform;
+        self.at((x - t[0]) / t[1], (y - t[3]) / t[5])
+    }
+}
+
+fn is_geographic(r: &Raster<f32>) -> bool {
+    r.epsg == Some(4326)
+}
+
+/// Metres per pixel of a geographic raster at its centre (x, y).
+fn geographic_cell_metres(
+    r: &Raster<f32>,
+    projection: &ProjProjection,
+) -> Result<(f64, f64), CrsError> {
+    let (x0, y0, x1, y1) = r.bounds();
+    let (cx, cy) = (0.5 * (x0 + x1), 0.5 * (y0 + y1));
+    let (dx, dy) = r.cell_size();
+    let a = projection.forward_one(cx, cy)?;
+    let b = projection.forward_one(cx + dx, cy)?;
+    let c = projection.forward_one(cx, cy + dy)?;
+    Ok(((b.0 - a.0).hypot(b.1 - a.1), (c.0 - a.0).hypot(c.1 - a.1)))
+}
+
+/// Put `raster` on a metric grid: as it is when projected, warped to UTM when geographic.
+#[expect(clippy::many_single_char_names, reason = "coordinate notation")]
+///
+/// `max_cells` refuses grids of more cells (before warping).
+pub fn to_metric(
+    raster: Raster<f32>,
+    what: &str,
+    cell: Option<f64>,
+    max_cells: Option<usize>,
+) -> Result<Metric, AccessError> {
+    let bad = |reason: String| AccessError::Raster {
+        what: what.to_owned(),
+        reason,
+    };
+    let t = raster.transform;
+    if t[2] != 0.0 || t[4] != 0.0 || t[1] <= 0.0 || t[5] >= 0.0 {
+        return Err(bad(format!("is not north-up (transform {t:?})")));
+    }
+    if raster.width == 0 || raster.height == 0 || raster.data.len() != raster.width * raster.height
+    {
+        return Err(bad(format!(
+            "is {} x {} with {} cells",
+            raster.width,
+            raster.height,
+            raster.data.len()
+        )));
+    }
+    let (x0, y0, x1, y1) = raster.bounds();
+    let extent_bounds = [x0, y0, x1, y1];
+    let degrees_like = t[1] < 0.1 && x0 >= -180.0 && x1 <= 180.0 && y0 >= -90.0 && y1 <= 90.0;
+    if !is_geographic(&raster) && degrees_like {
+        return Err(bad(format!(
+            "looks like longitude/latitude but its CRS is {}: only EPSG:4326 rasters are warped \
+             (reproject it to UTM or EPSG:4326 first, e.g. with gdalwarp)",
+            raster
+                .epsg
+                .map_or_else(|| "unknown".to_owned(), |e| format!("EPSG:{e}"))
+        )));
+    }
+    if !is_geographic(&raster) {
+        let epsg = raster.epsg.ok_or_else(|| {
+            bad(
+                "has no CRS (EPSG code): assign one, e.g. with gdal_edit.py -a_srs EPSG:32718"
+                    .to_owned(),
+            )
+        })?;
+        let projection = ProjProjection::new(epsg).map_err(|e| {
+            bad(format!(
+                "EPSG:{epsg} is not a projected CRS PROJ knows ({e})"
+            ))
+        })?;
+        check_cells(what, raster.width, raster.height, max_cells)?;
+        let lattice = Lattice::new(raster.width, raster.height, t, epsg)?;
+        return Ok(Metric {
+            raster,
+            epsg,
+            projection,
+            forward: Transformer::new("EPSG:4326", &format!("EPSG:{epsg}"))
+                .map_err(crs(format!("raster {what}")))?,
+            lattice,
+            extent: (extent_bounds, epsg),
+            warped: false,
+        });
+    }
+    let bounds = Rect::new((x0, y0), (x1, y1));
+    let zone = UtmZone::for_bounds(&bounds);
+    let epsg = zone.epsg();
+    let t0 = Instant::now();
+    let projection = ProjProjection::new(epsg).map_err(crs(format!("raster {what}")))?;
+    tracing::debug!(elapsed = ?t0.elapsed(), "PROJ set up");
+    let cell = match cell {
+        Some(c) if c.is_finite() && c > 0.0 => c,
+        Some(c) => {
+            return Err(AccessError::Option {
+                option: "cell",
+                value: c.to_string(),
+                reason: "must be a positive number of metres",
+            });
+        }
+        None => {
+            let (mx, my) = geographic_cell_metres(&raster, &projection)
+                .map_err(crs(format!("raster {what}")))?;
+            mx.min(my).round().max(1.0)
+        }
+    };
+    // Target extent: the source boundary, densely sampled, projected.
+    let mut edge = Vec::new();
+    let n = 64;
+    for k in 0..=n {
+        let f = f64::from(k) / f64::from(n);
+        let (x, y) = (x0 + f * (x1 - x0), y0 + f * (y1 - y0));
+        edge.extend([(x, y0), (x, y1), (x0, y), (x1, y)]);
+    }
+    projection
+        .forward(&mut edge)
+        .map_err(crs(format!("raster {what}: its boundary")))?;
+    let (mut minx, mut miny, mut maxx, mut maxy) = (
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    );
+    for (x, y) in &edge {
+        minx = minx.min(*x);
+        miny = miny.min(*y);
+        maxx = maxx.max(*x);
+        maxy = maxy.max(*y);
+    }
+    let width = ((maxx - minx) / cell - 1e-9).ceil().max(1.0) as usize;
+    let height = ((maxy - miny) / cell - 1e-9).ceil().max(1.0) as usize;
+    if width.saturating_mul(height) > Grid::MAX_CELLS / 2 {
+        return Err(bad(format!(
+            "warped to {cell} m would be {width} x {height} cells: too many"
+        )));
+    }
+    check_cells(what, width, height, max_cells)?;
+    let transform = [minx, cell, 0.0, maxy, 0.0, -cell];
+    let lattice = Lattice::new(width, height, transform, epsg)?;
+    tracing::debug!(elapsed = ?t0.elapsed(), "lattice");
+    let nodata = raster.nodata.unwrap_or(f64::NAN);
+    let mut out = Raster::filled(width, height, transform, Some(epsg), nodata as f32);
+    out.nodata = Some(nodata);
+    warp_into(&raster, &lattice, &mut out);
+    tracing::debug!(elapsed = ?t0.elapsed(), "warped");
+    Ok(Metric {
+        raster: out,
+        epsg,
+        projection,
+        forward: Transformer::new("EPSG:4326", &format!("EPSG:{epsg}"))
+            .map_err(crs(format!("raster {what}")))?,
+        lattice,
+        extent: (extent_bounds, 4326),
+        warped: true,
+    })
+}
+
+/// Fill `out` (a metric grid covered by `lattice`) from geographic `src`:
+/// each cell centre is mapped to `src` pixel coordinates through the lattice and
+/// sampled bilinearly over the valid neighbours; cells whose centre falls on a
+/// nodata cell of `src` (or outside it) keep `out`'s fill value. Two threads.
+#[expect(clippy::many_single_char_names, reason = "interpolation notation")]
+fn warp_into(src: &Raster<f32>, lattice: &Lattice, out: &mut Raster<f32>) {
+    let (sw, sh) = (src.width, src.height);
+    // Source with nodata as NaN: one test per neighbour.
+    let clean: Vec<f32> = src
+        .data
+        .iter()
+        .map(|&z| {
+            if z.is_finite() && !src.is_nodata(z) {
+                z
+            } else {
+                f32::NAN
+            }
+        })
+        .collect();
+    // Lattice nodes in source pixel coordinates.
+    let t = src.transform;
+    let nodes: Vec<(f64, f64)> = lattice
+        .nodes
+        .iter()
+        .map(|&(lon, lat)| ((lon - t[0]) / t[1], (lat - t[3]) / t[5]))
+        .collect();
+    let width = out.width;
+    let step = lattice.step();
+    let ncols = lattice.cols.len();
+    let rows_per_part = out.height.div_ceil(2).max(1);
+    let sample = |u: f64, v: f64| -> Option<f32> {
+        if !(u >= 0.0 && v >= 0.0 && u < sw as f64 && v < sh as f64) {
+            return None;
+        }
+        let centre = clean[v as usize * sw + u as usize];
+        if centre.is_nan() {
+            return None;
+        }
+        let (uc, vc) = (u - 0.5, v - 0.5);
+        let (c0, r0) = (uc.floor(), vc.floor());
+        let (fu, fv) = (uc - c0, vc - r0);
+        let (mut sum, mut weight) = (0.0f64, 0.0f64);
+        for (dc, dr, wt) in [
+            (0.0, 0.0, (1.0 - fu) * (1.0 - fv)),
+            (1.0, 0.0, fu * (1.0 - fv)),
+            (0.0, 1.0, (1.0 - fu) * fv),
+            (1.0, 1.0, fu * fv),
+        ] {
+            let (c, r) = (c0 + dc, r0 + dr);
+            if c < 0.0 || r < 0.0 || c >= sw as f64 || r >= sh as f64 {
+                continue;
+            }
+            let z = clean[r as usize * sw + c as usize];
+            if !z.is_nan() {
+                sum += wt * f64::from(z);
+                weight += wt;
+            }
+        }
+        Some(if weight > 0.0 {
+            (sum / weight) as f32
+        } else {
+            centre
+        })
+    };
+    std::thread::scope(|s| {
+        for (part, chunk) in out.data.chunks_mut(rows_per_part * width).enumerate() {
+            let (nodes, sample) = (&nodes, &sample);
+            s.spawn(move || {
+                let mut across = vec![(0.0f64, 0.0f64); ncols];
+                for (k, line) in chunk.chunks_mut(width).enumerate() {
+                    let row = part * rows_per_part + k;
+                    let (j, fv) = segment(&lattice.rows, row as f64 + 0.5, step);
+                    for (i, a) in across.iter_mut().enumerate() {
+                        let (p, q) = (nodes[j * ncols + i], nodes[(j + 1) * ncols + i]);
+                        *a = (p.0 + (q.0 - p.0) * fv, p.1 + (q.1 - p.1) * fv);
+                    }
+                    // Linear between lattice columns: step along each segment.
+                    for i in 0..ncols - 1 {
+                        let (c0, c1) = (lattice.cols[i] as usize, lattice.cols[i + 1] as usize);
+                        let (p, q) = (across[i], across[i + 1]);
+                        let n = (c1 - c0) as f64;
+                        let (du, dv) = ((q.0 - p.0) / n, (q.1 - p.1) / n);
+                        let (mut u, mut w) = (p.0 + 0.5 * du, p.1 + 0.5 * dv);
+                        for v in line.get_mut(c0..c1).into_iter().flatten() {
+                            if let Some(z) = sample(u, w) {
+                                *v = z;
+                            }
+                            u += du;
+                            w += dv;
+                        }
+                    }
+                }
+            });
+        }
+    });
+}
+
+fn point_of(g: &Geometry<f64>) -> Option<(f64, f64)> {
+    match g {
+        Geometry::Point(p) => Some((p.x(), p.y())),
+        Geometry::MultiPoint(mp) => mp.0.first().map(|p| (p.x(), p.y())),
+        other => other.centroid().map(|p| (p.x(), p.y())),
+    }
+}
+
+fn text(layer: &Layer, f: &chaski_core::Feature, field: &str) -> String {
+    layer.value(f, field).to_string()
+}
+
+fn project_line(line: &LineString<f64>, p: &ProjProjection) -> Result<LineString<f64>, CrsError> {
+    let mut coords: Vec<(f64, f64)> = line.0.iter().map(|c| (c.x, c.y)).collect();
+    p.forward(&mut coords)?;
+    Ok(LineString::from(coords))
+}
+
+/// Round to 7 decimals of a degree (about 1 cm) for GeoJSON.
+pub fn deg(v: f64) -> f64 {
+    (v * 1e7).round() / 1e7
+}
+
+fn ring_json(ring: &LineString<f64>, lattice: &Lattice) -> Json {
+    Json::Array(
+        ring.0
+            .iter()
+            .map(|c| {
+                let (lon, lat) = lattice.lonlat(c.x, c.y);
+                json!([deg(lon), deg(lat)])
+            })
+            .collect(),
+    )
+}
+
+/// A MultiPolygon in `lattice`'s metric CRS as a GeoJSON MultiPolygon in
+/// longitude/latitude (7 decimals).
+pub fn multipolygon_json(mp: &MultiPolygon<f64>, lattice: &Lattice) -> Json {
+    let polys: Vec<Json> =
+        mp.0.iter()
+            .map(|p| {
+                let mut rings = vec![ring_json(p.exterior(), lattice)];
+                rings.extend(p.interiors().iter().map(|r| ring_json(r, lattice)));
+                Json::Array(rings)
+            })
+            .collect();
+    json!({"type": "MultiPolygon", "coordinates": polys})
+}
+
+/// Refuse grids of more than `max` cells.
+fn check_cells(
+    what: &str,
+    width: usize,
+    height: usize,
+    max: Option<usize>,
+) -> Result<(), AccessError> {
+    match max {
+        Some(max) if width.saturating_mul(height) > max => Err(AccessError::TooLarge {
+            what: what.to_owned(),
+            width,
+            height,
+            max,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Birth-care filter of the sources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BirthCareFilter {
+    /// Basic or complete emergency obstetric care.
+    Basic,
+    /// Complete emergency obstetric care.
+    Complete,
+}
+
+impl BirthCareFilter {
+    /// `basic` or `complete`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Basic => "basic",
+            Self::Complete => "complete",
+        }
+    }
+}
+
+/// Which facilities are sources.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceFilter {
+    categories: Option<Vec<Category>>,
+    birth_care: Option<BirthCareFilter>,
+}
+
+impl SourceFilter {
+    /// A filter from a category expression ('>=I-3', '>I-2', '<=I-2', '<I-3',
+    /// '=I-4', 'I-4', 'I-3,I-4') and a birth-care level (basic includes complete).
+    pub fn new(
+        category: Option<&str>,
+        birth_care: Option<BirthCareFilter>,
+    ) -> Result<Self, AccessError> {
+        let categories = match category.map(str::trim) {
+            None | Some("") => None,
+            Some(text) => {
+                let mut c = parse_categories(text)?;
+                c.sort();
+                c.dedup();
+                Some(c)
+            }
+        };
+        Ok(Self {
+            categories,
+            birth_care,
+        })
+    }
+
+    /// The categories selected (None: all).
+    pub fn categories(&self) -> Option<&[Category]> {
+        self.categories.as_deref()
+    }
+
+    /// The birth-care level required.
+    pub fn birth_care(&self) -> Option<BirthCareFilter> {
+        self.birth_care
+    }
+
+    /// Whether a facility of this category and birth care is a source.
+    pub fn accepts(&self, category: Option<Category>, birth_care: Option<BirthCare>) -> bool {
+        let cat_ok = match &self.categories {
+            None => true,
+            Some(list) => category.is_some_and(|c| list.contains(&c)),
+        };
+        let bc_ok = match self.birth_care {
+            None => true,
+            Some(BirthCareFilter::Basic) => {
+                matches!(birth_care, Some(BirthCare::Basic | BirthCare::Complete))
+            }
+            Some(BirthCareFilter::Complete) => birth_care == Some(BirthCare::Complete),
+        };
+        cat_ok && bc_ok
+    }
+
+    /// The facilities of `list` it accepts.
+    pub fn select(&self, list: &[Facility]) -> Vec<Facility> {
+        list.iter()
+            .filter(|f| self.accepts(f.category.parse().ok(), f.birth_care))
+            .cloned()
+            .collect()
+    }
+
+    /// In words: "all", "category I-3, I-4 and basic or complete birth care".
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(c) = &self.categories {
+            let names: Vec<&str> = c.iter().map(|c| c.as_str()).collect();
+            parts.push(format!("category {}", names.join(", ")));
+        }
+        if let Some(b) = self.birth_care {
+            parts.push(match b {
+                BirthCareFilter::Basic => "basic or complete birth care".to_owned(),
+                BirthCareFilter::Complete => "complete birth care".to_owned(),
+            });
+        }
+        if parts.is_empty() {
+            "all".to_owned()
+        } else {
+            parts.join(" and ")
+        }
+    }
+}
+
+/// The categories selected by a category expression ('>=I-3', '>I-2',
+/// '<=I-2', '<I-3', '=I-4', 'I-4', 'I-3,I-4').
+pub fn parse_categories(text: &str) -> Result<Vec<Category>, AccessError> {
+    let err = |reason: String| AccessError::Category {
+        value: text.to_owned(),
+        reason,
+    };
+    let parse = |s: &str| s.trim().parse::<Category>().map_err(|e| err(e.to_string()));
+    let t = text.trim();
+    for (op, keep) in [
+        (">=", (|a, b| a >= b) as fn(Category, Category) -> bool),
+        ("<=", |a, b| a <= b),
+        (">", |a, b| a > b),
+        ("<", |a, b| a < b),
+        ("=", |a, b| a == b),
+    ] {
+        if let Some(rest) = t.strip_prefix(op) {
+            let bound = parse(rest)?;
+            let out: Vec<Category> = Category::ALL
+                .into_iter()
+                .filter(|&c| keep(c, bound))
+                .collect();
+            if out.is_empty() {
+                return Err(err("selects no category".to_owned()));
+            }
+            return Ok(out);
+        }
+    }
+    t.split(',').map(parse).collect()
+}
+
+/// One facility (or any source), located.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Facility {
+    /// RENIPRESS code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Category text.
+    pub category: String,
+    /// Birth-care level, when known.
+    pub birth_care: Option<BirthCare>,
+    /// Longitude, latitude.
+    pub lonlat: (f64, f64),
+}
+
+/// The facilities of `layer` that pass `filter`.
+pub fn facilities(layer: &Layer, filter: &SourceFilter) -> Vec<Facility> {
+    layer
+        .features
+        .iter()
+        .filter_map(|f| {
+            let category = text(layer, f, "category");
+            let cat = category.parse::<Category>().ok();
+            let bc = layer
+                .value(f, "birth_care")
+                .as_str()
+                .and_then(|s| s.parse::<BirthCare>().ok());
+            if !filter.accepts(cat, bc) {
+                return None;
+            }
+            Some(Facility {
+                code: text(layer, f, "code"),
+                name: text(layer, f, "name"),
+                category,
+                birth_care: bc,
+                lonlat: point_of(&f.geometry)?,
+            })
+        })
+        .collect()
+}
+
+/// Route and water classes of a line of a paths, roads or rivers layer from its `class`.
+pub fn route_class(kind: LayerKind, class: &str) -> (Option<RouteClass>, Option<WaterClass>) {
+    let c = class.trim().to_ascii_lowercase();
+    match kind {
+        LayerKind::Roads => (
+            Some(match c.as_str() {
+                "paved" | "asfaltado" | "pavimentado" | "primary" | "trunk" => {
+                    RouteClass::PavedRoad
+                }
+                "track" | "trocha" | "trocha_carrozable" | "track_road" => RouteClass::TrackRoad,
+                _ => RouteClass::GravelRoad,
+            }),
+            None,
+        ),
+        LayerKind::Rivers => (
+            None,
+            Some(if c.contains("navig") {
+                WaterClass::NavigableRiver
+            } else {
+                WaterClass::River
+            }),
+        ),
+        _ => match c.as_str() {
+            "mule_track" | "herradura" | "camino_de_herradura" => {
+                (Some(RouteClass::MuleTrack), None)
+            }
+            "bridge" | "puente" => (Some(RouteClass::Footpath), Some(WaterClass::Bridge)),
+            "ford" | "vado" => (Some(RouteClass::Footpath), Some(WaterClass::Ford)),
+            _ => (Some(RouteClass::Footpath), None),
+        },
+    }
+}
+
+/// Burn a paths, roads or rivers layer into the class rasters; returns the
+/// number of features burned.
+pub fn burn_layer(
+    layer: &Layer,
+    projection: &ProjProjection,
+    routes: &mut Raster<u8>,
+    water: &mut Raster<u8>,
+) -> Result<usize, AccessError> {
+    let mut burned = 0;
+    for f in &layer.features {
+        let (route, wclass) = route_class(layer.kind, &text(layer, f, "class"));
+        let what = || format!("layer '{}', feature {}", layer.name, f.fid);
+        let lines: Vec<&LineString<f64>> = match &f.geometry {
+            Geometry::LineString(l) => vec![l],
+            Geometry::MultiLineString(m) => m.0.iter().collect(),
+            Geometry::Point(p) => {
+                let (x, y) = projection.forward_one(p.x(), p.y()).map_err(crs(what()))?;
+                if let Some(w) = wclass {
+                    burn_point(water, x, y, w.code())?;
+                }
+                burned += 1;
+                continue;
+            }
+            _ => continue,
+        };
+        for l in lines {
+            let m = project_line(l, projection).map_err(crs(what()))?;
+            if let Some(r) = route {
+                burn_line_string(routes, &m, r.code())?;
+            }
+            if let Some(w) = wclass {
+                burn_line_string(water, &m, w.code())?;
+            }
+        }
+        burned += 1;
+    }
+    Ok(burned)
+}
+
+/// A village of the layer, with its place in both CRSs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Place {
+    /// The village in the grid's CRS (x, y NaN when it cannot be projected).
+    pub village: Village,
+    /// Longitude, latitude.
+    pub lonlat: (f64, f64),
+}
+
+/// The villages (points) of `layer` on `metric`'s CRS, and how many lie
+/// outside the raster's extent (left out unless `all`).
+pub fn villages(
+    layer: &Layer,
+    metric: &Metric,
+    all: bool,
+) -> Result<(Vec<Place>, usize), AccessError> {
+    let (b, extent_epsg) = metric.extent;
+    let mut lonlats = Vec::new();
+    let mut meta = Vec::new();
+    for f in &layer.features {
+        let Some(ll) = point_of(&f.geometry) else {
+            continue;
+        };
+        lonlats.push(ll);
+        let population = layer
+            .value(f, "population")
+            .as_i64()
+            .and_then(|p| u64::try_from(p).ok());
+        meta.push((text(layer, f, "code"), text(layer, f, "name"), population));
+    }
+    let projected = metric
+        .forward
+        .transform_each(&lonlats)
+        .map_err(crs(format!("layer '{}'", layer.name)))?;
+    let mut out = Vec::new();
+    let mut outside_extent = 0;
+    for ((ll, xy), (code, name, population)) in lonlats.into_iter().zip(projected).zip(meta) {
+        let xy = xy.ok();
+        let own = if extent_epsg == 4326 { Some(ll) } else { xy };
+        let inside = own.is_some_and(|(x, y)| x >= b[0] && x <= b[2] && y >= b[1] && y <= b[3]);
+        if !inside {
+            outside_extent += 1;
+            if !all {
+                continue;
+            }
+        }
+        let (x, y) = xy.unwrap_or((f64::NAN, f64::NAN));
+        out.push(Place {
+            village: Village {
+                code,
+                name,
+                population,
+                x,
+                y,
+            },
+            lonlat: ll,
+        });
+    }
+    Ok((out, outside_extent))
+}
+
+fn project_multipolygon(
+    mp: &MultiPolygon<f64>,
+    forward: &Transformer,
+) -> Result<MultiPolygon<f64>, CrsError> {
+    use geo::MapCoords;
+    mp.try_map_coords(|c| {
+        forward
+            .transform_one(c.x, c.y)
+            .map(|(x, y)| geo::coord! {x: x, y: y})
+    })
+}
+
+/// The district polygons of `layer` in the metric CRS.
+pub fn districts_of(layer: &Layer, forward: &Transformer) -> Result<Vec<District>, AccessError> {
+    let mut out = Vec::new();
+    for f in &layer.features {
+        let mp = match &f.geometry {
+            Geometry::Polygon(p) => MultiPolygon::new(vec![p.clone()]),
+            Geometry::MultiPolygon(mp) => mp.clone(),
+            _ => continue,
+        };
+        out.push(District {
+            code: text(layer, f, "code"),
+            name: text(layer, f, "name"),
+            polygons: project_multipolygon(&mp, forward)
+                .map_err(crs(format!("layer '{}', feature {}", layer.name, f.fid)))?,
+        });
+    }
+    Ok(out)
+}
+
+/// How the raster becomes a travel surface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SurfaceModel {
+    /// A DEM walked with the anisotropic Tobler model of a scenario, with
+    /// paths, roads and rivers burned in.
+    #[default]
+    Terrain,
+    /// A friction raster of speeds in km/h (0 or less: impassable).
+    SpeedKmh,
+    /// A friction raster of paces in seconds per metre.
+    SecondsPerMetre,
+}
+
+/// What to read from the store and how.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccessOptions {
+    /// DEM (or friction) raster in the store (default `dem`).
+    pub dem: String,
+    /// Facilities layer (default `facilities`).
+    pub facilities: String,
+    /// Villages layer (default `communities`; when it is the default and
+    /// absent, there is no village table).
+    pub villages: String,
+    /// Also list villages outside the raster's extent (as outside the surface).
+    pub all_villages: bool,
+    /// District polygons layer.
+    pub districts: Option<String>,
+    /// Paths layer (None: `paths` when present; `none` to skip).
+    pub paths: Option<String>,
+    /// Roads layer (None: `roads` when present; `none` to skip).
+    pub roads: Option<String>,
+    /// Rivers layer (None: `rivers` when present; `none` to skip).
+    pub rivers: Option<String>,
+    /// Category expression of the sources (e.g. `>=I-3`).
+    pub category: Option<String>,
+    /// Birth care of the sources.
+    pub birth_care: Option<BirthCareFilter>,
+    /// Cell size in metres when warping a geographic raster (default: its own resolution).
+    pub cell: Option<f64>,
+    /// Terrain model or friction raster.
+    pub model: SurfaceModel,
+    /// Refuse grids of more cells than this.
+    pub max_cells: Option<usize>,
+}
+
+impl Default for AccessOptions {
+    fn default() -> Self {
+        Self {
+            dem: "dem".to_owned(),
+            facilities: "facilities".to_owned(),
+            villages: "communities".to_owned(),
+            all_villages: false,
+            districts: None,
+            paths: None,
+            roads: None,
+            rivers: None,
+            category: None,
+            birth_care: None,
+            cell: None,
+            model: SurfaceModel::Terrain,
+            max_cells: None,
+        }
+    }
+}
+
+/// The store's layers a run reads.
+#[derive(Debug, Clone)]
+pub struct StoreLayers {
+    /// Facilities.
+    pub facilities: Layer,
+    /// Villages, when present.
+    pub villages: Option<Layer>,
+    /// Districts, when asked for.
+    pub districts: Option<Layer>,
+    /// Paths, roads and rivers to burn (terrain model only).
+    pub lines: Vec<Layer>,
+}
+
+/// The line layer to use for `option`: the name given, or the default when present.
+fn line_layer(
+    names: &[String],
+    given: Option<&str>,
+    default: &str,
+    option: &'static str,
+) -> Result<Option<String>, AccessError> {
+    match given {
+        Some(n) if n.eq_ignore_ascii_case("none") => Ok(None),
+        Some(n) if names.iter().any(|x| x == n) => Ok(Some(n.to_owned())),
+        Some(n) => Err(AccessError::MissingLayer {
+            layer: n.to_owned(),
+            option,
+        }),
+        None if names.iter().any(|x| x == default) => Ok(Some(default.to_owned())),
+        None => Ok(None),
+    }
+}
+
+/// Read the layers `opts` names from `store`.
+pub fn read_layers(store: &dyn Store, opts: &AccessOptions) -> Result<StoreLayers, AccessError> {
+    let names: Vec<String> = store
+        .layers()
+        .map_err(store_err("listing the store's layers"))?
+        .into_iter()
+        .map(|l| l.name)
+        .collect();
+    let read = |name: &str, what: &str| {
+        store
+            .read_layer(name)
+            .map_err(store_err(format!("reading the {what} layer '{name}'")))
+    };
+    let facilities = read(&opts.facilities, "facilities")?;
+    let villages = if names.iter().any(|n| n == &opts.villages) {
+        Some(read(&opts.villages, "villages")?)
+    } else if opts.villages == "communities" {
+        tracing::warn!("no 'communities' layer in the store: no village table");
+        None
+    } else {
+        return Err(AccessError::MissingLayer {
+            layer: opts.villages.clone(),
+            option: "villages",
+        });
+    };
+    let districts = match &opts.districts {
+        Some(d) if names.iter().any(|n| n == d) => Some(read(d, "districts")?),
+        Some(d) => {
+            return Err(AccessError::MissingLayer {
+                layer: d.clone(),
+                option: "districts",
+            });
+        }
+        None => None,
+    };
+    let mut lines = Vec::new();
+    if opts.model == SurfaceModel::Terrain {
+        for (given, default, option) in [
+            (opts.paths.as_deref(), "paths", "paths"),
+            (opts.roads.as_deref(), "roads", "roads"),
+            (opts.rivers.as_deref(), "rivers", "rivers"),
+        ] {
+            if let Some(name) = line_layer(&names, given, default, option)? {
+                lines.push(read(&name, option)?);
+            }
+        }
+    }
+    Ok(StoreLayers {
+        facilities,
+        villages,
+        districts,
+        lines,
+    })
+}
+
+/// Everything a search needs that does not depend on the scenario: the
+/// raster on a metric grid, the burned lines, the sources, villages and districts.
+pub struct AccessInputs {
+    /// The raster on a metric grid.
+    pub metric: Arc<Metric>,
+    /// How the raster becomes a surface.
+    pub model: SurfaceModel,
+    /// Route classes burned from paths and roads (None when there are none).
+    pub routes: Option<Raster<u8>>,
+    /// Water classes burned from rivers, bridges and fords (None when there are none).
+    pub water: Option<Raster<u8>>,
+    /// Layers burned and their feature counts.
+    pub burned: Vec<(String, usize)>,
+    /// Name of the facilities layer.
+    pub facilities_layer: String,
+    /// The located facilities passing the filter.
+    pub facilities: Vec<Facility>,
+    /// The filter of the facilities.
+    pub filter: SourceFilter,
+    /// Name of the villages layer, when there is one.
+    pub villages_layer: Option<String>,
+    /// The villages (those in the raster's extent unless all were asked for).
+    pub places: Vec<Place>,
+    /// Villages outside the raster's extent.
+    pub outside_extent: usize,
+    /// District polygons in the metric CRS, when asked for.
+    pub districts: Option<Vec<District>>,
+}
+
+impl AccessInputs {
+    /// Read the raster `opts.dem` and the layers from `store` and prepare them.
+    pub fn from_store(store: &dyn Store, opts: &AccessOptions) -> Result<Self, AccessError> {
+        if let Some(max) = opts.max_cells {
+            let info = store
+                .rasters()
+                .map_err(store_err("listing the store's rasters"))?
+                .into_iter()
+                .find(|r| r.name == opts.dem);
+            if let Some(i) = info.filter(|i| i.width.saturating_mul(i.height) > max) {
+                return Err(AccessError::TooLarge {
+                    what: format!("'{}'", opts.dem),
+                    width: i.width,
+                    height: i.height,
+                    max,
+                });
+            }
+        }
+        let layers = read_layers(store, opts)?;
+        let raster = store
+            .read_raster(&opts.dem)
+            .map_err(store_err(format!("reading the raster '{}'", opts.dem)))?;
+        Self::new(&layers, raster, &format!("'{}'", opts.dem), opts)
+    }
+
+    /// Prepare `raster` (named `what` in messages) and `layers`.
+    pub fn new(
+        layers: &StoreLayers,
+        raster: Raster<f32>,
+        what: &str,
+        opts: &AccessOptions,
+    ) -> Result<Self, AccessError> {
+        let filter = SourceFilter::new(opts.category.as_deref(), opts.birth_care)?;
+        let metric = to_metric(raster, what, opts.cell, opts.max_cells)?;
+        let grid = Grid::of(&metric.raster)?;
+        let (mut routes, mut water) = (None, None);
+        let mut burned = Vec::new();
+        if opts.model == SurfaceModel::Terrain && !layers.lines.is_empty() {
+            let mut r = grid.raster(0u8);
+            let mut w = grid.raster(0u8);
+            for layer in &layers.lines {
+                let n = burn_layer(layer, &metric.projection, &mut r, &mut w)?;
+                tracing::info!(layer = layer.name, features = n, "burned");
+                burned.push((layer.name.clone(), n));
+            }
+            routes = r.data.iter().any(|&c| c != 0).then_some(r);
+            water = w.data.iter().any(|&c| c != 0).then_some(w);
+        }
+        let facilities = facilities(&layers.facilities, &filter);
+        let (places, outside_extent) = match &layers.villages {
+            Some(l) => villages(l, &metric, opts.all_villages)?,
+            None => (Vec::new(), 0),
+        };
+        let districts = match &layers.districts {
+            Some(l) => Some(districts_of(l, &metric.forward)?),
+            None => None,
+        };
+        Ok(Self {
+            metric: Arc::new(metric),
+            model: opts.model,
+            routes,
+            water,
+            burned,
+            facilities_layer: layers.facilities.name.clone(),
+            facilities,
+            filter,
+            villages_layer: layers.villages.as_ref().map(|l| l.name.clone()),
+            places,
+            outside_extent,
+            districts,
+        })
+    }
+
+    /// The grid of the surface.
+    pub fn grid(&self) -> Grid {
+        Grid {
+            width: self.metric.raster.width,
+            height: self.metric.raster.height,
+            transform: self.metric.raster.transform,
+            epsg: Some(self.metric.epsg),
+        }
+    }
+
+    /// Name of the surface model with `scenario`: the scenario's name for the
+    /// terrain model, "friction raster (km/h)" or "friction raster (s/m)" otherwise.
+    pub fn scenario_name(&self, scenario: &Scenario) -> String {
+        match self.model {
+            SurfaceModel::Terrain => scenario.name.clone(),
+            SurfaceModel::SpeedKmh => "friction raster (km/h)".to_owned(),
+            SurfaceModel::SecondsPerMetre => "friction raster (s/m)".to_owned(),
+        }
+    }
+
+    /// The travel surface of `scenario` (ignored for friction rasters).
+    pub fn surface(&self, scenario: &Scenario) -> Result<CostSurface, AccessError> {
+        let raster = &self.metric.raster;
+        Ok(match self.model {
+            SurfaceModel::SpeedKmh => CostSurface::from_speed_kmh(raster)?,
+            SurfaceModel::SecondsPerMetre => CostSurface::from_friction(raster)?,
+            SurfaceModel::Terrain => {
+                let inputs = TerrainInputs {
+                    routes: self.routes.as_ref(),
+                    water: self.water.as_ref(),
+                    ..TerrainInputs::new(raster)
+                };
+                terrain_surface(&inputs, scenario)?
+            }
+        })
+    }
+
+    /// Search from the facilities with `scenario`; `max_minutes` stops the search.
+    pub fn run(
+        &self,
+        scenario: &Scenario,
+        direction: Direction,
+        max_minutes: Option<f64>,
+    ) -> Result<AccessResult, AccessError> {
+        let surface = self.surface(scenario)?;
+        self.run_on(
+            &surface,
+            &self.scenario_name(scenario),
+            &self.facilities,
+            &format!("layer '{}'", self.facilities_layer),
+            direction,
+            max_minutes,
+        )
+    }
+
+    /// Search on `surface` (named `scenario` in the result) from `sources`
+    /// (called `what` in errors), e.g. facilities that do not exist yet.
+    pub fn run_on(
+        &self,
+        surface: &CostSurface,
+        scenario: &str,
+        sources: &[Facility],
+        what: &str,
+        direction: Direction,
+        max_minutes: Option<f64>,
+    ) -> Result<AccessResult, AccessError> {
+        if let Some(m) = max_minutes {
+            if !(m.is_finite() && m > 0.0) {
+                return Err(AccessError::Option {
+                    option: "max-minutes",
+                    value: m.to_string(),
+                    reason: "must be a positive number of minutes",
+                });
+            }
+        }
+        if sources.is_empty() {
+            return Err(AccessError::Sources {
+                what: what.to_owned(),
+                reason: format!(
+                    "no facility with a location matches the filter ({})",
+                    self.filter.describe()
+                ),
+            });
+        }
+        let metric = &self.metric;
+        let grid = surface.grid();
+        let lonlats: Vec<(f64, f64)> = sources.iter().map(|f| f.lonlat).collect();
+        let cells: Vec<(usize, usize)> = metric
+            .forward
+            .transform_each(&lonlats)
+            .map_err(crs(what))?
+            .into_iter()
+            .map(|xy| {
+                xy.ok()
+                    .and_then(|(x, y)| grid.cell_at(x, y))
+                    .unwrap_or((usize::MAX, usize::MAX))
+            })
+            .collect();
+        let opts = SearchOptions {
+            direction,
+            max_seconds: max_minutes.map(|m| m * 60.0),
+        };
+        let t0 = Instant::now();
+        let times = travel_time(surface, &cells, &opts);
+        tracing::debug!(elapsed = ?t0.elapsed(), "travel_time");
+        let used = sources.len() - times.skipped_sources.len();
+        if used == 0 {
+            return Err(AccessError::Sources {
+                what: what.to_owned(),
+                reason: format!(
+                    "none of the {} facilities matching the filter ({}) lies on a passable cell of the surface",
+                    sources.len(),
+                    self.filter.describe()
+                ),
+            });
+        }
+        let raster = &metric.raster;
+        let has_data = |c: usize, r: usize| {
+            let z = raster.data[r * raster.width + c];
+            z.is_finite() && !raster.is_nodata(z)
+        };
+        let village_list: Vec<Village> = self.places.iter().map(|p| p.village.clone()).collect();
+        let codes: Vec<String> = sources.iter().map(|f| f.code.clone()).collect();
+        let access = village_access(&times, surface, has_data, &village_list, &codes);
+        let mut passable = vec![0u64; grid.len().div_ceil(64)];
+        let mut passable_cells = 0;
+        for row in 0..grid.height {
+            for col in 0..grid.width {
+                if surface.passable(col, row) {
+                    let i = row * grid.width + col;
+                    passable[i / 64] |= 1 << (i % 64);
+                    passable_cells += 1;
+                }
+            }
+        }
+        Ok(AccessResult {
+            metric: Arc::clone(metric),
+            times,
+            sources: sources.to_vec(),
+            used,
+            places: self.places.clone(),
+            access,
+            scenario: scenario.to_owned(),
+            direction,
+            max_minutes,
+            passable_cells,
+            passable,
+        })
+    }
+}
+
+/// Time and source of one point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PointAccess {
+    /// Cell (col, row) containing it; None outside the grid.
+    pub cell: Option<(usize, usize)>,
+    /// Minutes to (or from) the nearest source, not rounded; None unless reached.
+    pub minutes: Option<f64>,
+    /// Index of the nearest source; None unless reached.
+    pub source: Option<usize>,
+    /// Why there is or is not a time.
+    pub status: AccessStatus,
+}
+
+/// One isochrone: the area reached within `minutes`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Isochrone {
+    /// Upper bound (cumulative).
+    pub minutes: f64,
+    /// Area in km² (of the metric cells).
+    pub area_km2: f64,
+    /// GeoJSON MultiPolygon in longitude/latitude (7 decimals).
+    pub geometry: Json,
+}
+
+/// A search's outcome: times, allocation, routes and the village table.
+#[derive(Debug, Clone)]
+pub struct AccessResult {
+    /// The raster on a metric grid it was searched on.
+    pub metric: Arc<Metric>,
+    /// Seconds, allocation and back-pointers per cell.
+    pub times: TravelTimes,
+    /// The sources, in allocation order.
+    pub sources: Vec<Facility>,
+    /// Sources on passable cells of the surface.
+    pub used: usize,
+    /// The villages.
+    pub places: Vec<Place>,
+    /// Access of each village, in the order of `places`.
+    pub access: Vec<VillageAccess>,
+    /// Scenario (or friction model) name.
+    pub scenario: String,
+    /// Direction of travel.
+    pub direction: Direction,
+    /// The search's time limit.
+    pub max_minutes: Option<f64>,
+    /// Passable cells of the surface.
+    pub passable_cells: usize,
+    passable: Vec<u64>,
+}
+
+impl AccessResult {
+    /// The grid's affine transform (GDAL order) in EPSG [`Metric::epsg`].
+    pub fn transform(&self) -> [f64; 6] {
+        self.times.grid.transform
+    }
+
+    /// Bytes held, roughly (for cache weights).
+    pub fn size_bytes(&self) -> usize {
+        self.times.seconds.len() * 9
+            + self.passable.len() * 8
+            + self.places.len() * 128
+            + self.metric.raster.data.len() * 4
+    }
+
+    fn is_passable(&self, i: usize) -> bool {
+        self.passable
+            .get(i / 64)
+            .is_some_and(|w| w & (1 << (i % 64)) != 0)
+    }
+
+    /// Time, source and status at longitude/latitude (as a village there would have).
+    pub fn point(&self, lon: f64, lat: f64) -> PointAccess {
+        let grid = &self.times.grid;
+        let cell = self
+            .metric
+            .forward
+            .transform_one(lon, lat)
+            .ok()
+            .and_then(|(x, y)| grid.cell_at(x, y));
+        let Some((c, r)) = cell else {
+            return PointAccess {
+                cell,
+                minutes: None,
+                source: None,
+                status: AccessStatus::OutsideSurface,
+            };
+        };
+        let (minutes, source) = match (self.times.time(c, r), self.times.source(c, r)) {
+            (Some(t), Some(s)) => (Some(f64::from(t) / 60.0), Some(s)),
+            _ => (None, None),
+        };
+        let i = r * grid.width + c;
+        let raster = &self.metric.raster;
+        let has_data = raster
+            .data
+            .get(i)
+            .is_some_and(|&z| z.is_finite() && !raster.is_nodata(z));
+        let status = if minutes.is_some() {
+            AccessStatus::Reached
+        } else if !has_data {
+            AccessStatus::OutsideSurface
+        } else if !self.is_passable(i) {
+            AccessStatus::Impassable
+        } else {
+            AccessStatus::NotReached
+        };
+        PointAccess {
+            cell,
+            minutes,
+            source,
+            status,
+        }
+    }
+
+    /// Minutes from (or to) the nearest source at longitude/latitude; None
+    /// unless reached.
+    pub fn minutes_at(&self, lon: f64, lat: f64) -> Option<f64> {
+        self.point(lon, lat).minutes
+    }
+
+    /// The route from longitude/latitude to its source: the point itself, the
+    /// centres of the cells walked, and the source's own location. None
+    /// unless reached.
+    pub fn route_from(&self, lon: f64, lat: f64) -> Option<Vec<(f64, f64)>> {
+        let at = self.point(lon, lat);
+        let (col, row) = at.cell?;
+        let source = self.sources.get(at.source?)?;
+        let centres = self.times.route(col, row)?;
+        let mut out = Vec::with_capacity(centres.len() + 2);
+        out.push((lon, lat));
+        for (x, y) in centres {
+            let (clon, clat) = self.metric.lattice.lonlat(x, y);
+            out.push((deg(clon), deg(clat)));
+        }
+        out.push(source.lonlat);
+        out.dedup();
+        Some(out)
+    }
+
+    /// The area reached within `minutes`.
+    pub fn isochrone(&self, minutes: f64) -> Isochrone {
+        let band = isochrones(&self.times, &[minutes * 60.0]);
+        let (geometry, area) = band.first().map_or_else(
+            || (json!({"type": "MultiPolygon", "coordinates": []}), 0.0),
+            |b| {
+                (
+                    multipolygon_json(&b.polygons, &self.metric.lattice),
+                    geo::Area::unsigned_area(&b.polygons),
+                )
+            },
+        );
+        Isochrone {
+            minutes,
+            area_km2: area / 1e6,
+            geometry,
+        }
+    }
+
+    /// Travel times in minutes as a raster, nodata −1 where not reached.
+    pub fn minutes_raster(&self) -> Raster<f32> {
+        let mut r = self.times.grid.raster(-1.0f32);
+        r.nodata = Some(-1.0);
+        r.epsg = Some(self.metric.epsg);
+        for (d, &t) in r.data.iter_mut().zip(&self.times.seconds) {
+            if t.is_finite() {
+                *d = t / 60.0;
+            }
+        }
+        r
+    }
+
+    /// Villages and population per district within `thresholds` minutes.
+    pub fn district_summary(
+        &self,
+        districts: &[District],
+        thresholds: &[f64],
+    ) -> Result<DistrictSummary, AccessError> {
+        let list: Vec<Village> = self.places.iter().map(|p| p.village.clone()).collect();
+        Ok(district_summary(
+            districts,
+            &list,
+            &self.access,
+            thresholds,
+        )?)
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chaski_core::domain::Category::{I1, I2, I3, I4, II1, II2, IIE, III1, III2, IIIE};
+
+    #[test]
+    fn category_expressions() {
+        let p = |s: &str| parse_categories(s).unwrap();
+        assert_eq!(p(">=I-3"), vec![I3, I4, II1, II2, IIE, III1, III2, IIIE]);
+        assert_eq!(p(">II-E"), vec![III1, III2, IIIE]);
+        assert_eq!(p("<I-3"), vec![I1, I2]);
+        assert_eq!(p("<=i2"), vec![I1, I2]);
+        assert_eq!(p("=I-4"), vec![I4]);
+        assert_eq!(p("I-3, I-4"), vec![I3, I4]);
+        for bad in ["<I-1", ">=IV", "I-3,,I-4", ""] {
+            assert!(parse_categories(bad).is_err(), "{bad}");
+        }
+        let f = SourceFilter::new(Some(">=I-3"), Some(BirthCareFilter::Basic)).unwrap();
+        assert!(f.accepts(Some(I4), Some(BirthCare::Complete)));
+        assert!(!f.accepts(Some(I4), Some(BirthCare::None)));
+        assert!(!f.accepts(Some(I2), Some(BirthCare::Basic)));
+        assert!(!f.accepts(None, Some(BirthCare::Basic)));
+        assert!(SourceFilter::default().accepts(None, None));
+    }
+
+    /// 1 arc-second raster over (-74.2, -13.0) with z linear in lon and lat.
+    fn geographic(width: usize, height: usize) -> Raster<f32> {
+        let d = 1.0 / 3600.0;
+        let t = [-74.2, d, 0.0, -13.0, 0.0, -d];
+        let mut r = Raster::filled(width, height, t, Some(4326), 0f32);
+        r.nodata = Some(-9999.0);
+        for row in 0..height {
+            for col in 0..width {
+                let (lon, lat) = r.cell_center(col, row);
+                r.data[row * width + col] = linear(lon, lat) as f32;
+            }
+        }
+        r
+    }
+
+    fn linear(lon: f64, lat: f64) -> f64 {
+        3000.0 + 20_000.0 * (lon + 74.2) - 30_000.0 * (lat + 13.0)
+    }
+
+    #[test]
+    #[expect(clippy::many_single_char_names, reason = "raster notation")]
+    fn warp_reproduces_linear_terrain_and_nodata() {
+        let (w, h) = (200, 150);
+        let mut src = geographic(w, h);
+        // A nodata block.
+        for row in 50..60 {
+            for col in 80..100 {
+                src.data[row * w + col] = -9999.0;
+            }
+        }
+        let m = to_metric(src.clone(), "test", None, None).unwrap();
+        assert!(m.warped);
+        assert_eq!(m.epsg, 32718);
+        // 1 arc-second at 13 S is 30.1 m east-west, 30.7 m north-south: 30 m.
+        assert_eq!(m.raster.cell_size(), (30.0, 30.0));
+        let exact = ProjProjection::new(32718).unwrap();
+        let (mut inside, mut nodata, mut worst) = (0, 0, 0f64);
+        for row in 0..m.raster.height {
+            for col in 0..m.raster.width {
+                let (x, y) = m.raster.cell_center(col, row);
+                let (lon, lat) = exact.inverse_one(x, y).unwrap();
+                let z = m.raster.data[row * m.raster.width + col];
+                // Cells whose centre is within 1/1000 of a pixel (3 cm) of a
+                // source cell edge may fall either side of it.
+                let (u, v) = (
+                    (lon - src.transform[0]) * 3600.0,
+                    (src.transform[3] - lat) * 3600.0,
+                );
+                let near_edge = |f: f64| (f - f.round()).abs() < 1e-3;
+                if near_edge(u) || near_edge(v) {
+                    continue;
+                }
+                let under = src.cell_at(lon, lat).map(|(c, r)| src.data[r * w + c]);
+                match under {
+                    Some(value) if !src.is_nodata(value) => {
+                        assert!(!m.raster.is_nodata(z), "({col}, {row})");
+                        inside += 1;
+                        // Away from nodata and the edges bilinear is exact on a plane.
+                        let (c, r) = src.cell_at(lon, lat).unwrap();
+                        let clear = (c.saturating_sub(1)..=(c + 1).min(w - 1)).all(|cc| {
+                            (r.saturating_sub(1)..=(r + 1).min(h - 1))
+                                .all(|rr| !src.is_nodata(src.data[rr * w + cc]))
+                        });
+                        if clear && c > 0 && r > 0 && c + 1 < w && r + 1 < h {
+                            worst = worst.max((f64::from(z) - linear(lon, lat)).abs());
+                        }
+                    }
+                    _ => {
+                        assert!(m.raster.is_nodata(z), "({col}, {row})");
+                        nodata += 1;
+                    }
+                }
+            }
+        }
+        // f32 on values of a few thousand: within a milli-unit.
+        assert!(worst < 2e-3, "{worst}");
+        assert!(inside > 25_000 && nodata > 200, "{inside} {nodata}");
+    }
+
+    #[test]
+    #[expect(clippy::many_single_char_names, reason = "raster notation")]
+    fn lattice_is_within_a_millimetre_of_proj() {
+        let t = [590_000.0, 30.0, 0.0, 8_584_000.0, 0.0, -30.0];
+        let lattice = Lattice::new(1537, 1459, t, 32718).unwrap();
+        let exact = ProjProjection::new(32718).unwrap();
+        let mut state = 7u64;
+        for _ in 0..500 {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            let u = (state >> 11) as f64 / (1u64 << 53) as f64 * 1537.0;
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            let v = (state >> 11) as f64 / (1u64 << 53) as f64 * 1459.0;
+            let (x, y) = (t[0] + u * t[1], t[3] + v * t[5]);
+            let a = lattice.lonlat(x, y);
+            let b = exact.inverse_one(x, y).unwrap();
+            assert!(
+                (a.0 - b.0).abs() < 1e-8 && (a.1 - b.1).abs() < 1e-8,
+                "{a:?} {b:?}"
+            );
+        }
+    }
+
+    /// A store with a 20 x 10 speed raster of 30 m cells in UTM 18S at
+    /// 3.6 km/h (1 m/s) whose column 12 is nodata, facilities A (I-1) at cell
+    /// (2, 5) and B (I-3, complete birth care) at (16, 5), and villages.
+    fn synthetic() -> (chaski_core::store::memory::MemoryStore, ProjProjection) {
+        use chaski_core::store::WriteMode;
+        let (x0, y0, cell) = (600_000.0, 8_560_000.0, 30.0);
+        let mut speed =
+            Raster::filled(20, 10, [x0, cell, 0.0, y0, 0.0, -cell], Some(32718), 3.6f32);
+        speed.nodata = Some(-9999.0);
+        for row in 0..10 {
+            speed.data[row * 20 + 12] = -9999.0;
+        }
+        let p = ProjProjection::new(32718).unwrap();
+        let centre = |c: usize, r: usize| {
+            p.inverse_one(x0 + (c as f64 + 0.5) * cell, y0 - (r as f64 + 0.5) * cell)
+                .unwrap()
+        };
+        let layer = |name: &str, kind: LayerKind, rows: &[(&str, &str, &str, (f64, f64))]| {
+            let mut l = Layer::new(name, kind);
+            for (i, (code, category, bc, (lon, lat))) in rows.iter().enumerate() {
+                let mut values = vec![chaski_core::value::Value::Null; l.fields.len()];
+                for (field, v) in [
+                    ("code", code),
+                    ("name", code),
+                    ("category", category),
+                    ("birth_care", bc),
+                ] {
+                    if let Some(k) = l.field_index(field).filter(|_| !v.is_empty()) {
+                        values[k] = (*v).into();
+                    }
+                }
+                l.features.push(chaski_core::Feature {
+                    fid: i as i64 + 1,
+                    geometry: Geometry::Point(geo::Point::new(*lon, *lat)),
+                    values,
+                });
+            }
+            l
+        };
+        let store = chaski_core::store::memory::MemoryStore::new();
+        store.write_raster("speed", &speed).unwrap();
+        let facilities = layer(
+            "facilities",
+            LayerKind::Facilities,
+            &[
+                ("A", "I-1", "none", centre(2, 5)),
+                ("B", "I-3", "complete", centre(16, 5)),
+            ],
+        );
+        let outside = p.inverse_one(x0 - 1000.0, y0 - 100.0).unwrap();
+        let villages = layer(
+            "communities",
+            LayerKind::Communities,
+            &[
+                ("V1", "", "", centre(7, 5)),
+                ("V4", "", "", centre(12, 3)),
+                ("V5", "", "", centre(19, 5)),
+                ("V7", "", "", outside),
+            ],
+        );
+        store.write_layer(&facilities, WriteMode::Replace).unwrap();
+        store.write_layer(&villages, WriteMode::Replace).unwrap();
+        (store, p)
+    }
+
+    #[test]
+    fn pipeline_on_a_hand_computed_grid() {
+        let (store, p) = synthetic();
+        let opts = AccessOptions {
+            dem: "speed".to_owned(),
+            model: SurfaceModel::SpeedKmh,
+            ..AccessOptions::default()
+        };
+        let inputs = AccessInputs::from_store(&store, &opts).unwrap();
+        assert_eq!(inputs.facilities.len(), 2);
+        // V7 is outside the raster's extent and not listed.
+        assert_eq!((inputs.places.len(), inputs.outside_extent), (3, 1));
+        let r = inputs
+            .run(&Scenario::walking(), Direction::ToSource, None)
+            .unwrap();
+        assert_eq!(r.scenario, "friction raster (km/h)");
+        assert_eq!(r.used, 2);
+        assert_eq!(r.passable_cells, 190);
+        // The village table: V1 five cells east of A (150 s), V4 on nodata, V5 three east of B.
+        let table: Vec<(Option<f64>, Option<&str>, AccessStatus)> = r
+            .access
+            .iter()
+            .map(|a| (a.minutes, a.facility.as_deref(), a.status))
+            .collect();
+        assert!((table[0].0.unwrap() - 2.5).abs() < 1e-5);
+        assert_eq!(table[0].1, Some("A"));
+        assert_eq!(table[1], (None, None, AccessStatus::OutsideSurface));
+        assert!((table[2].0.unwrap() - 1.5).abs() < 1e-5);
+        assert_eq!(table[2].1, Some("B"));
+        // Any point: a knight's move from A is sqrt(5) x 30 m.
+        let ll = |c: f64, r: f64| {
+            p.inverse_one(600_000.0 + c * 30.0, 8_560_000.0 - r * 30.0)
+                .unwrap()
+        };
+        let (lon, lat) = ll(4.3, 6.6);
+        let m = r.minutes_at(lon, lat).unwrap();
+        assert!((m * 60.0 - 5f64.sqrt() * 30.0).abs() < 1e-3, "{m}");
+        let route = r.route_from(lon, lat).unwrap();
+        assert_eq!(route.first(), Some(&(lon, lat)));
+        assert_eq!(route.last(), Some(&inputs.facilities[0].lonlat));
+        // The point, the centres of cells (4, 6) and (2, 5), the facility.
+        assert_eq!(route.len(), 4, "{route:?}");
+        let (cx, cy) = p.forward_one(route[1].0, route[1].1).unwrap();
+        assert!((cx - 600_135.0).abs() < 0.02 && (cy - 8_559_805.0).abs() < 0.02);
+        // Off the grid, on nodata: outside the surface.
+        let (lon, lat) = ll(-3.0, 2.0);
+        assert_eq!(r.point(lon, lat).status, AccessStatus::OutsideSurface);
+        let (lon, lat) = ll(12.5, 2.5);
+        assert_eq!(r.point(lon, lat).status, AccessStatus::OutsideSurface);
+        assert_eq!(r.route_from(lon, lat), None);
+        // Within a minute (60 m at 1 m/s) of a source: itself, 4 axis cells at
+        // 30 m, 4 at 60 m and 4 diagonals (42.4 m), for each source.
+        let iso = r.isochrone(1.0);
+        assert!(
+            (iso.area_km2 - 26.0 * 900.0 / 1e6).abs() < 1e-12,
+            "{}",
+            iso.area_km2
+        );
+        assert_eq!(iso.geometry["type"], "MultiPolygon");
+        assert_eq!(iso.geometry["coordinates"].as_array().unwrap().len(), 2);
+
+        // Only >= I-3: B alone, and the west half is cut off by the nodata column.
+        let high = SourceFilter::new(Some(">=I-3"), None).unwrap();
+        let sources = high.select(&inputs.facilities);
+        assert_eq!(sources.len(), 1);
+        let surface = inputs.surface(&Scenario::walking()).unwrap();
+        let r = inputs
+            .run_on(&surface, "x", &sources, "test", Direction::ToSource, None)
+            .unwrap();
+        assert_eq!(r.access[0].status, AccessStatus::NotReached);
+        assert_eq!(r.point(lon, lat).status, AccessStatus::OutsideSurface);
+        let complete = SourceFilter::new(None, Some(BirthCareFilter::Complete)).unwrap();
+        assert_eq!(complete.select(&inputs.facilities), sources);
+        // No source on the surface: an error naming them.
+        let nowhere = vec![Facility {
+            lonlat: ll(12.5, 5.0),
+            ..sources[0].clone()
+        }];
+        let e = inputs
+            .run_on(
+                &surface,
+                "x",
+                &nowhere,
+                "the 1 point sources",
+                Direction::ToSource,
+                None,
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("the 1 point sources: none of the 1"), "{e}");
+        // A cap below 200 cells refuses the raster before reading it.
+        let capped = AccessOptions {
+            max_cells: Some(199),
+            ..opts
+        };
+        assert!(matches!(
+            AccessInputs::from_store(&store, &capped),
+            Err(AccessError::TooLarge {
+                width: 20,
+                height: 10,
+                max: 199,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn grid_cap_is_checked_before_warping() {
+        // 200 x 150 arc-seconds warp to about 203 x 156 cells of 30 m.
+        let e = to_metric(geographic(200, 150), "big", None, Some(10_000))
+            .err()
+            .unwrap();
+        assert!(
+            matches!(e, AccessError::TooLarge { max: 10_000, width, height, .. } if width * height > 30_000),
+            "{e}"
+        );
+        assert!(to_metric(geographic(200, 150), "ok", None, Some(40_000)).is_ok());
+        let utm = Raster::filled(
+            300,
+            300,
+            [500_000.0, 30.0, 0.0, 8_600_000.0, 0.0, -30.0],
+            Some(32718),
+            1f32,
+        );
+        assert!(matches!(
+            to_metric(utm, "utm", None, Some(89_999)),
+            Err(AccessError::TooLarge {
+                width: 300,
+                height: 300,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn rasters_in_other_geographic_crs_are_refused() {
+        let mut r = geographic(10, 10);
+        r.epsg = Some(4269);
+        let e = to_metric(r.clone(), "nad83", None, None)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("only EPSG:4326"), "{e}");
+        r.epsg = None;
+        assert!(to_metric(r, "nocrs", None, None).is_err());
+        let utm = Raster::filled(
+            3,
+            3,
+            [500_000.0, 30.0, 0.0, 8_600_000.0, 0.0, -30.0],
+            None,
+            1f32,
+        );
+        let e = to_metric(utm, "utm", None, None).err().unwrap().to_string();
+        assert!(e.contains("has no CRS"), "{e}");
+    }
+
+    #[test]
+    fn line_classes() {
+        use LayerKind::{Paths, Rivers, Roads};
+        assert_eq!(
+            route_class(Roads, "paved"),
+            (Some(RouteClass::PavedRoad), None)
+        );
+        assert_eq!(
+            route_class(Roads, "unpaved"),
+            (Some(RouteClass::GravelRoad), None)
+        );
+        assert_eq!(
+            route_class(Roads, "Trocha"),
+            (Some(RouteClass::TrackRoad), None)
+        );
+        assert_eq!(
+            route_class(Paths, "mule_track"),
+            (Some(RouteClass::MuleTrack), None)
+        );
+        assert_eq!(
+            route_class(Paths, "ford"),
+            (Some(RouteClass::Footpath), Some(WaterClass::Ford))
+        );
+        assert_eq!(
+            route_class(Paths, "bridge"),
+            (Some(RouteClass::Footpath), Some(WaterClass::Bridge))
+        );
+        assert_eq!(
+            route_class(Rivers, "stream"),
+            (None, Some(WaterClass::River))
+        );
+        assert_eq!(
+            route_class(Rivers, "navigable"),
+            (None, Some(WaterClass::NavigableRiver))
+        );
+    }
+}

@@ -1,0 +1,730 @@
+//! Travel time to care over HTTP, on the store's DEM, facilities, villages,
+//! paths, roads and rivers (the pipeline of [`chaski_io::access`], as
+//! `chaski catchments` runs it):
+//!
+//! - `GET /api/accessibility?lon=&lat=[&category=][&birth_care=][&preset=][&direction=]`:
+//!   minutes from the point to the nearest facility (not rounded), that
+//!   facility and the route to it as a GeoJSON LineString. A point outside the
+//!   travel-time surface is a 422; one on an impassable cell (a river) or that
+//!   no facility reaches is a 200 with `minutes: null` and its `status`.
+//! - `GET /api/villages/underserved?minutes=[&category=][&birth_care=][&preset=][&direction=]`:
+//!   the villages beyond `minutes` (or not reached at all) as a GeoJSON
+//!   FeatureCollection with counts and population totals; villages outside the
+//!   surface (or on an impassable cell) are listed apart and never given a time.
+//! - `POST /api/catchments[?preset=][&bands=30,60,120,240][&max_minutes=][&direction=]`
+//!   with a GeoJSON body of point sources (what-if facilities): the isochrone
+//!   polygons of the bands.
+//!
+//! `category` is an expression such as `>=I-3` or `I-3,I-4`; `birth_care` is
+//! `basic` (basic or complete) or `complete`; `preset` is `walking` (default),
+//! `motorised`, `rainy`, `pregnant` or `stretcher`; `direction` is `to` (default:
+//! patients travelling to the facility) or `from` (staff visiting).
+//!
+//! Searches run on the blocking pool. Each search over the store's facilities
+//! is cached per (data version, category, birth care, preset, direction), and
+//! the prepared inputs (DEM on a metric grid, burned lines) per data version,
+//! so repeated clicks are answered from memory; both caches are emptied when
+//! the store's data version changes. Grids of more than
+//! [`ServerConfig::max_grid_cells`](crate::config::ServerConfig::max_grid_cells)
+//! cells are refused with 413.
+
+use crate::state::AppState;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chaski_core::analysis::access::AccessStatus;
+use chaski_core::analysis::cost::Direction;
+use chaski_core::analysis::scenario::Scenario;
+use chaski_core::store::StoreError;
+use chaski_io::access::{
+    AccessError, AccessInputs, AccessOptions, AccessResult, BirthCareFilter, Facility,
+    SourceFilter, deg,
+};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Weight limit of the results cache, in KiB (1 GiB).
+const RESULTS_CACHE_KIB: u64 = 1024 * 1024;
+/// Most isochrone bands per request.
+const MAX_BANDS: usize = 16;
+/// Default isochrone bands, minutes.
+const DEFAULT_BANDS: [f64; 4] = [30.0, 60.0, 120.0, 240.0];
+
+/// An error of the travel-time API, answered as JSON `{error, status}` like
+/// [`crate::error::ApiError`].
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum AccessApiError {
+    /// A parameter or the body is malformed (400).
+    #[error("{0}")]
+    BadRequest(String),
+    /// The store has no DEM (404).
+    #[error("{0}")]
+    NotFound(String),
+    /// The grid is larger than the server's cap (413).
+    #[error("{0}")]
+    TooLarge(String),
+    /// Well-formed but cannot be answered: a point outside the surface, no
+    /// source on the surface (422).
+    #[error("{0}")]
+    Unprocessable(String),
+    /// An internal failure: logged, answered without detail (500).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AccessApiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn internal(e: impl std::fmt::Display) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+impl IntoResponse for AccessApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let message = if let Self::Internal(detail) = &self {
+            tracing::error!(%detail, "internal error");
+            "internal server error".to_owned()
+        } else {
+            self.to_string()
+        };
+        (
+            status,
+            Json(json!({ "error": message, "status": status.as_u16() })),
+        )
+            .into_response()
+    }
+}
+
+impl From<AccessError> for AccessApiError {
+    fn from(e: AccessError) -> Self {
+        match e {
+            AccessError::TooLarge { .. } => Self::TooLarge(e.to_string()),
+            AccessError::Category { .. } => Self::BadRequest(format!("query parameter {e}")),
+            AccessError::Option { .. } => Self::BadRequest(e.to_string()),
+            AccessError::Sources { .. } => Self::Unprocessable(e.to_string()),
+            AccessError::Store {
+                source: StoreError::NotFound(name),
+                ..
+            } => Self::NotFound(format!(
+                "no travel-time surface: the store has no '{name}' (import a DEM with `chaski import FILE.tif --layer dem`)"
+            )),
+            other => Self::internal(other),
+        }
+    }
+}
+
+type ApiResult<T> = Result<T, AccessApiError>;
+
+/// Key of one cached search.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct ResultKey {
+    version: u64,
+    /// Categories selected, canonical and sorted ("" for all).
+    category: String,
+    birth_care: Option<BirthCareFilter>,
+    preset: &'static str,
+    /// Travel from the facility (staff) rather than to it.
+    from_source: bool,
+}
+
+/// Cached travel-time inputs and searches, held by [`AppState`].
+pub struct AccessCache {
+    inputs: moka::future::Cache<u64, Arc<AccessInputs>>,
+    results: moka::future::Cache<ResultKey, Arc<AccessResult>>,
+    version: AtomicU64,
+}
+
+impl Default for AccessCache {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for AccessCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessCache")
+            .field("inputs", &self.inputs.entry_count())
+            .field("results", &self.results.entry_count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AccessCache {
+    /// Empty caches: inputs of two data versions, searches up to 1 GiB.
+    pub fn new() -> Self {
+        Self {
+            inputs: moka::future::Cache::builder().max_capacity(2).build(),
+            results: moka::future::Cache::builder()
+                .max_capacity(RESULTS_CACHE_KIB)
+                .weigher(|_k: &ResultKey, v: &Arc<AccessResult>| {
+                    u32::try_from(v.size_bytes() / 1024 + 1).unwrap_or(u32::MAX)
+                })
+                .build(),
+            version: AtomicU64::new(u64::MAX),
+        }
+    }
+
+    /// Number of cached searches (after pending maintenance).
+    pub async fn cached_results(&self) -> u64 {
+        self.results.run_pending_tasks().await;
+        self.results.entry_count()
+    }
+
+    /// The store's data version; empties the caches when it moved on.
+    async fn version(&self, state: &AppState) -> ApiResult<u64> {
+        let store = Arc::clone(&state.store);
+        let v = tokio::task::spawn_blocking(move || store.version())
+            .await
+            .map_err(AccessApiError::internal)?
+            .map_err(AccessApiError::internal)?;
+        let before = self.version.swap(v, Ordering::AcqRel);
+        if before != v && before != u64::MAX {
+            tracing::info!(before, now = v, "store changed: travel-time caches emptied");
+            self.inputs.invalidate_all();
+            self.results.invalidate_all();
+        }
+        Ok(v)
+    }
+
+    /// The prepared inputs of data version `version` (every facility, every village).
+    ///
+    /// Work runs in a detached task: a client that gives up (or the request
+    /// timeout) does not cancel it, and its result still lands in the cache.
+    async fn inputs(&self, state: &AppState, version: u64) -> ApiResult<Arc<AccessInputs>> {
+        let state = state.clone();
+        let task = tokio::spawn(async move {
+            let store = Arc::clone(&state.store);
+            let opts = AccessOptions {
+                all_villages: true,
+                max_cells: Some(state.config.max_grid_cells),
+                ..AccessOptions::default()
+            };
+            let init = async move {
+                tokio::task::spawn_blocking(move || {
+                    AccessInputs::from_store(store.as_ref(), &opts).map(Arc::new)
+                })
+                .await
+                .map_err(AccessApiError::internal)?
+                .map_err(AccessApiError::from)
+            };
+            state
+                .access
+                .inputs
+                .try_get_with(version, init)
+                .await
+                .map_err(|e| (*e).clone())
+        });
+        task.await.map_err(AccessApiError::internal)?
+    }
+
+    /// The search of the store's facilities selected by `run`, cached (in a
+    /// detached task, as [`AccessCache::inputs`]).
+    async fn result(
+        &self,
+        state: &AppState,
+        run: &RunParams,
+    ) -> ApiResult<(u64, Arc<AccessResult>)> {
+        let version = self.version(state).await?;
+        let key = ResultKey {
+            version,
+            category: run
+                .filter
+                .categories()
+                .map(|c| c.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(","))
+                .unwrap_or_default(),
+            birth_care: run.filter.birth_care(),
+            preset: run.preset,
+            from_source: run.direction == Direction::FromSource,
+        };
+        let (state, filter, scenario, direction) = (
+            state.clone(),
+            run.filter.clone(),
+            run.scenario.clone(),
+            run.direction,
+        );
+        let task = tokio::spawn(async move {
+            let init = async {
+                let inputs = state.access.inputs(&state, version).await?;
+                tokio::task::spawn_blocking(move || {
+                    let t0 = std::time::Instant::now();
+                    let sources = filter.select(&inputs.facilities);
+                    let surface = inputs.surface(&scenario)?;
+                    let what = format!("layer '{}'", inputs.facilities_layer);
+                    let result = inputs.run_on(
+                        &surface,
+                        &inputs.scenario_name(&scenario),
+                        &sources,
+                        &what,
+                        direction,
+                        None,
+                    )?;
+                    tracing::info!(elapsed = ?t0.elapsed(), scenario = scenario.name, "travel time searched");
+                    Ok::<_, AccessError>(Arc::new(result))
+                })
+                .await
+                .map_err(AccessApiError::internal)?
+                .map_err(AccessApiError::from)
+            };
+            state
+                .access
+                .results
+                .try_get_with(key, init)
+                .await
+                .map_err(|e| (*e).clone())
+        });
+        let result = task.await.map_err(AccessApiError::internal)??;
+        Ok((version, result))
+    }
+}
+
+/// Query parameters as given, checked for unknown and repeated names.
+struct Params(Vec<(String, String)>);
+
+impl Params {
+    fn new(
+        query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+        allowed: &[&str],
+    ) -> ApiResult<Self> {
+        let Query(pairs) = query.map_err(|e| AccessApiError::BadRequest(e.body_text()))?;
+        for (i, (k, _)) in pairs.iter().enumerate() {
+            if !allowed.contains(&k.as_str()) {
+                return Err(AccessApiError::BadRequest(format!(
+                    "unknown query parameter '{k}' (expected {})",
+                    allowed.join(", ")
+                )));
+            }
+            if pairs[..i].iter().any(|(j, _)| j == k) {
+                return Err(AccessApiError::BadRequest(format!(
+                    "query parameter '{k}' is given more than once"
+                )));
+            }
+        }
+        Ok(Self(pairs))
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim())
+    }
+
+    fn required(&self, name: &str) -> ApiResult<&str> {
+        match self.get(name) {
+            Some(v) if !v.is_empty() => Ok(v),
+            _ => Err(AccessApiError::BadRequest(format!(
+                "missing query parameter '{name}'"
+            ))),
+        }
+    }
+
+    /// A finite number within `range` (`expected` says what in errors).
+    fn number(
+        &self,
+        name: &str,
+        range: std::ops::RangeInclusive<f64>,
+        expected: &str,
+    ) -> ApiResult<Option<f64>> {
+        let Some(text) = self.get(name).filter(|v| !v.is_empty()) else {
+            return Ok(None);
+        };
+        match text.parse::<f64>() {
+            Ok(v) if v.is_finite() && range.contains(&v) => Ok(Some(v)),
+            _ => Err(AccessApiError::BadRequest(format!(
+                "query parameter '{name}': '{text}' is not {expected}"
+            ))),
+        }
+    }
+}
+
+/// Scenario, sources and direction of a request.
+struct RunParams {
+    filter: SourceFilter,
+    preset: &'static str,
+    scenario: Scenario,
+    direction: Direction,
+}
+
+/// A preset by name, with the CLI's aliases.
+fn preset(name: &str) -> Option<(&'static str, Scenario)> {
+    Some(match name.to_ascii_lowercase().as_str() {
+        "" | "walking" => ("walking", Scenario::walking()),
+        "motorised" | "motorized" => ("motorised", Scenario::motorised()),
+        "rainy" | "rainy_season" => ("rainy_season", Scenario::rainy_season()),
+        "pregnant" | "pregnant_woman" => ("pregnant_woman", Scenario::pregnant_woman()),
+        "stretcher" => ("stretcher", Scenario::stretcher()),
+        _ => return None,
+    })
+}
+
+impl RunParams {
+    fn parse(p: &Params) -> ApiResult<Self> {
+        let birth_care = match p.get("birth_care").map(str::to_ascii_lowercase).as_deref() {
+            None | Some("") => None,
+            Some("basic") => Some(BirthCareFilter::Basic),
+            Some("complete") => Some(BirthCareFilter::Complete),
+            Some(other) => {
+                return Err(AccessApiError::BadRequest(format!(
+                    "query parameter 'birth_care': '{other}' is not basic or complete"
+                )));
+            }
+        };
+        let filter = SourceFilter::new(p.get("category"), birth_care)?;
+        let (preset, scenario) = preset(p.get("preset").unwrap_or("")).ok_or_else(|| {
+            AccessApiError::BadRequest(format!(
+                "query parameter 'preset': '{}' is not one of walking, motorised, rainy, pregnant, stretcher",
+                p.get("preset").unwrap_or("")
+            ))
+        })?;
+        let direction = match p.get("direction").map(str::to_ascii_lowercase).as_deref() {
+            None | Some("" | "to") => Direction::ToSource,
+            Some("from") => Direction::FromSource,
+            Some(other) => {
+                return Err(AccessApiError::BadRequest(format!(
+                    "query parameter 'direction': '{other}' is not to or from"
+                )));
+            }
+        };
+        Ok(Self {
+            filter,
+            preset,
+            scenario,
+            direction,
+        })
+    }
+}
+
+fn direction_text(d: Direction) -> &'static str {
+    match d {
+        Direction::ToSource => "to the facility",
+        Direction::FromSource => "from the facility",
+    }
+}
+
+fn facility_json(f: &Facility) -> Value {
+    json!({ "code": f.code, "name": f.name, "category": f.category })
+}
+
+const RUN_PARAMS: [&str; 4] = ["category", "birth_care", "preset", "direction"];
+
+/// `GET /api/accessibility`: minutes from a point to the nearest facility, which
+/// one, and the route there.
+pub async fn accessibility(
+    State(state): State<AppState>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let mut allowed = vec!["lon", "lat"];
+    allowed.extend(RUN_PARAMS);
+    let p = Params::new(query, &allowed)?;
+    p.required("lon")?;
+    p.required("lat")?;
+    let lon = p
+        .number("lon", -180.0..=180.0, "a longitude (-180 to 180)")?
+        .unwrap_or(f64::NAN);
+    let lat = p
+        .number("lat", -90.0..=90.0, "a latitude (-90 to 90)")?
+        .unwrap_or(f64::NAN);
+    let run = RunParams::parse(&p)?;
+    let (version, result) = state.access.result(&state, &run).await?;
+    let at = result.point(lon, lat);
+    match at.status {
+        AccessStatus::OutsideSurface => {
+            return Err(AccessApiError::Unprocessable(format!(
+                "({lon}, {lat}) is outside the travel-time surface (off the DEM or on a cell without data)"
+            )));
+        }
+        AccessStatus::Reached => {}
+        AccessStatus::Impassable | AccessStatus::NotReached => {
+            return Ok(Json(json!({
+                "lon": lon,
+                "lat": lat,
+                "minutes": null,
+                "status": at.status.reason(),
+                "facility": null,
+                "route": null,
+                "scenario": result.scenario,
+                "direction": direction_text(result.direction),
+                "sources": run.filter.describe(),
+                "version": version,
+            })));
+        }
+    }
+    let facility = at.source.and_then(|s| result.sources.get(s));
+    let route = result.route_from(lon, lat).map(|r| {
+        let coords: Vec<[f64; 2]> = r.into_iter().map(|(x, y)| [x, y]).collect();
+        json!({ "type": "LineString", "coordinates": coords })
+    });
+    Ok(Json(json!({
+        "lon": lon,
+        "lat": lat,
+        "minutes": at.minutes,
+        "status": at.status.reason(),
+        "facility": facility.map(facility_json),
+        "route": route,
+        "scenario": result.scenario,
+        "direction": direction_text(result.direction),
+        "sources": run.filter.describe(),
+        "version": version,
+    })))
+}
+
+/// `GET /api/villages/underserved`: villages beyond a travel time.
+pub async fn underserved(
+    State(state): State<AppState>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let mut allowed = vec!["minutes"];
+    allowed.extend(RUN_PARAMS);
+    let p = Params::new(query, &allowed)?;
+    p.required("minutes")?;
+    let minutes = p
+        .number("minutes", 0.0..=f64::MAX, "zero or more minutes")?
+        .unwrap_or(0.0);
+    let run = RunParams::parse(&p)?;
+    let (version, result) = state.access.result(&state, &run).await?;
+    let (mut beyond, mut outside) = (Vec::new(), Vec::new());
+    let (mut within_n, mut within_pop) = (0usize, 0u64);
+    let (mut beyond_pop, mut outside_pop, mut not_reached) = (0u64, 0u64, 0usize);
+    for (place, a) in result.places.iter().zip(&result.access) {
+        let v = &place.village;
+        let population = v.population.unwrap_or(0);
+        let facility = a.source.and_then(|s| result.sources.get(s));
+        let feature = json!({
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [place.lonlat.0, place.lonlat.1]},
+            "properties": {
+                "code": v.code,
+                "name": v.name,
+                "population": v.population,
+                "minutes": a.minutes,
+                "facility": facility.map(|f| f.code.clone()),
+                "facility_name": facility.map(|f| f.name.clone()),
+                "status": a.status.reason(),
+            },
+        });
+        match (a.status, a.minutes) {
+            (AccessStatus::Reached, Some(m)) if m <= minutes => {
+                within_n += 1;
+                within_pop += population;
+            }
+            (AccessStatus::Reached | AccessStatus::NotReached, _) => {
+                not_reached += usize::from(a.status == AccessStatus::NotReached);
+                beyond_pop += population;
+                beyond.push(feature);
+            }
+            (AccessStatus::OutsideSurface | AccessStatus::Impassable, _) => {
+                outside_pop += population;
+                outside.push(feature);
+            }
+        }
+    }
+    Ok(Json(json!({
+        "type": "FeatureCollection",
+        "minutes": minutes,
+        "scenario": result.scenario,
+        "direction": direction_text(result.direction),
+        "sources": run.filter.describe(),
+        "version": version,
+        "counts": {
+            "villages": result.places.len(),
+            "population": within_pop + beyond_pop + outside_pop,
+            "within": within_n,
+            "within_population": within_pop,
+            "underserved": beyond.len(),
+            "underserved_population": beyond_pop,
+            "not_reached": not_reached,
+            "outside_surface": outside.len(),
+            "outside_surface_population": outside_pop,
+        },
+        "features": beyond,
+        "outside_surface": {"type": "FeatureCollection", "features": outside},
+    })))
+}
+
+/// Point sources of a GeoJSON body (FeatureCollection, Feature, Point or MultiPoint).
+fn point_sources(body: &[u8]) -> ApiResult<Vec<Facility>> {
+    let text = std::str::from_utf8(body)
+        .map_err(|e| AccessApiError::BadRequest(format!("body is not UTF-8: {e}")))?;
+    let gj: geojson::GeoJson = text
+        .parse()
+        .map_err(|e: geojson::Error| AccessApiError::BadRequest(format!("body: {e}")))?;
+    let features: Vec<geojson::Feature> = match gj {
+        geojson::GeoJson::FeatureCollection(fc) => fc.features,
+        geojson::GeoJson::Feature(f) => vec![f],
+        geojson::GeoJson::Geometry(g) => vec![geojson::Feature::from(g)],
+    };
+    let mut out = Vec::new();
+    for (i, f) in features.iter().enumerate() {
+        let prop = |k: &str| {
+            f.properties
+                .as_ref()
+                .and_then(|p| p.get(k))
+                .map(|v| match v {
+                    Value::String(s) => s.clone(),
+                    Value::Null => String::new(),
+                    other => other.to_string(),
+                })
+                .unwrap_or_default()
+        };
+        let points: Vec<&geojson::Position> = match f.geometry.as_ref().map(|g| &g.value) {
+            Some(geojson::GeometryValue::Point { coordinates }) => vec![coordinates],
+            Some(geojson::GeometryValue::MultiPoint { coordinates }) => {
+                coordinates.iter().collect()
+            }
+            _ => {
+                return Err(AccessApiError::BadRequest(format!(
+                    "body: feature {i}: geometry must be a Point or MultiPoint"
+                )));
+            }
+        };
+        for pos in points {
+            let c = pos.as_slice();
+            let (lon, lat) = (c.first().copied(), c.get(1).copied());
+            let (Some(lon), Some(lat)) = (lon, lat) else {
+                return Err(AccessApiError::BadRequest(format!(
+                    "body: feature {i}: a point needs longitude and latitude"
+                )));
+            };
+            if !((-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat)) {
+                return Err(AccessApiError::BadRequest(format!(
+                    "body: feature {i}: ({lon}, {lat}) is not a longitude/latitude"
+                )));
+            }
+            let code = prop("code");
+            out.push(Facility {
+                code: if code.is_empty() {
+                    format!("source-{}", out.len() + 1)
+                } else {
+                    code
+                },
+                name: prop("name"),
+                category: prop("category"),
+                birth_care: None,
+                lonlat: (lon, lat),
+            });
+        }
+    }
+    if out.is_empty() {
+        return Err(AccessApiError::BadRequest(
+            "body: no point sources (send a GeoJSON FeatureCollection of Points)".to_owned(),
+        ));
+    }
+    Ok(out)
+}
+
+/// Isochrone bands of `bands=30,60,...` (minutes), sorted.
+fn parse_bands(p: &Params) -> ApiResult<Vec<f64>> {
+    let Some(text) = p.get("bands").filter(|t| !t.is_empty()) else {
+        return Ok(DEFAULT_BANDS.to_vec());
+    };
+    let mut bands = Vec::new();
+    for part in text.split(',') {
+        match part.trim().parse::<f64>() {
+            Ok(b) if b.is_finite() && b > 0.0 => bands.push(b),
+            _ => {
+                return Err(AccessApiError::BadRequest(format!(
+                    "query parameter 'bands': '{}' is not a positive number of minutes",
+                    part.trim()
+                )));
+            }
+        }
+    }
+    bands.sort_by(f64::total_cmp);
+    bands.dedup();
+    if bands.len() > MAX_BANDS {
+        return Err(AccessApiError::BadRequest(format!(
+            "query parameter 'bands': at most {MAX_BANDS} bands"
+        )));
+    }
+    Ok(bands)
+}
+
+/// `POST /api/catchments`: isochrones around what-if point sources.
+pub async fn catchments(
+    State(state): State<AppState>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let p = Params::new(query, &["preset", "bands", "max_minutes", "direction"])?;
+    let run = RunParams::parse(&p)?;
+    let bands = parse_bands(&p)?;
+    let max_minutes = p.number(
+        "max_minutes",
+        f64::MIN_POSITIVE..=f64::MAX,
+        "a positive number of minutes",
+    )?;
+    let sources = point_sources(&body)?;
+    let version = state.access.version(&state).await?;
+    let inputs = state.access.inputs(&state, version).await?;
+    let out = tokio::task::spawn_blocking(move || -> Result<Value, AccessError> {
+        let surface = inputs.surface(&run.scenario)?;
+        let result = inputs.run_on(
+            &surface,
+            &inputs.scenario_name(&run.scenario),
+            &sources,
+            &format!("the {} point sources", sources.len()),
+            run.direction,
+            max_minutes,
+        )?;
+        drop(surface);
+        let direction = direction_text(result.direction);
+        let features: Vec<Value> = bands
+            .iter()
+            .map(|&m| {
+                let iso = result.isochrone(m);
+                json!({
+                    "type": "Feature",
+                    "geometry": iso.geometry,
+                    "properties": {
+                        "minutes": m,
+                        "area_km2": iso.area_km2,
+                        "scenario": result.scenario,
+                        "direction": direction,
+                    },
+                })
+            })
+            .collect();
+        let listed: Vec<Value> = result
+            .sources
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let skipped = result.times.skipped_sources.contains(&i);
+                json!({
+                    "code": s.code,
+                    "name": s.name,
+                    "lon": deg(s.lonlat.0),
+                    "lat": deg(s.lonlat.1),
+                    "status": if skipped { "outside the surface" } else { "source" },
+                })
+            })
+            .collect();
+        Ok(json!({
+            "type": "FeatureCollection",
+            "scenario": result.scenario,
+            "direction": direction,
+            "max_minutes": max_minutes,
+            "version": version,
+            "sources": listed,
+            "features": features,
+        }))
+    })
+    .await
+    .map_err(AccessApiError::internal)??;
+    Ok(Json(out))
+}
