@@ -1,31 +1,9 @@
 //! The `chaski` binary end to end: exit codes and messages of `import`, `demo` and `summary`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::fmt::Write as _;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn chaski(store: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_chaski"))
-        .arg("--store")
-        .arg(store)
-        .args(args)
-        .output()
-        .expect("run chaski")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn peru(rel: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/peru")
-        .join(rel);
-    p.exists().then_some(p)
-}
+use crate::common::{chaski, peru, text};
+use std::process::Command;
 
 #[test]
 fn csv_with_bad_rows_imports_the_good_ones_and_reports_each_bad_one() {

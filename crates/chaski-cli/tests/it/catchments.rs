@@ -1,27 +1,14 @@
 //! `chaski catchments` end to end: a hand-computed synthetic grid, and the
 //! real Torobamba basin (ALOS 30 m DEM, IGN villages, MINSA facilities).
 
-#![allow(
-    clippy::unwrap_used,
-    reason = "test helpers panic on unreadable outputs"
-)]
-
+use crate::common::{chaski, peru};
 use chaski_core::crs::Projection;
 use chaski_core::raster::Raster;
 use chaski_io::crs::ProjProjection;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn chaski(store: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_chaski"))
-        .arg("--store")
-        .arg(store)
-        .args(args)
-        .output()
-        .expect("run chaski")
-}
+use std::process::Output;
 
 fn ok(out: &Output) -> String {
     let (stdout, stderr) = (
@@ -30,13 +17,6 @@ fn ok(out: &Output) -> String {
     );
     assert!(out.status.success(), "{stdout}\n{stderr}");
     stdout
-}
-
-fn peru(rel: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/peru")
-        .join(rel);
-    p.exists().then_some(p)
 }
 
 /// One row of villages.csv.
