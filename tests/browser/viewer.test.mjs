@@ -60,6 +60,14 @@ test("viewer renders features from chaski tiles", async () => {
       const text = await page.textContent(".maplibregl-popup");
       // The popup names the layer of the topmost feature under the click.
       assert.match(text, /communities|facilities|water_systems/);
+      // ...and, from the travel-time API, the minutes on foot to care, with the route drawn.
+      await page.waitForFunction(() => window.chaski.lastAccess, null, { timeout: 30_000 });
+      const access = await page.evaluate(() => window.chaski.lastAccess);
+      assert.equal(access.error, undefined, "accessibility error: " + access.error);
+      assert.ok(access.minutes >= 0, "minutes: " + access.minutes);
+      assert.match(await page.textContent(".maplibregl-popup .access"), /\d+ min on foot to/);
+      assert.ok(await page.evaluate(() => !!window.chaski.map.getLayer("chaski-route")), "route not drawn");
+      await page.screenshot({ path: "screenshots/viewer-access.png" });
     }
   } finally {
     await browser.close();

@@ -70,17 +70,23 @@
           }
         }
         const ids = style.layers.filter((l) => l["source-layer"]).map((l) => l.id);
+        // A click shows the attributes of the feature under it (if any) and, from the
+        // travel-time API, the minutes on foot to the nearest facility and the route.
         map.on("click", (e) => {
           const feats = map.queryRenderedFeatures(e.point, { layers: ids });
-          if (!feats.length) return;
-          const f = feats[0];
-          const rows = Object.entries(f.properties)
-            .map(([k, v]) => "<tr><td>" + esc(k) + "</td><td>" + esc(String(v)) + "</td></tr>")
-            .join("");
-          new maplibregl.Popup({ className: "popup" })
+          let head = "";
+          if (feats.length) {
+            const f = feats[0];
+            const rows = Object.entries(f.properties)
+              .map(([k, v]) => "<tr><td>" + esc(k) + "</td><td>" + esc(String(v)) + "</td></tr>")
+              .join("");
+            head = "<b>" + esc(f.sourceLayer) + "</b><table>" + rows + "</table>";
+          }
+          const popup = new maplibregl.Popup({ className: "popup" })
             .setLngLat(e.lngLat)
-            .setHTML("<b>" + esc(f.sourceLayer) + "</b><table>" + rows + "</table>")
+            .setHTML(head + '<div class="access">travel time…</div>')
             .addTo(map);
+          showAccess(map, e.lngLat, popup, head);
         });
         for (const id of ids) {
           map.on("mouseenter", id, () => (map.getCanvas().style.cursor = "pointer"));
@@ -95,6 +101,44 @@
       });
     })
     .catch((e) => fail("could not load the map: " + e.message));
+
+  function showAccess(map, lngLat, popup, head) {
+    const url = "/api/accessibility?lon=" + lngLat.lng.toFixed(6) + "&lat=" + lngLat.lat.toFixed(6);
+    fetch(url)
+      .then((r) => r.json().then((j) => ({ ok: r.ok, j })))
+      .then(({ ok, j }) => {
+        let html;
+        if (!ok) {
+          html = esc(j.error || "no travel-time surface");
+        } else if (j.minutes === null || j.minutes === undefined) {
+          html = "not reachable on foot (" + esc(String(j.status)) + ")";
+        } else {
+          const f = j.facility || {};
+          html =
+            "<b>" + Math.round(j.minutes) + " min</b> on foot to " + esc(String(f.name || f.code || "care")) +
+            (f.category ? " (" + esc(String(f.category)) + ")" : "");
+          if (j.route) drawRoute(map, j.route);
+        }
+        window.chaski.lastAccess = ok ? j : { error: j.error };
+        popup.setHTML(head + '<div class="access">' + html + "</div>");
+      })
+      .catch((err) => popup.setHTML(head + '<div class="access">' + esc(String(err)) + "</div>"));
+  }
+
+  function drawRoute(map, route) {
+    const data = route.type === "Feature" ? route : { type: "Feature", geometry: route, properties: {} };
+    if (map.getSource("chaski-route")) {
+      map.getSource("chaski-route").setData(data);
+    } else {
+      map.addSource("chaski-route", { type: "geojson", data });
+      map.addLayer({
+        id: "chaski-route",
+        type: "line",
+        source: "chaski-route",
+        paint: { "line-color": "#1f4e9c", "line-width": 3, "line-dasharray": [1, 1] },
+      });
+    }
+  }
 
   function esc(s) {
     return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
