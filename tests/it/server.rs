@@ -316,3 +316,51 @@ async fn viewer_is_served_offline() {
     assert!(js.header(header::CONTENT_TYPE).contains("javascript"));
     assert!(js.body.len() > 100_000);
 }
+
+/// With a DEM in the store, the walking travel-time bands and the facility
+/// catchments are tile layers; a new facility shows in them after the refresh.
+#[tokio::test]
+async fn travel_time_and_catchments_are_tile_layers_that_follow_the_data() {
+    let store = MemoryStore::new();
+    let region = chaski_demo::generate(&chaski_demo::DemoOptions::default());
+    for l in &region.layers {
+        store.write_layer(l, WriteMode::Replace).unwrap();
+    }
+    store.write_raster("dem", &region.dem).unwrap();
+    let st = AppState::new(Arc::new(store), ServerConfig::default()).unwrap();
+    let cat = get(&st, "/catalog", &[]).await.json();
+    let count = |cat: &Value, name: &str| {
+        cat["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["name"] == name)
+            .map(|l| l["feature_count"].as_u64().unwrap())
+    };
+    let facilities = region
+        .layers
+        .iter()
+        .find(|l| l.name == "facilities")
+        .unwrap();
+    assert_eq!(count(&cat, "catchments"), Some(facilities.len() as u64));
+    // Bands 0-30, 30-60, 60-120, 120-240 and beyond, as far as the valley needs them.
+    let bands = count(&cat, "travel_time").unwrap();
+    assert!((3..=5).contains(&bands), "{bands}");
+    let tj = get(&st, "/tiles/travel_time,catchments.json", &[])
+        .await
+        .json();
+    assert!(tj["vector_layers"][0]["fields"]["min_minutes"].is_string());
+    // A what-if facility: one more catchment after the store changes.
+    let mut more = facilities.clone();
+    let mut extra = more.features[0].clone();
+    extra.fid = 1000;
+    if let geo::Geometry::Point(p) = &mut extra.geometry {
+        *p = geo::Point::new(p.x() + 0.01, p.y() + 0.01);
+    }
+    extra.values[0] = chaski_core::value::Value::Text("WHAT-IF-1".into());
+    more.features.push(extra);
+    st.store.write_layer(&more, WriteMode::Replace).unwrap();
+    assert!(st.refresh().unwrap());
+    let cat = get(&st, "/catalog", &[]).await.json();
+    assert_eq!(count(&cat, "catchments"), Some(facilities.len() as u64 + 1));
+}

@@ -5,7 +5,9 @@
 //! Mercator and indexes it (see `chaski_tiles`); tile requests then only query.
 //! Private layers (households) are never part of it.
 
+use crate::config::ServerConfig;
 use crate::error::ApiError;
+use chaski_core::Layer;
 use chaski_core::store::{LayerInfo, Store};
 use chaski_tiles::{LayerSource, SourceOptions, TileSource};
 use serde::Serialize;
@@ -60,19 +62,16 @@ pub struct LayerEntry<'a> {
 
 impl Catalog {
     /// Build from the store's public layers (CPU and I/O heavy: call off the async runtime).
-    pub fn build(store: &dyn Store, max_zoom: u8) -> Result<Self, ApiError> {
+    pub fn build(store: &dyn Store, config: &ServerConfig) -> Result<Self, ApiError> {
+        let max_zoom = config.max_zoom;
         let version = store.version()?;
         let mut layers = BTreeMap::new();
-        for info in store.layers()? {
-            if info.kind.is_private() {
-                continue;
-            }
-            let layer = store.read_layer(&info.name)?;
-            let options = SourceOptions {
-                maxzoom: max_zoom,
-                ..SourceOptions::default()
-            };
-            let source = LayerSource::with_options(&layer, options).map_err(ApiError::internal)?;
+        let options = SourceOptions {
+            maxzoom: max_zoom,
+            ..SourceOptions::default()
+        };
+        let mut add = |info: LayerInfo, layer: &Layer| -> Result<(), ApiError> {
+            let source = LayerSource::with_options(layer, options).map_err(ApiError::internal)?;
             layers.insert(
                 info.name.clone(),
                 CatalogLayer {
@@ -82,6 +81,32 @@ impl Catalog {
                     source: Arc::new(source),
                 },
             );
+            Ok(())
+        };
+        let infos = store.layers()?;
+        for info in &infos {
+            if info.kind.is_private() {
+                continue;
+            }
+            let layer = store.read_layer(&info.name)?;
+            add(info.clone(), &layer)?;
+        }
+        if config.analysis_layers {
+            for layer in crate::analysis_layers::build(store, config.max_grid_cells) {
+                if infos.iter().any(|i| i.name == layer.name) {
+                    continue;
+                }
+                let info = LayerInfo {
+                    name: layer.name.clone(),
+                    kind: layer.kind,
+                    geometry_type: layer.kind.geometry_type(),
+                    fields: layer.fields.clone(),
+                    feature_count: layer.len(),
+                    bounds: chaski_core::store::layer_bounds(&layer),
+                    version,
+                };
+                add(info, &layer)?;
+            }
         }
         Ok(Self { version, layers })
     }

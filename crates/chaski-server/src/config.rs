@@ -50,6 +50,9 @@ pub struct ServerConfig {
     /// Largest travel-time grid the analysis APIs compute, in cells (default
     /// 25,000,000, e.g. 5000 x 5000 cells of 30 m); larger ones answer 413.
     pub max_grid_cells: usize,
+    /// Serve the walking travel-time bands and facility catchments as tile layers
+    /// (`travel_time`, `catchments`) when the store has a DEM and facilities.
+    pub analysis_layers: bool,
 }
 
 impl Default for ServerConfig {
@@ -63,6 +66,7 @@ impl Default for ServerConfig {
             max_age: 60,
             styles_dir: "styles".into(),
             max_grid_cells: 25_000_000,
+            analysis_layers: true,
         }
     }
 }

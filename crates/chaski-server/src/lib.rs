@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+pub mod analysis_layers;
 pub mod api;
 pub mod catalog;
 pub mod config;

@@ -70,7 +70,7 @@ pub struct AppState {
 impl AppState {
     /// Build the state and the first catalog (blocking: reads every public layer).
     pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> Result<Self, ApiError> {
-        let catalog = Catalog::build(store.as_ref(), config.max_zoom)?;
+        let catalog = Catalog::build(store.as_ref(), &config)?;
         let cache = moka::future::Cache::builder()
             .max_capacity(config.cache_mb.saturating_mul(1024 * 1024))
             .weigher(|k: &TileKey, v: &Arc<CachedTile>| {
@@ -111,7 +111,7 @@ impl AppState {
         if self.store.version()? == current {
             return Ok(false);
         }
-        let fresh = Catalog::build(self.store.as_ref(), self.config.max_zoom)?;
+        let fresh = Catalog::build(self.store.as_ref(), &self.config)?;
         *self
             .catalog
             .write()
