@@ -15,12 +15,15 @@
 
 pub mod access;
 pub mod cost;
+pub mod dbscan;
 pub mod friction;
+pub mod gistar;
 pub mod grid;
 pub mod hydrology;
 pub mod isochrone;
 pub mod queue;
 pub mod rasterize;
+pub mod scan;
 pub mod scenario;
 pub mod uncertainty;
 
