@@ -1,6 +1,7 @@
 //! `chaski`: geospatial analysis and vector tiles for rural community-health planning.
 
 mod catchments;
+mod clusters;
 mod demo;
 mod import;
 mod serve;
@@ -46,6 +47,8 @@ enum Command {
     Summary(summary::Args),
     /// Travel time to the nearest health facility: rasters, isochrones, villages and districts.
     Catchments(catchments::Args),
+    /// At-risk household clusters: spatial scan, DBSCAN or Gi* hot spots (private data: aggregates only unless --with-members).
+    Clusters(clusters::Args),
 }
 
 fn main() -> ExitCode {
@@ -76,5 +79,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve(args) => serve::run(&cli.store, args),
         Command::Summary(args) => summary::run(&cli.store, &args),
         Command::Catchments(args) => catchments::run(&cli.store, &args),
+        Command::Clusters(args) => clusters::run(&cli.store, &args),
     }
 }

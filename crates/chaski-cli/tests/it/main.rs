@@ -4,5 +4,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod catchments;
+mod clusters;
 mod commands;
 mod common;
