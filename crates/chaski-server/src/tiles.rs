@@ -163,6 +163,9 @@ pub fn parse_coord(z: &str, x: &str, y: &str, max_zoom: u8) -> Result<TileCoord,
     TileCoord::new(zn as u8, xn, yn).map_err(|e| ApiError::BadRequest(e.to_string()))
 }
 
+/// Tiles at this zoom and above are rendered on the async worker itself.
+const INLINE_RENDER_ZOOM: u8 = 12;
+
 /// `GET /tiles/{layers}/{z}/{x}/{y}`.
 pub async fn tile(
     State(state): State<AppState>,
@@ -252,14 +255,22 @@ async fn get_tile(
                 let names = key.layers.clone();
                 let coord = TileCoord::new(key.z, key.x, key.y)
                     .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-                let body = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ApiError> {
+                let render = move || -> Result<Vec<u8>, ApiError> {
                     let resolved = catalog.resolve(&names)?;
                     let sources: Vec<&dyn chaski_tiles::TileSource> =
                         resolved.iter().map(|(_, l)| l.source.as_ref()).collect();
                     chaski_tiles::render(&sources, coord).map_err(ApiError::internal)
-                })
-                .await
-                .map_err(ApiError::internal)??;
+                };
+                // High-zoom tiles cover little ground and render in microseconds (no
+                // tile holds more than the clustering threshold below the maximum
+                // zoom): render them in place rather than paying a thread hand-off.
+                let body = if coord.z() >= INLINE_RENDER_ZOOM {
+                    render()?
+                } else {
+                    tokio::task::spawn_blocking(render)
+                        .await
+                        .map_err(ApiError::internal)??
+                };
                 let etag = format!("\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(&body));
                 Ok(Arc::new(CachedTile::new(Bytes::from(body), etag)))
             } else {
