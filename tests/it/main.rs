@@ -10,6 +10,7 @@
 mod api;
 mod crs;
 mod import;
+mod security;
 mod server;
 mod store;
 mod tile_budget;

@@ -7,6 +7,7 @@ mod import;
 mod serve;
 mod store;
 mod summary;
+mod tokens;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -49,6 +50,8 @@ enum Command {
     Catchments(catchments::Args),
     /// At-risk household clusters: spatial scan, DBSCAN or Gi* hot spots (private data: aggregates only unless --with-members).
     Clusters(clusters::Args),
+    /// Access tokens for private household data: create (prints the secret once), list, revoke.
+    Tokens(tokens::Args),
 }
 
 fn main() -> ExitCode {
@@ -80,5 +83,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Summary(args) => summary::run(&cli.store, &args),
         Command::Catchments(args) => catchments::run(&cli.store, &args),
         Command::Clusters(args) => clusters::run(&cli.store, &args),
+        Command::Tokens(args) => tokens::run(&cli.store, args),
     }
 }

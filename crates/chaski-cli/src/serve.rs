@@ -40,6 +40,10 @@ pub struct Args {
 
 pub fn run(store_path: &Path, args: Args) -> Result<ExitCode> {
     let store = crate::store::open(store_path)?;
+    let tokens: std::sync::Arc<dyn chaski_core::access_control::TokenStore> = std::sync::Arc::new(
+        chaski_io::store::tokens::GpkgTokenStore::open(store_path)
+            .with_context(|| format!("opening the tokens of {}", store_path.display()))?,
+    );
     let config = ServerConfig {
         public_url: args.public_url,
         empty_tile: args.empty_tile,
@@ -56,7 +60,8 @@ pub fn run(store_path: &Path, args: Args) -> Result<ExitCode> {
     runtime.block_on(async move {
         let state = tokio::task::spawn_blocking(move || AppState::new(store, config))
             .await?
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .with_tokens(tokens);
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("listening on {}", args.listen))?;

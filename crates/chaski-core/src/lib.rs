@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+pub mod access_control;
 pub mod analysis;
 pub mod crs;
 pub mod domain;

@@ -28,13 +28,12 @@
 //! [`ServerConfig::max_grid_cells`](crate::config::ServerConfig::max_grid_cells)
 //! cells are refused with 413.
 
+use crate::error::ApiError;
 use crate::state::AppState;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use chaski_core::analysis::access::AccessStatus;
 use chaski_core::analysis::cost::Direction;
 use chaski_core::analysis::scenario::Scenario;
@@ -54,63 +53,7 @@ const MAX_BANDS: usize = 16;
 /// Default isochrone bands, minutes.
 const DEFAULT_BANDS: [f64; 4] = [30.0, 60.0, 120.0, 240.0];
 
-/// An error of the travel-time API, answered as JSON `{error, status}` like
-/// [`crate::error::ApiError`].
-#[derive(Debug, Clone, thiserror::Error)]
-#[non_exhaustive]
-pub enum AccessApiError {
-    /// A parameter or the body is malformed (400).
-    #[error("{0}")]
-    BadRequest(String),
-    /// The store has no DEM (404).
-    #[error("{0}")]
-    NotFound(String),
-    /// The grid is larger than the server's cap (413).
-    #[error("{0}")]
-    TooLarge(String),
-    /// Well-formed but cannot be answered: a point outside the surface, no
-    /// source on the surface (422).
-    #[error("{0}")]
-    Unprocessable(String),
-    /// An internal failure: logged, answered without detail (500).
-    #[error("internal error: {0}")]
-    Internal(String),
-}
-
-impl AccessApiError {
-    fn status(&self) -> StatusCode {
-        match self {
-            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    fn internal(e: impl std::fmt::Display) -> Self {
-        Self::Internal(e.to_string())
-    }
-}
-
-impl IntoResponse for AccessApiError {
-    fn into_response(self) -> Response {
-        let status = self.status();
-        let message = if let Self::Internal(detail) = &self {
-            tracing::error!(%detail, "internal error");
-            "internal server error".to_owned()
-        } else {
-            self.to_string()
-        };
-        (
-            status,
-            Json(json!({ "error": message, "status": status.as_u16() })),
-        )
-            .into_response()
-    }
-}
-
-impl From<AccessError> for AccessApiError {
+impl From<AccessError> for ApiError {
     fn from(e: AccessError) -> Self {
         match e {
             AccessError::TooLarge { .. } => Self::TooLarge(e.to_string()),
@@ -128,7 +71,7 @@ impl From<AccessError> for AccessApiError {
     }
 }
 
-type ApiResult<T> = Result<T, AccessApiError>;
+type ApiResult<T> = Result<T, ApiError>;
 
 /// Key of one cached search.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -190,8 +133,8 @@ impl AccessCache {
         let store = Arc::clone(&state.store);
         let v = tokio::task::spawn_blocking(move || store.version())
             .await
-            .map_err(AccessApiError::internal)?
-            .map_err(AccessApiError::internal)?;
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal)?;
         let before = self.version.swap(v, Ordering::AcqRel);
         if before != v && before != u64::MAX {
             tracing::info!(before, now = v, "store changed: travel-time caches emptied");
@@ -219,8 +162,8 @@ impl AccessCache {
                     AccessInputs::from_store(store.as_ref(), &opts).map(Arc::new)
                 })
                 .await
-                .map_err(AccessApiError::internal)?
-                .map_err(AccessApiError::from)
+                .map_err(ApiError::internal)?
+                .map_err(ApiError::from)
             };
             state
                 .access
@@ -229,7 +172,7 @@ impl AccessCache {
                 .await
                 .map_err(|e| (*e).clone())
         });
-        task.await.map_err(AccessApiError::internal)?
+        task.await.map_err(ApiError::internal)?
     }
 
     /// The search of the store's facilities selected by `run`, cached (in a
@@ -277,8 +220,8 @@ impl AccessCache {
                     Ok::<_, AccessError>(Arc::new(result))
                 })
                 .await
-                .map_err(AccessApiError::internal)?
-                .map_err(AccessApiError::from)
+                .map_err(ApiError::internal)?
+                .map_err(ApiError::from)
             };
             state
                 .access
@@ -287,7 +230,7 @@ impl AccessCache {
                 .await
                 .map_err(|e| (*e).clone())
         });
-        let result = task.await.map_err(AccessApiError::internal)??;
+        let result = task.await.map_err(ApiError::internal)??;
         Ok((version, result))
     }
 }
@@ -300,16 +243,16 @@ impl Params {
         query: Result<Query<Vec<(String, String)>>, QueryRejection>,
         allowed: &[&str],
     ) -> ApiResult<Self> {
-        let Query(pairs) = query.map_err(|e| AccessApiError::BadRequest(e.body_text()))?;
+        let Query(pairs) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
         for (i, (k, _)) in pairs.iter().enumerate() {
             if !allowed.contains(&k.as_str()) {
-                return Err(AccessApiError::BadRequest(format!(
+                return Err(ApiError::BadRequest(format!(
                     "unknown query parameter '{k}' (expected {})",
                     allowed.join(", ")
                 )));
             }
             if pairs[..i].iter().any(|(j, _)| j == k) {
-                return Err(AccessApiError::BadRequest(format!(
+                return Err(ApiError::BadRequest(format!(
                     "query parameter '{k}' is given more than once"
                 )));
             }
@@ -327,7 +270,7 @@ impl Params {
     fn required(&self, name: &str) -> ApiResult<&str> {
         match self.get(name) {
             Some(v) if !v.is_empty() => Ok(v),
-            _ => Err(AccessApiError::BadRequest(format!(
+            _ => Err(ApiError::BadRequest(format!(
                 "missing query parameter '{name}'"
             ))),
         }
@@ -345,7 +288,7 @@ impl Params {
         };
         match text.parse::<f64>() {
             Ok(v) if v.is_finite() && range.contains(&v) => Ok(Some(v)),
-            _ => Err(AccessApiError::BadRequest(format!(
+            _ => Err(ApiError::BadRequest(format!(
                 "query parameter '{name}': '{text}' is not {expected}"
             ))),
         }
@@ -379,14 +322,14 @@ impl RunParams {
             Some("basic") => Some(BirthCareFilter::Basic),
             Some("complete") => Some(BirthCareFilter::Complete),
             Some(other) => {
-                return Err(AccessApiError::BadRequest(format!(
+                return Err(ApiError::BadRequest(format!(
                     "query parameter 'birth_care': '{other}' is not basic or complete"
                 )));
             }
         };
         let filter = SourceFilter::new(p.get("category"), birth_care)?;
         let (preset, scenario) = preset(p.get("preset").unwrap_or("")).ok_or_else(|| {
-            AccessApiError::BadRequest(format!(
+            ApiError::BadRequest(format!(
                 "query parameter 'preset': '{}' is not one of walking, motorised, rainy, pregnant, stretcher",
                 p.get("preset").unwrap_or("")
             ))
@@ -395,7 +338,7 @@ impl RunParams {
             None | Some("" | "to") => Direction::ToSource,
             Some("from") => Direction::FromSource,
             Some(other) => {
-                return Err(AccessApiError::BadRequest(format!(
+                return Err(ApiError::BadRequest(format!(
                     "query parameter 'direction': '{other}' is not to or from"
                 )));
             }
@@ -444,7 +387,7 @@ pub async fn accessibility(
     let at = result.point(lon, lat);
     match at.status {
         AccessStatus::OutsideSurface => {
-            return Err(AccessApiError::Unprocessable(format!(
+            return Err(ApiError::Unprocessable(format!(
                 "({lon}, {lat}) is outside the travel-time surface (off the DEM or on a cell without data)"
             )));
         }
@@ -559,10 +502,10 @@ pub async fn underserved(
 /// Point sources of a GeoJSON body (FeatureCollection, Feature, Point or MultiPoint).
 fn point_sources(body: &[u8]) -> ApiResult<Vec<Facility>> {
     let text = std::str::from_utf8(body)
-        .map_err(|e| AccessApiError::BadRequest(format!("body is not UTF-8: {e}")))?;
+        .map_err(|e| ApiError::BadRequest(format!("body is not UTF-8: {e}")))?;
     let gj: geojson::GeoJson = text
         .parse()
-        .map_err(|e: geojson::Error| AccessApiError::BadRequest(format!("body: {e}")))?;
+        .map_err(|e: geojson::Error| ApiError::BadRequest(format!("body: {e}")))?;
     let features: Vec<geojson::Feature> = match gj {
         geojson::GeoJson::FeatureCollection(fc) => fc.features,
         geojson::GeoJson::Feature(f) => vec![f],
@@ -587,7 +530,7 @@ fn point_sources(body: &[u8]) -> ApiResult<Vec<Facility>> {
                 coordinates.iter().collect()
             }
             _ => {
-                return Err(AccessApiError::BadRequest(format!(
+                return Err(ApiError::BadRequest(format!(
                     "body: feature {i}: geometry must be a Point or MultiPoint"
                 )));
             }
@@ -596,12 +539,12 @@ fn point_sources(body: &[u8]) -> ApiResult<Vec<Facility>> {
             let c = pos.as_slice();
             let (lon, lat) = (c.first().copied(), c.get(1).copied());
             let (Some(lon), Some(lat)) = (lon, lat) else {
-                return Err(AccessApiError::BadRequest(format!(
+                return Err(ApiError::BadRequest(format!(
                     "body: feature {i}: a point needs longitude and latitude"
                 )));
             };
             if !((-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat)) {
-                return Err(AccessApiError::BadRequest(format!(
+                return Err(ApiError::BadRequest(format!(
                     "body: feature {i}: ({lon}, {lat}) is not a longitude/latitude"
                 )));
             }
@@ -620,7 +563,7 @@ fn point_sources(body: &[u8]) -> ApiResult<Vec<Facility>> {
         }
     }
     if out.is_empty() {
-        return Err(AccessApiError::BadRequest(
+        return Err(ApiError::BadRequest(
             "body: no point sources (send a GeoJSON FeatureCollection of Points)".to_owned(),
         ));
     }
@@ -637,7 +580,7 @@ fn parse_bands(p: &Params) -> ApiResult<Vec<f64>> {
         match part.trim().parse::<f64>() {
             Ok(b) if b.is_finite() && b > 0.0 => bands.push(b),
             _ => {
-                return Err(AccessApiError::BadRequest(format!(
+                return Err(ApiError::BadRequest(format!(
                     "query parameter 'bands': '{}' is not a positive number of minutes",
                     part.trim()
                 )));
@@ -647,7 +590,7 @@ fn parse_bands(p: &Params) -> ApiResult<Vec<f64>> {
     bands.sort_by(f64::total_cmp);
     bands.dedup();
     if bands.len() > MAX_BANDS {
-        return Err(AccessApiError::BadRequest(format!(
+        return Err(ApiError::BadRequest(format!(
             "query parameter 'bands': at most {MAX_BANDS} bands"
         )));
     }
@@ -725,6 +668,6 @@ pub async fn catchments(
         }))
     })
     .await
-    .map_err(AccessApiError::internal)??;
+    .map_err(ApiError::internal)??;
     Ok(Json(out))
 }

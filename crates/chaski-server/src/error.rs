@@ -1,12 +1,12 @@
 //! The one error type of the HTTP API: 4xx explain, 5xx log and hide.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 /// An error answered to an HTTP client.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum ApiError {
     /// The request is malformed (bad z/x/y, bad parameter).
@@ -15,12 +15,19 @@ pub enum ApiError {
     /// Something named in the request does not exist (layer, style).
     #[error("{0}")]
     NotFound(String),
+    /// The credentials are malformed, unknown or revoked (the token is never echoed).
+    #[error("{0}")]
+    Unauthorized(String),
     /// The caller may not see this.
     #[error("{0}")]
     Forbidden(String),
     /// The request is too large to serve (grid-size caps and the like).
     #[error("{0}")]
     TooLarge(String),
+    /// Well-formed but cannot be answered (a point outside the travel-time
+    /// surface, no source on it).
+    #[error("{0}")]
+    Unprocessable(String),
     /// An internal failure: logged with its detail, answered without it.
     #[error("internal error: {0}")]
     Internal(String),
@@ -36,8 +43,10 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -52,11 +61,12 @@ impl IntoResponse for ApiError {
         } else {
             self.to_string()
         };
-        (
-            status,
-            Json(json!({ "error": message, "status": status.as_u16() })),
-        )
-            .into_response()
+        let body = Json(json!({ "error": message, "status": status.as_u16() }));
+        if status == StatusCode::UNAUTHORIZED {
+            (status, [(header::WWW_AUTHENTICATE, "Bearer")], body).into_response()
+        } else {
+            (status, body).into_response()
+        }
     }
 }
 

@@ -3,10 +3,12 @@
 
 pub mod analysis_layers;
 pub mod api;
+pub mod auth;
 pub mod catalog;
 pub mod config;
 pub mod encoding;
 pub mod error;
+pub mod households;
 pub mod state;
 pub mod styles;
 pub mod tiles;
@@ -49,6 +51,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/accessibility", get(api::accessibility))
         .route("/api/villages/underserved", get(api::underserved))
         .route("/api/catchments", axum::routing::post(api::catchments))
+        .route("/api/households", get(households::list))
+        .route("/api/households/summary", get(households::summary))
         .fallback(not_found)
         .layer(cors)
         .layer(TimeoutLayer::with_status_code(

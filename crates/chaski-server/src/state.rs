@@ -5,6 +5,7 @@ use crate::config::ServerConfig;
 use crate::encoding::Encoding;
 use crate::error::ApiError;
 use bytes::Bytes;
+use chaski_core::access_control::TokenStore;
 use chaski_core::store::Store;
 use std::sync::{Arc, RwLock};
 
@@ -65,6 +66,8 @@ pub struct AppState {
     pub cache_control: axum::http::HeaderValue,
     /// Travel-time inputs and searches of the analysis APIs.
     pub access: Arc<crate::api::AccessCache>,
+    /// Access tokens and the access log (None: no tokens, every caller is public).
+    pub tokens: Option<Arc<dyn TokenStore>>,
 }
 
 impl AppState {
@@ -93,7 +96,15 @@ impl AppState {
             catalog: Arc::new(RwLock::new(Arc::new(catalog))),
             cache,
             access: Arc::new(crate::api::AccessCache::new()),
+            tokens: None,
         })
+    }
+
+    /// The same state checking bearer tokens against `tokens` (and logging household access there).
+    #[must_use]
+    pub fn with_tokens(mut self, tokens: Arc<dyn TokenStore>) -> Self {
+        self.tokens = Some(tokens);
+        self
     }
 
     /// The current catalog.

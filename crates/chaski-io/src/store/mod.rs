@@ -3,3 +3,5 @@
 
 #[cfg(feature = "gpkg")]
 pub mod gpkg;
+#[cfg(feature = "gpkg")]
+pub mod tokens;

@@ -1,0 +1,619 @@
+//! Access control for private household data: roles, bearer tokens and what
+//! each role may see.
+//!
+//! A [`Token`] grants a [`Role`], optionally limited to a scope (a CHA sector
+//! for [`Role::Cha`], a RENIPRESS facility code for [`Role::Facility`]), and
+//! optionally the `violence` grant that reveals the `violence_risk` field.
+//! Token secrets are random (32 bytes from the thread CSPRNG, hex encoded,
+//! prefixed `chk_`), shown once at creation, and stored only as their SHA-256
+//! hash; verification compares hashes in constant time.
+//!
+//! [`Visibility`] applies an [`Access`] to household features: which features
+//! the caller may see and which fields are stripped.
+
+use crate::layer::{Feature, Layer};
+use crate::value::Value;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::str::FromStr;
+use std::sync::{Mutex, PoisonError};
+
+/// Prefix of every token secret (lets secret scanners recognise leaked tokens).
+pub const SECRET_PREFIX: &str = "chk_";
+
+/// Name of the household field holding the CHA sector.
+pub const FIELD_CHA_SECTOR: &str = "cha_sector";
+/// Name of the household field holding the facility's RENIPRESS code.
+pub const FIELD_FACILITY: &str = "facility";
+/// Name of the restricted household field.
+pub const FIELD_VIOLENCE_RISK: &str = "violence_risk";
+
+/// An error of token handling.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AccessError {
+    /// A role name that is not one of public, analyst, cha, facility, admin.
+    #[error("unknown role '{0}': expected public, analyst, cha, facility or admin")]
+    UnknownRole(String),
+    /// A scoped role without a scope, or an unscoped role with one.
+    #[error("role '{role}': {problem}")]
+    BadScope {
+        /// The role.
+        role: Role,
+        /// What is wrong.
+        problem: &'static str,
+    },
+    /// No token with this id.
+    #[error("no token with id '{0}'")]
+    NotFound(String),
+    /// The backend storing the tokens failed.
+    #[error("token store: {0}")]
+    Backend(String),
+}
+
+/// A role of a caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Anyone without a token: aggregates only.
+    Public,
+    /// Every household (health-office analyst).
+    Analyst,
+    /// Community health agent: the households of one CHA sector (scope).
+    Cha,
+    /// Health facility: the households assigned to one RENIPRESS code (scope).
+    Facility,
+    /// Every household; manages tokens.
+    Admin,
+}
+
+impl Role {
+    /// Lower-case name (as accepted by [`FromStr`]).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Public => "public",
+            Self::Analyst => "analyst",
+            Self::Cha => "cha",
+            Self::Facility => "facility",
+            Self::Admin => "admin",
+        }
+    }
+
+    /// Whether the role needs a scope (CHA sector or RENIPRESS code).
+    pub fn is_scoped(self) -> bool {
+        matches!(self, Self::Cha | Self::Facility)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = AccessError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "public" => Ok(Self::Public),
+            "analyst" => Ok(Self::Analyst),
+            "cha" | "acs" => Ok(Self::Cha),
+            "facility" | "ipress" => Ok(Self::Facility),
+            "admin" => Ok(Self::Admin),
+            _ => Err(AccessError::UnknownRole(s.to_owned())),
+        }
+    }
+}
+
+/// The rights of one caller: role, scope and the violence grant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Access {
+    /// Role.
+    pub role: Role,
+    /// CHA sector (for `Cha`) or RENIPRESS code (for `Facility`).
+    pub scope: Option<String>,
+    /// May see `violence_risk`.
+    pub violence: bool,
+}
+
+impl Access {
+    /// The rights of a caller without a token.
+    pub fn public() -> Self {
+        Self {
+            role: Role::Public,
+            scope: None,
+            violence: false,
+        }
+    }
+
+    /// Checked rights: a scoped role needs a non-empty scope, others take none;
+    /// the public role cannot hold the violence grant.
+    pub fn new(role: Role, scope: Option<String>, violence: bool) -> Result<Self, AccessError> {
+        let scope = scope.map(|s| s.trim().to_owned());
+        match (role.is_scoped(), scope.as_deref()) {
+            (true, None | Some("")) => {
+                return Err(AccessError::BadScope {
+                    role,
+                    problem: "needs a scope (CHA sector or RENIPRESS code)",
+                });
+            }
+            (false, Some(_)) => {
+                return Err(AccessError::BadScope {
+                    role,
+                    problem: "takes no scope",
+                });
+            }
+            _ => {}
+        }
+        if role == Role::Public && violence {
+            return Err(AccessError::BadScope {
+                role,
+                problem: "cannot hold the violence grant",
+            });
+        }
+        Ok(Self {
+            role,
+            scope,
+            violence,
+        })
+    }
+}
+
+/// A stored token (never holds the secret).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Token {
+    /// Public id (16 hex digits), used to list, revoke and in the access log.
+    pub id: String,
+    /// Role.
+    pub role: Role,
+    /// Scope of a scoped role.
+    pub scope: Option<String>,
+    /// May see `violence_risk`.
+    pub violence: bool,
+    /// Free text saying whose token it is.
+    pub label: Option<String>,
+    /// Creation time, seconds since the Unix epoch.
+    pub created: i64,
+    /// Revocation time, seconds since the Unix epoch.
+    pub revoked: Option<i64>,
+}
+
+impl Token {
+    /// The rights this token grants.
+    pub fn access(&self) -> Access {
+        Access {
+            role: self.role,
+            scope: self.scope.clone(),
+            violence: self.violence,
+        }
+    }
+}
+
+/// One entry of the access log.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AccessEntry {
+    /// Token id (None for an anonymous caller).
+    pub who: Option<String>,
+    /// What was accessed (endpoint).
+    pub what: String,
+    /// Seconds since the Unix epoch.
+    pub when: i64,
+    /// Records returned.
+    pub count: u64,
+}
+
+/// Where tokens and the access log live.
+pub trait TokenStore: Send + Sync {
+    /// Create a token; returns it with its secret, which is never shown again.
+    fn create(&self, access: &Access, label: Option<&str>) -> Result<(Token, String), AccessError>;
+    /// The live (not revoked) token whose secret is `secret`.
+    fn verify(&self, secret: &str) -> Result<Option<Token>, AccessError>;
+    /// Every token, revoked ones included, oldest first.
+    fn list(&self) -> Result<Vec<Token>, AccessError>;
+    /// Revoke token `id` (revoking twice is fine); `NotFound` when it does not exist.
+    fn revoke(&self, id: &str) -> Result<(), AccessError>;
+    /// Record that `who` received `count` records from `what`.
+    fn log_access(&self, who: Option<&str>, what: &str, count: u64) -> Result<(), AccessError>;
+    /// The access log, oldest first.
+    fn access_log(&self) -> Result<Vec<AccessEntry>, AccessError>;
+}
+
+/// Seconds since the Unix epoch.
+pub fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    s
+}
+
+/// A fresh secret: `chk_` and 32 random bytes in hex.
+pub fn new_secret() -> String {
+    let mut bytes = [0_u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("{SECRET_PREFIX}{}", hex(&bytes))
+}
+
+/// A fresh token id: 8 random bytes in hex.
+pub fn new_token_id() -> String {
+    let mut bytes = [0_u8; 8];
+    rand::rng().fill_bytes(&mut bytes);
+    hex(&bytes)
+}
+
+/// SHA-256 of a secret, in hex (what stores keep).
+pub fn hash_secret(secret: &str) -> String {
+    hex(&Sha256::digest(secret.as_bytes()))
+}
+
+/// Constant-time equality of two byte strings (time depends only on the lengths).
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0_u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Find the token whose hash matches `secret` among `(hash, token)` pairs,
+/// comparing every candidate in constant time; revoked tokens never match.
+pub fn find_by_secret<'a>(
+    secret: &str,
+    candidates: impl IntoIterator<Item = (&'a str, &'a Token)>,
+) -> Option<Token> {
+    let want = hash_secret(secret);
+    let mut found = None;
+    for (hash, token) in candidates {
+        if ct_eq(hash.as_bytes(), want.as_bytes()) && token.revoked.is_none() {
+            found = Some(token.clone());
+        }
+    }
+    found
+}
+
+/// A new token for `access` (id and creation time filled in).
+pub fn new_token(access: &Access, label: Option<&str>) -> Token {
+    Token {
+        id: new_token_id(),
+        role: access.role,
+        scope: access.scope.clone(),
+        violence: access.violence,
+        label: label.map(str::to_owned),
+        created: now_unix(),
+        revoked: None,
+    }
+}
+
+#[derive(Default)]
+struct MemoryInner {
+    tokens: Vec<(String, Token)>,
+    log: Vec<AccessEntry>,
+}
+
+/// Tokens and access log in memory (tests, demos).
+#[derive(Default)]
+pub struct MemoryTokenStore {
+    inner: Mutex<MemoryInner>,
+}
+
+impl MemoryTokenStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, MemoryInner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl TokenStore for MemoryTokenStore {
+    fn create(&self, access: &Access, label: Option<&str>) -> Result<(Token, String), AccessError> {
+        let access = Access::new(access.role, access.scope.clone(), access.violence)?;
+        let secret = new_secret();
+        let token = new_token(&access, label);
+        self.lock()
+            .tokens
+            .push((hash_secret(&secret), token.clone()));
+        Ok((token, secret))
+    }
+
+    fn verify(&self, secret: &str) -> Result<Option<Token>, AccessError> {
+        let inner = self.lock();
+        Ok(find_by_secret(
+            secret,
+            inner.tokens.iter().map(|(h, t)| (h.as_str(), t)),
+        ))
+    }
+
+    fn list(&self) -> Result<Vec<Token>, AccessError> {
+        Ok(self.lock().tokens.iter().map(|(_, t)| t.clone()).collect())
+    }
+
+    fn revoke(&self, id: &str) -> Result<(), AccessError> {
+        let mut inner = self.lock();
+        let t = inner
+            .tokens
+            .iter_mut()
+            .find(|(_, t)| t.id == id)
+            .ok_or_else(|| AccessError::NotFound(id.to_owned()))?;
+        if t.1.revoked.is_none() {
+            t.1.revoked = Some(now_unix());
+        }
+        Ok(())
+    }
+
+    fn log_access(&self, who: Option<&str>, what: &str, count: u64) -> Result<(), AccessError> {
+        self.lock().log.push(AccessEntry {
+            who: who.map(str::to_owned),
+            what: what.to_owned(),
+            when: now_unix(),
+            count,
+        });
+        Ok(())
+    }
+
+    fn access_log(&self) -> Result<Vec<AccessEntry>, AccessError> {
+        Ok(self.lock().log.clone())
+    }
+}
+
+/// What one caller may see of a household layer.
+#[derive(Debug, Clone)]
+pub struct Visibility {
+    access: Access,
+    sector: Option<usize>,
+    facility: Option<usize>,
+    violence: Option<usize>,
+}
+
+impl Visibility {
+    /// The visibility of `layer`'s features for `access` (field positions are looked up once).
+    pub fn new(access: &Access, layer: &Layer) -> Self {
+        Self {
+            access: access.clone(),
+            sector: layer.field_index(FIELD_CHA_SECTOR),
+            facility: layer.field_index(FIELD_FACILITY),
+            violence: layer.field_index(FIELD_VIOLENCE_RISK),
+        }
+    }
+
+    /// Whether the caller may see individual households at all.
+    pub fn sees_households(&self) -> bool {
+        self.access.role != Role::Public
+    }
+
+    /// Whether the caller may see `feature`. A scoped role sees a household only
+    /// when the household's sector (or facility) equals the scope exactly; a
+    /// household without one is hidden from it.
+    pub fn may_see(&self, feature: &Feature) -> bool {
+        let field = match self.access.role {
+            Role::Public => return false,
+            Role::Analyst | Role::Admin => return true,
+            Role::Cha => self.sector,
+            Role::Facility => self.facility,
+        };
+        let value = field.and_then(|i| feature.values.get(i));
+        match (value, self.access.scope.as_deref()) {
+            (Some(Value::Text(v)), Some(scope)) => v.trim() == scope,
+            _ => false,
+        }
+    }
+
+    /// Names of the fields removed from what the caller sees.
+    pub fn stripped_fields(&self) -> Vec<&'static str> {
+        if self.access.violence {
+            Vec::new()
+        } else {
+            vec![FIELD_VIOLENCE_RISK]
+        }
+    }
+
+    /// Whether field position `index` is removed.
+    pub fn strips(&self, index: usize) -> bool {
+        !self.access.violence && self.violence == Some(index)
+    }
+
+    /// The part of `layer` the caller may see: visible features only, stripped
+    /// fields removed (from the schema and from every feature).
+    pub fn apply(&self, layer: &Layer) -> Layer {
+        let keep: Vec<usize> = (0..layer.fields.len())
+            .filter(|&i| !self.strips(i))
+            .collect();
+        let features = layer
+            .features
+            .iter()
+            .filter(|f| self.may_see(f))
+            .map(|f| Feature {
+                fid: f.fid,
+                geometry: f.geometry.clone(),
+                values: keep
+                    .iter()
+                    .map(|&i| f.values.get(i).cloned().unwrap_or(Value::Null))
+                    .collect(),
+            })
+            .collect();
+        Layer {
+            name: layer.name.clone(),
+            kind: layer.kind,
+            fields: keep.iter().map(|&i| layer.fields[i].clone()).collect(),
+            features,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layer::LayerKind;
+    use geo::{Geometry, Point};
+
+    fn households() -> Layer {
+        let mut layer = Layer::new("households", LayerKind::Households);
+        let n = layer.fields.len();
+        let (cs, fa, vr) = (
+            layer.field_index(FIELD_CHA_SECTOR).unwrap(),
+            layer.field_index(FIELD_FACILITY).unwrap(),
+            layer.field_index(FIELD_VIOLENCE_RISK).unwrap(),
+        );
+        let rows = [
+            ("S1", "0001", true),
+            ("S1", "0002", false),
+            ("S2", "0001", false),
+        ];
+        for (k, (sector, fac, vio)) in rows.iter().enumerate() {
+            let mut values = vec![Value::Null; n];
+            values[0] = Value::Text(format!("H{k}"));
+            values[cs] = Value::Text((*sector).into());
+            values[fa] = Value::Text((*fac).into());
+            values[vr] = Value::Bool(*vio);
+            layer.features.push(Feature {
+                fid: k as i64 + 1,
+                geometry: Geometry::Point(Point::new(-75.0, -12.0)),
+                values,
+            });
+        }
+        // A household without sector or facility.
+        layer.features.push(Feature {
+            fid: 4,
+            geometry: Geometry::Point(Point::new(-75.0, -12.0)),
+            values: vec![Value::Null; n],
+        });
+        layer
+    }
+
+    fn fids(access: &Access) -> Vec<i64> {
+        let l = households();
+        let v = Visibility::new(access, &l);
+        l.features
+            .iter()
+            .filter(|f| v.may_see(f))
+            .map(|f| f.fid)
+            .collect()
+    }
+
+    #[test]
+    fn access_control_roles_see_their_households() {
+        let a = |r, s: Option<&str>| Access::new(r, s.map(str::to_owned), false).unwrap();
+        assert_eq!(fids(&Access::public()), Vec::<i64>::new());
+        assert_eq!(fids(&a(Role::Analyst, None)), vec![1, 2, 3, 4]);
+        assert_eq!(fids(&a(Role::Admin, None)), vec![1, 2, 3, 4]);
+        assert_eq!(fids(&a(Role::Cha, Some("S1"))), vec![1, 2]);
+        assert_eq!(fids(&a(Role::Cha, Some("S2"))), vec![3]);
+        assert_eq!(fids(&a(Role::Cha, Some("S9"))), Vec::<i64>::new());
+        assert_eq!(fids(&a(Role::Facility, Some("0001"))), vec![1, 3]);
+        assert_eq!(fids(&a(Role::Facility, Some("0002"))), vec![2]);
+    }
+
+    #[test]
+    fn access_control_strips_violence_unless_granted() {
+        let l = households();
+        let plain = Access::new(Role::Analyst, None, false).unwrap();
+        let v = Visibility::new(&plain, &l);
+        assert_eq!(v.stripped_fields(), vec![FIELD_VIOLENCE_RISK]);
+        let out = v.apply(&l);
+        assert_eq!(out.fields.len(), l.fields.len() - 1);
+        assert!(out.field_index(FIELD_VIOLENCE_RISK).is_none());
+        assert!(
+            out.features
+                .iter()
+                .all(|f| f.values.len() == out.fields.len())
+        );
+        assert_eq!(
+            out.value(&out.features[0], "code"),
+            &Value::Text("H0".into())
+        );
+
+        let granted = Access::new(Role::Cha, Some("S1".into()), true).unwrap();
+        let v = Visibility::new(&granted, &l);
+        assert!(v.stripped_fields().is_empty());
+        let out = v.apply(&l);
+        assert_eq!(out.features.len(), 2);
+        assert_eq!(
+            out.value(&out.features[0], FIELD_VIOLENCE_RISK),
+            &Value::Bool(true)
+        );
+    }
+
+    #[test]
+    fn access_control_checks_scopes() {
+        assert!(Access::new(Role::Cha, None, false).is_err());
+        assert!(Access::new(Role::Facility, Some("  ".into()), false).is_err());
+        assert!(Access::new(Role::Analyst, Some("S1".into()), false).is_err());
+        assert!(Access::new(Role::Public, None, true).is_err());
+        assert_eq!(
+            Access::new(Role::Cha, Some(" S1 ".into()), true)
+                .unwrap()
+                .scope
+                .as_deref(),
+            Some("S1")
+        );
+        assert_eq!("CHA".parse::<Role>().unwrap(), Role::Cha);
+        assert!("root".parse::<Role>().is_err());
+    }
+
+    #[test]
+    fn access_control_hash_and_compare() {
+        // SHA-256("abc") from FIPS 180-2, appendix B.1.
+        assert_eq!(
+            hash_secret("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert!(ct_eq(b"abc", b"abc"));
+        assert!(!ct_eq(b"abc", b"abd"));
+        assert!(!ct_eq(b"abc", b"abcd"));
+        let s = new_secret();
+        assert_eq!(s.len(), SECRET_PREFIX.len() + 64);
+        assert_ne!(s, new_secret());
+    }
+
+    #[test]
+    fn access_control_memory_store_lifecycle() {
+        let store: Box<dyn TokenStore> = Box::new(MemoryTokenStore::new());
+        let access = Access::new(Role::Cha, Some("S1".into()), false).unwrap();
+        let (token, secret) = store.create(&access, Some("Rosa")).unwrap();
+        assert_eq!(store.verify(&secret).unwrap().unwrap().id, token.id);
+        assert!(store.verify("chk_wrong").unwrap().is_none());
+        assert!(store.verify("").unwrap().is_none());
+        let listed = store.list().unwrap();
+        assert_eq!(listed.len(), 1);
+        // The secret is stored nowhere in what the store shows.
+        assert!(!format!("{listed:?}").contains(&secret[4..]));
+        store.revoke(&token.id).unwrap();
+        assert!(store.verify(&secret).unwrap().is_none());
+        assert!(store.list().unwrap()[0].revoked.is_some());
+        assert!(matches!(
+            store.revoke("nope"),
+            Err(AccessError::NotFound(_))
+        ));
+        assert!(
+            store
+                .create(
+                    &Access {
+                        role: Role::Cha,
+                        scope: None,
+                        violence: false
+                    },
+                    None
+                )
+                .is_err()
+        );
+        store
+            .log_access(Some(&token.id), "/api/households", 3)
+            .unwrap();
+        let log = store.access_log().unwrap();
+        assert_eq!(log.len(), 1);
+        assert_eq!(
+            (log[0].who.as_deref(), log[0].count),
+            (Some(token.id.as_str()), 3)
+        );
+    }
+}

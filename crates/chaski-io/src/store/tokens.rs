@@ -1,0 +1,291 @@
+//! Access tokens and the access log kept in the store's GeoPackage file.
+//!
+//! Two plain tables next to the layers: `chaski_tokens` (id, role, scope,
+//! violence grant, label, times, and the SHA-256 hash of the secret: the
+//! secret itself is never written) and `access_log` (who = token id, what,
+//! when, count). The store opens its own connection in WAL mode with
+//! `synchronous=FULL`, so every write is committed (and durable) before the
+//! call returns.
+
+use chaski_core::access_control::{
+    Access, AccessEntry, AccessError, Role, Token, TokenStore, find_by_secret, hash_secret,
+    new_secret, new_token, now_unix,
+};
+use rusqlite::{Connection, params};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS chaski_tokens (
+  id TEXT PRIMARY KEY NOT NULL,
+  secret_sha256 TEXT NOT NULL UNIQUE,
+  role TEXT NOT NULL,
+  scope TEXT,
+  violence INTEGER NOT NULL DEFAULT 0,
+  label TEXT,
+  created INTEGER NOT NULL,
+  revoked INTEGER
+);
+CREATE TABLE IF NOT EXISTS access_log (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  who TEXT,
+  what TEXT NOT NULL,
+  \"when\" INTEGER NOT NULL,
+  count INTEGER NOT NULL
+);";
+
+/// Tokens and access log in a GeoPackage (or any SQLite) file.
+pub struct GpkgTokenStore {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for GpkgTokenStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GpkgTokenStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+fn backend(path: &Path, e: &rusqlite::Error) -> AccessError {
+    AccessError::Backend(format!("{}: {e}", path.display()))
+}
+
+impl GpkgTokenStore {
+    /// Open the token tables of the file at `path` (created when missing).
+    /// Open the layer store first so the file is a GeoPackage.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, AccessError> {
+        let path = path.as_ref().to_path_buf();
+        let conn = Connection::open(&path).map_err(|e| backend(&path, &e))?;
+        let setup = || -> rusqlite::Result<()> {
+            conn.busy_timeout(Duration::from_secs(10))?;
+            let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                tracing::warn!(mode, "token store: WAL journal mode not available");
+            }
+            conn.execute_batch("PRAGMA synchronous = FULL;")?;
+            conn.execute_batch(SCHEMA)
+        };
+        setup().map_err(|e| backend(&path, &e))?;
+        Ok(Self {
+            path,
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn err(&self, e: &rusqlite::Error) -> AccessError {
+        backend(&self.path, e)
+    }
+
+    /// Every token with its stored hash.
+    fn rows(&self) -> Result<Vec<(String, Token)>, AccessError> {
+        let conn = self.conn();
+        let read = || -> rusqlite::Result<Vec<(String, String, Token)>> {
+            let mut st = conn.prepare(
+                "SELECT secret_sha256, role, id, scope, violence, label, created, revoked \
+                 FROM chaski_tokens ORDER BY created, rowid",
+            )?;
+            let rows = st.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    Token {
+                        id: r.get(2)?,
+                        role: Role::Public,
+                        scope: r.get(3)?,
+                        violence: r.get::<_, i64>(4)? != 0,
+                        label: r.get(5)?,
+                        created: r.get(6)?,
+                        revoked: r.get(7)?,
+                    },
+                ))
+            })?;
+            rows.collect()
+        };
+        read()
+            .map_err(|e| self.err(&e))?
+            .into_iter()
+            .map(|(hash, role, mut token)| {
+                token.role = role.parse().map_err(|_| {
+                    AccessError::Backend(format!(
+                        "{}: chaski_tokens row '{}': unknown role '{role}'",
+                        self.path.display(),
+                        token.id
+                    ))
+                })?;
+                Ok((hash, token))
+            })
+            .collect()
+    }
+}
+
+impl TokenStore for GpkgTokenStore {
+    fn create(&self, access: &Access, label: Option<&str>) -> Result<(Token, String), AccessError> {
+        let access = Access::new(access.role, access.scope.clone(), access.violence)?;
+        let secret = new_secret();
+        let token = new_token(&access, label);
+        self.conn()
+            .execute(
+                "INSERT INTO chaski_tokens (id, secret_sha256, role, scope, violence, label, created) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    token.id,
+                    hash_secret(&secret),
+                    token.role.as_str(),
+                    token.scope,
+                    i64::from(token.violence),
+                    token.label,
+                    token.created
+                ],
+            )
+            .map_err(|e| self.err(&e))?;
+        Ok((token, secret))
+    }
+
+    fn verify(&self, secret: &str) -> Result<Option<Token>, AccessError> {
+        let rows = self.rows()?;
+        Ok(find_by_secret(
+            secret,
+            rows.iter().map(|(h, t)| (h.as_str(), t)),
+        ))
+    }
+
+    fn list(&self) -> Result<Vec<Token>, AccessError> {
+        Ok(self.rows()?.into_iter().map(|(_, t)| t).collect())
+    }
+
+    fn revoke(&self, id: &str) -> Result<(), AccessError> {
+        let conn = self.conn();
+        conn.execute(
+            "UPDATE chaski_tokens SET revoked = ?2 WHERE id = ?1 AND revoked IS NULL",
+            params![id, now_unix()],
+        )
+        .map_err(|e| self.err(&e))?;
+        let exists: bool = conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM chaski_tokens WHERE id = ?1)",
+                [id],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(&e))?;
+        if exists {
+            Ok(())
+        } else {
+            Err(AccessError::NotFound(id.to_owned()))
+        }
+    }
+
+    fn log_access(&self, who: Option<&str>, what: &str, count: u64) -> Result<(), AccessError> {
+        self.conn()
+            .execute(
+                "INSERT INTO access_log (who, what, \"when\", count) VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    who,
+                    what,
+                    now_unix(),
+                    i64::try_from(count).unwrap_or(i64::MAX)
+                ],
+            )
+            .map_err(|e| self.err(&e))?;
+        Ok(())
+    }
+
+    fn access_log(&self) -> Result<Vec<AccessEntry>, AccessError> {
+        let conn = self.conn();
+        let read = || -> rusqlite::Result<Vec<AccessEntry>> {
+            let mut st =
+                conn.prepare("SELECT who, what, \"when\", count FROM access_log ORDER BY id")?;
+            let rows = st.query_map([], |r| {
+                Ok(AccessEntry {
+                    who: r.get(0)?,
+                    what: r.get(1)?,
+                    when: r.get(2)?,
+                    count: u64::try_from(r.get::<_, i64>(3)?).unwrap_or(0),
+                })
+            })?;
+            rows.collect()
+        };
+        read().map_err(|e| self.err(&e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::gpkg::GpkgStore;
+    use chaski_core::store::Store;
+
+    #[test]
+    fn tokens_persist_hashed_and_revoke() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.gpkg");
+        let layers = GpkgStore::open(&path).unwrap();
+        let store = GpkgTokenStore::open(&path).unwrap();
+        let access = Access::new(Role::Facility, Some("00001234".into()), true).unwrap();
+        let (token, secret) = store.create(&access, Some("PS Huayllay")).unwrap();
+        let (other, other_secret) = store
+            .create(&Access::new(Role::Analyst, None, false).unwrap(), None)
+            .unwrap();
+        drop(store);
+
+        // A second connection (as another process would) sees the committed rows.
+        let store = GpkgTokenStore::open(&path).unwrap();
+        let got = store.verify(&secret).unwrap().unwrap();
+        assert_eq!(got, token);
+        assert_eq!(store.verify(&other_secret).unwrap().unwrap().id, other.id);
+        assert!(store.verify("chk_nope").unwrap().is_none());
+        assert_eq!(store.list().unwrap().len(), 2);
+
+        // Only the hash is on disk.
+        let conn = Connection::open(&path).unwrap();
+        let hash: String = conn
+            .query_row(
+                "SELECT secret_sha256 FROM chaski_tokens WHERE id = ?1",
+                [&token.id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(hash, hash_secret(&secret));
+        drop(conn);
+        let bytes = std::fs::read(&path).unwrap();
+        let wal = std::fs::read(path.with_extension("gpkg-wal")).unwrap_or_default();
+        for b in [&bytes, &wal] {
+            assert!(!b.windows(secret.len()).any(|w| w == secret.as_bytes()));
+        }
+
+        store.revoke(&token.id).unwrap();
+        assert!(store.verify(&secret).unwrap().is_none());
+        assert!(matches!(
+            store.revoke("missing"),
+            Err(AccessError::NotFound(_))
+        ));
+
+        store
+            .log_access(Some(&other.id), "/api/households", 7)
+            .unwrap();
+        store
+            .log_access(None, "/api/households/summary", 3)
+            .unwrap();
+        let log = GpkgTokenStore::open(&path).unwrap().access_log().unwrap();
+        assert_eq!(log.len(), 2);
+        assert_eq!(log[0].who.as_deref(), Some(other.id.as_str()));
+        assert_eq!((log[0].what.as_str(), log[0].count), ("/api/households", 7));
+        assert_eq!(log[1].who, None);
+
+        // The layer store still opens the file and is unaffected.
+        drop(layers);
+        let layers = GpkgStore::open(&path).unwrap();
+        assert!(layers.layers().unwrap().is_empty());
+    }
+}
