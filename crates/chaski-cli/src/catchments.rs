@@ -19,6 +19,7 @@ use anyhow::{Context, Result};
 use chaski_core::analysis::access::{AccessStatus, DistrictSummary};
 use chaski_core::analysis::cost::{Direction, NO_SOURCE};
 use chaski_core::analysis::scenario::Scenario;
+use chaski_core::analysis::uncertainty::Interval;
 use chaski_core::raster::Raster;
 use chaski_io::access::{
     AccessError, AccessInputs, AccessOptions, AccessResult, BirthCareFilter, SourceFilter,
@@ -228,6 +229,11 @@ pub struct Args {
     /// Isochrone bands in minutes (cumulative).
     #[arg(long, value_delimiter = ',', default_value = "30,60,120,240")]
     pub bands: Vec<f64>,
+
+    /// Monte Carlo runs over the scenario's speed ranges (seeded): adds the 5 %,
+    /// median and 95 % minutes of every village to villages.csv/.geojson.
+    #[arg(long)]
+    pub uncertainty: Option<u32>,
 }
 
 /// Time spent in each stage, for the summary.
@@ -282,6 +288,8 @@ impl Stages {
 /// Everything computed, ready to write.
 struct Outcome<'a> {
     result: &'a AccessResult,
+    /// Monte Carlo 5 %, median and 95 % times per village (`--uncertainty`).
+    intervals: Option<&'a [Option<Interval>]>,
     districts: Option<&'a DistrictSummary>,
     bands: &'a [f64],
     direction: &'static str,
@@ -369,14 +377,18 @@ fn write_tables(o: &Outcome<'_>, out: &Path) -> Result<()> {
     // Villages.
     let path = out.join("villages.csv");
     let mut w = csv_writer(&path)?;
-    w.write_record([
+    let mut header = vec![
         "code", "name", "minutes", "facility", "status", "lon", "lat",
-    ])?;
+    ];
+    if o.intervals.is_some() {
+        header.extend(["minutes_low", "minutes_median", "minutes_high"]);
+    }
+    w.write_record(&header)?;
     let places = &o.result.places;
     let mut features = Vec::with_capacity(places.len());
-    for (p, a) in places.iter().zip(&o.result.access) {
+    for (i, (p, a)) in places.iter().zip(&o.result.access).enumerate() {
         let facility = a.facility.clone().unwrap_or_default();
-        w.write_record([
+        let mut row = vec![
             p.village.code.clone(),
             p.village.name.clone(),
             fmt_minutes(a.minutes),
@@ -384,17 +396,33 @@ fn write_tables(o: &Outcome<'_>, out: &Path) -> Result<()> {
             a.status.reason().to_owned(),
             p.lonlat.0.to_string(),
             p.lonlat.1.to_string(),
-        ])?;
+        ];
+        let mut properties = json!({
+            "code": p.village.code,
+            "name": p.village.name,
+            "minutes": a.minutes,
+            "facility": a.facility,
+            "status": a.status.reason(),
+        });
+        if let Some(intervals) = o.intervals {
+            let band = intervals.get(i).copied().flatten();
+            let minutes =
+                |v: Option<f32>| v.map(f64::from).filter(|v| v.is_finite()).map(|v| v / 60.0);
+            let (low, median, high) = (
+                minutes(band.map(|b| b.low)),
+                minutes(band.map(|b| b.median)),
+                minutes(band.map(|b| b.high)),
+            );
+            row.extend([fmt_minutes(low), fmt_minutes(median), fmt_minutes(high)]);
+            properties["minutes_low"] = json!(low);
+            properties["minutes_median"] = json!(median);
+            properties["minutes_high"] = json!(high);
+        }
+        w.write_record(&row)?;
         features.push(json!({
             "type": "Feature",
             "geometry": {"type": "Point", "coordinates": [p.lonlat.0, p.lonlat.1]},
-            "properties": {
-                "code": p.village.code,
-                "name": p.village.name,
-                "minutes": a.minutes,
-                "facility": a.facility,
-                "status": a.status.reason(),
-            },
+            "properties": properties,
         }));
     }
     w.flush()
@@ -709,6 +737,10 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
         Some(d) => Some(result.district_summary(d, &DISTRICT_MINUTES)?),
         None => None,
     };
+    let intervals = match args.uncertainty {
+        Some(runs) => Some(inputs.uncertainty(&scenario, &result, runs)?),
+        None => None,
+    };
     stages.end("villages");
 
     stages.next("writing outputs");
@@ -718,6 +750,7 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
     };
     let outcome = Outcome {
         result: &result,
+        intervals: intervals.as_deref(),
         districts: summary.as_ref(),
         bands: &bands,
         direction,

@@ -42,6 +42,7 @@ use chaski_core::analysis::grid::{Grid, GridError};
 use chaski_core::analysis::isochrone::isochrones;
 use chaski_core::analysis::rasterize::{burn_line_string, burn_point};
 use chaski_core::analysis::scenario::{RouteClass, Scenario, WaterClass};
+use chaski_core::analysis::uncertainty::{Interval, monte_carlo};
 use chaski_core::crs::{CrsError, Projection, UtmZone};
 use chaski_core::domain::{BirthCare, Category};
 use chaski_core::raster::Raster;
@@ -1254,6 +1255,66 @@ impl AccessInputs {
                 terrain_surface(&inputs, scenario)?
             }
         })
+    }
+
+    /// Uncertainty of each village's time in `result`: `runs` Monte Carlo draws of
+    /// the scenario's speed parameters (seeded, so repeatable; see
+    /// [`chaski_core::analysis::uncertainty`]), giving per village the 5 %, median
+    /// and 95 % times in seconds (None for villages without a time). Only for the
+    /// terrain model: a friction raster has no parameters to vary.
+    pub fn uncertainty(
+        &self,
+        scenario: &Scenario,
+        result: &AccessResult,
+        runs: u32,
+    ) -> Result<Vec<Option<Interval>>, AccessError> {
+        if self.model != SurfaceModel::Terrain {
+            return Err(AccessError::Option {
+                option: "uncertainty",
+                value: runs.to_string(),
+                reason: "needs the terrain model: a friction raster has no speed parameters to vary",
+            });
+        }
+        let grid = self.grid();
+        let lonlats: Vec<(f64, f64)> = result.sources.iter().map(|f| f.lonlat).collect();
+        let sources: Vec<(usize, usize)> = self
+            .metric
+            .forward
+            .transform_each(&lonlats)
+            .map_err(crs("the facilities"))?
+            .into_iter()
+            .filter_map(|xy| xy.ok().and_then(|(x, y)| grid.cell_at(x, y)))
+            .collect();
+        let queries: Vec<(usize, usize)> = result
+            .access
+            .iter()
+            .filter(|a| a.minutes.is_some())
+            .filter_map(|a| a.cell)
+            .collect();
+        let mut s = scenario.clone();
+        s.monte_carlo.runs = runs.max(1);
+        let inputs = TerrainInputs {
+            routes: self.routes.as_ref(),
+            water: self.water.as_ref(),
+            ..TerrainInputs::new(&self.metric.raster)
+        };
+        let options = SearchOptions {
+            direction: result.direction,
+            max_seconds: result.max_minutes.map(|m| m * 60.0),
+        };
+        let intervals = monte_carlo(&inputs, &s, &sources, &queries, &options, [0.05, 0.95])?;
+        let mut it = intervals.into_iter();
+        Ok(result
+            .access
+            .iter()
+            .map(|a| {
+                if a.minutes.is_some() && a.cell.is_some() {
+                    it.next().flatten()
+                } else {
+                    None
+                }
+            })
+            .collect())
     }
 
     /// Search from the facilities with `scenario`; `max_minutes` stops the search.

@@ -498,3 +498,65 @@ fn demo_region_districts_and_rivers() {
         }
     }
 }
+
+/// `--uncertainty`: seeded Monte Carlo bands per village, repeatable, ordered,
+/// and holding the central scenario's time.
+#[test]
+fn demo_region_uncertainty_bands() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data");
+    if !data.join("dem.tif").exists() {
+        eprintln!("skipped: data/ (demo region) is absent");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s.gpkg");
+    for (file, layer) in [
+        ("communities.csv", "communities"),
+        ("facilities.csv", "facilities"),
+        ("dem.tif", "dem"),
+    ] {
+        ok(&chaski(
+            &store,
+            &[
+                "import",
+                data.join(file).to_str().unwrap(),
+                "--layer",
+                layer,
+            ],
+        ));
+    }
+    let run = |name: &str| -> String {
+        let out = dir.path().join(name);
+        ok(&chaski(
+            &store,
+            &[
+                "catchments",
+                "--out",
+                out.to_str().unwrap(),
+                "--uncertainty",
+                "8",
+            ],
+        ));
+        std::fs::read_to_string(out.join("villages.csv")).unwrap()
+    };
+    let (a, b) = (run("a"), run("b"));
+    assert_eq!(a, b, "seeded runs must repeat");
+    let mut r = csv::Reader::from_reader(a.as_bytes());
+    let h = r.headers().unwrap().clone();
+    let col = |name: &str| h.iter().position(|c| c == name).unwrap();
+    let (m, lo, me, hi) = (
+        col("minutes"),
+        col("minutes_low"),
+        col("minutes_median"),
+        col("minutes_high"),
+    );
+    let mut n = 0;
+    for rec in r.records() {
+        let rec = rec.unwrap();
+        let f = |i: usize| rec[i].parse::<f64>().unwrap();
+        assert!(f(lo) <= f(me) && f(me) <= f(hi), "{rec:?}");
+        assert!(f(lo) <= f(m) * 1.0001 && f(m) <= f(hi) * 1.0001, "{rec:?}");
+        n += 1;
+    }
+    assert_eq!(n, 160);
+}

@@ -1,7 +1,11 @@
 //! The `chaski` binary end to end, built as one test binary: `import`, `demo`,
 //! `summary` and `serve` (commands) and `catchments`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::many_single_char_names
+)]
 
 mod catchments;
 mod clusters;
