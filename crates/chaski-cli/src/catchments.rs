@@ -47,16 +47,6 @@ pub enum CatchmentsError {
         /// Why.
         reason: String,
     },
-    /// An option has a value out of range.
-    #[error("--{option} {value}: {reason}")]
-    Option {
-        /// Option name.
-        option: &'static str,
-        /// Its value.
-        value: String,
-        /// Why.
-        reason: &'static str,
-    },
     /// The scenario file could not be read or is invalid.
     #[error("scenario {path}: {reason}")]
     Scenario {
@@ -593,7 +583,7 @@ fn scenario(args: &Args) -> Result<Scenario> {
 fn check_args(args: &Args) -> Result<Vec<f64>> {
     if let Some(m) = args.max_minutes {
         if !(m.is_finite() && m > 0.0) {
-            return Err(CatchmentsError::Option {
+            return Err(AccessError::Option {
                 option: "max-minutes",
                 value: m.to_string(),
                 reason: "must be a positive number of minutes",
@@ -603,7 +593,7 @@ fn check_args(args: &Args) -> Result<Vec<f64>> {
     }
     let mut bands = args.bands.clone();
     if bands.is_empty() || bands.iter().any(|b| !(b.is_finite() && *b > 0.0)) {
-        return Err(CatchmentsError::Option {
+        return Err(AccessError::Option {
             option: "bands",
             value: format!("{:?}", args.bands),
             reason: "must be positive numbers of minutes",

@@ -1,28 +1,11 @@
 //! `chaski clusters` end to end on the demo region, whose households hold two
 //! planted clusters of anaemia and danger signs.
 
-use crate::common::{chaski, text};
+use crate::common::{chaski, demo_store, text};
 use chaski_core::value::Value;
 use chaski_demo::{DemoOptions, PlantedCluster, generate};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-
-/// A temp dir with the demo region loaded into `demo.gpkg`.
-fn demo_store() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("demo.gpkg");
-    let out = chaski(
-        &store,
-        &[
-            "demo",
-            "--out",
-            dir.path().join("demo").to_str().unwrap(),
-            "--load",
-        ],
-    );
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    (dir, store)
-}
+use std::path::Path;
 
 /// Great-circle distance in metres (haversine, mean Earth radius 6,371,008.8 m).
 fn metres(a: (f64, f64), b: (f64, f64)) -> f64 {

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::common::{chaski, peru, text};
+use crate::common::{chaski, demo_store, peru, text};
 use std::process::Command;
 
 #[test]
@@ -214,18 +214,7 @@ fn gdal_reads_served_tiles_with_the_tilejson_fields() {
         Command::new("ogrinfo").arg("--version").output().is_ok(),
         "ogrinfo (package gdal-bin) is required: run scripts/install-deps.sh"
     );
-    let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("demo.gpkg");
-    let out = chaski(
-        &store,
-        &[
-            "demo",
-            "--out",
-            dir.path().join("data").to_str().unwrap(),
-            "--load",
-        ],
-    );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (_dir, store) = demo_store();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

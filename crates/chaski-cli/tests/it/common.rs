@@ -26,3 +26,20 @@ pub fn peru(rel: &str) -> Option<PathBuf> {
         .join(rel);
     p.exists().then_some(p)
 }
+
+/// A temp dir with the demo region loaded into `demo.gpkg`.
+pub fn demo_store() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("demo.gpkg");
+    let out = chaski(
+        &store,
+        &[
+            "demo",
+            "--out",
+            dir.path().join("demo").to_str().unwrap(),
+            "--load",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    (dir, store)
+}
