@@ -176,6 +176,73 @@ impl std::fmt::Debug for LayerSource {
     }
 }
 
+/// Names of point attributes that usually repeat the point's own coordinates.
+const COORDINATE_NAMES: [(&str, usize); 12] = [
+    ("lon", 0),
+    ("long", 0),
+    ("lng", 0),
+    ("longitude", 0),
+    ("longitud", 0),
+    ("x", 0),
+    ("lat", 1),
+    ("latitude", 1),
+    ("latitud", 1),
+    ("y", 1),
+    ("coord_x", 0),
+    ("coord_y", 1),
+];
+
+/// For each field of `layer`, its index among the fields tiles carry, or
+/// `None` for a field dropped from tiles.
+///
+/// A point layer's Real field named like a coordinate (`lon`, `lat`,
+/// `longitud`, `x`, …) whose every value equals the point's own longitude or
+/// latitude (within 1e-6°) is dropped: the geometry already carries it, and
+/// two unique doubles per point made up half of a dense village tile.
+fn kept_fields(layer: &Layer) -> Vec<Option<u16>> {
+    let duplicate = |i: usize, field: &Field| -> bool {
+        if field.ty != FieldType::Real || layer.kind.geometry_type() != GeometryType::Point {
+            return false;
+        }
+        let name = field.name.to_ascii_lowercase();
+        let Some(&(_, axis)) = COORDINATE_NAMES.iter().find(|(n, _)| *n == name) else {
+            return false;
+        };
+        let mut seen = false;
+        for f in &layer.features {
+            let Some(Value::Real(v)) = f.values.get(i) else {
+                if matches!(f.values.get(i), None | Some(Value::Null)) {
+                    continue;
+                }
+                return false;
+            };
+            let Geometry::Point(p) = &f.geometry else {
+                return false;
+            };
+            let c = if axis == 0 { p.x() } else { p.y() };
+            if (v - c).abs() > 1e-6 {
+                return false;
+            }
+            seen = true;
+        }
+        seen
+    };
+    let mut next = 0u16;
+    layer
+        .fields
+        .iter()
+        .enumerate()
+        .map(|(i, field)| {
+            if duplicate(i, field) {
+                None
+            } else {
+                next += 1;
+                Some(next - 1)
+            }
+        })
+        .collect()
+}
+
 /// True for Int/Real fields that count things (summed when points are clustered):
 /// `population`, `households`, `households_served`, `members`, and names
 /// starting with `pop`, `tot_`, `total`, `num_`, `n_` or containing
@@ -334,6 +401,14 @@ impl LayerSource {
             cluster_cell: options.cluster_cell.clamp(1, EXTENT),
             ..options
         };
+        let kept = kept_fields(layer);
+        let fields: Vec<Field> = layer
+            .fields
+            .iter()
+            .zip(&kept)
+            .filter(|(_, k)| k.is_some())
+            .map(|(f, _)| f.clone())
+            .collect();
         let mut features = Vec::with_capacity(layer.features.len());
         let mut points = Vec::new();
         let mut shape_entries = Vec::new();
@@ -393,9 +468,8 @@ impl LayerSource {
             let props = f
                 .values
                 .iter()
-                .enumerate()
-                .take(layer.fields.len())
-                .filter_map(|(i, v)| prop_value(v).map(|p| (i as u16, p)))
+                .zip(&kept)
+                .filter_map(|(v, k)| Some((k.as_ref().copied()?, prop_value(v)?)))
                 .collect();
             features.push(SourceFeature {
                 id: u64::try_from(f.fid).ok(),
@@ -411,8 +485,7 @@ impl LayerSource {
                 .map(|(i, p)| Entry::new(Rectangle::from_corners(p.xy, p.xy), i as u32))
                 .collect(),
         );
-        let additive = layer
-            .fields
+        let additive = fields
             .iter()
             .enumerate()
             .filter(|(_, f)| is_additive(f))
@@ -423,7 +496,7 @@ impl LayerSource {
             .map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]);
         let mut source = Self {
             name: layer.name.clone(),
-            fields: layer.fields.clone(),
+            fields,
             geometry_type: layer.kind.geometry_type(),
             options,
             bounds,

@@ -8,6 +8,7 @@
 )]
 
 mod common;
+mod coordinate_fields;
 mod dataset;
 mod demo_region;
 mod districts;
