@@ -9,8 +9,10 @@
 
 mod api;
 mod crs;
+mod household_upload;
 mod import;
 mod security;
 mod server;
 mod store;
 mod tile_budget;
+mod whatif;

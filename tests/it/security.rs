@@ -33,6 +33,7 @@ struct Fixture {
     cha_violence: (Token, String),
     facility: (Token, String),
     revoked: (Token, String),
+    public: (Token, String),
 }
 
 fn text(layer: &Layer, f: &chaski_core::layer::Feature, field: &str) -> String {
@@ -78,9 +79,15 @@ fn fixture() -> Fixture {
     let facility = mk(Role::Facility, Some(&facility), false);
     let revoked = mk(Role::Analyst, None, true);
     tokens.revoke(&revoked.0.id).unwrap();
+    let public = mk(Role::Public, None, false);
+    // The tile layer's scan with 99 replicates (999 by default) to keep debug tests quick.
     let state = AppState::new(Arc::new(store), config)
         .unwrap()
-        .with_tokens(tokens.clone());
+        .with_tokens(tokens.clone())
+        .with_cluster_tile_options(chaski_io::clusters::ClusterOptions {
+            replicates: 99,
+            ..chaski_server::clusters::tile_cluster_options()
+        });
     Fixture {
         state,
         tokens,
@@ -91,11 +98,13 @@ fn fixture() -> Fixture {
         cha_violence,
         facility,
         revoked,
+        public,
     }
 }
 
 struct Reply {
     status: StatusCode,
+    headers: axum::http::HeaderMap,
     body: Vec<u8>,
 }
 
@@ -119,8 +128,13 @@ async fn get(state: &AppState, uri: &str, auth: Option<&str>) -> Reply {
         .await
         .unwrap();
     let status = res.status();
+    let headers = res.headers().clone();
     let body = res.into_body().collect().await.unwrap().to_bytes().to_vec();
-    Reply { status, body }
+    Reply {
+        status,
+        headers,
+        body,
+    }
 }
 
 fn bearer(secret: &str) -> String {
@@ -182,13 +196,11 @@ async fn households_api_per_role() {
     let hh = &fx.households;
     let st = &fx.state;
 
-    // Analyst: everything, violence_risk stripped.
+    // Analyst: clusters and aggregates only, never household records.
     let r = get(st, "/api/households", Some(&bearer(&fx.analyst.1))).await;
-    assert_eq!(r.status, StatusCode::OK);
-    let (codes, violence) = codes_of(&r);
-    assert_eq!(codes, expected(hh, |_| true));
-    assert!(!violence);
-    assert!(!r.text().contains("violence_risk\":"));
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.text().contains("analyst"), "{}", r.text());
+    assert!(!r.text().contains("\"features\""));
 
     // Admin with the grant: everything, violence_risk as in the data.
     let r = get(st, "/api/households", Some(&bearer(&fx.admin_violence.1))).await;
@@ -267,11 +279,6 @@ async fn households_api_per_role() {
     assert_eq!(
         seen,
         vec![
-            (
-                Some(fx.analyst.0.id.clone()),
-                "/api/households".into(),
-                hh.len() as u64
-            ),
             (
                 Some(fx.admin_violence.0.id.clone()),
                 "/api/households".into(),
@@ -379,49 +386,656 @@ async fn summary_suppresses_small_counts() {
     assert!(fx.tokens.access_log().unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn tiles_and_catalog_never_carry_households() {
-    let fx = fixture();
-    let st = &fx.state;
-    let marks = household_marks(&fx.households);
-    let geo::Geometry::Point(p) = &fx.households.features[0].geometry else {
+/// Tile `(x, y)` at zoom `z` holding a lon/lat, and the point's position in it (tile units, 0..4096).
+fn tile_of(lon: f64, lat: f64, z: u8) -> (u32, u32, f64, f64) {
+    let n = f64::from(1u32 << z);
+    let fx = (lon + 180.0) / 360.0 * n;
+    let lr = lat.to_radians();
+    let fy = (1.0 - (lr.tan() + 1.0 / lr.cos()).ln() / std::f64::consts::PI) / 2.0 * n;
+    (
+        fx.floor() as u32,
+        fy.floor() as u32,
+        (fx - fx.floor()) * 4096.0,
+        (fy - fy.floor()) * 4096.0,
+    )
+}
+
+fn lonlat(f: &chaski_core::layer::Feature) -> (f64, f64) {
+    let geo::Geometry::Point(p) = &f.geometry else {
         panic!("not a point")
     };
-    let n = 4096.0;
-    let x = ((p.x() + 180.0) / 360.0 * n).floor() as u32;
-    let lr = p.y().to_radians();
-    let y =
-        ((1.0 - (lr.tan() + 1.0 / lr.cos()).ln() / std::f64::consts::PI) / 2.0 * n).floor() as u32;
-    let tile = format!("/tiles/households/12/{x}/{y}");
-    let mixed = format!("/tiles/communities,households/12/{x}/{y}");
-    let callers: Vec<Option<String>> = vec![
-        None,
-        Some(bearer("chk_wrong")),
-        Some(bearer(&fx.revoked.1)),
-        Some(bearer(&fx.analyst.1)),
-        Some(bearer(&fx.admin_violence.1)),
-        Some(bearer(&fx.cha_violence.1)),
-        Some(bearer(&fx.facility.1)),
-    ];
-    for auth in &callers {
-        let a = auth.as_deref();
+    (p.x(), p.y())
+}
+
+type Props = std::collections::HashMap<String, mvt_reader::feature::Value>;
+
+/// The layers of a tile: name -> properties of each feature.
+fn decode(body: &[u8]) -> BTreeMap<String, Vec<Props>> {
+    let reader = mvt_reader::Reader::new(body.to_vec()).unwrap();
+    let names = reader.get_layer_names().unwrap();
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let feats = reader
+                .get_features(i)
+                .unwrap()
+                .into_iter()
+                .map(|f| f.properties.unwrap_or_default())
+                .collect();
+            (n.clone(), feats)
+        })
+        .collect()
+}
+
+fn prop_text(p: &Props, k: &str) -> String {
+    match p.get(k) {
+        Some(mvt_reader::feature::Value::String(s)) => s.clone(),
+        other => panic!("{k}: {other:?}"),
+    }
+}
+
+/// A kind of caller and what it may see, computed from the demo layer.
+struct Who {
+    label: &'static str,
+    auth: Option<String>,
+    token_id: Option<String>,
+    /// May see household points (the `households` tile layer).
+    households: bool,
+    /// May see the `clusters` tile layer and `/api/clusters`.
+    clusters: bool,
+    /// Holds the violence grant.
+    violence: bool,
+    /// Codes of the households it may see (empty when none).
+    visible: BTreeSet<String>,
+}
+
+fn callers(fx: &Fixture) -> Vec<Who> {
+    let hh = &fx.households;
+    let all = expected(hh, |_| true);
+    let sector = fx.cha.0.scope.clone().unwrap();
+    let in_sector = expected(hh, |f| text(hh, f, "cha_sector") == sector);
+    let fac = fx.facility.0.scope.clone().unwrap();
+    let in_facility = expected(hh, |f| text(hh, f, "facility") == fac);
+    let none = |label, auth: Option<String>| Who {
+        label,
+        auth,
+        token_id: None,
+        households: false,
+        clusters: false,
+        violence: false,
+        visible: BTreeSet::new(),
+    };
+    let tok = |label, t: &(Token, String), households, visible: &BTreeSet<String>| Who {
+        label,
+        auth: Some(bearer(&t.1)),
+        token_id: Some(t.0.id.clone()),
+        households,
+        clusters: true,
+        violence: t.0.violence,
+        visible: visible.clone(),
+    };
+    vec![
+        none("no token", None),
+        none("wrong token", Some(bearer("chk_wrongwrongwrong"))),
+        none("revoked token", Some(bearer(&fx.revoked.1))),
+        Who {
+            token_id: Some(fx.public.0.id.clone()),
+            ..none("public token", Some(bearer(&fx.public.1)))
+        },
+        tok("analyst", &fx.analyst, false, &all),
+        tok("admin+violence", &fx.admin_violence, true, &all),
+        tok("cha", &fx.cha, true, &in_sector),
+        tok("cha+violence", &fx.cha_violence, true, &in_sector),
+        tok("facility", &fx.facility, true, &in_facility),
+    ]
+}
+
+fn header<'a>(r: &'a Reply, h: &header::HeaderName) -> &'a str {
+    r.headers.get(h).map_or("", |v| v.to_str().unwrap_or(""))
+}
+
+fn assert_private_headers(r: &Reply, what: &str) {
+    assert_eq!(
+        header(r, &header::CACHE_CONTROL),
+        "private, no-store",
+        "{what}"
+    );
+    assert!(header(r, &header::VARY).contains("Authorization"), "{what}");
+}
+
+#[tokio::test]
+async fn catalog_tilejson_and_tiles_per_role() {
+    let fx = fixture();
+    let st = &fx.state;
+    let hh = &fx.households;
+    let marks = household_marks(hh);
+    let public_names: BTreeSet<String> = st.catalog().layers.keys().cloned().collect();
+    assert!(!public_names.contains("households") && !public_names.contains("clusters"));
+    let mut tile_log = Vec::new();
+    for who in callers(&fx) {
+        let a = who.auth.as_deref();
+        let what = who.label;
+        // Catalog: private layers listed only for roles that may see them.
         let cat = get(st, "/catalog", a).await;
-        assert_eq!(cat.status, StatusCode::OK);
-        let names: Vec<String> = cat.json()["layers"]
-            .as_array()
-            .unwrap()
+        assert_eq!(cat.status, StatusCode::OK, "{what}");
+        let layers = cat.json()["layers"].as_array().unwrap().clone();
+        let names: BTreeSet<String> = layers
             .iter()
             .map(|l| l["name"].as_str().unwrap().to_owned())
             .collect();
-        assert!(names.contains(&"communities".to_owned()));
-        assert!(!names.contains(&"households".to_owned()));
-        assert_no_household(&marks, "catalog", &cat.body);
-        for uri in ["/tiles/households.json", tile.as_str(), mixed.as_str()] {
-            let r = get(st, uri, a).await;
-            assert_eq!(r.status, StatusCode::NOT_FOUND, "{uri} {a:?}");
+        assert!(names.contains("communities"), "{what}");
+        assert_eq!(names.contains("households"), who.households, "{what}");
+        assert_eq!(names.contains("clusters"), who.clusters, "{what}");
+        if !who.households {
+            assert_no_household(&marks, what, &cat.body);
+        }
+        if let Some(l) = layers.iter().find(|l| l["name"] == "households") {
+            assert_eq!(
+                l["feature_count"].as_u64().unwrap() as usize,
+                who.visible.len()
+            );
+            assert_eq!(
+                l["fields"].get("violence_risk").is_some(),
+                who.violence,
+                "{what}"
+            );
+        }
+
+        // TileJSON.
+        for (name, allowed) in [("households", who.households), ("clusters", who.clusters)] {
+            let uri = format!("/tiles/{name}.json");
+            let r = get(st, &uri, a).await;
+            if allowed {
+                assert_eq!(r.status, StatusCode::OK, "{uri} {what}");
+                assert_private_headers(&r, &uri);
+                let j = r.json();
+                assert_eq!(j["vector_layers"][0]["id"], name);
+                let fields = &j["vector_layers"][0]["fields"];
+                if name == "households" {
+                    assert!(fields.get("code").is_some());
+                    assert_eq!(
+                        fields.get("violence_risk").is_some(),
+                        who.violence,
+                        "{what}"
+                    );
+                } else {
+                    for f in ["id", "rank", "households", "cases", "llr", "p_value"] {
+                        assert!(fields.get(f).is_some(), "{f}");
+                    }
+                    assert!(fields.get("members").is_none());
+                }
+            } else {
+                assert_eq!(r.status, StatusCode::NOT_FOUND, "{uri} {what}");
+                assert!(
+                    r.json()["error"]
+                        .as_str()
+                        .unwrap()
+                        .contains(&format!("'{name}'"))
+                );
+                assert_no_household(&marks, &uri, &r.body);
+            }
+        }
+
+        // A household tile at the maximum zoom (no point clustering), where
+        // the caller has a household (household 0's tile for the others).
+        let anchor = hh
+            .features
+            .iter()
+            .find(|f| who.visible.contains(&text(hh, f, "code")))
+            .unwrap_or(&hh.features[0]);
+        let (lon, lat) = lonlat(anchor);
+        let (x, y, _, _) = tile_of(lon, lat, 14);
+        for uri in [
+            format!("/tiles/households/14/{x}/{y}.mvt"),
+            format!("/tiles/communities,households/14/{x}/{y}"),
+        ] {
+            let r = get(st, &uri, a).await;
+            if !who.households {
+                assert_eq!(r.status, StatusCode::NOT_FOUND, "{uri} {what}");
+                assert_no_household(&marks, &uri, &r.body);
+                continue;
+            }
+            assert_eq!(r.status, StatusCode::OK, "{uri} {what}");
+            assert_private_headers(&r, &uri);
+            let tile = decode(&r.body);
+            let feats = &tile["households"];
+            let codes: BTreeSet<String> = feats.iter().map(|p| prop_text(p, "code")).collect();
+            // Only the caller's households, and every one of them well inside the tile.
+            assert!(
+                codes.is_subset(&who.visible),
+                "{what}: foreign household in tile"
+            );
+            for f in &hh.features {
+                let (flon, flat) = lonlat(f);
+                let (fx_, fy_, px, py) = tile_of(flon, flat, 14);
+                let inside = (fx_, fy_) == (x, y)
+                    && (1.0..4095.0).contains(&px)
+                    && (1.0..4095.0).contains(&py);
+                let code = text(hh, f, "code");
+                if inside && who.visible.contains(&code) {
+                    assert!(codes.contains(&code), "{what}: {code} missing");
+                }
+            }
+            assert!(codes.contains(&text(hh, anchor, "code")));
+            assert!(
+                feats
+                    .iter()
+                    .all(|p| p.contains_key("violence_risk") == who.violence),
+                "{what}: violence_risk"
+            );
+            tile_log.push((who.token_id.clone(), feats.len() as u64));
+        }
+
+        // The clusters tile where the caller's strongest shown cluster lies.
+        let q = "/api/clusters?method=scan&flags=anaemia,malnutrition,danger_signs&replicates=99&seed=1997";
+        let api = get(st, q, a).await;
+        let shown: Vec<Value> = if who.clusters {
+            assert_eq!(api.status, StatusCode::OK, "{what}: {}", api.text());
+            api.json()["features"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|f| f["geometry"]["type"] == "Polygon")
+                .cloned()
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let (cx, cy) = shown.first().map_or((lon, lat), |f| {
+            (
+                f["properties"]["lon"].as_f64().unwrap(),
+                f["properties"]["lat"].as_f64().unwrap(),
+            )
+        });
+        let (x, y, _, _) = tile_of(cx, cy, 12);
+        let uri = format!("/tiles/clusters/12/{x}/{y}");
+        let r = get(st, &uri, a).await;
+        if !who.clusters {
+            assert_eq!(r.status, StatusCode::NOT_FOUND, "{uri} {what}");
+            assert_no_household(&marks, &uri, &r.body);
+            continue;
+        }
+        assert_private_headers(&r, &uri);
+        assert!(
+            !r.text().contains("DEMO-H"),
+            "{what}: member code in clusters tile"
+        );
+        if let Some(top) = shown.first() {
+            assert_eq!(r.status, StatusCode::OK, "{uri} {what}");
+            let tile = decode(&r.body);
+            let feats = &tile["clusters"];
+            let ids: BTreeSet<String> = feats.iter().map(|p| prop_text(p, "id")).collect();
+            assert!(
+                ids.contains(top["properties"]["id"].as_str().unwrap()),
+                "{what}"
+            );
+            for p in feats {
+                assert!(!p.contains_key("members"));
+                let n = match p["households"] {
+                    mvt_reader::feature::Value::Int(n) | mvt_reader::feature::Value::SInt(n) => n,
+                    mvt_reader::feature::Value::UInt(n) => n as i64,
+                    ref other => panic!("households: {other:?}"),
+                };
+                assert!(n >= 5, "{what}: a cluster under 5 households drawn");
+            }
+        }
+    }
+    // Each household tile served is in the access log with its feature count;
+    // nothing else was logged.
+    let log: Vec<(Option<String>, String, u64)> = fx
+        .tokens
+        .access_log()
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.who, e.what, e.count))
+        .collect();
+    let want: Vec<(Option<String>, String, u64)> = tile_log
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(w, n)| (w, "/tiles/households".to_owned(), n))
+        .collect();
+    assert_eq!(log, want);
+    // Private tiles never entered the shared tile cache.
+    st.cache.run_pending_tasks().await;
+    for (k, _) in &st.cache {
+        assert!(
+            k.layers.split(',').all(|l| public_names.contains(l)),
+            "{} cached",
+            k.layers
+        );
+    }
+    // And the public still gets 404 for a tile an admin just fetched.
+    let (lon, lat) = lonlat(&hh.features[0]);
+    let (x, y, _, _) = tile_of(lon, lat, 14);
+    let uri = format!("/tiles/households/14/{x}/{y}.mvt");
+    assert_eq!(
+        get(st, &uri, Some(&bearer(&fx.admin_violence.1)))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(get(st, &uri, None).await.status, StatusCode::NOT_FOUND);
+}
+
+/// Codes of the demo households with anaemia or danger signs.
+fn cases(layer: &Layer) -> BTreeSet<String> {
+    expected(layer, |f| {
+        layer.value(f, "anaemia") == &FieldValue::Bool(true)
+            || layer.value(f, "danger_signs") == &FieldValue::Bool(true)
+    })
+}
+
+/// Great-circle distance in metres (haversine).
+fn metres(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (la1, la2) = (a.1.to_radians(), b.1.to_radians());
+    let h = ((la2 - la1) / 2.0).sin().powi(2)
+        + la1.cos() * la2.cos() * ((b.0 - a.0).to_radians() / 2.0).sin().powi(2);
+    2.0 * 6_371_008.8 * h.sqrt().asin()
+}
+
+#[tokio::test]
+async fn clusters_api_per_role() {
+    let fx = fixture();
+    let st = &fx.state;
+    let hh = &fx.households;
+    let marks = household_marks(hh);
+    let case_codes = cases(hh);
+    let dbscan = "/api/clusters?method=dbscan&flags=anaemia,danger_signs";
+    let with_members = format!("{dbscan}&members=true");
+
+    // Public, no token: 403; bad tokens: 401; nothing household-level in the answers.
+    for (auth, status) in [
+        (None, StatusCode::FORBIDDEN),
+        (Some(bearer(&fx.public.1)), StatusCode::FORBIDDEN),
+        (
+            Some(bearer("chk_wrongwrongwrong")),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (Some(bearer(&fx.revoked.1)), StatusCode::UNAUTHORIZED),
+    ] {
+        for uri in [dbscan, with_members.as_str()] {
+            let r = get(st, uri, auth.as_deref()).await;
+            assert_eq!(r.status, status, "{uri} {auth:?}");
             assert_no_household(&marks, uri, &r.body);
         }
     }
+    let r = get(st, dbscan, None).await;
+    assert!(r.json()["error"].as_str().unwrap().contains("aggregates"));
+
+    // Analyst: every household, never member codes.
+    let r = get(st, dbscan, Some(&bearer(&fx.analyst.1))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(!r.text().contains("DEMO-H"));
+    let j = r.json();
+    assert_eq!(j["type"], "FeatureCollection");
+    assert_eq!(j["households"].as_u64().unwrap() as usize, hh.len());
+    assert_eq!(j["cases"].as_u64().unwrap() as usize, case_codes.len());
+    let feats = j["features"].as_array().unwrap();
+    assert!(!feats.is_empty());
+    for f in feats {
+        let p = &f["properties"];
+        assert!(p.get("members").is_none());
+        if p["households"] == "<5" {
+            // Suppressed: only the centre, rounded to 0.01°, and no figures.
+            assert_eq!(f["geometry"]["type"], "Point");
+            for c in f["geometry"]["coordinates"].as_array().unwrap() {
+                let v = c.as_f64().unwrap() * 100.0;
+                assert!((v - v.round()).abs() < 1e-6, "{v}");
+            }
+            assert!(p["cases"].is_null() && p["radius_m"].is_null());
+        } else {
+            assert_eq!(f["geometry"]["type"], "Polygon");
+            assert!(p["households"].as_u64().unwrap() >= 5);
+        }
+    }
+    let r = get(st, &with_members, Some(&bearer(&fx.analyst.1))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.text().contains("members"));
+    assert!(fx.tokens.access_log().unwrap().is_empty());
+
+    // Admin, CHA and facility: member codes of their own case households only,
+    // at least min_points (4) per DBSCAN cluster, logged before the answer.
+    let sector = fx.cha.0.scope.clone().unwrap();
+    let fac = fx.facility.0.scope.clone().unwrap();
+    let mut want_log = Vec::new();
+    for (tok, visible) in [
+        (&fx.admin_violence, expected(hh, |_| true)),
+        (
+            &fx.cha,
+            expected(hh, |f| text(hh, f, "cha_sector") == sector),
+        ),
+        (
+            &fx.facility,
+            expected(hh, |f| text(hh, f, "facility") == fac),
+        ),
+    ] {
+        let r = get(st, &with_members, Some(&bearer(&tok.1))).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        let j = r.json();
+        assert_eq!(j["households"].as_u64().unwrap() as usize, visible.len());
+        let mut n = 0;
+        for f in j["features"].as_array().unwrap() {
+            let m = f["properties"]["members"].as_array().unwrap();
+            assert!(m.len() >= 4, "{m:?}");
+            for code in m {
+                let code = code.as_str().unwrap();
+                assert!(visible.contains(code), "{code} outside the scope");
+                assert!(case_codes.contains(code), "{code} is not a case");
+            }
+            n += m.len() as u64;
+        }
+        want_log.push((Some(tok.0.id.clone()), "/api/clusters".to_owned(), n));
+        // Without members=true: no codes, nothing logged.
+        let r = get(st, dbscan, Some(&bearer(&tok.1))).await;
+        assert!(!r.text().contains("DEMO-H"));
+    }
+    let log: Vec<(Option<String>, String, u64)> = fx
+        .tokens
+        .access_log()
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.who, e.what, e.count))
+        .collect();
+    assert_eq!(log, want_log);
+
+    // violence_risk as a flag only with the grant (asked first by a granted
+    // token, so a cached answer must not reach the others).
+    let v = "/api/clusters?method=dbscan&flags=violence_risk&min_points=1";
+    let r = get(st, v, Some(&bearer(&fx.cha_violence.1))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = get(st, v, Some(&bearer(&fx.admin_violence.1))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    for tok in [&fx.analyst, &fx.cha, &fx.facility] {
+        let r = get(st, v, Some(&bearer(&tok.1))).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+        assert!(r.text().contains("violence"));
+    }
+
+    // Bad parameters: 400 naming the parameter, nothing household-level.
+    for (q, name) in [
+        ("flags=anaemia&replicates=10000", "'replicates'"),
+        ("flags=anaemia&replicates=many", "'replicates'"),
+        ("flags=anaemia&method=kmeans", "'method'"),
+        ("flags=anaemia&method=dbscan&eps=-5", "'eps'"),
+        ("flags=anaemia&max_share=0", "'max_share'"),
+        ("flags=anaemia&color=red", "'color'"),
+        ("method=scan", "'flags'"),
+        ("flags=stunting", "'flags'"),
+        ("flags=anaemia&method=gistar&by=street", "'by'"),
+    ] {
+        let r = get(
+            st,
+            &format!("/api/clusters?{q}"),
+            Some(&bearer(&fx.analyst.1)),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{q}: {}", r.text());
+        let e = r.json()["error"].as_str().unwrap().to_owned();
+        assert!(e.contains(name), "{q}: {e}");
+        assert_no_household(&marks, q, &r.body);
+    }
+    let r = get(
+        st,
+        "/api/clusters?flags=anaemia&replicates=10000",
+        Some(&bearer(&fx.analyst.1)),
+    )
+    .await;
+    assert!(r.text().contains("9999"));
+
+    // The scan finds a planted cluster (p <= 0.01 with 99 replicates), and the
+    // same request again comes from the cache.
+    let planted = chaski_demo::generate(&chaski_demo::DemoOptions::default()).clusters;
+    let scan = "/api/clusters?method=scan&flags=anaemia,danger_signs&replicates=99&seed=1";
+    let before = st.private.cached_results().await;
+    let r = get(st, scan, Some(&bearer(&fx.analyst.1))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let j = r.json();
+    let top = &j["features"][0]["properties"];
+    assert_eq!(top["id"], "S1");
+    assert!(
+        (top["p_value"].as_f64().unwrap() - 0.01).abs() < 1e-9,
+        "{top}"
+    );
+    let c = (top["lon"].as_f64().unwrap(), top["lat"].as_f64().unwrap());
+    let rad = top["radius_m"].as_f64().unwrap();
+    assert!(
+        planted
+            .iter()
+            .any(|p| metres(c, (p.lon, p.lat)) <= rad + 500.0),
+        "{top} vs {planted:?}"
+    );
+    assert_eq!(st.private.cached_results().await, before + 1);
+    let again = get(st, scan, Some(&bearer(&fx.admin_violence.1))).await;
+    assert_eq!(
+        again.body, r.body,
+        "same scope (all households), same answer"
+    );
+    assert_eq!(st.private.cached_results().await, before + 1);
+}
+
+/// Strings identifying a household: its code and its coordinate pair as JSON
+/// and as Rust debug output print it.
+fn household_pairs(layer: &Layer) -> Vec<String> {
+    let mut marks = vec!["DEMO-H".to_owned()];
+    for f in &layer.features {
+        let (x, y) = lonlat(f);
+        let (xs, ys) = (
+            serde_json::to_string(&x).unwrap(),
+            serde_json::to_string(&y).unwrap(),
+        );
+        marks.push(format!("{xs},{ys}"));
+        marks.push(format!("{xs}, {ys}"));
+    }
+    marks
+}
+
+#[tokio::test]
+async fn no_household_reaches_the_public_anywhere() {
+    let fx = fixture();
+    let st = &fx.state;
+    let hh = &fx.households;
+    let captured = capture_logs();
+    let marks = household_pairs(hh);
+    let public_names: BTreeSet<String> = st.catalog().layers.keys().cloned().collect();
+    let (lon, lat) = lonlat(&hh.features[0]);
+    let (x14, y14, _, _) = tile_of(lon, lat, 14);
+    let (x12, y12, _, _) = tile_of(lon, lat, 12);
+    let village = region_point(st, "communities");
+    let endpoints: Vec<String> = vec![
+        "/catalog".into(),
+        "/tiles/communities.json".into(),
+        "/tiles/households.json".into(),
+        "/tiles/clusters.json".into(),
+        "/tiles/communities,households.json".into(),
+        format!("/tiles/households/14/{x14}/{y14}.mvt"),
+        format!("/tiles/communities,households/14/{x14}/{y14}.mvt"),
+        format!("/tiles/clusters/12/{x12}/{y12}.mvt"),
+        format!("/tiles/communities,clusters/12/{x12}/{y12}.mvt"),
+        format!("/tiles/communities/12/{x12}/{y12}.mvt"),
+        "/api/households".into(),
+        "/api/households/summary?by=community".into(),
+        "/api/clusters?method=dbscan&flags=anaemia".into(),
+        "/api/clusters?method=dbscan&flags=anaemia&members=true".into(),
+        "/api/clusters?flags=anaemia&replicates=99999".into(),
+        format!("/api/accessibility?lon={}&lat={}", village.0, village.1),
+        "/api/villages/underserved?minutes=60".into(),
+    ];
+    let public = [
+        None,
+        Some(bearer("chk_wrongwrongwrong")),
+        Some(bearer(&fx.revoked.1)),
+        Some(bearer(&fx.public.1)),
+    ];
+    for auth in &public {
+        for uri in &endpoints {
+            let r = get(st, uri, auth.as_deref()).await;
+            let what = format!("{uri} with {auth:?}");
+            assert!(
+                r.status.is_success() || r.status.is_client_error(),
+                "{what}: {}",
+                r.status
+            );
+            assert_no_household(&marks, &what, &r.body);
+            let private_name =
+                uri.contains("households") && !uri.contains("summary") || uri.contains("clusters");
+            if uri.starts_with("/tiles/") && private_name {
+                assert_eq!(r.status, StatusCode::NOT_FOUND, "{what}");
+            }
+            if uri.starts_with("/tiles/")
+                && r.status == StatusCode::OK
+                && !std::path::Path::new(uri.split('?').next().unwrap())
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+            {
+                let tile = decode(&r.body);
+                assert!(tile.keys().all(|k| public_names.contains(k)), "{what}");
+            }
+            if uri.starts_with("/api/households?")
+                || uri == "/api/households"
+                || uri.starts_with("/api/clusters")
+            {
+                assert!(
+                    matches!(r.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN),
+                    "{what}: {}",
+                    r.status
+                );
+            }
+            if uri == "/catalog" {
+                let j = r.json();
+                for l in j["layers"].as_array().unwrap() {
+                    assert!(public_names.contains(l["name"].as_str().unwrap()), "{what}");
+                }
+            }
+        }
+    }
+    // Nothing was logged as served to them, and the log output names no household.
+    assert!(fx.tokens.access_log().unwrap().is_empty());
+    // Authorized callers' household answers are logged by token id, never with codes or points.
+    for t in [&fx.admin_violence, &fx.cha, &fx.analyst] {
+        for uri in &endpoints {
+            get(st, uri, Some(&bearer(&t.1))).await;
+        }
+    }
+    let log = String::from_utf8(captured.lock().unwrap().clone()).unwrap();
+    assert_no_household(&marks, "log", log.as_bytes());
+    assert!(log.contains("household tile served"), "{log}");
+    assert!(log.contains("cluster member codes served"), "{log}");
+    for t in [
+        &fx.admin_violence,
+        &fx.cha,
+        &fx.analyst,
+        &fx.revoked,
+        &fx.public,
+    ] {
+        assert!(!log.contains(&t.1[4..]), "secret in log");
+    }
+}
+
+/// A point of a public layer (for the travel-time API).
+fn region_point(st: &AppState, layer: &str) -> (f64, f64) {
+    let l = st.store.read_layer(layer).unwrap();
+    lonlat(&l.features[0])
 }
 
 thread_local! {
@@ -471,7 +1085,12 @@ fn capture_logs() -> Arc<Mutex<Vec<u8>>> {
 async fn logs_name_the_token_never_the_secret_or_households() {
     let fx = fixture();
     let captured = capture_logs();
-    let secrets = [&fx.analyst, &fx.cha_violence, &fx.facility, &fx.revoked];
+    let secrets = [
+        &fx.admin_violence,
+        &fx.cha_violence,
+        &fx.facility,
+        &fx.revoked,
+    ];
     for (_, secret) in secrets {
         get(&fx.state, "/api/households", Some(&bearer(secret))).await;
     }

@@ -38,10 +38,17 @@ pub struct Args {
     pub source_layer: Option<String>,
 
     /// Add the features to the layer instead of replacing it.
-    #[arg(long, conflicts_with = "upsert")]
+    #[arg(long, conflicts_with_all = ["upsert", "replace"])]
     pub append: bool,
 
-    /// Update features with the same code, add the others.
+    /// Replace the layer (the default, except for households, which are upserted).
+    #[arg(long, conflicts_with = "upsert")]
+    pub replace: bool,
+
+    /// Update features with the same key, add the others: households are matched on
+    /// their submission id (ODK `meta-instanceID`, KoBo `_uuid`), else on their code;
+    /// other layers on their code. Re-importing an export then updates instead of
+    /// duplicating. The default for households.
     #[arg(long)]
     pub upsert: bool,
 
@@ -93,10 +100,12 @@ impl Args {
         Ok(opts)
     }
 
-    fn mode(&self) -> WriteMode {
+    /// The write mode: the flag given, else upsert for households (exports from
+    /// several CHAs accumulate and re-imports update) and replace for the rest.
+    fn mode(&self, kind: Option<LayerKind>) -> WriteMode {
         if self.append {
             WriteMode::Append
-        } else if self.upsert {
+        } else if self.upsert || (!self.replace && kind == Some(LayerKind::Households)) {
             WriteMode::Upsert
         } else {
             WriteMode::Replace
@@ -125,6 +134,17 @@ pub fn import_into(
 ) -> Result<Outcome> {
     let start = Instant::now();
     chaski_core::store::check_name(&opts.layer)?;
+    // Household rows are checked against the store's community and facility codes.
+    let mut with_codes;
+    let opts = if opts.known_codes.is_none()
+        && chaski_io::import::resolve_kind(opts).ok() == Some(LayerKind::Households)
+    {
+        with_codes = opts.clone();
+        with_codes.known_codes = Some(chaski_io::households::KnownCodes::from_store(store)?);
+        &with_codes
+    } else {
+        opts
+    };
     let imported = chaski_io::import::import_file(path, opts)?;
     tracing::info!(elapsed = ?start.elapsed(), "read and validated {}", path.display());
     match imported {
@@ -213,7 +233,8 @@ pub fn import_into(
 pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
     let opts = args.options()?;
     let store = crate::store::open(store_path)?;
-    let outcome = import_into(store.as_ref(), &args.file, &opts, args.mode(), args.strict)?;
+    let mode = args.mode(chaski_io::import::resolve_kind(&opts).ok());
+    let outcome = import_into(store.as_ref(), &args.file, &opts, mode, args.strict)?;
     let mut err = std::io::stderr().lock();
     if let Some(report) = &outcome.report {
         for note in &report.notes {

@@ -58,7 +58,8 @@ pub enum AccessError {
 pub enum Role {
     /// Anyone without a token: aggregates only.
     Public,
-    /// Every household (health-office analyst).
+    /// Health-office analyst: clusters and aggregates computed over every
+    /// household, but no household records or points.
     Analyst,
     /// Community health agent: the households of one CHA sector (scope).
     Cha,
@@ -386,9 +387,11 @@ impl Visibility {
         }
     }
 
-    /// Whether the caller may see individual households at all.
+    /// Whether the caller may see individual household records or points
+    /// (admin, CHA and facility). Analysts get clusters and aggregates drawn
+    /// from the households [`Self::may_see`] admits, never the records.
     pub fn sees_households(&self) -> bool {
-        self.access.role != Role::Public
+        matches!(self.access.role, Role::Admin | Role::Cha | Role::Facility)
     }
 
     /// Whether the caller may see `feature`. A scoped role sees a household only

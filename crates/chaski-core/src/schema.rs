@@ -38,7 +38,7 @@ const fn f(
     }
 }
 
-use FieldType::{Bool, Date, Int, Text};
+use FieldType::{Bool, Date, Int, Real, Text};
 
 const COMMUNITIES: &[CoreField] = &[
     f(
@@ -412,9 +412,129 @@ const HOUSEHOLDS: &[CoreField] = &[
         Text,
         false,
         &["risk_level", "nivel_riesgo", "riesgo"],
-        "alto, medio or bajo",
+        "alto, medio or bajo; derived on import when absent (see `chaski_io::households`)",
+    ),
+    f(
+        "altitude",
+        Real,
+        false,
+        &[
+            "altitude",
+            "altitud",
+            "gps_altitude",
+            "elevation",
+            "elevacion",
+            "alt",
+        ],
+        "altitude of the GPS fix (m above sea level)",
+    ),
+    f(
+        "gps_accuracy",
+        Real,
+        false,
+        &[
+            "gps_accuracy",
+            "accuracy",
+            "gps_precision",
+            "precision",
+            "precision_gps",
+            "exactitud",
+        ],
+        "horizontal accuracy of the GPS fix (m); over 25 m is flagged",
+    ),
+    f(
+        "location_source",
+        Text,
+        false,
+        &[
+            "location_source",
+            "fuente_ubicacion",
+            "origen_ubicacion",
+            "metodo_ubicacion",
+            "tipo_ubicacion",
+        ],
+        "how the location was taken: gps, digitized (placed on a map or image) or sketch (from a hand-drawn village map)",
+    ),
+    f(
+        "visit_round",
+        Int,
+        false,
+        &[
+            "visit_round",
+            "ronda",
+            "ronda_visita",
+            "numero_visita",
+            "nro_visita",
+            "round",
+        ],
+        "visit round (1 for the first census visit, 2, 3... for follow-ups)",
+    ),
+    f(
+        "submission_uuid",
+        Text,
+        false,
+        &[
+            "submission_uuid",
+            "instanceid",
+            "meta_instanceid",
+            "_uuid",
+            "uuid",
+            "key",
+            "instance_id",
+        ],
+        "form submission id (ODK `meta-instanceID`/`KEY`, KoBo `_uuid`), without the `uuid:` prefix: re-uploads update by it",
+    ),
+    f(
+        "water_source",
+        Text,
+        false,
+        &[
+            "water_source",
+            "fuente_agua",
+            "fuente_de_agua",
+            "abastecimiento_agua",
+        ],
+        "main drinking-water source as recorded (red_publica, pileta, pozo, manantial, rio, lluvia, cisterna...)",
+    ),
+    f(
+        "consent",
+        Bool,
+        false,
+        &[
+            "consent",
+            "consentimiento",
+            "consentimiento_informado",
+            "acepta",
+            "acepta_participar",
+        ],
+        "the family consented to its data being recorded; rows without a yes are rejected",
+    ),
+    f(
+        "consent_date",
+        Date,
+        false,
+        &["consent_date", "fecha_consentimiento"],
+        "date of consent",
+    ),
+    f(
+        "low_accuracy",
+        Bool,
+        false,
+        &["low_accuracy"],
+        "set on import: the GPS accuracy is over 25 m (the point is kept but doubtful)",
     ),
 ];
+
+/// Fields that identify a feature of `kind` for an upsert, in order of preference:
+/// an incoming feature is matched on the first of them it has a value for.
+/// Households are matched on their form submission id, else on their code;
+/// every other kind on its code.
+pub fn upsert_keys(kind: LayerKind) -> &'static [&'static str] {
+    match kind {
+        LayerKind::Households => &["submission_uuid", "code"],
+        _ => &["code"],
+    }
+}
 
 /// Core fields of `kind`, in column order.
 pub fn core_fields(kind: LayerKind) -> &'static [CoreField] {

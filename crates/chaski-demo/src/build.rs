@@ -1095,6 +1095,7 @@ pub fn households(
                 clusters[c].households += 1;
             }
             let fid = layer.features.len() as i64 + 1;
+            let date = date_2026(day);
             layer.features.push(Feature {
                 fid,
                 geometry: Geometry::Point(Point::from(lonlat(u, v))),
@@ -1104,7 +1105,7 @@ pub fn households(
                     facility.clone().into(),
                     sector.into(),
                     format!("DEMO-ACS{cha:03}").into(),
-                    date_2026(day).into(),
+                    date.clone().into(),
                     Value::Int(members),
                     Value::Int(pregnant),
                     Value::Int(under2),
@@ -1116,6 +1117,17 @@ pub fn households(
                     sanitation.into(),
                     violence_risk.into(),
                     risk.as_str().into(),
+                    // altitude, GPS accuracy and the submission id come with the
+                    // KoBo export's own columns (see `write`)
+                    Value::Null,
+                    Value::Null,
+                    "gps".into(),
+                    Value::Int(1),
+                    Value::Null,
+                    if safe_water { "red_publica" } else { "rio" }.into(),
+                    true.into(),
+                    date.into(),
+                    Value::Null,
                 ],
             });
         }

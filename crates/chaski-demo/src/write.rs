@@ -67,6 +67,15 @@ pub const FACILITY_HEADERS: [&str; 7] = [
     "ubigeo",
 ];
 
+/// Household fields written through [`KOBO_COLUMNS`] (altitude, accuracy,
+/// submission id) or set on import (`low_accuracy`), left out of the CSV's own columns.
+const KOBO_FIELDS: [&str; 4] = [
+    "altitude",
+    "gps_accuracy",
+    "submission_uuid",
+    "low_accuracy",
+];
+
 /// KoBoToolbox metadata columns written after the household fields.
 pub const KOBO_COLUMNS: [&str; 6] = [
     "_gps_latitude",
@@ -194,13 +203,23 @@ fn write_kobo_csv(region: &DemoRegion, layer: &Layer, path: &Path) -> Result<(),
     let mut rng = ChaCha8Rng::seed_from_u64(region.seed);
     rng.set_stream(99);
     let mut w = csv_writer(path)?;
-    let mut header: Vec<&str> = layer.fields.iter().map(|f| f.name.as_str()).collect();
+    // Fields the KoBo columns carry (or that import sets) are not written twice.
+    let keep: Vec<usize> = (0..layer.fields.len())
+        .filter(|&i| !KOBO_FIELDS.contains(&layer.fields[i].name.as_str()))
+        .collect();
+    let mut header: Vec<&str> = keep
+        .iter()
+        .map(|&i| layer.fields[i].name.as_str())
+        .collect();
     header.extend(KOBO_COLUMNS);
     w.write_record(&header).map_err(csv_err(path))?;
     let date_idx = layer.field_index("visit_date");
     for f in &layer.features {
         let (lon, lat) = point_of(layer, f.fid, &f.geometry)?;
-        let mut row: Vec<String> = f.values.iter().map(ToString::to_string).collect();
+        let mut row: Vec<String> = keep
+            .iter()
+            .map(|&i| f.values.get(i).map(ToString::to_string).unwrap_or_default())
+            .collect();
         let (x, y) = crate::utm::forward(lon, lat);
         let altitude = region
             .dem
@@ -457,7 +476,10 @@ fn readme(region: &DemoRegion) -> String {
          violence risk, or a pregnant woman lives in a household with anaemia; otherwise `medio`\n\
          when there is anaemia, a pregnancy, a child under 2, or a child under 5 without safe\n\
          water; otherwise `bajo`. `anaemia` is empty (unknown) in households with no child under 5\n\
-         and no pregnancy; `malnutrition` is empty in households with no child under 5.\n\n\
+         and no pregnancy; `malnutrition` is empty in households with no child under 5.\n\
+         Every demo household was located by GPS (`location_source` `gps`) on a first visit\n\
+         (`visit_round` 1) and consented on the visit date; `water_source` is `red_publica` where\n\
+         the household has safe water and `rio` otherwise.\n\n\
          ## Planted clusters\n\n\
          Two clusters of high anaemia (80 % of assessed households, against 30–40 % elsewhere)\n\
          and danger signs (45 % of households with a pregnancy or a child under 2, against 6–12 %)\n\

@@ -35,10 +35,12 @@ use chaski_core::analysis::access::{
     village_access,
 };
 use chaski_core::analysis::cost::{
-    CostSurface, Direction, SearchOptions, TravelTimes, travel_time,
+    CostSurface, Direction, Neighbourhood, SearchOptions, TravelTimes, travel_time,
+    update_travel_time,
 };
 use chaski_core::analysis::friction::{FrictionError, TerrainInputs, terrain_surface};
 use chaski_core::analysis::grid::{Grid, GridError};
+use chaski_core::analysis::hydrology::flow_grid;
 use chaski_core::analysis::isochrone::isochrones;
 use chaski_core::analysis::rasterize::{burn_line_string, burn_point};
 use chaski_core::analysis::scenario::{RouteClass, Scenario, WaterClass};
@@ -128,6 +130,16 @@ pub enum AccessError {
         what: String,
         /// PROJ's error.
         source: CrsError,
+    },
+    /// A what-if edit cannot be applied (index in the list of edits, field at fault).
+    #[error("feature {index}: {field}: {reason}")]
+    Edit {
+        /// Index of the edit.
+        index: usize,
+        /// Field at fault (`geometry`, `code`, ...).
+        field: &'static str,
+        /// Why.
+        reason: String,
     },
     /// The grid is unusable.
     #[error(transparent)]
@@ -997,7 +1009,8 @@ pub struct AccessOptions {
     pub paths: Option<String>,
     /// Roads layer (None: `roads` when present; `none` to skip).
     pub roads: Option<String>,
-    /// Rivers layer (None: `rivers` when present; `none` to skip).
+    /// Rivers layer (None: `rivers` when present; `none` to skip; `dem` or
+    /// `dem:KM2` to derive streams from the DEM, see [`derived_rivers`]).
     pub rivers: Option<String>,
     /// Category expression of the sources (e.g. `>=I-3`).
     pub category: Option<String>,
@@ -1009,6 +1022,8 @@ pub struct AccessOptions {
     pub model: SurfaceModel,
     /// Refuse grids of more cells than this.
     pub max_cells: Option<usize>,
+    /// Moves of the searches (default: 16, as GRASS `r.cost -k`).
+    pub neighbourhood: Neighbourhood,
 }
 
 impl Default for AccessOptions {
@@ -1027,6 +1042,7 @@ impl Default for AccessOptions {
             cell: None,
             model: SurfaceModel::Terrain,
             max_cells: None,
+            neighbourhood: Neighbourhood::default(),
         }
     }
 }
@@ -1042,6 +1058,45 @@ pub struct StoreLayers {
     pub districts: Option<Layer>,
     /// Paths, roads and rivers to burn (terrain model only).
     pub lines: Vec<Layer>,
+}
+
+/// Default drainage area (km²) above which a DEM cell is a stream, for `--rivers dem`.
+pub const DEFAULT_STREAM_KM2: f64 = 1.0;
+
+/// The drainage-area threshold in km² when `rivers` asks for streams derived
+/// from the DEM (`dem`, or `dem:KM2`); `None` for a layer name or `none`.
+pub fn derived_rivers(rivers: Option<&str>) -> Result<Option<f64>, AccessError> {
+    let Some(spec) = rivers.map(str::trim) else {
+        return Ok(None);
+    };
+    let lower = spec.to_ascii_lowercase();
+    if lower == "dem" {
+        return Ok(Some(DEFAULT_STREAM_KM2));
+    }
+    let Some(km2) = lower.strip_prefix("dem:") else {
+        return Ok(None);
+    };
+    match km2.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(Some(v)),
+        _ => Err(AccessError::Option {
+            option: "rivers",
+            value: spec.to_owned(),
+            reason: "expected dem or dem:KM2 with a drainage area in km² above 0 (e.g. dem:1.5)",
+        }),
+    }
+}
+
+/// Streams of the DEM on `metric`'s grid: [`WaterClass::River`] where at
+/// least `km2` km² drain through a cell (Priority-Flood, D8 and flow
+/// accumulation, see [`chaski_core::analysis::hydrology`]), 0 elsewhere.
+pub fn dem_streams(metric: &Metric, km2: f64) -> Result<Raster<u8>, AccessError> {
+    let flow = flow_grid(&metric.raster)?;
+    let t = metric.raster.transform;
+    let cell_m2 = (t[1] * t[5]).abs().max(f64::MIN_POSITIVE);
+    // Saturating float-to-int cast: a threshold beyond u32 cells means no streams.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let cells = (km2 * 1e6 / cell_m2).ceil().max(1.0) as u32;
+    Ok(flow.streams(cells))
 }
 
 /// The line layer to use for `option`: the name given, or the default when present.
@@ -1105,6 +1160,9 @@ pub fn read_layers(store: &dyn Store, opts: &AccessOptions) -> Result<StoreLayer
             (opts.roads.as_deref(), "roads", "roads"),
             (opts.rivers.as_deref(), "rivers", "rivers"),
         ] {
+            if option == "rivers" && derived_rivers(given)?.is_some() {
+                continue;
+            }
             if let Some(name) = line_layer(&names, given, default, option)? {
                 lines.push(read(&name, option)?);
             }
@@ -1145,6 +1203,8 @@ pub struct AccessInputs {
     pub outside_extent: usize,
     /// District polygons in the metric CRS, when asked for.
     pub districts: Option<Vec<District>>,
+    /// Moves the searches may make.
+    pub neighbourhood: Neighbourhood,
 }
 
 impl AccessInputs {
@@ -1184,13 +1244,34 @@ impl AccessInputs {
         let grid = Grid::of(&metric.raster)?;
         let (mut routes, mut water) = (None, None);
         let mut burned = Vec::new();
-        if opts.model == SurfaceModel::Terrain && !layers.lines.is_empty() {
+        let streams = match derived_rivers(opts.rivers.as_deref())? {
+            Some(km2) if opts.model == SurfaceModel::Terrain => Some(dem_streams(&metric, km2)?),
+            _ => None,
+        };
+        if opts.model == SurfaceModel::Terrain && (!layers.lines.is_empty() || streams.is_some()) {
             let mut r = grid.raster(0u8);
-            let mut w = grid.raster(0u8);
+            let mut w = streams.clone().unwrap_or_else(|| grid.raster(0u8));
             for layer in &layers.lines {
                 let n = burn_layer(layer, &metric.projection, &mut r, &mut w)?;
                 tracing::info!(layer = layer.name, features = n, "burned");
                 burned.push((layer.name.clone(), n));
+            }
+            if let Some(streams) = &streams {
+                // No bridge is mapped on a derived stream: where a mapped path
+                // or road crosses one, it crosses as a ford.
+                let river = WaterClass::River.code();
+                let ford = WaterClass::Ford.code();
+                let mut cells = 0;
+                for ((wc, sc), rc) in w.data.iter_mut().zip(&streams.data).zip(&r.data) {
+                    if *sc == river {
+                        cells += 1;
+                        if *wc == river && *rc != 0 {
+                            *wc = ford;
+                        }
+                    }
+                }
+                tracing::info!(cells, "streams derived from the DEM");
+                burned.push(("streams from the DEM (cells)".to_owned(), cells));
             }
             routes = r.data.iter().any(|&c| c != 0).then_some(r);
             water = w.data.iter().any(|&c| c != 0).then_some(w);
@@ -1217,6 +1298,7 @@ impl AccessInputs {
             places,
             outside_extent,
             districts,
+            neighbourhood: opts.neighbourhood,
         })
     }
 
@@ -1301,6 +1383,7 @@ impl AccessInputs {
         let options = SearchOptions {
             direction: result.direction,
             max_seconds: result.max_minutes.map(|m| m * 60.0),
+            neighbourhood: self.neighbourhood,
         };
         let intervals = monte_carlo(&inputs, &s, &sources, &queries, &options, [0.05, 0.95])?;
         let mut it = intervals.into_iter();
@@ -1364,10 +1447,36 @@ impl AccessInputs {
                 ),
             });
         }
-        let metric = &self.metric;
-        let grid = surface.grid();
+        let cells = self.source_cells(surface.grid(), sources, what)?;
+        let opts = SearchOptions {
+            direction,
+            max_seconds: max_minutes.map(|m| m * 60.0),
+            neighbourhood: self.neighbourhood,
+        };
+        let t0 = Instant::now();
+        let times = travel_time(surface, &cells, &opts);
+        tracing::debug!(elapsed = ?t0.elapsed(), "travel_time");
+        self.finish(
+            times,
+            surface,
+            scenario,
+            sources,
+            what,
+            direction,
+            max_minutes,
+        )
+    }
+
+    /// Cells of `sources` on `grid` (`(usize::MAX, usize::MAX)` off it).
+    fn source_cells(
+        &self,
+        grid: &Grid,
+        sources: &[Facility],
+        what: &str,
+    ) -> Result<Vec<(usize, usize)>, AccessError> {
         let lonlats: Vec<(f64, f64)> = sources.iter().map(|f| f.lonlat).collect();
-        let cells: Vec<(usize, usize)> = metric
+        Ok(self
+            .metric
             .forward
             .transform_each(&lonlats)
             .map_err(crs(what))?
@@ -1377,14 +1486,23 @@ impl AccessInputs {
                     .and_then(|(x, y)| grid.cell_at(x, y))
                     .unwrap_or((usize::MAX, usize::MAX))
             })
-            .collect();
-        let opts = SearchOptions {
-            direction,
-            max_seconds: max_minutes.map(|m| m * 60.0),
-        };
-        let t0 = Instant::now();
-        let times = travel_time(surface, &cells, &opts);
-        tracing::debug!(elapsed = ?t0.elapsed(), "travel_time");
+            .collect())
+    }
+
+    /// The result of a search: village table and passable cells.
+    #[expect(clippy::too_many_arguments, reason = "the parts of a result")]
+    fn finish(
+        &self,
+        times: TravelTimes,
+        surface: &CostSurface,
+        scenario: &str,
+        sources: &[Facility],
+        what: &str,
+        direction: Direction,
+        max_minutes: Option<f64>,
+    ) -> Result<AccessResult, AccessError> {
+        let metric = &self.metric;
+        let grid = surface.grid();
         let used = sources.len() - times.skipped_sources.len();
         if used == 0 {
             return Err(AccessError::Sources {
@@ -1428,6 +1546,308 @@ impl AccessInputs {
             passable_cells,
             passable,
         })
+    }
+}
+
+/// A what-if edit of the inputs; coordinates in longitude/latitude.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Edit {
+    /// A line burned into the class rasters as a feature of a paths or roads
+    /// layer is: `route` on every cell it passes through, and `water` too
+    /// (a [`WaterClass::Bridge`] makes the rivers it crosses passable at the
+    /// route's speed; higher codes win, as in [`burn_layer`]).
+    Line {
+        /// The line (at least two vertices, each on the grid).
+        line: LineString<f64>,
+        /// Route class on it.
+        route: RouteClass,
+        /// Water class on it (None for a path or road).
+        water: Option<WaterClass>,
+    },
+    /// A new facility, after the existing ones (it must lie on a cell with data).
+    AddFacility(Facility),
+    /// Remove every facility with this code.
+    RemoveFacility(String),
+}
+
+/// What one edit did to the inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EditEffect {
+    /// Grid cells the line passes through.
+    pub cells: usize,
+    /// Of those, cells of a river before the edit.
+    pub river_cells: usize,
+    /// Facilities removed.
+    pub removed: usize,
+}
+
+/// Inputs with edits applied ([`AccessInputs::with_edits`]).
+pub struct EditedInputs {
+    /// The edited inputs.
+    pub inputs: AccessInputs,
+    /// For each of their facilities, its index among the unedited inputs' (None: added).
+    pub origin: Vec<Option<usize>>,
+    /// What each edit did, in order.
+    pub effects: Vec<EditEffect>,
+}
+
+/// How a result with edits was computed ([`AccessInputs::run_edited`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recompute {
+    /// Only cells whose time changed were searched again
+    /// ([`update_travel_time`]): every edit made travel cheaper or removed sources.
+    Incremental {
+        /// Cells whose travel cost changed.
+        changed_cells: usize,
+    },
+    /// The whole grid was searched again (an edit made some cell dearer).
+    Full,
+}
+
+impl AccessInputs {
+    /// A copy of these inputs with `edits` applied in order; the inputs
+    /// themselves are left alone. Lines need the terrain model; each edit
+    /// is checked: line vertices and facilities on the grid (facilities on a
+    /// cell with data), bridges over at least one river cell, removed codes
+    /// existing. Errors name the edit's index and field.
+    pub fn with_edits(&self, edits: &[Edit]) -> Result<EditedInputs, AccessError> {
+        let grid = self.grid();
+        let raster = &self.metric.raster;
+        let (mut routes, mut water) = (self.routes.clone(), self.water.clone());
+        let mut facilities = self.facilities.clone();
+        let mut origin: Vec<Option<usize>> = (0..facilities.len()).map(Some).collect();
+        let mut effects = Vec::with_capacity(edits.len());
+        let mut lines = 0;
+        for (index, edit) in edits.iter().enumerate() {
+            let fail = |field: &'static str, reason: String| AccessError::Edit {
+                index,
+                field,
+                reason,
+            };
+            let mut effect = EditEffect::default();
+            match edit {
+                Edit::Line {
+                    line,
+                    route,
+                    water: wclass,
+                } => {
+                    if self.model != SurfaceModel::Terrain {
+                        return Err(fail(
+                            "geometry",
+                            "paths and bridges need the terrain model (the surface is a friction raster)"
+                                .to_owned(),
+                        ));
+                    }
+                    if line.0.len() < 2 {
+                        return Err(fail(
+                            "geometry",
+                            "a line needs two or more vertices".to_owned(),
+                        ));
+                    }
+                    let m = project_line(line, &self.metric.projection)
+                        .map_err(|e| fail("geometry", e.to_string()))?;
+                    for (k, (c, ll)) in m.0.iter().zip(&line.0).enumerate() {
+                        if grid.cell_at(c.x, c.y).is_none() {
+                            return Err(fail(
+                                "geometry",
+                                format!(
+                                    "vertex {k} ({}, {}) is outside the travel-time grid (the DEM)",
+                                    ll.x, ll.y
+                                ),
+                            ));
+                        }
+                    }
+                    let mut mark = grid.raster(0u8);
+                    burn_line_string(&mut mark, &m, 1)?;
+                    let w = water.get_or_insert_with(|| grid.raster(0u8));
+                    for (i, _) in mark.data.iter().enumerate().filter(|(_, v)| **v != 0) {
+                        effect.cells += 1;
+                        let code = WaterClass::from_code(w.data[i]);
+                        if matches!(code, Some(WaterClass::River | WaterClass::NavigableRiver)) {
+                            effect.river_cells += 1;
+                        }
+                    }
+                    if *wclass == Some(WaterClass::Bridge) && effect.river_cells == 0 {
+                        return Err(fail(
+                            "geometry",
+                            "the bridge crosses no river cell (draw it across a line of the rivers layer)"
+                                .to_owned(),
+                        ));
+                    }
+                    if let Some(wc) = wclass {
+                        burn_line_string(w, &m, wc.code())?;
+                    }
+                    let r = routes.get_or_insert_with(|| grid.raster(0u8));
+                    burn_line_string(r, &m, route.code())?;
+                    lines += 1;
+                }
+                Edit::AddFacility(f) => {
+                    let cell = self
+                        .metric
+                        .forward
+                        .transform_one(f.lonlat.0, f.lonlat.1)
+                        .ok()
+                        .and_then(|(x, y)| grid.cell_at(x, y));
+                    let on_data = cell.is_some_and(|(c, r)| {
+                        let z = raster.data[r * grid.width + c];
+                        z.is_finite() && !raster.is_nodata(z)
+                    });
+                    if !on_data {
+                        return Err(fail(
+                            "geometry",
+                            format!(
+                                "({}, {}) is outside the travel-time surface (off the DEM or on a cell without data)",
+                                f.lonlat.0, f.lonlat.1
+                            ),
+                        ));
+                    }
+                    facilities.push(f.clone());
+                    origin.push(None);
+                }
+                Edit::RemoveFacility(code) => {
+                    let before = facilities.len();
+                    let mut k = 0;
+                    facilities.retain(|f| {
+                        let keep = f.code != *code;
+                        if keep {
+                            k += 1;
+                        } else {
+                            origin.remove(k);
+                        }
+                        keep
+                    });
+                    effect.removed = before - facilities.len();
+                    if effect.removed == 0 {
+                        return Err(fail(
+                            "code",
+                            format!("no facility '{code}' in layer '{}'", self.facilities_layer),
+                        ));
+                    }
+                }
+            }
+            effects.push(effect);
+        }
+        let mut burned = self.burned.clone();
+        if lines > 0 {
+            burned.push(("what-if".to_owned(), lines));
+        }
+        let inputs = Self {
+            metric: Arc::clone(&self.metric),
+            model: self.model,
+            routes,
+            water,
+            burned,
+            facilities_layer: self.facilities_layer.clone(),
+            facilities,
+            filter: self.filter.clone(),
+            villages_layer: self.villages_layer.clone(),
+            places: self.places.clone(),
+            outside_extent: self.outside_extent,
+            districts: self.districts.clone(),
+            neighbourhood: self.neighbourhood,
+        };
+        Ok(EditedInputs {
+            inputs,
+            origin,
+            effects,
+        })
+    }
+
+    /// The search of `edited` (these inputs with edits) with `scenario`, from
+    /// the facilities `filter` selects, reusing `base` (the search of these
+    /// inputs with the same scenario, filter and direction): when the edits only
+    /// make travel cheaper, add facilities or remove them, only the cells whose
+    /// time changes are searched again ([`update_travel_time`]: the same times as
+    /// a full search); otherwise the whole grid is.
+    pub fn run_edited(
+        &self,
+        edited: &EditedInputs,
+        base: &AccessResult,
+        scenario: &Scenario,
+        filter: &SourceFilter,
+    ) -> Result<(AccessResult, Recompute), AccessError> {
+        let accepted = |list: &[Facility]| -> Vec<usize> {
+            list.iter()
+                .enumerate()
+                .filter(|(_, f)| filter.accepts(f.category.parse().ok(), f.birth_care))
+                .map(|(i, _)| i)
+                .collect()
+        };
+        let old_idx = accepted(&self.facilities);
+        let new_idx = accepted(&edited.inputs.facilities);
+        let sources: Vec<Facility> = new_idx
+            .iter()
+            .map(|&i| edited.inputs.facilities[i].clone())
+            .collect();
+        let what = format!("layer '{}' with the edits", self.facilities_layer);
+        let name = edited.inputs.scenario_name(scenario);
+        let surface = edited.inputs.surface(scenario)?;
+        let same_base = base.sources.len() == old_idx.len()
+            && old_idx
+                .iter()
+                .zip(&base.sources)
+                .all(|(&i, s)| self.facilities[i] == *s);
+        let change = if same_base && base.scenario == name {
+            let before = self.surface(scenario)?;
+            surface.changes_from(&before).filter(|c| c.cheaper_only)
+        } else {
+            None
+        };
+        let Some(change) = change else {
+            let result = edited.inputs.run_on(
+                &surface,
+                &name,
+                &sources,
+                &what,
+                base.direction,
+                base.max_minutes,
+            )?;
+            return Ok((result, Recompute::Full));
+        };
+        if sources.is_empty() {
+            return Err(AccessError::Sources {
+                what,
+                reason: format!(
+                    "no facility with a location matches the filter ({})",
+                    filter.describe()
+                ),
+            });
+        }
+        // New index of each base source.
+        let kept: Vec<Option<usize>> = old_idx
+            .iter()
+            .map(|&i| {
+                new_idx
+                    .iter()
+                    .position(|&j| edited.origin.get(j).copied().flatten() == Some(i))
+            })
+            .collect();
+        let cells = edited
+            .inputs
+            .source_cells(surface.grid(), &sources, &what)?;
+        let opts = SearchOptions {
+            direction: base.direction,
+            max_seconds: base.max_minutes.map(|m| m * 60.0),
+            neighbourhood: edited.inputs.neighbourhood,
+        };
+        let t0 = Instant::now();
+        let times = update_travel_time(&surface, &base.times, &change.cells, &kept, &cells, &opts);
+        tracing::debug!(elapsed = ?t0.elapsed(), cells = change.cells.len(), "update_travel_time");
+        let result = edited.inputs.finish(
+            times,
+            &surface,
+            &name,
+            &sources,
+            &what,
+            base.direction,
+            base.max_minutes,
+        )?;
+        Ok((
+            result,
+            Recompute::Incremental {
+                changed_cells: change.cells.len(),
+            },
+        ))
     }
 }
 
@@ -1916,6 +2336,212 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn edits_on_a_hand_computed_grid() {
+        let (store, p) = synthetic();
+        let opts = AccessOptions {
+            dem: "speed".to_owned(),
+            model: SurfaceModel::SpeedKmh,
+            ..AccessOptions::default()
+        };
+        let inputs = AccessInputs::from_store(&store, &opts).unwrap();
+        let base = inputs
+            .run(&Scenario::walking(), Direction::ToSource, None)
+            .unwrap();
+        let centre = |c: f64, r: f64| {
+            p.inverse_one(600_000.0 + (c + 0.5) * 30.0, 8_560_000.0 - (r + 0.5) * 30.0)
+                .unwrap()
+        };
+        // A post C two cells east of V1 (60 s at 1 m/s), A closed.
+        let c = Facility {
+            code: "C".to_owned(),
+            name: "C".to_owned(),
+            category: "I-2".to_owned(),
+            birth_care: None,
+            lonlat: centre(9.0, 5.0),
+        };
+        let edits = [Edit::AddFacility(c), Edit::RemoveFacility("A".to_owned())];
+        let edited = inputs.with_edits(&edits).unwrap();
+        assert_eq!(edited.origin, vec![Some(1), None]);
+        assert_eq!(edited.effects[1].removed, 1);
+        // The inputs themselves are untouched.
+        assert_eq!(inputs.facilities.len(), 2);
+        let all = SourceFilter::default();
+        let (r, how) = inputs
+            .run_edited(&edited, &base, &Scenario::walking(), &all)
+            .unwrap();
+        assert!(matches!(how, Recompute::Incremental { .. }), "{how:?}");
+        let codes: Vec<&str> = r.sources.iter().map(|f| f.code.as_str()).collect();
+        assert_eq!(codes, ["B", "C"]);
+        assert!((r.access[0].minutes.unwrap() - 1.0).abs() < 1e-5);
+        assert_eq!(r.access[0].facility.as_deref(), Some("C"));
+        assert!((r.access[2].minutes.unwrap() - 1.5).abs() < 1e-5);
+        // Bit for bit what a full search of the edited inputs gives.
+        let full = edited
+            .inputs
+            .run(&Scenario::walking(), Direction::ToSource, None)
+            .unwrap();
+        assert_eq!(full.times.seconds, r.times.seconds);
+        // Only A closed: V1's side of the nodata column is cut off.
+        let closed = inputs
+            .with_edits(&[Edit::RemoveFacility("A".to_owned())])
+            .unwrap();
+        let (r, _) = inputs
+            .run_edited(&closed, &base, &Scenario::walking(), &all)
+            .unwrap();
+        assert_eq!(r.access[0].status, AccessStatus::NotReached);
+        // Errors name the edit and field.
+        let line = Edit::Line {
+            line: LineString::from(vec![centre(1.0, 1.0), centre(5.0, 1.0)]),
+            route: RouteClass::Footpath,
+            water: None,
+        };
+        let e = inputs.with_edits(&[line]).err().unwrap().to_string();
+        assert!(
+            e.starts_with("feature 0: geometry: paths and bridges need the terrain model"),
+            "{e}"
+        );
+        let off = Facility {
+            code: "X".to_owned(),
+            name: String::new(),
+            category: "I-1".to_owned(),
+            birth_care: None,
+            lonlat: centre(12.0, 3.0),
+        };
+        let e = inputs
+            .with_edits(&[Edit::RemoveFacility("B".to_owned()), Edit::AddFacility(off)])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.starts_with("feature 1: geometry: ("), "{e}");
+        assert!(e.contains("outside the travel-time surface"), "{e}");
+        let e = inputs
+            .with_edits(&[Edit::RemoveFacility("Z".to_owned())])
+            .err()
+            .unwrap()
+            .to_string();
+        assert_eq!(e, "feature 0: code: no facility 'Z' in layer 'facilities'");
+    }
+
+    /// A 20 x 10 DEM of 30 m cells in UTM 18S: a V valley along column 12
+    /// (5 m per cell up the sides) falling 0.5 m per row to the south, a
+    /// facility at cell (2, 5), a village at (16, 5), and a footpath from
+    /// (10, 5) to (14, 5) when `path`.
+    fn valley(path: bool) -> (chaski_core::store::memory::MemoryStore, ProjProjection) {
+        use chaski_core::store::WriteMode;
+        use chaski_core::value::Value;
+        let (x0, y0, cell) = (600_000.0, 8_560_000.0, 30.0);
+        let mut dem = Raster::filled(20, 10, [x0, cell, 0.0, y0, 0.0, -cell], Some(32718), 0f32);
+        for row in 0..10 {
+            for col in 0..20 {
+                dem.data[row * 20 + col] =
+                    100.0 + 5.0 * (col as f32 - 12.0).abs() + 0.5 * (9 - row) as f32;
+            }
+        }
+        let p = ProjProjection::new(32718).unwrap();
+        let centre = |c: usize, r: usize| {
+            p.inverse_one(x0 + (c as f64 + 0.5) * cell, y0 - (r as f64 + 0.5) * cell)
+                .unwrap()
+        };
+        let point = |name: &str, kind: LayerKind, code: &str, (lon, lat): (f64, f64)| {
+            let mut l = Layer::new(name, kind);
+            let mut values = vec![Value::Null; l.fields.len()];
+            values[l.field_index("code").unwrap()] = code.into();
+            l.features.push(chaski_core::Feature {
+                fid: 1,
+                geometry: Geometry::Point(geo::Point::new(lon, lat)),
+                values,
+            });
+            l
+        };
+        let store = chaski_core::store::memory::MemoryStore::new();
+        store.write_raster("dem", &dem).unwrap();
+        let facilities = point("facilities", LayerKind::Facilities, "F", centre(2, 5));
+        let villages = point("communities", LayerKind::Communities, "V", centre(16, 5));
+        store.write_layer(&facilities, WriteMode::Replace).unwrap();
+        store.write_layer(&villages, WriteMode::Replace).unwrap();
+        if path {
+            let mut l = Layer::new("paths", LayerKind::Paths);
+            let mut values = vec![Value::Null; l.fields.len()];
+            values[l.field_index("class").unwrap()] = "footpath".into();
+            let (a, b) = (centre(10, 5), centre(14, 5));
+            l.features.push(chaski_core::Feature {
+                fid: 1,
+                geometry: Geometry::LineString(LineString::from(vec![a, b])),
+                values,
+            });
+            store.write_layer(&l, WriteMode::Replace).unwrap();
+        }
+        (store, p)
+    }
+
+    #[test]
+    fn streams_derived_from_the_dem() {
+        assert_eq!(derived_rivers(None).unwrap(), None);
+        assert_eq!(derived_rivers(Some("rios")).unwrap(), None);
+        assert_eq!(
+            derived_rivers(Some("DEM")).unwrap(),
+            Some(DEFAULT_STREAM_KM2)
+        );
+        assert_eq!(derived_rivers(Some("dem:0.036")).unwrap(), Some(0.036));
+        for bad in ["dem:0", "dem:-1", "dem:x", "dem:inf"] {
+            let e = derived_rivers(Some(bad)).unwrap_err().to_string();
+            assert!(
+                e.starts_with(&format!("--rivers {bad}: expected dem")),
+                "{e}"
+            );
+        }
+        let minutes = |rivers: Option<&str>, path: bool, scenario: &Scenario| {
+            let (store, p) = valley(path);
+            let opts = AccessOptions {
+                rivers: rivers.map(str::to_owned),
+                ..AccessOptions::default()
+            };
+            let inputs = AccessInputs::from_store(&store, &opts).unwrap();
+            let r = inputs.run(scenario, Direction::ToSource, None).unwrap();
+            let (lon, lat) = inputs.places[0].lonlat;
+            // Northernmost row the route reaches.
+            let top = r
+                .route_from(lon, lat)
+                .unwrap()
+                .iter()
+                .map(|&(lon, lat)| p.forward_one(lon, lat).unwrap().1)
+                .fold(f64::NEG_INFINITY, f64::max);
+            #[allow(clippy::cast_possible_truncation)]
+            let row = ((8_560_000.0 - top) / 30.0).floor() as i64;
+            (r.access[0].minutes, row, inputs)
+        };
+        // Each row's cells drain sideways into column 12, which drains south:
+        // 20 (r + 1) cells, 0.018 (r + 1) km², flow through (12, r). With
+        // 0.036 km² the stream is column 12 from row 1 down; row 0 is its source.
+        let (store, _) = valley(false);
+        let inputs = AccessInputs::from_store(&store, &AccessOptions::default()).unwrap();
+        let streams = dem_streams(&inputs.metric, 0.036).unwrap();
+        let cells: Vec<usize> = (0..200).filter(|&i| streams.data[i] != 0).collect();
+        assert_eq!(cells, (1..10).map(|r| r * 20 + 12).collect::<Vec<_>>());
+
+        let walking = Scenario::walking();
+        let (free, free_row, _) = minutes(None, false, &walking);
+        let (around, around_row, inputs) = minutes(Some("dem:0.036"), false, &walking);
+        assert_eq!(
+            inputs.burned,
+            vec![("streams from the DEM (cells)".to_owned(), 9)]
+        );
+        // Without rivers the route stays on row 5 or close; with the stream it
+        // goes round its source on row 0.
+        assert!(free_row >= 4, "{free_row}");
+        assert_eq!(around_row, 0);
+        assert!(around.unwrap() > free.unwrap() + 1.0, "{around:?} {free:?}");
+        // A mapped footpath over the stream crosses it as a ford...
+        let (ford, ford_row, _) = minutes(Some("dem:0.036"), true, &walking);
+        assert!(ford_row >= 4, "{ford_row}");
+        assert!(ford.unwrap() < around.unwrap(), "{ford:?} {around:?}");
+        // ... which the rainy season closes: round the source again.
+        let rainy = Scenario::rainy_season();
+        let (_, wet_row, _) = minutes(Some("dem:0.036"), true, &rainy);
+        assert_eq!(wet_row, 0);
     }
 
     #[test]

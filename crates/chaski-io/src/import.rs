@@ -13,7 +13,10 @@
 //!    latitude and longitude exchanged), geometry of the layer's type and valid
 //!    (repeated points removed, self-intersecting polygons repaired or rejected);
 //!    core values parsed (categories I-1..III-E, birth care, water status, yes/no,
-//!    dates, counts).
+//!    dates, counts);
+//! 4. household layers get their own column matching (ODK Central and KoBoToolbox
+//!    exports), checks (consent, GPS accuracy, known community and facility codes,
+//!    outside the region rejected) and derived values: see [`crate::households`].
 //!
 //! A bad row is reported ([`Issue`]: row, field, reason, what was done) and never
 //! stops the import.
@@ -164,6 +167,9 @@ pub struct ImportOptions {
     pub region: Option<Region>,
     /// Swap coordinates that look swapped instead of rejecting the row.
     pub fix_swapped: bool,
+    /// Community and facility codes to check household rows against (warnings);
+    /// `None` checks nothing.
+    pub known_codes: Option<crate::households::KnownCodes>,
 }
 
 impl ImportOptions {
@@ -176,6 +182,7 @@ impl ImportOptions {
             source_layer: None,
             region: Some(Region::peru()),
             fix_swapped: false,
+            known_codes: None,
         }
     }
 }
@@ -238,6 +245,9 @@ pub struct ImportReport {
     pub notes: Vec<String>,
     /// Source CRS.
     pub source_crs: String,
+    /// The row (or feature number) of each imported feature, in layer order.
+    #[serde(skip)]
+    pub feature_rows: Vec<usize>,
 }
 
 impl ImportReport {
@@ -523,10 +533,14 @@ fn parse_bool(s: &str) -> Result<Option<bool>, ()> {
 }
 
 /// Parse a date: ISO `YYYY-MM-DD` (also the date part of an ISO date-time, as ODK
-/// and KoBo write) or `DD/MM/YYYY`.
+/// and KoBo write), `YYYY/MM/DD` (GDAL's date fields) or `DD/MM/YYYY`.
 fn parse_date(s: &str) -> Option<String> {
     let s = s.trim();
-    let (y, m, d) = if s.len() >= 10 && s.as_bytes()[4] == b'-' && s.as_bytes()[7] == b'-' {
+    // `YYYY/MM/DD` is how GDAL writes dates of GeoPackage and GeoJSON date fields.
+    let (y, m, d) = if s.len() >= 10
+        && ((s.as_bytes()[4] == b'-' && s.as_bytes()[7] == b'-')
+            || (s.as_bytes()[4] == b'/' && s.as_bytes()[7] == b'/'))
+    {
         (s.get(0..4)?, s.get(5..7)?, s.get(8..10)?)
     } else {
         let parts: Vec<&str> = s.split('/').collect();
@@ -572,6 +586,18 @@ fn core_value(kind: LayerKind, name: &str, ty: FieldType, raw: &Value) -> Result
         }
         (LayerKind::Households, "risk_level") => {
             return domain(text.parse::<RiskLevel>().map(RiskLevel::as_str));
+        }
+        (LayerKind::Households, "submission_uuid") => {
+            let u = crate::households::normalize_uuid(&text);
+            return Ok(if u.is_empty() {
+                Value::Null
+            } else {
+                Value::Text(u)
+            });
+        }
+        (LayerKind::Households, "location_source") => {
+            return crate::households::parse_location_source(&text)
+                .map(|s| Value::Text(s.to_owned()));
         }
         _ => {}
     }
@@ -756,6 +782,19 @@ pub fn build_layer(
     let mapping = opts.mapping.as_ref();
 
     // Column plan.
+    let is_households = kind == LayerKind::Households;
+    let household_plan = is_households.then(|| {
+        crate::households::plan_columns(
+            &table
+                .columns
+                .iter()
+                .map(|c| match mapping.and_then(|m| m.rename(&c.name)) {
+                    Some(r) => (r.to_owned(), true),
+                    None => (c.name.clone(), false),
+                })
+                .collect::<Vec<_>>(),
+        )
+    });
     let mut targets = Vec::with_capacity(table.columns.len());
     let mut extra_types: Vec<(usize, FieldType)> = Vec::new(); // (source column, type)
     for (ci, col) in table.columns.iter().enumerate() {
@@ -766,9 +805,17 @@ pub fn build_layer(
         let name = mapping
             .and_then(|m| m.rename(&col.name))
             .unwrap_or(&col.name);
-        let core = match_core_field(kind, name)
-            .and_then(|c| layer.fields.iter().position(|f| f.name == c.name))
-            .filter(|&i| !core_taken[i]);
+        let matched = match household_plan.as_ref().map(|p| p[ci]) {
+            Some(crate::households::ColumnUse::Skip) => {
+                targets.push(Target::Skip);
+                continue;
+            }
+            Some(crate::households::ColumnUse::Core(c)) => Some(c),
+            Some(crate::households::ColumnUse::Extra) => None,
+            None => match_core_field(kind, name),
+        };
+        let core_pos = matched.and_then(|c| layer.fields.iter().position(|f| f.name == c.name));
+        let core = core_pos.filter(|&i| !core_taken[i]);
         if let Some(i) = core {
             core_taken[i] = true;
             targets.push(Target::Core(i));
@@ -802,6 +849,7 @@ pub fn build_layer(
         issues: Vec::new(),
         notes: table.notes.clone(),
         source_crs: table.crs.clone().unwrap_or_else(|| "EPSG:4326".to_owned()),
+        feature_rows: Vec::new(),
     };
     for (row, e) in &table.problems {
         report.issues.push(Issue {
@@ -864,6 +912,7 @@ pub fn build_layer(
     let want = kind.geometry_type();
     let is_point = want == GeometryType::Point;
     let mut seen_codes: HashSet<String> = HashSet::new();
+    let mut seen_uuids: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let code_idx = layer.field_index("code");
     let code_required = kind
         .core_fields()
@@ -971,6 +1020,20 @@ pub fn build_layer(
         {
             let [a, b, c, d] = region.bounds;
             if r.max().x < a || r.min().x > c || r.max().y < b || r.min().y > d {
+                // A household outside the region cannot belong to any CHA sector in it.
+                if is_households {
+                    reject(
+                        &mut issues,
+                        Some(x_field.to_owned()),
+                        format!(
+                            "outside {} (lon {:.5}, lat {:.5})",
+                            region.name,
+                            r.min().x,
+                            r.min().y
+                        ),
+                    );
+                    continue;
+                }
                 issues.push(Issue {
                     row: rec.row,
                     field: Some(x_field.to_owned()),
@@ -1003,6 +1066,7 @@ pub fn build_layer(
 
         // Values.
         let mut values = vec![Value::Null; layer.fields.len()];
+        let mut consent_error: Option<(String, String)> = None;
         for (ci, target) in targets.iter().enumerate() {
             let raw = rec.values.get(ci).unwrap_or(&Value::Null);
             match *target {
@@ -1011,6 +1075,17 @@ pub fn build_layer(
                     let f = &layer.fields[i];
                     match core_value(kind, &f.name, f.ty, raw) {
                         Ok(v) => values[i] = v,
+                        Err(reason) if is_households && f.name == "consent" => {
+                            consent_error = Some((table.columns[ci].name.clone(), reason));
+                        }
+                        Err(reason) if is_households && f.name == "risk_level" => {
+                            issues.push(Issue {
+                                row: rec.row,
+                                field: Some(table.columns[ci].name.clone()),
+                                reason: format!("{reason}; derived from the flags instead"),
+                                action: Action::Warning,
+                            });
+                        }
                         Err(reason) => issues.push(Issue {
                             row: rec.row,
                             field: Some(table.columns[ci].name.clone()),
@@ -1042,7 +1117,8 @@ pub fn build_layer(
                     });
                     values[ci] = Value::Text(code);
                 }
-                Value::Text(c) if !seen_codes.insert(c.clone()) => {
+                // Households repeat their code once per visit: submissions are checked instead.
+                Value::Text(c) if !is_households && !seen_codes.insert(c.clone()) => {
                     issues.push(Issue {
                         row: rec.row,
                         field: Some("code".to_owned()),
@@ -1053,6 +1129,40 @@ pub fn build_layer(
                 _ => {}
             }
         }
+        if is_households {
+            match crate::households::finish_row(
+                &layer,
+                &mut values,
+                opts.known_codes.as_ref(),
+                &mut seen_uuids,
+                rec.row,
+            ) {
+                crate::households::RowCheck::Reject(field, reason) => {
+                    let (field, reason) = match (field.as_str(), consent_error) {
+                        ("consent", Some((column, e))) => (
+                            column,
+                            format!(
+                                "{e}: household data are stored only with the family's consent"
+                            ),
+                        ),
+                        _ => (field, reason),
+                    };
+                    reject(&mut issues, Some(field), reason);
+                    continue;
+                }
+                crate::households::RowCheck::Keep(warnings) => {
+                    for (field, reason) in warnings {
+                        issues.push(Issue {
+                            row: rec.row,
+                            field: Some(field),
+                            reason,
+                            action: Action::Warning,
+                        });
+                    }
+                }
+            }
+        }
+        report.feature_rows.push(rec.row);
         features.push(Feature {
             fid: features.len() as i64 + 1,
             geometry: geom,
@@ -1243,6 +1353,7 @@ mod tests {
             Some("2026-03-01")
         );
         assert_eq!(parse_date("01/03/2026").as_deref(), Some("2026-03-01"));
+        assert_eq!(parse_date("2026/03/01").as_deref(), Some("2026-03-01"));
         assert_eq!(parse_date("2026-02-30"), None);
         assert_eq!(parse_bool("Sí"), Ok(Some(true)));
         assert_eq!(parse_bool("no sabe"), Ok(None));

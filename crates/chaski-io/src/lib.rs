@@ -4,10 +4,13 @@
 #[cfg(feature = "proj")]
 pub mod access;
 #[cfg(feature = "proj")]
+pub mod clusters;
+#[cfg(feature = "proj")]
 pub mod crs;
 pub mod csv;
 #[cfg(feature = "gdal")]
 pub mod gdal_vector;
+pub mod households;
 pub mod import;
 pub mod mapping;
 #[cfg(feature = "gdal")]

@@ -72,7 +72,7 @@ pub struct CoordinateColumns {
     /// Column holding y (latitude for geographic coordinates); `lat` is accepted too.
     #[serde(alias = "lat", alias = "latitude")]
     pub y: Option<String>,
-    /// Column holding an ODK geopoint, "lat lon [alt [accuracy]]".
+    /// Column holding an ODK geopoint, `"lat lon [alt [accuracy]]"`.
     pub geopoint: Option<String>,
 }
 

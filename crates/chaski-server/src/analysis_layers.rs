@@ -21,7 +21,7 @@ use chaski_core::crs::Projection;
 use chaski_core::layer::{Feature, LayerKind};
 use chaski_core::store::Store;
 use chaski_core::value::{Field, FieldType, Value};
-use chaski_io::access::{AccessInputs, AccessOptions};
+use chaski_io::access::{AccessInputs, AccessOptions, AccessResult};
 use geo::{Geometry, MapCoords, MultiPolygon};
 
 /// Band limits of the `travel_time` layer, in minutes.
@@ -56,6 +56,12 @@ fn compute(store: &dyn Store, max_cells: usize) -> Result<Vec<Layer>, String> {
     let result = inputs
         .run(&Scenario::walking(), Direction::ToSource, None)
         .map_err(|e| e.to_string())?;
+    Ok(layers_of(&result))
+}
+
+/// The `travel_time` bands and `catchments` of a search, in longitude/latitude
+/// (empty layers left out). The what-if tiles use them too.
+pub fn layers_of(result: &AccessResult) -> Vec<Layer> {
     let projection = &result.metric.projection;
     let to_lonlat = |mp: &MultiPolygon<f64>| -> MultiPolygon<f64> {
         mp.map_coords(|c| {
@@ -115,8 +121,8 @@ fn compute(store: &dyn Store, max_cells: usize) -> Result<Vec<Layer>, String> {
             ],
         });
     }
-    Ok([bands, areas]
+    [bands, areas]
         .into_iter()
         .filter(|l| !l.is_empty())
-        .collect())
+        .collect()
 }

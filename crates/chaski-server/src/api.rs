@@ -7,6 +7,9 @@
 //!   facility and the route to it as a GeoJSON LineString. A point outside the
 //!   travel-time surface is a 422; one on an impassable cell (a river) or that
 //!   no facility reaches is a 200 with `minutes: null` and its `status`.
+//!   With `whatif=ID` (here and on the next endpoint) the answer is for a
+//!   what-if of [`crate::whatif`] (its scenario and sources; the other run
+//!   parameters cannot be given then).
 //! - `GET /api/villages/underserved?minutes=[&category=][&birth_care=][&preset=][&direction=]`:
 //!   the villages beyond `minutes` (or not reached at all) as a GeoJSON
 //!   FeatureCollection with counts and population totals; villages outside the
@@ -59,7 +62,9 @@ impl From<AccessError> for ApiError {
             AccessError::TooLarge { .. } => Self::TooLarge(e.to_string()),
             AccessError::Category { .. } => Self::BadRequest(format!("query parameter {e}")),
             AccessError::Option { .. } => Self::BadRequest(e.to_string()),
-            AccessError::Sources { .. } => Self::Unprocessable(e.to_string()),
+            AccessError::Sources { .. } | AccessError::Edit { .. } => {
+                Self::Unprocessable(e.to_string())
+            }
             AccessError::Store {
                 source: StoreError::NotFound(name),
                 ..
@@ -129,7 +134,7 @@ impl AccessCache {
     }
 
     /// The store's data version; empties the caches when it moved on.
-    async fn version(&self, state: &AppState) -> ApiResult<u64> {
+    pub(crate) async fn version(&self, state: &AppState) -> ApiResult<u64> {
         let store = Arc::clone(&state.store);
         let v = tokio::task::spawn_blocking(move || store.version())
             .await
@@ -148,7 +153,11 @@ impl AccessCache {
     ///
     /// Work runs in a detached task: a client that gives up (or the request
     /// timeout) does not cancel it, and its result still lands in the cache.
-    async fn inputs(&self, state: &AppState, version: u64) -> ApiResult<Arc<AccessInputs>> {
+    pub(crate) async fn inputs(
+        &self,
+        state: &AppState,
+        version: u64,
+    ) -> ApiResult<Arc<AccessInputs>> {
         let state = state.clone();
         let task = tokio::spawn(async move {
             let store = Arc::clone(&state.store);
@@ -177,7 +186,7 @@ impl AccessCache {
 
     /// The search of the store's facilities selected by `run`, cached (in a
     /// detached task, as [`AccessCache::inputs`]).
-    async fn result(
+    pub(crate) async fn result(
         &self,
         state: &AppState,
         run: &RunParams,
@@ -236,10 +245,10 @@ impl AccessCache {
 }
 
 /// Query parameters as given, checked for unknown and repeated names.
-struct Params(Vec<(String, String)>);
+pub(crate) struct Params(pub(crate) Vec<(String, String)>);
 
 impl Params {
-    fn new(
+    pub(crate) fn new(
         query: Result<Query<Vec<(String, String)>>, QueryRejection>,
         allowed: &[&str],
     ) -> ApiResult<Self> {
@@ -260,7 +269,7 @@ impl Params {
         Ok(Self(pairs))
     }
 
-    fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0
             .iter()
             .find(|(k, _)| k == name)
@@ -296,11 +305,11 @@ impl Params {
 }
 
 /// Scenario, sources and direction of a request.
-struct RunParams {
-    filter: SourceFilter,
-    preset: &'static str,
-    scenario: Scenario,
-    direction: Direction,
+pub(crate) struct RunParams {
+    pub(crate) filter: SourceFilter,
+    pub(crate) preset: &'static str,
+    pub(crate) scenario: Scenario,
+    pub(crate) direction: Direction,
 }
 
 /// A preset by name, with the CLI's aliases.
@@ -316,7 +325,7 @@ fn preset(name: &str) -> Option<(&'static str, Scenario)> {
 }
 
 impl RunParams {
-    fn parse(p: &Params) -> ApiResult<Self> {
+    pub(crate) fn parse(p: &Params) -> ApiResult<Self> {
         let birth_care = match p.get("birth_care").map(str::to_ascii_lowercase).as_deref() {
             None | Some("") => None,
             Some("basic") => Some(BirthCareFilter::Basic),
@@ -352,18 +361,39 @@ impl RunParams {
     }
 }
 
-fn direction_text(d: Direction) -> &'static str {
+pub(crate) fn direction_text(d: Direction) -> &'static str {
     match d {
         Direction::ToSource => "to the facility",
         Direction::FromSource => "from the facility",
     }
 }
 
-fn facility_json(f: &Facility) -> Value {
+pub(crate) fn facility_json(f: &Facility) -> Value {
     json!({ "code": f.code, "name": f.name, "category": f.category })
 }
 
-const RUN_PARAMS: [&str; 4] = ["category", "birth_care", "preset", "direction"];
+pub(crate) const RUN_PARAMS: [&str; 4] = ["category", "birth_care", "preset", "direction"];
+
+/// The search `run` selects, or with `whatif=ID` the what-if's search (its
+/// scenario and sources); with the data version, the sources in words and the id.
+async fn search_or_whatif<'a>(
+    state: &AppState,
+    p: &'a Params,
+    run: &RunParams,
+) -> ApiResult<(u64, Arc<AccessResult>, String, Option<&'a str>)> {
+    let Some(id) = p.get("whatif").filter(|w| !w.is_empty()) else {
+        let (version, result) = state.access.result(state, run).await?;
+        return Ok((version, result, run.filter.describe(), None));
+    };
+    if let Some(k) = RUN_PARAMS.iter().find(|k| p.get(k).is_some()) {
+        return Err(ApiError::BadRequest(format!(
+            "query parameter '{k}' cannot be combined with 'whatif' (the what-if fixes the scenario and sources)"
+        )));
+    }
+    let w = state.whatifs.find(id)?;
+    let sources = w.summary["sources"].as_str().unwrap_or_default().to_owned();
+    Ok((w.version, Arc::clone(&w.result), sources, Some(id)))
+}
 
 /// `GET /api/accessibility`: minutes from a point to the nearest facility, which
 /// one, and the route there.
@@ -371,7 +401,7 @@ pub async fn accessibility(
     State(state): State<AppState>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> ApiResult<Json<Value>> {
-    let mut allowed = vec!["lon", "lat"];
+    let mut allowed = vec!["lon", "lat", "whatif"];
     allowed.extend(RUN_PARAMS);
     let p = Params::new(query, &allowed)?;
     p.required("lon")?;
@@ -383,7 +413,7 @@ pub async fn accessibility(
         .number("lat", -90.0..=90.0, "a latitude (-90 to 90)")?
         .unwrap_or(f64::NAN);
     let run = RunParams::parse(&p)?;
-    let (version, result) = state.access.result(&state, &run).await?;
+    let (version, result, sources, whatif) = search_or_whatif(&state, &p, &run).await?;
     let at = result.point(lon, lat);
     match at.status {
         AccessStatus::OutsideSurface => {
@@ -402,8 +432,9 @@ pub async fn accessibility(
                 "route": null,
                 "scenario": result.scenario,
                 "direction": direction_text(result.direction),
-                "sources": run.filter.describe(),
+                "sources": sources,
                 "version": version,
+                "whatif": whatif,
             })));
         }
     }
@@ -421,8 +452,9 @@ pub async fn accessibility(
         "route": route,
         "scenario": result.scenario,
         "direction": direction_text(result.direction),
-        "sources": run.filter.describe(),
+        "sources": sources,
         "version": version,
+        "whatif": whatif,
     })))
 }
 
@@ -431,7 +463,7 @@ pub async fn underserved(
     State(state): State<AppState>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> ApiResult<Json<Value>> {
-    let mut allowed = vec!["minutes"];
+    let mut allowed = vec!["minutes", "whatif"];
     allowed.extend(RUN_PARAMS);
     let p = Params::new(query, &allowed)?;
     p.required("minutes")?;
@@ -439,7 +471,7 @@ pub async fn underserved(
         .number("minutes", 0.0..=f64::MAX, "zero or more minutes")?
         .unwrap_or(0.0);
     let run = RunParams::parse(&p)?;
-    let (version, result) = state.access.result(&state, &run).await?;
+    let (version, result, sources, whatif) = search_or_whatif(&state, &p, &run).await?;
     let (mut beyond, mut outside) = (Vec::new(), Vec::new());
     let (mut within_n, mut within_pop) = (0usize, 0u64);
     let (mut beyond_pop, mut outside_pop, mut not_reached) = (0u64, 0u64, 0usize);
@@ -481,8 +513,9 @@ pub async fn underserved(
         "minutes": minutes,
         "scenario": result.scenario,
         "direction": direction_text(result.direction),
-        "sources": run.filter.describe(),
+        "sources": sources,
         "version": version,
+        "whatif": whatif,
         "counts": {
             "villages": result.places.len(),
             "population": within_pop + beyond_pop + outside_pop,

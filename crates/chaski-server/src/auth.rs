@@ -84,6 +84,29 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// The caller of an endpoint open to everyone (catalog, TileJSON, tiles): a
+/// valid token adds what its role may see; no token, or a token that is
+/// malformed, unknown or revoked, is served exactly as a public caller (so a
+/// bad token reveals nothing more than no token, not even that a private
+/// layer exists).
+#[derive(Debug, Clone)]
+pub struct OptionalCaller(pub Caller);
+
+impl FromRequestParts<AppState> for OptionalCaller {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, std::convert::Infallible> {
+        Ok(Self(
+            Caller::from_request_parts(parts, state)
+                .await
+                .unwrap_or_else(|_| Caller::public()),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::bearer;

@@ -3,7 +3,10 @@
 //!
 //! Building a catalog reads every public layer once, reprojects it to Web
 //! Mercator and indexes it (see `chaski_tiles`); tile requests then only query.
-//! Private layers (households) are never part of it.
+//! Private layers (households) are never part of it: the private tile layers
+//! `households` and `clusters` are built per caller scope by
+//! [`crate::clusters::private_layer`] and listed (in `GET /catalog` and
+//! TileJSON) only for tokens whose role may see them.
 
 use crate::config::ServerConfig;
 use crate::error::ApiError;
@@ -58,6 +61,27 @@ pub struct LayerEntry<'a> {
     pub version: u64,
     /// TileJSON of this layer alone.
     pub tilejson: String,
+}
+
+/// The `GET /catalog` entry of layer `name`, with its TileJSON URL under `base`.
+pub fn entry<'a>(name: &'a str, l: &'a CatalogLayer, base: &str) -> LayerEntry<'a> {
+    LayerEntry {
+        name,
+        kind: l.info.kind,
+        geometry_type: l.info.geometry_type.ogc_name(),
+        fields: l
+            .info
+            .fields
+            .iter()
+            .map(|f| (f.name.as_str(), f.ty.as_str()))
+            .collect(),
+        bounds: l.info.bounds,
+        minzoom: l.minzoom,
+        maxzoom: l.maxzoom,
+        feature_count: l.info.feature_count,
+        version: l.info.version,
+        tilejson: format!("{base}/tiles/{name}.json"),
+    }
 }
 
 impl Catalog {

@@ -1,9 +1,9 @@
 //! Household data behind access control.
 //!
-//! * `GET /api/households`: household records as GeoJSON. Analysts and admins
-//!   see every household, a CHA token the households of its sector, a facility
-//!   token those of its RENIPRESS code; public callers get 403 (only aggregates
-//!   are public). `violence_risk` is removed unless the token holds the
+//! * `GET /api/households`: household records as GeoJSON. Admins see every
+//!   household, a CHA token the households of its sector, a facility token
+//!   those of its RENIPRESS code; public and analyst callers get 403 (analysts
+//!   work with clusters and aggregates). `violence_risk` is removed unless the token holds the
 //!   violence grant. Every answer is written to the token store's access log
 //!   and to `tracing` (token id, endpoint, count; never the secret) before it
 //!   is sent: if the log cannot be written, nothing is sent.
@@ -59,12 +59,22 @@ fn feature_json(layer: &Layer, f: &chaski_core::layer::Feature) -> Value {
 
 /// `GET /api/households`: the household records the caller may see.
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
-    if caller.role() == Role::Public {
-        return Err(ApiError::Forbidden(
-            "household records are private: only aggregates are public \
-             (see /api/households/summary?by=community)"
-                .into(),
-        ));
+    match caller.role() {
+        Role::Public => {
+            return Err(ApiError::Forbidden(
+                "household records are private: only aggregates are public \
+                 (see /api/households/summary?by=community)"
+                    .into(),
+            ));
+        }
+        Role::Analyst => {
+            return Err(ApiError::Forbidden(
+                "the analyst role sees clusters (/api/clusters) and aggregates \
+                 (/api/households/summary), not household records"
+                    .into(),
+            ));
+        }
+        Role::Cha | Role::Facility | Role::Admin => {}
     }
     let st = state.clone();
     let access = caller.access.clone();

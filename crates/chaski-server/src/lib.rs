@@ -5,14 +5,17 @@ pub mod analysis_layers;
 pub mod api;
 pub mod auth;
 pub mod catalog;
+pub mod clusters;
 pub mod config;
 pub mod encoding;
 pub mod error;
+pub mod household_upload;
 pub mod households;
 pub mod state;
 pub mod styles;
 pub mod tiles;
 pub mod viewer;
+pub mod whatif;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -33,7 +36,13 @@ pub use config::ServerConfig;
 pub fn app(state: AppState) -> Router {
     let cors = CorsLayer::new()
         .allow_origin(Any)
-        .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::OPTIONS])
+        .allow_methods([
+            Method::GET,
+            Method::HEAD,
+            Method::POST,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
         .allow_headers([
             header::IF_NONE_MATCH,
             header::CONTENT_TYPE,
@@ -51,8 +60,22 @@ pub fn app(state: AppState) -> Router {
         .route("/api/accessibility", get(api::accessibility))
         .route("/api/villages/underserved", get(api::underserved))
         .route("/api/catchments", axum::routing::post(api::catchments))
+        .route("/api/whatif", axum::routing::post(whatif::create))
+        .route(
+            "/api/whatif/{id}",
+            get(whatif::summary).delete(whatif::delete),
+        )
+        .route("/whatif/{id}/tiles/{spec}", get(whatif::tilejson))
+        .route("/whatif/{id}/tiles/{layers}/{z}/{x}/{y}", get(whatif::tile))
         .route("/api/households", get(households::list))
+        .route(
+            "/api/households",
+            axum::routing::post(household_upload::upload).layer(
+                axum::extract::DefaultBodyLimit::max(household_upload::MAX_BODY),
+            ),
+        )
         .route("/api/households/summary", get(households::summary))
+        .route("/api/clusters", get(clusters::clusters))
         .fallback(not_found)
         .layer(cors)
         .layer(TimeoutLayer::with_status_code(
@@ -76,10 +99,16 @@ async fn not_found(uri: axum::http::Uri) -> ApiError {
 
 /// `GET /catalog`: every public layer with fields, geometry type, bounds, zoom range,
 /// feature count and data version, plus the styles available.
-async fn catalog(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Json<Value> {
+async fn catalog(
+    State(state): State<AppState>,
+    caller: auth::OptionalCaller,
+    headers: axum::http::HeaderMap,
+) -> Json<Value> {
     let cat = state.catalog();
     let base = tiles::base_url(&state, &headers);
-    let layers: Vec<catalog::LayerEntry<'_>> = cat
+    // Private layers (households, clusters) only for tokens whose role may see them.
+    let private = clusters::private_layers(&state, cat.version, &caller.0).await;
+    let mut layers: Vec<catalog::LayerEntry<'_>> = cat
         .layers
         .iter()
         .map(|(name, l)| catalog::LayerEntry {
@@ -100,6 +129,7 @@ async fn catalog(State(state): State<AppState>, headers: axum::http::HeaderMap) 
             tilejson: format!("{base}/tiles/{name}.json"),
         })
         .collect();
+    layers.extend(private.iter().map(|(n, l)| catalog::entry(n, l, &base)));
     let styles: Vec<String> = styles::style_names(&state.config.styles_dir)
         .into_iter()
         .map(|s| format!("{base}/styles/{s}.json"))

@@ -68,6 +68,10 @@ pub struct AppState {
     pub access: Arc<crate::api::AccessCache>,
     /// Access tokens and the access log (None: no tokens, every caller is public).
     pub tokens: Option<Arc<dyn TokenStore>>,
+    /// What-if edits and their tiles, in memory.
+    pub whatifs: Arc<crate::whatif::WhatIfs>,
+    /// Cached cluster results and private tile layers (households, clusters) per scope.
+    pub private: Arc<crate::clusters::PrivateCache>,
 }
 
 impl AppState {
@@ -97,6 +101,8 @@ impl AppState {
             cache,
             access: Arc::new(crate::api::AccessCache::new()),
             tokens: None,
+            whatifs: Arc::new(crate::whatif::WhatIfs::new()),
+            private: Arc::new(crate::clusters::PrivateCache::default()),
         })
     }
 
@@ -104,6 +110,16 @@ impl AppState {
     #[must_use]
     pub fn with_tokens(mut self, tokens: Arc<dyn TokenStore>) -> Self {
         self.tokens = Some(tokens);
+        self
+    }
+
+    /// The same state with `options` for the `clusters` tile layer (and empty private caches).
+    #[must_use]
+    pub fn with_cluster_tile_options(
+        mut self,
+        options: chaski_io::clusters::ClusterOptions,
+    ) -> Self {
+        self.private = Arc::new(crate::clusters::PrivateCache::new(options));
         self
     }
 

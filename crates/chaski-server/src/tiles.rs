@@ -5,7 +5,18 @@
 //! (an uncached identity tile is rendered in `spawn_blocking`; a compressed one
 //! is compressed once from the cached identity tile) → 304 when `If-None-Match`
 //! matches, else the body with `ETag`, `Cache-Control` and `Vary`.
+//!
+//! The private layers `households` and `clusters` (see [`crate::clusters`])
+//! resolve only for a token whose role may see them; for anyone else (no
+//! token, a bad token, another role) they are unknown layers (404), exactly
+//! as if they did not exist. Tiles holding a private layer are rendered per
+//! request from the caller's own cached layer, never stored in the shared
+//! tile cache, and sent with `Cache-Control: private, no-store` and
+//! `Vary: Authorization`; each household tile with households in it is
+//! written to the access log (token id, `/tiles/households`, feature count)
+//! before it is sent.
 
+use crate::auth::{Caller, OptionalCaller};
 use crate::catalog::{Catalog, CatalogLayer};
 use crate::config::EmptyTile;
 use crate::encoding::Encoding;
@@ -16,11 +27,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use chaski_tiles::TileCoord;
+use chaski_tiles::{RenderOptions, TileCoord, TileSource};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// MIME type of Mapbox Vector Tiles.
 pub const MVT_MIME: &str = "application/vnd.mapbox-vector-tile";
@@ -48,24 +60,96 @@ pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     format!("{proto}://{host}")
 }
 
+/// `Cache-Control` of every answer holding a private layer.
+pub const PRIVATE_CACHE_CONTROL: &str = "private, no-store";
+
+/// `Vary` of every answer holding a private layer.
+pub const PRIVATE_VARY: &str = "Accept-Encoding, Authorization";
+
+/// The private layers named in `spec` (and not in the public catalog) that
+/// the caller may see, in request order. Empty for a public caller.
+async fn resolve_private(
+    state: &AppState,
+    catalog: &Catalog,
+    spec: &str,
+    caller: &Caller,
+) -> Result<Vec<(String, Arc<CatalogLayer>)>, ApiError> {
+    let mut out: Vec<(String, Arc<CatalogLayer>)> = Vec::new();
+    for name in spec.split(',').map(str::trim) {
+        if catalog.layers.contains_key(name) || out.iter().any(|(n, _)| n == name) {
+            continue;
+        }
+        if let Some(l) =
+            crate::clusters::private_layer(state, catalog.version, name, caller).await?
+        {
+            out.push((name.to_owned(), l));
+        }
+    }
+    Ok(out)
+}
+
+/// Resolve `spec` against the public catalog and the caller's `private`
+/// layers, in request order; unknown names give the catalog's 404.
+fn resolve_mixed<'a>(
+    catalog: &'a Catalog,
+    spec: &str,
+    private: &'a [(String, Arc<CatalogLayer>)],
+) -> Result<Vec<(&'a str, &'a CatalogLayer)>, ApiError> {
+    let mut out: Vec<(&'a str, &'a CatalogLayer)> = Vec::new();
+    let mut unknown = Vec::new();
+    for name in spec.split(',').map(str::trim) {
+        if let Some((k, l)) = catalog.layers.get_key_value(name) {
+            if !out.iter().any(|(n, _)| *n == k.as_str()) {
+                out.push((k.as_str(), l));
+            }
+        } else if let Some((k, l)) = private.iter().find(|(n, _)| n == name) {
+            if !out.iter().any(|(n, _)| *n == k.as_str()) {
+                out.push((k.as_str(), l.as_ref()));
+            }
+        } else {
+            unknown.push(name);
+        }
+    }
+    if !unknown.is_empty() {
+        // The catalog's own error (empty name: 400; unknown names: 404).
+        catalog.resolve(&unknown.join(","))?;
+    }
+    Ok(out)
+}
+
+fn private_headers(h: &mut HeaderMap) {
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(PRIVATE_CACHE_CONTROL),
+    );
+    h.insert(header::VARY, HeaderValue::from_static(PRIVATE_VARY));
+}
+
 /// `GET /tiles/{spec}`: TileJSON when `spec` ends in `.json`.
 pub async fn tilejson(
     State(state): State<AppState>,
     Path(spec): Path<String>,
+    caller: OptionalCaller,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let Some(layers) = spec.strip_suffix(".json") else {
         return Err(ApiError::NotFound(format!(
             "'/tiles/{spec}' is neither a TileJSON (/tiles/LAYERS.json) nor a tile (/tiles/LAYERS/Z/X/Y.mvt)"
         )));
     };
     let catalog = state.catalog();
-    let resolved = catalog.resolve(layers)?;
-    Ok(Json(tilejson_for(
+    let private = resolve_private(&state, &catalog, layers, &caller.0).await?;
+    let resolved = resolve_mixed(&catalog, layers, &private)?;
+    let mut res = Json(tilejson_for(
         &catalog,
         &resolved,
         &base_url(&state, &headers),
-    )))
+    ))
+    .into_response();
+    if !private.is_empty() {
+        private_headers(res.headers_mut());
+    }
+    Ok(res)
 }
 
 /// TileJSON 3.0.0 for a set of layers.
@@ -171,10 +255,18 @@ pub async fn tile(
     State(state): State<AppState>,
     Path((layers, z, x, y)): Path<(String, String, String, String)>,
     Query(query): Query<BTreeMap<String, String>>,
+    caller: OptionalCaller,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let coord = parse_coord(&z, &x, &y, state.config.max_zoom)?;
     let catalog = state.catalog();
+    let private = resolve_private(&state, &catalog, &layers, &caller.0).await?;
+    if !private.is_empty() {
+        return private_tile(
+            &state, &catalog, &layers, &private, coord, &caller.0, &headers,
+        )
+        .await;
+    }
     let resolved = catalog.resolve(&layers)?;
     let names: Arc<str> = resolved
         .iter()
@@ -313,4 +405,159 @@ async fn get_tile(
             ApiError::NotFound(m) => ApiError::NotFound(m.clone()),
             other => ApiError::Internal(other.to_string()),
         })
+}
+
+/// A tile source that remembers how many features its last tile layer held.
+struct Counting {
+    inner: Arc<dyn TileSource>,
+    count: Arc<AtomicUsize>,
+}
+
+impl TileSource for Counting {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn fields(&self) -> &[chaski_core::value::Field] {
+        self.inner.fields()
+    }
+    fn extra_fields(&self) -> &[(&'static str, &'static str)] {
+        self.inner.extra_fields()
+    }
+    fn minzoom(&self) -> u8 {
+        self.inner.minzoom()
+    }
+    fn maxzoom(&self) -> u8 {
+        self.inner.maxzoom()
+    }
+    fn bounds(&self) -> Option<[f64; 4]> {
+        self.inner.bounds()
+    }
+    fn geometry_type(&self) -> chaski_core::layer::GeometryType {
+        self.inner.geometry_type()
+    }
+    fn feature_count(&self) -> usize {
+        self.inner.feature_count()
+    }
+    fn layer_features(
+        &self,
+        coord: TileCoord,
+        opts: &RenderOptions,
+    ) -> Result<Option<chaski_tiles::TileLayer>, chaski_tiles::TileError> {
+        let layer = self.inner.layer_features(coord, opts)?;
+        self.count.store(
+            layer
+                .as_ref()
+                .map_or(0, chaski_tiles::TileLayer::feature_count),
+            Ordering::Relaxed,
+        );
+        Ok(layer)
+    }
+}
+
+/// A tile holding a private layer: rendered for this caller alone, never
+/// cached in the shared tile cache, logged when it holds households.
+async fn private_tile(
+    state: &AppState,
+    catalog: &Catalog,
+    spec: &str,
+    private: &[(String, Arc<CatalogLayer>)],
+    coord: TileCoord,
+    caller: &Caller,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let resolved = resolve_mixed(catalog, spec, private)?;
+    let households = Arc::new(AtomicUsize::new(0));
+    let sources: Vec<Arc<dyn TileSource>> = resolved
+        .iter()
+        .map(|(name, l)| -> Arc<dyn TileSource> {
+            let is_private = private.iter().any(|(n, _)| n == name);
+            if is_private && *name == crate::clusters::HOUSEHOLDS_LAYER {
+                Arc::new(Counting {
+                    inner: l.source.clone(),
+                    count: households.clone(),
+                })
+            } else {
+                l.source.clone()
+            }
+        })
+        .collect();
+    let body = tokio::task::spawn_blocking(move || {
+        let refs: Vec<&dyn TileSource> = sources.iter().map(AsRef::as_ref).collect();
+        chaski_tiles::render(&refs, coord).map_err(ApiError::internal)
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    let count = households.load(Ordering::Relaxed) as u64;
+    let encoding = Encoding::negotiate(
+        headers
+            .get(header::ACCEPT_ENCODING)
+            .and_then(|h| h.to_str().ok()),
+    );
+    let etag = format!(
+        "\"{:016x}{}\"",
+        xxhash_rust::xxh3::xxh3_64(&body),
+        if body.is_empty() {
+            ""
+        } else {
+            encoding.etag_suffix()
+        }
+    );
+    let mut out_headers = HeaderMap::with_capacity(6);
+    out_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(MVT_MIME));
+    private_headers(&mut out_headers);
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        out_headers.insert(header::ETAG, v);
+    }
+    let not_modified = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|inm| {
+            inm.split(',')
+                .map(|t| t.trim().trim_start_matches("W/"))
+                .any(|t| t == etag || t == "*")
+        });
+    if not_modified {
+        return Ok((StatusCode::NOT_MODIFIED, out_headers).into_response());
+    }
+    if body.is_empty() {
+        out_headers.remove(header::CONTENT_TYPE);
+        let status = match state.config.empty_tile {
+            EmptyTile::NoContent => StatusCode::NO_CONTENT,
+            EmptyTile::Ok => StatusCode::OK,
+            EmptyTile::NotFound => StatusCode::NOT_FOUND,
+        };
+        return Ok((status, out_headers).into_response());
+    }
+    let body = if encoding == Encoding::Identity {
+        body
+    } else {
+        tokio::task::spawn_blocking(move || encoding.compress(&body))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal)?
+    };
+    if let Some(enc) = encoding.header() {
+        out_headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(enc));
+    }
+    if count > 0 {
+        // Log before answering: household points are household-level data.
+        if let Some(tokens) = state.tokens.clone() {
+            let who = caller.token_id().map(str::to_owned);
+            tokio::task::spawn_blocking(move || {
+                tokens.log_access(who.as_deref(), crate::clusters::TILE_ENDPOINT, count)
+            })
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal)?;
+        }
+        tracing::info!(
+            token_id = caller.token_id().unwrap_or("-"),
+            role = %caller.role(),
+            endpoint = crate::clusters::TILE_ENDPOINT,
+            z = coord.z(),
+            count,
+            "household tile served"
+        );
+    }
+    Ok((StatusCode::OK, out_headers, Bytes::from(body)).into_response())
 }

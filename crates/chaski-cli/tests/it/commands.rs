@@ -295,3 +295,57 @@ fn gdal_reads_served_tiles_with_the_tilejson_fields() {
         assert!(seen >= 4, "{layer}: GDAL listed {seen} fields:\n{section}");
     }
 }
+
+/// A KoBoToolbox household export (chaski-io's test fixture) imported twice
+/// (households are upserted by default): the second import updates the same
+/// submissions instead of adding them; bad rows are reported with row, field
+/// and reason; `--replace` starts the layer over.
+#[test]
+fn household_export_reimport_updates_by_submission() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s.gpkg");
+    let kobo = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../chaski-io/tests/fixtures/kobo_hogares.csv"
+    );
+    let args = [
+        "import",
+        kobo,
+        "--layer",
+        "households",
+        "--kind",
+        "households",
+    ];
+    let out = chaski(&store, &args);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(
+            "6 rows read, 4 imported into 'households' (4 inserted, 0 updated), 2 rejected"
+        ),
+        "{stdout}"
+    );
+    for expected in [
+        "kobo_hogares.csv: row 4: field 'consent': missing consent: household data are stored \
+         only with the family's consent (row skipped)",
+        "kobo_hogares.csv: row 6: field 'gps_accuracy': GPS accuracy 40 m is over 25 m; kept and \
+         flagged low_accuracy (warning)",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing '{expected}' in:\n{stderr}"
+        );
+    }
+    let out = chaski(&store, &args);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("(0 inserted, 4 updated)"), "{stdout}");
+    let summary = chaski(&store, &["summary", "--json"]);
+    let layers: serde_json::Value = serde_json::from_slice(&summary.stdout).unwrap();
+    assert_eq!(layers[0]["feature_count"], 4);
+    let mut replace = args.to_vec();
+    replace.push("--replace");
+    let out = chaski(&store, &replace);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("(4 inserted, 0 updated)"), "{stdout}");
+}

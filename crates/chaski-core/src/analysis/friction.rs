@@ -36,7 +36,7 @@
 //! let inputs = TerrainInputs { routes: Some(&routes), ..TerrainInputs::new(&dem) };
 //! let surface = terrain_surface(&inputs, &Scenario::walking()).unwrap();
 //! // Walking up from the source at column 0 to column 9: 900 m at tobler(+0.1).
-//! let up = SearchOptions { direction: Direction::FromSource, max_seconds: None };
+//! let up = SearchOptions { direction: Direction::FromSource, ..SearchOptions::default() };
 //! let t = travel_time(&surface, &[(0, 0)], &up).time(9, 0).unwrap();
 //! assert!((f64::from(t) - 900.0 / (tobler_kmh(0.1) / 3.6)).abs() < 0.01);
 //! ```
@@ -266,7 +266,7 @@ mod tests {
         assert!(surface.is_anisotropic());
         let opts = SearchOptions {
             direction: dir,
-            max_seconds: None,
+            ..SearchOptions::default()
         };
         let tt = travel_time(&surface, &[(0, 0)], &opts);
         let target = if sx == 0.0 { (0, 40) } else { (40, 0) };
@@ -285,7 +285,7 @@ mod tests {
             &[(0, 1)],
             &SearchOptions {
                 direction: Direction::FromSource,
-                max_seconds: None,
+                ..SearchOptions::default()
             },
         );
         let (t_to, t_from) = (to.time(29, 1).unwrap(), from.time(29, 1).unwrap());

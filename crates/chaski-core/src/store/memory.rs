@@ -1,8 +1,8 @@
 //! In-memory store: for tests and runs that need no persistence.
 
 use super::{
-    LayerInfo, RasterInfo, Result, Store, StoreError, WriteMode, WriteSummary, check_name,
-    layer_bounds, merge_fields,
+    LayerInfo, RasterInfo, Result, Store, StoreError, UpsertKeys, WriteMode, WriteSummary,
+    check_name, layer_bounds, merge_fields,
 };
 use crate::layer::{Feature, Layer};
 use crate::raster::Raster;
@@ -127,13 +127,14 @@ impl Store for MemoryStore {
                         })
                         .collect(),
                 };
-                let code_idx = fields.iter().position(|f| f.name == "code");
+                let keys = UpsertKeys::new(out.kind, &fields);
                 let mut next_fid = out.features.iter().map(|f| f.fid).max().unwrap_or(0) + 1;
                 for f in &layer.features {
                     let values = realign(f, &layer.fields, &fields);
-                    let existing = match (mode, code_idx) {
-                        (WriteMode::Upsert, Some(ci)) if !values[ci].is_null() => {
-                            out.features.iter().position(|o| o.values[ci] == values[ci])
+                    let existing = match (mode, keys.key_of(&values)) {
+                        (WriteMode::Upsert, Some((rank, key))) => {
+                            let ki = keys.positions()[rank];
+                            out.features.iter().position(|o| o.values[ki] == *key)
                         }
                         _ => None,
                     };
@@ -249,5 +250,45 @@ mod tests {
         assert_eq!(pops, vec![1, 20, 3]);
         assert_eq!(s.version().unwrap(), 2);
         assert!(matches!(s.read_layer("nope"), Err(StoreError::NotFound(_))));
+    }
+
+    fn household(code: &str, uuid: Option<&str>, members: i64) -> Feature {
+        let l = Layer::new("households", LayerKind::Households);
+        let mut values = vec![Value::Null; l.fields.len()];
+        values[l.field_index("code").unwrap()] = code.into();
+        values[l.field_index("members").unwrap()] = members.into();
+        values[l.field_index("submission_uuid").unwrap()] = uuid.into();
+        Feature {
+            fid: 0,
+            geometry: Geometry::Point(point! { x: -74.0, y: -13.0 }),
+            values,
+        }
+    }
+
+    #[test]
+    fn households_upsert_on_submission_uuid_then_code() {
+        let s = MemoryStore::new();
+        let mut l = Layer::new("households", LayerKind::Households);
+        l.features = vec![
+            household("h1", Some("u1"), 1),
+            household("h1", Some("u2"), 2), // same household, second visit
+            household("h3", None, 3),
+        ];
+        let w = s.write_layer(&l, WriteMode::Upsert).unwrap();
+        assert_eq!((w.inserted, w.updated), (3, 0));
+        l.features = vec![
+            household("h1", Some("u2"), 20), // re-upload of submission u2
+            household("h3", None, 30),       // no uuid: matched on code
+            household("h3", Some("u9"), 9),  // a new submission of h3
+        ];
+        let w = s.write_layer(&l, WriteMode::Upsert).unwrap();
+        assert_eq!((w.inserted, w.updated), (1, 2));
+        let back = s.read_layer("households").unwrap();
+        let rows: Vec<(i64, i64)> = back
+            .features
+            .iter()
+            .map(|f| (f.fid, back.value(f, "members").as_i64().unwrap()))
+            .collect();
+        assert_eq!(rows, vec![(1, 1), (2, 20), (3, 30), (4, 9)]);
     }
 }

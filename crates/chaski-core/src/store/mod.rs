@@ -14,7 +14,7 @@ pub mod memory;
 
 use crate::layer::{GeometryType, Layer, LayerKind};
 use crate::raster::Raster;
-use crate::value::Field;
+use crate::value::{Field, Value};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -63,8 +63,11 @@ pub enum WriteMode {
     Replace,
     /// Add the new features.
     Append,
-    /// Update features whose `code` already exists, add the others
-    /// (re-uploading a submission updates instead of duplicating).
+    /// Update features whose key already exists, add the others
+    /// (re-uploading a submission updates instead of duplicating). The key is
+    /// chosen per layer kind by [`crate::schema::upsert_keys`]: households are
+    /// matched on `submission_uuid` when the incoming feature has one, else on
+    /// `code`; other kinds on `code`. A feature without any key is added.
     Upsert,
 }
 
@@ -195,4 +198,39 @@ pub fn layer_bounds(layer: &Layer) -> Option<[f64; 4]> {
     layer
         .bounds()
         .map(|r| [r.min().x, r.min().y, r.max().x, r.max().y])
+}
+
+/// Where the upsert keys of a layer kind ([`crate::schema::upsert_keys`]) sit
+/// among a layer's fields, for backends implementing [`WriteMode::Upsert`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpsertKeys {
+    positions: Vec<usize>,
+}
+
+impl UpsertKeys {
+    /// The key fields of `kind` found in `fields`, in order of preference.
+    pub fn new(kind: LayerKind, fields: &[Field]) -> Self {
+        Self {
+            positions: crate::schema::upsert_keys(kind)
+                .iter()
+                .filter_map(|k| fields.iter().position(|f| f.name == *k))
+                .collect(),
+        }
+    }
+
+    /// Positions (in the fields given to [`UpsertKeys::new`]) of the key fields,
+    /// in order of preference.
+    pub fn positions(&self) -> &[usize] {
+        &self.positions
+    }
+
+    /// The key a feature is matched on: the rank of the first key field (in
+    /// [`UpsertKeys::positions`]) holding a value, and that value. `None` when
+    /// every key field is empty.
+    pub fn key_of<'a>(&self, values: &'a [Value]) -> Option<(usize, &'a Value)> {
+        self.positions
+            .iter()
+            .enumerate()
+            .find_map(|(rank, &i)| values.get(i).filter(|v| !v.is_null()).map(|v| (rank, v)))
+    }
 }

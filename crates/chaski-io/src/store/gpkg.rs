@@ -29,8 +29,8 @@
 use chaski_core::layer::{Feature, GeometryType, Layer, LayerKind};
 use chaski_core::raster::Raster;
 use chaski_core::store::{
-    LayerInfo, RasterInfo, Result, Store, StoreError, WriteMode, WriteSummary, check_name,
-    merge_fields,
+    LayerInfo, RasterInfo, Result, Store, StoreError, UpsertKeys, WriteMode, WriteSummary,
+    check_name, merge_fields,
 };
 use chaski_core::value::{Field, FieldType, Value};
 use geo::{
@@ -1675,20 +1675,26 @@ fn merge_into_layer(
         .iter()
         .map(|t| layer.fields.iter().position(|x| x.name == t.name))
         .collect();
-    let code_idx = fields.iter().position(|f| f.name == "code");
-    let code_src = code_idx.and_then(|ci| src[ci]);
-
-    let mut codes: HashMap<String, i64> = HashMap::new();
-    if let (WriteMode::Upsert, Some(ci)) = (mode, code_idx) {
+    // Upsert keys (per layer kind): rank of the key field and its value as stored.
+    let keys = UpsertKeys::new(layer.kind, &fields);
+    let mut codes: HashMap<(usize, String), i64> = HashMap::new();
+    if mode == WriteMode::Upsert && !keys.positions().is_empty() {
+        let key_cols = keys
+            .positions()
+            .iter()
+            .map(|&ki| q(&cols[ki]))
+            .collect::<Vec<_>>()
+            .join(", ");
         let mut stmt = conn.prepare(&format!(
-            "SELECT \"fid\", {} FROM {} ORDER BY \"fid\"",
-            q(&cols[ci]),
+            "SELECT \"fid\", {key_cols} FROM {} ORDER BY \"fid\"",
             q(name)
         ))?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
-            if let Some(k) = stored_code_key(row.get_ref(1)?) {
-                codes.entry(k).or_insert(row.get(0)?);
+            for rank in 0..keys.positions().len() {
+                if let Some(k) = stored_code_key(row.get_ref(rank + 1)?) {
+                    codes.entry((rank, k)).or_insert(row.get(0)?);
+                }
             }
         }
     }
@@ -1728,9 +1734,16 @@ fn merge_into_layer(
         let b = encode_gpkg_geometry(&conform(&f.geometry, geometry_type), &mut buf)
             .map_err(|e| geometry_error(name, i, &e))?;
         new_bounds = union(new_bounds, b);
-        let key = match mode {
-            WriteMode::Upsert => code_src.and_then(|s| f.values.get(s)).and_then(code_key),
-            _ => None,
+        // The first key field the incoming feature has a value for.
+        let key = if mode == WriteMode::Upsert {
+            keys.positions().iter().enumerate().find_map(|(rank, &ki)| {
+                src[ki]
+                    .and_then(|s| f.values.get(s))
+                    .and_then(code_key)
+                    .map(|k| (rank, k))
+            })
+        } else {
+            None
         };
         let existing = key.as_ref().and_then(|k| codes.get(k).copied());
         let (stmt, fid) = if let Some(fid) = existing {
@@ -3357,5 +3370,77 @@ mod tests {
             drop(s);
             std::fs::copy(&path, keep).unwrap();
         }
+    }
+
+    fn household(code: &str, uuid: Option<&str>, members: i64, x: f64) -> Feature {
+        let l = Layer::new("households", LayerKind::Households);
+        let mut values = vec![Value::Null; l.fields.len()];
+        values[l.field_index("code").unwrap()] = code.into();
+        values[l.field_index("members").unwrap()] = members.into();
+        values[l.field_index("submission_uuid").unwrap()] = uuid.into();
+        Feature {
+            fid: 0,
+            geometry: Geometry::Point(point! { x: x, y: -13.0 }),
+            values,
+        }
+    }
+
+    /// Households upsert on `submission_uuid`, else on `code`, as the memory store does.
+    #[test]
+    fn household_upserts_key_on_submission_uuid() {
+        let (_dir, path, gpkg) = tmp_store();
+        let mem = MemoryStore::new();
+        let stores: [&dyn Store; 2] = [&gpkg, &mem];
+        let batch = |features| {
+            let mut l = Layer::new("households", LayerKind::Households);
+            l.features = features;
+            l
+        };
+        let steps = [
+            batch(vec![
+                household("h1", Some("u1"), 1, -74.0),
+                household("h1", Some("u2"), 2, -74.1),
+                household("h3", None, 3, -74.2),
+            ]),
+            batch(vec![
+                household("h1", Some("u2"), 20, -74.5),
+                household("h3", None, 30, -74.2),
+                household("h3", Some("u9"), 9, -74.3),
+            ]),
+        ];
+        let mut summaries = Vec::new();
+        for layer in &steps {
+            let r: Vec<WriteSummary> = stores
+                .iter()
+                .map(|s| s.write_layer(layer, WriteMode::Upsert).unwrap())
+                .collect();
+            assert_eq!(r[0], r[1]);
+            summaries.push((r[0].inserted, r[0].updated));
+        }
+        assert_eq!(summaries, [(3, 0), (1, 2)]);
+        assert_eq!(
+            gpkg.read_layer("households").unwrap(),
+            mem.read_layer("households").unwrap()
+        );
+        // Durable: a fresh connection sees the updated record and its new position.
+        drop(gpkg);
+        let back = GpkgStore::open(&path)
+            .unwrap()
+            .read_layer("households")
+            .unwrap();
+        let rows: Vec<(i64, i64, f64)> = back
+            .features
+            .iter()
+            .map(|f| {
+                let Geometry::Point(p) = f.geometry else {
+                    panic!()
+                };
+                (f.fid, back.value(f, "members").as_i64().unwrap(), p.x())
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            [(1, 1, -74.0), (2, 20, -74.5), (3, 30, -74.2), (4, 9, -74.3)]
+        );
     }
 }
