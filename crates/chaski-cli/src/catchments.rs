@@ -221,6 +221,11 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "kmh")]
     pub friction_unit: FrictionUnit,
 
+    /// Land-cover raster in the store (class codes, EPSG:4326 or the grid's CRS): each class
+    /// walks at the off-path factor the scenario's `[[land_cover]]` table gives it (0: impassable).
+    #[arg(long)]
+    pub land_cover: Option<String>,
+
     /// Moves of the search: 16 (8 neighbours and knight's moves, as GRASS r.cost -k; at most
     /// 2.75 % longer than the straight line) or 24 (also three-by-one moves; at most 1.3 %).
     #[arg(long, value_enum, default_value = "16")]
@@ -643,6 +648,7 @@ fn access_options(args: &Args) -> AccessOptions {
             (Some(_), FrictionUnit::SPerM) => SurfaceModel::SecondsPerMetre,
         },
         max_cells: None,
+        land_cover: args.land_cover.clone(),
         neighbourhood: match args.moves {
             Moves::Sixteen => Neighbourhood::Knight16,
             Moves::TwentyFour => Neighbourhood::Extended24,

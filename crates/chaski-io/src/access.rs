@@ -1024,6 +1024,9 @@ pub struct AccessOptions {
     pub max_cells: Option<usize>,
     /// Moves of the searches (default: 16, as GRASS `r.cost -k`).
     pub neighbourhood: Neighbourhood,
+    /// Land-cover raster in the store (class codes; the scenario's
+    /// `land_cover` table gives each class its off-path factor).
+    pub land_cover: Option<String>,
 }
 
 impl Default for AccessOptions {
@@ -1043,6 +1046,7 @@ impl Default for AccessOptions {
             model: SurfaceModel::Terrain,
             max_cells: None,
             neighbourhood: Neighbourhood::default(),
+            land_cover: None,
         }
     }
 }
@@ -1058,6 +1062,8 @@ pub struct StoreLayers {
     pub districts: Option<Layer>,
     /// Paths, roads and rivers to burn (terrain model only).
     pub lines: Vec<Layer>,
+    /// Land-cover classes (terrain model only), as stored.
+    pub land_cover: Option<Raster<f32>>,
 }
 
 /// Default drainage area (km²) above which a DEM cell is a stream, for `--rivers dem`.
@@ -1097,6 +1103,65 @@ pub fn dem_streams(metric: &Metric, km2: f64) -> Result<Raster<u8>, AccessError>
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let cells = (km2 * 1e6 / cell_m2).ceil().max(1.0) as u32;
     Ok(flow.streams(cells))
+}
+
+/// Land-cover classes of `lc` (the store's raster `name`) at the centres of
+/// `metric`'s cells, by nearest cell; NaN (no class: the scenario's
+/// `land_cover_default`) outside `lc` and on its nodata. `lc` must be in
+/// EPSG:4326 or in the grid's own CRS.
+pub fn land_cover_on(
+    metric: &Metric,
+    lc: &Raster<f32>,
+    name: &str,
+) -> Result<Raster<f32>, AccessError> {
+    let bad = |reason: String| AccessError::Raster {
+        what: format!("'{name}' (land cover)"),
+        reason,
+    };
+    let lt = lc.transform;
+    if lt[2] != 0.0 || lt[4] != 0.0 || lt[1] <= 0.0 || lt[5] >= 0.0 {
+        return Err(bad(format!("is not north-up (transform {lt:?})")));
+    }
+    let same_crs = lc.epsg == Some(metric.epsg);
+    if !same_crs && !is_geographic(lc) {
+        return Err(bad(format!(
+            "is in {}: reproject it to EPSG:4326 or EPSG:{} (e.g. gdalwarp -r near)",
+            lc.epsg
+                .map_or_else(|| "an unknown CRS".to_owned(), |e| format!("EPSG:{e}")),
+            metric.epsg
+        )));
+    }
+    let grid = &metric.raster;
+    let gt = grid.transform;
+    let mut out = Raster::filled(grid.width, grid.height, gt, grid.epsg, f32::NAN);
+    for row in 0..grid.height {
+        for col in 0..grid.width {
+            let (u, v) = (col as f64 + 0.5, row as f64 + 0.5);
+            let (x, y) = if same_crs {
+                (gt[0] + u * gt[1], gt[3] + v * gt[5])
+            } else {
+                metric.lattice.at(u, v)
+            };
+            let (fc, fr) = ((x - lt[0]) / lt[1], (y - lt[3]) / lt[5]);
+            if fc < 0.0 || fr < 0.0 {
+                continue;
+            }
+            // Floor of a non-negative finite position; NaN and beyond the raster skip.
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "checked non-negative"
+            )]
+            let (lc_col, lc_row) = (fc as usize, fr as usize);
+            if let Some(v) = lc
+                .get(lc_col, lc_row)
+                .filter(|v| !lc.is_nodata(*v) && v.is_finite())
+            {
+                out.data[row * grid.width + col] = v;
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The line layer to use for `option`: the name given, or the default when present.
@@ -1168,11 +1233,20 @@ pub fn read_layers(store: &dyn Store, opts: &AccessOptions) -> Result<StoreLayer
             }
         }
     }
+    let land_cover = match &opts.land_cover {
+        Some(name) if opts.model == SurfaceModel::Terrain => Some(
+            store
+                .read_raster(name)
+                .map_err(store_err(format!("reading the land-cover raster '{name}'")))?,
+        ),
+        _ => None,
+    };
     Ok(StoreLayers {
         facilities,
         villages,
         districts,
         lines,
+        land_cover,
     })
 }
 
@@ -1205,6 +1279,8 @@ pub struct AccessInputs {
     pub districts: Option<Vec<District>>,
     /// Moves the searches may make.
     pub neighbourhood: Neighbourhood,
+    /// Land-cover classes on the metric grid (terrain model only).
+    pub land_cover: Option<Arc<Raster<f32>>>,
 }
 
 impl AccessInputs {
@@ -1276,6 +1352,14 @@ impl AccessInputs {
             routes = r.data.iter().any(|&c| c != 0).then_some(r);
             water = w.data.iter().any(|&c| c != 0).then_some(w);
         }
+        let land_cover = match &layers.land_cover {
+            Some(lc) if opts.model == SurfaceModel::Terrain => Some(Arc::new(land_cover_on(
+                &metric,
+                lc,
+                opts.land_cover.as_deref().unwrap_or("land cover"),
+            )?)),
+            _ => None,
+        };
         let facilities = facilities(&layers.facilities, &filter);
         let (places, outside_extent) = match &layers.villages {
             Some(l) => villages(l, &metric, opts.all_villages)?,
@@ -1299,6 +1383,7 @@ impl AccessInputs {
             outside_extent,
             districts,
             neighbourhood: opts.neighbourhood,
+            land_cover,
         })
     }
 
@@ -1332,6 +1417,7 @@ impl AccessInputs {
                 let inputs = TerrainInputs {
                     routes: self.routes.as_ref(),
                     water: self.water.as_ref(),
+                    land_cover: self.land_cover.as_deref(),
                     ..TerrainInputs::new(raster)
                 };
                 terrain_surface(&inputs, scenario)?
@@ -1378,6 +1464,7 @@ impl AccessInputs {
         let inputs = TerrainInputs {
             routes: self.routes.as_ref(),
             water: self.water.as_ref(),
+            land_cover: self.land_cover.as_deref(),
             ..TerrainInputs::new(&self.metric.raster)
         };
         let options = SearchOptions {
@@ -1745,6 +1832,7 @@ impl AccessInputs {
             outside_extent: self.outside_extent,
             districts: self.districts.clone(),
             neighbourhood: self.neighbourhood,
+            land_cover: self.land_cover.clone(),
         };
         Ok(EditedInputs {
             inputs,
@@ -2542,6 +2630,75 @@ mod tests {
         let rainy = Scenario::rainy_season();
         let (_, wet_row, _) = minutes(Some("dem:0.036"), true, &rainy);
         assert_eq!(wet_row, 0);
+    }
+
+    #[test]
+    fn land_cover_scales_and_blocks_walking() {
+        use chaski_core::analysis::scenario::LandCoverFactor;
+        let (store, p) = valley(false);
+        // Class 5 everywhere (a grid in the DEM's CRS) but class 9 on columns 8 and 9.
+        let (x0, y0) = (600_000.0, 8_560_000.0);
+        let mut lc = Raster::filled(20, 10, [x0, 30.0, 0.0, y0, 0.0, -30.0], Some(32718), 5f32);
+        for row in 0..10 {
+            lc.data[row * 20 + 8] = 9.0;
+            lc.data[row * 20 + 9] = 9.0;
+        }
+        store.write_raster("lc", &lc).unwrap();
+        // The same classes on a geographic grid of 1e-4 degrees around the valley.
+        let (w0, n0) = p.inverse_one(x0 - 100.0, y0 + 100.0).unwrap();
+        let mut geo = Raster::filled(90, 60, [w0, 1e-4, 0.0, n0, 0.0, -1e-4], Some(4326), 5f32);
+        geo.nodata = Some(-1.0);
+        store.write_raster("lc_geo", &geo).unwrap();
+        let minutes = |land_cover: Option<&str>, scenario: &Scenario| {
+            let opts = AccessOptions {
+                rivers: Some("none".to_owned()),
+                land_cover: land_cover.map(str::to_owned),
+                ..AccessOptions::default()
+            };
+            let inputs = AccessInputs::from_store(&store, &opts).unwrap();
+            let r = inputs.run(scenario, Direction::ToSource, None).unwrap();
+            (r.access[0].minutes, r.access[0].status)
+        };
+        let walking = Scenario::walking();
+        let mut slow = Scenario::walking();
+        slow.land_cover = vec![LandCoverFactor {
+            code: 5,
+            factor: 0.5,
+        }];
+        let mut lake = Scenario::walking();
+        lake.land_cover = vec![LandCoverFactor {
+            code: 9,
+            factor: 0.0,
+        }];
+        let (base, _) = minutes(None, &walking);
+        let base = base.unwrap();
+        // Without a table entry for their class, cells keep the default factor 1.
+        assert_eq!(minutes(Some("lc"), &walking).0, Some(base));
+        // Half the off-path speed on every cell of the route: twice the time.
+        let (geo_slow, _) = minutes(Some("lc_geo"), &slow);
+        assert!(
+            (geo_slow.unwrap() / base - 2.0).abs() < 1e-4,
+            "{geo_slow:?} {base}"
+        );
+        // Class 9 impassable: the village across columns 8-9 cannot reach the facility.
+        let (none, status) = minutes(Some("lc"), &lake);
+        assert_eq!((none, status), (None, AccessStatus::NotReached));
+        // A land cover in another projected CRS is refused with the way out.
+        let mut other = lc.clone();
+        other.epsg = Some(32717);
+        store.write_raster("lc17", &other).unwrap();
+        let opts = AccessOptions {
+            land_cover: Some("lc17".to_owned()),
+            ..AccessOptions::default()
+        };
+        let e = AccessInputs::from_store(&store, &opts)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("EPSG:32717: reproject it to EPSG:4326 or EPSG:32718"),
+            "{e}"
+        );
     }
 
     #[test]
