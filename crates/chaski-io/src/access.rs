@@ -1365,6 +1365,29 @@ impl AccessInputs {
             Some(l) => villages(l, &metric, opts.all_villages)?,
             None => (Vec::new(), 0),
         };
+        if let (Some(streams), Some(w)) = (&streams, water.as_mut()) {
+            // People live and work on a derived stream's banks: a village's or
+            // a facility's own cell stays passable (a 30 m cell is wider than
+            // most such streams, and no crossing of them is mapped).
+            let lonlats: Vec<(f64, f64)> = facilities.iter().map(|f| f.lonlat).collect();
+            let mut cells: Vec<(f64, f64)> = metric
+                .forward
+                .transform_each(&lonlats)
+                .map_err(crs("facilities on derived streams"))?
+                .into_iter()
+                .flatten()
+                .collect();
+            cells.extend(places.iter().map(|p| (p.village.x, p.village.y)));
+            let river = WaterClass::River.code();
+            for (x, y) in cells {
+                if let Some((c, r)) = grid.cell_at(x, y) {
+                    let i = r * grid.width + c;
+                    if streams.data.get(i) == Some(&river) && w.data.get(i) == Some(&river) {
+                        w.data[i] = 0;
+                    }
+                }
+            }
+        }
         let districts = match &layers.districts {
             Some(l) => Some(districts_of(l, &metric.forward)?),
             None => None,
@@ -2630,6 +2653,34 @@ mod tests {
         let rainy = Scenario::rainy_season();
         let (_, wet_row, _) = minutes(Some("dem:0.036"), true, &rainy);
         assert_eq!(wet_row, 0);
+
+        // A village on the stream itself keeps its cell and gets a time.
+        let (store, p) = valley(false);
+        let mut villages = store.read_layer("communities").unwrap();
+        let mut on_stream = villages.features[0].clone();
+        let (lon, lat) = p
+            .inverse_one(600_000.0 + 12.5 * 30.0, 8_560_000.0 - 5.5 * 30.0)
+            .unwrap();
+        on_stream.fid = 2;
+        on_stream.geometry = Geometry::Point(geo::Point::new(lon, lat));
+        villages.features.push(on_stream);
+        store
+            .write_layer(&villages, chaski_core::store::WriteMode::Replace)
+            .unwrap();
+        let opts = AccessOptions {
+            rivers: Some("dem:0.036".to_owned()),
+            ..AccessOptions::default()
+        };
+        let inputs = AccessInputs::from_store(&store, &opts).unwrap();
+        let r = inputs.run(&walking, Direction::ToSource, None).unwrap();
+        assert_eq!(r.access[1].status, AccessStatus::Reached);
+        assert!(r.access[1].minutes.is_some());
+        // The other stream cells stay impassable.
+        assert_eq!(
+            r.passable_cells,
+            200 - 8,
+            "9 stream cells, one of them the village's"
+        );
     }
 
     #[test]
