@@ -111,23 +111,7 @@ async fn catalog(
     let mut layers: Vec<catalog::LayerEntry<'_>> = cat
         .layers
         .iter()
-        .map(|(name, l)| catalog::LayerEntry {
-            name,
-            kind: l.info.kind,
-            geometry_type: l.info.geometry_type.ogc_name(),
-            fields: l
-                .info
-                .fields
-                .iter()
-                .map(|f| (f.name.as_str(), f.ty.as_str()))
-                .collect(),
-            bounds: l.info.bounds,
-            minzoom: l.minzoom,
-            maxzoom: l.maxzoom,
-            feature_count: l.info.feature_count,
-            version: l.info.version,
-            tilejson: format!("{base}/tiles/{name}.json"),
-        })
+        .map(|(name, l)| catalog::entry(name, l, &base))
         .collect();
     layers.extend(private.iter().map(|(n, l)| catalog::entry(n, l, &base)));
     let styles: Vec<String> = styles::style_names(&state.config.styles_dir)

@@ -297,6 +297,26 @@ pub async fn tile(
     } else {
         state.cache_control.clone()
     };
+    Ok(cached_response(
+        &state,
+        &headers,
+        &cached,
+        encoding,
+        cache_control,
+    ))
+}
+
+/// The answer for a public tile ready in `cached`: 304 when `If-None-Match`
+/// matches its ETag, the configured empty-tile status for an empty tile, else
+/// the body in `encoding`; with `ETag`, `Cache-Control` and
+/// `Vary: Accept-Encoding`.
+pub(crate) fn cached_response(
+    state: &AppState,
+    headers: &HeaderMap,
+    cached: &CachedTile,
+    encoding: Encoding,
+    cache_control: HeaderValue,
+) -> Response {
     let mut out_headers = HeaderMap::with_capacity(6);
     out_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(MVT_MIME));
     out_headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
@@ -311,7 +331,7 @@ pub async fn tile(
                 .any(|t| t == cached.etag || t == "*")
         });
     if not_modified {
-        return Ok((StatusCode::NOT_MODIFIED, out_headers).into_response());
+        return (StatusCode::NOT_MODIFIED, out_headers).into_response();
     }
     if cached.body.is_empty() {
         out_headers.remove(header::CONTENT_TYPE);
@@ -320,12 +340,12 @@ pub async fn tile(
             EmptyTile::Ok => StatusCode::OK,
             EmptyTile::NotFound => StatusCode::NOT_FOUND,
         };
-        return Ok((status, out_headers).into_response());
+        return (status, out_headers).into_response();
     }
     if let Some(enc) = encoding.header() {
         out_headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(enc));
     }
-    Ok((StatusCode::OK, out_headers, cached.body.clone()).into_response())
+    (StatusCode::OK, out_headers, cached.body.clone()).into_response()
 }
 
 /// The cached representation for `key`, rendering or compressing it once.

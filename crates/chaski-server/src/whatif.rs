@@ -44,11 +44,10 @@
 
 use crate::api::{Params, RunParams, direction_text, facility_json};
 use crate::catalog::Catalog;
-use crate::config::EmptyTile;
 use crate::encoding::Encoding;
 use crate::error::ApiError;
 use crate::state::{AppState, CachedTile};
-use crate::tiles::{MVT_MIME, base_url, parse_coord};
+use crate::tiles::{base_url, parse_coord};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
@@ -1026,42 +1025,18 @@ pub async fn tile(
         encoding,
     };
     let cached = get_tile(&state, &w, &catalog, key).await?;
-    let mut out = HeaderMap::with_capacity(6);
-    out.insert(header::CONTENT_TYPE, HeaderValue::from_static(MVT_MIME));
-    out.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-    out.insert(header::ETAG, cached.etag_header.clone());
-    out.insert(
-        header::CACHE_CONTROL,
-        if own_only {
-            state.cache_control_versioned.clone()
-        } else {
-            state.cache_control.clone()
-        },
-    );
-    let not_modified = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|h| h.to_str().ok())
-        .is_some_and(|inm| {
-            inm.split(',')
-                .map(|t| t.trim().trim_start_matches("W/"))
-                .any(|t| t == cached.etag || t == "*")
-        });
-    if not_modified {
-        return Ok((StatusCode::NOT_MODIFIED, out).into_response());
-    }
-    if cached.body.is_empty() {
-        out.remove(header::CONTENT_TYPE);
-        let status = match state.config.empty_tile {
-            EmptyTile::NoContent => StatusCode::NO_CONTENT,
-            EmptyTile::Ok => StatusCode::OK,
-            EmptyTile::NotFound => StatusCode::NOT_FOUND,
-        };
-        return Ok((status, out).into_response());
-    }
-    if let Some(enc) = encoding.header() {
-        out.insert(header::CONTENT_ENCODING, HeaderValue::from_static(enc));
-    }
-    Ok((StatusCode::OK, out, cached.body.clone()).into_response())
+    let cache_control = if own_only {
+        state.cache_control_versioned.clone()
+    } else {
+        state.cache_control.clone()
+    };
+    Ok(crate::tiles::cached_response(
+        &state,
+        &headers,
+        &cached,
+        encoding,
+        cache_control,
+    ))
 }
 
 fn render(w: &WhatIf, catalog: &Catalog, spec: &str, coord: TileCoord) -> ApiResult<Vec<u8>> {

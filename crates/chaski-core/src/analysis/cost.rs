@@ -1178,6 +1178,17 @@ mod tests {
 
     const CELL: f64 = 30.0;
 
+    /// A 64-bit linear congruential generator (Knuth's MMIX constants).
+    fn lcg(seed: u64) -> impl FnMut() -> u64 {
+        let mut state = seed;
+        move || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            state
+        }
+    }
+
     fn flat(w: usize, h: usize, kmh: f32) -> Raster<f32> {
         Raster::filled(
             w,
@@ -1371,13 +1382,8 @@ mod tests {
         use crate::analysis::scenario::Scenario;
         // 230 x 170 cells of random speed (or random hills), nodata holes.
         let (w, h) = (230usize, 170usize);
-        let mut state = 7u64;
-        let mut rand = move || {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            (state >> 40) as f32 / (1u64 << 24) as f32
-        };
+        let mut next = lcg(7);
+        let mut rand = move || (next() >> 40) as f32 / (1u64 << 24) as f32;
         let mut r = flat(w, h, 1.0);
         for (i, v) in r.data.iter_mut().enumerate() {
             let (c, row) = ((i % w) as f32, (i / w) as f32);
@@ -1636,13 +1642,8 @@ mod tests {
         // Hilly 60 x 50 grid with a wall of "river" cells along column 30 and
         // a few holes; edits open cells of the wall, speed up a strip and move sources.
         let (w, h) = (60usize, 50usize);
-        let mut state = 99u64;
-        let mut rand = move || {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            (state >> 33) as usize
-        };
+        let mut next = lcg(99);
+        let mut rand = move || (next() >> 33) as usize;
         let mut base = flat(w, h, 4.0);
         let mut dem = flat(w, h, 0.0);
         for row in 0..h {
