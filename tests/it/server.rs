@@ -360,7 +360,35 @@ async fn travel_time_and_catchments_are_tile_layers_that_follow_the_data() {
     extra.values[0] = chaski_core::value::Value::Text("WHAT-IF-1".into());
     more.features.push(extra);
     st.store.write_layer(&more, WriteMode::Replace).unwrap();
+    let before = st.catalog();
     assert!(st.refresh().unwrap());
     let cat = get(&st, "/catalog", &[]).await.json();
     assert_eq!(count(&cat, "catchments"), Some(facilities.len() as u64 + 1));
+
+    // Refreshes rebuild only what changed: the same tile source (pointer) for
+    // layers whose data did not move, new ones for the facilities and the
+    // travel-time layers computed from them.
+    let same =
+        |a: &chaski_server::catalog::Catalog, b: &chaski_server::catalog::Catalog, name: &str| {
+            Arc::ptr_eq(&a.layers[name].source, &b.layers[name].source)
+        };
+    let after = st.catalog();
+    assert!(same(&before, &after, "communities") && same(&before, &after, "districts"));
+    assert!(!same(&before, &after, "facilities"));
+    assert!(!same(&before, &after, "catchments") && !same(&before, &after, "travel_time"));
+    // A household upload changes the store's version but nothing public.
+    let households = region
+        .layers
+        .iter()
+        .find(|l| l.name == "households")
+        .unwrap();
+    st.store
+        .write_layer(households, WriteMode::Replace)
+        .unwrap();
+    assert!(st.refresh().unwrap());
+    let later = st.catalog();
+    assert!(later.version > after.version);
+    for name in after.layers.keys() {
+        assert!(same(&after, &later, name), "{name} was rebuilt");
+    }
 }

@@ -17,7 +17,8 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// One servable layer.
+/// One servable layer (cheap to clone: the source is shared).
+#[derive(Clone)]
 pub struct CatalogLayer {
     /// What the store says of it.
     pub info: LayerInfo,
@@ -36,7 +37,15 @@ pub struct Catalog {
     pub version: u64,
     /// Layers by name.
     pub layers: BTreeMap<String, CatalogLayer>,
+    /// Data versions of what the computed layers were made from (the `dem`
+    /// raster and the layers the travel-time search reads).
+    analysis_inputs: Vec<(String, u64)>,
+    /// Names of the computed layers.
+    computed: Vec<String>,
 }
+
+/// What the computed travel-time layers read (see [`crate::analysis_layers`]).
+const ANALYSIS_LAYERS: [&str; 5] = ["facilities", "communities", "paths", "roads", "rivers"];
 
 /// The JSON form of one layer in `GET /catalog`.
 #[derive(Debug, Serialize)]
@@ -84,9 +93,26 @@ pub fn entry<'a>(name: &'a str, l: &'a CatalogLayer, base: &str) -> LayerEntry<'
     }
 }
 
+/// Whether `name` was a computed layer of `previous` (a store layer of the
+/// same name must then be read, not taken from it).
+fn previous_computed(previous: Option<&Catalog>, name: &str) -> bool {
+    previous.is_some_and(|p| p.computed.iter().any(|c| c == name))
+}
+
 impl Catalog {
     /// Build from the store's public layers (CPU and I/O heavy: call off the async runtime).
     pub fn build(store: &dyn Store, config: &ServerConfig) -> Result<Self, ApiError> {
+        Self::rebuild(store, config, None)
+    }
+
+    /// Build again after the store changed, reusing from `previous` every
+    /// layer whose own data version did not move and the computed layers when
+    /// none of their inputs did: a household upload rebuilds nothing public.
+    pub fn rebuild(
+        store: &dyn Store,
+        config: &ServerConfig,
+        previous: Option<&Catalog>,
+    ) -> Result<Self, ApiError> {
         let max_zoom = config.max_zoom;
         let version = store.version()?;
         let mut layers = BTreeMap::new();
@@ -94,9 +120,9 @@ impl Catalog {
             maxzoom: max_zoom,
             ..SourceOptions::default()
         };
-        let mut add = |info: LayerInfo, layer: &Layer| -> Result<(), ApiError> {
+        let make = |info: LayerInfo, layer: &Layer| -> Result<(String, CatalogLayer), ApiError> {
             let source = LayerSource::with_options(layer, options).map_err(ApiError::internal)?;
-            layers.insert(
+            Ok((
                 info.name.clone(),
                 CatalogLayer {
                     info,
@@ -104,22 +130,56 @@ impl Catalog {
                     maxzoom: max_zoom,
                     source: Arc::new(source),
                 },
-            );
-            Ok(())
+            ))
         };
         let infos = store.layers()?;
+        let mut reused = 0usize;
         for info in &infos {
             if info.kind.is_private() {
                 continue;
             }
+            let kept = previous.and_then(|p| p.layers.get(&info.name)).filter(|l| {
+                l.info.version == info.version && !previous_computed(previous, &info.name)
+            });
+            if let Some(l) = kept {
+                reused += 1;
+                layers.insert(info.name.clone(), l.clone());
+                continue;
+            }
             let layer = store.read_layer(&info.name)?;
-            add(info.clone(), &layer)?;
+            let (name, l) = make(info.clone(), &layer)?;
+            layers.insert(name, l);
         }
-        if config.analysis_layers {
+        let mut analysis_inputs: Vec<(String, u64)> = store
+            .rasters()?
+            .into_iter()
+            .filter(|r| r.name == "dem")
+            .map(|r| (r.name, r.version))
+            .collect();
+        analysis_inputs.extend(
+            infos
+                .iter()
+                .filter(|i| ANALYSIS_LAYERS.contains(&i.name.as_str()))
+                .map(|i| (i.name.clone(), i.version)),
+        );
+        let mut computed = Vec::new();
+        let same_inputs = previous.filter(|p| p.analysis_inputs == analysis_inputs);
+        if let Some(p) = same_inputs.filter(|_| config.analysis_layers) {
+            for name in &p.computed {
+                if let Some(l) = p.layers.get(name)
+                    && !infos.iter().any(|i| &i.name == name)
+                {
+                    layers.insert(name.clone(), l.clone());
+                    computed.push(name.clone());
+                    reused += 1;
+                }
+            }
+        } else if config.analysis_layers {
             for layer in crate::analysis_layers::build(store, config.max_grid_cells) {
                 if infos.iter().any(|i| i.name == layer.name) {
                     continue;
                 }
+                computed.push(layer.name.clone());
                 let info = LayerInfo {
                     name: layer.name.clone(),
                     kind: layer.kind,
@@ -129,10 +189,24 @@ impl Catalog {
                     bounds: chaski_core::store::layer_bounds(&layer),
                     version,
                 };
-                add(info, &layer)?;
+                let (name, l) = make(info, &layer)?;
+                layers.insert(name, l);
             }
         }
-        Ok(Self { version, layers })
+        if previous.is_some() {
+            tracing::info!(
+                version,
+                reused,
+                rebuilt = layers.len() - reused,
+                "catalog refreshed"
+            );
+        }
+        Ok(Self {
+            version,
+            layers,
+            analysis_inputs,
+            computed,
+        })
     }
 
     /// Resolve a comma list of layer names; unknown names give a 404 naming them.

@@ -138,7 +138,8 @@ impl AppState {
         if self.store.version()? == current {
             return Ok(false);
         }
-        let fresh = Catalog::build(self.store.as_ref(), &self.config)?;
+        let previous = self.catalog();
+        let fresh = Catalog::rebuild(self.store.as_ref(), &self.config, Some(&previous))?;
         *self
             .catalog
             .write()
