@@ -137,7 +137,7 @@ async fn tilejson_3_with_fields_and_versioned_urls() {
     );
     let j = r.json();
     assert_eq!(j["tilejson"], "3.0.0");
-    let v = st.catalog().version;
+    let v = st.catalog().tiles_version;
     assert_eq!(
         j["tiles"][0],
         format!("http://localhost/tiles/communities,facilities/{{z}}/{{x}}/{{y}}.mvt?v={v}")
@@ -195,7 +195,7 @@ async fn etag_304_and_cache_headers() {
     assert_eq!(again.status, StatusCode::NOT_MODIFIED);
     assert!(again.body.is_empty());
     // The versioned URL may be cached for long.
-    let v = st.catalog().version;
+    let v = st.catalog().tiles_version;
     let r = get(&st, &format!("{uri}?v={v}"), &[]).await;
     assert!(
         r.header(header::CACHE_CONTROL).contains("max-age=86400"),
@@ -388,6 +388,9 @@ async fn travel_time_and_catchments_are_tile_layers_that_follow_the_data() {
     assert!(st.refresh().unwrap());
     let later = st.catalog();
     assert!(later.version > after.version);
+    // Public tile URLs and cached tiles stay valid; a public change moves them.
+    assert_eq!(later.tiles_version, after.tiles_version);
+    assert!(after.tiles_version > before.tiles_version);
     for name in after.layers.keys() {
         assert!(same(&after, &later, name), "{name} was rebuilt");
     }

@@ -35,6 +35,11 @@ pub struct CatalogLayer {
 pub struct Catalog {
     /// The store's data version this catalog was built from.
     pub version: u64,
+    /// Version of what the public tiles show: the store's data version when a
+    /// public layer (or an input of the computed ones) last changed. Public
+    /// tile URLs and the shared tile cache follow it, so an upload of private
+    /// data leaves clients' cached tiles valid.
+    pub tiles_version: u64,
     /// Layers by name.
     pub layers: BTreeMap<String, CatalogLayer>,
     /// Data versions of what the computed layers were made from (the `dem`
@@ -201,8 +206,19 @@ impl Catalog {
                 "catalog refreshed"
             );
         }
+        let unchanged = previous.filter(|p| {
+            p.analysis_inputs == analysis_inputs
+                && p.layers.len() == layers.len()
+                && p.layers.iter().zip(&layers).all(|((na, a), (nb, b))| {
+                    na == nb
+                        && a.info.version == b.info.version
+                        && Arc::ptr_eq(&a.source, &b.source)
+                })
+        });
+        let tiles_version = unchanged.map_or(version, |p| p.tiles_version);
         Ok(Self {
             version,
+            tiles_version,
             layers,
             analysis_inputs,
             computed,

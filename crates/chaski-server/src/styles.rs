@@ -103,8 +103,10 @@ pub fn fill_style(mut style: Value, catalog: &crate::catalog::Catalog, base: &st
     if let Some(sources) = style["sources"].as_object_mut() {
         for src in sources.values_mut() {
             if src["url"].as_str() == Some("{{CHASKI_TILEJSON}}") {
-                src["url"] =
-                    Value::from(format!("{base}/tiles/{joined}.json?v={}", catalog.version));
+                src["url"] = Value::from(format!(
+                    "{base}/tiles/{joined}.json?v={}",
+                    catalog.tiles_version
+                ));
             }
         }
     }

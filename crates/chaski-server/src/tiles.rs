@@ -203,7 +203,7 @@ pub fn tilejson_for(catalog: &Catalog, layers: &[(&str, &CatalogLayer)], base: &
         "name": joined,
         "version": "1.0.0",
         "scheme": "xyz",
-        "tiles": [format!("{base}/tiles/{joined}/{{z}}/{{x}}/{{y}}.mvt?v={}", catalog.version)],
+        "tiles": [format!("{base}/tiles/{joined}/{{z}}/{{x}}/{{y}}.mvt?v={}", catalog.tiles_version)],
         "vector_layers": vector_layers,
         "minzoom": minzoom,
         "maxzoom": maxzoom,
@@ -280,7 +280,7 @@ pub async fn tile(
             .and_then(|h| h.to_str().ok()),
     );
     let key = TileKey {
-        version: catalog.version,
+        version: catalog.tiles_version,
         layers: names,
         z: coord.z(),
         x: coord.x(),
@@ -291,7 +291,7 @@ pub async fn tile(
     let versioned = query
         .get("v")
         .and_then(|v| v.parse::<u64>().ok())
-        .is_some_and(|v| v == catalog.version);
+        .is_some_and(|v| v == catalog.tiles_version);
     let cache_control = if versioned {
         state.cache_control_versioned.clone()
     } else {

@@ -1017,7 +1017,7 @@ pub async fn tile(
     );
     let key = TileKey {
         id: Arc::from(id.as_str()),
-        catalog_version: if own_only { 0 } else { catalog.version },
+        catalog_version: if own_only { 0 } else { catalog.tiles_version },
         layers: names.into(),
         z: coord.z(),
         x: coord.x(),
