@@ -306,6 +306,39 @@ pub async fn tile(
     ))
 }
 
+/// Whether the request's `If-None-Match` names `etag` (or `*`).
+fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|inm| {
+            inm.split(',')
+                .map(|t| t.trim().trim_start_matches("W/"))
+                .any(|t| t == etag || t == "*")
+        })
+}
+
+/// `identity` compressed once in `enc` (off the async runtime), its ETag
+/// suffixed with the encoding; an empty tile stays as it is.
+pub(crate) async fn encoded(
+    identity: Arc<CachedTile>,
+    enc: Encoding,
+) -> Result<Arc<CachedTile>, ApiError> {
+    if identity.body.is_empty() {
+        return Ok(identity);
+    }
+    let raw = identity.body.clone();
+    let body = tokio::task::spawn_blocking(move || enc.compress(&raw))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    let base = identity.etag.trim_end_matches('"');
+    Ok(Arc::new(CachedTile::new(
+        Bytes::from(body),
+        format!("{base}{}\"", enc.etag_suffix()),
+    )))
+}
+
 /// The answer for a public tile ready in `cached`: 304 when `If-None-Match`
 /// matches its ETag, the configured empty-tile status for an empty tile, else
 /// the body in `encoding`; with `ETag`, `Cache-Control` and
@@ -322,15 +355,7 @@ pub(crate) fn cached_response(
     out_headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     out_headers.insert(header::ETAG, cached.etag_header.clone());
     out_headers.insert(header::CACHE_CONTROL, cache_control);
-    let not_modified = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|h| h.to_str().ok())
-        .is_some_and(|inm| {
-            inm.split(',')
-                .map(|t| t.trim().trim_start_matches("W/"))
-                .any(|t| t == cached.etag || t == "*")
-        });
-    if not_modified {
+    if etag_matches(headers, &cached.etag) {
         return (StatusCode::NOT_MODIFIED, out_headers).into_response();
     }
     if cached.body.is_empty() {
@@ -395,20 +420,7 @@ async fn get_tile(
                     },
                 ))
                 .await?;
-                if identity.body.is_empty() {
-                    return Ok(identity);
-                }
-                let enc = key.encoding;
-                let raw = identity.body.clone();
-                let body = tokio::task::spawn_blocking(move || enc.compress(&raw))
-                    .await
-                    .map_err(ApiError::internal)?
-                    .map_err(ApiError::internal)?;
-                let base = identity.etag.trim_end_matches('"');
-                Ok(Arc::new(CachedTile::new(
-                    Bytes::from(body),
-                    format!("{base}{}\"", enc.etag_suffix()),
-                )))
+                encoded(identity, key.encoding).await
             }
         }
     };
@@ -528,15 +540,7 @@ async fn private_tile(
     if let Ok(v) = HeaderValue::from_str(&etag) {
         out_headers.insert(header::ETAG, v);
     }
-    let not_modified = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|h| h.to_str().ok())
-        .is_some_and(|inm| {
-            inm.split(',')
-                .map(|t| t.trim().trim_start_matches("W/"))
-                .any(|t| t == etag || t == "*")
-        });
-    if not_modified {
+    if etag_matches(headers, &etag) {
         return Ok((StatusCode::NOT_MODIFIED, out_headers).into_response());
     }
     if body.is_empty() {

@@ -1094,20 +1094,7 @@ async fn get_tile(
                     let etag = format!("\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(&body));
                     Ok(Arc::new(CachedTile::new(Bytes::from(body), etag)))
                 }
-                Some(identity) if identity.body.is_empty() => Ok(identity),
-                Some(identity) => {
-                    let enc = key.encoding;
-                    let raw = identity.body.clone();
-                    let body = tokio::task::spawn_blocking(move || enc.compress(&raw))
-                        .await
-                        .map_err(ApiError::internal)?
-                        .map_err(ApiError::internal)?;
-                    let base = identity.etag.trim_end_matches('"');
-                    Ok(Arc::new(CachedTile::new(
-                        Bytes::from(body),
-                        format!("{base}{}\"", enc.etag_suffix()),
-                    )))
-                }
+                Some(identity) => crate::tiles::encoded(identity, key.encoding).await,
             }
         }
     };

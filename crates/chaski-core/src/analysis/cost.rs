@@ -224,6 +224,26 @@ pub struct SearchOptions {
     pub neighbourhood: Neighbourhood,
 }
 
+impl SearchOptions {
+    /// The time limit in seconds (infinite without one, 0 for NaN).
+    pub(crate) fn limit(&self) -> f32 {
+        match self.max_seconds {
+            Some(m) if m.is_nan() => 0.0,
+            Some(m) => m.max(0.0) as f32,
+            None => f32::INFINITY,
+        }
+    }
+
+    /// Slope sign: the traveller walks from the settled cell to its neighbour
+    /// when going away from the sources, from the neighbour to it when going to them.
+    pub(crate) fn slope_sign(&self) -> f32 {
+        match self.direction {
+            Direction::FromSource => 1.0,
+            Direction::ToSource => -1.0,
+        }
+    }
+}
+
 /// Per-cell travel costs on a padded grid, ready for [`travel_time`]; built once,
 /// searched many times.
 ///
@@ -450,6 +470,36 @@ pub struct TravelTimes {
 }
 
 impl TravelTimes {
+    /// Gather the result from a padded search state: `cell(p)` gives the
+    /// time, source and back-pointer of padded cell `p`, None when not reached.
+    pub(crate) fn from_padded(
+        surface: &CostSurface,
+        skipped_sources: Vec<usize>,
+        cell: impl Fn(usize) -> Option<(f32, u32, u8)>,
+    ) -> Self {
+        let grid = surface.grid;
+        let n = grid.len();
+        let mut out = Self {
+            grid,
+            seconds: Vec::with_capacity(n),
+            allocation: Vec::with_capacity(n),
+            back: Vec::with_capacity(n),
+            settled: 0,
+            skipped_sources,
+        };
+        for row in 0..grid.height {
+            let start = surface.pidx(0, row);
+            for p in start..start + grid.width {
+                let (t, source, back) = cell(p).unwrap_or((f32::INFINITY, NO_SOURCE, NO_MOVE));
+                out.settled += usize::from(t.is_finite());
+                out.seconds.push(t);
+                out.allocation.push(source);
+                out.back.push(back);
+            }
+        }
+        out
+    }
+
     fn index(&self, col: usize, row: usize) -> Option<usize> {
         (col < self.grid.width && row < self.grid.height).then(|| row * self.grid.width + col)
     }
@@ -873,43 +923,15 @@ pub fn update_travel_time(
     for p in starts {
         heap.push(0, p as u32);
     }
-    let max = match options.max_seconds {
-        Some(m) if m.is_nan() => 0.0,
-        Some(m) => m.max(0.0) as f32,
-        None => f32::INFINITY,
-    };
-    let sign = match options.direction {
-        Direction::FromSource => 1.0,
-        Direction::ToSource => -1.0,
-    };
+    let max = options.limit();
+    let sign = options.slope_sign();
     let unpad = |time: &dyn Fn(usize) -> f32, cold: &[Cold]| {
-        let n = grid.len();
-        let mut out = TravelTimes {
-            grid,
-            seconds: Vec::with_capacity(n),
-            allocation: Vec::with_capacity(n),
-            back: Vec::with_capacity(n),
-            settled: 0,
-            skipped_sources: skipped_sources.clone(),
-        };
-        for row in 0..grid.height {
-            let start = surface.pidx(0, row);
-            for (p, c) in cold.iter().enumerate().skip(start).take(grid.width) {
-                // Settled cells hold their time negated; untouched ones as it was.
-                let t = time(p).abs();
-                if t.is_finite() {
-                    out.settled += 1;
-                    out.seconds.push(t);
-                    out.allocation.push(c.source);
-                    out.back.push(c.back());
-                } else {
-                    out.seconds.push(f32::INFINITY);
-                    out.allocation.push(NO_SOURCE);
-                    out.back.push(NO_MOVE);
-                }
-            }
-        }
-        out
+        // Settled cells hold their time negated; untouched ones as it was.
+        TravelTimes::from_padded(surface, skipped_sources.clone(), |p| {
+            let t = time(p).abs();
+            let c = cold[p];
+            t.is_finite().then(|| (t, c.source, c.back()))
+        })
     };
     if surface.is_anisotropic() {
         let mut hot: Vec<AnisoHot> = times
@@ -1048,12 +1070,7 @@ fn run<H: Hot, const ANISO: bool>(
     sources: &[(usize, usize)],
     options: &SearchOptions,
 ) -> TravelTimes {
-    let grid = surface.grid;
-    let max = match options.max_seconds {
-        Some(m) if m.is_nan() => 0.0,
-        Some(m) => m.max(0.0) as f32,
-        None => f32::INFINITY,
-    };
+    let max = options.limit();
     let mut heap = RadixHeap::new();
     let mut skipped_sources = Vec::new();
     for (i, &(c, r)) in sources.iter().enumerate() {
@@ -1068,41 +1085,14 @@ fn run<H: Hot, const ANISO: bool>(
             heap.push(0, p as u32);
         }
     }
-    // Slope sign: the traveller walks from the popped cell to its neighbour when
-    // going away from the sources, from the neighbour to it when going to them.
-    let sign = match options.direction {
-        Direction::FromSource => 1.0,
-        Direction::ToSource => -1.0,
-    };
+    let sign = options.slope_sign();
     search::<H, ANISO>(surface, hot, cold, &mut heap, max, sign);
     // Unpad; settled times were stored negated.
-    let n = grid.len();
-    let mut out = TravelTimes {
-        grid,
-        seconds: Vec::with_capacity(n),
-        allocation: Vec::with_capacity(n),
-        back: Vec::with_capacity(n),
-        settled: 0,
-        skipped_sources,
-    };
-    for row in 0..grid.height {
-        let start = surface.pidx(0, row);
-        let range = start..start + grid.width;
-        for (h, c) in hot[range.clone()].iter().zip(&cold[range]) {
-            let t = h.time();
-            if t.is_sign_negative() {
-                out.settled += 1;
-                out.seconds.push(-t);
-                out.allocation.push(c.source);
-                out.back.push(c.back());
-            } else {
-                out.seconds.push(f32::INFINITY);
-                out.allocation.push(NO_SOURCE);
-                out.back.push(NO_MOVE);
-            }
-        }
-    }
-    out
+    TravelTimes::from_padded(surface, skipped_sources, |p| {
+        let t = hot[p].time();
+        let c = cold[p];
+        t.is_sign_negative().then(|| (-t, c.source, c.back()))
+    })
 }
 
 #[expect(

@@ -14,7 +14,7 @@
 //! between sources are broken by the lower source index, so the result does
 //! not depend on thread timing.
 
-use super::{CostSurface, Direction, Move, NO_MOVE, NO_SOURCE, SearchOptions, TravelTimes};
+use super::{CostSurface, Move, NO_MOVE, SearchOptions, TravelTimes};
 use super::{moves, queue_key, tobler_pace};
 use crate::analysis::queue::RadixHeap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -83,15 +83,8 @@ pub(super) fn travel_time(
         labels: &labels,
         moves: moves(&grid, pw),
         allowed: options.neighbourhood.mask(),
-        max: match options.max_seconds {
-            Some(m) if m.is_nan() => 0.0,
-            Some(m) => m.max(0.0) as f32,
-            None => f32::INFINITY,
-        },
-        sign: match options.direction {
-            Direction::FromSource => 1.0,
-            Direction::ToSource => -1.0,
-        },
+        max: options.limit(),
+        sign: options.slope_sign(),
         inv_step: surface.inv_key_step(),
     };
     let chunk = starts.len().div_ceil(threads.max(1)).max(1);
@@ -105,32 +98,10 @@ pub(super) fn travel_time(
             }
         }
     });
-    let n = grid.len();
-    let mut out = TravelTimes {
-        grid,
-        seconds: Vec::with_capacity(n),
-        allocation: Vec::with_capacity(n),
-        back: Vec::with_capacity(n),
-        settled: 0,
-        skipped_sources,
-    };
-    for row in 0..grid.height {
-        let start = surface.pidx(0, row);
-        for label in &labels[start..start + grid.width] {
-            let l = label.load(Relaxed);
-            if l == UNREACHED {
-                out.seconds.push(f32::INFINITY);
-                out.allocation.push(NO_SOURCE);
-                out.back.push(NO_MOVE);
-            } else {
-                out.settled += 1;
-                out.seconds.push(time(l));
-                out.allocation.push(((l >> 8) & 0x00FF_FFFF) as u32);
-                out.back.push(l as u8);
-            }
-        }
-    }
-    out
+    TravelTimes::from_padded(surface, skipped_sources, |p| {
+        let l = labels[p].load(Relaxed);
+        (l != UNREACHED).then(|| (time(l), ((l >> 8) & 0x00FF_FFFF) as u32, l as u8))
+    })
 }
 
 #[expect(
