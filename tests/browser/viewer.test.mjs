@@ -69,6 +69,64 @@ test("viewer renders features from chaski tiles", async () => {
       assert.ok(await page.evaluate(() => !!window.chaski.map.getLayer("chaski-route")), "route not drawn");
       await page.screenshot({ path: "screenshots/viewer-access.png" });
     }
+
+    // What-if: draw the README's footpath from Pucyuchaca and a bridge by clicking,
+    // compute, and see the tiles, the summary and the popup change.
+    await page.evaluate(() => {
+      for (const b of document.querySelectorAll(".maplibregl-popup-close-button")) b.click();
+      window.chaski.map.jumpTo({ center: [-74.1128, -12.9295], zoom: 15 });
+    });
+    await page.waitForFunction(() => window.chaski.map.loaded(), null, { timeout: 30_000 });
+    const at = ([lon, lat]) =>
+      page.evaluate(([lon, lat]) => window.chaski.map.project([lon, lat]), [lon, lat]);
+    const village = [-74.11474, -12.928104];
+    const bank = [-74.1117377, -12.930266];
+    const across = [-74.1109947, -12.930801];
+    for (const [edit, line] of [["path", [village, bank]], ["bridge", [bank, across]]]) {
+      await page.click(`#whatif button[data-edit=${edit}]`);
+      for (const p of line) {
+        const xy = await at(p);
+        await page.mouse.click(xy.x, xy.y);
+      }
+      await page.click(`#whatif button[data-edit=${edit}]`);
+    }
+    assert.equal(await page.evaluate(() => window.chaski.whatif.edits.length), 2);
+    await page.click("#wi-run");
+    await page.waitForFunction(() => window.chaski.whatif.id || window.chaski.whatif.error, null, {
+      timeout: 30_000,
+    });
+    const wi = await page.evaluate(() => window.chaski.whatif);
+    assert.equal(wi.error, null, "what-if error: " + wi.error);
+    const pucyuchaca = wi.summary.villages_changed.find((v) => v.code === "DEMO-CP0080");
+    assert.ok(pucyuchaca, "Pucyuchaca not among the villages changed");
+    assert.ok(pucyuchaca.after_min < pucyuchaca.before_min - 20, JSON.stringify(pucyuchaca));
+    assert.match(await page.textContent("#wi-result"), /Pucyuchaca: \d+ → \d+ min/);
+    assert.match(
+      await page.evaluate(() => window.chaski.map.getSource("chaski").url),
+      new RegExp("/whatif/" + wi.id + "/tiles/.*whatif_edits\\.json$")
+    );
+    await page.waitForFunction(
+      () => window.chaski.map.loaded() &&
+        window.chaski.map.querySourceFeatures("chaski", { sourceLayer: "whatif_edits" }).length > 0,
+      null,
+      { timeout: 30_000 }
+    );
+    // A click at the village now gives the minutes with the edits, and without.
+    await page.evaluate(() => delete window.chaski.lastAccess);
+    const v = await at(village);
+    await page.mouse.click(v.x, v.y);
+    await page.waitForFunction(() => window.chaski.lastAccess, null, { timeout: 30_000 });
+    await page.waitForSelector(".maplibregl-popup .access .before", { timeout: 10_000 });
+    const withEdits = await page.evaluate(() => window.chaski.lastAccess.minutes);
+    assert.ok(Math.abs(withEdits - pucyuchaca.after_min) < 5, withEdits + " vs " + pucyuchaca.after_min);
+    await page.screenshot({ path: "screenshots/viewer-whatif.png" });
+    // Clear drops the what-if and brings the base tiles back.
+    await page.click("#wi-clear");
+    assert.doesNotMatch(await page.evaluate(() => window.chaski.map.getSource("chaski").url), /whatif/);
+    assert.equal(await page.evaluate(() => window.chaski.whatif.deleted), 204);
+    const gone = await page.evaluate((id) => fetch("/api/whatif/" + id).then((r) => r.status), wi.id);
+    assert.equal(gone, 404);
+    assert.deepEqual(errors, [], "page errors");
   } finally {
     await browser.close();
   }

@@ -72,7 +72,12 @@
         const ids = style.layers.filter((l) => l["source-layer"]).map((l) => l.id);
         // A click shows the attributes of the feature under it (if any) and, from the
         // travel-time API, the minutes on foot to the nearest facility and the route.
+        const whatif = setupWhatIf(map, style);
         map.on("click", (e) => {
+          if (whatif.editing()) {
+            whatif.addVertex(e.lngLat);
+            return;
+          }
           const feats = map.queryRenderedFeatures(e.point, { layers: ids });
           let head = "";
           if (feats.length) {
@@ -86,7 +91,7 @@
             .setLngLat(e.lngLat)
             .setHTML(head + '<div class="access">travel time…</div>')
             .addTo(map);
-          showAccess(map, e.lngLat, popup, head);
+          showAccess(map, e.lngLat, popup, head, whatif.id());
         });
         for (const id of ids) {
           map.on("mouseenter", id, () => (map.getCanvas().style.cursor = "pointer"));
@@ -102,11 +107,21 @@
     })
     .catch((e) => fail("could not load the map: " + e.message));
 
-  function showAccess(map, lngLat, popup, head) {
+  function getJson(url, init) {
+    return fetch(url, init).then((r) =>
+      r.status === 204 ? { ok: true, j: {} } : r.json().then((j) => ({ ok: r.ok, j }))
+    );
+  }
+
+  // Minutes on foot from the clicked point to care, and the route; with a what-if
+  // active, the minutes with its edits and, for comparison, without them.
+  function showAccess(map, lngLat, popup, head, whatifId) {
     const url = "/api/accessibility?lon=" + lngLat.lng.toFixed(6) + "&lat=" + lngLat.lat.toFixed(6);
-    fetch(url)
-      .then((r) => r.json().then((j) => ({ ok: r.ok, j })))
-      .then(({ ok, j }) => {
+    const w = window.chaski.whatif;
+    const scenario = whatifId && w.summary ? "&preset=" + encodeURIComponent(w.summary.scenario) : "";
+    const before = whatifId ? getJson(url + scenario).catch(() => null) : Promise.resolve(null);
+    Promise.all([getJson(whatifId ? url + "&whatif=" + whatifId : url), before])
+      .then(([{ ok, j }, base]) => {
         let html;
         if (!ok) {
           html = esc(j.error || "no travel-time surface");
@@ -117,12 +132,199 @@
           html =
             "<b>" + Math.round(j.minutes) + " min</b> on foot to " + esc(String(f.name || f.code || "care")) +
             (f.category ? " (" + esc(String(f.category)) + ")" : "");
+          if (base && base.ok) {
+            const m = base.j.minutes;
+            html += '<div class="before">without the what-if: ' +
+              (m === null || m === undefined ? "not reachable" : Math.round(m) + " min") + "</div>";
+          }
           if (j.route) drawRoute(map, j.route);
         }
         window.chaski.lastAccess = ok ? j : { error: j.error };
         popup.setHTML(head + '<div class="access">' + html + "</div>");
       })
       .catch((err) => popup.setHTML(head + '<div class="access">' + esc(String(err)) + "</div>"));
+  }
+
+  // The what-if panel: draw paths, bridges and new health posts on the map, send
+  // them to POST /api/whatif, and show its travel times, catchments and edits in
+  // place of the base ones (the tiles come from /whatif/{id}/tiles/...).
+  function setupWhatIf(map, style) {
+    const $ = (id) => document.getElementById(id);
+    const state = { mode: null, draft: [], edits: [], id: null, summary: null, error: null };
+    window.chaski.whatif = state;
+    const source = map.getSource("chaski");
+    const baseUrl = style.sources.chaski && style.sources.chaski.url;
+    const hints = {
+      path: "Click along the new path; click Path again to finish.",
+      bridge: "Click either side of the river; click Bridge again to finish.",
+      facility: "Click where the new health post would be.",
+    };
+
+    map.addSource("chaski-whatif-draft", { type: "geojson", data: draftData() });
+    map.addLayer({
+      id: "chaski-whatif-draft-line", type: "line", source: "chaski-whatif-draft",
+      filter: ["==", ["geometry-type"], "LineString"],
+      paint: { "line-color": "#d95f02", "line-width": 3, "line-dasharray": [2, 1] },
+    });
+    map.addLayer({
+      id: "chaski-whatif-draft-point", type: "circle", source: "chaski-whatif-draft",
+      filter: ["==", ["geometry-type"], "Point"],
+      paint: { "circle-color": "#d95f02", "circle-radius": 5, "circle-stroke-color": "#fff", "circle-stroke-width": 1 },
+    });
+
+    function draftData() {
+      const features = state.edits.slice();
+      if (state.draft.length) {
+        features.push({
+          type: "Feature", properties: {},
+          geometry: state.draft.length > 1
+            ? { type: "LineString", coordinates: state.draft }
+            : { type: "Point", coordinates: state.draft[0] },
+        });
+      }
+      return { type: "FeatureCollection", features };
+    }
+
+    function redraw() {
+      map.getSource("chaski-whatif-draft").setData(draftData());
+      for (const b of document.querySelectorAll("#whatif button[data-edit]")) {
+        b.classList.toggle("active", b.dataset.edit === state.mode);
+      }
+      $("wi-hint").textContent = state.mode ? hints[state.mode] : "";
+      $("wi-count").textContent = state.edits.length ? state.edits.length + " edit(s) drawn" : "";
+      $("wi-run").disabled = state.edits.length === 0;
+      map.getCanvas().style.cursor = state.mode ? "crosshair" : "";
+      // Clicks place vertices while drawing: a quick second click must not zoom.
+      if (state.mode) map.doubleClickZoom.disable();
+      else map.doubleClickZoom.enable();
+    }
+
+    function finish() {
+      if ((state.mode === "path" || state.mode === "bridge") && state.draft.length > 1) {
+        const props = { edit: state.mode };
+        const cls = $("wi-class").value;
+        if (cls) props.class = cls;
+        state.edits.push({ type: "Feature", properties: props, geometry: { type: "LineString", coordinates: state.draft } });
+      }
+      state.mode = null;
+      state.draft = [];
+    }
+
+    function addVertex(lngLat) {
+      const p = [Number(lngLat.lng.toFixed(7)), Number(lngLat.lat.toFixed(7))];
+      if (state.mode === "facility") {
+        state.edits.push({
+          type: "Feature",
+          properties: { edit: "facility", category: $("wi-category").value, name: "new health post " + (state.edits.length + 1) },
+          geometry: { type: "Point", coordinates: p },
+        });
+        state.mode = null;
+      } else {
+        state.draft.push(p);
+      }
+      redraw();
+    }
+
+    function show(html) {
+      $("wi-result").innerHTML = html;
+    }
+
+    function useTiles(id) {
+      if (!source || !baseUrl) return;
+      const m = /\/tiles\/([^/?]+)\.json/.exec(baseUrl);
+      if (id && m) {
+        source.setUrl(baseUrl.slice(0, m.index) + "/whatif/" + id + "/tiles/" + m[1] + ",whatif_edits.json");
+        if (!map.getLayer("chaski-whatif-edits")) {
+          map.addLayer({
+            id: "chaski-whatif-edits", type: "line", source: "chaski", "source-layer": "whatif_edits",
+            paint: { "line-color": "#d95f02", "line-width": 4 },
+          });
+          map.addLayer({
+            id: "chaski-whatif-facilities", type: "circle", source: "chaski", "source-layer": "whatif_edits",
+            filter: ["==", ["geometry-type"], "Point"],
+            paint: { "circle-color": "#d95f02", "circle-radius": 7, "circle-stroke-color": "#fff", "circle-stroke-width": 2 },
+          });
+        }
+      } else {
+        source.setUrl(baseUrl);
+        for (const l of ["chaski-whatif-edits", "chaski-whatif-facilities"]) {
+          if (map.getLayer(l)) map.removeLayer(l);
+        }
+      }
+    }
+
+    function summaryHtml(j) {
+      const n = (x) => Number(x).toLocaleString("en");
+      const rows = (j.population_within || [])
+        .map((p) => "<tr><td>within " + p.minutes + " min</td><td>" + n(p.before) + " → " + n(p.after) + "</td></tr>")
+        .join("");
+      const villages = (j.villages_changed || []).slice(0, 8).map((v) => {
+        const t = (m) => (m === null || m === undefined ? "–" : Math.round(m));
+        return "<li>" + esc(String(v.name || v.code)) + ": " + t(v.before_min) + " → " + t(v.after_min) + " min</li>";
+      }).join("");
+      return "<p><b>" + n((j.villages_changed || []).length) + "</b> villages change (" + esc(String(j.scenario)) +
+        ", " + esc(String(j.direction)) + ").</p><table><tr><th>population</th><th>before → after</th></tr>" +
+        rows + "</table>" + (villages ? "<ul>" + villages + "</ul>" : "");
+    }
+
+    function run() {
+      finish();
+      redraw();
+      if (!state.edits.length) return;
+      const params = new URLSearchParams({ scenario: $("wi-scenario").value });
+      show("computing…");
+      const body = JSON.stringify({ type: "FeatureCollection", features: state.edits });
+      const previous = state.id;
+      getJson("/api/whatif?" + params, { method: "POST", headers: { "content-type": "application/geo+json" }, body })
+        .then(({ ok, j }) => {
+          if (!ok) {
+            state.error = j.error || "the what-if failed";
+            show('<p class="error">' + esc(state.error) + "</p>");
+            return;
+          }
+          if (previous) fetch("/api/whatif/" + previous, { method: "DELETE" }).catch(() => {});
+          state.id = j.id;
+          state.summary = j;
+          state.error = null;
+          useTiles(j.id);
+          show(summaryHtml(j));
+        })
+        .catch((e) => show('<p class="error">' + esc(String(e)) + "</p>"));
+    }
+
+    function clear() {
+      const deleted = state.id
+        ? fetch("/api/whatif/" + state.id, { method: "DELETE" }).then((r) => r.status).catch(() => null)
+        : Promise.resolve(null);
+      Object.assign(state, { mode: null, draft: [], edits: [], id: null, summary: null, error: null, deleted });
+      useTiles(null);
+      show("");
+      redraw();
+    }
+
+    for (const b of document.querySelectorAll("#whatif button[data-edit]")) {
+      b.addEventListener("click", () => {
+        const again = state.mode === b.dataset.edit;
+        finish();
+        if (!again) state.mode = b.dataset.edit;
+        redraw();
+      });
+    }
+    $("wi-run").addEventListener("click", run);
+    $("wi-clear").addEventListener("click", clear);
+    document.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && state.mode) {
+        finish();
+        redraw();
+      } else if (e.key === "Escape" && state.mode) {
+        state.mode = null;
+        state.draft = [];
+        redraw();
+      }
+    });
+    $("whatif").hidden = false;
+    redraw();
+    return { editing: () => state.mode !== null, addVertex, id: () => state.id };
   }
 
   function drawRoute(map, route) {

@@ -348,44 +348,29 @@ fn parse_edit(index: usize, f: &geojson::Feature) -> ApiResult<ParsedEdit> {
         }
     };
     let parsed = match edit.as_str() {
-        "bridge" => {
-            let (route, _) = path_class(&class)
-                .filter(|(_, w)| w.is_none())
-                .ok_or_else(|| {
+        "bridge" | "path" => {
+            let (route, water) = if edit == "bridge" {
+                path_class(&class)
+                    .filter(|(_, w)| w.is_none())
+                    .map(|(route, _)| (route, Some(WaterClass::Bridge)))
+                    .ok_or_else(|| {
+                        bad(
+                            index,
+                            "properties.class",
+                            format!(
+                                "'{class}' is not a class of bridge deck (footpath, mule_track, track_road, gravel_road or paved_road)"
+                            ),
+                        )
+                    })?
+            } else {
+                path_class(&class).ok_or_else(|| {
                     bad(
                         index,
                         "properties.class",
-                        format!(
-                            "'{class}' is not a class of bridge deck (footpath, mule_track, track_road, gravel_road or paved_road)"
-                        ),
+                        format!("'{class}' is not a path class ({PATH_CLASSES})"),
                     )
-                })?;
-            let l = line()?;
-            ParsedEdit {
-                edit: Edit::Line {
-                    line: l.clone(),
-                    route,
-                    water: Some(WaterClass::Bridge),
-                },
-                kind: "bridge",
-                class: if class.is_empty() {
-                    "footpath".to_owned()
-                } else {
-                    class
-                },
-                code,
-                name,
-                geometry: Some(Geometry::LineString(l)),
-            }
-        }
-        "path" => {
-            let (route, water) = path_class(&class).ok_or_else(|| {
-                bad(
-                    index,
-                    "properties.class",
-                    format!("'{class}' is not a path class ({PATH_CLASSES})"),
-                )
-            })?;
+                })?
+            };
             let l = line()?;
             ParsedEdit {
                 edit: Edit::Line {
@@ -393,7 +378,7 @@ fn parse_edit(index: usize, f: &geojson::Feature) -> ApiResult<ParsedEdit> {
                     route,
                     water,
                 },
-                kind: "path",
+                kind: if edit == "bridge" { "bridge" } else { "path" },
                 class: if class.is_empty() {
                     "footpath".to_owned()
                 } else {
