@@ -139,6 +139,8 @@ impl Neighbourhood {
 pub const NO_MOVE: u8 = u8::MAX;
 /// Allocation of a cell not reached.
 pub const NO_SOURCE: u32 = u32::MAX;
+/// Grids of at least this many cells build their move masks on two threads.
+const PARALLEL_MASK_CELLS: usize = 1 << 18;
 /// Width of the impassable border around padded surfaces.
 pub(crate) const PAD: usize = 3;
 
@@ -339,8 +341,9 @@ impl CostSurface {
                 .iter()
                 .fold(bit(0, 0) | bit(dc, dr), |acc, &(c, r)| acc | bit(c, r))
         });
-        let pw = self.pw;
-        let column = |fixed: &[f32], p: usize| -> u64 {
+        let (pw, width, height) = (self.pw, self.grid.width, self.grid.height);
+        let fixed = &self.fixed;
+        let column = |p: usize| -> u64 {
             (0..7).fold(0, |acc, k| {
                 let open = fixed
                     .get(p - 3 * pw + k * pw)
@@ -348,26 +351,45 @@ impl CostSurface {
                 acc | (u64::from(open) << k)
             })
         };
-        for row in 0..self.grid.height {
-            let base = self.pidx(0, row);
-            let mut window = 0u64;
-            for j in 0..6 {
-                window = (window >> 7) | (column(&self.fixed, base - 3 + j) << 42);
-            }
-            for col in 0..self.grid.width {
-                let p = base + col;
-                window = (window >> 7) | (column(&self.fixed, p + 3) << 42);
-                let mut mask = 0u32;
-                if window & bit(0, 0) != 0 {
-                    for (d, r) in required.iter().enumerate() {
-                        if window & r == *r {
-                            mask |= 1 << d;
+        // Fill the masks of `rows` into `out`, which starts at padded index `first`.
+        let fill = |rows: std::ops::Range<usize>, out: &mut [u32], first: usize| {
+            for row in rows {
+                let base = (row + PAD) * pw + PAD;
+                let mut window = 0u64;
+                for j in 0..6 {
+                    window = (window >> 7) | (column(base - 3 + j) << 42);
+                }
+                for (col, m) in out[base - first..base - first + width]
+                    .iter_mut()
+                    .enumerate()
+                {
+                    window = (window >> 7) | (column(base + col + 3) << 42);
+                    let mut mask = 0u32;
+                    if window & bit(0, 0) != 0 {
+                        for (d, r) in required.iter().enumerate() {
+                            if window & r == *r {
+                                mask |= 1 << d;
+                            }
                         }
                     }
+                    *m = mask;
                 }
-                self.mask[p] = mask;
             }
-        }
+        };
+        // Rows are independent: large grids split them over two threads.
+        let split = if width * height >= PARALLEL_MASK_CELLS {
+            height / 2
+        } else {
+            height
+        };
+        let cut = (split + PAD) * pw;
+        let (top, bottom) = self.mask.split_at_mut(cut);
+        std::thread::scope(|s| {
+            if split < height {
+                s.spawn(|| fill(split..height, bottom, cut));
+            }
+            fill(0..split, top, 0);
+        });
     }
 
     /// Padded index of cell (col, row).
@@ -1225,9 +1247,10 @@ mod tests {
         }
     }
 
-    #[test]
-    fn masks_match_direct_checks() {
-        let (w, h) = (23usize, 17usize);
+    #[rstest]
+    #[case::one_thread(23, 17)]
+    #[case::two_threads(613, 451)]
+    fn masks_match_direct_checks(#[case] w: usize, #[case] h: usize) {
         let mut r = flat(w, h, 4.0);
         for (i, v) in r.data.iter_mut().enumerate() {
             if (i * 7919) % 5 == 0 {
