@@ -327,9 +327,9 @@ fn geotiff_options(compress: Compress, float_predictor: bool) -> Vec<&'static st
     opts
 }
 
-fn write_geotiff(raster: &Raster<f32>, path: &Path, options: &[&str]) -> Result<()> {
+fn write_geotiff(raster: Raster<f32>, path: &Path, options: &[&str]) -> Result<()> {
     let t0 = Instant::now();
-    chaski_io::raster::write_raster(raster, path, "GTiff", options)?;
+    chaski_io::raster::write_raster_owned(raster, path, "GTiff", options)?;
     tracing::debug!(elapsed = ?t0.elapsed(), "wrote {}", path.display());
     Ok(())
 }
@@ -530,7 +530,7 @@ fn write_outputs(o: &Outcome<'_>, out: &Path) -> Result<()> {
     let run = |task: Task| -> Result<()> {
         match task {
             Task::TravelTime => write_geotiff(
-                &o.result.minutes_raster(),
+                o.result.minutes_raster(),
                 &out.join("travel_time.tif"),
                 &geotiff_options(o.compress, true),
             ),
@@ -538,7 +538,7 @@ fn write_outputs(o: &Outcome<'_>, out: &Path) -> Result<()> {
                 let mut alloc = o.result.times.allocation_raster();
                 alloc.epsg = Some(o.result.metric.epsg);
                 write_geotiff(
-                    &alloc,
+                    alloc,
                     &out.join("allocation.tif"),
                     &geotiff_options(o.compress, false),
                 )

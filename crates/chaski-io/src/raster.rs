@@ -86,6 +86,17 @@ pub fn write_raster(
     driver: &str,
     options: &[&str],
 ) -> Result<(), RasterError> {
+    write_raster_owned(raster.clone(), path, driver, options)
+}
+
+/// [`write_raster`] for a raster the caller no longer needs: its cells go to
+/// GDAL without a copy.
+pub fn write_raster_owned(
+    raster: Raster<f32>,
+    path: &Path,
+    driver: &str,
+    options: &[&str],
+) -> Result<(), RasterError> {
     let drv = DriverManager::get_driver_by_name(driver).map_err(|e| write_err(path, e))?;
     let opts: gdal::cpl::CslStringList = options.iter().copied().collect();
     let mut ds = drv
@@ -102,7 +113,7 @@ pub fn write_raster(
         band.set_no_data_value(Some(nd))
             .map_err(|e| write_err(path, e))?;
     }
-    let mut buf = Buffer::new((raster.width, raster.height), raster.data.clone());
+    let mut buf = Buffer::new((raster.width, raster.height), raster.data);
     band.write((0, 0), (raster.width, raster.height), &mut buf)
         .map_err(|e| write_err(path, e))?;
     ds.flush_cache().map_err(|e| write_err(path, e))?;
