@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Whole-process timing of `chaski catchments` on the Torobamba basin (La Mar, Ayacucho):
+# the 30 m ALOS DEM of ../shared/data/peru, every facility in its extent as a source,
+# GeoTIFF in to GeoTIFF out, start-up and store reads included. Two runs, as GRASS was
+# timed on the same grid (r.cost -k about 1.0 s, r.walk about 1.5 s on this 2-core machine):
+#   1. a user friction raster (0.72 s/m, i.e. 5 km/h, on the DEM's valid cells, warped
+#      to UTM 18S at 30 m with gdalwarp and gdal_calc.py, as an analyst would bring it);
+#   2. the anisotropic terrain model (Tobler on the DEM's slopes).
+# Prints every run's wall time and the median of each.
+#
+# Usage: benches/process/torobamba.sh [runs, default 11]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+runs=${1:-11}
+peru=../shared/data/peru
+dem=$peru/elevation/torobamba_alos_1s.tif
+for f in "$dem" "$peru/focus/vraem_box_villages.geojson" "$peru/focus/vraem_box_facilities.geojson"; do
+  [ -f "$f" ] || { echo "needs $f" >&2; exit 1; }
+done
+command -v gdal_calc.py >/dev/null || {
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends gdal-bin python3-gdal python3-numpy
+}
+cargo build --release --locked -p chaski-cli >/dev/null
+bin=target/release/chaski
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+store=$work/torobamba.gpkg
+"$bin" --store "$store" import "$dem" --layer dem >/dev/null 2>&1
+"$bin" --store "$store" import "$peru/focus/vraem_box_villages.geojson" --layer communities >/dev/null 2>&1
+"$bin" --store "$store" import "$peru/focus/vraem_box_facilities.geojson" --layer facilities >/dev/null 2>&1
+gdalwarp -q -t_srs EPSG:32718 -tr 30 30 -r bilinear -dstnodata -9999 "$dem" "$work/utm.tif"
+gdal_calc.py --quiet -A "$work/utm.tif" --outfile="$work/friction.tif" --calc "0.72+0*A" --NoDataValue=-9999
+
+# Wall seconds of each of $runs runs of "$@" (after one warm-up run), then their median.
+timed() {
+  "$@" >/dev/null 2>&1
+  local times=() t0 t1
+  for _ in $(seq 1 "$runs"); do
+    rm -rf "$work/out"
+    t0=$(date +%s.%N)
+    "$@" >/dev/null 2>&1
+    t1=$(date +%s.%N)
+    times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')")
+  done
+  printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {
+    printf "  runs:"; for (i = 1; i <= NR; i++) printf " %.3f", a[i];
+    printf "\n  median %.3f s (min %.3f, max %.3f)\n", a[int((NR + 1) / 2)], a[1], a[NR] }'
+}
+
+echo "user friction raster (s/m), $runs runs:"
+timed "$bin" --store "$store" catchments --friction "$work/friction.tif" --friction-unit s_per_m --out "$work/out"
+echo "anisotropic terrain model, $runs runs:"
+timed "$bin" --store "$store" catchments --out "$work/out"
+"$bin" --store "$store" catchments --friction "$work/friction.tif" --friction-unit s_per_m --out "$work/out" | tail -3
