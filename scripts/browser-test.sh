@@ -17,6 +17,7 @@ bin=target/debug/chaski
 work=$(mktemp -d)
 trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 "$bin" demo --out "$work/data" --load --store "$work/demo.gpkg" >/dev/null
+token=$("$bin" --store "$work/demo.gpkg" tokens create --role admin --label browser-test 2>/dev/null)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$bin" --store "$work/demo.gpkg" serve --listen "127.0.0.1:$port" --styles styles &
 server=$!
@@ -24,4 +25,4 @@ for _ in $(seq 1 100); do
   curl -fs "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
   sleep 0.2
 done
-(cd tests/browser && CHASKI_URL="http://127.0.0.1:$port" node --test viewer.test.mjs)
+(cd tests/browser && CHASKI_URL="http://127.0.0.1:$port" CHASKI_TOKEN="$token" node --test viewer.test.mjs)

@@ -8,6 +8,8 @@ import { chromium } from "playwright-core";
 
 const url = process.env.CHASKI_URL || "http://127.0.0.1:3000";
 const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
+// An admin token of the test store (scripts/browser-test.sh creates it).
+const token = process.env.CHASKI_TOKEN || "";
 
 test("viewer renders features from chaski tiles", async () => {
   const browser = await chromium.launch({
@@ -23,7 +25,9 @@ test("viewer renders features from chaski tiles", async () => {
     const errors = [];
     page.on("pageerror", (e) => errors.push(String(e)));
     const external = [];
+    const tokenInUrls = [];
     page.on("request", (r) => {
+      if (r.url().includes("chk_")) tokenInUrls.push(r.url());
       if (!r.url().startsWith(url) && !r.url().startsWith("data:") && !r.url().startsWith("blob:")) {
         external.push(r.url());
       }
@@ -122,10 +126,40 @@ test("viewer renders features from chaski tiles", async () => {
     await page.screenshot({ path: "screenshots/viewer-whatif.png" });
     // Clear drops the what-if and brings the base tiles back.
     await page.click("#wi-clear");
+    assert.equal(await page.$(".maplibregl-popup"), null, "the what-if popup stayed open");
     assert.doesNotMatch(await page.evaluate(() => window.chaski.map.getSource("chaski").url), /whatif/);
     assert.equal(await page.evaluate(() => window.chaski.whatif.deleted), 204);
     const gone = await page.evaluate((id) => fetch("/api/whatif/" + id).then((r) => r.status), wi.id);
     assert.equal(gone, 404);
+
+    // Private layers: a wrong token shows none; an admin token shows the households
+    // (sent in an Authorization header, never in a URL) and clusters; Forget drops them.
+    await page.fill("#token", "chk_0000000000000000000000000000000000000000000000000000000000000000");
+    await page.click("#token-use");
+    await page.evaluate(() => window.chaski.private.done);
+    assert.match(await page.evaluate(() => window.chaski.private.error || ""), /no private layers/);
+    assert.equal(await page.evaluate(() => !!window.chaski.map.getSource("chaski-private")), false);
+    if (token) {
+      await page.fill("#token", token);
+      await page.click("#token-use");
+      await page.evaluate(() => window.chaski.private.done);
+      const priv = await page.evaluate(() => window.chaski.private);
+      assert.equal(priv.error, null, "private layers: " + priv.error);
+      assert.deepEqual([...priv.layers].sort(), ["clusters", "households"]);
+      await page.evaluate(() => window.chaski.map.jumpTo({ center: [-74.1147, -12.9281], zoom: 15 }));
+      await page.waitForFunction(
+        () => window.chaski.map.loaded() &&
+          window.chaski.map.querySourceFeatures("chaski-private", { sourceLayer: "households" }).length > 0,
+        null,
+        { timeout: 30_000 }
+      );
+      await page.screenshot({ path: "screenshots/viewer-private.png" });
+      await page.click("#token-forget");
+      await page.evaluate(() => window.chaski.private.done);
+      assert.equal(await page.evaluate(() => !!window.chaski.map.getSource("chaski-private")), false);
+      assert.equal(await page.evaluate(() => sessionStorage.getItem("chaski.token")), null);
+    }
+    assert.ok(!tokenInUrls.length, "a token appeared in a URL: " + tokenInUrls);
     assert.deepEqual(errors, [], "page errors");
   } finally {
     await browser.close();

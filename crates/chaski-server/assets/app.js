@@ -25,6 +25,12 @@
     return el;
   }
 
+  // An access token for private layers (households, clusters): kept for this tab only
+  // (sessionStorage) and sent as an Authorization header to this server, never in a URL.
+  let token = sessionStorage.getItem("chaski.token");
+  const sameOrigin = (url) => new URL(url, location.href).origin === location.origin;
+  const authHeaders = () => (token ? { Authorization: "Bearer " + token } : {});
+
   fetch("/styles/default.json")
     .then((r) => (r.ok ? r.json() : Promise.reject(new Error("style: HTTP " + r.status))))
     .then((style) => {
@@ -33,6 +39,7 @@
         style: style,
         hash: true,
         attributionControl: { compact: true },
+        transformRequest: (url) => (token && sameOrigin(url) ? { url, headers: authHeaders() } : { url }),
       });
       window.chaski.map = map;
       map.addControl(new maplibregl.NavigationControl(), "top-left");
@@ -73,6 +80,7 @@
         // A click shows the attributes of the feature under it (if any) and, from the
         // travel-time API, the minutes on foot to the nearest facility and the route.
         const whatif = setupWhatIf(map, style);
+        setupPrivate(map, ids);
         map.on("click", (e) => {
           if (whatif.editing()) {
             whatif.addVertex(e.lngLat);
@@ -87,10 +95,12 @@
               .join("");
             head = "<b>" + esc(f.sourceLayer) + "</b><table>" + rows + "</table>";
           }
+          closeAccess(map);
           const popup = new maplibregl.Popup({ className: "popup" })
             .setLngLat(e.lngLat)
             .setHTML(head + '<div class="access">travel time…</div>')
             .addTo(map);
+          window.chaski.popup = popup;
           showAccess(map, e.lngLat, popup, head, whatif.id());
         });
         for (const id of ids) {
@@ -143,6 +153,92 @@
         popup.setHTML(head + '<div class="access">' + html + "</div>");
       })
       .catch((err) => popup.setHTML(head + '<div class="access">' + esc(String(err)) + "</div>"));
+  }
+
+  // The private-layers panel: with a token whose role may see them, the households
+  // (coloured by risk level) and clusters layers, as /catalog lists them for that token.
+  function setupPrivate(map, ids) {
+    const $ = (id) => document.getElementById(id);
+    const layers = {
+      clusters: [
+        {
+          id: "chaski-private-clusters", type: "fill", "source-layer": "clusters",
+          paint: { "fill-color": "#7b3294", "fill-opacity": 0.2, "fill-outline-color": "#7b3294" },
+        },
+      ],
+      households: [
+        {
+          id: "chaski-private-households", type: "circle", "source-layer": "households",
+          paint: {
+            "circle-radius": ["interpolate", ["linear"], ["zoom"], 10, 2, 16, 6],
+            "circle-color": ["match", ["get", "risk_level"], "alto", "#d7191c", "medio", "#fdae61", "bajo", "#1a9641", "#888888"],
+            "circle-stroke-color": "#ffffff",
+            "circle-stroke-width": 1,
+          },
+        },
+      ],
+    };
+    const state = { layers: [], error: null };
+    window.chaski.private = state;
+
+    function remove() {
+      for (const l of Object.values(layers).flat()) {
+        if (map.getLayer(l.id)) map.removeLayer(l.id);
+        const k = ids.indexOf(l.id);
+        if (k >= 0) ids.splice(k, 1);
+      }
+      if (map.getSource("chaski-private")) map.removeSource("chaski-private");
+      state.layers = [];
+    }
+
+    function apply() {
+      remove();
+      if (!token) {
+        $("token-status").textContent = "";
+        return Promise.resolve();
+      }
+      $("token-status").textContent = "checking the token…";
+      return fetch("/catalog", { headers: authHeaders() })
+        .then((r) => (r.ok ? r.json() : Promise.reject(new Error("catalog: HTTP " + r.status))))
+        .then((cat) => {
+          const names = (cat.layers || []).map((l) => l.name).filter((n) => n in layers);
+          state.error = null;
+          if (!names.length) {
+            state.error = "no private layers for this token (wrong or revoked, or a public role)";
+            $("token-status").textContent = state.error;
+            return;
+          }
+          map.addSource("chaski-private", { type: "vector", url: "/tiles/" + names.join(",") + ".json" });
+          for (const n of names) {
+            for (const l of layers[n]) {
+              map.addLayer(Object.assign({ source: "chaski-private" }, l));
+              ids.push(l.id);
+            }
+          }
+          state.layers = names;
+          $("token-status").textContent = "showing " + names.join(" and ") +
+            " (risk: red alto, orange medio, green bajo)";
+        })
+        .catch((e) => {
+          state.error = String(e.message || e);
+          $("token-status").textContent = state.error;
+        });
+    }
+
+    $("token-use").addEventListener("click", () => {
+      const v = $("token").value.trim();
+      $("token").value = "";
+      token = v || null;
+      if (token) sessionStorage.setItem("chaski.token", token);
+      else sessionStorage.removeItem("chaski.token");
+      state.done = apply();
+    });
+    $("token-forget").addEventListener("click", () => {
+      token = null;
+      sessionStorage.removeItem("chaski.token");
+      state.done = apply();
+    });
+    state.done = apply();
   }
 
   // The what-if panel: draw paths, bridges and new health posts on the map, send
@@ -287,6 +383,7 @@
           state.summary = j;
           state.error = null;
           useTiles(j.id);
+          closeAccess(map);
           show(summaryHtml(j));
         })
         .catch((e) => show('<p class="error">' + esc(String(e)) + "</p>"));
@@ -298,6 +395,7 @@
         : Promise.resolve(null);
       Object.assign(state, { mode: null, draft: [], edits: [], id: null, summary: null, error: null, deleted });
       useTiles(null);
+      closeAccess(map);
       show("");
       redraw();
     }
@@ -325,6 +423,14 @@
     $("whatif").hidden = false;
     redraw();
     return { editing: () => state.mode !== null, addVertex, id: () => state.id };
+  }
+
+  // Close the popup of the last click and drop its route.
+  function closeAccess(map) {
+    if (window.chaski.popup) window.chaski.popup.remove();
+    window.chaski.popup = null;
+    if (map.getLayer("chaski-route")) map.removeLayer("chaski-route");
+    if (map.getSource("chaski-route")) map.removeSource("chaski-route");
   }
 
   function drawRoute(map, route) {
