@@ -508,12 +508,52 @@ fn isochrone_feature(o: &Outcome<'_>, minutes: f64) -> Json {
     })
 }
 
+/// Each facility's catchment polygon, with the villages and population it serves.
+fn write_catchments(o: &Outcome<'_>, out: &Path) -> Result<()> {
+    let t0 = Instant::now();
+    let r = o.result;
+    let mut villages = vec![0u64; r.sources.len()];
+    let mut population = vec![0u64; r.sources.len()];
+    for (p, a) in r.places.iter().zip(&r.access) {
+        if let Some(s) = a.source.filter(|&s| s < r.sources.len()) {
+            villages[s] += 1;
+            population[s] += p.village.population.unwrap_or(0);
+        }
+    }
+    let features: Vec<Json> = r
+        .catchments()
+        .into_iter()
+        .filter_map(|c| {
+            let f = r.sources.get(c.source)?;
+            Some(json!({
+                "type": "Feature",
+                "geometry": c.geometry,
+                "properties": {
+                    "index": c.source,
+                    "code": f.code,
+                    "name": f.name,
+                    "category": f.category,
+                    "area_km2": c.area_km2,
+                    "villages": villages[c.source],
+                    "population": population[c.source],
+                    "scenario": r.scenario,
+                    "direction": o.direction,
+                },
+            }))
+        })
+        .collect();
+    tracing::debug!(elapsed = ?t0.elapsed(), "catchments");
+    let fc = json!({"type": "FeatureCollection", "features": features});
+    write_text(&out.join("catchments.geojson"), &(fc.to_string() + "\n"))
+}
+
 /// One piece of output work.
 #[derive(Clone, Copy)]
 enum Task {
     TravelTime,
     Allocation,
     Band(usize),
+    Catchments,
     Tables,
 }
 
@@ -524,7 +564,7 @@ fn write_outputs(o: &Outcome<'_>, out: &Path) -> Result<()> {
     // Longest first.
     let mut tasks = vec![Task::TravelTime];
     tasks.extend((0..o.bands.len()).rev().map(Task::Band));
-    tasks.extend([Task::Allocation, Task::Tables]);
+    tasks.extend([Task::Catchments, Task::Allocation, Task::Tables]);
     let next = AtomicUsize::new(0);
     let features: Mutex<Vec<Json>> = Mutex::new(vec![Json::Null; o.bands.len()]);
     let run = |task: Task| -> Result<()> {
@@ -553,6 +593,7 @@ fn write_outputs(o: &Outcome<'_>, out: &Path) -> Result<()> {
                 }
                 Ok(())
             }
+            Task::Catchments => write_catchments(o, out),
             Task::Tables => write_tables(o, out),
         }
     };

@@ -46,7 +46,7 @@ enum Command {
     Serve(serve::Args),
     /// Print a summary of every layer in the store.
     Summary(summary::Args),
-    /// Travel time to the nearest health facility: rasters, isochrones, villages and districts.
+    /// Travel time to the nearest health facility: rasters, isochrones, catchments, villages and districts.
     Catchments(catchments::Args),
     /// At-risk household clusters: spatial scan, DBSCAN or Gi* hot spots (private data: aggregates only unless --with-members).
     Clusters(clusters::Args),

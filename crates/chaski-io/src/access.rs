@@ -41,7 +41,7 @@ use chaski_core::analysis::cost::{
 use chaski_core::analysis::friction::{FrictionError, TerrainInputs, terrain_surface};
 use chaski_core::analysis::grid::{Grid, GridError};
 use chaski_core::analysis::hydrology::flow_grid;
-use chaski_core::analysis::isochrone::isochrones;
+use chaski_core::analysis::isochrone::{catchments, isochrones};
 use chaski_core::analysis::rasterize::{burn_line_string, burn_point};
 use chaski_core::analysis::scenario::{RouteClass, Scenario, WaterClass};
 use chaski_core::analysis::uncertainty::{Interval, monte_carlo};
@@ -1986,6 +1986,17 @@ pub struct Isochrone {
     pub geometry: Json,
 }
 
+/// One facility's catchment: the cells it is the nearest source of.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Catchment {
+    /// Index into [`AccessResult::sources`].
+    pub source: usize,
+    /// Area in km² (of the metric cells).
+    pub area_km2: f64,
+    /// GeoJSON MultiPolygon in longitude/latitude (7 decimals).
+    pub geometry: Json,
+}
+
 /// A search's outcome: times, allocation, routes and the village table.
 #[derive(Debug, Clone)]
 pub struct AccessResult {
@@ -2118,6 +2129,22 @@ impl AccessResult {
             area_km2: area / 1e6,
             geometry,
         }
+    }
+
+    /// Each source's catchment, for the sources that reached a cell, in source
+    /// order: valid polygons along cell edges (see
+    /// [`chaski_core::analysis::isochrone`]).
+    pub fn catchments(&self) -> Vec<Catchment> {
+        catchments(&self.times, self.sources.len(), None)
+            .into_iter()
+            .enumerate()
+            .filter(|(_, mp)| !mp.0.is_empty())
+            .map(|(source, mp)| Catchment {
+                source,
+                area_km2: geo::Area::unsigned_area(&mp) / 1e6,
+                geometry: multipolygon_json(&mp, &self.metric.lattice),
+            })
+            .collect()
     }
 
     /// Travel times in minutes as a raster, nodata −1 where not reached.

@@ -334,6 +334,46 @@ fn torobamba_walking_times() {
         "no source outside the extent"
     );
 
+    // One catchment per source: valid polygons, holding every village the
+    // villages table allocates to that facility, with the counts of that table.
+    let fc: geojson::FeatureCollection = std::fs::read_to_string(walk.join("catchments.geojson"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(fc.features.len(), 16);
+    let mut served = 0;
+    for f in &fc.features {
+        let props = f.properties.as_ref().unwrap();
+        let code = props["code"].as_str().unwrap();
+        assert_eq!(alloc[code].1, "source", "{code}");
+        let mp: geo::MultiPolygon<f64> =
+            geo::MultiPolygon::try_from(f.geometry.clone().unwrap()).unwrap();
+        assert!(geo::Validation::is_valid(&mp), "{code}");
+        assert!(props["area_km2"].as_f64().unwrap() > 0.0);
+        let mine: Vec<&Row> = rows.iter().filter(|r| r.facility == code).collect();
+        assert_eq!(
+            props["villages"].as_u64().unwrap(),
+            mine.len() as u64,
+            "{code}"
+        );
+        for r in mine {
+            // Inside, to 1e-7 degrees (the polygon's vertices are rounded to 7 decimals).
+            let near = geo::Rect::new(
+                geo::coord! { x: r.lon - 1e-7, y: r.lat - 1e-7 },
+                geo::coord! { x: r.lon + 1e-7, y: r.lat + 1e-7 },
+            );
+            assert!(
+                geo::Intersects::intersects(&mp, &near),
+                "{r:?} outside {code}"
+            );
+        }
+        served += props["villages"].as_u64().unwrap();
+    }
+    assert_eq!(
+        served,
+        rows.iter().filter(|r| r.status == "reached").count() as u64
+    );
+
     // Repeatable run to run, to the bit.
     let again = run("again", &[]);
     assert_eq!(

@@ -57,10 +57,15 @@ pub fn polygonize(grid: &Grid, select: impl Fn(usize) -> bool) -> MultiPolygon<f
             rects.push(rectangle(grid, start, col, row));
         }
     }
+    dissolve(&rects)
+}
+
+/// Dissolve cell-run rectangles into valid polygons.
+fn dissolve(rects: &[Polygon<f64>]) -> MultiPolygon<f64> {
     if rects.is_empty() {
         return MultiPolygon::new(Vec::new());
     }
-    unary_union(&rects)
+    unary_union(rects)
 }
 
 /// Cells `[c0, c1)` of `row` as a counter-clockwise rectangle in CRS coordinates.
@@ -116,22 +121,39 @@ pub fn time_bands(tt: &TravelTimes, thresholds: &[f64]) -> Vec<Band> {
 
 /// Catchment of each source (cells allocated to it), optionally only within
 /// `max_seconds`; index `i` is source `i` (empty when it reached no cell).
+/// One pass over the grid cuts every row into runs of one source, then each
+/// source's runs are dissolved: the same polygons as [`polygonize`] per source,
+/// for one scan of the grid instead of one per source.
 pub fn catchments(
     tt: &TravelTimes,
     sources: usize,
     max_seconds: Option<f64>,
 ) -> Vec<MultiPolygon<f64>> {
     let max = max_seconds.unwrap_or(f64::INFINITY);
-    (0..sources)
-        .map(|s| {
-            polygonize(&tt.grid, |i| {
-                tt.allocation
-                    .get(i)
-                    .is_some_and(|&a| a != NO_SOURCE && a as usize == s)
-                    && tt.seconds.get(i).is_some_and(|&t| f64::from(t) <= max)
-            })
-        })
-        .collect()
+    let grid = &tt.grid;
+    let source_of = |i: usize| -> Option<usize> {
+        let a = *tt.allocation.get(i)?;
+        let t = *tt.seconds.get(i)?;
+        (a != NO_SOURCE && (a as usize) < sources && f64::from(t) <= max).then_some(a as usize)
+    };
+    let mut rects: Vec<Vec<Polygon<f64>>> = vec![Vec::new(); sources];
+    for row in 0..grid.height {
+        let mut col = 0;
+        while col < grid.width {
+            let Some(s) = source_of(row * grid.width + col) else {
+                col += 1;
+                continue;
+            };
+            let start = col;
+            while col < grid.width && source_of(row * grid.width + col) == Some(s) {
+                col += 1;
+            }
+            if let Some(r) = rects.get_mut(s) {
+                r.push(rectangle(grid, start, col, row));
+            }
+        }
+    }
+    rects.iter().map(|r| dissolve(r)).collect()
 }
 
 #[cfg(test)]
@@ -219,5 +241,49 @@ mod tests {
         let (x, y) = speed.cell_center(5, 5);
         assert!(parts[0].contains(&Point::new(x, y)));
         assert!(!parts[1].contains(&Point::new(x, y)));
+    }
+
+    #[test]
+    fn catchments_equal_one_polygonisation_per_source() {
+        // Five sources on a speed raster with holes, limited to 10 minutes.
+        let (w, h) = (57usize, 43usize);
+        let mut speed = Raster::filled(w, h, grid(w, h).transform, Some(32718), 4.0f32);
+        for (i, v) in speed.data.iter_mut().enumerate() {
+            if (i * 7919) % 11 == 0 {
+                *v = f32::NAN;
+            } else {
+                *v = 2.0 + (i % 5) as f32;
+            }
+        }
+        let sources = [(3, 3), (50, 5), (28, 21), (6, 40), (45, 38)];
+        let tt = travel_time(
+            &CostSurface::from_speed_kmh(&speed).unwrap(),
+            &sources,
+            &SearchOptions::default(),
+        );
+        for max in [None, Some(600.0)] {
+            let limit = max.unwrap_or(f64::INFINITY);
+            let parts = catchments(&tt, sources.len(), max);
+            assert_eq!(parts.len(), sources.len());
+            let mut reached = 0;
+            for (s, part) in parts.iter().enumerate() {
+                let naive = polygonize(&tt.grid, |i| {
+                    tt.allocation[i] as usize == s && f64::from(tt.seconds[i]) <= limit
+                });
+                assert_eq!(part, &naive, "source {s}, max {max:?}");
+                assert!(part.is_valid());
+                let n = (0..w * h)
+                    .filter(|&i| {
+                        tt.allocation[i] as usize == s && f64::from(tt.seconds[i]) <= limit
+                    })
+                    .count();
+                reached += usize::from(n > 0);
+                assert_relative_eq!(part.unsigned_area(), n as f64 * 900.0, max_relative = 1e-9);
+            }
+            // Sources on nodata cells are skipped; the others have a catchment.
+            assert_eq!(reached, sources.len() - tt.skipped_sources.len());
+        }
+        // A source index past `sources` is left out, not a panic.
+        assert_eq!(catchments(&tt, 2, None).len(), 2);
     }
 }
