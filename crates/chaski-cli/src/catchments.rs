@@ -312,17 +312,20 @@ struct Outcome<'a> {
 /// GeoTIFF creation options: tiled, as [`chaski_io::raster::write_geotiff`]
 /// writes, compressed as asked at the fastest level (deflate level 1 writes the
 /// travel-time raster about three times faster than level 6 for a file about
-/// 2 % larger). The floating-point predictor helps travel times; the
-/// allocation (small integers) compresses smaller and faster without it.
-fn geotiff_options(compress: Compress, float_predictor: bool) -> Vec<&'static str> {
+/// 2 % larger). Travel times take the horizontal-differencing predictor
+/// (TIFF predictor 2, lossless on 32-bit floats as on integers): on Torobamba
+/// it writes in 40 ms instead of 60 ms with the floating-point predictor, for a
+/// file a third smaller (512 KB against 759 KB). The allocation (runs of
+/// small integers) compresses smaller and faster without a predictor.
+fn geotiff_options(compress: Compress, predictor: bool) -> Vec<&'static str> {
     let mut opts = vec!["TILED=YES"];
     match compress {
         Compress::Deflate => opts.extend(["COMPRESS=DEFLATE", "ZLEVEL=1"]),
         Compress::Zstd => opts.extend(["COMPRESS=ZSTD", "ZSTD_LEVEL=1"]),
         Compress::None => return opts,
     }
-    if float_predictor {
-        opts.push("PREDICTOR=3");
+    if predictor {
+        opts.push("PREDICTOR=2");
     }
     opts
 }
