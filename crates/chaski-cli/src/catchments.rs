@@ -567,7 +567,7 @@ fn write_outputs(o: &Outcome<'_>, out: &Path) -> Result<()> {
     // Longest first.
     let mut tasks = vec![Task::TravelTime];
     tasks.extend((0..o.bands.len()).rev().map(Task::Band));
-    tasks.extend([Task::Catchments, Task::Allocation, Task::Tables]);
+    tasks.extend([Task::Allocation, Task::Catchments, Task::Tables]);
     let next = AtomicUsize::new(0);
     let features: Mutex<Vec<Json>> = Mutex::new(vec![Json::Null; o.bands.len()]);
     let run = |task: Task| -> Result<()> {
