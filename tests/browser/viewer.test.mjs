@@ -105,6 +105,7 @@ test("viewer renders features from chaski tiles", async () => {
     assert.ok(pucyuchaca, "Pucyuchaca not among the villages changed");
     assert.ok(pucyuchaca.after_min < pucyuchaca.before_min - 20, JSON.stringify(pucyuchaca));
     assert.match(await page.textContent("#wi-result"), /Pucyuchaca: \d+ → \d+ min/);
+    assert.ok(await page.evaluate(() => !!window.chaski.map.getLayer("chaski-whatif-facilities")));
     assert.match(
       await page.evaluate(() => window.chaski.map.getSource("chaski").url),
       new RegExp("/whatif/" + wi.id + "/tiles/.*whatif_edits\\.json$")
@@ -146,6 +147,9 @@ test("viewer renders features from chaski tiles", async () => {
       const priv = await page.evaluate(() => window.chaski.private);
       assert.equal(priv.error, null, "private layers: " + priv.error);
       assert.deepEqual([...priv.layers].sort(), ["clusters", "households"]);
+      for (const id of ["chaski-private-households", "chaski-private-clusters", "chaski-private-small-clusters"]) {
+        assert.ok(await page.evaluate((id) => !!window.chaski.map.getLayer(id), id), id + " not added");
+      }
       await page.evaluate(() => window.chaski.map.jumpTo({ center: [-74.1147, -12.9281], zoom: 15 }));
       await page.waitForFunction(
         () => window.chaski.map.loaded() &&

@@ -163,7 +163,14 @@
       clusters: [
         {
           id: "chaski-private-clusters", type: "fill", "source-layer": "clusters",
+          filter: ["match", ["geometry-type"], ["Polygon", "MultiPolygon"], true, false],
           paint: { "fill-color": "#7b3294", "fill-opacity": 0.2, "fill-outline-color": "#7b3294" },
+        },
+        {
+          // Groups under 5 households: a point at a rounded centre, no outline.
+          id: "chaski-private-small-clusters", type: "circle", "source-layer": "clusters",
+          filter: ["match", ["geometry-type"], ["Point", "MultiPoint"], true, false],
+          paint: { "circle-color": "#7b3294", "circle-opacity": 0.5, "circle-radius": 6 },
         },
       ],
       households: [
@@ -337,7 +344,7 @@
           });
           map.addLayer({
             id: "chaski-whatif-facilities", type: "circle", source: "chaski", "source-layer": "whatif_edits",
-            filter: ["==", ["geometry-type"], "Point"],
+            filter: ["match", ["geometry-type"], ["Point", "MultiPoint"], true, false],
             paint: { "circle-color": "#d95f02", "circle-radius": 7, "circle-stroke-color": "#fff", "circle-stroke-width": 2 },
           });
         }
