@@ -58,21 +58,20 @@ test("viewer renders features from chaski tiles", async () => {
       const p = window.chaski.map.project(f.geometry.coordinates);
       return { x: p.x, y: p.y };
     });
-    if (point) {
-      await page.mouse.click(point.x, point.y);
-      await page.waitForSelector(".maplibregl-popup", { timeout: 10_000 });
-      const text = await page.textContent(".maplibregl-popup");
-      // The popup names the layer of the topmost feature under the click.
-      assert.match(text, /communities|facilities|water_systems/);
-      // ...and, from the travel-time API, the minutes on foot to care, with the route drawn.
-      await page.waitForFunction(() => window.chaski.lastAccess, null, { timeout: 30_000 });
-      const access = await page.evaluate(() => window.chaski.lastAccess);
-      assert.equal(access.error, undefined, "accessibility error: " + access.error);
-      assert.ok(access.minutes >= 0, "minutes: " + access.minutes);
-      assert.match(await page.textContent(".maplibregl-popup .access"), /\d+ min on foot to/);
-      assert.ok(await page.evaluate(() => !!window.chaski.map.getLayer("chaski-route")), "route not drawn");
-      await page.screenshot({ path: "screenshots/viewer-access.png" });
-    }
+    assert.ok(point, "no community rendered to click");
+    await page.mouse.click(point.x, point.y);
+    await page.waitForSelector(".maplibregl-popup", { timeout: 10_000 });
+    const text = await page.textContent(".maplibregl-popup");
+    // The popup names the layer of the topmost feature under the click.
+    assert.match(text, /communities|facilities|water_systems/);
+    // ...and, from the travel-time API, the minutes on foot to care, with the route drawn.
+    await page.waitForFunction(() => window.chaski.lastAccess, null, { timeout: 30_000 });
+    const access = await page.evaluate(() => window.chaski.lastAccess);
+    assert.equal(access.error, undefined, "accessibility error: " + access.error);
+    assert.ok(access.minutes >= 0, "minutes: " + access.minutes);
+    assert.match(await page.textContent(".maplibregl-popup .access"), /\d+ min on foot to/);
+    assert.ok(await page.evaluate(() => !!window.chaski.map.getLayer("chaski-route")), "route not drawn");
+    await page.screenshot({ path: "screenshots/viewer-access.png" });
 
     // What-if: draw the README's footpath from Pucyuchaca and a bridge by clicking,
     // compute, and see the tiles, the summary and the popup change.
@@ -140,29 +139,28 @@ test("viewer renders features from chaski tiles", async () => {
     await page.evaluate(() => window.chaski.private.done);
     assert.match(await page.evaluate(() => window.chaski.private.error || ""), /no private layers/);
     assert.equal(await page.evaluate(() => !!window.chaski.map.getSource("chaski-private")), false);
-    if (token) {
-      await page.fill("#token", token);
-      await page.click("#token-use");
-      await page.evaluate(() => window.chaski.private.done);
-      const priv = await page.evaluate(() => window.chaski.private);
-      assert.equal(priv.error, null, "private layers: " + priv.error);
-      assert.deepEqual([...priv.layers].sort(), ["clusters", "households"]);
-      for (const id of ["chaski-private-households", "chaski-private-clusters", "chaski-private-small-clusters"]) {
-        assert.ok(await page.evaluate((id) => !!window.chaski.map.getLayer(id), id), id + " not added");
-      }
-      await page.evaluate(() => window.chaski.map.jumpTo({ center: [-74.1147, -12.9281], zoom: 15 }));
-      await page.waitForFunction(
-        () => window.chaski.map.loaded() &&
-          window.chaski.map.querySourceFeatures("chaski-private", { sourceLayer: "households" }).length > 0,
-        null,
-        { timeout: 30_000 }
-      );
-      await page.screenshot({ path: "screenshots/viewer-private.png" });
-      await page.click("#token-forget");
-      await page.evaluate(() => window.chaski.private.done);
-      assert.equal(await page.evaluate(() => !!window.chaski.map.getSource("chaski-private")), false);
-      assert.equal(await page.evaluate(() => sessionStorage.getItem("chaski.token")), null);
+    assert.ok(token, "CHASKI_TOKEN (an admin token of the served store) is required");
+    await page.fill("#token", token);
+    await page.click("#token-use");
+    await page.evaluate(() => window.chaski.private.done);
+    const priv = await page.evaluate(() => window.chaski.private);
+    assert.equal(priv.error, null, "private layers: " + priv.error);
+    assert.deepEqual([...priv.layers].sort(), ["clusters", "households"]);
+    for (const id of ["chaski-private-households", "chaski-private-clusters", "chaski-private-small-clusters"]) {
+      assert.ok(await page.evaluate((id) => !!window.chaski.map.getLayer(id), id), id + " not added");
     }
+    await page.evaluate(() => window.chaski.map.jumpTo({ center: [-74.1147, -12.9281], zoom: 15 }));
+    await page.waitForFunction(
+      () => window.chaski.map.loaded() &&
+        window.chaski.map.querySourceFeatures("chaski-private", { sourceLayer: "households" }).length > 0,
+      null,
+      { timeout: 30_000 }
+    );
+    await page.screenshot({ path: "screenshots/viewer-private.png" });
+    await page.click("#token-forget");
+    await page.evaluate(() => window.chaski.private.done);
+    assert.equal(await page.evaluate(() => !!window.chaski.map.getSource("chaski-private")), false);
+    assert.equal(await page.evaluate(() => sessionStorage.getItem("chaski.token")), null);
     assert.ok(!tokenInUrls.length, "a token appeared in a URL: " + tokenInUrls);
     assert.deepEqual(errors, [], "page errors");
   } finally {

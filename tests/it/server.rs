@@ -337,11 +337,7 @@ async fn travel_time_and_catchments_are_tile_layers_that_follow_the_data() {
             .find(|l| l["name"] == name)
             .map(|l| l["feature_count"].as_u64().unwrap())
     };
-    let facilities = region
-        .layers
-        .iter()
-        .find(|l| l.name == "facilities")
-        .unwrap();
+    let facilities = region.layer("facilities").unwrap();
     assert_eq!(count(&cat, "catchments"), Some(facilities.len() as u64));
     // Bands 0-30, 30-60, 60-120, 120-240 and beyond, as far as the valley needs them.
     let bands = count(&cat, "travel_time").unwrap();
@@ -377,11 +373,7 @@ async fn travel_time_and_catchments_are_tile_layers_that_follow_the_data() {
     assert!(!same(&before, &after, "facilities"));
     assert!(!same(&before, &after, "catchments") && !same(&before, &after, "travel_time"));
     // A household upload changes the store's version but nothing public.
-    let households = region
-        .layers
-        .iter()
-        .find(|l| l.name == "households")
-        .unwrap();
+    let households = region.layer("households").unwrap();
     st.store
         .write_layer(households, WriteMode::Replace)
         .unwrap();

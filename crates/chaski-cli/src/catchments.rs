@@ -357,12 +357,7 @@ fn write_tables(o: &Outcome<'_>, out: &Path) -> Result<()> {
             }
         }
     }
-    let mut reached = vec![0usize; n];
-    for a in &o.result.access {
-        if let Some(c) = a.source.and_then(|s| reached.get_mut(s)) {
-            *c += 1;
-        }
-    }
+    let (reached, _) = served(o.result);
     let path = out.join("allocation.csv");
     let mut w = csv_writer(&path)?;
     w.write_record([
@@ -511,10 +506,8 @@ fn isochrone_feature(o: &Outcome<'_>, minutes: f64) -> Json {
     })
 }
 
-/// Each facility's catchment polygon, with the villages and population it serves.
-fn write_catchments(o: &Outcome<'_>, out: &Path) -> Result<()> {
-    let t0 = Instant::now();
-    let r = o.result;
+/// Villages reached and their known population, per source.
+fn served(r: &AccessResult) -> (Vec<u64>, Vec<u64>) {
     let mut villages = vec![0u64; r.sources.len()];
     let mut population = vec![0u64; r.sources.len()];
     for (p, a) in r.places.iter().zip(&r.access) {
@@ -523,6 +516,14 @@ fn write_catchments(o: &Outcome<'_>, out: &Path) -> Result<()> {
             population[s] += p.village.population.unwrap_or(0);
         }
     }
+    (villages, population)
+}
+
+/// Each facility's catchment polygon, with the villages and population it serves.
+fn write_catchments(o: &Outcome<'_>, out: &Path) -> Result<()> {
+    let t0 = Instant::now();
+    let r = o.result;
+    let (villages, population) = served(r);
     let features: Vec<Json> = r
         .catchments()
         .into_iter()
@@ -564,7 +565,7 @@ enum Task {
 fn write_outputs(o: &Outcome<'_>, out: &Path) -> Result<()> {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    // Longest first.
+    // Longest first, then ordered so that the two threads finish together.
     let mut tasks = vec![Task::TravelTime];
     tasks.extend((0..o.bands.len()).rev().map(Task::Band));
     tasks.extend([Task::Allocation, Task::Catchments, Task::Tables]);

@@ -25,11 +25,7 @@ fn planted() -> Vec<PlantedCluster> {
 /// Codes of the demo households with anaemia or danger signs.
 fn demo_cases() -> BTreeSet<String> {
     let region = generate(&DemoOptions::default());
-    let l = region
-        .layers
-        .iter()
-        .find(|l| l.name == "households")
-        .unwrap();
+    let l = region.layer("households").unwrap();
     l.features
         .iter()
         .filter(|f| {
@@ -239,11 +235,7 @@ fn unknown_flag_is_named() {
     );
     // Cases = alto households with a pregnancy, counted from the generator.
     let region = generate(&DemoOptions::default());
-    let l = region
-        .layers
-        .iter()
-        .find(|l| l.name == "households")
-        .unwrap();
+    let l = region.layer("households").unwrap();
     let want = l
         .features
         .iter()
