@@ -194,14 +194,48 @@ impl Token {
 /// One entry of the access log.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct AccessEntry {
-    /// Token id (None for an anonymous caller).
+    /// Token id (None for an anonymous caller; `cli:USER` for the command line).
     pub who: Option<String>,
     /// What was accessed (endpoint).
     pub what: String,
     /// Seconds since the Unix epoch.
     pub when: i64,
-    /// Records returned.
+    /// Records returned, written or deleted.
     pub count: u64,
+    /// HTTP status of the answer (200 for a release of data; 401, 403... for a
+    /// refused attempt; 0 for the command line).
+    pub status: u16,
+    /// What was asked or why it was refused (query parameters, refusal
+    /// reason); never a secret or household data.
+    pub detail: Option<String>,
+}
+
+/// What to write to the access log (see [`AccessEntry`]; the time is added by the store).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessRecord<'a> {
+    /// Token id, if any.
+    pub who: Option<&'a str>,
+    /// Endpoint or command.
+    pub what: &'a str,
+    /// Records returned, written or deleted.
+    pub count: u64,
+    /// HTTP status of the answer.
+    pub status: u16,
+    /// Query parameters or refusal reason.
+    pub detail: Option<&'a str>,
+}
+
+impl<'a> AccessRecord<'a> {
+    /// A release of `count` records to `who` from `what` (status 200, no detail).
+    pub fn served(who: Option<&'a str>, what: &'a str, count: u64) -> Self {
+        Self {
+            who,
+            what,
+            count,
+            status: 200,
+            detail: None,
+        }
+    }
 }
 
 /// Where tokens and the access log live.
@@ -214,8 +248,12 @@ pub trait TokenStore: Send + Sync {
     fn list(&self) -> Result<Vec<Token>, AccessError>;
     /// Revoke token `id` (revoking twice is fine); `NotFound` when it does not exist.
     fn revoke(&self, id: &str) -> Result<(), AccessError>;
-    /// Record that `who` received `count` records from `what`.
-    fn log_access(&self, who: Option<&str>, what: &str, count: u64) -> Result<(), AccessError>;
+    /// Write one entry to the access log (committed before the call returns).
+    fn log(&self, record: &AccessRecord<'_>) -> Result<(), AccessError>;
+    /// Record that `who` received `count` records from `what` (status 200).
+    fn log_access(&self, who: Option<&str>, what: &str, count: u64) -> Result<(), AccessError> {
+        self.log(&AccessRecord::served(who, what, count))
+    }
     /// The access log, oldest first.
     fn access_log(&self) -> Result<Vec<AccessEntry>, AccessError>;
 }
@@ -352,12 +390,14 @@ impl TokenStore for MemoryTokenStore {
         Ok(())
     }
 
-    fn log_access(&self, who: Option<&str>, what: &str, count: u64) -> Result<(), AccessError> {
+    fn log(&self, r: &AccessRecord<'_>) -> Result<(), AccessError> {
         self.lock().log.push(AccessEntry {
-            who: who.map(str::to_owned),
-            what: what.to_owned(),
+            who: r.who.map(str::to_owned),
+            what: r.what.to_owned(),
             when: now_unix(),
-            count,
+            count: r.count,
+            status: r.status,
+            detail: r.detail.map(str::to_owned),
         });
         Ok(())
     }

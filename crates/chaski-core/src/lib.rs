@@ -5,6 +5,7 @@ pub mod access_control;
 pub mod analysis;
 pub mod crs;
 pub mod domain;
+pub mod household;
 pub mod index;
 pub mod layer;
 pub mod raster;

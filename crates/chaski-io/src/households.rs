@@ -43,20 +43,11 @@
 //! # Derived values
 //!
 //! `location_source` is `gps` when empty and the row has a GPS accuracy.
-//! `risk_level`, when the source leaves it empty, is derived (the rule the demo
-//! generator uses, from the CHA risk-screening questions):
-//!
-//! * **alto** when danger signs were seen, or a child is malnourished, or there
-//!   is a violence risk, or a pregnant woman lives in a household with anaemia;
-//! * otherwise **medio** when there is anaemia, a pregnancy, a child under 2,
-//!   or a child under 5 without safe water (`safe_water = no`);
-//! * otherwise **bajo**.
-//!
-//! Unknown flags count as "not seen": a household whose flags are all unknown
-//! and with no pregnancy or young child is `bajo`.
+//! `risk_level`, when the source leaves it empty, is derived with the rule of
+//! [`chaski_core::household::derive_risk_level`] (violence risk included).
 
 use crate::import::{GeomError, SourceColumn, SourceRecord, SourceTable};
-use chaski_core::domain::RiskLevel;
+use chaski_core::household::{Violence, derive_risk_level};
 use chaski_core::layer::{Layer, LayerKind};
 use chaski_core::schema::{CoreField, core_fields, match_core_field, normalize_name};
 use chaski_core::store::{Store, StoreError};
@@ -301,28 +292,6 @@ pub fn parse_location_source(text: &str) -> Result<&'static str, String> {
     }
 }
 
-/// The risk level of a household record (see the module documentation), from
-/// the layer's fields (missing fields count as unknown).
-pub fn derive_risk_level(layer: &Layer, values: &[Value]) -> RiskLevel {
-    let get = |name: &str| layer.field_index(name).and_then(|i| values.get(i));
-    let yes = |name: &str| get(name).and_then(Value::as_bool) == Some(true);
-    let no = |name: &str| get(name).and_then(Value::as_bool) == Some(false);
-    let count = |name: &str| get(name).and_then(Value::as_i64).unwrap_or(0);
-    let anaemia = yes("anaemia");
-    let pregnant = count("pregnant") > 0;
-    if yes("danger_signs") || yes("malnutrition") || yes("violence_risk") || (pregnant && anaemia) {
-        RiskLevel::Alto
-    } else if anaemia
-        || pregnant
-        || count("under2") > 0
-        || (count("under5") > 0 && no("safe_water"))
-    {
-        RiskLevel::Medio
-    } else {
-        RiskLevel::Bajo
-    }
-}
-
 /// Community and facility codes the store knows, to warn about unknown ones.
 /// `None` for a kind the store has no layer of (nothing to check against).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -422,7 +391,11 @@ pub(crate) fn finish_row(
     if let Some(i) = idx("risk_level")
         && values[i].is_null()
     {
-        values[i] = Value::Text(derive_risk_level(layer, values).as_str().to_owned());
+        values[i] = Value::Text(
+            derive_risk_level(layer, values, Violence::Known)
+                .as_str()
+                .to_owned(),
+        );
     }
     if let Some(known) = known {
         for (field, set, what) in [
@@ -636,24 +609,5 @@ mod tests {
         assert_eq!(parse_location_source("Croquis"), Ok("sketch"));
         assert_eq!(parse_location_source("GPS"), Ok("gps"));
         assert!(parse_location_source("drone").is_err());
-    }
-
-    #[test]
-    fn risk_rule() {
-        let layer = Layer::new("h", LayerKind::Households);
-        let mut v = vec![Value::Null; layer.fields.len()];
-        let set = |v: &mut Vec<Value>, f: &str, x: Value| {
-            let i = layer.field_index(f).unwrap();
-            v[i] = x;
-        };
-        assert_eq!(derive_risk_level(&layer, &v), RiskLevel::Bajo);
-        set(&mut v, "under5", Value::Int(1));
-        assert_eq!(derive_risk_level(&layer, &v), RiskLevel::Bajo);
-        set(&mut v, "safe_water", Value::Bool(false));
-        assert_eq!(derive_risk_level(&layer, &v), RiskLevel::Medio);
-        set(&mut v, "pregnant", Value::Int(1));
-        assert_eq!(derive_risk_level(&layer, &v), RiskLevel::Medio);
-        set(&mut v, "anaemia", Value::Bool(true));
-        assert_eq!(derive_risk_level(&layer, &v), RiskLevel::Alto);
     }
 }

@@ -8,8 +8,8 @@
 //! call returns.
 
 use chaski_core::access_control::{
-    Access, AccessEntry, AccessError, Role, Token, TokenStore, find_by_secret, hash_secret,
-    new_secret, new_token, now_unix,
+    Access, AccessEntry, AccessError, AccessRecord, Role, Token, TokenStore, find_by_secret,
+    hash_secret, new_secret, new_token, now_unix,
 };
 use rusqlite::{Connection, params};
 use std::path::{Path, PathBuf};
@@ -32,8 +32,34 @@ CREATE TABLE IF NOT EXISTS access_log (
   who TEXT,
   what TEXT NOT NULL,
   \"when\" INTEGER NOT NULL,
-  count INTEGER NOT NULL
+  count INTEGER NOT NULL,
+  status INTEGER NOT NULL DEFAULT 200,
+  detail TEXT
 );";
+
+/// Columns added to `access_log` after its first release (stores made
+/// before them are upgraded on open).
+const ACCESS_LOG_ADDED: &[(&str, &str)] = &[
+    ("status", "INTEGER NOT NULL DEFAULT 200"),
+    ("detail", "TEXT"),
+];
+
+fn upgrade_access_log(conn: &Connection) -> rusqlite::Result<()> {
+    let mut have = Vec::new();
+    {
+        let mut st = conn.prepare("PRAGMA table_info(access_log)")?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            have.push(r.get::<_, String>(1)?);
+        }
+    }
+    for (col, decl) in ACCESS_LOG_ADDED {
+        if !have.iter().any(|h| h == col) {
+            conn.execute_batch(&format!("ALTER TABLE access_log ADD COLUMN {col} {decl}"))?;
+        }
+    }
+    Ok(())
+}
 
 /// Tokens and access log in a GeoPackage (or any SQLite) file.
 pub struct GpkgTokenStore {
@@ -66,7 +92,8 @@ impl GpkgTokenStore {
                 tracing::warn!(mode, "token store: WAL journal mode not available");
             }
             conn.execute_batch("PRAGMA synchronous = FULL;")?;
-            conn.execute_batch(SCHEMA)
+            conn.execute_batch(SCHEMA)?;
+            upgrade_access_log(&conn)
         };
         setup().map_err(|e| backend(&path, &e))?;
         Ok(Self {
@@ -186,15 +213,18 @@ impl TokenStore for GpkgTokenStore {
         }
     }
 
-    fn log_access(&self, who: Option<&str>, what: &str, count: u64) -> Result<(), AccessError> {
+    fn log(&self, r: &AccessRecord<'_>) -> Result<(), AccessError> {
         self.conn()
             .execute(
-                "INSERT INTO access_log (who, what, \"when\", count) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO access_log (who, what, \"when\", count, status, detail) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![
-                    who,
-                    what,
+                    r.who,
+                    r.what,
                     now_unix(),
-                    i64::try_from(count).unwrap_or(i64::MAX)
+                    i64::try_from(r.count).unwrap_or(i64::MAX),
+                    i64::from(r.status),
+                    r.detail,
                 ],
             )
             .map_err(|e| self.err(&e))?;
@@ -204,14 +234,17 @@ impl TokenStore for GpkgTokenStore {
     fn access_log(&self) -> Result<Vec<AccessEntry>, AccessError> {
         let conn = self.conn();
         let read = || -> rusqlite::Result<Vec<AccessEntry>> {
-            let mut st =
-                conn.prepare("SELECT who, what, \"when\", count FROM access_log ORDER BY id")?;
+            let mut st = conn.prepare(
+                "SELECT who, what, \"when\", count, status, detail FROM access_log ORDER BY id",
+            )?;
             let rows = st.query_map([], |r| {
                 Ok(AccessEntry {
                     who: r.get(0)?,
                     what: r.get(1)?,
                     when: r.get(2)?,
                     count: u64::try_from(r.get::<_, i64>(3)?).unwrap_or(0),
+                    status: u16::try_from(r.get::<_, i64>(4)?).unwrap_or(0),
+                    detail: r.get(5)?,
                 })
             })?;
             rows.collect()
@@ -287,5 +320,46 @@ mod tests {
         drop(layers);
         let layers = GpkgStore::open(&path).unwrap();
         assert!(layers.layers().unwrap().is_empty());
+    }
+
+    #[test]
+    fn access_logs_of_older_stores_are_upgraded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.gpkg");
+        drop(GpkgStore::open(&path).unwrap());
+        // The access log as the first release wrote it, with one entry.
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE access_log (id INTEGER PRIMARY KEY AUTOINCREMENT, who TEXT, \
+             what TEXT NOT NULL, \"when\" INTEGER NOT NULL, count INTEGER NOT NULL); \
+             INSERT INTO access_log (who, what, \"when\", count) \
+             VALUES ('abc', '/api/households', 1700000000, 4);",
+        )
+        .unwrap();
+        drop(conn);
+        let store = GpkgTokenStore::open(&path).unwrap();
+        store
+            .log(&AccessRecord {
+                who: None,
+                what: "/api/households",
+                count: 0,
+                status: 401,
+                detail: Some("invalid or revoked token"),
+            })
+            .unwrap();
+        let log = store.access_log().unwrap();
+        assert_eq!(log.len(), 2);
+        assert_eq!((log[0].status, log[0].detail.as_deref()), (200, None));
+        assert_eq!(log[0].count, 4);
+        assert_eq!(
+            (log[1].status, log[1].detail.as_deref()),
+            (401, Some("invalid or revoked token"))
+        );
+        // Opening again changes nothing.
+        drop(store);
+        assert_eq!(
+            GpkgTokenStore::open(&path).unwrap().access_log().unwrap(),
+            log
+        );
     }
 }

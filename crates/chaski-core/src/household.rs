@@ -1,0 +1,141 @@
+//! Rules of household records that every reader and writer shares: the
+//! derived risk level and the fields that may define a case.
+//!
+//! # Risk level
+//!
+//! [`derive_risk_level`] is the rule of the CHA risk screening (and of the demo
+//! generator):
+//!
+//! * **alto** when danger signs were seen, or a child is malnourished, or there
+//!   is a violence risk, or a pregnant woman lives in a household with anaemia;
+//! * otherwise **medio** when there is anaemia, a pregnancy, a child under 2,
+//!   or a child under 5 without safe water (`safe_water = no`);
+//! * otherwise **bajo**.
+//!
+//! Unknown flags count as "not seen". For callers without the violence grant
+//! the level is derived with [`Violence::Unknown`]: violence risk then never
+//! raises a level, so `risk_level` tells nothing about it
+//! ([`crate::access_control::Visibility`] applies this to every record it
+//! shows).
+//!
+//! # Risk fields
+//!
+//! [`RISK_FIELDS`] are the only fields a case definition (cluster flags) may
+//! name: the booleans and counts of the household schema and the derived
+//! level. Identifiers (`code`, `submission_uuid`, `cha`), placing fields
+//! (`community`, `facility`, `cha_sector`, the point), dates and free text
+//! are not risk fields: a predicate on them would single out households.
+//!
+//! ```
+//! use chaski_core::household::{Violence, derive_risk_level, is_risk_field};
+//! use chaski_core::domain::RiskLevel;
+//! use chaski_core::{Layer, LayerKind, Value};
+//!
+//! let layer = Layer::new("households", LayerKind::Households);
+//! let mut values = vec![Value::Null; layer.fields.len()];
+//! values[layer.field_index("violence_risk").unwrap()] = Value::Bool(true);
+//! assert_eq!(derive_risk_level(&layer, &values, Violence::Known), RiskLevel::Alto);
+//! // Without the grant the same record is bajo: nothing reveals the violence risk.
+//! assert_eq!(derive_risk_level(&layer, &values, Violence::Unknown), RiskLevel::Bajo);
+//! assert!(is_risk_field("anaemia") && !is_risk_field("code"));
+//! ```
+
+use crate::domain::RiskLevel;
+use crate::layer::Layer;
+use crate::value::Value;
+
+/// Fields a case definition may name (booleans, counts and the risk level).
+pub const RISK_FIELDS: &[&str] = &[
+    "members",
+    "pregnant",
+    "under2",
+    "under5",
+    "anaemia",
+    "malnutrition",
+    "danger_signs",
+    "safe_water",
+    "sanitation",
+    "violence_risk",
+    "risk_level",
+];
+
+/// Whether `name` is one of [`RISK_FIELDS`].
+pub fn is_risk_field(name: &str) -> bool {
+    RISK_FIELDS.contains(&name)
+}
+
+/// Whether the violence risk may count in a derived risk level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Violence {
+    /// Use `violence_risk` (callers with the violence grant, imports).
+    Known,
+    /// Treat `violence_risk` as unknown (every other caller).
+    Unknown,
+}
+
+/// The risk level of a household record (see the module documentation), from
+/// the layer's fields; missing fields count as unknown.
+pub fn derive_risk_level(layer: &Layer, values: &[Value], violence: Violence) -> RiskLevel {
+    let get = |name: &str| layer.field_index(name).and_then(|i| values.get(i));
+    let yes = |name: &str| get(name).and_then(Value::as_bool) == Some(true);
+    let no = |name: &str| get(name).and_then(Value::as_bool) == Some(false);
+    let count = |name: &str| get(name).and_then(Value::as_i64).unwrap_or(0);
+    let anaemia = yes("anaemia");
+    let pregnant = count("pregnant") > 0;
+    let violent = violence == Violence::Known && yes("violence_risk");
+    if yes("danger_signs") || yes("malnutrition") || violent || (pregnant && anaemia) {
+        RiskLevel::Alto
+    } else if anaemia
+        || pregnant
+        || count("under2") > 0
+        || (count("under5") > 0 && no("safe_water"))
+    {
+        RiskLevel::Medio
+    } else {
+        RiskLevel::Bajo
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layer::LayerKind;
+
+    #[test]
+    fn risk_rule_by_hand() {
+        let layer = Layer::new("h", LayerKind::Households);
+        let mut v = vec![Value::Null; layer.fields.len()];
+        let set = |v: &mut Vec<Value>, f: &str, x: Value| {
+            let i = layer.field_index(f).unwrap();
+            v[i] = x;
+        };
+        let level = |v: &[Value]| derive_risk_level(&layer, v, Violence::Known);
+        assert_eq!(level(&v), RiskLevel::Bajo);
+        set(&mut v, "under5", Value::Int(1));
+        assert_eq!(level(&v), RiskLevel::Bajo);
+        set(&mut v, "safe_water", Value::Bool(false));
+        assert_eq!(level(&v), RiskLevel::Medio);
+        set(&mut v, "pregnant", Value::Int(1));
+        assert_eq!(level(&v), RiskLevel::Medio);
+        set(&mut v, "anaemia", Value::Bool(true));
+        assert_eq!(level(&v), RiskLevel::Alto);
+    }
+
+    #[test]
+    fn risk_fields_are_schema_fields() {
+        let layer = Layer::new("h", LayerKind::Households);
+        for f in RISK_FIELDS {
+            assert!(layer.field_index(f).is_some(), "{f}");
+        }
+        for f in [
+            "code",
+            "submission_uuid",
+            "cha",
+            "cha_sector",
+            "community",
+            "facility",
+        ] {
+            assert!(!is_risk_field(f), "{f}");
+        }
+    }
+}
