@@ -9,7 +9,9 @@
 //! hash; verification compares hashes in constant time.
 //!
 //! [`Visibility`] applies an [`Access`] to household features: which features
-//! the caller may see and which fields are stripped.
+//! the caller may see, which fields are stripped, and `risk_level` derived
+//! again without the violence risk for callers who may not see it (a stored
+//! `alto` with no other reason would otherwise reveal it).
 
 use crate::layer::{Feature, Layer};
 use crate::value::Value;
@@ -28,6 +30,8 @@ pub const FIELD_CHA_SECTOR: &str = "cha_sector";
 pub const FIELD_FACILITY: &str = "facility";
 /// Name of the restricted household field.
 pub const FIELD_VIOLENCE_RISK: &str = "violence_risk";
+/// Name of the household field derived with the violence risk.
+pub const FIELD_RISK_LEVEL: &str = "risk_level";
 
 /// An error of token handling.
 #[derive(Debug, thiserror::Error)]
@@ -414,6 +418,7 @@ pub struct Visibility {
     sector: Option<usize>,
     facility: Option<usize>,
     violence: Option<usize>,
+    risk_level: Option<usize>,
 }
 
 impl Visibility {
@@ -424,6 +429,7 @@ impl Visibility {
             sector: layer.field_index(FIELD_CHA_SECTOR),
             facility: layer.field_index(FIELD_FACILITY),
             violence: layer.field_index(FIELD_VIOLENCE_RISK),
+            risk_level: layer.field_index(FIELD_RISK_LEVEL),
         }
     }
 
@@ -465,8 +471,33 @@ impl Visibility {
         !self.access.violence && self.violence == Some(index)
     }
 
+    /// The values of `feature` as the caller sees them, in `layer`'s field
+    /// order (stripped fields included, as Null): without the violence grant
+    /// `violence_risk` is Null and `risk_level` is derived as if the violence
+    /// risk were unknown, whatever level was stored (a level typed in the
+    /// source may count the violence risk too).
+    pub fn values(&self, layer: &Layer, feature: &Feature) -> Vec<Value> {
+        let mut values = feature.values.clone();
+        values.resize(layer.fields.len(), Value::Null);
+        if !self.access.violence {
+            if let Some(i) = self.violence {
+                values[i] = Value::Null;
+            }
+            if let Some(i) = self.risk_level {
+                let level = crate::household::derive_risk_level(
+                    layer,
+                    &values,
+                    crate::household::Violence::Unknown,
+                );
+                values[i] = Value::Text(level.as_str().to_owned());
+            }
+        }
+        values
+    }
+
     /// The part of `layer` the caller may see: visible features only, stripped
-    /// fields removed (from the schema and from every feature).
+    /// fields removed (from the schema and from every feature), `risk_level`
+    /// as [`Self::values`] gives it.
     pub fn apply(&self, layer: &Layer) -> Layer {
         let keep: Vec<usize> = (0..layer.fields.len())
             .filter(|&i| !self.strips(i))
@@ -475,13 +506,16 @@ impl Visibility {
             .features
             .iter()
             .filter(|f| self.may_see(f))
-            .map(|f| Feature {
-                fid: f.fid,
-                geometry: f.geometry.clone(),
-                values: keep
-                    .iter()
-                    .map(|&i| f.values.get(i).cloned().unwrap_or(Value::Null))
-                    .collect(),
+            .map(|f| {
+                let values = self.values(layer, f);
+                Feature {
+                    fid: f.fid,
+                    geometry: f.geometry.clone(),
+                    values: keep
+                        .iter()
+                        .map(|&i| values.get(i).cloned().unwrap_or(Value::Null))
+                        .collect(),
+                }
             })
             .collect();
         Layer {

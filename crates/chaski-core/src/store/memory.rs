@@ -1,10 +1,10 @@
 //! In-memory store: for tests and runs that need no persistence.
 
 use super::{
-    LayerInfo, RasterInfo, Result, Store, StoreError, UpsertKeys, WriteMode, WriteSummary,
-    check_name, layer_bounds, merge_fields,
+    EditFn, EditSummary, LayerInfo, RasterInfo, Result, Store, StoreError, UpsertKeys, WriteMode,
+    WriteSummary, check_name, layer_bounds, merge_fields,
 };
-use crate::layer::{Feature, Layer};
+use crate::layer::{Feature, Layer, LayerKind};
 use crate::raster::Raster;
 use crate::value::Value;
 use std::collections::BTreeMap;
@@ -158,6 +158,101 @@ impl Store for MemoryStore {
         inner.layers.insert(layer.name.clone(), (new, version));
         inner.version = version;
         Ok(summary)
+    }
+
+    fn edit_layer(
+        &self,
+        name: &str,
+        kind: LayerKind,
+        edit: &mut EditFn<'_>,
+    ) -> Result<Option<EditSummary>> {
+        check_name(name)?;
+        let mut inner = self.write();
+        let old = inner.layers.get(name).map(|(l, _)| l);
+        if let Some(o) = old
+            && o.kind != kind
+        {
+            return Err(StoreError::Conflict {
+                layer: name.to_owned(),
+                reason: format!(
+                    "the stored layer holds {} but the edit is for {kind}",
+                    o.kind
+                ),
+            });
+        }
+        let Some(ed) = edit(old) else {
+            return Ok(None);
+        };
+        if ed.is_empty() {
+            return Ok(Some(EditSummary {
+                version: inner.version,
+                ..EditSummary::default()
+            }));
+        }
+        let base = old.cloned().unwrap_or_else(|| Layer {
+            name: name.to_owned(),
+            kind,
+            fields: Vec::new(),
+            features: Vec::new(),
+        });
+        let fields = merge_fields(name, &base.fields, &ed.fields)?;
+        let mut features: Vec<Feature> = base
+            .features
+            .iter()
+            .map(|f| Feature {
+                fid: f.fid,
+                geometry: f.geometry.clone(),
+                values: realign(f, &base.fields, &fields),
+            })
+            .collect();
+        let missing = |fid: i64| StoreError::Conflict {
+            layer: name.to_owned(),
+            reason: format!("feature {fid} is not stored"),
+        };
+        for u in &ed.updates {
+            let f = features
+                .iter_mut()
+                .find(|f| f.fid == u.fid)
+                .ok_or_else(|| missing(u.fid))?;
+            f.geometry = u.geometry.clone();
+            f.values = realign(u, &ed.fields, &fields);
+        }
+        for &fid in &ed.deletes {
+            let at = features
+                .iter()
+                .position(|f| f.fid == fid)
+                .ok_or_else(|| missing(fid))?;
+            features.remove(at);
+        }
+        let mut next_fid = base.features.iter().map(|f| f.fid).max().unwrap_or(0) + 1;
+        for f in &ed.inserts {
+            features.push(Feature {
+                fid: next_fid,
+                geometry: f.geometry.clone(),
+                values: realign(f, &ed.fields, &fields),
+            });
+            next_fid += 1;
+        }
+        let version = inner.version + 1;
+        inner.layers.insert(
+            name.to_owned(),
+            (
+                Layer {
+                    name: name.to_owned(),
+                    kind,
+                    fields,
+                    features,
+                },
+                version,
+            ),
+        );
+        inner.version = version;
+        Ok(Some(EditSummary {
+            inserted: ed.inserts.len(),
+            updated: ed.updates.len(),
+            deleted: ed.deletes.len(),
+            version,
+        }))
     }
 
     fn delete_layer(&self, name: &str) -> Result<bool> {

@@ -12,7 +12,7 @@
 
 pub mod memory;
 
-use crate::layer::{GeometryType, Layer, LayerKind};
+use crate::layer::{Feature, GeometryType, Layer, LayerKind};
 use crate::raster::Raster;
 use crate::value::{Field, Value};
 use serde::{Deserialize, Serialize};
@@ -84,6 +84,47 @@ pub struct WriteSummary {
     pub version: u64,
 }
 
+/// Changes to one layer, computed from its stored features by the closure
+/// given to [`Store::edit_layer`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LayerEdit {
+    /// Fields of `updates` and `inserts` (their values are in this order).
+    /// Fields the stored layer lacks are added to it, as an upsert does; a
+    /// field whose type differs from the stored one is a
+    /// [`StoreError::Conflict`].
+    pub fields: Vec<Field>,
+    /// Stored features to overwrite (geometry and every value), by `fid`.
+    pub updates: Vec<Feature>,
+    /// Features to add (the store assigns their fids).
+    pub inserts: Vec<Feature>,
+    /// Fids of stored features to remove.
+    pub deletes: Vec<i64>,
+}
+
+impl LayerEdit {
+    /// Whether the edit changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.updates.is_empty() && self.inserts.is_empty() && self.deletes.is_empty()
+    }
+}
+
+/// What [`Store::edit_layer`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct EditSummary {
+    /// Features added.
+    pub inserted: usize,
+    /// Features overwritten.
+    pub updated: usize,
+    /// Features removed.
+    pub deleted: usize,
+    /// The store's data version after the edit (unchanged when nothing changed).
+    pub version: u64,
+}
+
+/// The closure of [`Store::edit_layer`]: it sees the stored layer (None when
+/// there is none yet) and returns the changes, or None to write nothing.
+pub type EditFn<'a> = dyn FnMut(Option<&Layer>) -> Option<LayerEdit> + 'a;
+
 /// What the store knows of a layer without reading its features.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LayerInfo {
@@ -133,6 +174,22 @@ pub trait Store: Send + Sync {
 
     /// Write a vector layer in one transaction.
     fn write_layer(&self, layer: &Layer, mode: WriteMode) -> Result<WriteSummary>;
+
+    /// Read layer `name` and write the changes `edit` computes from it as one
+    /// transaction: no other write to the store comes between the read and the
+    /// write, so decisions taken on the stored features (which record a key
+    /// matches, whether it is in the caller's scope) still hold when the
+    /// changes land. A missing layer is created with `kind` from the inserts.
+    /// `edit` returning None, or an empty edit, writes nothing and leaves the
+    /// data version as it was (`Ok(None)` for None). An update or delete of a
+    /// fid that is not stored is a [`StoreError::Conflict`] and nothing is
+    /// written.
+    fn edit_layer(
+        &self,
+        name: &str,
+        kind: LayerKind,
+        edit: &mut EditFn<'_>,
+    ) -> Result<Option<EditSummary>>;
 
     /// Remove a layer; false when it did not exist.
     fn delete_layer(&self, name: &str) -> Result<bool>;

@@ -29,8 +29,8 @@
 use chaski_core::layer::{Feature, GeometryType, Layer, LayerKind};
 use chaski_core::raster::Raster;
 use chaski_core::store::{
-    LayerInfo, RasterInfo, Result, Store, StoreError, UpsertKeys, WriteMode, WriteSummary,
-    check_name, merge_fields,
+    EditFn, EditSummary, LayerInfo, RasterInfo, Result, Store, StoreError, UpsertKeys, WriteMode,
+    WriteSummary, check_name, merge_fields,
 };
 use chaski_core::value::{Field, FieldType, Value};
 use geo::{
@@ -1199,6 +1199,7 @@ fn union(a: Option<[f64; 4]>, b: Option<[f64; 4]>) -> Option<[f64; 4]> {
 }
 
 /// What `chaski_layers` says of a layer.
+#[derive(Clone)]
 struct Meta {
     kind: LayerKind,
     fields: Vec<Field>,
@@ -1836,11 +1837,18 @@ fn write_layer_tx(
 fn read_layer_tx(conn: &mut Connection, name: &str) -> Result<Layer, GpkgError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
     let meta = load_meta(&tx, name)?.ok_or_else(|| StoreError::NotFound(name.to_owned()))?;
+    let layer = read_layer_rows(&tx, name, meta)?;
+    tx.commit()?;
+    Ok(layer)
+}
+
+/// Every feature of a layer, inside the caller's transaction.
+fn read_layer_rows(conn: &Connection, name: &str, meta: Meta) -> Result<Layer, GpkgError> {
     let cols = column_names(&meta.fields);
     let col_list = col_list(&cols);
     let mut features = Vec::new();
     {
-        let mut stmt = tx.prepare(&format!(
+        let mut stmt = conn.prepare(&format!(
             "SELECT \"fid\", \"geom\"{col_list} FROM {} ORDER BY \"fid\"",
             q(name)
         ))?;
@@ -1884,13 +1892,169 @@ fn read_layer_tx(conn: &mut Connection, name: &str) -> Result<Layer, GpkgError> 
             });
         }
     }
-    tx.commit()?;
     Ok(Layer {
         name: name.to_owned(),
         kind: meta.kind,
         fields: meta.fields,
         features,
     })
+}
+
+/// Read a layer and write the changes computed from it in one IMMEDIATE
+/// transaction (see [`Store::edit_layer`]).
+fn edit_layer_tx(
+    conn: &mut Connection,
+    name: &str,
+    kind: LayerKind,
+    edit: &mut EditFn<'_>,
+) -> Result<Option<EditSummary>, GpkgError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let meta = load_meta(&tx, name)?;
+    if let Some(m) = &meta
+        && m.kind != kind
+    {
+        return Err(StoreError::Conflict {
+            layer: name.to_owned(),
+            reason: format!(
+                "the stored layer holds {} but the edit is for {kind}",
+                m.kind
+            ),
+        }
+        .into());
+    }
+    if meta.is_none() && (table_exists(&tx, name)? || table_exists(&tx, &rtree_name(name))?) {
+        return Err(StoreError::Conflict {
+            layer: name.to_owned(),
+            reason: "the GeoPackage already has a table of that name not managed by chaski".into(),
+        }
+        .into());
+    }
+    let stored = match &meta {
+        Some(m) => Some(read_layer_rows(&tx, name, m.clone())?),
+        None => None,
+    };
+    let Some(ed) = edit(stored.as_ref()) else {
+        return Ok(None);
+    };
+    if ed.is_empty() {
+        let version: Option<i64> = tx
+            .query_row(
+                "SELECT value FROM chaski_meta WHERE key = 'version'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        return Ok(Some(EditSummary {
+            version: version.map_or(Ok(0), to_version)?,
+            ..EditSummary::default()
+        }));
+    }
+    let version = bump_version(&tx)?;
+    let summary = EditSummary {
+        inserted: ed.inserts.len(),
+        updated: ed.updates.len(),
+        deleted: ed.deletes.len(),
+        version,
+    };
+    let Some(old) = meta else {
+        // A new layer: the inserts are its features.
+        let layer = Layer {
+            name: name.to_owned(),
+            kind,
+            fields: ed.fields.clone(),
+            features: ed.inserts,
+        };
+        let bounds = create_layer(&tx, &layer)?;
+        finish_layer_write(&tx, &layer, kind, &layer.fields, bounds, version)?;
+        tx.commit()?;
+        return Ok(Some(summary));
+    };
+    let fields = merge_fields(name, &old.fields, &ed.fields)?;
+    let cols = column_names(&fields);
+    for (c, f) in cols.iter().zip(&fields).skip(old.fields.len()) {
+        tx.execute_batch(&format!(
+            "ALTER TABLE {} ADD COLUMN {} {}",
+            q(name),
+            q(c),
+            sql_type(f.ty)
+        ))?;
+    }
+    let src: Vec<Option<usize>> = fields
+        .iter()
+        .map(|t| ed.fields.iter().position(|x| x.name == t.name))
+        .collect();
+    let geometry_type = kind.geometry_type();
+    let missing = |fid: i64| {
+        GpkgError::Store(StoreError::Conflict {
+            layer: name.to_owned(),
+            reason: format!("feature {fid} is not stored"),
+        })
+    };
+    let (col_list, placeholders) = (col_list(&cols), placeholders(cols.len()));
+    let sets = cols
+        .iter()
+        .enumerate()
+        .fold(String::new(), |mut s, (i, c)| {
+            let _ = write!(s, ", {} = ?{}", q(c), i + 3);
+            s
+        });
+    let mut buf = Vec::with_capacity(256);
+    {
+        let mut update = tx.prepare(&format!(
+            "UPDATE {} SET \"geom\" = ?2{sets} WHERE \"fid\" = ?1",
+            q(name)
+        ))?;
+        for (i, f) in ed.updates.iter().enumerate() {
+            encode_gpkg_geometry(&conform(&f.geometry, geometry_type), &mut buf)
+                .map_err(|e| geometry_error(name, i, &e))?;
+            update.raw_bind_parameter(1, f.fid)?;
+            update.raw_bind_parameter(2, buf.as_slice())?;
+            for (j, s) in src.iter().enumerate() {
+                update.raw_bind_parameter(j + 3, Sv(s.and_then(|s| f.values.get(s))))?;
+            }
+            if update.raw_execute()? == 0 {
+                return Err(missing(f.fid));
+            }
+        }
+        // New fids follow the largest stored before this edit's deletes.
+        let mut next_fid: i64 = tx.query_row(
+            &format!("SELECT COALESCE(MAX(\"fid\"), 0) + 1 FROM {}", q(name)),
+            [],
+            |r| r.get(0),
+        )?;
+        let mut delete = tx.prepare(&format!("DELETE FROM {} WHERE \"fid\" = ?1", q(name)))?;
+        for &fid in &ed.deletes {
+            if delete.execute([fid])? == 0 {
+                return Err(missing(fid));
+            }
+        }
+        let mut insert = tx.prepare(&format!(
+            "INSERT INTO {} (\"fid\", \"geom\"{col_list}) VALUES (?1, ?2{placeholders})",
+            q(name)
+        ))?;
+        for (i, f) in ed.inserts.iter().enumerate() {
+            encode_gpkg_geometry(&conform(&f.geometry, geometry_type), &mut buf)
+                .map_err(|e| geometry_error(name, ed.updates.len() + i, &e))?;
+            insert.raw_bind_parameter(1, next_fid)?;
+            insert.raw_bind_parameter(2, buf.as_slice())?;
+            for (j, s) in src.iter().enumerate() {
+                insert.raw_bind_parameter(j + 3, Sv(s.and_then(|s| f.values.get(s))))?;
+            }
+            insert.raw_execute()?;
+            next_fid += 1;
+        }
+    }
+    // Updates and deletes may move the bounds anywhere: recompute from every geometry.
+    let bounds = scan_bounds(&tx, name)?.1;
+    let layer = Layer {
+        name: name.to_owned(),
+        kind,
+        fields: Vec::new(),
+        features: Vec::new(),
+    };
+    finish_layer_write(&tx, &layer, kind, &fields, bounds, version)?;
+    tx.commit()?;
+    Ok(Some(summary))
 }
 
 fn layer_infos(conn: &mut Connection, only: Option<&str>) -> Result<Vec<LayerInfo>, GpkgError> {
@@ -2170,6 +2334,16 @@ impl Store for GpkgStore {
     fn write_layer(&self, layer: &Layer, mode: WriteMode) -> Result<WriteSummary> {
         check_name(&layer.name)?;
         self.run(|c| write_layer_tx(c, layer, mode))
+    }
+
+    fn edit_layer(
+        &self,
+        name: &str,
+        kind: LayerKind,
+        edit: &mut EditFn<'_>,
+    ) -> Result<Option<EditSummary>> {
+        check_name(name)?;
+        self.run(|c| edit_layer_tx(c, name, kind, edit))
     }
 
     fn delete_layer(&self, name: &str) -> Result<bool> {
@@ -2722,6 +2896,135 @@ mod tests {
     }
 
     /// Fids the spatial index returns for a window, sorted.
+    /// `edit_layer` on both backends: creation, updates, deletes, inserts,
+    /// a new field, no-op and aborted edits, and a bad fid that writes nothing.
+    #[test]
+    fn edits_match_memory_store_and_keep_the_index() {
+        use chaski_core::store::LayerEdit;
+        let (_dir, _path, gpkg) = tmp_store();
+        let mem = MemoryStore::new();
+        for store in [&gpkg as &dyn Store, &mem] {
+            let fields = communities(vec![]).fields;
+            let kind = LayerKind::Communities;
+            // Creation from inserts.
+            let s = store
+                .edit_layer("communities", kind, &mut |old| {
+                    assert!(old.is_none());
+                    Some(LayerEdit {
+                        fields: fields.clone(),
+                        inserts: vec![
+                            community(Some("a"), 1, -74.0, -13.0),
+                            community(Some("b"), 2, -74.5, -13.5),
+                            community(Some("c"), 3, -73.0, -12.0),
+                        ],
+                        ..LayerEdit::default()
+                    })
+                })
+                .unwrap()
+                .unwrap();
+            assert_eq!((s.inserted, s.version), (3, 1));
+            // None and empty edits write nothing.
+            assert!(
+                store
+                    .edit_layer("communities", kind, &mut |_| None)
+                    .unwrap()
+                    .is_none()
+            );
+            let s = store
+                .edit_layer("communities", kind, &mut |_| Some(LayerEdit::default()))
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                s,
+                EditSummary {
+                    version: 1,
+                    ..EditSummary::default()
+                }
+            );
+            assert_eq!(store.version().unwrap(), 1);
+            // Update b (moved far away), delete c, insert d with a new field.
+            let mut more = fields.clone();
+            more.push(Field::new("altitude", FieldType::Int));
+            let s = store
+                .edit_layer("communities", kind, &mut |old| {
+                    let old = old.unwrap();
+                    let fid = |code: &str| {
+                        old.features
+                            .iter()
+                            .find(|f| old.value(f, "code") == &Value::Text(code.into()))
+                            .unwrap()
+                            .fid
+                    };
+                    let mut b = community(Some("b"), 20, -70.0, -10.0);
+                    b.fid = fid("b");
+                    b.values.push(3300.into());
+                    let mut d = community(Some("d"), 4, -75.0, -14.0);
+                    d.values.push(Value::Null);
+                    Some(LayerEdit {
+                        fields: more.clone(),
+                        updates: vec![b],
+                        inserts: vec![d],
+                        deletes: vec![fid("c")],
+                    })
+                })
+                .unwrap()
+                .unwrap();
+            assert_eq!((s.inserted, s.updated, s.deleted, s.version), (1, 1, 1, 2));
+            // A missing fid: conflict, nothing written.
+            let err = store
+                .edit_layer("communities", kind, &mut |_| {
+                    Some(LayerEdit {
+                        fields: fields.clone(),
+                        inserts: vec![community(Some("x"), 1, -74.0, -13.0)],
+                        deletes: vec![999],
+                        ..LayerEdit::default()
+                    })
+                })
+                .unwrap_err();
+            assert!(matches!(err, StoreError::Conflict { .. }), "{err}");
+            assert_eq!(store.version().unwrap(), 2);
+            // Another kind: conflict.
+            assert!(
+                store
+                    .edit_layer("communities", LayerKind::Facilities, &mut |_| None)
+                    .is_err()
+            );
+            let l = store.read_layer("communities").unwrap();
+            let got: Vec<(i64, String, Value, Value)> = l
+                .features
+                .iter()
+                .map(|f| {
+                    (
+                        f.fid,
+                        l.value(f, "code").to_string(),
+                        l.value(f, "population").clone(),
+                        l.value(f, "altitude").clone(),
+                    )
+                })
+                .collect();
+            assert_eq!(
+                got,
+                vec![
+                    (1, "a".into(), Value::Int(1), Value::Null),
+                    (2, "b".into(), Value::Int(20), Value::Int(3300)),
+                    (4, "d".into(), Value::Int(4), Value::Null),
+                ]
+            );
+            let info = store.layer_info("communities").unwrap();
+            assert_eq!(info.bounds, Some([-75.0, -14.0, -70.0, -10.0]));
+            assert_eq!((info.feature_count, info.version), (3, 2));
+        }
+        // The spatial index follows the edits.
+        assert_eq!(
+            rtree_window(&gpkg, "communities", [-180.0, -90.0, 180.0, 90.0]),
+            vec![1, 2, 4]
+        );
+        assert_eq!(
+            rtree_window(&gpkg, "communities", [-70.5, -10.5, -69.5, -9.5]),
+            vec![2]
+        );
+    }
+
     fn rtree_window(store: &GpkgStore, layer: &str, w: [f64; 4]) -> Vec<i64> {
         let c = store.conn.lock().unwrap();
         let mut ids: Vec<i64> = c

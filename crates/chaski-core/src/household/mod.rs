@@ -40,6 +40,9 @@
 //! assert!(is_risk_field("anaemia") && !is_risk_field("code"));
 //! ```
 
+pub mod places;
+pub mod write;
+
 use crate::domain::RiskLevel;
 use crate::layer::Layer;
 use crate::value::Value;
