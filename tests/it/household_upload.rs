@@ -7,6 +7,7 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use chaski_core::access_control::{Access, MemoryTokenStore, Role, TokenStore};
+use chaski_core::household::places::Place;
 use chaski_core::layer::{Feature, Layer, LayerKind};
 use chaski_core::store::memory::MemoryStore;
 use chaski_core::store::{Store, WriteMode};
@@ -72,6 +73,10 @@ fn fx() -> Fx {
             .unwrap();
         (t.id, secret)
     };
+    // The CHA sector and the facility of the synthetic rows, in community SYN-CP01.
+    tokens
+        .add_places(&[Place::new(FACILITY, SECTOR, "SYN-CP01")])
+        .unwrap();
     let admin = mk(Role::Admin, None);
     let analyst = mk(Role::Analyst, None).1;
     let cha = mk(Role::Cha, Some(SECTOR));
@@ -209,7 +214,7 @@ async fn tokens_and_roles() {
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.json);
     assert_eq!(
         r.json["error"],
-        "a analyst token cannot upload household records (admin, cha or facility only)"
+        "a analyst token cannot write household records (admin, cha or facility only)"
     );
     let r = post(
         st,
@@ -243,7 +248,30 @@ async fn tokens_and_roles() {
     .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.json);
     assert!(households(st).is_none(), "nothing written");
-    assert!(fx.tokens.access_log().unwrap().is_empty());
+    // Refused attempts are logged (token id if any, endpoint, status, reason), nothing served.
+    let log = fx.tokens.access_log().unwrap();
+    let seen: Vec<(bool, u16, u64)> = log
+        .iter()
+        .map(|e| (e.who.is_some(), e.status, e.count))
+        .collect();
+    // No token, a wrong token (no id), the analyst, the CHA choosing a layer.
+    assert_eq!(
+        seen,
+        [
+            (false, 401, 0),
+            (false, 401, 0),
+            (true, 403, 0),
+            (true, 403, 0)
+        ]
+    );
+    assert_eq!(log[3].who.as_deref(), Some(fx.cha.0.as_str()));
+    assert!(
+        log[2]
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("analyst token cannot write")
+    );
 }
 
 #[tokio::test]
@@ -277,8 +305,9 @@ async fn admin_upload_then_reupload_updates() {
         value(&l, "U-2", "risk_level"),
         &FieldValue::Text("alto".into())
     );
-    // The catalog follows the store's new version before the answer.
-    assert_eq!(r.json["version"], st.store.version().unwrap());
+    // The catalog follows the store's new version before the answer (which
+    // does not show it: the version counts every scope's writes).
+    assert!(r.json.get("version").is_none());
     assert_eq!(st.catalog().version, st.store.version().unwrap());
     assert!(st.catalog().version > v0);
 
@@ -333,8 +362,10 @@ async fn cha_uploads_only_its_sector() {
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.json);
     assert_eq!(
         r.json["error"],
-        "rows 3 and 4 are not in your CHA sector 'SYN-CP01-S1' (cha_sector): a cha token \
-         uploads only its own households; nothing was written"
+        "rows 3 and 4 are outside your scope (cha token 'SYN-CP01-S1'): nothing was written. \
+         row 3: field 'cha_sector': not your CHA sector 'SYN-CP01-S1': a cha token writes only \
+         its own sector's households; row 4: field 'cha_sector': not your CHA sector \
+         'SYN-CP01-S1': a cha token writes only its own sector's households"
     );
     assert!(households(st).is_none());
     let r = post(
@@ -348,8 +379,9 @@ async fn cha_uploads_only_its_sector() {
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
     assert_eq!(households(st).unwrap().len(), 1);
     let log = fx.tokens.access_log().unwrap();
-    assert_eq!(log.len(), 1);
-    assert_eq!(log[0].who.as_deref(), Some(fx.cha.0.as_str()));
+    assert_eq!(log.len(), 2);
+    assert_eq!((log[0].status, log[1].status), (403, 200));
+    assert_eq!(log[1].who.as_deref(), Some(fx.cha.0.as_str()));
 }
 
 #[tokio::test]
@@ -363,8 +395,9 @@ async fn facility_uploads_only_its_facility() {
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.json);
     assert_eq!(
         r.json["error"],
-        "row 3 is not in your facility 'SYN-00001' (facility): a facility token uploads only \
-         its own households; nothing was written"
+        "row 3 is outside your scope (facility token 'SYN-00001'): nothing was written. row 3: \
+         field 'facility': not your facility 'SYN-00001': a facility token writes only its own \
+         households"
     );
     assert!(households(st).is_none());
     let body = kobo(&[row("U-1", "uuid-1")]);
@@ -385,8 +418,6 @@ fn mixed() -> String {
 
 fn expected_rejected() -> Value {
     json!([
-        {"row": 3, "field": "consent",
-         "reason": "the family did not consent (consent = no): not stored"},
         {"row": 4, "field": "longitude", "reason": "coordinates are 0,0 (a missing GPS fix)"},
     ])
 }
@@ -408,7 +439,7 @@ async fn any_invalid_row_rejects_the_whole_upload() {
     assert_eq!(r.json["rejected"], expected_rejected());
     assert_eq!(
         r.json["error"],
-        "2 of 4 rows are invalid: nothing was written (fix them, or send ?on_error=skip to \
+        "1 of 4 rows are invalid: nothing was written (fix them, or send ?on_error=skip to \
          store the valid ones)"
     );
     assert_eq!(
@@ -436,6 +467,11 @@ async fn on_error_skip_stores_the_valid_rows() {
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
     assert_eq!(r.json["inserted"], 2);
     assert_eq!(r.json["rejected"], expected_rejected());
+    // Row 3 (consent = no) is a withdrawal: nothing of U-2 was stored to delete.
+    assert_eq!(
+        r.json["deleted"],
+        json!([{"row": 3, "code": "U-2", "records": []}])
+    );
     let l = households(st).unwrap();
     let codes: Vec<&FieldValue> = l.features.iter().map(|f| l.value(f, "code")).collect();
     assert_eq!(codes, [&FieldValue::from("U-1"), &FieldValue::from("U-4")]);
@@ -449,12 +485,31 @@ async fn on_error_skip_stores_the_valid_rows() {
 async fn geojson_upload() {
     let fx = fx();
     let st = &fx.state;
-    let body = json!({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [-74.2239, -13.1584]},
-         "properties": {"code": "G-1", "cha_sector": SECTOR, "facility": FACILITY,
-                        "community": "SYN-CP77", "consent": "si", "members": 3,
-                        "submission_uuid": "uuid:g-1"}}]})
-    .to_string();
+    let feature = |code: &str, community: &str| {
+        json!({"type": "FeatureCollection", "features": [
+            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [-74.2239, -13.1584]},
+             "properties": {"code": code, "cha_sector": SECTOR, "facility": FACILITY,
+                            "community": community, "consent": "si", "members": 3,
+                            "submission_uuid": format!("uuid:{}", code.to_lowercase())}}]})
+        .to_string()
+    };
+    // An admin may write a community the store does not know (with a warning).
+    let r = post(
+        st,
+        "/api/households",
+        Some(&fx.admin.1),
+        "application/geo+json",
+        feature("A-1", "SYN-CP77"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
+    assert_eq!(
+        r.json["warnings"],
+        json!([{"row": 1, "field": "community",
+                "reason": "unknown community code 'SYN-CP77' (not in the store's community layers)"}])
+    );
+    // A CHA writes its registered community, then updates by the submission id.
+    let body = feature("G-1", "SYN-CP01");
     let r = post(
         st,
         "/api/households",
@@ -464,11 +519,7 @@ async fn geojson_upload() {
     )
     .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
-    assert_eq!(
-        r.json["warnings"],
-        json!([{"row": 1, "field": "community",
-                "reason": "unknown community code 'SYN-CP77' (not in the store's community layers)"}])
-    );
+    assert_eq!(r.json["warnings"], json!([]));
     let r = post(
         st,
         "/api/households",
@@ -480,7 +531,7 @@ async fn geojson_upload() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.json);
     assert_eq!(r.json["updated"], 1);
     let l = households(st).unwrap();
-    assert_eq!(l.len(), 1);
+    assert_eq!(l.len(), 2);
     assert_eq!(
         value(&l, "G-1", "submission_uuid"),
         &FieldValue::from("g-1")

@@ -137,6 +137,17 @@ async fn get(state: &AppState, uri: &str, auth: Option<&str>) -> Reply {
     }
 }
 
+/// The access-log entries of data served (status 200), as (who, what, count).
+fn served(tokens: &MemoryTokenStore) -> Vec<(Option<String>, String, u64)> {
+    tokens
+        .access_log()
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.status == 200)
+        .map(|e| (e.who, e.what, e.count))
+        .collect()
+}
+
 fn bearer(secret: &str) -> String {
     format!("Bearer {secret}")
 }
@@ -270,11 +281,7 @@ async fn households_api_per_role() {
     assert_eq!(codes_of(&r), (want, false));
 
     // Every household answer is in the access log, by token id, with its count.
-    let log = fx.tokens.access_log().unwrap();
-    let seen: Vec<(Option<String>, String, u64)> = log
-        .iter()
-        .map(|e| (e.who.clone(), e.what.clone(), e.count))
-        .collect();
+    let seen = served(&fx.tokens);
     let n_sector = expected(hh, |f| text(hh, f, "cha_sector") == sector).len() as u64;
     assert_eq!(
         seen,
@@ -340,7 +347,7 @@ async fn public_and_rejected_callers_see_no_household() {
         }
     }
     // Nothing was logged as served to rejected callers.
-    assert!(fx.tokens.access_log().unwrap().is_empty());
+    assert!(served(&fx.tokens).is_empty());
 }
 
 #[tokio::test]
@@ -383,7 +390,7 @@ async fn summary_suppresses_small_counts() {
     let r = get(&fx.state, "/api/households/summary?by=household", None).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     // Aggregates are not household-level: nothing in the access log.
-    assert!(fx.tokens.access_log().unwrap().is_empty());
+    assert!(served(&fx.tokens).is_empty());
 }
 
 /// Tile `(x, y)` at zoom `z` holding a lon/lat, and the point's position in it (tile units, 0..4096).
@@ -683,13 +690,7 @@ async fn catalog_tilejson_and_tiles_per_role() {
     }
     // Each household tile served is in the access log with its feature count;
     // nothing else was logged.
-    let log: Vec<(Option<String>, String, u64)> = fx
-        .tokens
-        .access_log()
-        .unwrap()
-        .into_iter()
-        .map(|e| (e.who, e.what, e.count))
-        .collect();
+    let log = served(&fx.tokens);
     let want: Vec<(Option<String>, String, u64)> = tile_log
         .into_iter()
         .filter(|(_, n)| *n > 0)
@@ -792,7 +793,7 @@ async fn clusters_api_per_role() {
     let r = get(st, &with_members, Some(&bearer(&fx.analyst.1))).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert!(r.text().contains("members"));
-    assert!(fx.tokens.access_log().unwrap().is_empty());
+    assert!(served(&fx.tokens).is_empty());
 
     // Admin, CHA and facility: member codes of their own case households only,
     // at least min_points (4) per DBSCAN cluster, logged before the answer.
@@ -830,13 +831,7 @@ async fn clusters_api_per_role() {
         let r = get(st, dbscan, Some(&bearer(&tok.1))).await;
         assert!(!r.text().contains("DEMO-H"));
     }
-    let log: Vec<(Option<String>, String, u64)> = fx
-        .tokens
-        .access_log()
-        .unwrap()
-        .into_iter()
-        .map(|e| (e.who, e.what, e.count))
-        .collect();
+    let log = served(&fx.tokens);
     assert_eq!(log, want_log);
 
     // violence_risk as a flag only with the grant (asked first by a granted
@@ -1010,7 +1005,7 @@ async fn no_household_reaches_the_public_anywhere() {
         }
     }
     // Nothing was logged as served to them, and the log output names no household.
-    assert!(fx.tokens.access_log().unwrap().is_empty());
+    assert!(served(&fx.tokens).is_empty());
     // Authorized callers' household answers are logged by token id, never with codes or points.
     for t in [&fx.admin_violence, &fx.cha, &fx.analyst] {
         for uri in &endpoints {

@@ -53,6 +53,7 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let store = crate::store::open(store_path)?;
+    let tokens = crate::import::open_tokens(store_path)?;
     files.sort_by(|a, b| a.layer.cmp(&b.layer));
     let mut jobs: Vec<(PathBuf, ImportOptions)> = vec![(dem, ImportOptions::new("dem"))];
     for f in files {
@@ -61,9 +62,15 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
         jobs.push((f.path, o));
     }
     for (path, opts) in jobs {
-        let outcome =
-            crate::import::import_into(store.as_ref(), &path, &opts, WriteMode::Replace, true)
-                .with_context(|| format!("loading {}", path.display()))?;
+        let outcome = crate::import::import_into(
+            store.as_ref(),
+            Some(&tokens),
+            &path,
+            &opts,
+            WriteMode::Replace,
+            true,
+        )
+        .with_context(|| format!("loading {}", path.display()))?;
         writeln!(out, "{}", outcome.summary)?;
     }
     writeln!(out)?;

@@ -1,11 +1,15 @@
 //! `chaski import`: read a file, validate and type it, index it and store it.
 
 use anyhow::{Context, Result};
+use chaski_core::access_control::{Access, AccessRecord, Role, TokenStore};
+use chaski_core::household::places::Places;
 use chaski_core::index::SpatialIndex;
 use chaski_core::layer::LayerKind;
 use chaski_core::store::{Store, WriteMode};
+use chaski_io::households::{HouseholdWriter, write_households};
 use chaski_io::import::{Action, ImportOptions, ImportReport, Imported, Region};
 use chaski_io::mapping::Mapping;
+use chaski_io::store::tokens::GpkgTokenStore;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -124,9 +128,30 @@ pub struct Outcome {
     pub empty: bool,
 }
 
-/// Import `path` into `store`.
+/// Who runs the command, for the access log: `cli:USER`.
+pub fn cli_user() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".to_owned());
+    format!("cli:{user}")
+}
+
+/// What a vector write did.
+struct Written {
+    inserted: usize,
+    updated: usize,
+    deleted: usize,
+    version: u64,
+}
+
+/// Import `path` into `store`. Household layers written in upsert mode go
+/// through the scoped household write with admin rights (rows matched on
+/// their submission id, else their code within their CHA sector; `consent =
+/// no` rows delete the family's records); their places are registered and the
+/// write is logged in `tokens` when given.
 pub fn import_into(
     store: &dyn Store,
+    tokens: Option<&dyn TokenStore>,
     path: &Path,
     opts: &ImportOptions,
     mode: WriteMode,
@@ -135,10 +160,9 @@ pub fn import_into(
     let start = Instant::now();
     chaski_core::store::check_name(&opts.layer)?;
     // Household rows are checked against the store's community and facility codes.
+    let households = chaski_io::import::resolve_kind(opts).ok() == Some(LayerKind::Households);
     let mut with_codes;
-    let opts = if opts.known_codes.is_none()
-        && chaski_io::import::resolve_kind(opts).ok() == Some(LayerKind::Households)
-    {
+    let opts = if opts.known_codes.is_none() && households {
         with_codes = opts.clone();
         with_codes.known_codes = Some(chaski_io::households::KnownCodes::from_store(store)?);
         &with_codes
@@ -166,7 +190,7 @@ pub fn import_into(
             })
         }
         Imported::Layer(layer, report) => {
-            if layer.is_empty() {
+            if layer.is_empty() && report.withdrawals.is_empty() {
                 return Ok(Outcome {
                     summary: format!(
                         "{}: nothing imported: all {} {}s were rejected",
@@ -191,22 +215,74 @@ pub fn import_into(
                     empty: true,
                 });
             }
+            let who = cli_user();
+            let write = || -> Result<Written> {
+                if households && mode == WriteMode::Upsert {
+                    let admin = Access::new(Role::Admin, None, false)?;
+                    let writer = HouseholdWriter {
+                        access: &admin,
+                        who: Some(&who),
+                        what: "chaski import",
+                        tokens,
+                        max_distance_m: chaski_core::household::write::DEFAULT_MAX_DISTANCE_M,
+                    };
+                    let known = opts.known_codes.clone().unwrap_or_default();
+                    let w = write_households(
+                        store,
+                        &writer,
+                        &opts.layer,
+                        layer.clone(),
+                        &report,
+                        &known,
+                    )?;
+                    return Ok(Written {
+                        inserted: w.inserted,
+                        updated: w.updated,
+                        deleted: w.deleted_records(),
+                        version: w.version,
+                    });
+                }
+                let w = store.write_layer(&layer, mode)?;
+                if households && let Some(tokens) = tokens {
+                    let places = Places::new(tokens.places()?);
+                    tokens.add_places(&places.missing_from(&layer))?;
+                    tokens.log(&AccessRecord {
+                        who: Some(&who),
+                        what: "chaski import",
+                        count: (w.inserted + w.updated) as u64,
+                        status: 0,
+                        detail: Some(&format!(
+                            "{mode:?}: inserted {}, updated {}",
+                            w.inserted, w.updated
+                        )),
+                    })?;
+                }
+                Ok(Written {
+                    inserted: w.inserted,
+                    updated: w.updated,
+                    deleted: w.removed,
+                    version: w.version,
+                })
+            };
             // Index in the metric CRS (the UTM zone of the data), as analyses will.
-            let bounds = layer.bounds().context("layer has no extent")?;
-            let projection = chaski_io::crs::metric_projection(&bounds)?;
             // Both cores: index while the store writes.
             let (index, written) = std::thread::scope(|s| {
-                let index = s.spawn(|| SpatialIndex::build(&layer, projection));
-                let written = store.write_layer(&layer, mode);
+                let index = s.spawn(|| -> Result<Option<u32>> {
+                    let Some(bounds) = layer.bounds() else {
+                        return Ok(None);
+                    };
+                    let projection = chaski_io::crs::metric_projection(&bounds)?;
+                    Ok(Some(SpatialIndex::build(&layer, projection)?.metric_epsg()))
+                });
+                let written = write();
                 (index.join(), written)
             });
-            let index =
-                index.map_err(|_| anyhow::anyhow!("the spatial index build panicked"))??;
+            let epsg = index.map_err(|_| anyhow::anyhow!("the spatial index build panicked"))??;
             let written = written?;
             tracing::info!(elapsed = ?start.elapsed(), "indexed and stored");
             let summary = format!(
-                "{}: {} {}s read, {} imported into '{}' ({} inserted, {} updated), {} rejected, {} repaired, {} warnings; \
-                 indexed in EPSG:{}; store version {}; {:.2} s",
+                "{}: {} {}s read, {} imported into '{}' ({} inserted, {} updated{}), {} rejected, {} repaired, {} warnings; \
+                 {}store version {}; {:.2} s",
                 path.display(),
                 report.read,
                 report.row_label,
@@ -214,10 +290,15 @@ pub fn import_into(
                 opts.layer,
                 written.inserted,
                 written.updated,
+                if households && mode == WriteMode::Upsert {
+                    format!(", {} deleted by consent withdrawal", written.deleted)
+                } else {
+                    String::new()
+                },
                 report.rejected,
                 report.count(Action::Repaired),
                 report.count(Action::Warning),
-                index.metric_epsg(),
+                epsg.map_or_else(String::new, |e| format!("indexed in EPSG:{e}; ")),
                 written.version,
                 start.elapsed().as_secs_f64()
             );
@@ -230,11 +311,24 @@ pub fn import_into(
     }
 }
 
+/// The token store of the GeoPackage store at `path` (tokens, access log, places).
+pub fn open_tokens(path: &Path) -> Result<GpkgTokenStore> {
+    GpkgTokenStore::open(path).with_context(|| format!("opening the tokens of {}", path.display()))
+}
+
 pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
     let opts = args.options()?;
     let store = crate::store::open(store_path)?;
+    let tokens = open_tokens(store_path)?;
     let mode = args.mode(chaski_io::import::resolve_kind(&opts).ok());
-    let outcome = import_into(store.as_ref(), &args.file, &opts, mode, args.strict)?;
+    let outcome = import_into(
+        store.as_ref(),
+        Some(&tokens),
+        &args.file,
+        &opts,
+        mode,
+        args.strict,
+    )?;
     let mut err = std::io::stderr().lock();
     if let Some(report) = &outcome.report {
         for note in &report.notes {

@@ -3,6 +3,7 @@
 mod catchments;
 mod clusters;
 mod demo;
+mod households;
 mod import;
 mod serve;
 mod store;
@@ -52,6 +53,10 @@ enum Command {
     Clusters(clusters::Args),
     /// Access tokens for private household data: create (prints the secret once), list, revoke.
     Tokens(tokens::Args),
+    /// Household records: delete a household whose family withdrew its consent.
+    Households(households::Args),
+    /// The register of places (facility, CHA sector, community) that CHA and facility tokens write in.
+    Places(households::PlacesArgs),
 }
 
 fn main() -> ExitCode {
@@ -84,5 +89,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Catchments(args) => catchments::run(&cli.store, &args),
         Command::Clusters(args) => clusters::run(&cli.store, &args),
         Command::Tokens(args) => tokens::run(&cli.store, args),
+        Command::Households(args) => households::run(&cli.store, args),
+        Command::Places(args) => households::run_places(&cli.store, args),
     }
 }

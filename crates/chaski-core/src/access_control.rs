@@ -13,6 +13,7 @@
 //! again without the violence risk for callers who may not see it (a stored
 //! `alto` with no other reason would otherwise reveal it).
 
+use crate::household::places::Place;
 use crate::layer::{Feature, Layer};
 use crate::value::Value;
 use rand::RngCore;
@@ -260,6 +261,12 @@ pub trait TokenStore: Send + Sync {
     }
     /// The access log, oldest first.
     fn access_log(&self) -> Result<Vec<AccessEntry>, AccessError>;
+    /// The register of places (see [`crate::household::places`]), in order.
+    fn places(&self) -> Result<Vec<Place>, AccessError>;
+    /// Register `places`; returns how many were new.
+    fn add_places(&self, places: &[Place]) -> Result<usize, AccessError>;
+    /// Unregister `places`; returns how many were registered.
+    fn remove_places(&self, places: &[Place]) -> Result<usize, AccessError>;
 }
 
 /// Seconds since the Unix epoch.
@@ -339,6 +346,7 @@ pub fn new_token(access: &Access, label: Option<&str>) -> Token {
 struct MemoryInner {
     tokens: Vec<(String, Token)>,
     log: Vec<AccessEntry>,
+    places: std::collections::BTreeSet<Place>,
 }
 
 /// Tokens and access log in memory (tests, demos).
@@ -408,6 +416,23 @@ impl TokenStore for MemoryTokenStore {
 
     fn access_log(&self) -> Result<Vec<AccessEntry>, AccessError> {
         Ok(self.lock().log.clone())
+    }
+
+    fn places(&self) -> Result<Vec<Place>, AccessError> {
+        Ok(self.lock().places.iter().cloned().collect())
+    }
+
+    fn add_places(&self, places: &[Place]) -> Result<usize, AccessError> {
+        let mut inner = self.lock();
+        Ok(places
+            .iter()
+            .filter(|p| !p.community.is_empty() && inner.places.insert((*p).clone()))
+            .count())
+    }
+
+    fn remove_places(&self, places: &[Place]) -> Result<usize, AccessError> {
+        let mut inner = self.lock();
+        Ok(places.iter().filter(|p| inner.places.remove(*p)).count())
     }
 }
 

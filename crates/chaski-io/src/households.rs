@@ -46,7 +46,10 @@
 //! `risk_level`, when the source leaves it empty, is derived with the rule of
 //! [`chaski_core::household::derive_risk_level`] (violence risk included).
 
-use crate::import::{GeomError, SourceColumn, SourceRecord, SourceTable};
+use crate::import::{GeomError, ImportReport, SourceColumn, SourceRecord, SourceTable};
+use chaski_core::access_control::{Access, AccessError, AccessRecord, Role, TokenStore};
+use chaski_core::household::places::Places;
+use chaski_core::household::write::{Deleted, Refusal, Repair, WriteRules, check_scope, plan_edit};
 use chaski_core::household::{Violence, derive_risk_level};
 use chaski_core::layer::{Layer, LayerKind};
 use chaski_core::schema::{CoreField, core_fields, match_core_field, normalize_name};
@@ -112,7 +115,146 @@ const EXPORT_METADATA: &[&str] = &[
     "_media_count",
     "_total_media",
     "_media_all_received",
+    "_submission_time",
+    "submissiondate",
+    "_submissiondate",
+    "updatedat",
+    "deletedat",
 ];
+
+/// What kind of personal identifier a column name looks like, if any.
+///
+/// Household layers hold codes, never names or ID numbers (Ley 29733 treats
+/// health data as sensitive personal data). The last part of the column name
+/// (after any ODK or KoBo group separator) is split into words, Spanish and
+/// English spellings: names (`nombre`, `apellido`, `name`...), identity
+/// documents (`dni`, `documento`, `carnet`, `pasaporte`, `sis`...), phones
+/// (`telefono`, `celular`, `whatsapp`...), addresses (`direccion`,
+/// `domicilio`...), e-mail (`correo`, `email`) and dates of birth
+/// (`fecha_nacimiento`, `dob`...). The name of a place (`nombre_comunidad`,
+/// `nombre_establecimiento`) is not a person's name.
+///
+/// ```
+/// use chaski_io::households::personal_identifier;
+/// assert_eq!(personal_identifier("hogar/nombre_jefe_hogar"), Some("a person's name"));
+/// assert_eq!(personal_identifier("DNI"), Some("an identity document number"));
+/// assert_eq!(personal_identifier("telefono2"), Some("a phone number"));
+/// assert_eq!(personal_identifier("nombre_comunidad"), None);
+/// assert_eq!(personal_identifier("hogar-gestantes"), None);
+/// ```
+pub fn personal_identifier(header: &str) -> Option<&'static str> {
+    const NAMES: &[&str] = &[
+        "nombre",
+        "nombres",
+        "apellido",
+        "apellidos",
+        "name",
+        "names",
+        "surname",
+        "firstname",
+        "lastname",
+        "fullname",
+        "nombrecompleto",
+        "apellidopaterno",
+        "apellidomaterno",
+    ];
+    const PLACES: &[&str] = &[
+        "establecimiento",
+        "eess",
+        "ipress",
+        "renipress",
+        "comunidad",
+        "ccpp",
+        "centro",
+        "poblado",
+        "caserio",
+        "anexo",
+        "community",
+        "facility",
+        "village",
+        "distrito",
+        "district",
+        "provincia",
+        "province",
+        "departamento",
+        "region",
+        "sector",
+        "sistema",
+        "jass",
+        "rio",
+        "river",
+        "form",
+        "formulario",
+        "file",
+        "archivo",
+        "proyecto",
+        "project",
+        "layer",
+        "capa",
+    ];
+    const IDS: &[&str] = &[
+        "dni",
+        "documento",
+        "doc",
+        "nrodoc",
+        "numdoc",
+        "cedula",
+        "carnet",
+        "pasaporte",
+        "passport",
+        "ssn",
+        "sis",
+        "ruc",
+        "historiaclinica",
+        "nationalid",
+        "idnumber",
+    ];
+    const PHONES: &[&str] = &[
+        "telefono",
+        "telf",
+        "tel",
+        "phone",
+        "celular",
+        "cel",
+        "movil",
+        "mobile",
+        "whatsapp",
+        "telephone",
+        "fono",
+    ];
+    const ADDRESSES: &[&str] = &["direccion", "address", "domicilio", "calle", "jiron"];
+    const EMAILS: &[&str] = &["email", "correo", "mail", "correoelectronico"];
+    const BIRTHS: &[&str] = &["nacimiento", "birth", "dob", "birthdate", "fechanac"];
+    let t = header.trim();
+    let last = t.rsplit(['-', '/', '.', ':']).next().unwrap_or(t);
+    let n = normalize_name(last);
+    // Words without digits ("telefono2" is a phone), and each adjacent pair
+    // joined ("historia_clinica", "fecha_nac").
+    let words: Vec<String> = n
+        .split('_')
+        .map(|w| w.trim_matches(|c: char| c.is_ascii_digit()).to_owned())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut terms: Vec<String> = words.clone();
+    terms.extend(words.windows(2).map(|p| format!("{}{}", p[0], p[1])));
+    terms.push(words.concat());
+    let has = |set: &[&str]| terms.iter().any(|w| set.contains(&w.as_str()));
+    if has(IDS) {
+        Some("an identity document number")
+    } else if has(PHONES) {
+        Some("a phone number")
+    } else if has(EMAILS) {
+        Some("an e-mail address")
+    } else if has(BIRTHS) {
+        Some("a date of birth")
+    } else if has(ADDRESSES) {
+        Some("an address")
+    } else if has(NAMES) && !has(PLACES) {
+        Some("a person's name")
+    } else {
+        None
+    }
+}
 
 /// Names a source column may be known by: its full normalised name, the same
 /// without leading/trailing `_`, and the part after each group separator.
@@ -292,14 +434,17 @@ pub fn parse_location_source(text: &str) -> Result<&'static str, String> {
     }
 }
 
-/// Community and facility codes the store knows, to warn about unknown ones.
+/// Community and facility codes the store knows, to warn about unknown ones,
+/// and where each community is (to check the points of scoped writes).
 /// `None` for a kind the store has no layer of (nothing to check against).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct KnownCodes {
     /// Codes of every communities layer.
     pub communities: Option<HashSet<String>>,
     /// Codes of every facilities layer.
     pub facilities: Option<HashSet<String>>,
+    /// Location (lon, lat) of each community code (the first point seen).
+    pub community_points: HashMap<String, (f64, f64)>,
 }
 
 impl KnownCodes {
@@ -314,22 +459,165 @@ impl KnownCodes {
             };
             let layer = store.read_layer(&info.name)?;
             let set = slot.get_or_insert_with(HashSet::new);
-            if let Some(ci) = layer.field_index("code") {
-                for f in &layer.features {
-                    match f.values.get(ci) {
-                        Some(Value::Text(t)) => {
-                            set.insert(t.trim().to_owned());
-                        }
-                        Some(Value::Int(i)) => {
-                            set.insert(i.to_string());
-                        }
-                        _ => {}
-                    }
+            let Some(ci) = layer.field_index("code") else {
+                continue;
+            };
+            for f in &layer.features {
+                let code = match f.values.get(ci) {
+                    Some(Value::Text(t)) => t.trim().to_owned(),
+                    Some(Value::Int(i)) => i.to_string(),
+                    _ => continue,
+                };
+                if info.kind == LayerKind::Communities
+                    && let Geometry::Point(p) = &f.geometry
+                {
+                    out.community_points
+                        .entry(code.clone())
+                        .or_insert((p.x(), p.y()));
                 }
+                set.insert(code);
             }
         }
         Ok(out)
     }
+}
+
+/// Who writes household records, and where the write is logged.
+#[derive(Clone, Copy)]
+pub struct HouseholdWriter<'a> {
+    /// The writer's rights (admin: full rights; cha and facility: their scope).
+    pub access: &'a Access,
+    /// Token id (or `cli:USER`) for the access log.
+    pub who: Option<&'a str>,
+    /// Endpoint or command for the access log.
+    pub what: &'a str,
+    /// Tokens, access log and the register of places (None: no log, no
+    /// register; scoped writes are then refused, admin writes register nothing).
+    pub tokens: Option<&'a dyn TokenStore>,
+    /// How far from its community a scoped write may place a household, metres.
+    pub max_distance_m: f64,
+}
+
+/// What a household write did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HouseholdWritten {
+    /// Records added.
+    pub inserted: usize,
+    /// Records updated.
+    pub updated: usize,
+    /// What each withdrawal deleted.
+    pub deleted: Vec<Deleted>,
+    /// Values filled in by the scope check.
+    pub repaired: Vec<Repair>,
+    /// Places newly registered (admin writes).
+    pub new_places: usize,
+    /// The store's data version after the write.
+    pub version: u64,
+}
+
+impl HouseholdWritten {
+    /// Records deleted in all.
+    pub fn deleted_records(&self) -> usize {
+        self.deleted.iter().map(|d| d.records.len()).sum()
+    }
+}
+
+/// A household write that did not happen (nothing was written).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HouseholdWriteError {
+    /// Rows outside the writer's scope.
+    #[error("{} row(s) outside the writer's scope", .0.len())]
+    OutOfScope(Vec<Refusal>),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The token store (register of places, access log) failed.
+    #[error("token store: {0}")]
+    Tokens(#[from] AccessError),
+}
+
+/// Write household rows (and withdrawals) of `report` into layer
+/// `layer_name` as `writer` may: scoped writers are checked against the
+/// register of places and the communities' locations, rows are matched among
+/// the records the writer may see, everything lands in one store transaction
+/// ([`chaski_core::household::write`]). Admin writes register the places of
+/// their rows. The write is then logged (writer, endpoint, records written
+/// and deleted; never household data). Used by `chaski import` and
+/// `POST /api/households`.
+pub fn write_households(
+    store: &dyn Store,
+    writer: &HouseholdWriter<'_>,
+    layer_name: &str,
+    mut layer: Layer,
+    report: &ImportReport,
+    known: &KnownCodes,
+) -> Result<HouseholdWritten, HouseholdWriteError> {
+    let places = Places::new(match writer.tokens {
+        Some(t) => t.places()?,
+        None => Vec::new(),
+    });
+    let rules = WriteRules {
+        places: &places,
+        community_points: &known.community_points,
+        max_distance_m: writer.max_distance_m,
+    };
+    let repaired = check_scope(
+        writer.access,
+        &mut layer,
+        &report.feature_rows,
+        &report.withdrawals,
+        &rules,
+    )
+    .map_err(HouseholdWriteError::OutOfScope)?;
+    let mut plan = None;
+    let summary = store.edit_layer(layer_name, LayerKind::Households, &mut |stored| {
+        let p = plan_edit(
+            writer.access,
+            stored,
+            &layer,
+            &report.feature_rows,
+            &report.withdrawals,
+        );
+        let edit = p.edit.clone();
+        plan = Some(p);
+        Some(edit)
+    })?;
+    let plan = plan.unwrap_or_default();
+    let version = match summary {
+        Some(s) => s.version,
+        None => store.version()?,
+    };
+    let mut new_places = 0;
+    if writer.access.role == Role::Admin
+        && let Some(tokens) = writer.tokens
+    {
+        new_places = tokens.add_places(&places.missing_from(&layer))?;
+    }
+    let done = HouseholdWritten {
+        inserted: plan.inserted,
+        updated: plan.updated,
+        repaired,
+        new_places,
+        version,
+        deleted: plan.deleted,
+    };
+    if let Some(tokens) = writer.tokens {
+        let detail = format!(
+            "inserted {}, updated {}, deleted {}",
+            done.inserted,
+            done.updated,
+            done.deleted_records()
+        );
+        tokens.log(&AccessRecord {
+            who: writer.who,
+            what: writer.what,
+            count: (done.inserted + done.updated + done.deleted_records()) as u64,
+            status: 200,
+            detail: Some(&detail),
+        })?;
+    }
+    Ok(done)
 }
 
 /// Row-level outcome of the household checks that follow typing.

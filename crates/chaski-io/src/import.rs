@@ -170,7 +170,14 @@ pub struct ImportOptions {
     /// Community and facility codes to check household rows against (warnings);
     /// `None` checks nothing.
     pub known_codes: Option<crate::households::KnownCodes>,
+    /// Household layers: longest text value accepted, in characters (a longer
+    /// one rejects its row). Default [`MAX_FIELD_CHARS`].
+    pub max_field_chars: usize,
 }
+
+/// Default of [`ImportOptions::max_field_chars`]: codes, dates and categories
+/// fit easily.
+pub const MAX_FIELD_CHARS: usize = 256;
 
 impl ImportOptions {
     /// Options for layer `layer` with defaults (region Peru).
@@ -183,6 +190,7 @@ impl ImportOptions {
             region: Some(Region::peru()),
             fix_swapped: false,
             known_codes: None,
+            max_field_chars: MAX_FIELD_CHARS,
         }
     }
 }
@@ -248,6 +256,15 @@ pub struct ImportReport {
     /// The row (or feature number) of each imported feature, in layer order.
     #[serde(skip)]
     pub feature_rows: Vec<usize>,
+    /// Household rows with `consent = no`: the family withdraws its consent,
+    /// and its stored records are deleted when the layer is written.
+    #[serde(skip)]
+    pub withdrawals: Vec<chaski_core::household::write::Withdrawal>,
+    /// Number of withdrawals (what the JSON report shows of them).
+    pub withdrawn: usize,
+    /// Household layers: source columns outside the household schema that
+    /// were not stored.
+    pub dropped_columns: Vec<String>,
 }
 
 impl ImportReport {
@@ -336,6 +353,19 @@ pub enum ImportError {
         x: f64,
         /// Example y.
         y: f64,
+    },
+    /// A household source has columns that look like personal identifiers.
+    #[error(
+        "{path}: household records hold codes, never names or ID numbers, and these columns look \
+         like personal identifiers: {}; nothing was stored. Remove them from the export, or \
+         leave them out ([options] drop in a mapping file; ?drop=COLUMN,... on an upload)",
+        .columns.iter().map(|(c, what)| format!("'{c}' ({what})")).collect::<Vec<_>>().join(", ")
+    )]
+    PersonalData {
+        /// The file (or `upload.csv`).
+        path: PathBuf,
+        /// Each column and what it looks like.
+        columns: Vec<(String, &'static str)>,
     },
     /// Support for a format was not compiled in.
     #[error("{path}: {what} support is not compiled into this build")]
@@ -797,6 +827,38 @@ pub fn build_layer(
     });
     let mut targets = Vec::with_capacity(table.columns.len());
     let mut extra_types: Vec<(usize, FieldType)> = Vec::new(); // (source column, type)
+    let mut dropped_columns = Vec::new();
+    if is_households {
+        // Personal identifiers are refused, even renamed by a mapping file,
+        // unless an admin's mapping allows the column by name.
+        let personal: Vec<(String, &'static str)> = table
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(ci, c)| {
+                !mapping.is_some_and(|m| m.drops(&c.name) || m.allows_personal(&c.name))
+                    && !matches!(
+                        household_plan.as_ref().map(|p| p[*ci]),
+                        Some(crate::households::ColumnUse::Skip)
+                    )
+            })
+            .filter_map(|(_, c)| {
+                crate::households::personal_identifier(&c.name)
+                    .or_else(|| {
+                        mapping
+                            .and_then(|m| m.rename(&c.name))
+                            .and_then(crate::households::personal_identifier)
+                    })
+                    .map(|what| (c.name.clone(), what))
+            })
+            .collect();
+        if !personal.is_empty() {
+            return Err(ImportError::PersonalData {
+                path: path.to_owned(),
+                columns: personal,
+            });
+        }
+    }
     for (ci, col) in table.columns.iter().enumerate() {
         if mapping.is_some_and(|m| m.drops(&col.name)) {
             targets.push(Target::Skip);
@@ -819,6 +881,12 @@ pub fn build_layer(
         if let Some(i) = core {
             core_taken[i] = true;
             targets.push(Target::Core(i));
+        } else if is_households
+            && !mapping.is_some_and(|m| m.keeps(&col.name) || m.allows_personal(&col.name))
+        {
+            // Only the household schema is stored.
+            dropped_columns.push(col.name.clone());
+            targets.push(Target::Skip);
         } else {
             let ty = if table.infer_types && col.ty == FieldType::Text {
                 infer_type(
@@ -850,7 +918,66 @@ pub fn build_layer(
         notes: table.notes.clone(),
         source_crs: table.crs.clone().unwrap_or_else(|| "EPSG:4326".to_owned()),
         feature_rows: Vec::new(),
+        withdrawals: Vec::new(),
+        withdrawn: 0,
+        dropped_columns: Vec::new(),
     };
+    if !dropped_columns.is_empty() {
+        report.notes.push(format!(
+            "columns outside the household schema were not stored: {} (an admin keeps one \
+             with [options] keep = [\"COLUMN\"] in a mapping file)",
+            dropped_columns.join(", ")
+        ));
+        report.dropped_columns = dropped_columns;
+    }
+    // Household rows with consent = no are withdrawals: they need only a code.
+    let withdrawal_of =
+        |rec: &SourceRecord| -> Option<Result<chaski_core::household::write::Withdrawal, String>> {
+            if !is_households {
+                return None;
+            }
+            let core = |name: &str| -> Value {
+                targets
+                    .iter()
+                    .enumerate()
+                    .find_map(|(ci, t)| match *t {
+                        Target::Core(i) if layer.fields[i].name == name => Some((ci, i)),
+                        _ => None,
+                    })
+                    .and_then(|(ci, i)| {
+                        core_value(
+                            kind,
+                            name,
+                            layer.fields[i].ty,
+                            rec.values.get(ci).unwrap_or(&Value::Null),
+                        )
+                        .ok()
+                    })
+                    .unwrap_or(Value::Null)
+            };
+            if core("consent") != Value::Bool(false) {
+                return None;
+            }
+            let text = |name: &str| match core(name) {
+                Value::Text(t) if !t.trim().is_empty() => Some(t.trim().to_owned()),
+                Value::Int(n) => Some(n.to_string()),
+                _ => None,
+            };
+            Some(
+                text("code")
+                    .map(|code| chaski_core::household::write::Withdrawal {
+                        row: rec.row,
+                        code,
+                        submission_uuid: text("submission_uuid"),
+                        cha_sector: text("cha_sector"),
+                        facility: text("facility"),
+                    })
+                    .ok_or_else(|| {
+                        "consent = no (a withdrawal) but no household code: nothing to delete"
+                            .to_owned()
+                    }),
+            )
+        };
     for (row, e) in &table.problems {
         report.issues.push(Issue {
             row: *row,
@@ -930,6 +1057,17 @@ pub fn build_layer(
                 action: Action::Rejected,
             });
         };
+        match withdrawal_of(&rec) {
+            Some(Ok(w)) => {
+                report.withdrawals.push(w);
+                continue;
+            }
+            Some(Err(reason)) => {
+                reject(&mut issues, Some("code".to_owned()), reason);
+                continue;
+            }
+            None => {}
+        }
         let mut geom = match rec.geometry {
             Ok(g) => g,
             Err(e) => {
@@ -1097,6 +1235,24 @@ pub fn build_layer(
                 Target::Extra(i) => values[i] = extra_value(layer.fields[i].ty, raw),
             }
         }
+        if is_households
+            && let Some((i, n)) = values.iter().enumerate().find_map(|(i, v)| match v {
+                Value::Text(t) if t.chars().count() > opts.max_field_chars => {
+                    Some((i, t.chars().count()))
+                }
+                _ => None,
+            })
+        {
+            reject(
+                &mut issues,
+                Some(layer.fields[i].name.clone()),
+                format!(
+                    "{n} characters long: a household field holds at most {} (max_field_chars)",
+                    opts.max_field_chars
+                ),
+            );
+            continue;
+        }
         if let Some(ci) = code_idx {
             match &values[ci] {
                 Value::Null if code_required && kind.is_private() => {
@@ -1176,6 +1332,7 @@ pub fn build_layer(
     report.issues.extend(issues);
     report.issues.sort_by_key(|i| i.row);
     report.imported = features.len();
+    report.withdrawn = report.withdrawals.len();
     layer.features = features;
     Ok((layer, report))
 }
@@ -1187,6 +1344,10 @@ fn is_wgs84(crs: &str) -> bool {
 
 /// What a file became.
 #[derive(Debug, Clone)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one value per imported file; boxing the report would only add an indirection"
+)]
 pub enum Imported {
     /// A vector layer.
     Layer(Layer, ImportReport),

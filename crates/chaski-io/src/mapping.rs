@@ -25,7 +25,12 @@
 //! delimiter = ";"
 //! ```
 //!
-//! Unmapped source columns that match no core field are kept as extra properties.
+//! Unmapped source columns that match no core field are kept as extra
+//! properties, except in household layers, which store only the household
+//! schema: there, other columns are dropped with a warning unless listed in
+//! `[options] keep`, and columns that look like personal identifiers (names,
+//! ID numbers, phones, addresses, e-mails, dates of birth) are refused unless
+//! the admin who runs the import lists them in `[options] allow_personal`.
 
 use chaski_core::layer::LayerKind;
 use serde::Deserialize;
@@ -85,6 +90,14 @@ pub struct MappingOptions {
     pub drop: Vec<String>,
     /// CSV delimiter (one character); detected from the header when absent.
     pub delimiter: Option<String>,
+    /// Household layers: source columns outside the household schema to keep
+    /// as extra fields (others are dropped with a warning).
+    #[serde(default)]
+    pub keep: Vec<String>,
+    /// Household layers: columns that look like personal identifiers which an
+    /// admin explicitly allows to be stored (they are refused otherwise).
+    #[serde(default)]
+    pub allow_personal: Vec<String>,
 }
 
 /// A parsed mapping file.
@@ -163,6 +176,16 @@ impl Mapping {
             .any(|d| chaski_core::schema::normalize_name(d) == n)
     }
 
+    /// True when the mapping keeps source column `source` (household layers).
+    pub fn keeps(&self, source: &str) -> bool {
+        listed(&self.options.keep, source)
+    }
+
+    /// True when an admin allows personal-identifier column `source` (household layers).
+    pub fn allows_personal(&self, source: &str) -> bool {
+        listed(&self.options.allow_personal, source)
+    }
+
     /// The CSV delimiter byte, if set.
     pub fn delimiter(&self) -> Option<u8> {
         self.options
@@ -170,6 +193,12 @@ impl Mapping {
             .as_deref()
             .and_then(|d| d.bytes().next())
     }
+}
+
+fn listed(list: &[String], source: &str) -> bool {
+    let n = chaski_core::schema::normalize_name(source);
+    list.iter()
+        .any(|d| chaski_core::schema::normalize_name(d) == n)
 }
 
 #[cfg(test)]
@@ -189,6 +218,8 @@ y = "ESTE"
 [options]
 drop = ["FOTO"]
 delimiter = ";"
+keep = ["vacunas_completas"]
+allow_personal = ["Telefono_contacto"]
 "#;
         let m = Mapping::parse(text, Path::new("m.toml")).unwrap();
         assert_eq!(m.layer_kind(), Some(LayerKind::Facilities));
@@ -196,6 +227,8 @@ delimiter = ";"
         assert_eq!(m.coordinates.x.as_deref(), Some("NORTE"));
         assert!(m.drops("Foto"));
         assert_eq!(m.delimiter(), Some(b';'));
+        assert!(m.keeps("VACUNAS_COMPLETAS") && !m.keeps("foto"));
+        assert!(m.allows_personal("telefono_contacto") && !m.allows_personal("dni"));
     }
 
     #[test]

@@ -35,6 +35,7 @@ fn options() -> ImportOptions {
     o.known_codes = Some(KnownCodes {
         communities: set(&["SYN-CP01", "SYN-CP02"]),
         facilities: set(&["SYN-00001", "SYN-00002"]),
+        ..KnownCodes::default()
     });
     o
 }

@@ -52,6 +52,10 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        // Already verified by a middleware of this request (household routes).
+        if let Some(caller) = parts.extensions.get::<Self>() {
+            return Ok(caller.clone());
+        }
         let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
             return Ok(Self::public());
         };

@@ -53,6 +53,21 @@ pub struct ServerConfig {
     /// Serve the walking travel-time bands and facility catchments as tile layers
     /// (`travel_time`, `catchments`) when the store has a DEM and facilities.
     pub analysis_layers: bool,
+    /// Largest household upload body, in bytes (default 5 MiB: a CHA's month of
+    /// visits is a few kilobytes); larger ones answer 413.
+    pub max_upload_bytes: usize,
+    /// Most household rows (and withdrawals) in one upload (default 5,000);
+    /// more answer 413.
+    pub max_upload_rows: usize,
+    /// Longest text value of a household field, in characters (default 256);
+    /// a longer one rejects its row.
+    pub max_field_chars: usize,
+    /// Household writes (uploads and deletions) one token may make per hour
+    /// (default 60); more answer 429 with `Retry-After`.
+    pub writes_per_hour: u32,
+    /// How far from its community's location a CHA or facility token may
+    /// place a household, in metres (default 5,000).
+    pub max_household_distance_m: f64,
 }
 
 impl Default for ServerConfig {
@@ -67,6 +82,11 @@ impl Default for ServerConfig {
             styles_dir: "styles".into(),
             max_grid_cells: 25_000_000,
             analysis_layers: true,
+            max_upload_bytes: 5 * 1024 * 1024,
+            max_upload_rows: 5_000,
+            max_field_chars: chaski_io::import::MAX_FIELD_CHARS,
+            writes_per_hour: 60,
+            max_household_distance_m: chaski_core::household::write::DEFAULT_MAX_DISTANCE_M,
         }
     }
 }

@@ -24,6 +24,14 @@ pub enum ApiError {
     /// The request is too large to serve (grid-size caps and the like).
     #[error("{0}")]
     TooLarge(String),
+    /// The caller made too many requests of this kind; retry after the seconds given.
+    #[error("{message}")]
+    TooManyRequests {
+        /// What limit was reached.
+        message: String,
+        /// Seconds until the next request may succeed (`Retry-After`).
+        retry_after: u64,
+    },
     /// Well-formed but cannot be answered (a point outside the travel-time
     /// surface, no source on it).
     #[error("{0}")]
@@ -46,6 +54,7 @@ impl ApiError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -64,6 +73,13 @@ impl IntoResponse for ApiError {
         let body = Json(json!({ "error": message, "status": status.as_u16() }));
         if status == StatusCode::UNAUTHORIZED {
             (status, [(header::WWW_AUTHENTICATE, "Bearer")], body).into_response()
+        } else if let Self::TooManyRequests { retry_after, .. } = &self {
+            (
+                status,
+                [(header::RETRY_AFTER, retry_after.to_string())],
+                body,
+            )
+                .into_response()
         } else {
             (status, body).into_response()
         }

@@ -1,52 +1,70 @@
-//! `POST /api/households`: upload household records.
+//! `POST /api/households` (upload household records) and
+//! `DELETE /api/households/{code}` (a family withdraws its consent).
 //!
-//! The body is a CSV export of ODK Central or KoBoToolbox (`Content-Type:
-//! text/csv`; `,` or `;` delimited, columns recognised as in `chaski import`,
-//! see `chaski_io::households`) or GeoJSON points (`application/geo+json` or
-//! `application/json`). Query parameters: `layer` (default `households`; other
-//! layers for admin tokens only) and `on_error=reject|skip`.
+//! The body of an upload is a CSV export of ODK Central or KoBoToolbox
+//! (`Content-Type: text/csv`; `,` or `;` delimited, columns recognised as in
+//! `chaski import`, see `chaski_io::households`) or GeoJSON points
+//! (`application/geo+json` or `application/json`). Query parameters: `layer`
+//! (default `households`; other layers for admin tokens only), `on_error=reject|skip`
+//! and `drop=COLUMN,...` (columns to leave out).
 //!
-//! * No token or a wrong/revoked token: `401`. Public (no token) and analyst
-//!   callers: `403` (analysts read, they do not write).
-//! * Admin tokens upload any rows; a CHA token only rows of its own sector
-//!   (`cha_sector`), a facility token only rows of its RENIPRESS code
-//!   (`facility`); otherwise `403` naming the rows, and nothing is written.
+//! * No token or a wrong/revoked token: `401`. Analyst callers: `403`
+//!   (analysts read aggregates, they do not write).
+//! * Scoped writes (see `chaski_core::household::write`): a CHA token writes
+//!   only rows of its own sector, a facility token rows of its own RENIPRESS
+//!   code; for both, each row's (facility, sector, community) must be a
+//!   registered place of the scope and its point lie near the community.
+//!   Otherwise `403` naming the rows, and nothing is written. Rows update the
+//!   record they match among the records the caller may see, else are added:
+//!   a code or submission id that exists only outside the scope is a new
+//!   record of the caller's scope, answered exactly as if it did not exist.
+//! * Rows with `consent = no` withdraw the family's consent: its records in the
+//!   caller's scope are deleted and the answer lists what was deleted.
+//! * Limits (`ServerConfig`): body size (`max_upload_bytes`, 413), rows per
+//!   upload (`max_upload_rows`, 413), field length (`max_field_chars`, the row
+//!   is rejected), writes per token and hour (`writes_per_hour`, 429 with
+//!   `Retry-After`). Every refusal is JSON naming the limit.
+//! * Only the household schema is stored: other columns are dropped and
+//!   listed (`dropped_columns`); columns that look like personal identifiers
+//!   (names, DNI, phones, addresses) refuse the upload (422) unless left out
+//!   with `drop=`.
 //! * Every row is validated as on import. By default the upload is atomic:
 //!   any rejected row gives `422` with every row error (`row`, `field`,
 //!   `reason`) and nothing is written. With `on_error=skip` the valid rows are
 //!   stored and the rejected ones listed.
-//! * Rows are upserted: a re-uploaded submission (same `submission_uuid`, else
-//!   same `code`) updates its record instead of adding one.
 //! * The answer (`201` when a record was inserted, else `200`; body
-//!   `{layer, inserted, updated, rejected, warnings, version}`) is sent only
-//!   after the store write has returned (committed and durable), the upload is
-//!   in the access log (token id, endpoint, row count; never the body) and the
-//!   catalog has moved to the new data version (tiles and aggregates refresh).
+//!   `{layer, inserted, updated, deleted, rejected, warnings, dropped_columns}`)
+//!   is sent only after the store write has committed, the write is in the
+//!   access log (token id, endpoint, counts; never the body) and the catalog
+//!   has moved to the new data version.
 
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chaski_core::access_control::Role;
+use chaski_core::household::write::{Deleted, Refusal, Withdrawal};
 use chaski_core::layer::{Layer, LayerKind};
-use chaski_core::store::{StoreError, WriteMode};
-use chaski_core::value::Value as FieldValue;
-use chaski_io::households::KnownCodes;
-use chaski_io::import::{Action, ImportOptions, ImportReport, Issue, build_layer};
+use chaski_core::store::StoreError;
+use chaski_io::households::{
+    HouseholdWriteError, HouseholdWriter, HouseholdWritten, KnownCodes, write_households,
+};
+use chaski_io::import::{Action, ImportError, ImportOptions, ImportReport, Issue, build_layer};
+use chaski_io::mapping::Mapping;
 use serde_json::{Value, json};
 use std::fmt::Write as _;
-use std::path::Path;
 
-/// The endpoint, as written to the access log.
+/// The upload endpoint, as written to the access log.
 pub const ENDPOINT: &str = "POST /api/households";
 
-/// Largest accepted body (bytes).
-pub const MAX_BODY: usize = 32 * 1024 * 1024;
+/// The deletion endpoint, as written to the access log.
+pub const DELETE_ENDPOINT: &str = "DELETE /api/households/{code}";
 
 /// What the body holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,35 +128,54 @@ fn row_list(rows: &[usize]) -> String {
     s
 }
 
-/// Rows a scoped caller may not write (rows outside its sector or facility).
-fn out_of_scope(caller: &Caller, layer: &Layer, report: &ImportReport) -> Option<String> {
-    let (field, what) = match caller.role() {
-        Role::Cha => ("cha_sector", "CHA sector"),
-        Role::Facility => ("facility", "facility"),
-        _ => return None,
-    };
-    let scope = caller.access.scope.as_deref().unwrap_or("");
-    let idx = layer.field_index(field);
-    let rows: Vec<usize> = layer
-        .features
+fn refused_rows(caller: &Caller, label: &str, refused: &[Refusal]) -> ApiError {
+    let rows: Vec<usize> = refused.iter().map(|r| r.row).collect();
+    let details: Vec<String> = refused
         .iter()
-        .zip(&report.feature_rows)
-        .filter(|(f, _)| {
-            !matches!(idx.and_then(|i| f.values.get(i)),
-                Some(FieldValue::Text(v)) if v.trim() == scope)
-        })
-        .map(|(_, &row)| row)
+        .map(|r| format!("{label} {}: field '{}': {}", r.row, r.field, r.reason))
         .collect();
-    (!rows.is_empty()).then(|| {
-        format!(
-            "{} {} {} not in your {what} '{scope}' ({field}): a {} token uploads only its own \
-             households; nothing was written",
-            report.row_label.to_owned() + if rows.len() > 1 { "s" } else { "" },
-            row_list(&rows),
-            if rows.len() > 1 { "are" } else { "is" },
-            caller.role(),
-        )
-    })
+    ApiError::Forbidden(format!(
+        "{label}{} {} {} outside your scope ({} token '{}'): nothing was written. {}",
+        if rows.len() > 1 { "s" } else { "" },
+        row_list(&rows),
+        if rows.len() > 1 { "are" } else { "is" },
+        caller.role(),
+        caller.access.scope.as_deref().unwrap_or(""),
+        details.join("; ")
+    ))
+}
+
+fn write_error(caller: &Caller, label: &str, e: HouseholdWriteError) -> ApiError {
+    match e {
+        HouseholdWriteError::OutOfScope(r) => refused_rows(caller, label, &r),
+        HouseholdWriteError::Store(StoreError::Conflict { .. }) => {
+            ApiError::Unprocessable(e.to_string())
+        }
+        HouseholdWriteError::Store(other) => other.into(),
+        other => ApiError::internal(other),
+    }
+}
+
+fn deleted_json(deleted: &[Deleted]) -> Value {
+    json!(deleted)
+}
+
+/// Refuse callers that may not write households; count the write against the token's rate.
+fn writer_checks(state: &AppState, caller: &Caller, what: &str) -> Result<(), ApiError> {
+    let Some(token) = &caller.token else {
+        return Err(ApiError::Unauthorized(format!(
+            "{what} needs a bearer token (admin, cha or facility)"
+        )));
+    };
+    match caller.role() {
+        Role::Admin | Role::Cha | Role::Facility => {}
+        role => {
+            return Err(ApiError::Forbidden(format!(
+                "a {role} token cannot write household records (admin, cha or facility only)"
+            )));
+        }
+    }
+    state.writes.check(&token.id, state.config.writes_per_hour)
 }
 
 /// What the blocking part decided.
@@ -149,30 +186,30 @@ enum Outcome {
     Invalid(Value),
 }
 
-/// `POST /api/households`: validate and upsert household records (see the module docs).
+/// `POST /api/households`: validate and write household records (see the module docs).
 pub async fn upload(
     State(state): State<AppState>,
     caller: Caller,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    if caller.token.is_none() {
-        return Err(ApiError::Unauthorized(
-            "uploading household records needs a bearer token (admin, cha or facility)".into(),
-        ));
-    }
-    match caller.role() {
-        Role::Admin | Role::Cha | Role::Facility => {}
-        role => {
-            return Err(ApiError::Forbidden(format!(
-                "a {role} token cannot upload household records (admin, cha or facility only)"
-            )));
+    writer_checks(&state, &caller, "uploading household records")?;
+    let limit = state.config.max_upload_bytes;
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge(format!(
+                "the body is larger than {limit} bytes, the most one upload may hold \
+                 (max_upload_bytes): split the export into several uploads"
+            ))
+        } else {
+            ApiError::BadRequest(format!("cannot read the body: {}", e.body_text()))
         }
-    }
+    })?;
     let Query(params) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let mut skip = false;
     let mut layer_name = "households".to_owned();
+    let mut drop = Vec::new();
     for (k, v) in params {
         match (k.as_str(), v.as_str()) {
             ("on_error", "skip") => skip = true,
@@ -184,9 +221,15 @@ pub async fn upload(
                 )));
             }
             ("layer", name) => name.clone_into(&mut layer_name),
+            ("drop", cols) => drop.extend(
+                cols.split(',')
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .map(str::to_owned),
+            ),
             (other, _) => {
                 return Err(ApiError::BadRequest(format!(
-                    "unknown parameter '{other}': expected layer or on_error"
+                    "unknown parameter '{other}': expected layer, on_error or drop"
                 )));
             }
         }
@@ -202,7 +245,7 @@ pub async fn upload(
     let st = state.clone();
     let who = caller.clone();
     let outcome = tokio::task::spawn_blocking(move || -> Result<Outcome, ApiError> {
-        process(&st, &who, &layer_name, format, &body, skip)
+        process(&st, &who, &layer_name, format, &body, skip, drop)
     })
     .await
     .map_err(ApiError::internal)??;
@@ -219,6 +262,173 @@ pub async fn upload(
     })
 }
 
+/// `DELETE /api/households/{code}`: delete every record of household `code`
+/// in the caller's scope (a family withdraws its consent). Query: `layer`,
+/// `sector` and `facility` to narrow it (a CHA token's sector is its scope).
+/// The answer lists the deleted records (code, sector, community, submission,
+/// round, date); none in scope is a 404, the same whether the code exists
+/// elsewhere or nowhere.
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(code): Path<String>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    writer_checks(&state, &caller, "deleting household records")?;
+    let Query(params) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let mut layer_name = "households".to_owned();
+    let mut w = Withdrawal {
+        row: 0,
+        code: code.trim().to_owned(),
+        ..Withdrawal::default()
+    };
+    for (k, v) in params {
+        let v = v.trim().to_owned();
+        match k.as_str() {
+            "layer" => layer_name = v,
+            "sector" | "cha_sector" => w.cha_sector = (!v.is_empty()).then_some(v),
+            "facility" => w.facility = (!v.is_empty()).then_some(v),
+            other => {
+                return Err(ApiError::BadRequest(format!(
+                    "unknown parameter '{other}': expected layer, sector or facility"
+                )));
+            }
+        }
+    }
+    if w.code.is_empty() || w.code.chars().count() > state.config.max_field_chars {
+        return Err(ApiError::BadRequest(format!(
+            "household code: 1 to {} characters (max_field_chars)",
+            state.config.max_field_chars
+        )));
+    }
+    chaski_core::store::check_name(&layer_name).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    if layer_name != "households" && caller.role() != Role::Admin {
+        return Err(ApiError::Forbidden(format!(
+            "only admin tokens choose the layer: a {} token deletes from 'households'",
+            caller.role()
+        )));
+    }
+    match caller.role() {
+        Role::Cha => {
+            w.cha_sector = w.cha_sector.or_else(|| caller.access.scope.clone());
+        }
+        Role::Facility => w.facility = w.facility.or_else(|| caller.access.scope.clone()),
+        _ => {}
+    }
+    let st = state.clone();
+    let who = caller.clone();
+    let written = tokio::task::spawn_blocking(move || -> Result<HouseholdWritten, ApiError> {
+        let store = st.store.as_ref();
+        match store.layer_info(&layer_name) {
+            Ok(info) if info.kind != LayerKind::Households => {
+                return Err(ApiError::BadRequest(format!(
+                    "layer '{layer_name}' holds {}, not households",
+                    info.kind
+                )));
+            }
+            Ok(_) => {}
+            Err(StoreError::NotFound(_)) => {
+                return Err(ApiError::NotFound(format!(
+                    "no household '{}' in your scope",
+                    w.code
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let report = ImportReport {
+            withdrawals: vec![w],
+            ..empty_report(&layer_name)
+        };
+        let written = write(
+            &st,
+            &who,
+            DELETE_ENDPOINT,
+            &layer_name,
+            Layer::new(&layer_name, LayerKind::Households),
+            &report,
+            &KnownCodes::default(),
+        )?;
+        if written.deleted_records() > 0 {
+            refresh(&st);
+        }
+        Ok(written)
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    let code = code.trim();
+    if written.deleted_records() == 0 {
+        return Err(ApiError::NotFound(format!(
+            "no household '{code}' in your scope"
+        )));
+    }
+    tracing::info!(
+        token_id = caller.token_id().unwrap_or("-"),
+        role = %caller.role(),
+        endpoint = DELETE_ENDPOINT,
+        deleted = written.deleted_records(),
+        "household records deleted (consent withdrawn)"
+    );
+    Ok(Json(json!({
+        "code": code,
+        "deleted": written.deleted_records(),
+        "records": written.deleted.iter().flat_map(|d| d.records.iter()).collect::<Vec<_>>(),
+    })))
+}
+
+fn empty_report(layer: &str) -> ImportReport {
+    ImportReport {
+        file: std::path::PathBuf::from("request"),
+        layer: layer.to_owned(),
+        kind: Some(LayerKind::Households),
+        row_label: "row",
+        read: 0,
+        imported: 0,
+        rejected: 0,
+        issues: Vec::new(),
+        notes: Vec::new(),
+        source_crs: "EPSG:4326".to_owned(),
+        feature_rows: Vec::new(),
+        withdrawals: Vec::new(),
+        withdrawn: 0,
+        dropped_columns: Vec::new(),
+    }
+}
+
+/// One household write of `caller` (blocking).
+fn write(
+    state: &AppState,
+    caller: &Caller,
+    what: &str,
+    layer_name: &str,
+    layer: Layer,
+    report: &ImportReport,
+    known: &KnownCodes,
+) -> Result<HouseholdWritten, ApiError> {
+    let writer = HouseholdWriter {
+        access: &caller.access,
+        who: caller.token_id(),
+        what,
+        tokens: state.tokens.as_deref(),
+        max_distance_m: state.config.max_household_distance_m,
+    };
+    write_households(
+        state.store.as_ref(),
+        &writer,
+        layer_name,
+        layer,
+        report,
+        known,
+    )
+    .map_err(|e| write_error(caller, report.row_label, e))
+}
+
+/// New data version: rebuild the catalog now so tiles and aggregates refresh.
+fn refresh(state: &AppState) {
+    if let Err(e) = state.refresh() {
+        tracing::warn!(error = %e, "catalog refresh after a household write failed");
+    }
+}
+
 /// Parse, validate, check scope, write, log and refresh. Blocking.
 fn process(
     state: &AppState,
@@ -227,6 +437,7 @@ fn process(
     format: Format,
     body: &[u8],
     skip: bool,
+    drop: Vec<String>,
 ) -> Result<Outcome, ApiError> {
     let store = state.store.as_ref();
     match store.layer_info(layer_name) {
@@ -244,30 +455,73 @@ fn process(
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let (table, path) = match format {
         Format::Csv => {
-            let path = Path::new("upload.csv");
+            let path = std::path::Path::new("upload.csv");
             let t = chaski_io::csv::read_csv_str(text, path, None)
                 .map_err(|e| ApiError::BadRequest(e.to_string()))?;
             (t, path)
         }
         Format::GeoJson => {
-            let path = Path::new("upload.geojson");
+            let path = std::path::Path::new("upload.geojson");
             let t = chaski_io::households::read_geojson_str(text, path)
                 .map_err(|e| ApiError::BadRequest(e.to_string()))?;
             (t, path)
         }
     };
+    let rows = table.records.len() + table.problems.len();
+    let max_rows = state.config.max_upload_rows;
+    if rows > max_rows {
+        return Err(ApiError::TooLarge(format!(
+            "the upload holds {rows} {}s: at most {max_rows} per upload (max_upload_rows); \
+             split it into several uploads",
+            table.row_label
+        )));
+    }
+    let known = KnownCodes::from_store(store)?;
     let mut opts = ImportOptions::new(layer_name);
     opts.kind = Some(LayerKind::Households);
-    opts.known_codes = Some(KnownCodes::from_store(store)?);
-    let (layer, report) =
-        build_layer(table, path, &opts).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    if let Some(message) = out_of_scope(caller, &layer, &report) {
-        return Err(ApiError::Forbidden(message));
+    opts.known_codes = Some(known.clone());
+    opts.max_field_chars = state.config.max_field_chars;
+    if !drop.is_empty() {
+        opts.mapping = Some(Mapping {
+            options: chaski_io::mapping::MappingOptions {
+                drop,
+                ..chaski_io::mapping::MappingOptions::default()
+            },
+            ..Mapping::default()
+        });
     }
+    let (layer, report) = build_layer(table, path, &opts).map_err(|e| match e {
+        ImportError::PersonalData { .. } => ApiError::Unprocessable(e.to_string()),
+        other => ApiError::BadRequest(other.to_string()),
+    })?;
     let rejected = issues_json(&report, Action::Rejected);
     let mut warnings = issues_json(&report, Action::Warning);
     warnings.extend(issues_json(&report, Action::Repaired));
+    warnings.extend(
+        report
+            .notes
+            .iter()
+            .map(|n| json!({ "row": null, "field": null, "reason": n })),
+    );
     if !rejected.is_empty() && !skip {
+        // The scope comes first: rows outside it are refused even when others are invalid.
+        let places = chaski_core::household::places::Places::new(match &state.tokens {
+            Some(t) => t.places().map_err(ApiError::internal)?,
+            None => Vec::new(),
+        });
+        let mut probe = layer.clone();
+        chaski_core::household::write::check_scope(
+            &caller.access,
+            &mut probe,
+            &report.feature_rows,
+            &report.withdrawals,
+            &chaski_core::household::write::WriteRules {
+                places: &places,
+                community_points: &known.community_points,
+                max_distance_m: state.config.max_household_distance_m,
+            },
+        )
+        .map_err(|r| refused_rows(caller, report.row_label, &r))?;
         return Ok(Outcome::Invalid(json!({
             "error": format!(
                 "{} of {} {}s are invalid: nothing was written (fix them, or send \
@@ -277,53 +531,40 @@ fn process(
             "status": 422,
             "rejected": rejected,
             "warnings": warnings,
+            "dropped_columns": report.dropped_columns,
         })));
     }
-    if layer.is_empty() && rejected.is_empty() {
+    if layer.is_empty() && rejected.is_empty() && report.withdrawals.is_empty() {
         return Err(ApiError::BadRequest(
             "the body holds no household rows".into(),
         ));
     }
-    let (inserted, updated, version) = if layer.is_empty() {
-        (0, 0, store.version()?)
-    } else {
-        let w = store
-            .write_layer(&layer, WriteMode::Upsert)
-            .map_err(|e| match e {
-                StoreError::Conflict { .. } => ApiError::Unprocessable(e.to_string()),
-                other => other.into(),
-            })?;
-        (w.inserted, w.updated, w.version)
-    };
-    let count = (inserted + updated) as u64;
-    if let Some(tokens) = &state.tokens {
-        tokens
-            .log_access(caller.token_id(), ENDPOINT, count)
-            .map_err(ApiError::internal)?;
+    let written = write(state, caller, ENDPOINT, layer_name, layer, &report, &known)?;
+    for r in &written.repaired {
+        warnings.push(json!({ "row": r.row, "field": r.field, "reason": r.reason }));
     }
     tracing::info!(
         token_id = caller.token_id().unwrap_or("-"),
         role = %caller.role(),
         endpoint = ENDPOINT,
-        inserted,
-        updated,
+        inserted = written.inserted,
+        updated = written.updated,
+        deleted = written.deleted_records(),
         rejected = rejected.len(),
         "household records uploaded"
     );
-    // New data version: rebuild the catalog now so tiles and aggregates refresh.
-    if let Err(e) = state.refresh() {
-        tracing::warn!(error = %e, "catalog refresh after a household upload failed");
-    }
+    refresh(state);
     Ok(Outcome::Done(
         json!({
             "layer": layer_name,
-            "inserted": inserted,
-            "updated": updated,
+            "inserted": written.inserted,
+            "updated": written.updated,
+            "deleted": deleted_json(&written.deleted),
             "rejected": rejected,
             "warnings": warnings,
-            "version": version,
+            "dropped_columns": report.dropped_columns,
         }),
-        inserted > 0,
+        written.inserted > 0,
     ))
 }
 

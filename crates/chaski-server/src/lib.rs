@@ -9,6 +9,7 @@ pub mod clusters;
 pub mod config;
 pub mod encoding;
 pub mod error;
+pub mod guard;
 pub mod household_upload;
 pub mod households;
 pub mod state;
@@ -67,15 +68,8 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/whatif/{id}/tiles/{spec}", get(whatif::tilejson))
         .route("/whatif/{id}/tiles/{layers}/{z}/{x}/{y}", get(whatif::tile))
-        .route("/api/households", get(households::list))
-        .route(
-            "/api/households",
-            axum::routing::post(household_upload::upload).layer(
-                axum::extract::DefaultBodyLimit::max(household_upload::MAX_BODY),
-            ),
-        )
         .route("/api/households/summary", get(households::summary))
-        .route("/api/clusters", get(clusters::clusters))
+        .merge(household_routes(&state))
         .fallback(not_found)
         .layer(cors)
         .layer(TimeoutLayer::with_status_code(
@@ -84,6 +78,28 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The routes of household data, behind [`guard::household_guard`] (one
+/// authentication, `Cache-Control: private, no-store`, refused attempts in the
+/// access log).
+fn household_routes(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/households",
+            get(households::list).post(household_upload::upload).layer(
+                axum::extract::DefaultBodyLimit::max(state.config.max_upload_bytes),
+            ),
+        )
+        .route(
+            "/api/households/{code}",
+            axum::routing::delete(household_upload::delete),
+        )
+        .route("/api/clusters", get(clusters::clusters))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::household_guard,
+        ))
 }
 
 async fn health() -> Json<Value> {

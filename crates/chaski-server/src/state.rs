@@ -72,6 +72,8 @@ pub struct AppState {
     pub whatifs: Arc<crate::whatif::WhatIfs>,
     /// Cached cluster results and private tile layers (households, clusters) per scope.
     pub private: Arc<crate::clusters::PrivateCache>,
+    /// Household writes per token over the last hour.
+    pub writes: Arc<crate::guard::WriteLimiter>,
 }
 
 impl AppState {
@@ -103,6 +105,7 @@ impl AppState {
             tokens: None,
             whatifs: Arc::new(crate::whatif::WhatIfs::new()),
             private: Arc::new(crate::clusters::PrivateCache::default()),
+            writes: Arc::new(crate::guard::WriteLimiter::default()),
         })
     }
 

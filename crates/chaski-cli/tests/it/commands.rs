@@ -321,7 +321,8 @@ fn household_export_reimport_updates_by_submission() {
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(
         stdout.contains(
-            "6 rows read, 4 imported into 'households' (4 inserted, 0 updated), 2 rejected"
+            "6 rows read, 4 imported into 'households' (4 inserted, 0 updated, 0 deleted by \
+             consent withdrawal), 2 rejected"
         ),
         "{stdout}"
     );
@@ -339,7 +340,10 @@ fn household_export_reimport_updates_by_submission() {
     let out = chaski(&store, &args);
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}");
-    assert!(stdout.contains("(0 inserted, 4 updated)"), "{stdout}");
+    assert!(
+        stdout.contains("(0 inserted, 4 updated, 0 deleted by consent withdrawal)"),
+        "{stdout}"
+    );
     let summary = chaski(&store, &["summary", "--json"]);
     let layers: serde_json::Value = serde_json::from_slice(&summary.stdout).unwrap();
     assert_eq!(layers[0]["feature_count"], 4);

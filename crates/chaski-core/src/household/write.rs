@@ -290,7 +290,7 @@ pub fn check_scope(
                 .filter(|fa| cha || *fa == scope)
                 .collect();
             if let [only] = options.as_slice() {
-                facility = (*only).to_owned();
+                (*only).clone_into(&mut facility);
                 set_text(&layer_shape, &mut f.values, "facility", &facility);
                 repaired.push(Repair {
                     row,
@@ -338,7 +338,7 @@ pub fn check_scope(
             continue;
         };
         let d = Haversine.distance(Point::new(lon, lat), Point::new(x, y));
-        if !(d <= rules.max_distance_m) {
+        if d.is_nan() || d > rules.max_distance_m {
             refuse(
                 "longitude",
                 format!(
@@ -488,22 +488,19 @@ pub fn plan_edit(
                         .first()
                         .copied(),
                 };
-                match hit {
-                    Some(t) => {
-                        plan.updated += 1;
-                        match t {
-                            Target::Stored(fid) => {
-                                updates.insert(fid, f);
-                            }
-                            Target::New(i) => inserts[i] = Some(f),
+                if let Some(t) = hit {
+                    plan.updated += 1;
+                    match t {
+                        Target::Stored(fid) => {
+                            updates.insert(fid, f);
                         }
-                        current.insert(t, k);
+                        Target::New(i) => inserts[i] = Some(f),
                     }
-                    None => {
-                        plan.inserted += 1;
-                        inserts.push(Some(f));
-                        current.insert(Target::New(inserts.len() - 1), k);
-                    }
+                    current.insert(t, k);
+                } else {
+                    plan.inserted += 1;
+                    inserts.push(Some(f));
+                    current.insert(Target::New(inserts.len() - 1), k);
                 }
             }
             Event::Withdraw(w) => {
@@ -817,7 +814,7 @@ mod tests {
             ..w.clone()
         };
         assert_eq!(
-            plan(&fac("F1"), &stored, vec![], &[wf.clone()])
+            plan(&fac("F1"), &stored, vec![], std::slice::from_ref(&wf))
                 .edit
                 .deletes,
             vec![1, 2, 3]

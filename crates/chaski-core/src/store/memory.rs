@@ -224,14 +224,13 @@ impl Store for MemoryStore {
                 .ok_or_else(|| missing(fid))?;
             features.remove(at);
         }
-        let mut next_fid = base.features.iter().map(|f| f.fid).max().unwrap_or(0) + 1;
-        for f in &ed.inserts {
+        let first_fid = base.features.iter().map(|f| f.fid).max().unwrap_or(0) + 1;
+        for (fid, f) in (first_fid..).zip(&ed.inserts) {
             features.push(Feature {
-                fid: next_fid,
+                fid,
                 geometry: f.geometry.clone(),
                 values: realign(f, &ed.fields, &fields),
             });
-            next_fid += 1;
         }
         let version = inner.version + 1;
         inner.layers.insert(

@@ -11,6 +11,7 @@ use chaski_core::access_control::{
     Access, AccessEntry, AccessError, AccessRecord, Role, Token, TokenStore, find_by_secret,
     hash_secret, new_secret, new_token, now_unix,
 };
+use chaski_core::household::places::Place;
 use rusqlite::{Connection, params};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
@@ -35,6 +36,12 @@ CREATE TABLE IF NOT EXISTS access_log (
   count INTEGER NOT NULL,
   status INTEGER NOT NULL DEFAULT 200,
   detail TEXT
+);
+CREATE TABLE IF NOT EXISTS chaski_places (
+  facility TEXT NOT NULL,
+  sector TEXT NOT NULL,
+  community TEXT NOT NULL,
+  PRIMARY KEY (facility, sector, community)
 );";
 
 /// Columns added to `access_log` after its first release (stores made
@@ -113,6 +120,24 @@ impl GpkgTokenStore {
 
     fn err(&self, e: &rusqlite::Error) -> AccessError {
         backend(&self.path, e)
+    }
+
+    /// Run `sql` for each place in one transaction; the rows it changed.
+    fn change_places(&self, places: &[Place], sql: &str) -> Result<usize, AccessError> {
+        let mut conn = self.conn();
+        let run = |conn: &mut Connection| -> rusqlite::Result<usize> {
+            let tx = conn.transaction()?;
+            let mut n = 0;
+            {
+                let mut st = tx.prepare(sql)?;
+                for p in places.iter().filter(|p| !p.community.is_empty()) {
+                    n += st.execute(params![p.facility, p.sector, p.community])?;
+                }
+            }
+            tx.commit()?;
+            Ok(n)
+        };
+        run(&mut conn).map_err(|e| self.err(&e))
     }
 
     /// Every token with its stored hash.
@@ -229,6 +254,39 @@ impl TokenStore for GpkgTokenStore {
             )
             .map_err(|e| self.err(&e))?;
         Ok(())
+    }
+
+    fn places(&self) -> Result<Vec<Place>, AccessError> {
+        let conn = self.conn();
+        let read = || -> rusqlite::Result<Vec<Place>> {
+            let mut st = conn.prepare(
+                "SELECT facility, sector, community FROM chaski_places \
+                 ORDER BY facility, sector, community",
+            )?;
+            let rows = st.query_map([], |r| {
+                Ok(Place {
+                    facility: r.get(0)?,
+                    sector: r.get(1)?,
+                    community: r.get(2)?,
+                })
+            })?;
+            rows.collect()
+        };
+        read().map_err(|e| self.err(&e))
+    }
+
+    fn add_places(&self, places: &[Place]) -> Result<usize, AccessError> {
+        self.change_places(
+            places,
+            "INSERT OR IGNORE INTO chaski_places (facility, sector, community) VALUES (?1, ?2, ?3)",
+        )
+    }
+
+    fn remove_places(&self, places: &[Place]) -> Result<usize, AccessError> {
+        self.change_places(
+            places,
+            "DELETE FROM chaski_places WHERE facility = ?1 AND sector = ?2 AND community = ?3",
+        )
     }
 
     fn access_log(&self) -> Result<Vec<AccessEntry>, AccessError> {
@@ -361,5 +419,33 @@ mod tests {
             GpkgTokenStore::open(&path).unwrap().access_log().unwrap(),
             log
         );
+    }
+
+    #[test]
+    fn places_persist_once_each() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.gpkg");
+        drop(GpkgStore::open(&path).unwrap());
+        let store = GpkgTokenStore::open(&path).unwrap();
+        let a = Place::new("0001", "CP01-S1", "CP01");
+        let b = Place::new("0001", "", "CP02");
+        let no_community = Place::new("0001", "CP01-S1", "");
+        assert_eq!(
+            store
+                .add_places(&[a.clone(), b.clone(), a.clone(), no_community])
+                .unwrap(),
+            2
+        );
+        assert_eq!(store.add_places(std::slice::from_ref(&a)).unwrap(), 0);
+        drop(store);
+        let store = GpkgTokenStore::open(&path).unwrap();
+        assert_eq!(store.places().unwrap(), vec![b.clone(), a.clone()]);
+        assert_eq!(
+            store
+                .remove_places(&[a, Place::new("9", "9", "9")])
+                .unwrap(),
+            1
+        );
+        assert_eq!(store.places().unwrap(), vec![b]);
     }
 }
