@@ -8,6 +8,7 @@
 )]
 
 mod api;
+mod attacks;
 mod crs;
 mod household_upload;
 mod import;

@@ -522,7 +522,8 @@ impl Visibility {
 
     /// The part of `layer` the caller may see: visible features only, stripped
     /// fields removed (from the schema and from every feature), `risk_level`
-    /// as [`Self::values`] gives it.
+    /// as [`Self::values`] gives it. Features are numbered 1, 2, 3... in their
+    /// stored order: store ids would show how many records other scopes hold.
     pub fn apply(&self, layer: &Layer) -> Layer {
         let keep: Vec<usize> = (0..layer.fields.len())
             .filter(|&i| !self.strips(i))
@@ -531,10 +532,11 @@ impl Visibility {
             .features
             .iter()
             .filter(|f| self.may_see(f))
-            .map(|f| {
+            .zip(1..)
+            .map(|(f, fid)| {
                 let values = self.values(layer, f);
                 Feature {
-                    fid: f.fid,
+                    fid,
                     geometry: f.geometry.clone(),
                     values: keep
                         .iter()

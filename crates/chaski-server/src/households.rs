@@ -89,7 +89,23 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<
         .stripped_fields();
         for layer in household_layers(st.store.as_ref())? {
             let vis = Visibility::new(&access, &layer);
-            let seen = vis.apply(&layer);
+            let mut seen = vis.apply(&layer);
+            // By code, then submission and visit: the order tells nothing of
+            // when records of other scopes were written.
+            let key = |l: &Layer, f: &chaski_core::layer::Feature| {
+                ["code", "submission_uuid", "visit_date"]
+                    .map(|n| l.value(f, n).to_string())
+                    .join("\u{0}")
+            };
+            let shape = Layer::new(&seen.name, seen.kind);
+            let shape = Layer {
+                fields: seen.fields.clone(),
+                ..shape
+            };
+            seen.features.sort_by_cached_key(|f| key(&shape, f));
+            for (fid, f) in (1..).zip(seen.features.iter_mut()) {
+                f.fid = fid;
+            }
             features.extend(seen.features.iter().map(|f| feature_json(&seen, f)));
         }
         let count = features.len() as u64;

@@ -16,11 +16,12 @@
 //!    so its answer cannot depend on records outside the scope.
 //! 2. [`plan_edit`], inside the store's write transaction
 //!    ([`crate::store::Store::edit_layer`]): each row updates the record it
-//!    matches **among the records the writer may see**, or is added. A row
-//!    with a `submission_uuid` matches a visible record with that id; a row
-//!    without one matches a visible record with the same `code` in the same
-//!    unit (its CHA sector, else its facility): household codes are unique per
-//!    sector, not across the country. Records outside the scope are never
+//!    matches **among the records the writer may see in the row's unit** (its
+//!    CHA sector, else its facility), or is added. A row with a
+//!    `submission_uuid` matches the record with that id, a row without one the
+//!    record with the same `code`: household codes and submission ids are
+//!    unique per sector, not across the country. Only an admin's row matches a
+//!    submission id in another unit (a correction that moves the household). Records outside the scope are never
 //!    read, matched, updated or deleted, so a code or submission id that
 //!    exists only elsewhere is answered exactly as one that does not exist.
 //!    A [`Withdrawal`] (a row with `consent = no`, or
@@ -439,6 +440,7 @@ pub fn plan_edit(
     rows: &[usize],
     withdrawals: &[Withdrawal],
 ) -> WritePlan {
+    let admin = writer.role == Role::Admin;
     let mut current: HashMap<Target, Known> = HashMap::new();
     if let Some(stored) = stored {
         let vis = Visibility::new(writer, stored);
@@ -479,10 +481,16 @@ pub fn plan_edit(
                 let hit = match &k.uuid {
                     Some(u) => {
                         let hits = first(&current, &|c| c.uuid.as_ref() == Some(u));
-                        hits.iter()
-                            .find(|t| current.get(t).is_some_and(|c| c.unit == k.unit))
-                            .or(hits.first())
-                            .copied()
+                        let same_unit = hits
+                            .iter()
+                            .find(|t| current.get(t).is_some_and(|c| c.unit == k.unit));
+                        // Only an admin moves a submission to another unit.
+                        if admin {
+                            same_unit.or(hits.first())
+                        } else {
+                            same_unit
+                        }
+                        .copied()
                     }
                     None => first(&current, &|c| c.unit == k.unit && c.code == k.code)
                         .first()
