@@ -525,15 +525,25 @@ pub async fn clusters(
     .await
     .map_err(ApiError::internal)?
     .map_err(ApiError::internal)?;
-    tracing::info!(
-        token_id = caller.token_id().unwrap_or("-"),
-        role = %role,
-        endpoint = ENDPOINT,
-        count,
-        clusters = found.rows.len(),
-        query = %detail,
-        "clusters served"
-    );
+    if req.members {
+        tracing::info!(
+            token_id = caller.token_id().unwrap_or("-"),
+            role = %role,
+            endpoint = ENDPOINT,
+            count,
+            query = %detail,
+            "cluster member codes served"
+        );
+    } else {
+        tracing::info!(
+            token_id = caller.token_id().unwrap_or("-"),
+            role = %role,
+            endpoint = ENDPOINT,
+            clusters = found.rows.len(),
+            query = %detail,
+            "clusters served"
+        );
+    }
     Ok(Json(fc))
 }
 
