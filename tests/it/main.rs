@@ -9,6 +9,7 @@
 
 mod api;
 mod crs;
+mod disclosure;
 mod household_upload;
 mod import;
 mod security;
