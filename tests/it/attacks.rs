@@ -8,84 +8,29 @@
 //! Expectations are computed from the demo layer in each test, not with the
 //! server's own code.
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
-use chaski_core::access_control::{
-    Access, AccessEntry, AccessError, AccessRecord, MemoryTokenStore, Role, Token, TokenStore,
-};
+use crate::support::{FailingLog, Reply, bearer, call, config, demo_store, get};
+use axum::http::{StatusCode, header};
+use chaski_core::access_control::Access;
+use chaski_core::access_control::{AccessEntry, MemoryTokenStore, Role, Token, TokenStore};
 use chaski_core::household::places::{Place, Places};
 use chaski_core::household::{Violence, derive_risk_level};
 use chaski_core::layer::{Feature, Layer};
 use chaski_core::store::memory::MemoryStore;
 use chaski_core::store::{Store, WriteMode};
 use chaski_core::value::Value as FieldValue;
+use chaski_server::ServerConfig;
 use chaski_server::state::AppState;
-use chaski_server::{ServerConfig, app};
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::sync::Arc;
-use tower::ServiceExt;
-
-struct Reply {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", String::from_utf8_lossy(&self.body)))
-    }
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-async fn call(
-    state: &AppState,
-    method: &str,
-    uri: &str,
-    token: Option<&str>,
-    body: Option<(&str, String)>,
-) -> Reply {
-    let mut req = Request::builder().method(method).uri(uri);
-    if let Some(t) = token {
-        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
-    }
-    let body = match body {
-        Some((ct, b)) => {
-            req = req.header(header::CONTENT_TYPE, ct);
-            Body::from(b)
-        }
-        None => Body::empty(),
-    };
-    let res = app(state.clone())
-        .oneshot(req.body(body).unwrap())
-        .await
-        .unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let body = res.into_body().collect().await.unwrap().to_bytes().to_vec();
-    Reply {
-        status,
-        headers,
-        body,
-    }
-}
-
-async fn get(state: &AppState, uri: &str, token: Option<&str>) -> Reply {
-    call(state, "GET", uri, token, None).await
-}
 
 async fn upload(state: &AppState, query: &str, token: &str, csv: String) -> Reply {
     call(
         state,
         "POST",
         &format!("/api/households{query}"),
-        Some(token),
+        Some(&bearer(token)),
         Some(("text/csv", csv)),
     )
     .await
@@ -159,26 +104,6 @@ struct Demo {
     /// A facility other than A's.
     facility_g: (Token, String),
     g: String,
-}
-
-fn config() -> ServerConfig {
-    ServerConfig {
-        styles_dir: concat!(env!("CARGO_MANIFEST_DIR"), "/../styles").into(),
-        ..ServerConfig::default()
-    }
-}
-
-fn demo_store() -> (MemoryStore, Layer, Layer) {
-    let store = MemoryStore::new();
-    let region = chaski_demo::generate(&chaski_demo::DemoOptions::default());
-    for l in &region.layers {
-        store.write_layer(l, WriteMode::Replace).unwrap();
-    }
-    (
-        store,
-        region.layer("households").unwrap().clone(),
-        region.layer("communities").unwrap().clone(),
-    )
 }
 
 fn demo_with(
@@ -519,8 +444,8 @@ async fn risk_level_reveals_no_violence_risk() {
         ),
     ];
     for (token, uri) in plain {
-        let r1 = get(&one.state, &uri, Some(token)).await;
-        let r2 = get(&two, &uri, Some(token)).await;
+        let r1 = get(&one.state, &uri, Some(&bearer(token))).await;
+        let r2 = get(&two, &uri, Some(&bearer(token))).await;
         assert_eq!(r1.status, StatusCode::OK, "{uri}: {}", r1.text());
         assert!(!r1.body.is_empty(), "{uri}");
         assert!(
@@ -530,11 +455,21 @@ async fn risk_level_reveals_no_violence_risk() {
         assert!(!r1.text().contains("\"violence_risk\":"), "{uri}");
     }
     // The granted admin sees the flip (the test would catch a no-op).
-    let r1 = get(&one.state, "/api/households", Some(&one.admin_violence.1)).await;
-    let r2 = get(&two, "/api/households", Some(&one.admin_violence.1)).await;
+    let r1 = get(
+        &one.state,
+        "/api/households",
+        Some(&bearer(&one.admin_violence.1)),
+    )
+    .await;
+    let r2 = get(
+        &two,
+        "/api/households",
+        Some(&bearer(&one.admin_violence.1)),
+    )
+    .await;
     assert_ne!(r1.body, r2.body);
     // Every record a caller without the grant sees has the level of its visible flags.
-    let r = get(&one.state, "/api/households", Some(&one.admin.1))
+    let r = get(&one.state, "/api/households", Some(&bearer(&one.admin.1)))
         .await
         .json();
     let shape = Layer::new("households", chaski_core::LayerKind::Households);
@@ -734,7 +669,9 @@ async fn personal_identifiers_are_never_stored() {
     ] {
         assert!(l.field_index(f).is_none(), "{f} stored");
     }
-    let all = get(st, "/api/households", Some(&fx.admin.1)).await.text();
+    let all = get(st, "/api/households", Some(&bearer(&fx.admin.1)))
+        .await
+        .text();
     assert!(!all.contains("Quispe") && !all.contains("987654321") && !all.contains("suegra"));
 }
 
@@ -779,7 +716,7 @@ async fn consent_withdrawal_deletes_in_scope_only() {
         st,
         "DELETE",
         &format!("/api/households/{c2}"),
-        Some(&fx.cha_a.1),
+        Some(&bearer(&fx.cha_a.1)),
         None,
     )
     .await;
@@ -794,7 +731,7 @@ async fn consent_withdrawal_deletes_in_scope_only() {
         st,
         "DELETE",
         &format!("/api/households/{theirs}"),
-        Some(&fx.cha_a.1),
+        Some(&bearer(&fx.cha_a.1)),
         None,
     )
     .await;
@@ -802,7 +739,7 @@ async fn consent_withdrawal_deletes_in_scope_only() {
         st,
         "DELETE",
         "/api/households/NOWHERE-1",
-        Some(&fx.cha_a.1),
+        Some(&bearer(&fx.cha_a.1)),
         None,
     )
     .await;
@@ -820,7 +757,7 @@ async fn consent_withdrawal_deletes_in_scope_only() {
         st,
         "DELETE",
         &format!("/api/households/{theirs}"),
-        Some(&fx.analyst.1),
+        Some(&bearer(&fx.analyst.1)),
         None,
     )
     .await;
@@ -890,7 +827,7 @@ async fn household_answers_are_not_cached_and_refusals_are_audited() {
                 st,
                 method,
                 uri,
-                token,
+                token.map(bearer).as_deref(),
                 if with_body { body() } else { None },
             )
             .await;
@@ -922,42 +859,9 @@ async fn household_answers_are_not_cached_and_refusals_are_audited() {
         assert_eq!(e.count, 0);
     }
     // A served answer is not cached either.
-    let r = get(st, "/api/households", Some(&fx.cha_a.1)).await;
+    let r = get(st, "/api/households", Some(&bearer(&fx.cha_a.1))).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.headers[header::CACHE_CONTROL], "private, no-store");
-}
-
-/// Tokens as usual, but the access log cannot be written.
-struct FailingLog(MemoryTokenStore);
-
-impl TokenStore for FailingLog {
-    fn create(&self, a: &Access, l: Option<&str>) -> Result<(Token, String), AccessError> {
-        self.0.create(a, l)
-    }
-    fn verify(&self, s: &str) -> Result<Option<Token>, AccessError> {
-        self.0.verify(s)
-    }
-    fn list(&self) -> Result<Vec<Token>, AccessError> {
-        self.0.list()
-    }
-    fn revoke(&self, id: &str) -> Result<(), AccessError> {
-        self.0.revoke(id)
-    }
-    fn log(&self, _: &AccessRecord<'_>) -> Result<(), AccessError> {
-        Err(AccessError::Backend("disk full".into()))
-    }
-    fn access_log(&self) -> Result<Vec<AccessEntry>, AccessError> {
-        self.0.access_log()
-    }
-    fn places(&self) -> Result<Vec<Place>, AccessError> {
-        self.0.places()
-    }
-    fn add_places(&self, p: &[Place]) -> Result<usize, AccessError> {
-        self.0.add_places(p)
-    }
-    fn remove_places(&self, p: &[Place]) -> Result<usize, AccessError> {
-        self.0.remove_places(p)
-    }
 }
 
 /// If the access log cannot be written, no household byte is sent.
@@ -998,7 +902,7 @@ async fn a_failing_access_log_sends_no_household_byte() {
         "/api/households".to_owned(),
         format!("/tiles/households/12/{x}/{y}"),
     ] {
-        let r = get(&st, &uri, Some(&admin)).await;
+        let r = get(&st, &uri, Some(&bearer(&admin))).await;
         assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{uri}");
         assert_eq!(r.json()["error"], "internal server error");
         for m in &marks {
@@ -1214,8 +1118,8 @@ mod property {
                         failures.push(format!("step {k}: answers differ:\n{a:?}\n{b:?}"));
                     }
                 }
-                let a = get(&with, "/api/households", Some(&secrets_a[subject])).await;
-                let b = get(&without, "/api/households", Some(&secrets_b[subject])).await;
+                let a = get(&with, "/api/households", Some(&bearer(&secrets_a[subject]))).await;
+                let b = get(&without, "/api/households", Some(&bearer(&secrets_b[subject]))).await;
                 if (a.status, a.text()) != (b.status, b.text()) {
                     failures.push(format!("final views differ:\n{}\n{}", a.text(), b.text()));
                 }

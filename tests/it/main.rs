@@ -10,10 +10,12 @@
 mod api;
 mod attacks;
 mod crs;
+mod disclosure;
 mod household_upload;
 mod import;
 mod security;
 mod server;
 mod store;
+mod support;
 mod tile_budget;
 mod whatif;

@@ -6,7 +6,8 @@
 //! (`anaemia`), or a simple predicate `field=value`, `field!=value`,
 //! `field>N`, `field>=N`, `field<N`, `field<=N` (`risk_level=alto`,
 //! `pregnant>0`). A flag on a household with no value (Null) is not true, so
-//! households with Null for all chosen flags are controls.
+//! households with Null for all chosen flags are controls. Flags may name
+//! only risk fields ([`chaski_core::household::RISK_FIELDS`]).
 //!
 //! Coordinates are projected to the UTM zone of the layer
 //! ([`chaski_io::crs::metric_projection`]) and all distances are in metres.
@@ -14,11 +15,13 @@
 //! **Privacy.** Household layers are private. Without `--with-members` no
 //! single household's coordinates are printed: a cluster's centre is the mean
 //! of its member households, and a cluster (or Gi* cell / community) with fewer
-//! than 5 households is reported only as `<5` with its centre rounded to
-//! 0.01° and no polygon. `--with-members` adds the member household codes and
-//! prints a warning on stderr.
+//! than 5 households or fewer than 5 cases is reported only as `<5` with its
+//! centre rounded to 0.01°, no statistic and no polygon; the totals of
+//! households and cases are `<5` when 1 to 4. `--with-members` adds the
+//! member household codes and prints a warning on stderr.
 
 use anyhow::{Context, Result};
+use chaski_core::disclosure::Shown;
 use chaski_io::clusters::{self as lib, ClusterOptions, ClusterRow, Clusters, ClustersError};
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -201,8 +204,18 @@ fn cli_error(e: ClustersError) -> anyhow::Error {
             value,
             reason,
         } => anyhow::anyhow!("--{} {value}: {reason}", option.replace('_', "-")),
-        ClustersError::UnknownField { .. } | ClustersError::Flag { .. } => {
-            anyhow::anyhow!("--{e}")
+        ClustersError::UnknownField { .. }
+        | ClustersError::NotRiskField { .. }
+        | ClustersError::Flag { .. } => anyhow::anyhow!("--{e}"),
+        ClustersError::GiStarTooFewUnits {
+            need, got, units, ..
+        } => anyhow::anyhow!(
+            "--method gistar needs at least {need} units ({units}) holding households; the \
+             households fall in {got}: use --method scan, a smaller --cell-m or --k, or \
+             --by grid"
+        ),
+        ClustersError::GiStarFlat { .. } => {
+            anyhow::anyhow!("{}", e.to_string().replace("method=scan", "--method scan"))
         }
         other => other.into(),
     }
@@ -340,8 +353,8 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
         found.method.as_str(),
         opts.describe(),
         layer.name,
-        found.households,
-        found.cases,
+        Shown::unless_small(found.households as u64),
+        Shown::unless_small(found.cases as u64),
         if args.all { "all" } else { "any" },
         found.flags.join(", "),
         found.rows.len(),
@@ -373,6 +386,17 @@ mod tests {
             reason: "must be in (0, 1]",
         });
         assert_eq!(e.to_string(), "--max-share 2: must be in (0, 1]");
+        let e = cli_error(lib::ClustersError::GiStarTooFewUnits {
+            need: 10,
+            got: 4,
+            units: "grid cells",
+            hint: "",
+        });
+        assert!(
+            e.to_string().contains("at least 10 units (grid cells)")
+                && e.to_string().contains("fall in 4"),
+            "{e}"
+        );
     }
 
     #[test]

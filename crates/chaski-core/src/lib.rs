@@ -4,6 +4,7 @@
 pub mod access_control;
 pub mod analysis;
 pub mod crs;
+pub mod disclosure;
 pub mod domain;
 pub mod household;
 pub mod index;

@@ -7,22 +7,25 @@
 //! (`anaemia`), or a simple predicate `field=value`, `field!=value`,
 //! `field>N`, `field>=N`, `field<N`, `field<=N` (`risk_level=alto`,
 //! `pregnant>0`). A flag on a household with no value (Null) is not true, so
-//! households with Null for all chosen flags are controls.
+//! households with Null for all chosen flags are controls. Flags may name
+//! only the [risk fields](chaski_core::household::RISK_FIELDS) of the layer:
+//! a predicate on a code, a place or a date would single out households.
 //!
 //! Coordinates are projected to the UTM zone of the layer
 //! ([`crate::crs::metric_projection`]) and all distances are in metres.
 //!
 //! **Privacy.** Household layers are private. A cluster's centre is the mean of
 //! its member households, never one household's location; a cluster (or Gi*
-//! cell / community) with fewer than [`MIN_GROUP`] households is reported only
-//! as `<5` with its centre rounded to 0.01° and no polygon ([`cells`],
-//! [`feature`]). Member household codes are filled in only with
-//! [`ClusterOptions::with_members`].
+//! cell / community) with fewer than [`MIN_GROUP`] households or fewer than
+//! [`MIN_GROUP`] cases is reported only as `<5` with its centre rounded to
+//! 0.01°, no statistic and no polygon ([`cells`], [`feature`]). Member
+//! household codes are filled in only with [`ClusterOptions::with_members`].
 
 use chaski_core::analysis::dbscan::{DbscanError, dbscan, k_distance};
 use chaski_core::analysis::gistar::{GiStarError, Spot, gi_star};
 use chaski_core::analysis::scan::{ScanError, ScanOptions, bernoulli};
 use chaski_core::crs::{CrsError, Projection};
+use chaski_core::household::RISK_FIELDS;
 use chaski_core::layer::Layer;
 use chaski_core::value::{FieldType, Value};
 use geo::{ConvexHull, Geometry, MultiPoint, Point};
@@ -31,7 +34,8 @@ use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::sync::Arc;
 
-/// Fewest households shown with their figures and shape; smaller groups are `<5`.
+/// Fewest households, and fewest cases, of a row shown with its figures and
+/// shape; smaller groups are `<5`.
 pub const MIN_GROUP: usize = 5;
 
 /// Errors of cluster detection (each names the parameter at fault).
@@ -46,6 +50,20 @@ pub enum ClustersError {
         /// The layer.
         layer: String,
         /// The layer's fields, comma-separated.
+        valid: String,
+    },
+    /// A flag names a field of the layer that is not a risk field (a code, a
+    /// place, a date, an extra field): it could single out households.
+    #[error(
+        "flags: '{field}' is not a risk field: a case may be defined only by the risk fields \
+         of layer '{layer}' ({valid})"
+    )]
+    NotRiskField {
+        /// The field named.
+        field: String,
+        /// The layer.
+        layer: String,
+        /// The risk fields the layer has, comma-separated.
         valid: String,
     },
     /// A flag could not be read.
@@ -83,6 +101,32 @@ pub enum ClustersError {
     /// DBSCAN (or the k-distance helper) failed.
     #[error("dbscan: {0}")]
     Dbscan(#[from] DbscanError),
+    /// Gi* on too few units holding households (it needs `k + 2`).
+    #[error(
+        "method gistar needs at least {need} units ({units}) holding households; the \
+         households you may see fall in {got}: {hint}"
+    )]
+    GiStarTooFewUnits {
+        /// Fewest units Gi* needs with this `k`.
+        need: usize,
+        /// Units holding households.
+        got: usize,
+        /// What the units are.
+        units: &'static str,
+        /// What to change.
+        hint: &'static str,
+    },
+    /// Gi* on units whose values are all equal (no variance).
+    #[error(
+        "method gistar: all {units} units have the same {value} of cases, so no unit stands \
+         out (Gi* is undefined): use method=scan or other flags"
+    )]
+    GiStarFlat {
+        /// Number of units.
+        units: usize,
+        /// `rate` or `count`.
+        value: &'static str,
+    },
     /// Gi* failed.
     #[error("Gi*: {0}")]
     GiStar(#[from] GiStarError),
@@ -93,13 +137,24 @@ impl ClustersError {
     /// `max_share`, ...); None for failures of the data or the engines.
     pub fn parameter(&self) -> Option<&'static str> {
         match self {
-            Self::UnknownField { .. } | Self::Flag { .. } => Some("flags"),
+            Self::UnknownField { .. } | Self::NotRiskField { .. } | Self::Flag { .. } => {
+                Some("flags")
+            }
             Self::Option { option, .. } => Some(option),
             Self::Scan(ScanError::TooLarge { .. }) => Some("max_share"),
             Self::Dbscan(DbscanError::InvalidEps(_)) => Some("eps_m"),
             Self::Dbscan(DbscanError::InvalidMinPoints) => Some("min_points"),
             _ => None,
         }
+    }
+
+    /// Whether the request is well formed but the caller's households cannot
+    /// answer it (Gi* on too few units or on equal values): HTTP 422.
+    pub fn is_unprocessable(&self) -> bool {
+        matches!(
+            self,
+            Self::GiStarTooFewUnits { .. } | Self::GiStarFlat { .. }
+        )
     }
 }
 
@@ -375,18 +430,28 @@ fn parse_flags(layer: &Layer, spec: &str) -> Result<Vec<Flag>, ClustersError> {
             ),
             None => (raw, None),
         };
+        let risk_fields = || {
+            RISK_FIELDS
+                .iter()
+                .copied()
+                .filter(|f| layer.field_index(f).is_some())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let field = layer
             .field_index(name)
             .ok_or_else(|| ClustersError::UnknownField {
                 field: name.to_owned(),
                 layer: layer.name.clone(),
-                valid: layer
-                    .fields
-                    .iter()
-                    .map(|f| f.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                valid: risk_fields(),
             })?;
+        if !RISK_FIELDS.contains(&layer.fields[field].name.as_str()) {
+            return Err(ClustersError::NotRiskField {
+                field: name.to_owned(),
+                layer: layer.name.clone(),
+                valid: risk_fields(),
+            });
+        }
         let ty = layer.fields[field].ty;
         let bad = |reason: String| ClustersError::Flag {
             flag: raw.to_owned(),
@@ -511,9 +576,10 @@ pub struct ClusterRow {
 }
 
 impl ClusterRow {
-    /// Whether the row is reported only as `<5` (fewer than [`MIN_GROUP`] households).
+    /// Whether the row is reported only as `<5`: fewer than [`MIN_GROUP`]
+    /// households or fewer than [`MIN_GROUP`] cases.
     pub fn suppressed(&self) -> bool {
-        self.households < MIN_GROUP
+        self.households < MIN_GROUP || self.cases < MIN_GROUP
     }
 }
 
@@ -872,7 +938,25 @@ fn run_gistar(d: &Data, o: &ClusterOptions) -> Result<Vec<ClusterRow>, ClustersE
             }
         })
         .collect();
-    let g = gi_star(&centres, &values, o.k)?;
+    let g = gi_star(&centres, &values, o.k).map_err(|e| match e {
+        GiStarError::TooFewFeatures { k, n } => ClustersError::GiStarTooFewUnits {
+            need: k + 2,
+            got: n,
+            units: match o.by {
+                By::Grid => "grid cells",
+                By::Community => "communities",
+            },
+            hint: match o.by {
+                By::Grid => "use method=scan, a smaller cell_m or a smaller k",
+                By::Community => "use method=scan, by=grid or a smaller k",
+            },
+        },
+        GiStarError::ZeroVariance { n } => ClustersError::GiStarFlat {
+            units: n,
+            value: o.value.as_str(),
+        },
+        other => other.into(),
+    })?;
     let mut rows = Vec::new();
     for (u, (((name, ix, iy), members), gi)) in units.iter().zip(&g).enumerate() {
         if gi.spot(o.alpha) != Spot::Hot {
@@ -955,8 +1039,9 @@ pub const HEADER: [&str; 14] = [
     "q_value",
 ];
 
-/// The cells of a row in [`HEADER`] order; suppressed rows keep only the id,
-/// rank, method, centre rounded to 0.01°, `<5` and the Gi* statistics.
+/// The cells of a row in [`HEADER`] order; suppressed rows
+/// ([`ClusterRow::suppressed`]) keep only the id, rank, method, centre
+/// rounded to 0.01° and `<5`: no radius, count, expectation or statistic.
 pub fn cells(method: Method, row: &ClusterRow) -> Vec<String> {
     let hidden = row.suppressed();
     let (lon, lat, digits) = if hidden {
@@ -985,9 +1070,9 @@ pub fn cells(method: Method, row: &ClusterRow) -> Vec<String> {
         shown(format!("{:.2}", row.expected)),
         shown(fmt_rr(row.relative_risk)),
         shown(format!("{:.3}", row.llr)),
-        fmt_opt(row.z, 3),
-        row.p_value.map_or_else(String::new, |p| format!("{p:.4}")),
-        row.q_value.map_or_else(String::new, |q| format!("{q:.4}")),
+        shown(fmt_opt(row.z, 3)),
+        shown(row.p_value.map_or_else(String::new, |p| format!("{p:.4}"))),
+        shown(row.q_value.map_or_else(String::new, |q| format!("{q:.4}"))),
     ]
 }
 
@@ -1033,7 +1118,7 @@ fn round6(v: f64) -> f64 {
 }
 
 /// The outline of a row for display: its polygon, or None when it is
-/// suppressed (fewer than [`MIN_GROUP`] households) or has none.
+/// suppressed (fewer than [`MIN_GROUP`] households or cases) or has none.
 pub fn shown_polygon(row: &ClusterRow) -> Option<&[(f64, f64)]> {
     row.polygon
         .as_deref()
@@ -1123,8 +1208,9 @@ mod tests {
         let e = parse_flags(&l, "anaemia,stunting").unwrap_err();
         assert_eq!(e.parameter(), Some("flags"));
         let e = e.to_string();
+        // The list offers the risk fields only.
         assert!(
-            e.contains("'stunting'") && e.contains("code, pregnant, anaemia, risk_level"),
+            e.contains("'stunting'") && e.contains("(valid fields: pregnant, anaemia, risk_level)"),
             "{e}"
         );
         assert!(parse_flags(&l, "pregnant").is_err());
@@ -1132,6 +1218,142 @@ mod tests {
         assert!(parse_flags(&l, "anaemia=yes").is_ok());
         assert!(parse_flags(&l, "anaemia>yes").is_err());
         assert!(parse_flags(&l, " , ").is_err());
+    }
+
+    #[test]
+    fn flags_name_risk_fields_only() {
+        let mut l = layer();
+        for f in [
+            "community",
+            "submission_uuid",
+            "cha",
+            "visit_date",
+            "altura_casa",
+        ] {
+            l.fields.push(Field::new(f, FieldType::Text));
+        }
+        for feat in &mut l.features {
+            feat.values
+                .extend(std::iter::repeat_n(Value::Text("X".into()), 5));
+        }
+        for (flag, field) in [
+            ("code=H0", "code"),
+            ("anaemia,code!=H0", "code"),
+            ("community=C1", "community"),
+            ("submission_uuid=abc", "submission_uuid"),
+            ("cha=ACS1", "cha"),
+            ("visit_date>2024-01-01", "visit_date"),
+            ("altura_casa=X", "altura_casa"),
+        ] {
+            let e = parse_flags(&l, flag).unwrap_err();
+            assert!(
+                matches!(e, ClustersError::NotRiskField { .. }),
+                "{flag}: {e:?}"
+            );
+            assert_eq!(e.parameter(), Some("flags"));
+            let m = e.to_string();
+            assert!(
+                m.contains(&format!("'{field}' is not a risk field"))
+                    && m.contains("(pregnant, anaemia, risk_level)"),
+                "{m}"
+            );
+        }
+        assert!(parse_flags(&l, "risk_level=alto,pregnant>0,anaemia").is_ok());
+    }
+
+    #[test]
+    fn rows_with_few_cases_carry_no_statistic() {
+        // 12 households but 3 cases: suppressed like a small group.
+        let row = ClusterRow {
+            id: "G1".into(),
+            rank: 1,
+            lon: -74.123_456,
+            lat: -13.987_654,
+            radius_m: Some(350.0),
+            polygon: Some(vec![(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 0.0)]),
+            households: 12,
+            cases: 3,
+            expected: 1.2,
+            relative_risk: 3.0,
+            llr: 2.5,
+            z: Some(3.1),
+            p_value: Some(0.002),
+            q_value: Some(0.01),
+            members: Vec::new(),
+        };
+        assert!(row.suppressed());
+        let p = properties(Method::Gistar, &row, false);
+        assert_eq!(p["households"], "<5");
+        assert_eq!(
+            (p["lon"].as_f64(), p["lat"].as_f64()),
+            (Some(-74.12), Some(-13.99))
+        );
+        for k in [
+            "radius_m",
+            "cases",
+            "expected",
+            "relative_risk",
+            "llr",
+            "z",
+            "p_value",
+            "q_value",
+        ] {
+            assert!(p[k].is_null(), "{k}: {}", p[k]);
+        }
+        assert!(shown_polygon(&row).is_none());
+        // Five cases among 12: shown with every figure.
+        let shown = ClusterRow { cases: 5, ..row };
+        let p = properties(Method::Gistar, &shown, false);
+        assert_eq!(
+            (p["households"].as_u64(), p["cases"].as_u64()),
+            (Some(12), Some(5))
+        );
+        assert!((p["z"].as_f64().unwrap() - 3.1).abs() < 1e-9);
+        assert!(shown_polygon(&shown).is_some());
+    }
+
+    #[test]
+    fn gistar_on_too_few_units_or_equal_values_is_unprocessable() {
+        // Three households 100 m apart, in 500 m cells; Gi* needs k + 2 = 10.
+        let mut l = layer();
+        for (k, f) in l.features.iter_mut().enumerate() {
+            f.geometry = Geometry::Point(Point::new(-74.0 + k as f64 * 0.000_9, -13.0));
+        }
+        let opts = ClusterOptions {
+            flags: "anaemia".into(),
+            method: Method::Gistar,
+            ..ClusterOptions::default()
+        };
+        let e = find_clusters(&l, &opts).unwrap_err();
+        assert!(e.is_unprocessable(), "{e:?}");
+        // One or two cells (the households may straddle a cell edge).
+        let ClustersError::GiStarTooFewUnits { need, got, .. } = e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(need, 10);
+        assert!((1..=2).contains(&got), "{got}");
+        let m = e.to_string();
+        assert!(
+            m.contains("at least 10 units (grid cells)") && m.contains(&format!("fall in {got}:")),
+            "{m}"
+        );
+        // 50 m cells hold one household each; with k = 1 three cells of equal
+        // rate 0 (no case): all equal.
+        let e = find_clusters(
+            &l,
+            &ClusterOptions {
+                flags: "pregnant>5".into(),
+                cell_m: 50.0,
+                k: 1,
+                ..opts
+            },
+        )
+        .unwrap_err();
+        assert!(
+            matches!(e, ClustersError::GiStarFlat { units: 3, .. }),
+            "{e:?}"
+        );
+        assert!(e.is_unprocessable());
     }
 
     #[test]

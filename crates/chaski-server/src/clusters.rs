@@ -4,15 +4,20 @@
 //!   households the caller may see (see [`chaski_io::clusters`] for the
 //!   methods, flags and rows), as a GeoJSON FeatureCollection: the polygon of
 //!   each cluster with its row as properties; a cluster of fewer than 5
-//!   households is only its centre rounded to 0.01° with `households: "<5"`.
-//!   Analysts and admins get clusters over every household, CHA and facility
-//!   tokens over their own households only; public callers get 403 (clusters
-//!   are drawn from household points), a bad token 401. Member household codes
-//!   (`members=true`) only for roles that may see household records (admin;
-//!   CHA and facility for their own households), never for analysts; every
-//!   answer holding them is written to the access log before it is sent.
-//!   Results are computed off the async runtime, at most [`MAX_RUNNING`] at a
-//!   time, and cached per (data version, parameters, scope).
+//!   households or fewer than 5 cases is only its centre rounded to 0.01°
+//!   with `households: "<5"` and no statistic. The totals `households` and
+//!   `cases` are `"<5"` when 1 to 4. Flags may name risk fields only (400
+//!   otherwise, naming the field); Gi* on too few units or on equal values is
+//!   422. Analysts and admins get clusters over every household, CHA and
+//!   facility tokens over their own households only; public callers get 403
+//!   (clusters are drawn from household points), a bad token 401. Member
+//!   household codes (`members=true`) only for roles that may see household
+//!   records (admin; CHA and facility for their own households), never for
+//!   analysts. Every answer, for every role, is written to the access log
+//!   (token, number of member codes, the canonical query) before it is sent;
+//!   if it cannot be, the answer is 500 with no cluster data. Results are
+//!   computed off the async runtime, at most [`MAX_RUNNING`] at a time, and
+//!   cached per (data version, parameters, scope).
 //! * The private tile layers: `households` (the caller's visible households,
 //!   `violence_risk` removed unless granted) for admin, CHA and facility
 //!   tokens, and `clusters` (the spatial scan of [`tile_cluster_options`] over
@@ -26,7 +31,8 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use chaski_core::access_control::{Access, FIELD_VIOLENCE_RISK, Role, Visibility};
+use chaski_core::access_control::{Access, AccessRecord, FIELD_VIOLENCE_RISK, Role, Visibility};
+use chaski_core::disclosure::Shown;
 use chaski_core::layer::{Feature, Layer, LayerKind};
 use chaski_core::store::{LayerInfo, Store};
 use chaski_core::value::{Field, FieldType, Value as FieldValue};
@@ -34,6 +40,7 @@ use chaski_io::clusters::{self as engine, ClusterOptions, Clusters, ClustersErro
 use chaski_tiles::{LayerSource, SourceOptions};
 use geo::{Geometry, LineString, MultiPolygon, Polygon};
 use serde_json::{Value, json};
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 /// Endpoint name in the access log.
@@ -160,6 +167,9 @@ fn engine_error(e: ClustersError, access: &Access) -> ApiError {
             "parameter 'flags': {FIELD_VIOLENCE_RISK} is restricted to tokens holding the violence grant"
         ));
     }
+    if e.is_unprocessable() {
+        return ApiError::Unprocessable(e.to_string());
+    }
     match e.parameter() {
         Some(p) => ApiError::BadRequest(format!("parameter '{p}': {e}")),
         None => ApiError::internal(e),
@@ -278,6 +288,54 @@ pub struct ClusterRequest {
     pub options: ClusterOptions,
     /// Whether member household codes are asked for.
     pub members: bool,
+}
+
+impl ClusterRequest {
+    /// The request in one canonical form, for the access log:
+    /// `method=scan&flags=anaemia,danger_signs&all=false&members=false`, then
+    /// the layer when it is not `households` and the method's own settings.
+    pub fn canonical(&self) -> String {
+        let o = &self.options;
+        let flags: Vec<&str> = o
+            .flags
+            .split(',')
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .collect();
+        let mut q = format!(
+            "method={}&flags={}&all={}&members={}",
+            o.method.as_str(),
+            flags.join(","),
+            o.all,
+            self.members
+        );
+        if self.layer != HOUSEHOLDS_LAYER {
+            let _ = write!(q, "&layer={}", self.layer);
+        }
+        match o.method {
+            Method::Scan => {
+                let _ = write!(
+                    q,
+                    "&max_share={}&replicates={}&seed={}&max_clusters={}",
+                    o.max_share, o.replicates, o.seed, o.max_clusters
+                );
+                if let Some(r) = o.max_radius_m {
+                    let _ = write!(q, "&max_radius_m={r}");
+                }
+            }
+            Method::Dbscan => {
+                let _ = write!(q, "&eps_m={}&min_points={}", o.eps_m, o.min_points);
+            }
+            Method::Gistar => {
+                let _ = write!(q, "&by={}", o.by.as_str());
+                if o.by == engine::By::Grid {
+                    let _ = write!(q, "&cell_m={}", o.cell_m);
+                }
+                let _ = write!(q, "&value={}&k={}&alpha={}", o.value.as_str(), o.k, o.alpha);
+            }
+        }
+        q
+    }
 }
 
 /// Read the query string of `GET /api/clusters`; errors name the parameter.
@@ -434,32 +492,55 @@ pub async fn clusters(
         obj.insert("flags".into(), json!(found.flags));
         obj.insert("all".into(), json!(req.options.all));
         obj.insert("settings".into(), json!(req.options.describe()));
-        obj.insert("households".into(), json!(found.households));
-        obj.insert("cases".into(), json!(found.cases));
+        obj.insert(
+            "households".into(),
+            json!(Shown::unless_small(found.households as u64)),
+        );
+        obj.insert(
+            "cases".into(),
+            json!(Shown::unless_small(found.cases as u64)),
+        );
         obj.insert("members".into(), json!(req.members));
         obj.insert("min_group".into(), json!(engine::MIN_GROUP));
     }
+    // Every answer is logged before it is sent, for every role: a series of
+    // aggregate queries can single out households too. No log, no answer.
+    let Some(tokens) = state.tokens.clone() else {
+        return Err(ApiError::internal(
+            "clusters answered without a token store to log them in",
+        ));
+    };
+    let who = caller.token_id().map(str::to_owned);
+    let detail = req.canonical();
+    let logged = detail.clone();
+    tokio::task::spawn_blocking(move || {
+        tokens.log(&AccessRecord {
+            who: who.as_deref(),
+            what: ENDPOINT,
+            count,
+            status: 200,
+            detail: Some(&logged),
+        })
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
     if req.members {
-        // Log before answering: member codes are household-level data.
-        if let Some(tokens) = state.tokens.clone() {
-            let who = caller.token_id().map(str::to_owned);
-            tokio::task::spawn_blocking(move || tokens.log_access(who.as_deref(), ENDPOINT, count))
-                .await
-                .map_err(ApiError::internal)?
-                .map_err(ApiError::internal)?;
-        }
         tracing::info!(
             token_id = caller.token_id().unwrap_or("-"),
             role = %role,
             endpoint = ENDPOINT,
             count,
+            query = %detail,
             "cluster member codes served"
         );
     } else {
-        tracing::debug!(
+        tracing::info!(
             token_id = caller.token_id().unwrap_or("-"),
             role = %role,
+            endpoint = ENDPOINT,
             clusters = found.rows.len(),
+            query = %detail,
             "clusters served"
         );
     }
@@ -660,6 +741,35 @@ mod tests {
         assert!(err(&[("flags", "a"), ("members", "maybe")]).contains("'members'"));
         assert!(err(&[("flags", "a"), ("zoom", "3")]).contains("'zoom'"));
         assert!(err(&[("flags", "a"), ("method", "gistar"), ("alpha", "1")]).contains("'alpha'"));
+    }
+
+    #[test]
+    fn canonical_queries_for_the_access_log() {
+        let c = |s: &[(&str, &str)]| parse_request(&q(s)).unwrap().canonical();
+        assert_eq!(
+            c(&[("flags", " anaemia, danger_signs ,"), ("seed", "7")]),
+            "method=scan&flags=anaemia,danger_signs&all=false&members=false\
+             &max_share=0.5&replicates=999&seed=7&max_clusters=10"
+        );
+        assert_eq!(
+            c(&[
+                ("members", "true"),
+                ("method", "dbscan"),
+                ("flags", "risk_level=alto"),
+                ("all", "true"),
+                ("eps", "200"),
+            ]),
+            "method=dbscan&flags=risk_level=alto&all=true&members=true&eps_m=200&min_points=4"
+        );
+        assert_eq!(
+            c(&[
+                ("method", "gistar"),
+                ("flags", "anaemia"),
+                ("by", "community")
+            ]),
+            "method=gistar&flags=anaemia&all=false&members=false&by=community\
+             &value=rate&k=8&alpha=0.05"
+        );
     }
 
     #[test]

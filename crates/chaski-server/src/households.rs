@@ -135,13 +135,31 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<
     Ok(Json(body))
 }
 
-/// `GET /api/households/summary?by=community`: household counts per community,
-/// counts under [`MIN_CELL`] suppressed. Public.
+/// `GET /api/households/summary?by=community`: household counts per community
+/// (and an `unknown` group), public, protected with
+/// [`chaski_core::disclosure`]: counts under [`MIN_CELL`] suppressed; a
+/// community suppressed too when some CHA sector or some facility holds all
+/// but 1 to 4 of its households (the contributor rule); then complementary
+/// suppression across the communities, so that with the total known no
+/// suppressed count can be recovered by subtraction; shown counts rounded to
+/// 5. Suppressed groups are `households: null, suppressed: true`, whatever
+/// the reason. Read from the store's committed data. A wrong or revoked token
+/// is answered exactly as no token.
 pub async fn summary(
     State(state): State<AppState>,
-    caller: Caller,
+    crate::auth::OptionalCaller(caller): crate::auth::OptionalCaller,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    use chaski_core::disclosure::{ROUND_TO, Shown, contributor_discloses, protect_table_with};
+
+    /// Households of one community: all, by CHA sector, by facility.
+    #[derive(Default)]
+    struct Cell {
+        total: u64,
+        sectors: BTreeMap<Option<String>, u64>,
+        facilities: BTreeMap<Option<String>, u64>,
+    }
+
     let Query(params) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let mut by = "community".to_owned();
     for (k, v) in params {
@@ -161,25 +179,40 @@ pub async fn summary(
     }
     let st = state.clone();
     let groups = tokio::task::spawn_blocking(move || -> Result<Vec<Value>, ApiError> {
-        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+        let mut cells: BTreeMap<String, Cell> = BTreeMap::new();
         for layer in household_layers(st.store.as_ref())? {
-            let idx = layer.field_index("community");
+            let idx = |name: &str| layer.field_index(name);
+            let (community, sector, facility) =
+                (idx("community"), idx("cha_sector"), idx("facility"));
+            let text = |f: &chaski_core::layer::Feature, i: Option<usize>| match i
+                .and_then(|i| f.values.get(i))
+            {
+                Some(FieldValue::Text(t)) if !t.trim().is_empty() => Some(t.trim().to_owned()),
+                _ => None,
+            };
             for f in &layer.features {
-                let key = match idx.and_then(|i| f.values.get(i)) {
-                    Some(FieldValue::Text(t)) if !t.trim().is_empty() => t.trim().to_owned(),
-                    _ => "unknown".to_owned(),
-                };
-                *counts.entry(key).or_default() += 1;
+                let key = text(f, community).unwrap_or_else(|| "unknown".to_owned());
+                let cell = cells.entry(key).or_default();
+                cell.total += 1;
+                *cell.sectors.entry(text(f, sector)).or_default() += 1;
+                *cell.facilities.entry(text(f, facility)).or_default() += 1;
             }
         }
-        Ok(counts
-            .into_iter()
-            .map(|(community, n)| {
-                let suppressed = n < MIN_CELL;
+        let cells: Vec<(String, Cell)> = cells.into_iter().collect();
+        let counts: Vec<u64> = cells.iter().map(|(_, c)| c.total).collect();
+        let protected = protect_table_with(&counts, |i| {
+            let c = &cells[i].1;
+            contributor_discloses(c.total, c.sectors.values().copied())
+                || contributor_discloses(c.total, c.facilities.values().copied())
+        });
+        Ok(cells
+            .iter()
+            .zip(protected.shown())
+            .map(|((community, _), shown)| {
                 json!({
                     "community": community,
-                    "households": if suppressed { Value::Null } else { json!(n) },
-                    "suppressed": suppressed,
+                    "households": shown.value(),
+                    "suppressed": shown == Shown::Suppressed,
                 })
             })
             .collect())
@@ -194,6 +227,7 @@ pub async fn summary(
     Ok(Json(json!({
         "by": "community",
         "min_cell": MIN_CELL,
+        "rounded_to": ROUND_TO,
         "groups": groups,
     })))
 }

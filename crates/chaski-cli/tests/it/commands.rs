@@ -346,7 +346,8 @@ fn household_export_reimport_updates_by_submission() {
     );
     let summary = chaski(&store, &["summary", "--json"]);
     let layers: serde_json::Value = serde_json::from_slice(&summary.stdout).unwrap();
-    assert_eq!(layers[0]["feature_count"], 4);
+    // Four households: a private count under 5 is never printed.
+    assert_eq!(layers[0]["feature_count"], "<5");
     let mut replace = args.to_vec();
     replace.push("--replace");
     let out = chaski(&store, &replace);

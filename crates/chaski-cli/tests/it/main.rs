@@ -11,3 +11,4 @@ mod catchments;
 mod clusters;
 mod commands;
 mod common;
+mod summary;
