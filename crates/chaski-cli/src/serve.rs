@@ -36,6 +36,21 @@ pub struct Args {
     /// Seconds between checks of the store's data version (the catalog is rebuilt when it moves on).
     #[arg(long, default_value_t = 2)]
     pub refresh_secs: u64,
+    /// Largest household upload body, in bytes (larger ones get 413).
+    #[arg(long, default_value_t = ServerConfig::default().max_upload_bytes)]
+    pub max_upload_bytes: usize,
+    /// Most household rows in one upload (more get 413).
+    #[arg(long, default_value_t = ServerConfig::default().max_upload_rows)]
+    pub max_upload_rows: usize,
+    /// Longest text value of a household field, in characters (a longer one rejects its row).
+    #[arg(long, default_value_t = ServerConfig::default().max_field_chars)]
+    pub max_field_chars: usize,
+    /// Household writes (uploads and deletions) one token may make per hour (more get 429).
+    #[arg(long, default_value_t = ServerConfig::default().writes_per_hour)]
+    pub writes_per_hour: u32,
+    /// How far from its community a CHA or facility token may place a household, in metres.
+    #[arg(long, default_value_t = ServerConfig::default().max_household_distance_m)]
+    pub max_household_distance_m: f64,
 }
 
 pub fn run(store_path: &Path, args: Args) -> Result<ExitCode> {
@@ -51,6 +66,11 @@ pub fn run(store_path: &Path, args: Args) -> Result<ExitCode> {
         max_zoom: args.max_zoom,
         styles_dir: args.styles,
         max_grid_cells: args.max_grid_cells,
+        max_upload_bytes: args.max_upload_bytes,
+        max_upload_rows: args.max_upload_rows,
+        max_field_chars: args.max_field_chars,
+        writes_per_hour: args.writes_per_hour,
+        max_household_distance_m: args.max_household_distance_m,
         ..ServerConfig::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

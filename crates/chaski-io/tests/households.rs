@@ -89,11 +89,25 @@ const CONSENT: &str = "household data are stored only with the family's consent"
 #[test]
 fn odk_central_export() {
     let (l, r) = import(&fixture("odk_central_hogares.csv"));
-    assert_eq!((r.read, r.imported, r.rejected), (8, 3, 5));
+    assert_eq!((r.read, r.imported, r.rejected), (8, 3, 4));
     assert_eq!(r.feature_rows, [2, 3, 8]);
-    // Submitter names, device ids, review state... are not kept; KEY duplicates
-    // meta-instanceID; the form's fecha_visita beats the automatic `today`.
-    assert_eq!(extras(&l), ["submissiondate", "today"]);
+    // Row 6 (consent = no) is a withdrawal: its code, to delete the family's records.
+    assert_eq!(r.withdrawals.len(), 1);
+    assert_eq!(
+        (r.withdrawals[0].row, r.withdrawals[0].code.as_str()),
+        (6, "SYN-H005")
+    );
+    assert_eq!(r.withdrawn, 1);
+    // Submitter names, device ids, review state, the submission date... are not
+    // kept; KEY duplicates meta-instanceID; the form's fecha_visita beats the
+    // automatic `today`, which is outside the schema: dropped, with a note.
+    assert!(extras(&l).is_empty(), "{:?}", extras(&l));
+    assert_eq!(r.dropped_columns, ["today"]);
+    assert!(
+        r.notes.iter().any(|n| n.contains("not stored: today")),
+        "{:?}",
+        r.notes
+    );
     use Action::{Rejected, Warning};
     let s = |x: &str| x.to_owned();
     assert_eq!(
@@ -118,12 +132,6 @@ fn odk_central_export() {
                 5,
                 s("longitude"),
                 s("coordinates are 0,0 (a missing GPS fix)"),
-                Rejected
-            ),
-            (
-                6,
-                s("consent"),
-                s("the family did not consent (consent = no): not stored"),
                 Rejected
             ),
             (7, s("code"), s("missing household code"), Rejected),
@@ -175,10 +183,6 @@ fn odk_central_export() {
     }
     assert_eq!(l.value(h1, "consent"), &Value::Bool(true));
     assert_eq!(l.value(h1, "low_accuracy"), &Value::Bool(false));
-    assert_eq!(
-        l.value(h1, "submissiondate"),
-        &t("2026-03-02T15:04:11.118Z")
-    );
 
     let h2 = row(&l, "SYN-H002");
     assert_eq!(l.value(h2, "low_accuracy"), &Value::Bool(true));
@@ -196,15 +200,17 @@ fn odk_central_export() {
     assert_eq!(l.value(h7, "risk_level"), &t("alto"));
     assert_eq!(l.value(h7, "consent_date"), &t("2026-01-20"));
     assert_eq!(l.value(h7, "visit_date"), &t("2026-03-04"));
-    assert_eq!(l.value(h7, "today"), &t("2026-03-05"));
+    assert_eq!(l.field_index("today"), None);
 }
 
 #[test]
 fn kobo_export_semicolons() {
     let (l, r) = import(&fixture("kobo_hogares.csv"));
     assert_eq!((r.read, r.imported, r.rejected), (6, 4, 2));
-    // the raw geopoint column, _id, _uuid (same as meta/instanceID), _submitted_by... are dropped
-    assert_eq!(extras(&l), ["submission_time"]);
+    // the raw geopoint column, _id, _uuid (same as meta/instanceID), _submitted_by,
+    // _submission_time... are dropped
+    assert!(extras(&l).is_empty(), "{:?}", extras(&l));
+    assert!(r.dropped_columns.is_empty(), "{:?}", r.dropped_columns);
     use Action::{Rejected, Warning};
     let s = |x: &str| x.to_owned();
     assert_eq!(
@@ -266,7 +272,6 @@ fn kobo_export_semicolons() {
         ("submission_uuid", t("c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e01")),
         ("consent", Value::Bool(true)),
         ("consent_date", t("2026-04-10")),
-        ("submission_time", t("2026-04-10T13:31:05")),
     ] {
         assert_eq!(l.value(k1, field), &v, "KH-01 {field}");
     }
@@ -428,13 +433,15 @@ fn kobo_comma_export_matches_semicolon_export() {
 }
 
 /// A mapping file overrides the automatic choice: `today` named as the visit
-/// date wins over the form's `fecha_visita`, which becomes an extra field.
+/// date wins over the form's `fecha_visita`, which an admin keeps as an extra
+/// field (`keep`; else it would be dropped).
 #[test]
 fn mapping_file_overrides_detection() {
     let mut o = options();
     o.mapping = Some(
         chaski_io::mapping::Mapping::parse(
-            "[fields]\ntoday = \"visit_date\"\n[options]\ndrop = [\"SubmissionDate\"]\n",
+            "[fields]\ntoday = \"visit_date\"\n[options]\ndrop = [\"SubmissionDate\"]\n\
+             keep = [\"datos-fecha_visita\"]\n",
             Path::new("m.toml"),
         )
         .unwrap(),
@@ -447,4 +454,69 @@ fn mapping_file_overrides_detection() {
     assert_eq!(l.value(h7, "visit_date"), &t("2026-03-05"));
     assert_eq!(l.value(h7, "datos_fecha_visita"), &t("2026-03-04"));
     assert_eq!(extras(&l), ["datos_fecha_visita"]);
+}
+
+/// Columns that look like personal identifiers are refused, even renamed by a
+/// mapping file, unless the admin's mapping allows each by name; dropping them
+/// imports the rest.
+#[test]
+fn personal_identifiers_are_refused_unless_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hogares.csv");
+    std::fs::write(
+        &path,
+        "code,cha_sector,community,facility,lat,lon,consent,nombre_jefe_hogar,DNI,celular,hogar/direccion\n\
+         H-1,SYN-CP01-S1,SYN-CP01,SYN-00001,-13.1584,-74.2239,si,Rosa Huaman,41234567,987654321,Jr. Lima 123\n",
+    )
+    .unwrap();
+    let run = |mapping: &str| {
+        let mut o = options();
+        o.mapping = Some(chaski_io::mapping::Mapping::parse(mapping, Path::new("m.toml")).unwrap());
+        import_file(&path, &o)
+    };
+    let e = run("").unwrap_err().to_string();
+    for (col, what) in [
+        ("nombre_jefe_hogar", "a person's name"),
+        ("DNI", "an identity document number"),
+        ("celular", "a phone number"),
+        ("hogar/direccion", "an address"),
+    ] {
+        assert!(e.contains(&format!("'{col}' ({what})")), "{e}");
+    }
+    assert!(e.contains("hogares.csv") && !e.contains("Rosa"), "{e}");
+    // Renaming a name column to a schema field does not launder it.
+    let e = run("[fields]\nnombre_jefe_hogar = \"cha\"\n[options]\ndrop = [\"DNI\", \"celular\", \"hogar/direccion\"]\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("'nombre_jefe_hogar'") && !e.contains("DNI"),
+        "{e}"
+    );
+    // Dropped: imported without them.
+    let Imported::Layer(l, r) = run(
+        "[options]\ndrop = [\"nombre_jefe_hogar\", \"DNI\", \"celular\", \"hogar/direccion\"]\n",
+    )
+    .unwrap() else {
+        panic!("not a layer")
+    };
+    assert_eq!(r.imported, 1);
+    assert!(extras(&l).is_empty());
+    // Allowed by name (an admin's decision): kept as extra fields.
+    let Imported::Layer(l, _) = run(
+        "[options]\nallow_personal = [\"celular\"]\ndrop = [\"nombre_jefe_hogar\", \"DNI\", \"hogar/direccion\"]\n",
+    )
+    .unwrap() else {
+        panic!("not a layer")
+    };
+    assert_eq!(extras(&l), ["celular"]);
+    // The detector spares every column the household schema knows.
+    for c in chaski_core::schema::core_fields(LayerKind::Households) {
+        for name in std::iter::once(c.name).chain(c.aliases.iter().copied()) {
+            assert_eq!(
+                chaski_io::households::personal_identifier(name),
+                None,
+                "{name}"
+            );
+        }
+    }
 }
