@@ -164,7 +164,9 @@ pub fn import_into(
     let mut with_codes;
     let opts = if opts.known_codes.is_none() && households {
         with_codes = opts.clone();
-        with_codes.known_codes = Some(chaski_io::households::KnownCodes::from_store(store)?);
+        with_codes.known_codes = Some(std::sync::Arc::new(
+            chaski_io::households::KnownCodes::from_store(store)?,
+        ));
         &with_codes
     } else {
         opts

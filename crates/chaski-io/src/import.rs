@@ -169,7 +169,7 @@ pub struct ImportOptions {
     pub fix_swapped: bool,
     /// Community and facility codes to check household rows against (warnings);
     /// `None` checks nothing.
-    pub known_codes: Option<crate::households::KnownCodes>,
+    pub known_codes: Option<std::sync::Arc<crate::households::KnownCodes>>,
     /// Household layers: longest text value accepted, in characters (a longer
     /// one rejects its row). Default [`MAX_FIELD_CHARS`].
     pub max_field_chars: usize,
@@ -1289,7 +1289,7 @@ pub fn build_layer(
             match crate::households::finish_row(
                 &layer,
                 &mut values,
-                opts.known_codes.as_ref(),
+                opts.known_codes.as_deref(),
                 &mut seen_uuids,
                 rec.row,
             ) {

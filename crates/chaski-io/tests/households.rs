@@ -32,11 +32,11 @@ fn options() -> ImportOptions {
     let mut o = ImportOptions::new("households");
     o.kind = Some(LayerKind::Households);
     let set = |v: &[&str]| Some(v.iter().map(|s| (*s).to_owned()).collect::<HashSet<_>>());
-    o.known_codes = Some(KnownCodes {
+    o.known_codes = Some(std::sync::Arc::new(KnownCodes {
         communities: set(&["SYN-CP01", "SYN-CP02"]),
         facilities: set(&["SYN-00001", "SYN-00002"]),
         ..KnownCodes::default()
-    });
+    }));
     o
 }
 

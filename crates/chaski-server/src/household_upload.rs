@@ -476,7 +476,7 @@ fn process(
             table.row_label
         )));
     }
-    let known = KnownCodes::from_store(store)?;
+    let known = state.known_codes()?;
     let mut opts = ImportOptions::new(layer_name);
     opts.kind = Some(LayerKind::Households);
     opts.known_codes = Some(known.clone());

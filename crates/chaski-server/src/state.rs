@@ -7,7 +7,7 @@ use crate::error::ApiError;
 use bytes::Bytes;
 use chaski_core::access_control::TokenStore;
 use chaski_core::store::Store;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// Key of one cached tile representation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -74,7 +74,13 @@ pub struct AppState {
     pub private: Arc<crate::clusters::PrivateCache>,
     /// Household writes per token over the last hour.
     pub writes: Arc<crate::guard::WriteLimiter>,
+    /// Community and facility codes (and community locations) for household
+    /// writes, with the (name, version) of the layers they were read from.
+    known_codes: Arc<Mutex<Option<KnownCodesEntry>>>,
 }
+
+/// Cached codes and the layer versions they were read from.
+type KnownCodesEntry = (Vec<(String, u64)>, Arc<chaski_io::households::KnownCodes>);
 
 impl AppState {
     /// Build the state and the first catalog (blocking: reads every public layer).
@@ -106,6 +112,7 @@ impl AppState {
             whatifs: Arc::new(crate::whatif::WhatIfs::new()),
             private: Arc::new(crate::clusters::PrivateCache::default()),
             writes: Arc::new(crate::guard::WriteLimiter::default()),
+            known_codes: Arc::new(Mutex::new(None)),
         })
     }
 
@@ -132,6 +139,34 @@ impl AppState {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
+    }
+
+    /// The store's community and facility codes for household writes, read
+    /// again only when a communities or facilities layer changed (a household
+    /// upload does not). Blocking: call from `spawn_blocking`.
+    pub fn known_codes(&self) -> Result<Arc<chaski_io::households::KnownCodes>, ApiError> {
+        use chaski_core::layer::LayerKind;
+        let key: Vec<(String, u64)> = self
+            .store
+            .layers()?
+            .into_iter()
+            .filter(|l| matches!(l.kind, LayerKind::Communities | LayerKind::Facilities))
+            .map(|l| (l.name, l.version))
+            .collect();
+        let mut slot = self
+            .known_codes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((k, codes)) = slot.as_ref()
+            && *k == key
+        {
+            return Ok(codes.clone());
+        }
+        let codes = Arc::new(chaski_io::households::KnownCodes::from_store(
+            self.store.as_ref(),
+        )?);
+        *slot = Some((key, codes.clone()));
+        Ok(codes)
     }
 
     /// Rebuild the catalog if the store's data version moved on; returns true when it did.

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use crate::common::{chaski, demo_store, peru, text};
+use chaski_core::access_control::TokenStore as _;
 use std::process::Command;
 
 #[test]
@@ -353,4 +354,117 @@ fn household_export_reimport_updates_by_submission() {
     let out = chaski(&store, &replace);
     let stdout = text(&out.stdout);
     assert!(stdout.contains("(4 inserted, 0 updated)"), "{stdout}");
+}
+
+/// Consent withdrawal and the register of places from the command line: an
+/// import registers its places; `households delete` removes every record of
+/// a household (printing what, without health data) and logs it without the
+/// code; `places add/remove/derive` manage the register.
+#[test]
+fn households_delete_and_places() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s.gpkg");
+    let kobo = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../chaski-io/tests/fixtures/kobo_hogares.csv"
+    );
+    let out = chaski(
+        &store,
+        &[
+            "import",
+            kobo,
+            "--layer",
+            "households",
+            "--kind",
+            "households",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = chaski(&store, &["places", "list"]);
+    let list = text(&out.stdout);
+    assert!(out.status.success(), "{list}");
+    // The fixture's households: SYN-00001 / SYN-CP01-S2 / SYN-CP01 among them.
+    assert!(list.contains("SYN-00001  SYN-CP01-S2  SYN-CP01"), "{list}");
+
+    let out = chaski(&store, &["households", "delete", "KH-01"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("deleted 1 record(s) of household 'KH-01'"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("sector SYN-CP01-S2  community SYN-CP01"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("alto") && !stdout.contains("anaemia"),
+        "{stdout}"
+    );
+    let out = chaski(&store, &["households", "delete", "KH-01"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains("nothing deleted"));
+    // The deletion is in the access log, without the code.
+    let log = chaski_io::store::tokens::GpkgTokenStore::open(&store)
+        .unwrap()
+        .access_log()
+        .unwrap();
+    let deletions: Vec<_> = log
+        .iter()
+        .filter(|e| e.what == "chaski households delete")
+        .collect();
+    assert_eq!(deletions.len(), 2, "{log:?}");
+    assert_eq!((deletions[0].count, deletions[1].count), (1, 0));
+    assert!(deletions[0].who.as_deref().unwrap().starts_with("cli:"));
+    assert!(!format!("{log:?}").contains("KH-01"));
+    // The places survive deletions; add and remove by hand.
+    let out = chaski(
+        &store,
+        &[
+            "places",
+            "add",
+            "--facility",
+            "F9",
+            "--sector",
+            "S9",
+            "--community",
+            "C9",
+        ],
+    );
+    assert_eq!(text(&out.stdout).trim(), "registered");
+    let out = chaski(
+        &store,
+        &[
+            "places",
+            "remove",
+            "--facility",
+            "F9",
+            "--sector",
+            "S9",
+            "--community",
+            "C9",
+        ],
+    );
+    assert_eq!(text(&out.stdout).trim(), "removed");
+    let out = chaski(
+        &store,
+        &[
+            "places",
+            "add",
+            "--facility",
+            "F9",
+            "--sector",
+            "S9",
+            "--community",
+            "",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--community is empty"));
+    let out = chaski(&store, &["places", "derive"]);
+    assert!(
+        text(&out.stdout).contains("0 places registered from 'households'"),
+        "{}",
+        text(&out.stdout)
+    );
 }
