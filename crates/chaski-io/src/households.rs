@@ -47,12 +47,15 @@
 //! [`chaski_core::household::derive_risk_level`] (violence risk included).
 
 use crate::import::{GeomError, ImportReport, SourceColumn, SourceRecord, SourceTable};
-use chaski_core::access_control::{Access, AccessError, AccessRecord, Role, TokenStore};
+use chaski_core::access_control::{
+    Access, AccessError, AccessRecord, FIELD_CHA_SECTOR, FIELD_FACILITY, Role, TokenStore,
+};
 use chaski_core::household::places::Places;
 use chaski_core::household::write::{Deleted, Refusal, Repair, WriteRules, check_scope, plan_edit};
 use chaski_core::household::{Violence, derive_risk_level};
 use chaski_core::layer::{Layer, LayerKind};
 use chaski_core::schema::{CoreField, core_fields, match_core_field, normalize_name};
+use chaski_core::store::EditScope;
 use chaski_core::store::{Store, StoreError};
 use chaski_core::value::{FieldType, Value};
 use geo::{Geometry, Point};
@@ -571,7 +574,19 @@ pub fn write_households(
     )
     .map_err(HouseholdWriteError::OutOfScope)?;
     let mut plan = None;
-    let summary = store.edit_layer(layer_name, LayerKind::Households, &mut |stored| {
+    // A scoped writer's transaction reads its own records only.
+    let scope = match (writer.access.role, writer.access.scope.as_deref()) {
+        (Role::Cha, Some(s)) => EditScope::FieldEquals {
+            field: FIELD_CHA_SECTOR,
+            value: s,
+        },
+        (Role::Facility, Some(f)) => EditScope::FieldEquals {
+            field: FIELD_FACILITY,
+            value: f,
+        },
+        _ => EditScope::All,
+    };
+    let summary = store.edit_layer(layer_name, LayerKind::Households, scope, &mut |stored| {
         let p = plan_edit(
             writer.access,
             stored,

@@ -7,7 +7,7 @@
 //!    CHA sector) writes rows of its own `cha_sector`; a `facility` token
 //!    (scope: a RENIPRESS code) rows of its own `facility`. For both, the
 //!    row's (facility, sector, community) must be a registered
-//!    [`Place`](super::places::Place) of the scope, and its point must lie
+//!    [`Place`] of the scope, and its point must lie
 //!    within [`WriteRules::max_distance_m`] of the community's location in the
 //!    store's communities layers. An empty `facility` is filled in when the
 //!    register names exactly one facility for the row's sector and community.

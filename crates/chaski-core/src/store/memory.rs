@@ -1,8 +1,8 @@
 //! In-memory store: for tests and runs that need no persistence.
 
 use super::{
-    EditFn, EditSummary, LayerInfo, RasterInfo, Result, Store, StoreError, UpsertKeys, WriteMode,
-    WriteSummary, check_name, layer_bounds, merge_fields,
+    EditFn, EditScope, EditSummary, LayerInfo, RasterInfo, Result, Store, StoreError, UpsertKeys,
+    WriteMode, WriteSummary, check_name, layer_bounds, merge_fields,
 };
 use crate::layer::{Feature, Layer, LayerKind};
 use crate::raster::Raster;
@@ -164,6 +164,7 @@ impl Store for MemoryStore {
         &self,
         name: &str,
         kind: LayerKind,
+        scope: EditScope<'_>,
         edit: &mut EditFn<'_>,
     ) -> Result<Option<EditSummary>> {
         check_name(name)?;
@@ -180,9 +181,34 @@ impl Store for MemoryStore {
                 ),
             });
         }
-        let Some(ed) = edit(old) else {
+        let seen = old.map(|o| Layer {
+            features: o
+                .features
+                .iter()
+                .filter(|f| scope.contains(o, f))
+                .cloned()
+                .collect(),
+            ..o.clone()
+        });
+        let Some(ed) = edit(seen.as_ref()) else {
             return Ok(None);
         };
+        let in_scope = |fid: i64| {
+            seen.as_ref()
+                .is_some_and(|s| s.features.iter().any(|f| f.fid == fid))
+        };
+        if let Some(fid) = ed
+            .updates
+            .iter()
+            .map(|f| f.fid)
+            .chain(ed.deletes.iter().copied())
+            .find(|&fid| !in_scope(fid))
+        {
+            return Err(StoreError::Conflict {
+                layer: name.to_owned(),
+                reason: format!("feature {fid} is not stored or not in the edit's scope"),
+            });
+        }
         if ed.is_empty() {
             return Ok(Some(EditSummary {
                 version: inner.version,

@@ -121,6 +121,35 @@ pub struct EditSummary {
     pub version: u64,
 }
 
+/// Which stored features [`Store::edit_layer`] reads and may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EditScope<'a> {
+    /// Every feature.
+    #[default]
+    All,
+    /// The features whose text field `field`, trimmed, equals `value` (a
+    /// caller's CHA sector or facility): the edit reads only them, so its
+    /// cost follows the caller's records, not the whole layer.
+    FieldEquals {
+        /// Field name.
+        field: &'a str,
+        /// Value.
+        value: &'a str,
+    },
+}
+
+impl EditScope<'_> {
+    /// Whether `feature` of `layer` is in the scope.
+    pub fn contains(&self, layer: &Layer, feature: &Feature) -> bool {
+        match self {
+            Self::All => true,
+            Self::FieldEquals { field, value } => {
+                matches!(layer.value(feature, field), Value::Text(t) if t.trim() == *value)
+            }
+        }
+    }
+}
+
 /// The closure of [`Store::edit_layer`]: it sees the stored layer (None when
 /// there is none yet) and returns the changes, or None to write nothing.
 pub type EditFn<'a> = dyn FnMut(Option<&Layer>) -> Option<LayerEdit> + 'a;
@@ -179,15 +208,17 @@ pub trait Store: Send + Sync {
     /// transaction: no other write to the store comes between the read and the
     /// write, so decisions taken on the stored features (which record a key
     /// matches, whether it is in the caller's scope) still hold when the
-    /// changes land. A missing layer is created with `kind` from the inserts.
-    /// `edit` returning None, or an empty edit, writes nothing and leaves the
-    /// data version as it was (`Ok(None)` for None). An update or delete of a
-    /// fid that is not stored is a [`StoreError::Conflict`] and nothing is
-    /// written.
+    /// changes land. `edit` sees only the features of `scope` (all fields),
+    /// and may update or delete only those. A missing layer is created with
+    /// `kind` from the inserts. `edit` returning None, or an empty edit,
+    /// writes nothing and leaves the data version as it was (`Ok(None)` for
+    /// None). An update or delete of a fid that is not stored, or not in
+    /// `scope`, is a [`StoreError::Conflict`] and nothing is written.
     fn edit_layer(
         &self,
         name: &str,
         kind: LayerKind,
+        scope: EditScope<'_>,
         edit: &mut EditFn<'_>,
     ) -> Result<Option<EditSummary>>;
 

@@ -29,8 +29,8 @@
 use chaski_core::layer::{Feature, GeometryType, Layer, LayerKind};
 use chaski_core::raster::Raster;
 use chaski_core::store::{
-    EditFn, EditSummary, LayerInfo, RasterInfo, Result, Store, StoreError, UpsertKeys, WriteMode,
-    WriteSummary, check_name, merge_fields,
+    EditFn, EditScope, EditSummary, LayerInfo, RasterInfo, Result, Store, StoreError, UpsertKeys,
+    WriteMode, WriteSummary, check_name, merge_fields,
 };
 use chaski_core::value::{Field, FieldType, Value};
 use geo::{
@@ -1837,22 +1837,51 @@ fn write_layer_tx(
 fn read_layer_tx(conn: &mut Connection, name: &str) -> Result<Layer, GpkgError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
     let meta = load_meta(&tx, name)?.ok_or_else(|| StoreError::NotFound(name.to_owned()))?;
-    let layer = read_layer_rows(&tx, name, meta)?;
+    let layer = read_layer_rows(&tx, name, meta, EditScope::All)?;
     tx.commit()?;
     Ok(layer)
 }
 
-/// Every feature of a layer, inside the caller's transaction.
-fn read_layer_rows(conn: &Connection, name: &str, meta: Meta) -> Result<Layer, GpkgError> {
+/// The SQL condition and parameter of an edit scope on a layer's columns
+/// (None: every row; a field the layer lacks matches no row).
+fn scope_sql(fields: &[Field], scope: EditScope<'_>) -> Option<(String, String)> {
+    match scope {
+        EditScope::All => None,
+        EditScope::FieldEquals { field, value } => {
+            Some(match fields.iter().position(|f| f.name == field) {
+                Some(i) => (
+                    format!("TRIM({}) = ?1", q(&column_names(fields)[i])),
+                    value.to_owned(),
+                ),
+                None => ("0".to_owned(), value.to_owned()),
+            })
+        }
+    }
+}
+
+/// The features of a layer in `scope`, inside the caller's transaction.
+fn read_layer_rows(
+    conn: &Connection,
+    name: &str,
+    meta: Meta,
+    scope: EditScope<'_>,
+) -> Result<Layer, GpkgError> {
     let cols = column_names(&meta.fields);
     let col_list = col_list(&cols);
     let mut features = Vec::new();
     {
+        let filter = scope_sql(&meta.fields, scope);
         let mut stmt = conn.prepare(&format!(
-            "SELECT \"fid\", \"geom\"{col_list} FROM {} ORDER BY \"fid\"",
-            q(name)
+            "SELECT \"fid\", \"geom\"{col_list} FROM {} {} ORDER BY \"fid\"",
+            q(name),
+            filter
+                .as_ref()
+                .map_or_else(String::new, |(w, _)| format!("WHERE {w}"))
         ))?;
-        let mut rows = stmt.query([])?;
+        let mut rows = match &filter {
+            Some((_, v)) => stmt.query([v])?,
+            None => stmt.query([])?,
+        };
         let point_layer = meta.kind.geometry_type() == GeometryType::Point;
         while let Some(row) = rows.next()? {
             let fid: i64 = row.get(0)?;
@@ -1906,6 +1935,7 @@ fn edit_layer_tx(
     conn: &mut Connection,
     name: &str,
     kind: LayerKind,
+    scope: EditScope<'_>,
     edit: &mut EditFn<'_>,
 ) -> Result<Option<EditSummary>, GpkgError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -1930,7 +1960,7 @@ fn edit_layer_tx(
         .into());
     }
     let stored = match &meta {
-        Some(m) => Some(read_layer_rows(&tx, name, m.clone())?),
+        Some(m) => Some(read_layer_rows(&tx, name, m.clone(), scope)?),
         None => None,
     };
     let Some(ed) = edit(stored.as_ref()) else {
@@ -1998,6 +2028,19 @@ fn edit_layer_tx(
             let _ = write!(s, ", {} = ?{}", q(c), i + 3);
             s
         });
+    // Updates and deletes only of what the edit read.
+    if let Some(s) = &stored {
+        let read: std::collections::HashSet<i64> = s.features.iter().map(|f| f.fid).collect();
+        if let Some(fid) = ed
+            .updates
+            .iter()
+            .map(|f| f.fid)
+            .chain(ed.deletes.iter().copied())
+            .find(|fid| !read.contains(fid))
+        {
+            return Err(missing(fid));
+        }
+    }
     let mut buf = Vec::with_capacity(256);
     {
         let mut update = tx.prepare(&format!(
@@ -2340,10 +2383,11 @@ impl Store for GpkgStore {
         &self,
         name: &str,
         kind: LayerKind,
+        scope: EditScope<'_>,
         edit: &mut EditFn<'_>,
     ) -> Result<Option<EditSummary>> {
         check_name(name)?;
-        self.run(|c| edit_layer_tx(c, name, kind, edit))
+        self.run(|c| edit_layer_tx(c, name, kind, scope, edit))
     }
 
     fn delete_layer(&self, name: &str) -> Result<bool> {
@@ -2908,7 +2952,7 @@ mod tests {
             let kind = LayerKind::Communities;
             // Creation from inserts.
             let s = store
-                .edit_layer("communities", kind, &mut |old| {
+                .edit_layer("communities", kind, EditScope::All, &mut |old| {
                     assert!(old.is_none());
                     Some(LayerEdit {
                         fields: fields.clone(),
@@ -2926,12 +2970,14 @@ mod tests {
             // None and empty edits write nothing.
             assert!(
                 store
-                    .edit_layer("communities", kind, &mut |_| None)
+                    .edit_layer("communities", kind, EditScope::All, &mut |_| None)
                     .unwrap()
                     .is_none()
             );
             let s = store
-                .edit_layer("communities", kind, &mut |_| Some(LayerEdit::default()))
+                .edit_layer("communities", kind, EditScope::All, &mut |_| {
+                    Some(LayerEdit::default())
+                })
                 .unwrap()
                 .unwrap();
             assert_eq!(
@@ -2946,7 +2992,7 @@ mod tests {
             let mut more = fields.clone();
             more.push(Field::new("altitude", FieldType::Int));
             let s = store
-                .edit_layer("communities", kind, &mut |old| {
+                .edit_layer("communities", kind, EditScope::All, &mut |old| {
                     let old = old.unwrap();
                     let fid = |code: &str| {
                         old.features
@@ -2972,7 +3018,7 @@ mod tests {
             assert_eq!((s.inserted, s.updated, s.deleted, s.version), (1, 1, 1, 2));
             // A missing fid: conflict, nothing written.
             let err = store
-                .edit_layer("communities", kind, &mut |_| {
+                .edit_layer("communities", kind, EditScope::All, &mut |_| {
                     Some(LayerEdit {
                         fields: fields.clone(),
                         inserts: vec![community(Some("x"), 1, -74.0, -13.0)],
@@ -2983,10 +3029,39 @@ mod tests {
                 .unwrap_err();
             assert!(matches!(err, StoreError::Conflict { .. }), "{err}");
             assert_eq!(store.version().unwrap(), 2);
+            // A scoped edit reads only its features and may change only them.
+            let mut seen = Vec::new();
+            let err = store
+                .edit_layer(
+                    "communities",
+                    kind,
+                    EditScope::FieldEquals {
+                        field: "code",
+                        value: "a",
+                    },
+                    &mut |old| {
+                        let old = old.unwrap();
+                        seen = old.features.iter().map(|f| f.fid).collect();
+                        Some(LayerEdit {
+                            fields: fields.clone(),
+                            deletes: vec![2],
+                            ..LayerEdit::default()
+                        })
+                    },
+                )
+                .unwrap_err();
+            assert_eq!(seen, vec![1]);
+            assert!(matches!(err, StoreError::Conflict { .. }), "{err}");
+            assert_eq!(store.version().unwrap(), 2);
             // Another kind: conflict.
             assert!(
                 store
-                    .edit_layer("communities", LayerKind::Facilities, &mut |_| None)
+                    .edit_layer(
+                        "communities",
+                        LayerKind::Facilities,
+                        EditScope::All,
+                        &mut |_| None
+                    )
                     .is_err()
             );
             let l = store.read_layer("communities").unwrap();
