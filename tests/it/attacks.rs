@@ -8,7 +8,7 @@
 //! Expectations are computed from the demo layer in each test, not with the
 //! server's own code.
 
-use crate::support::{FailingLog, Reply, bearer, call, config, demo_store, get};
+use crate::support::{FailingLog, Reply, bearer, call, config, demo_store, get, tile_xy};
 use axum::http::{StatusCode, header};
 use chaski_core::access_control::Access;
 use chaski_core::access_control::{AccessEntry, MemoryTokenStore, Role, Token, TokenStore};
@@ -420,12 +420,7 @@ async fn risk_level_reveals_no_violence_risk() {
         let geo::Geometry::Point(p) = f.geometry else {
             panic!()
         };
-        let n = 2_f64.powi(14);
-        let x = ((p.x() + 180.0) / 360.0 * n).floor() as u32;
-        let lat = p.y().to_radians();
-        let y = ((1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0 * n)
-            .floor() as u32;
-        (x, y)
+        tile_xy(p.x(), p.y(), 14)
     };
     let plain = [
         (&one.admin.1, "/api/households".to_owned()),
@@ -893,11 +888,7 @@ async fn a_failing_access_log_sends_no_household_byte() {
     let geo::Geometry::Point(p) = f.geometry else {
         panic!()
     };
-    let n = 2_f64.powi(12);
-    let x = ((p.x() + 180.0) / 360.0 * n).floor() as u32;
-    let lat = p.y().to_radians();
-    let y = ((1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0 * n).floor()
-        as u32;
+    let (x, y) = tile_xy(p.x(), p.y(), 12);
     for uri in [
         "/api/households".to_owned(),
         format!("/tiles/households/12/{x}/{y}"),

@@ -7,21 +7,19 @@
 //! Expectations are computed straight from the demo layer, not with the
 //! server's access-control code.
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use crate::support::{Reply, bearer, get};
+use axum::http::{StatusCode, header};
 use chaski_core::access_control::{Access, MemoryTokenStore, Role, Token, TokenStore};
 use chaski_core::layer::Layer;
 use chaski_core::store::memory::MemoryStore;
 use chaski_core::store::{Store, WriteMode};
 use chaski_core::value::Value as FieldValue;
+use chaski_server::ServerConfig;
 use chaski_server::state::AppState;
-use chaski_server::{ServerConfig, app};
-use http_body_util::BodyExt;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
-use tower::ServiceExt;
 
 struct Fixture {
     state: AppState,
@@ -102,41 +100,6 @@ fn fixture() -> Fixture {
     }
 }
 
-struct Reply {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", String::from_utf8_lossy(&self.body)))
-    }
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-async fn get(state: &AppState, uri: &str, auth: Option<&str>) -> Reply {
-    let mut req = Request::get(uri);
-    if let Some(a) = auth {
-        req = req.header(header::AUTHORIZATION, a);
-    }
-    let res = app(state.clone())
-        .oneshot(req.body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let body = res.into_body().collect().await.unwrap().to_bytes().to_vec();
-    Reply {
-        status,
-        headers,
-        body,
-    }
-}
-
 /// The access-log entries of data served (status 200), as (who, what, count).
 fn served(tokens: &MemoryTokenStore) -> Vec<(Option<String>, String, u64)> {
     tokens
@@ -146,10 +109,6 @@ fn served(tokens: &MemoryTokenStore) -> Vec<(Option<String>, String, u64)> {
         .filter(|e| e.status == 200)
         .map(|e| (e.who, e.what, e.count))
         .collect()
-}
-
-fn bearer(secret: &str) -> String {
-    format!("Bearer {secret}")
 }
 
 /// Strings that identify a household: its code and its coordinates as JSON prints them.

@@ -134,3 +134,13 @@ impl TokenStore for FailingLog {
         self.0.remove_places(p)
     }
 }
+
+/// The z/x/y tile (Web Mercator) holding a point.
+pub fn tile_xy(lon: f64, lat: f64, z: u8) -> (u32, u32) {
+    let n = 2_f64.powi(i32::from(z));
+    let x = ((lon + 180.0) / 360.0 * n).floor() as u32;
+    let lat = lat.to_radians();
+    let y = ((1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0 * n).floor()
+        as u32;
+    (x, y)
+}

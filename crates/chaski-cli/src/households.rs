@@ -85,25 +85,6 @@ impl PlaceArgs {
     }
 }
 
-fn report_for(layer: &str, w: Withdrawal) -> ImportReport {
-    ImportReport {
-        file: "command line".into(),
-        layer: layer.to_owned(),
-        kind: Some(LayerKind::Households),
-        row_label: "row",
-        read: 0,
-        imported: 0,
-        rejected: 0,
-        issues: Vec::new(),
-        notes: Vec::new(),
-        source_crs: "EPSG:4326".to_owned(),
-        feature_rows: Vec::new(),
-        withdrawals: vec![w],
-        withdrawn: 1,
-        dropped_columns: Vec::new(),
-    }
-}
-
 pub fn run(store_path: &Path, args: Args) -> Result<ExitCode> {
     let store = crate::store::open(store_path)?;
     let tokens = crate::import::open_tokens(store_path)?;
@@ -143,7 +124,7 @@ pub fn run(store_path: &Path, args: Args) -> Result<ExitCode> {
                 &writer,
                 &layer,
                 chaski_core::Layer::new(&layer, LayerKind::Households),
-                &report_for(&layer, w),
+                &ImportReport::of_withdrawals(&layer, vec![w]),
                 &KnownCodes::default(),
             )?;
             let records: Vec<_> = done.deleted.iter().flat_map(|d| &d.records).collect();

@@ -268,6 +268,30 @@ pub struct ImportReport {
 }
 
 impl ImportReport {
+    /// The report of household withdrawals given outside a file (a deletion by
+    /// code from the command line or the API): no rows, only `withdrawals`.
+    pub fn of_withdrawals(
+        layer: &str,
+        withdrawals: Vec<chaski_core::household::write::Withdrawal>,
+    ) -> Self {
+        Self {
+            file: PathBuf::from("request"),
+            layer: layer.to_owned(),
+            kind: Some(LayerKind::Households),
+            row_label: "row",
+            read: 0,
+            imported: 0,
+            rejected: 0,
+            issues: Vec::new(),
+            notes: Vec::new(),
+            source_crs: "EPSG:4326".to_owned(),
+            feature_rows: Vec::new(),
+            withdrawn: withdrawals.len(),
+            withdrawals,
+            dropped_columns: Vec::new(),
+        }
+    }
+
     /// One line per issue: `file: row N: field: reason (action)`.
     pub fn issue_line(&self, issue: &Issue) -> String {
         format!("{}: {}", self.file.display(), self.issue_text(issue))

@@ -335,10 +335,7 @@ pub async fn delete(
             }
             Err(e) => return Err(e.into()),
         }
-        let report = ImportReport {
-            withdrawals: vec![w],
-            ..empty_report(&layer_name)
-        };
+        let report = ImportReport::of_withdrawals(&layer_name, vec![w]);
         let written = write(
             &st,
             &who,
@@ -373,25 +370,6 @@ pub async fn delete(
         "deleted": written.deleted_records(),
         "records": written.deleted.iter().flat_map(|d| d.records.iter()).collect::<Vec<_>>(),
     })))
-}
-
-fn empty_report(layer: &str) -> ImportReport {
-    ImportReport {
-        file: std::path::PathBuf::from("request"),
-        layer: layer.to_owned(),
-        kind: Some(LayerKind::Households),
-        row_label: "row",
-        read: 0,
-        imported: 0,
-        rejected: 0,
-        issues: Vec::new(),
-        notes: Vec::new(),
-        source_crs: "EPSG:4326".to_owned(),
-        feature_rows: Vec::new(),
-        withdrawals: Vec::new(),
-        withdrawn: 0,
-        dropped_columns: Vec::new(),
-    }
 }
 
 /// One household write of `caller` (blocking).

@@ -1149,6 +1149,48 @@ fn placeholders(n: usize) -> String {
 
 /// Sort index entries along a Hilbert curve over `bounds`: inserting nearby
 /// boxes together keeps SQLite's rtree updates local (much faster, better tree).
+/// `INSERT` of a feature row: `?1` fid, `?2` geometry, `?3…` the columns.
+fn insert_sql(name: &str, cols: &[String]) -> String {
+    format!(
+        "INSERT INTO {} (\"fid\", \"geom\"{}) VALUES (?1, ?2{})",
+        q(name),
+        col_list(cols),
+        placeholders(cols.len())
+    )
+}
+
+/// `UPDATE` of a feature row by fid, parameters as [`insert_sql`].
+fn update_sql(name: &str, cols: &[String]) -> String {
+    let sets = cols
+        .iter()
+        .enumerate()
+        .fold(String::new(), |mut s, (i, c)| {
+            let _ = write!(s, ", {} = ?{}", q(c), i + 3);
+            s
+        });
+    format!(
+        "UPDATE {} SET \"geom\" = ?2{sets} WHERE \"fid\" = ?1",
+        q(name)
+    )
+}
+
+/// Bind and run a statement of [`insert_sql`] or [`update_sql`]: `src[j]` is
+/// where stored column `j` comes from in `values`. Returns the rows changed.
+fn write_row(
+    stmt: &mut rusqlite::Statement<'_>,
+    fid: i64,
+    geometry: &[u8],
+    src: &[Option<usize>],
+    values: &[Value],
+) -> rusqlite::Result<usize> {
+    stmt.raw_bind_parameter(1, fid)?;
+    stmt.raw_bind_parameter(2, geometry)?;
+    for (j, s) in src.iter().enumerate() {
+        stmt.raw_bind_parameter(j + 3, Sv(s.and_then(|s| values.get(s))))?;
+    }
+    stmt.raw_execute()
+}
+
 fn sort_hilbert(entries: &mut [(i64, [f64; 4])], bounds: Option<[f64; 4]>) {
     let Some([x0, y0, x1, y1]) = bounds else {
         return;
@@ -1409,11 +1451,7 @@ fn create_layer(conn: &Connection, layer: &Layer) -> Result<Option<[f64; 4]>, Gp
         [name],
     )?;
 
-    let (col_list, placeholders) = (col_list(&cols), placeholders(cols.len()));
-    let mut stmt = conn.prepare(&format!(
-        "INSERT INTO {} (\"fid\", \"geom\"{col_list}) VALUES (?1, ?2{placeholders})",
-        q(name)
-    ))?;
+    let mut stmt = conn.prepare(&insert_sql(name, &cols))?;
     let mut buf = Vec::with_capacity(256);
     let mut entries: Vec<(i64, [f64; 4])> = Vec::with_capacity(layer.features.len());
     let mut bounds = None;
@@ -1705,22 +1743,8 @@ fn merge_into_layer(
         |r| r.get(0),
     )?;
 
-    let (col_list, placeholders) = (col_list(&cols), placeholders(cols.len()));
-    let mut insert = conn.prepare(&format!(
-        "INSERT INTO {} (\"fid\", \"geom\"{col_list}) VALUES (?1, ?2{placeholders})",
-        q(name)
-    ))?;
-    let sets = cols
-        .iter()
-        .enumerate()
-        .fold(String::new(), |mut s, (i, c)| {
-            let _ = write!(s, ", {} = ?{}", q(c), i + 3);
-            s
-        });
-    let mut update = conn.prepare(&format!(
-        "UPDATE {} SET \"geom\" = ?2{sets} WHERE \"fid\" = ?1",
-        q(name)
-    ))?;
+    let mut insert = conn.prepare(&insert_sql(name, &cols))?;
+    let mut update = conn.prepare(&update_sql(name, &cols))?;
 
     // Large writes rebuild the spatial index in bulk afterwards instead of
     // going through the triggers row by row.
@@ -1759,12 +1783,7 @@ fn merge_into_layer(
             }
             (&mut insert, fid)
         };
-        stmt.raw_bind_parameter(1, fid)?;
-        stmt.raw_bind_parameter(2, buf.as_slice())?;
-        for (j, s) in src.iter().enumerate() {
-            stmt.raw_bind_parameter(j + 3, Sv(s.and_then(|s| f.values.get(s))))?;
-        }
-        stmt.raw_execute()?;
+        write_row(stmt, fid, &buf, &src, &f.values)?;
     }
     drop((insert, update));
 
@@ -2020,14 +2039,6 @@ fn edit_layer_tx(
             reason: format!("feature {fid} is not stored"),
         })
     };
-    let (col_list, placeholders) = (col_list(&cols), placeholders(cols.len()));
-    let sets = cols
-        .iter()
-        .enumerate()
-        .fold(String::new(), |mut s, (i, c)| {
-            let _ = write!(s, ", {} = ?{}", q(c), i + 3);
-            s
-        });
     // Updates and deletes only of what the edit read.
     if let Some(s) = &stored {
         let read: std::collections::HashSet<i64> = s.features.iter().map(|f| f.fid).collect();
@@ -2043,19 +2054,11 @@ fn edit_layer_tx(
     }
     let mut buf = Vec::with_capacity(256);
     {
-        let mut update = tx.prepare(&format!(
-            "UPDATE {} SET \"geom\" = ?2{sets} WHERE \"fid\" = ?1",
-            q(name)
-        ))?;
+        let mut update = tx.prepare(&update_sql(name, &cols))?;
         for (i, f) in ed.updates.iter().enumerate() {
             encode_gpkg_geometry(&conform(&f.geometry, geometry_type), &mut buf)
                 .map_err(|e| geometry_error(name, i, &e))?;
-            update.raw_bind_parameter(1, f.fid)?;
-            update.raw_bind_parameter(2, buf.as_slice())?;
-            for (j, s) in src.iter().enumerate() {
-                update.raw_bind_parameter(j + 3, Sv(s.and_then(|s| f.values.get(s))))?;
-            }
-            if update.raw_execute()? == 0 {
+            if write_row(&mut update, f.fid, &buf, &src, &f.values)? == 0 {
                 return Err(missing(f.fid));
             }
         }
@@ -2071,19 +2074,11 @@ fn edit_layer_tx(
                 return Err(missing(fid));
             }
         }
-        let mut insert = tx.prepare(&format!(
-            "INSERT INTO {} (\"fid\", \"geom\"{col_list}) VALUES (?1, ?2{placeholders})",
-            q(name)
-        ))?;
+        let mut insert = tx.prepare(&insert_sql(name, &cols))?;
         for (i, f) in ed.inserts.iter().enumerate() {
             encode_gpkg_geometry(&conform(&f.geometry, geometry_type), &mut buf)
                 .map_err(|e| geometry_error(name, ed.updates.len() + i, &e))?;
-            insert.raw_bind_parameter(1, next_fid)?;
-            insert.raw_bind_parameter(2, buf.as_slice())?;
-            for (j, s) in src.iter().enumerate() {
-                insert.raw_bind_parameter(j + 3, Sv(s.and_then(|s| f.values.get(s))))?;
-            }
-            insert.raw_execute()?;
+            write_row(&mut insert, next_fid, &buf, &src, &f.values)?;
             next_fid += 1;
         }
     }
