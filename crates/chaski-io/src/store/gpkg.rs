@@ -1149,6 +1149,35 @@ fn placeholders(n: usize) -> String {
 
 /// Sort index entries along a Hilbert curve over `bounds`: inserting nearby
 /// boxes together keeps SQLite's rtree updates local (much faster, better tree).
+/// Merged fields, their column names, and where each comes from in the incoming fields.
+type MergedColumns = (Vec<Field>, Vec<String>, Vec<Option<usize>>);
+
+/// Merge `incoming` fields into a stored layer's: new columns are added to
+/// its table. Returns the merged fields, their column names and where each
+/// comes from in `incoming`.
+fn add_columns(
+    conn: &Connection,
+    name: &str,
+    stored: &[Field],
+    incoming: &[Field],
+) -> Result<MergedColumns, GpkgError> {
+    let fields = merge_fields(name, stored, incoming)?;
+    let cols = column_names(&fields);
+    for (c, f) in cols.iter().zip(&fields).skip(stored.len()) {
+        conn.execute_batch(&format!(
+            "ALTER TABLE {} ADD COLUMN {} {}",
+            q(name),
+            q(c),
+            sql_type(f.ty)
+        ))?;
+    }
+    let src = fields
+        .iter()
+        .map(|t| incoming.iter().position(|x| x.name == t.name))
+        .collect();
+    Ok((fields, cols, src))
+}
+
 /// `INSERT` of a feature row: `?1` fid, `?2` geometry, `?3…` the columns.
 fn insert_sql(name: &str, cols: &[String]) -> String {
     format!(
@@ -1699,21 +1728,7 @@ fn merge_into_layer(
         }
         .into());
     }
-    let fields = merge_fields(name, &old.fields, &layer.fields)?;
-    let cols = column_names(&fields);
-    for (c, f) in cols.iter().zip(&fields).skip(old.fields.len()) {
-        conn.execute_batch(&format!(
-            "ALTER TABLE {} ADD COLUMN {} {}",
-            q(name),
-            q(c),
-            sql_type(f.ty)
-        ))?;
-    }
-    // Where each stored field comes from in the incoming features.
-    let src: Vec<Option<usize>> = fields
-        .iter()
-        .map(|t| layer.fields.iter().position(|x| x.name == t.name))
-        .collect();
+    let (fields, cols, src) = add_columns(conn, name, &old.fields, &layer.fields)?;
     // Upsert keys (per layer kind): rank of the key field and its value as stored.
     let keys = UpsertKeys::new(layer.kind, &fields);
     let mut codes: HashMap<(usize, String), i64> = HashMap::new();
@@ -2018,20 +2033,7 @@ fn edit_layer_tx(
         tx.commit()?;
         return Ok(Some(summary));
     };
-    let fields = merge_fields(name, &old.fields, &ed.fields)?;
-    let cols = column_names(&fields);
-    for (c, f) in cols.iter().zip(&fields).skip(old.fields.len()) {
-        tx.execute_batch(&format!(
-            "ALTER TABLE {} ADD COLUMN {} {}",
-            q(name),
-            q(c),
-            sql_type(f.ty)
-        ))?;
-    }
-    let src: Vec<Option<usize>> = fields
-        .iter()
-        .map(|t| ed.fields.iter().position(|x| x.name == t.name))
-        .collect();
+    let (fields, cols, src) = add_columns(&tx, name, &old.fields, &ed.fields)?;
     let geometry_type = kind.geometry_type();
     let missing = |fid: i64| {
         GpkgError::Store(StoreError::Conflict {
