@@ -11,6 +11,7 @@ APT_PACKAGES=(
   libclang-dev  # bindgen in proj-sys
   gdal-bin      # ogr2ogr/ogrinfo: reference tool in tests
   proj-bin      # cs2cs: reference tool in tests
+  grass-core    # GRASS GIS r.cost: reference tool of the travel-time tests
   curl          # health checks in the browser and load tests
 )
 

@@ -9,12 +9,12 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use chaski_core::analysis::access::AccessStatus;
-use chaski_core::analysis::cost::Direction;
+use chaski_core::analysis::cost::{Direction, Neighbourhood};
 use chaski_core::analysis::scenario::Scenario;
 use chaski_core::crs::Projection;
 use chaski_core::store::memory::MemoryStore;
 use chaski_core::store::{Store, WriteMode};
-use chaski_io::access::{AccessInputs, AccessOptions, AccessResult};
+use chaski_io::access::{AccessInputs, AccessOptions, AccessResult, RunSettings};
 use chaski_io::crs::ProjProjection;
 use chaski_server::state::AppState;
 use chaski_server::{ServerConfig, app};
@@ -275,6 +275,67 @@ async fn filters_and_presets_change_the_answer() {
         "{cat}"
     );
     assert_eq!(st.access.cached_results().await, 3);
+}
+
+/// `moves=8|16|24` (the `--moves` of `chaski catchments`) changes the search:
+/// each answer matches the pipeline run with those moves, and a bad value is
+/// a 400 naming the parameter.
+#[tokio::test]
+async fn moves_choose_the_neighbourhood() {
+    let store = store();
+    let st = state_with(store.clone(), ServerConfig::default().max_grid_cells);
+    let opts = AccessOptions {
+        all_villages: true,
+        ..AccessOptions::default()
+    };
+    let inputs = AccessInputs::from_store(store.as_ref(), &opts).unwrap();
+    let surface = inputs.surface(&Scenario::walking()).unwrap();
+    let villages = points("communities");
+    for (moves, n) in [
+        (8, Neighbourhood::Queen8),
+        (16, Neighbourhood::Knight16),
+        (24, Neighbourhood::Extended24),
+    ] {
+        let reference = inputs
+            .run_on(
+                &surface,
+                "walking",
+                &inputs.facilities,
+                "facilities",
+                RunSettings {
+                    neighbourhood: n,
+                    ..RunSettings::default()
+                },
+            )
+            .unwrap();
+        for (i, (_, at)) in villages.iter().enumerate().step_by(37) {
+            let (status, v) = get(
+                &st,
+                &format!("{}&moves={moves}", uri("/api/accessibility", *at)),
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "{v}");
+            assert_eq!(v["moves"], moves);
+            let want = reference.access[i].minutes;
+            match (want, v["minutes"].as_f64()) {
+                (Some(w), Some(got)) => assert!((w - got).abs() <= 1e-3, "{moves}: {w} {got}"),
+                (w, got) => assert_eq!(w, got, "{moves}"),
+            }
+        }
+    }
+    // Fewer moves never find a faster route.
+    let at = villages[40].1;
+    let m = |v: &Value| v["minutes"].as_f64().unwrap();
+    let m8 = m(
+        &get(&st, &format!("{}&moves=8", uri("/api/accessibility", at)))
+            .await
+            .1,
+    );
+    let m16 = m(&get(&st, &uri("/api/accessibility", at)).await.1);
+    assert!(m8 >= m16 - 1e-6, "{m8} {m16}");
+    let (status, e) = get(&st, &format!("{}&moves=12", uri("/api/accessibility", at))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(e["error"].as_str().unwrap().contains("'moves'"), "{e}");
 }
 
 #[tokio::test]

@@ -22,8 +22,8 @@ use chaski_core::analysis::scenario::Scenario;
 use chaski_core::analysis::uncertainty::Interval;
 use chaski_core::raster::Raster;
 use chaski_io::access::{
-    AccessError, AccessInputs, AccessOptions, AccessResult, BirthCareFilter, SourceFilter,
-    SurfaceModel, read_layers,
+    AccessError, AccessInputs, AccessOptions, AccessResult, BirthCareFilter, RunSettings,
+    SourceFilter, SurfaceModel, read_layers,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value as Json, json};
@@ -92,17 +92,6 @@ pub enum DirectionArg {
     To,
     /// From the facility out to each place (staff visits).
     From,
-}
-
-/// Moves of the search (`--moves`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Moves {
-    /// 8 neighbours and 8 knight's moves.
-    #[value(name = "16")]
-    Sixteen,
-    /// Also the 8 three-by-one moves.
-    #[value(name = "24")]
-    TwentyFour,
 }
 
 /// Unit of a `--friction` raster.
@@ -226,10 +215,11 @@ pub struct Args {
     #[arg(long)]
     pub land_cover: Option<String>,
 
-    /// Moves of the search: 16 (8 neighbours and knight's moves, as GRASS r.cost -k; at most
-    /// 2.75 % longer than the straight line) or 24 (also three-by-one moves; at most 1.3 %).
-    #[arg(long, value_enum, default_value = "16")]
-    pub moves: Moves,
+    /// Moves of the search: 8 (as GRASS r.cost; at most 8.2 % longer than the straight
+    /// line), 16 (8 neighbours and knight's moves, as GRASS r.cost -k; at most 2.75 %) or 24
+    /// (also three-by-one moves; at most 1.3 %). Each move costs the integral of pace along it.
+    #[arg(long, default_value = "16")]
+    pub moves: Neighbourhood,
 
     /// Cell size in metres when warping a geographic raster (default: its own resolution).
     #[arg(long)]
@@ -694,10 +684,7 @@ fn access_options(args: &Args) -> AccessOptions {
         },
         max_cells: None,
         land_cover: args.land_cover.clone(),
-        neighbourhood: match args.moves {
-            Moves::Sixteen => Neighbourhood::Knight16,
-            Moves::TwentyFour => Neighbourhood::Extended24,
-        },
+        neighbourhood: args.moves,
     }
 }
 
@@ -781,8 +768,11 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
         &scenario_name,
         &inputs.facilities,
         &format!("layer '{}'", args.facilities),
-        direction,
-        args.max_minutes,
+        RunSettings {
+            direction,
+            max_minutes: args.max_minutes,
+            neighbourhood: args.moves,
+        },
     )?;
     drop(surface);
     stages.end("search");

@@ -1493,7 +1493,7 @@ impl AccessInputs {
         let options = SearchOptions {
             direction: result.direction,
             max_seconds: result.max_minutes.map(|m| m * 60.0),
-            neighbourhood: self.neighbourhood,
+            neighbourhood: result.neighbourhood,
         };
         let intervals = monte_carlo(&inputs, &s, &sources, &queries, &options, [0.05, 0.95])?;
         let mut it = intervals.into_iter();
@@ -1523,8 +1523,11 @@ impl AccessInputs {
             &self.scenario_name(scenario),
             &self.facilities,
             &format!("layer '{}'", self.facilities_layer),
-            direction,
-            max_minutes,
+            RunSettings {
+                direction,
+                max_minutes,
+                neighbourhood: self.neighbourhood,
+            },
         )
     }
 
@@ -1536,9 +1539,13 @@ impl AccessInputs {
         scenario: &str,
         sources: &[Facility],
         what: &str,
-        direction: Direction,
-        max_minutes: Option<f64>,
+        run: RunSettings,
     ) -> Result<AccessResult, AccessError> {
+        let RunSettings {
+            direction,
+            max_minutes,
+            neighbourhood,
+        } = run;
         if let Some(m) = max_minutes {
             if !(m.is_finite() && m > 0.0) {
                 return Err(AccessError::Option {
@@ -1561,20 +1568,12 @@ impl AccessInputs {
         let opts = SearchOptions {
             direction,
             max_seconds: max_minutes.map(|m| m * 60.0),
-            neighbourhood: self.neighbourhood,
+            neighbourhood,
         };
         let t0 = Instant::now();
         let times = travel_time(surface, &cells, &opts);
         tracing::debug!(elapsed = ?t0.elapsed(), "travel_time");
-        self.finish(
-            times,
-            surface,
-            scenario,
-            sources,
-            what,
-            direction,
-            max_minutes,
-        )
+        self.finish(times, surface, scenario, sources, what, run)
     }
 
     /// Cells of `sources` on `grid` (`(usize::MAX, usize::MAX)` off it).
@@ -1600,7 +1599,6 @@ impl AccessInputs {
     }
 
     /// The result of a search: village table and passable cells.
-    #[expect(clippy::too_many_arguments, reason = "the parts of a result")]
     fn finish(
         &self,
         times: TravelTimes,
@@ -1608,9 +1606,13 @@ impl AccessInputs {
         scenario: &str,
         sources: &[Facility],
         what: &str,
-        direction: Direction,
-        max_minutes: Option<f64>,
+        run: RunSettings,
     ) -> Result<AccessResult, AccessError> {
+        let RunSettings {
+            direction,
+            max_minutes,
+            neighbourhood,
+        } = run;
         let metric = &self.metric;
         let grid = surface.grid();
         let used = sources.len() - times.skipped_sources.len();
@@ -1653,6 +1655,7 @@ impl AccessInputs {
             scenario: scenario.to_owned(),
             direction,
             max_minutes,
+            neighbourhood,
             passable_cells,
             passable,
         })
@@ -1905,14 +1908,9 @@ impl AccessInputs {
             None
         };
         let Some(change) = change else {
-            let result = edited.inputs.run_on(
-                &surface,
-                &name,
-                &sources,
-                &what,
-                base.direction,
-                base.max_minutes,
-            )?;
+            let result = edited
+                .inputs
+                .run_on(&surface, &name, &sources, &what, base.settings())?;
             return Ok((result, Recompute::Full));
         };
         if sources.is_empty() {
@@ -1939,20 +1937,15 @@ impl AccessInputs {
         let opts = SearchOptions {
             direction: base.direction,
             max_seconds: base.max_minutes.map(|m| m * 60.0),
-            neighbourhood: edited.inputs.neighbourhood,
+            neighbourhood: base.neighbourhood,
         };
         let t0 = Instant::now();
         let times = update_travel_time(&surface, &base.times, &change.cells, &kept, &cells, &opts);
         tracing::debug!(elapsed = ?t0.elapsed(), cells = change.cells.len(), "update_travel_time");
-        let result = edited.inputs.finish(
-            times,
-            &surface,
-            &name,
-            &sources,
-            &what,
-            base.direction,
-            base.max_minutes,
-        )?;
+        let result =
+            edited
+                .inputs
+                .finish(times, &surface, &name, &sources, &what, base.settings())?;
         Ok((
             result,
             Recompute::Incremental {
@@ -1997,6 +1990,17 @@ pub struct Catchment {
     pub geometry: Json,
 }
 
+/// How a search runs: direction of travel, time limit and moves.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct RunSettings {
+    /// Direction of travel (default: to the facility).
+    pub direction: Direction,
+    /// Stop the search at this many minutes (None: no limit).
+    pub max_minutes: Option<f64>,
+    /// Moves of the search (default: 16, as GRASS `r.cost -k`).
+    pub neighbourhood: Neighbourhood,
+}
+
 /// A search's outcome: times, allocation, routes and the village table.
 #[derive(Debug, Clone)]
 pub struct AccessResult {
@@ -2018,12 +2022,23 @@ pub struct AccessResult {
     pub direction: Direction,
     /// The search's time limit.
     pub max_minutes: Option<f64>,
+    /// Moves of the search.
+    pub neighbourhood: Neighbourhood,
     /// Passable cells of the surface.
     pub passable_cells: usize,
     passable: Vec<u64>,
 }
 
 impl AccessResult {
+    /// How this search ran.
+    pub fn settings(&self) -> RunSettings {
+        RunSettings {
+            direction: self.direction,
+            max_minutes: self.max_minutes,
+            neighbourhood: self.neighbourhood,
+        }
+    }
+
     /// The grid's affine transform (GDAL order) in EPSG [`Metric::epsg`].
     pub fn transform(&self) -> [f64; 6] {
         self.times.grid.transform
@@ -2437,7 +2452,7 @@ mod tests {
         assert_eq!(sources.len(), 1);
         let surface = inputs.surface(&Scenario::walking()).unwrap();
         let r = inputs
-            .run_on(&surface, "x", &sources, "test", Direction::ToSource, None)
+            .run_on(&surface, "x", &sources, "test", RunSettings::default())
             .unwrap();
         assert_eq!(r.access[0].status, AccessStatus::NotReached);
         assert_eq!(r.point(lon, lat).status, AccessStatus::OutsideSurface);
@@ -2454,8 +2469,7 @@ mod tests {
                 "x",
                 &nowhere,
                 "the 1 point sources",
-                Direction::ToSource,
-                None,
+                RunSettings::default(),
             )
             .unwrap_err()
             .to_string();

@@ -38,11 +38,11 @@ use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use chaski_core::analysis::access::AccessStatus;
-use chaski_core::analysis::cost::Direction;
+use chaski_core::analysis::cost::{Direction, Neighbourhood};
 use chaski_core::analysis::scenario::Scenario;
 use chaski_core::store::StoreError;
 use chaski_io::access::{
-    AccessError, AccessInputs, AccessOptions, AccessResult, BirthCareFilter, Facility,
+    AccessError, AccessInputs, AccessOptions, AccessResult, BirthCareFilter, Facility, RunSettings,
     SourceFilter, deg,
 };
 use serde_json::{Value, json};
@@ -88,6 +88,8 @@ struct ResultKey {
     preset: &'static str,
     /// Travel from the facility (staff) rather than to it.
     from_source: bool,
+    /// Moves of the search.
+    neighbourhood: Neighbourhood,
 }
 
 /// Cached travel-time inputs and searches, held by [`AppState`].
@@ -202,12 +204,14 @@ impl AccessCache {
             birth_care: run.filter.birth_care(),
             preset: run.preset,
             from_source: run.direction == Direction::FromSource,
+            neighbourhood: run.neighbourhood,
         };
-        let (state, filter, scenario, direction) = (
+        let (state, filter, scenario, direction, neighbourhood) = (
             state.clone(),
             run.filter.clone(),
             run.scenario.clone(),
             run.direction,
+            run.neighbourhood,
         );
         let task = tokio::spawn(async move {
             let init = async {
@@ -222,8 +226,11 @@ impl AccessCache {
                         &inputs.scenario_name(&scenario),
                         &sources,
                         &what,
-                        direction,
-                        None,
+                        RunSettings {
+                            direction,
+                            max_minutes: None,
+                            neighbourhood,
+                        },
                     )?;
                     tracing::info!(elapsed = ?t0.elapsed(), scenario = scenario.name, "travel time searched");
                     Ok::<_, AccessError>(Arc::new(result))
@@ -310,6 +317,7 @@ pub(crate) struct RunParams {
     pub(crate) preset: &'static str,
     pub(crate) scenario: Scenario,
     pub(crate) direction: Direction,
+    pub(crate) neighbourhood: Neighbourhood,
 }
 
 /// A preset by name, with the CLI's aliases.
@@ -352,11 +360,18 @@ impl RunParams {
                 )));
             }
         };
+        let neighbourhood = match p.get("moves").filter(|m| !m.is_empty()) {
+            None => Neighbourhood::default(),
+            Some(m) => m
+                .parse()
+                .map_err(|e| ApiError::BadRequest(format!("query parameter 'moves': {e}")))?,
+        };
         Ok(Self {
             filter,
             preset,
             scenario,
             direction,
+            neighbourhood,
         })
     }
 }
@@ -372,7 +387,7 @@ pub(crate) fn facility_json(f: &Facility) -> Value {
     json!({ "code": f.code, "name": f.name, "category": f.category })
 }
 
-pub(crate) const RUN_PARAMS: [&str; 4] = ["category", "birth_care", "preset", "direction"];
+pub(crate) const RUN_PARAMS: [&str; 5] = ["category", "birth_care", "preset", "direction", "moves"];
 
 /// The search `run` selects, or with `whatif=ID` the what-if's search (its
 /// scenario and sources); with the data version, the sources in words and the id.
@@ -432,6 +447,7 @@ pub async fn accessibility(
                 "route": null,
                 "scenario": result.scenario,
                 "direction": direction_text(result.direction),
+                "moves": result.neighbourhood.moves(),
                 "sources": sources,
                 "version": version,
                 "whatif": whatif,
@@ -452,6 +468,7 @@ pub async fn accessibility(
         "route": route,
         "scenario": result.scenario,
         "direction": direction_text(result.direction),
+        "moves": result.neighbourhood.moves(),
         "sources": sources,
         "version": version,
         "whatif": whatif,
@@ -513,6 +530,7 @@ pub async fn underserved(
         "minutes": minutes,
         "scenario": result.scenario,
         "direction": direction_text(result.direction),
+        "moves": result.neighbourhood.moves(),
         "sources": sources,
         "version": version,
         "whatif": whatif,
@@ -636,7 +654,10 @@ pub async fn catchments(
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    let p = Params::new(query, &["preset", "bands", "max_minutes", "direction"])?;
+    let p = Params::new(
+        query,
+        &["preset", "bands", "max_minutes", "direction", "moves"],
+    )?;
     let run = RunParams::parse(&p)?;
     let bands = parse_bands(&p)?;
     let max_minutes = p.number(
@@ -654,8 +675,11 @@ pub async fn catchments(
             &inputs.scenario_name(&run.scenario),
             &sources,
             &format!("the {} point sources", sources.len()),
-            run.direction,
-            max_minutes,
+            RunSettings {
+                direction: run.direction,
+                max_minutes,
+                neighbourhood: run.neighbourhood,
+            },
         )?;
         drop(surface);
         let direction = direction_text(result.direction);
@@ -694,6 +718,7 @@ pub async fn catchments(
             "type": "FeatureCollection",
             "scenario": result.scenario,
             "direction": direction,
+            "moves": result.neighbourhood.moves(),
             "max_minutes": max_minutes,
             "version": version,
             "sources": listed,

@@ -512,11 +512,12 @@ fn parse_body(body: &[u8]) -> ApiResult<(Vec<ParsedEdit>, Members)> {
         } else {
             k.as_str()
         };
-        if !["preset", "category", "birth_care", "direction"].contains(&name) {
+        if !["preset", "category", "birth_care", "direction", "moves"].contains(&name) {
             continue;
         }
         match v {
             Value::String(s) => members.push((name.to_owned(), s.clone())),
+            Value::Number(n) if name == "moves" => members.push((name.to_owned(), n.to_string())),
             Value::Null => {}
             other => {
                 return Err(ApiError::BadRequest(format!(
@@ -541,7 +542,14 @@ fn run_params(
 ) -> ApiResult<RunParams> {
     let p = Params::new(
         query,
-        &["scenario", "preset", "category", "birth_care", "direction"],
+        &[
+            "scenario",
+            "preset",
+            "category",
+            "birth_care",
+            "direction",
+            "moves",
+        ],
     )?;
     let mut pairs: Vec<(String, String)> =
         p.0.into_iter()

@@ -600,3 +600,195 @@ fn demo_region_uncertainty_bands() {
     }
     assert_eq!(n, 160);
 }
+
+/// Run a reference tool; its failure is the test's failure.
+fn tool(cmd: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("{cmd} is needed by this test (scripts/install-deps.sh installs it): {e}")
+        });
+    assert!(
+        out.status.success(),
+        "{cmd} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Quantile `p` of sorted values.
+fn quantile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// chaski's move costs against GRASS `r.cost` on the same friction, grid and
+/// facilities: the Torobamba basin at 30 m, a friction raster made from slope
+/// as an analyst would (`gdaldem slope -p`, Tobler's speed for that slope, in
+/// seconds per metre; GRASS gets it per cell, times 30 m). `--moves 16` is
+/// compared with `r.cost -k` and `--moves 8` with `r.cost`. The two agree to
+/// float precision wherever GRASS's route does not cut the corner of a nodata
+/// cell (chaski refuses such moves, so it is never faster): at most villages
+/// and most cells exactly, and nowhere faster. Before move costs were
+/// integrated, chaski/GRASS had median 0.956 (5th–95th percentile 0.91–0.99).
+#[test]
+fn move_costs_match_grass_r_cost() {
+    let (Some(villages_file), Some(facilities_file), Some(dem)) = (
+        peru("focus/vraem_box_villages.geojson"),
+        peru("focus/vraem_box_facilities.geojson"),
+        peru("elevation/torobamba_alos_1s.tif"),
+    ) else {
+        eprintln!("skipped: ../shared/data/peru is absent");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    tool(
+        "gdalwarp",
+        &[
+            "-q",
+            "-t_srs",
+            "EPSG:32718",
+            "-tr",
+            "30",
+            "30",
+            "-r",
+            "bilinear",
+            "-dstnodata",
+            "-9999",
+            dem.to_str().unwrap(),
+            &p("utm.tif"),
+        ],
+    );
+    tool(
+        "gdaldem",
+        &["slope", "-q", "-p", &p("utm.tif"), &p("slope.tif")],
+    );
+    let slope = chaski_io::raster::read_raster(dir.path().join("slope.tif").as_path()).unwrap();
+    let mut friction = slope.clone();
+    friction.nodata = Some(-9999.0);
+    let mut per_cell = friction.clone();
+    for ((f, c), &s) in friction
+        .data
+        .iter_mut()
+        .zip(per_cell.data.iter_mut())
+        .zip(&slope.data)
+    {
+        if slope.is_nodata(s) || !s.is_finite() {
+            (*f, *c) = (-9999.0, -9999.0);
+        } else {
+            // Tobler's speed for the slope, as seconds per metre.
+            let pace = 3.6 / (6.0 * (-3.5 * (f64::from(s) / 100.0).abs()).exp());
+            (*f, *c) = (pace as f32, (pace * 30.0) as f32);
+        }
+    }
+    chaski_io::raster::write_geotiff(&friction, dir.path().join("friction.tif").as_path()).unwrap();
+    chaski_io::raster::write_geotiff(&per_cell, dir.path().join("cellcost.tif").as_path()).unwrap();
+
+    let store = dir.path().join("s.gpkg");
+    for (file, layer) in [
+        (&villages_file, "communities"),
+        (&facilities_file, "facilities"),
+        (&dem, "dem"),
+    ] {
+        ok(&chaski(
+            &store,
+            &["import", file.to_str().unwrap(), "--layer", layer],
+        ));
+    }
+    for moves in ["16", "8"] {
+        ok(&chaski(
+            &store,
+            &[
+                "catchments",
+                "--friction",
+                &p("friction.tif"),
+                "--friction-unit",
+                "s_per_m",
+                "--moves",
+                moves,
+                "--out",
+                &p(&format!("chaski{moves}")),
+            ],
+        ));
+    }
+    tool(
+        "ogr2ogr",
+        &[
+            "-t_srs",
+            "EPSG:32718",
+            &p("facilities.gpkg"),
+            facilities_file.to_str().unwrap(),
+        ],
+    );
+    tool("grass", &["-c", "EPSG:32718", &p("grassdb/loc"), "-e"]);
+    let script = format!(
+        "set -e
+         r.in.gdal --quiet input={cost} output=cellcost
+         g.region raster=cellcost
+         v.in.ogr --quiet input={fac} output=facilities
+         r.cost -k -n --quiet input=cellcost start_points=facilities output=cost16
+         r.cost -n --quiet input=cellcost start_points=facilities output=cost8
+         r.out.gdal --quiet input=cost16 output={g16} format=GTiff type=Float64
+         r.out.gdal --quiet input=cost8 output={g8} format=GTiff type=Float64",
+        cost = p("cellcost.tif"),
+        fac = p("facilities.gpkg"),
+        g16 = p("grass16.tif"),
+        g8 = p("grass8.tif"),
+    );
+    tool(
+        "grass",
+        &[&p("grassdb/loc/PERMANENT"), "--exec", "bash", "-c", &script],
+    );
+
+    let metric = ProjProjection::new(32718).unwrap();
+    for moves in ["16", "8"] {
+        let grass =
+            chaski_io::raster::read_raster(dir.path().join(format!("grass{moves}.tif")).as_path())
+                .unwrap();
+        let out = dir.path().join(format!("chaski{moves}"));
+        let ours = chaski_io::raster::read_raster(out.join("travel_time.tif").as_path()).unwrap();
+        assert_eq!((ours.width, ours.height), (grass.width, grass.height));
+        // Cells both reach, over a minute from a facility.
+        let mut cells: Vec<f64> = ours
+            .data
+            .iter()
+            .zip(&grass.data)
+            .filter(|&(&c, &g)| {
+                !ours.is_nodata(c) && !grass.is_nodata(g) && g.is_finite() && g > 60.0
+            })
+            .map(|(&c, &g)| f64::from(c) * 60.0 / f64::from(g))
+            .collect();
+        cells.sort_by(f64::total_cmp);
+        assert!(cells.len() > 1_000_000, "{moves}: {} cells", cells.len());
+        // Never faster than GRASS; equal at the median and at most cells.
+        assert!(cells[0] > 1.0 - 1e-5, "{moves}: min {}", cells[0]);
+        assert!((quantile(&cells, 0.5) - 1.0).abs() < 1e-5, "{moves}");
+        assert!(
+            quantile(&cells, 0.80) < 1.0 + 1e-5,
+            "{moves}: p80 {}",
+            quantile(&cells, 0.8)
+        );
+        // At the villages both reach.
+        let (gt, w) = (grass.transform, grass.width);
+        let mut at: Vec<f64> = villages(&out)
+            .iter()
+            .filter_map(|r| {
+                let m = r.minutes?;
+                let (x, y) = metric.forward_one(r.lon, r.lat).ok()?;
+                let col = ((x - gt[0]) / gt[1]).floor() as usize;
+                let row = ((y - gt[3]) / gt[5]).floor() as usize;
+                let g = f64::from(*grass.data.get(row * w + col)?);
+                (g.is_finite() && g > 60.0 && !grass.is_nodata(g as f32)).then(|| m * 60.0 / g)
+            })
+            .collect();
+        at.sort_by(f64::total_cmp);
+        assert!(at.len() > 250, "{moves}: {} villages", at.len());
+        assert!(at[0] > 1.0 - 1e-5, "{moves}: min {}", at[0]);
+        assert!(
+            quantile(&at, 0.9) < 1.0 + 1e-5,
+            "{moves}: p90 {}",
+            quantile(&at, 0.9)
+        );
+    }
+}

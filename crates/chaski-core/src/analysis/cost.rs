@@ -6,17 +6,26 @@
 //! `r.cost -k` / `r.walk -k` do (Xu and Lathrop 1994 discuss the error of
 //! 8 vs 16 moves). On a flat uniform grid the longest detour of the 16-move
 //! lattice over the straight line is 2.75 % (at about 14° from an axis), 1.3 %
-//! between 27° and 45°; with 8 moves it is 8.2 %. [`Neighbourhood::Extended24`]
-//! adds the 8 moves of three cells by one, which bring the longest detour down
-//! to 1.3 % in every direction, for about 1.5 times the work.
+//! between 27° and 45°; with 8 moves ([`Neighbourhood::Queen8`], GRASS
+//! `r.cost` without `-k`) it is 8.2 %. [`Neighbourhood::Extended24`] adds the
+//! 8 moves of three cells by one, which bring the longest detour down to
+//! 1.3 % in every direction, for about 1.5 times the work.
 //!
-//! A move from cell `a` to cell `b` of horizontal length `L` costs half its
-//! length in each cell (as `r.cost` and `r.walk` do):
-//! `L/2 · (pace_a(s) + pace_b(s))`, where `pace(s) = fixed + walk · p(s)` seconds
-//! per metre, `p` is the inverse of Tobler's hiking function (see
-//! [`tobler_kmh`]) and `s` is the signed slope from the cell the traveller
-//! leaves to the cell they enter. Isotropic surfaces (a user's friction or
-//! speed raster) have `walk = 0`.
+//! **What a move costs.** A move costs the integral of pace along its straight
+//! segment from cell centre to cell centre, for a pace that is constant within
+//! each cell: the length `L` times the share of `L` in each cell it crosses
+//! times that cell's pace ([`shares`]). Axis and diagonal moves lie half in
+//! each end cell (`L/2 · (pace_a + pace_b)`, as `r.cost` costs them); a
+//! knight's move lies a quarter in each of four cells, its two ends and the
+//! two it passes between (`L/4 · Σ pace`, as `r.cost -k` averages them); a
+//! three-by-one move lies 1/6 in each end cell and 1/3 in each of the two
+//! cells it crosses. So no move hops over a slow cell (a steep step, a bog, a
+//! slow land-cover class) at less than its share. A cell's pace is
+//! `fixed + walk · p(s)` seconds per metre, `p` the inverse of Tobler's hiking
+//! function (see [`tobler_kmh`]) and `s` the signed slope of the whole move,
+//! from the elevation of the cell the traveller leaves to that of the cell
+//! they enter over `L`; isotropic surfaces (a user's friction or speed raster)
+//! have `walk = 0`.
 //!
 //! Impassable cells (nodata, barriers) are never entered, and a diagonal or
 //! knight's move is refused when a cell it passes through is impassable (the
@@ -105,9 +114,12 @@ pub const MOVES: [(i32, i32); 24] = [
 ];
 
 /// Which moves a search may make.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Neighbourhood {
+    /// 8 moves: the axis and diagonal neighbours, as GRASS `r.cost` without
+    /// `-k`. Longest detour on a flat grid 8.2 %.
+    Queen8,
     /// 16 moves: 8 neighbours and 8 knight's moves, as GRASS `r.cost -k`.
     /// Longest detour on a flat grid 2.75 %. Default.
     #[default]
@@ -121,6 +133,7 @@ impl Neighbourhood {
     /// Bits of the move codes (indices into [`MOVES`]) it allows.
     pub const fn mask(self) -> u32 {
         match self {
+            Self::Queen8 => 0xFF,
             Self::Knight16 => 0xFFFF,
             Self::Extended24 => 0x00FF_FFFF,
         }
@@ -129,8 +142,40 @@ impl Neighbourhood {
     /// Number of moves.
     pub const fn moves(self) -> usize {
         match self {
+            Self::Queen8 => 8,
             Self::Knight16 => 16,
             Self::Extended24 => 24,
+        }
+    }
+}
+
+impl std::fmt::Display for Neighbourhood {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.moves())
+    }
+}
+
+/// A neighbourhood that is not 8, 16 or 24 moves.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("'{0}' is not a number of moves: 8 (as GRASS r.cost), 16 (r.cost -k, the default) or 24")]
+pub struct NeighbourhoodError(pub String);
+
+/// The one parser of `--moves` and the `moves` query parameter.
+///
+/// ```
+/// use chaski_core::analysis::cost::Neighbourhood;
+/// assert_eq!("24".parse::<Neighbourhood>(), Ok(Neighbourhood::Extended24));
+/// assert_eq!(Neighbourhood::Queen8.to_string(), "8");
+/// assert!("12".parse::<Neighbourhood>().is_err());
+/// ```
+impl std::str::FromStr for Neighbourhood {
+    type Err = NeighbourhoodError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "8" => Ok(Self::Queen8),
+            "16" => Ok(Self::Knight16),
+            "24" => Ok(Self::Extended24),
+            other => Err(NeighbourhoodError(other.to_owned())),
         }
     }
 }
@@ -606,27 +651,117 @@ impl TravelTimes {
     }
 }
 
-#[derive(Clone, Copy)]
-struct Move {
-    off: isize,
-    half_len: f32,
-    inv_len: f32,
-    back: u8,
+/// Shares of a move's length in each of its end cells and in each of the two
+/// cells it crosses between them: axis and diagonal moves lie half in each end
+/// cell (a diagonal only touches the two other cells at their shared corner);
+/// a knight's move from (0, 0) to (2, 1) crosses x = ½ at a quarter of its
+/// length, the row boundary y = ½ at half (x = 1) and x = 1½ at three
+/// quarters, so a quarter lies in each of its four cells; a three-by-one move
+/// to (3, 1) crosses x = ½, 1½, 2½ at 1/6, 1/2, 5/6 and passes the corner
+/// (1½, ½) at 1/2: 1/6 in each end cell and 1/3 in the two cells it crosses,
+/// (1, 0) and (2, 1). The shares hold for rectangular cells too (the segment
+/// is the same in cell units, and length is linear along it).
+pub const fn shares(d: usize) -> (f64, f64) {
+    if d < 8 {
+        (0.5, 0.0)
+    } else if d < 16 {
+        (0.25, 0.25)
+    } else {
+        (1.0 / 6.0, 1.0 / 3.0)
+    }
 }
 
-fn moves(grid: &Grid, pw: usize) -> [Move; 24] {
+/// The two cells move `d` crosses between its ends, as (col, row) offsets
+/// from its start cell (the start cell itself twice for axis and diagonal
+/// moves, which cross none).
+pub const fn crossed(d: usize) -> [(i32, i32); 2] {
+    let (dc, dr) = MOVES[d];
+    let (sc, sr) = (dc.signum(), dr.signum());
+    if d < 8 {
+        [(0, 0), (0, 0)]
+    } else if d < 16 {
+        if dc.abs() == 2 {
+            [(sc, 0), (sc, dr)]
+        } else {
+            [(0, sr), (dc, sr)]
+        }
+    } else if dc.abs() == 3 {
+        [(sc, 0), (2 * sc, dr)]
+    } else {
+        [(0, sr), (dc, 2 * sr)]
+    }
+}
+
+#[derive(Clone, Copy)]
+pub(crate) struct Move {
+    pub(crate) off: isize,
+    /// Padded offsets of the two cells crossed between the ends.
+    pub(crate) mid: [isize; 2],
+    /// Length times the share of each end cell.
+    pub(crate) end_len: f32,
+    /// Length times the share of each crossed cell.
+    pub(crate) mid_len: f32,
+    pub(crate) inv_len: f32,
+    pub(crate) back: u8,
+}
+
+pub(crate) fn moves(grid: &Grid, pw: usize) -> [Move; 24] {
     let (cw, ch) = grid.cell_size();
     let pw = pw as isize;
+    let off = |(dc, dr): (i32, i32)| dr as isize * pw + dc as isize;
     std::array::from_fn(|d| {
         let (dc, dr) = MOVES[d];
         let len = ((f64::from(dc) * cw).powi(2) + (f64::from(dr) * ch).powi(2)).sqrt();
+        let (end, mid) = shares(d);
+        let [a, b] = crossed(d);
         Move {
-            off: dr as isize * pw + dc as isize,
-            half_len: (len / 2.0) as f32,
+            off: off((dc, dr)),
+            mid: [off(a), off(b)],
+            end_len: (len * end) as f32,
+            mid_len: (len * mid) as f32,
             inv_len: (1.0 / len) as f32,
             back: opposite(d) as u8,
         }
     })
+}
+
+/// Seconds of move `m`: the integral of pace along its segment (see
+/// [`shares`]). `fixed` and `walk` are the slope-independent pace and the
+/// Tobler multiplier of its start, end and two crossed cells (in that order;
+/// the crossed ones are read only when `MID`), `dz` the end's elevation minus
+/// the start's. Infinite when a walking cell meets a slope over `max_slope`.
+/// The one-thread, threaded and incremental searches all cost moves here, so
+/// they add the same floats.
+#[inline]
+pub(crate) fn move_cost<const ANISO: bool, const MID: bool>(
+    m: &Move,
+    fixed: [f32; 4],
+    walk: [f32; 4],
+    dz: f32,
+    sign: f32,
+    max_slope: f32,
+) -> f32 {
+    let ends = fixed[0] + fixed[1];
+    if !ANISO {
+        return if MID {
+            m.end_len * ends + m.mid_len * (fixed[2] + fixed[3])
+        } else {
+            m.end_len * ends
+        };
+    }
+    let slope = sign * dz * m.inv_len;
+    let we = walk[0] + walk[1];
+    let wm = if MID { walk[2] + walk[3] } else { 0.0 };
+    if we + wm > 0.0 && slope.abs() > max_slope {
+        return f32::INFINITY;
+    }
+    let tp = tobler_pace(slope);
+    let cost = m.end_len * (ends + we * tp);
+    if MID {
+        cost + m.mid_len * (fixed[2] + fixed[3] + wm * tp)
+    } else {
+        cost
+    }
 }
 
 /// Search state of one padded cell read for every neighbour: its time (stored
@@ -1117,10 +1252,6 @@ fn run<H: Hot, const ANISO: bool>(
     })
 }
 
-#[expect(
-    clippy::many_single_char_names,
-    reason = "Dijkstra notation: u, v cells, t time"
-)]
 fn search<H: Hot, const ANISO: bool>(
     surf: &CostSurface,
     hot: &mut [H],
@@ -1147,42 +1278,98 @@ fn search<H: Hot, const ANISO: bool>(
         hot[p].set_time(-t);
         let c = cold[p];
         let (fu, wu, zu) = (u.fixed(), u.walk(), u.z());
-        let mut mask = c.mask();
-        while mask != 0 {
-            let d = mask.trailing_zeros() as usize;
-            mask &= mask - 1;
-            let m = moves[d];
-            let q = p.wrapping_add_signed(m.off);
-            let v = hot[q];
-            let tv = v.time();
-            // Settled cells hold a negative time; the anisotropic cost is worth
-            // skipping for them, the isotropic one is cheaper than the branch.
-            if ANISO && tv <= t {
-                continue;
-            }
-            let cost = if ANISO {
-                let wq = v.walk();
-                let slope = sign * (v.z() - zu) * m.inv_len;
-                let w2 = wu + wq;
-                if w2 > 0.0 && slope.abs() > max_slope {
-                    continue;
-                }
-                m.half_len * (fu + v.fixed() + w2 * tobler_pace(slope))
-            } else {
-                m.half_len * (fu + v.fixed())
-            };
-            let nt = t + cost;
-            if nt < tv && nt <= max {
-                hot[q].set_time(nt);
-                cold[q].set_back(m.back);
-                cold[q].source = c.source;
-                heap.push(key(nt), q as u32);
-            }
+        let mask = c.mask();
+        // Axis and diagonal moves, then the moves that cross cells.
+        relax_moves::<H, ANISO, false>(
+            hot,
+            cold,
+            heap,
+            &moves,
+            mask & 0xFF,
+            p,
+            t,
+            (fu, wu, zu),
+            c.source,
+            (max, sign, max_slope),
+            &key,
+        );
+        relax_moves::<H, ANISO, true>(
+            hot,
+            cold,
+            heap,
+            &moves,
+            mask & !0xFF,
+            p,
+            t,
+            (fu, wu, zu),
+            c.source,
+            (max, sign, max_slope),
+            &key,
+        );
+    }
+}
+
+/// Relax the moves of `mask` from settled cell `p` (time `t`, pace, walking
+/// multiplier and elevation `here`, source `source`); `limits` are the time
+/// limit, slope sign and steepest slope.
+#[inline]
+#[expect(
+    clippy::too_many_arguments,
+    clippy::many_single_char_names,
+    reason = "the hot loop of the search, kept free of indirection; Dijkstra notation"
+)]
+fn relax_moves<H: Hot, const ANISO: bool, const MID: bool>(
+    hot: &mut [H],
+    cold: &mut [Cold],
+    heap: &mut RadixHeap,
+    moves: &[Move; 24],
+    mut mask: u32,
+    p: usize,
+    t: f32,
+    here: (f32, f32, f32),
+    source: u32,
+    limits: (f32, f32, f32),
+    key: &impl Fn(f32) -> u64,
+) {
+    let (fu, wu, zu) = here;
+    let (max, sign, max_slope) = limits;
+    while mask != 0 {
+        let d = mask.trailing_zeros() as usize;
+        mask &= mask - 1;
+        let m = &moves[d];
+        let q = p.wrapping_add_signed(m.off);
+        let v = hot[q];
+        let tv = v.time();
+        // Settled cells hold a negative time; the anisotropic cost is worth
+        // skipping for them, the isotropic one is cheaper than the branch.
+        if ANISO && tv <= t {
+            continue;
+        }
+        let (f, w) = if MID {
+            let (a, b) = (
+                hot[p.wrapping_add_signed(m.mid[0])],
+                hot[p.wrapping_add_signed(m.mid[1])],
+            );
+            (
+                [fu, v.fixed(), a.fixed(), b.fixed()],
+                [wu, v.walk(), a.walk(), b.walk()],
+            )
+        } else {
+            ([fu, v.fixed(), 0.0, 0.0], [wu, v.walk(), 0.0, 0.0])
+        };
+        let cost = move_cost::<ANISO, MID>(m, f, w, v.z() - zu, sign, max_slope);
+        let nt = t + cost;
+        if nt < tv && nt <= max {
+            hot[q].set_time(nt);
+            cold[q].set_back(m.back);
+            cold[q].source = source;
+            heap.push(key(nt), q as u32);
         }
     }
 }
 
 #[cfg(test)]
+#[allow(clippy::many_single_char_names)]
 mod tests {
     use super::*;
     use approx::assert_relative_eq;
@@ -1218,6 +1405,266 @@ mod tests {
             b * 5f64.sqrt() + (a - 2.0 * b)
         } else {
             (a - b) * 5f64.sqrt() + (2.0 * b - a) * 2f64.sqrt()
+        }
+    }
+
+    /// A surface of `w` x `h` cells of `cw` x `ch` metres from per-cell
+    /// (pace s/m, walking multiplier, elevation m); pace ∞ is impassable.
+    fn surface_of(
+        w: usize,
+        h: usize,
+        (cw, ch): (f64, f64),
+        cell: impl Fn(usize, usize) -> (f32, f32, f32),
+    ) -> CostSurface {
+        let r = Raster::filled(
+            w,
+            h,
+            [500_000.0, cw, 0.0, 8_600_000.0, 0.0, -ch],
+            Some(32718),
+            0f32,
+        );
+        let grid = Grid::of(&r).unwrap();
+        let mut s = CostSurface::blank(grid, true).unwrap();
+        for row in 0..h {
+            for col in 0..w {
+                let p = s.pidx(col, row);
+                let (f, wk, z) = cell(col, row);
+                (s.fixed[p], s.walk[p], s.z[p]) = (f, wk, z);
+            }
+        }
+        s.max_slope = 10.0;
+        s.finish();
+        s
+    }
+
+    /// The cost the searches give move `d` from (col, row), read as they read it.
+    fn engine_cost(s: &CostSurface, col: usize, row: usize, d: usize, sign: f32) -> f32 {
+        let m = moves(&s.grid, s.pw)[d];
+        let p = s.pidx(col, row);
+        let at = |o: isize| p.wrapping_add_signed(o);
+        let (q, a, b) = (at(m.off), at(m.mid[0]), at(m.mid[1]));
+        let f = [s.fixed[p], s.fixed[q], s.fixed[a], s.fixed[b]];
+        let w = [s.walk[p], s.walk[q], s.walk[a], s.walk[b]];
+        let dz = s.z[q] - s.z[p];
+        if d < 8 {
+            move_cost::<true, false>(&m, f, w, dz, sign, s.max_slope)
+        } else {
+            move_cost::<true, true>(&m, f, w, dz, sign, s.max_slope)
+        }
+    }
+
+    /// The line integral of pace along move `d` from the centre of (col, row)
+    /// to the centre of its end cell, by the midpoint rule on `n` samples
+    /// (boundaries fall between samples when `n` is a multiple of 12).
+    fn line_integral(
+        s: &CostSurface,
+        col: usize,
+        row: usize,
+        d: usize,
+        sign: f64,
+        n: usize,
+    ) -> f64 {
+        let (dc, dr) = MOVES[d];
+        let (cw, ch) = s.grid.cell_size();
+        let len = ((f64::from(dc) * cw).powi(2) + (f64::from(dr) * ch).powi(2)).sqrt();
+        let pz = |c: i64, r: i64| s.z[s.pidx(c as usize, r as usize)];
+        let (c0, r0) = (col as i64, row as i64);
+        let slope = sign * f64::from(pz(c0 + i64::from(dc), r0 + i64::from(dr)) - pz(c0, r0)) / len;
+        let tp = 0.6 * (3.5 * (slope + 0.05).abs()).exp();
+        let mut sum = 0.0;
+        for k in 0..n {
+            let t = (k as f64 + 0.5) / n as f64;
+            // Cell units: cell (c, r) spans [c - ½, c + ½] x [r - ½, r + ½].
+            let x = col as f64 + t * f64::from(dc);
+            let y = row as f64 + t * f64::from(dr);
+            let (c, r) = (x.round() as usize, y.round() as usize);
+            let p = s.pidx(c, r);
+            sum += f64::from(s.fixed[p]) + f64::from(s.walk[p]) * tp;
+        }
+        sum * len / n as f64
+    }
+
+    /// Shares worked by hand (see [`shares`]): the fraction of a move's
+    /// parameter spent in each cell, counted on a fine grid of the segment.
+    #[test]
+    fn shares_are_the_fractions_of_each_cell() {
+        for (d, &(dc, dr)) in MOVES.iter().enumerate() {
+            let n = 120_000_u32;
+            let mut count: std::collections::BTreeMap<(i64, i64), u32> =
+                std::collections::BTreeMap::new();
+            for k in 0..n {
+                let t = (f64::from(k) + 0.5) / f64::from(n);
+                let x = (t * f64::from(dc)).round() as i64;
+                let y = (t * f64::from(dr)).round() as i64;
+                *count.entry((x, y)).or_default() += 1;
+            }
+            let (end, mid) = shares(d);
+            let share = |c: (i32, i32)| {
+                f64::from(
+                    count
+                        .get(&(i64::from(c.0), i64::from(c.1)))
+                        .copied()
+                        .unwrap_or(0),
+                ) / f64::from(n)
+            };
+            assert_relative_eq!(share((0, 0)), end, epsilon = 1e-9);
+            assert_relative_eq!(share((dc, dr)), end, epsilon = 1e-9);
+            if d >= 8 {
+                let [a, b] = crossed(d);
+                assert_ne!(a, b);
+                assert_relative_eq!(share(a), mid, epsilon = 1e-9);
+                assert_relative_eq!(share(b), mid, epsilon = 1e-9);
+                assert_eq!(count.len(), 4, "move {d}: {count:?}");
+                // The crossed cells are among the intermediates the move must find open.
+                assert!(intermediates(d).contains(&a) && intermediates(d).contains(&b));
+            } else {
+                assert_eq!(count.len(), 2, "move {d}: {count:?}");
+            }
+            assert_relative_eq!(2.0 * end + 2.0 * mid, 1.0);
+        }
+        // The fractions of the issue: 1/4 each for knight's moves; 1/6, 1/3, 1/3, 1/6.
+        assert_eq!(shares(9), (0.25, 0.25));
+        assert_eq!(shares(17), (1.0 / 6.0, 1.0 / 3.0));
+        assert_eq!(crossed(8), [(1, 0), (1, 1)]);
+        assert_eq!(crossed(16), [(1, 0), (2, 1)]);
+        assert_eq!(crossed(17), [(0, 1), (1, 2)]);
+    }
+
+    /// One slow cell between fast ones, crossed by a knight's move that is the
+    /// only way: it costs L/4 · Σ pace of its four cells.
+    #[test]
+    fn a_knights_move_pays_each_cell_it_crosses() {
+        // 3 x 2 cells of 10 m; pace 1 s/m but 10 at (1, 0); (2, 0) and (0, 1) blocked.
+        let speed = |pace: f32| if pace.is_finite() { 3.6 / pace } else { 0.0 };
+        let mut r = Raster::filled(3, 2, [0.0, 10.0, 0.0, 20.0, 0.0, -10.0], None, 3.6f32);
+        r.data[1] = speed(10.0);
+        r.data[2] = 0.0;
+        r.data[3] = 0.0;
+        let surface = CostSurface::from_speed_kmh(&r).unwrap();
+        let tt = travel_time(&surface, &[(0, 0)], &SearchOptions::default());
+        // Knight's move (0,0) -> (2,1): quarter in (0,0), (1,0), (1,1), (2,1).
+        let l = 500f64.sqrt();
+        let knight = l / 4.0 * (1.0 + 10.0 + 1.0 + 1.0);
+        // The only other way: (0,0) -> (1,0) -> (1,1) -> (2,1) = 55 + 55 + 10.
+        assert!(knight < 120.0);
+        assert_relative_eq!(
+            f64::from(tt.time(2, 1).unwrap()),
+            knight,
+            max_relative = 1e-6
+        );
+        assert_eq!(tt.back[5], opposite(8) as u8);
+        // With 8 moves the knight's move is not made.
+        let q8 = SearchOptions {
+            neighbourhood: Neighbourhood::Queen8,
+            ..SearchOptions::default()
+        };
+        let tt = travel_time(&surface, &[(0, 0)], &q8);
+        assert_relative_eq!(tt.time(2, 1).unwrap(), 120.0, max_relative = 1e-6);
+    }
+
+    /// A one-cell slow stripe (100 s/m) across a 1 s/m grid of 10 m cells:
+    /// knight's moves used to hop over it at no cost; every path now pays at
+    /// least its 10 m through the stripe, and the straight one exactly that.
+    #[rstest]
+    #[case(Neighbourhood::Queen8)]
+    #[case(Neighbourhood::Knight16)]
+    #[case(Neighbourhood::Extended24)]
+    fn a_slow_stripe_is_paid_for(#[case] n: Neighbourhood) {
+        let mut r = Raster::filled(11, 11, [0.0, 10.0, 0.0, 110.0, 0.0, -10.0], None, 3.6f32);
+        for col in 0..11 {
+            r.data[5 * 11 + col] = 0.036; // 100 s/m
+        }
+        let surface = CostSurface::from_speed_kmh(&r).unwrap();
+        let opts = SearchOptions {
+            neighbourhood: n,
+            ..SearchOptions::default()
+        };
+        let tt = travel_time(&surface, &[(5, 0)], &opts);
+        // 100 m straight down: 10 m in the stripe at 100 s/m, 90 m at 1 s/m.
+        assert_relative_eq!(tt.time(5, 10).unwrap(), 1090.0, max_relative = 1e-6);
+        // Every cell beyond the stripe paid its 1000 s more than on the flat.
+        let flat = CostSurface::from_speed_kmh(&Raster::filled(
+            11,
+            11,
+            [0.0, 10.0, 0.0, 110.0, 0.0, -10.0],
+            None,
+            3.6f32,
+        ))
+        .unwrap();
+        let ft = travel_time(&flat, &[(5, 0)], &opts);
+        for row in 6..11 {
+            for col in 0..11 {
+                let extra = tt.time(col, row).unwrap() - ft.time(col, row).unwrap();
+                assert!(extra >= 990.0 - 1e-3, "({col},{row}) {extra}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// On random piecewise-constant grids (pace, walking multiplier,
+        /// elevation; rectangular cells), every one of the 24 moves costs the
+        /// numerical line integral of pace along its segment (12,000 samples)
+        /// within 1e-4, and the search's times follow those costs: a cell's
+        /// time is its back-pointer's time plus that move's cost, and no move
+        /// into it is cheaper.
+        #[test]
+        fn moves_cost_the_line_integral_of_pace(
+            seed in 0u64..u64::MAX,
+            cw in 5.0f64..60.0,
+            ch in 5.0f64..60.0,
+            to_source in proptest::bool::ANY,
+        ) {
+            let mut rng = lcg(seed);
+            let mut unit = move || (rng() >> 11) as f32 / (1u64 << 53) as f32;
+            let (w, h) = (9, 9);
+            let cells: Vec<(f32, f32, f32)> = (0..w * h)
+                .map(|_| (0.05 + 2.0 * unit(), if unit() < 0.5 { unit() } else { 0.0 }, 3.0 * unit()))
+                .collect();
+            let s = surface_of(w, h, (cw, ch), |c, r| cells[r * w + c]);
+            let sign = if to_source { -1.0 } else { 1.0 };
+            for (d, step) in MOVES.iter().enumerate() {
+                let engine = f64::from(engine_cost(&s, 4, 4, d, sign));
+                let exact = line_integral(&s, 4, 4, d, f64::from(sign), 12_000);
+                proptest::prop_assert!(
+                    (engine - exact).abs() <= 1e-4 * exact,
+                    "move {} {:?}: engine {} integral {}", d, step, engine, exact
+                );
+            }
+            let opts = SearchOptions {
+                neighbourhood: Neighbourhood::Extended24,
+                direction: if to_source { Direction::ToSource } else { Direction::FromSource },
+                ..SearchOptions::default()
+            };
+            let tt = travel_time(&s, &[(4, 4)], &opts);
+            for row in 0..h {
+                for col in 0..w {
+                    let (Some(t), i) = (tt.time(col, row), row * w + col) else { continue };
+                    if tt.back[i] != NO_MOVE {
+                        // The move from the back-pointer's cell into this one.
+                        let d = opposite(usize::from(tt.back[i]));
+                        let (dc, dr) = MOVES[usize::from(tt.back[i])];
+                        let (pc, pr) = ((col as i32 + dc) as usize, (row as i32 + dr) as usize);
+                        // Costed from the cell nearer the source, with the search's slope sign.
+                        let cost = engine_cost(&s, pc, pr, d, sign);
+                        let want = tt.time(pc, pr).unwrap() + cost;
+                        proptest::prop_assert!((t - want).abs() <= 1e-5 * want, "({},{}) {} vs {}", col, row, t, want);
+                    }
+                    for (d, &(dc, dr)) in MOVES.iter().enumerate() {
+                        let (pc, pr) = (col as i32 - dc, row as i32 - dr);
+                        if pc < 0 || pr < 0 || pc >= w as i32 || pr >= h as i32 {
+                            continue;
+                        }
+                        let (pc, pr) = (pc as usize, pr as usize);
+                        if s.mask[s.pidx(pc, pr)] & (1 << d) == 0 {
+                            continue;
+                        }
+                        if let Some(tp) = tt.time(pc, pr) {
+                            let via = tp + engine_cost(&s, pc, pr, d, sign);
+                            proptest::prop_assert!(t <= via * (1.0 + 1e-5), "({},{}) {} > {}", col, row, t, via);
+                        }
+                    }
+                }
+            }
         }
     }
 

@@ -15,7 +15,7 @@
 //! not depend on thread timing.
 
 use super::{CostSurface, Move, NO_MOVE, SearchOptions, TravelTimes};
-use super::{moves, queue_key, tobler_pace};
+use super::{move_cost, moves, queue_key};
 use crate::analysis::queue::RadixHeap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -139,25 +139,55 @@ fn worker<const ANISO: bool>(sh: &Shared<'_>, starts: &[usize]) {
         while mask != 0 {
             let d = mask.trailing_zeros() as usize;
             mask &= mask - 1;
-            let m = sh.moves[d];
+            let m = &sh.moves[d];
             let q = p.wrapping_add_signed(m.off);
             let mut cur = labels[q].load(Relaxed);
             let tv = time(cur);
             if ANISO && tv <= t {
                 continue;
             }
-            // The same expressions as the one-thread search, so the same floats.
-            let cost = if ANISO {
-                let wq = surf.walk[q];
-                let slope = sh.sign * (surf.z[q] - zu) * m.inv_len;
-                let w2 = wu + wq;
-                if w2 > 0.0 && slope.abs() > surf.max_slope {
-                    continue;
+            // The same costing as the one-thread search, so the same floats.
+            let plane = |v: &[f32], o: isize| {
+                if ANISO {
+                    v[p.wrapping_add_signed(o)]
+                } else {
+                    0.0
                 }
-                m.half_len * (fu + surf.fixed[q] + w2 * tobler_pace(slope))
-            } else {
-                m.half_len * (fu + surf.fixed[q])
             };
+            let dz = if ANISO { surf.z[q] - zu } else { 0.0 };
+            let cost = if d < 8 {
+                move_cost::<ANISO, false>(
+                    m,
+                    [fu, surf.fixed[q], 0.0, 0.0],
+                    [wu, plane(&surf.walk, m.off), 0.0, 0.0],
+                    dz,
+                    sh.sign,
+                    surf.max_slope,
+                )
+            } else {
+                let (a, b) = (m.mid[0], m.mid[1]);
+                move_cost::<ANISO, true>(
+                    m,
+                    [
+                        fu,
+                        surf.fixed[q],
+                        surf.fixed[p.wrapping_add_signed(a)],
+                        surf.fixed[p.wrapping_add_signed(b)],
+                    ],
+                    [
+                        wu,
+                        plane(&surf.walk, m.off),
+                        plane(&surf.walk, a),
+                        plane(&surf.walk, b),
+                    ],
+                    dz,
+                    sh.sign,
+                    surf.max_slope,
+                )
+            };
+            if !cost.is_finite() {
+                continue;
+            }
             let nt = t + cost;
             if !(nt <= sh.max && nt <= tv) {
                 continue;
