@@ -338,6 +338,34 @@ async fn moves_choose_the_neighbourhood() {
     assert!(e["error"].as_str().unwrap().contains("'moves'"), "{e}");
 }
 
+/// Issue 11, first-day problem 1: a DEM stored under another name serves
+/// `/api/accessibility`; without any raster the 404 lists what the store has.
+#[tokio::test]
+async fn a_dem_under_any_name_serves_accessibility() {
+    let store = MemoryStore::new();
+    for l in &region().layers {
+        store.write_layer(l, WriteMode::Replace).unwrap();
+    }
+    store.write_raster("elevation", &region().dem).unwrap();
+    let st = state_with(Arc::new(store), ServerConfig::default().max_grid_cells);
+    let village = points("communities")[40].1;
+    let (status, v) = get(&st, &uri("/api/accessibility", village)).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert!(v["minutes"].as_f64().unwrap() > 0.0);
+    let empty = MemoryStore::new();
+    for l in &region().layers {
+        empty.write_layer(l, WriteMode::Replace).unwrap();
+    }
+    let st = state_with(Arc::new(empty), ServerConfig::default().max_grid_cells);
+    let (status, v) = get(&st, &uri("/api/accessibility", village)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{v}");
+    let e = v["error"].as_str().unwrap();
+    assert!(
+        e.contains("no elevation raster (DEM)") && e.contains("'communities'"),
+        "{e}"
+    );
+}
+
 #[tokio::test]
 async fn underserved_villages() {
     let store = store();

@@ -140,9 +140,10 @@ pub struct Args {
     #[arg(long)]
     pub out: PathBuf,
 
-    /// DEM raster in the store.
-    #[arg(long, default_value = "dem")]
-    pub dem: String,
+    /// DEM raster in the store (default: the raster called `dem`, else the store's only
+    /// raster other than --land-cover).
+    #[arg(long)]
+    pub dem: Option<String>,
 
     /// Read the DEM from this GeoTIFF (or any GDAL raster) instead of the store.
     #[arg(long, conflicts_with = "friction")]
@@ -297,6 +298,8 @@ struct Outcome<'a> {
     bands: &'a [f64],
     direction: &'static str,
     compress: Compress,
+    /// What the run used and assumed.
+    report: &'a chaski_io::access::RunReport,
 }
 
 /// GeoTIFF creation options: tiled, as [`chaski_io::raster::write_geotiff`]
@@ -320,15 +323,25 @@ fn geotiff_options(compress: Compress, predictor: bool) -> Vec<&'static str> {
     opts
 }
 
-fn write_geotiff(raster: Raster<f32>, path: &Path, options: &[&str]) -> Result<()> {
+fn write_geotiff(
+    raster: Raster<f32>,
+    path: &Path,
+    options: &[&str],
+    info: &chaski_io::raster::BandInfo<'_>,
+) -> Result<()> {
     let t0 = Instant::now();
-    chaski_io::raster::write_raster_owned(raster, path, "GTiff", options)?;
+    chaski_io::raster::write_raster_described(raster, path, "GTiff", options, info)?;
     tracing::debug!(elapsed = ?t0.elapsed(), "wrote {}", path.display());
     Ok(())
 }
 
-fn csv_writer(path: &Path) -> Result<csv::Writer<std::fs::File>> {
-    csv::Writer::from_path(path).with_context(|| format!("creating {}", path.display()))
+use crate::output::csv_writer;
+
+/// A population for a table cell: empty when unknown (never 0 for unknown).
+fn population_cell(c: &chaski_core::analysis::access::Count) -> String {
+    c.known_population()
+        .map(|p| p.to_string())
+        .unwrap_or_default()
 }
 
 fn fmt_minutes(m: Option<f64>) -> String {
@@ -430,7 +443,7 @@ fn write_tables(o: &Outcome<'_>, out: &Path) -> Result<()> {
         .with_context(|| format!("writing {}", path.display()))?;
     let fc = json!({"type": "FeatureCollection", "features": features});
     write_text(&out.join("villages.geojson"), &(fc.to_string() + "\n"))?;
-    // Districts.
+    // Districts: those holding villages; population empty where unknown.
     if let Some(summary) = o.districts {
         let path = out.join("districts.csv");
         let mut w = csv_writer(&path)?;
@@ -444,33 +457,29 @@ fn write_tables(o: &Outcome<'_>, out: &Path) -> Result<()> {
         for t in DISTRICT_MINUTES {
             header.push(format!("villages_within_{t}"));
             header.push(format!("population_within_{t}"));
+            header.push(format!("villages_beyond_{t}"));
+            header.push(format!("population_beyond_{t}"));
         }
-        let last = DISTRICT_MINUTES[DISTRICT_MINUTES.len() - 1];
         header.extend([
-            format!("villages_beyond_{last}"),
-            format!("population_beyond_{last}"),
             "villages_without_time".to_owned(),
             "population_without_time".to_owned(),
         ]);
         w.write_record(&header)?;
-        for d in &summary.districts {
+        for d in summary.districts.iter().filter(|d| d.total.villages > 0) {
             let mut row = vec![
                 d.code.clone(),
                 d.name.clone(),
                 d.total.villages.to_string(),
-                d.total.population.to_string(),
+                population_cell(&d.total),
                 d.without_population.to_string(),
             ];
-            for (_, c) in &d.within {
-                row.push(c.villages.to_string());
-                row.push(c.population.to_string());
+            for ((_, within), (_, beyond)) in d.within.iter().zip(&d.beyond_each) {
+                row.push(within.villages.to_string());
+                row.push(population_cell(within));
+                row.push(beyond.villages.to_string());
+                row.push(population_cell(beyond));
             }
-            row.extend([
-                d.beyond.villages.to_string(),
-                d.beyond.population.to_string(),
-                d.no_time.villages.to_string(),
-                d.no_time.population.to_string(),
-            ]);
+            row.extend([d.no_time.villages.to_string(), population_cell(&d.no_time)]);
             w.write_record(&row)?;
         }
         w.flush()
@@ -496,14 +505,17 @@ fn isochrone_feature(o: &Outcome<'_>, minutes: f64) -> Json {
     })
 }
 
-/// Villages reached and their known population, per source.
-fn served(r: &AccessResult) -> (Vec<u64>, Vec<u64>) {
+/// Villages reached and their known population (None: unknown for all of
+/// them), per source.
+fn served(r: &AccessResult) -> (Vec<u64>, Vec<Option<u64>>) {
     let mut villages = vec![0u64; r.sources.len()];
-    let mut population = vec![0u64; r.sources.len()];
+    let mut population: Vec<Option<u64>> = vec![None; r.sources.len()];
     for (p, a) in r.places.iter().zip(&r.access) {
         if let Some(s) = a.source.filter(|&s| s < r.sources.len()) {
             villages[s] += 1;
-            population[s] += p.village.population.unwrap_or(0);
+            if let Some(n) = p.village.population {
+                population[s] = Some(population[s].unwrap_or(0) + n);
+            }
         }
     }
     (villages, population)
@@ -514,6 +526,14 @@ fn write_catchments(o: &Outcome<'_>, out: &Path) -> Result<()> {
     let t0 = Instant::now();
     let r = o.result;
     let (villages, population) = served(r);
+    let mut without = vec![0usize; r.sources.len()];
+    for (p, a) in r.places.iter().zip(&r.access) {
+        if let Some(s) = a.source.filter(|&s| s < r.sources.len())
+            && p.village.population.is_none()
+        {
+            without[s] += 1;
+        }
+    }
     let features: Vec<Json> = r
         .catchments()
         .into_iter()
@@ -530,6 +550,7 @@ fn write_catchments(o: &Outcome<'_>, out: &Path) -> Result<()> {
                     "area_km2": c.area_km2,
                     "villages": villages[c.source],
                     "population": population[c.source],
+                    "villages_without_population": without[c.source],
                     "scenario": r.scenario,
                     "direction": o.direction,
                 },
@@ -561,12 +582,30 @@ fn write_outputs(o: &Outcome<'_>, out: &Path) -> Result<()> {
     tasks.extend([Task::Allocation, Task::Catchments, Task::Tables]);
     let next = AtomicUsize::new(0);
     let features: Mutex<Vec<Json>> = Mutex::new(vec![Json::Null; o.bands.len()]);
+    // What the rasters hold, in their metadata (GDAL and QGIS show it).
+    let moves = o.report.moves.to_string();
+    let cell = o.report.cell_m.to_string();
+    let assumptions = o.report.assumptions.join(" ");
+    let metadata: [(&str, &str); 6] = [
+        ("CHASKI_SCENARIO", &o.report.scenario),
+        ("CHASKI_DIRECTION", o.direction),
+        ("CHASKI_MOVES", &moves),
+        ("CHASKI_RASTER", &o.report.raster),
+        ("CHASKI_CELL_M", &cell),
+        ("CHASKI_ASSUMPTIONS", &assumptions),
+    ];
+    let time_description = format!("travel time {} (minutes; nodata: not reached)", o.direction);
     let run = |task: Task| -> Result<()> {
         match task {
             Task::TravelTime => write_geotiff(
                 o.result.minutes_raster(),
                 &out.join("travel_time.tif"),
                 &geotiff_options(o.compress, true),
+                &chaski_io::raster::BandInfo {
+                    description: &time_description,
+                    unit: "minutes",
+                    metadata: &metadata,
+                },
             ),
             Task::Allocation => {
                 let mut alloc = o.result.times.allocation_raster();
@@ -575,6 +614,12 @@ fn write_outputs(o: &Outcome<'_>, out: &Path) -> Result<()> {
                     alloc,
                     &out.join("allocation.tif"),
                     &geotiff_options(o.compress, false),
+                    &chaski_io::raster::BandInfo {
+                        description: "nearest facility: its index in allocation.csv (nodata: \
+                                      not reached)",
+                        unit: "index",
+                        metadata: &metadata,
+                    },
                 )
             }
             Task::Band(i) => {
@@ -611,7 +656,9 @@ fn write_outputs(o: &Outcome<'_>, out: &Path) -> Result<()> {
         .into_inner()
         .map_err(|_| anyhow::anyhow!("an isochrone thread panicked"))?;
     let fc = json!({"type": "FeatureCollection", "features": features});
-    write_text(&out.join("isochrones.geojson"), &(fc.to_string() + "\n"))
+    write_text(&out.join("isochrones.geojson"), &(fc.to_string() + "\n"))?;
+    let run = serde_json::to_string_pretty(o.report)?;
+    write_text(&out.join("run.json"), &(run + "\n"))
 }
 
 fn write_text(path: &Path, text: &str) -> Result<()> {
@@ -717,13 +764,15 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
                 .map_err(|_| anyhow::anyhow!("reading the raster panicked"))??;
             (r, f.display().to_string())
         } else {
-            let r = store.read_raster(&args.dem).with_context(|| {
-                format!(
-                    "reading the DEM '{}' from the store (import one with `chaski import FILE.tif --layer {}`, or pass --dem-file)",
-                    args.dem, args.dem
-                )
-            })?;
-            (r, format!("'{}'", args.dem))
+            let dem = chaski_io::access::find_dem(
+                store.as_ref(),
+                args.dem.as_deref(),
+                args.land_cover.as_deref(),
+            )?;
+            let r = store
+                .read_raster(&dem)
+                .with_context(|| format!("reading the DEM '{dem}' from the store"))?;
+            (r, format!("'{dem}'"))
         };
         Ok((layers, input))
     })?;
@@ -801,6 +850,7 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
         DirectionArg::To => "to the facility",
         DirectionArg::From => "from the facility",
     };
+    let report = inputs.report(&scenario, &result);
     let outcome = Outcome {
         result: &result,
         intervals: intervals.as_deref(),
@@ -808,6 +858,7 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
         bands: &bands,
         direction,
         compress: args.compress,
+        report: &report,
     };
     write_outputs(&outcome, &args.out)?;
     stages.end("write");
@@ -884,7 +935,14 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
             parts.join(", ")
         )?;
     }
-    writeln!(text, "outputs in {}", args.out.display())?;
+    for line in report.lines() {
+        writeln!(text, "{line}")?;
+    }
+    writeln!(
+        text,
+        "outputs in {} (what was used and assumed: run.json)",
+        args.out.display()
+    )?;
     writeln!(
         text,
         "time: {:.2} s ({})",
@@ -932,8 +990,8 @@ mod tests {
         assert_eq!(o.model, SurfaceModel::SecondsPerMetre);
         assert_eq!(o.neighbourhood, Neighbourhood::Extended24);
         assert_eq!(
-            (o.dem.as_str(), o.villages.as_str()),
-            ("dem", "communities")
+            (o.dem.as_deref(), o.villages.as_str()),
+            (None, "communities")
         );
     }
 }

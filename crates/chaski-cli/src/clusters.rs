@@ -224,8 +224,7 @@ fn cli_error(e: ClustersError) -> anyhow::Error {
 fn write_outputs(dir: &Path, c: &Clusters, with_members: bool) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let csv_path = dir.join("clusters.csv");
-    let mut w = csv::Writer::from_path(&csv_path)
-        .with_context(|| format!("creating {}", csv_path.display()))?;
+    let mut w = crate::output::csv_writer(&csv_path)?;
     let mut header: Vec<&str> = HEADER.to_vec();
     if with_members {
         header.push("members");

@@ -5,6 +5,7 @@ mod clusters;
 mod demo;
 mod households;
 mod import;
+mod output;
 mod serve;
 mod store;
 mod summary;
@@ -67,6 +68,8 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only for a terminal, never in a redirected log file.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match run(cli) {
         Ok(code) => code,

@@ -51,6 +51,10 @@ pub struct Args {
     /// How far from its community a CHA or facility token may place a household, in metres.
     #[arg(long, default_value_t = ServerConfig::default().max_household_distance_m)]
     pub max_household_distance_m: f64,
+    /// DEM raster of the travel-time APIs and layers (default: the raster called `dem`, else
+    /// the store's only raster).
+    #[arg(long)]
+    pub dem: Option<String>,
 }
 
 pub fn run(store_path: &Path, args: Args) -> Result<ExitCode> {
@@ -71,6 +75,7 @@ pub fn run(store_path: &Path, args: Args) -> Result<ExitCode> {
         max_field_chars: args.max_field_chars,
         writes_per_hour: args.writes_per_hour,
         max_household_distance_m: args.max_household_distance_m,
+        dem: args.dem.clone(),
         ..ServerConfig::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

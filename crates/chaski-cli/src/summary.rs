@@ -188,17 +188,37 @@ pub fn summarize(store: &dyn Store) -> Result<String> {
                 valid += 1;
             }
         }
-        let (cx, cy) = raster.cell_size();
         writeln!(
             out,
-            "\n{} (raster): {} x {} cells of {cx:.1} x {cy:.1}, EPSG:{}, {valid} valid cells, values {lo:.1} to {hi:.1}",
+            "\n{} (raster): {} x {} cells of {}, EPSG:{}, {valid} valid cells, values {lo:.1} to {hi:.1}",
             r.name,
             r.width,
             r.height,
+            cell_size_text(&raster),
             r.epsg.map_or_else(|| "?".to_owned(), |e| e.to_string()),
         )?;
     }
     Ok(out)
+}
+
+/// A raster's cell size in metres; for a geographic raster (degrees), also
+/// the size in arc-seconds and the metres it spans at its centre latitude.
+fn cell_size_text(raster: &chaski_core::raster::Raster<f32>) -> String {
+    let (cx, cy) = raster.cell_size();
+    if raster.epsg == Some(4326) {
+        let (_, lat) = raster.cell_center(raster.width / 2, raster.height / 2);
+        // Metres per degree (mean Earth radius 6,371,008.8 m).
+        let m = 6_371_008.8 * std::f64::consts::PI / 180.0;
+        format!(
+            "{:.1} x {:.1} m ({:.2}\" x {:.2}\" at latitude {lat:.1})",
+            cx * m * lat.to_radians().cos(),
+            cy * m,
+            cx * 3600.0,
+            cy * 3600.0
+        )
+    } else {
+        format!("{cx:.1} x {cy:.1} m")
+    }
 }
 
 fn tally<'a>(layer: &'a Layer, field: &str) -> BTreeMap<&'a str, usize> {

@@ -108,12 +108,35 @@ pub enum AccessError {
         reason: String,
     },
     /// A layer named explicitly is not in the store (option names as in `chaski catchments`).
-    #[error("layer '{layer}' (--{option}) is not in the store")]
+    #[error("layer '{layer}' (--{option}) is not in the store; it has {available}")]
     MissingLayer {
         /// Layer name.
         layer: String,
         /// Option naming it.
         option: &'static str,
+        /// What the store has, in words.
+        available: String,
+    },
+    /// A layer named for districts does not hold polygons.
+    #[error(
+        "layer '{layer}' (--{option}) holds {holds}, not polygons: name a layer of district \
+         boundaries (import one with `chaski import FILE --layer districts --kind boundaries`)"
+    )]
+    NotPolygons {
+        /// Layer name.
+        layer: String,
+        /// Option naming it.
+        option: &'static str,
+        /// What it holds, in words.
+        holds: String,
+    },
+    /// No raster of the store can be the DEM, or several can.
+    #[error("{reason}; the store has {available}")]
+    Dem {
+        /// What is wrong and what to do.
+        reason: String,
+        /// What the store has, in words.
+        available: String,
     },
     /// The store failed.
     #[error("{what}: {source}")]
@@ -994,8 +1017,8 @@ pub enum SurfaceModel {
 /// What to read from the store and how.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AccessOptions {
-    /// DEM (or friction) raster in the store (default `dem`).
-    pub dem: String,
+    /// DEM raster in the store (None: found by [`find_dem`]).
+    pub dem: Option<String>,
     /// Facilities layer (default `facilities`).
     pub facilities: String,
     /// Villages layer (default `communities`; when it is the default and
@@ -1032,7 +1055,7 @@ pub struct AccessOptions {
 impl Default for AccessOptions {
     fn default() -> Self {
         Self {
-            dem: "dem".to_owned(),
+            dem: None,
             facilities: "facilities".to_owned(),
             villages: "communities".to_owned(),
             all_villages: false,
@@ -1165,6 +1188,21 @@ pub fn land_cover_on(
 }
 
 /// The line layer to use for `option`: the name given, or the default when present.
+fn names_in_words(names: &[String]) -> String {
+    if names.is_empty() {
+        "no layers".to_owned()
+    } else {
+        format!(
+            "layers {}",
+            names
+                .iter()
+                .map(|n| format!("'{n}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+}
+
 fn line_layer(
     names: &[String],
     given: Option<&str>,
@@ -1177,9 +1215,85 @@ fn line_layer(
         Some(n) => Err(AccessError::MissingLayer {
             layer: n.to_owned(),
             option,
+            available: names_in_words(names),
         }),
         None if names.iter().any(|x| x == default) => Ok(Some(default.to_owned())),
         None => Ok(None),
+    }
+}
+
+/// What a store holds, in words for error messages: its vector layers and rasters.
+pub fn store_contents(store: &dyn Store) -> String {
+    let layers: Vec<String> = store
+        .layers()
+        .map(|l| {
+            l.into_iter()
+                .map(|i| format!("'{}' ({})", i.name, i.kind))
+                .collect()
+        })
+        .unwrap_or_default();
+    let rasters: Vec<String> = store
+        .rasters()
+        .map(|r| r.into_iter().map(|i| format!("'{}'", i.name)).collect())
+        .unwrap_or_default();
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "none".to_owned()
+        } else {
+            v.join(", ")
+        }
+    };
+    format!("layers {} and rasters {}", list(&layers), list(&rasters))
+}
+
+/// The store's DEM: the raster `named` (`--dem`) when given; else the raster
+/// called `dem`; else the store's only raster that is not `land_cover`.
+/// Errors say why and list what the store holds.
+pub fn find_dem(
+    store: &dyn Store,
+    named: Option<&str>,
+    land_cover: Option<&str>,
+) -> Result<String, AccessError> {
+    let rasters: Vec<String> = store
+        .rasters()
+        .map_err(store_err("listing the store's rasters"))?
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    let err = |reason: String| AccessError::Dem {
+        reason,
+        available: store_contents(store),
+    };
+    if let Some(n) = named {
+        return if rasters.iter().any(|r| r == n) {
+            Ok(n.to_owned())
+        } else {
+            Err(err(format!("no raster named '{n}' (--dem)")))
+        };
+    }
+    if rasters.iter().any(|r| r == "dem") {
+        return Ok("dem".to_owned());
+    }
+    let candidates: Vec<&String> = rasters
+        .iter()
+        .filter(|r| Some(r.as_str()) != land_cover)
+        .collect();
+    match candidates.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(err(
+            "no elevation raster (DEM) in the store: import one with \
+             `chaski import FILE.tif --layer dem`"
+                .to_owned(),
+        )),
+        several => Err(err(format!(
+            "{} rasters could be the DEM ({}): name it with --dem",
+            several.len(),
+            several
+                .iter()
+                .map(|r| format!("'{r}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
     }
 }
 
@@ -1206,14 +1320,33 @@ pub fn read_layers(store: &dyn Store, opts: &AccessOptions) -> Result<StoreLayer
         return Err(AccessError::MissingLayer {
             layer: opts.villages.clone(),
             option: "villages",
+            available: store_contents(store),
         });
     };
     let districts = match &opts.districts {
-        Some(d) if names.iter().any(|n| n == d) => Some(read(d, "districts")?),
+        Some(d) if names.iter().any(|n| n == d) => {
+            let layer = read(d, "districts")?;
+            if !matches!(
+                layer.kind.geometry_type(),
+                chaski_core::layer::GeometryType::MultiPolygon
+            ) {
+                return Err(AccessError::NotPolygons {
+                    layer: d.clone(),
+                    option: "districts",
+                    holds: format!(
+                        "{} ({})",
+                        layer.kind.geometry_type().ogc_name().to_ascii_lowercase(),
+                        layer.kind
+                    ),
+                });
+            }
+            Some(layer)
+        }
         Some(d) => {
             return Err(AccessError::MissingLayer {
                 layer: d.clone(),
                 option: "districts",
+                available: store_contents(store),
             });
         }
         None => None,
@@ -1255,6 +1388,8 @@ pub fn read_layers(store: &dyn Store, opts: &AccessOptions) -> Result<StoreLayer
 pub struct AccessInputs {
     /// The raster on a metric grid.
     pub metric: Arc<Metric>,
+    /// The raster as named in messages (`'dem'`, a file path).
+    pub raster_name: String,
     /// How the raster becomes a surface.
     pub model: SurfaceModel,
     /// Route classes burned from paths and roads (None when there are none).
@@ -1284,17 +1419,18 @@ pub struct AccessInputs {
 }
 
 impl AccessInputs {
-    /// Read the raster `opts.dem` and the layers from `store` and prepare them.
+    /// Read the DEM ([`find_dem`] with `opts.dem`) and the layers from `store` and prepare them.
     pub fn from_store(store: &dyn Store, opts: &AccessOptions) -> Result<Self, AccessError> {
+        let dem = find_dem(store, opts.dem.as_deref(), opts.land_cover.as_deref())?;
         if let Some(max) = opts.max_cells {
             let info = store
                 .rasters()
                 .map_err(store_err("listing the store's rasters"))?
                 .into_iter()
-                .find(|r| r.name == opts.dem);
+                .find(|r| r.name == dem);
             if let Some(i) = info.filter(|i| i.width.saturating_mul(i.height) > max) {
                 return Err(AccessError::TooLarge {
-                    what: format!("'{}'", opts.dem),
+                    what: format!("'{dem}'"),
                     width: i.width,
                     height: i.height,
                     max,
@@ -1303,9 +1439,9 @@ impl AccessInputs {
         }
         let layers = read_layers(store, opts)?;
         let raster = store
-            .read_raster(&opts.dem)
-            .map_err(store_err(format!("reading the raster '{}'", opts.dem)))?;
-        Self::new(&layers, raster, &format!("'{}'", opts.dem), opts)
+            .read_raster(&dem)
+            .map_err(store_err(format!("reading the raster '{dem}'")))?;
+        Self::new(&layers, raster, &format!("'{dem}'"), opts)
     }
 
     /// Prepare `raster` (named `what` in messages) and `layers`.
@@ -1394,6 +1530,7 @@ impl AccessInputs {
         };
         Ok(Self {
             metric: Arc::new(metric),
+            raster_name: what.to_owned(),
             model: opts.model,
             routes,
             water,
@@ -1408,6 +1545,84 @@ impl AccessInputs {
             neighbourhood: opts.neighbourhood,
             land_cover,
         })
+    }
+
+    /// What a run of `scenario` with `result` used and assumed (see [`RunReport`]).
+    pub fn report(&self, scenario: &Scenario, result: &AccessResult) -> RunReport {
+        let terrain = self.model == SurfaceModel::Terrain;
+        // Tobler on the flat (5.04 km/h) times the traveller and off-path factors.
+        let off_path = terrain.then(|| {
+            chaski_core::analysis::cost::tobler_kmh(0.0)
+                * scenario.walker_factor
+                * scenario.off_path_factor
+        });
+        let mut assumptions = Vec::new();
+        if terrain && self.routes.is_none() {
+            assumptions.push(format!(
+                "no paths or roads in the store: every cell is walked off path, at most {:.1} \
+                 km/h on the flat (import a paths or roads layer to walk them faster)",
+                off_path.unwrap_or(0.0)
+            ));
+        }
+        if terrain && self.water.is_none() {
+            assumptions.push(
+                "no rivers in the store (and none derived with --rivers dem): no river is a \
+                 barrier"
+                    .to_owned(),
+            );
+        }
+        if !terrain {
+            assumptions.push(
+                "a user friction raster: paths, roads, rivers and slopes count only as the \
+                 raster has them"
+                    .to_owned(),
+            );
+        }
+        if self.villages_layer.is_none() {
+            assumptions.push("no villages layer: no village table".to_owned());
+        }
+        let without = result
+            .places
+            .iter()
+            .filter(|p| p.village.population.is_none())
+            .count();
+        if without > 0 {
+            assumptions.push(format!(
+                "population unknown for {without} of {} villages: population totals count the \
+                 known ones only and are empty where none is known (join a census table: \
+                 `chaski import TABLE.csv --layer communities --join code`)",
+                result.places.len()
+            ));
+        }
+        if self.outside_extent > 0 {
+            assumptions.push(format!(
+                "{} villages lie outside the raster's extent",
+                self.outside_extent
+            ));
+        }
+        RunReport {
+            raster: self.raster_name.clone(),
+            model: match self.model {
+                SurfaceModel::Terrain => "Tobler's hiking function on the DEM's slopes".to_owned(),
+                SurfaceModel::SpeedKmh => "speeds in km/h".to_owned(),
+                SurfaceModel::SecondsPerMetre => "friction in seconds per metre".to_owned(),
+            },
+            epsg: self.metric.epsg,
+            warped_from_4326: self.metric.warped,
+            cell_m: self.metric.raster.cell_size().0,
+            scenario: result.scenario.clone(),
+            off_path_kmh_on_flat: off_path.map(|v| (v * 100.0).round() / 100.0),
+            moves: result.neighbourhood.moves(),
+            direction: match result.direction {
+                Direction::ToSource => "to the facility".to_owned(),
+                Direction::FromSource => "from the facility".to_owned(),
+            },
+            max_minutes: result.max_minutes,
+            burned: self.burned.clone(),
+            assumptions,
+            villages: result.places.len(),
+            villages_without_population: without,
+        }
     }
 
     /// The grid of the surface.
@@ -1846,6 +2061,7 @@ impl AccessInputs {
         }
         let inputs = Self {
             metric: Arc::clone(&self.metric),
+            raster_name: self.raster_name.clone(),
             model: self.model,
             routes,
             water,
@@ -1988,6 +2204,75 @@ pub struct Catchment {
     pub area_km2: f64,
     /// GeoJSON MultiPolygon in longitude/latitude (7 decimals).
     pub geometry: Json,
+}
+
+/// What a run used and assumed, in words and figures: printed by `chaski
+/// catchments` and written beside its outputs (`run.json`), so a reader of
+/// the results knows what was missing.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RunReport {
+    /// The raster searched (`'dem'`, a file).
+    pub raster: String,
+    /// How cells are costed.
+    pub model: String,
+    /// Grid CRS.
+    pub epsg: u32,
+    /// The input was warped from longitude/latitude.
+    pub warped_from_4326: bool,
+    /// Cell size in metres.
+    pub cell_m: f64,
+    /// Scenario (terrain model) or friction raster.
+    pub scenario: String,
+    /// Walking speed off paths on flat ground, km/h (terrain model).
+    pub off_path_kmh_on_flat: Option<f64>,
+    /// Moves of the search.
+    pub moves: usize,
+    /// Direction of travel.
+    pub direction: String,
+    /// Time limit of the search, minutes.
+    pub max_minutes: Option<f64>,
+    /// Line layers burned in, with their features (cells for derived streams).
+    pub burned: Vec<(String, usize)>,
+    /// What was missing or assumed, one sentence each.
+    pub assumptions: Vec<String>,
+    /// Villages in the table.
+    pub villages: usize,
+    /// Villages among them without a known population.
+    pub villages_without_population: usize,
+}
+
+impl RunReport {
+    /// The report as lines for a terminal.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = vec![format!(
+            "surface: {} ({}), EPSG:{}{}, cells of {} m; {}; {} moves{}",
+            self.raster,
+            self.model,
+            self.epsg,
+            if self.warped_from_4326 {
+                " warped from EPSG:4326"
+            } else {
+                ""
+            },
+            self.cell_m,
+            self.scenario,
+            self.moves,
+            if self.burned.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; burned in: {}",
+                    self.burned
+                        .iter()
+                        .map(|(l, n)| format!("{l} ({n})"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+        )];
+        out.extend(self.assumptions.iter().map(|a| format!("assumed: {a}")));
+        out
+    }
 }
 
 /// How a search runs: direction of travel, time limit and moves.
@@ -2389,7 +2674,7 @@ mod tests {
     fn pipeline_on_a_hand_computed_grid() {
         let (store, p) = synthetic();
         let opts = AccessOptions {
-            dem: "speed".to_owned(),
+            dem: Some("speed".to_owned()),
             model: SurfaceModel::SpeedKmh,
             ..AccessOptions::default()
         };
@@ -2494,7 +2779,7 @@ mod tests {
     fn edits_on_a_hand_computed_grid() {
         let (store, p) = synthetic();
         let opts = AccessOptions {
-            dem: "speed".to_owned(),
+            dem: Some("speed".to_owned()),
             model: SurfaceModel::SpeedKmh,
             ..AccessOptions::default()
         };

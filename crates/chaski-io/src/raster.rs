@@ -97,6 +97,41 @@ pub fn write_raster_owned(
     driver: &str,
     options: &[&str],
 ) -> Result<(), RasterError> {
+    write_described(raster, path, driver, options, None)
+}
+
+/// What a written band is: its description and unit, and metadata items of
+/// the file (GDAL keeps them in GeoTIFF's `GDAL_METADATA` tag; QGIS and
+/// `gdalinfo` show them).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BandInfo<'a> {
+    /// Band description (`travel time to the nearest facility`).
+    pub description: &'a str,
+    /// Unit of the values (`minutes`), as the band's `UNITS` item.
+    pub unit: &'a str,
+    /// Dataset metadata items (key, value).
+    pub metadata: &'a [(&'a str, &'a str)],
+}
+
+/// [`write_raster_owned`] with a band description, unit and file metadata.
+pub fn write_raster_described(
+    raster: Raster<f32>,
+    path: &Path,
+    driver: &str,
+    options: &[&str],
+    info: &BandInfo<'_>,
+) -> Result<(), RasterError> {
+    write_described(raster, path, driver, options, Some(info))
+}
+
+fn write_described(
+    raster: Raster<f32>,
+    path: &Path,
+    driver: &str,
+    options: &[&str],
+    info: Option<&BandInfo<'_>>,
+) -> Result<(), RasterError> {
+    use gdal::Metadata as _;
     let drv = DriverManager::get_driver_by_name(driver).map_err(|e| write_err(path, e))?;
     let opts: gdal::cpl::CslStringList = options.iter().copied().collect();
     let mut ds = drv
@@ -108,7 +143,21 @@ pub fn write_raster_owned(
         let sr = SpatialRef::from_epsg(epsg).map_err(|e| write_err(path, e))?;
         ds.set_spatial_ref(&sr).map_err(|e| write_err(path, e))?;
     }
+    if let Some(info) = info {
+        for (k, v) in info.metadata {
+            ds.set_metadata_item(k, v, "")
+                .map_err(|e| write_err(path, e))?;
+        }
+    }
     let mut band = ds.rasterband(1).map_err(|e| write_err(path, e))?;
+    if let Some(info) = info {
+        band.set_description(info.description)
+            .map_err(|e| write_err(path, e))?;
+        if !info.unit.is_empty() {
+            band.set_metadata_item("UNITS", info.unit, "")
+                .map_err(|e| write_err(path, e))?;
+        }
+    }
     if let Some(nd) = raster.nodata {
         band.set_no_data_value(Some(nd))
             .map_err(|e| write_err(path, e))?;

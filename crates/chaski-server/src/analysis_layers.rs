@@ -1,6 +1,7 @@
 //! Travel-time results served as tile layers, next to the store's layers.
 //!
-//! When the store holds a DEM (`dem`) and a `facilities` layer, the catalog adds
+//! When the store holds a DEM (the raster `dem`, the one `--dem` names, or its
+//! only raster) and a `facilities` layer, the catalog adds
 //! two computed layers for the walking scenario (to the facility, all facilities):
 //! - `travel_time`: disjoint bands 0–30, 30–60, 60–120, 120–240 minutes and
 //!   beyond (the travel-time surface as contour polygons), with `min_minutes`,
@@ -28,17 +29,15 @@ use geo::{Geometry, MapCoords, MultiPolygon};
 pub const BANDS: [f64; 4] = [30.0, 60.0, 120.0, 240.0];
 
 /// The computed layers for `store`, or none when it has no DEM or facilities.
-pub fn build(store: &dyn Store, max_cells: usize) -> Vec<Layer> {
-    let has_dem = store
-        .rasters()
-        .is_ok_and(|r| r.iter().any(|r| r.name == "dem"));
+pub fn build(store: &dyn Store, max_cells: usize, dem: Option<&str>) -> Vec<Layer> {
+    let has_dem = chaski_io::access::find_dem(store, dem, None).is_ok();
     let has_facilities = store
         .layers()
         .is_ok_and(|l| l.iter().any(|l| l.name == "facilities"));
     if !has_dem || !has_facilities {
         return Vec::new();
     }
-    match compute(store, max_cells) {
+    match compute(store, max_cells, dem) {
         Ok(layers) => layers,
         Err(e) => {
             tracing::warn!(error = %e, "travel-time tile layers left out");
@@ -47,9 +46,10 @@ pub fn build(store: &dyn Store, max_cells: usize) -> Vec<Layer> {
     }
 }
 
-fn compute(store: &dyn Store, max_cells: usize) -> Result<Vec<Layer>, String> {
+fn compute(store: &dyn Store, max_cells: usize, dem: Option<&str>) -> Result<Vec<Layer>, String> {
     let opts = AccessOptions {
         max_cells: Some(max_cells),
+        dem: dem.map(str::to_owned),
         ..AccessOptions::default()
     };
     let inputs = AccessInputs::from_store(store, &opts).map_err(|e| e.to_string())?;

@@ -71,6 +71,9 @@ impl From<AccessError> for ApiError {
             } => Self::NotFound(format!(
                 "no travel-time surface: the store has no '{name}' (import a DEM with `chaski import FILE.tif --layer dem`)"
             )),
+            AccessError::Dem { .. } | AccessError::MissingLayer { .. } => {
+                Self::NotFound(format!("no travel-time surface: {e}"))
+            }
             other => Self::internal(other),
         }
     }
@@ -166,6 +169,7 @@ impl AccessCache {
             let opts = AccessOptions {
                 all_villages: true,
                 max_cells: Some(state.config.max_grid_cells),
+                dem: state.config.dem.clone(),
                 ..AccessOptions::default()
             };
             let init = async move {

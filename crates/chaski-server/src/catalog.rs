@@ -155,10 +155,10 @@ impl Catalog {
             let (name, l) = make(info.clone(), &layer)?;
             layers.insert(name, l);
         }
+        // Every raster: the DEM is found among them (a new or renamed one may change it).
         let mut analysis_inputs: Vec<(String, u64)> = store
             .rasters()?
             .into_iter()
-            .filter(|r| r.name == "dem")
             .map(|r| (r.name, r.version))
             .collect();
         analysis_inputs.extend(
@@ -180,7 +180,9 @@ impl Catalog {
                 }
             }
         } else if config.analysis_layers {
-            for layer in crate::analysis_layers::build(store, config.max_grid_cells) {
+            for layer in
+                crate::analysis_layers::build(store, config.max_grid_cells, config.dem.as_deref())
+            {
                 if infos.iter().any(|i| i.name == layer.name) {
                     continue;
                 }

@@ -68,6 +68,9 @@ pub struct ServerConfig {
     /// How far from its community's location a CHA or facility token may
     /// place a household, in metres (default 5,000).
     pub max_household_distance_m: f64,
+    /// The DEM raster of the analysis APIs (None: the raster called `dem`, else
+    /// the store's only raster).
+    pub dem: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -87,6 +90,7 @@ impl Default for ServerConfig {
             max_field_chars: chaski_io::import::MAX_FIELD_CHARS,
             writes_per_hour: 60,
             max_household_distance_m: chaski_core::household::write::DEFAULT_MAX_DISTANCE_M,
+            dem: None,
         }
     }
 }

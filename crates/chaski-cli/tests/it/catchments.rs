@@ -521,10 +521,22 @@ fn demo_region_districts_and_rivers() {
         let rec = rec.unwrap();
         let (villages, population): (usize, u64) =
             (rec[2].parse().unwrap(), rec[3].parse().unwrap());
-        // Cumulative bands never shrink, and the last band plus beyond plus no time is everyone.
+        // Columns per threshold: villages and population within, villages and
+        // population beyond. Cumulative bands never shrink; within plus beyond
+        // plus no time is every village, at each threshold.
         let n = |i: usize| rec[i].parse::<u64>().unwrap();
-        assert!(n(5) <= n(7) && n(7) <= n(9), "{rec:?}");
-        assert_eq!(n(9) + n(11) + n(13), villages as u64, "{rec:?}");
+        assert!(n(5) <= n(9) && n(9) <= n(13), "{rec:?}");
+        for within in [5, 9, 13] {
+            assert_eq!(
+                n(within) + n(within + 2) + n(17),
+                villages as u64,
+                "{rec:?}"
+            );
+        }
+        assert!(
+            villages > 0,
+            "districts without villages are not listed: {rec:?}"
+        );
         got.insert(rec[0].to_owned(), (villages, population));
     }
     assert_eq!(got, expected);
@@ -791,4 +803,225 @@ fn move_costs_match_grass_r_cost() {
             quantile(&at, 0.9)
         );
     }
+}
+
+/// Issue 11, first-day problem 1: a DEM imported under another name than
+/// `dem` (README's examples said `--layer elevation`) is found; with two
+/// candidate rasters the error names them and `--dem` chooses; a missing
+/// layer's error lists what the store has.
+#[test]
+fn a_dem_under_any_name_is_found() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data");
+    if !data.join("dem.tif").exists() {
+        eprintln!("skipped: data/ (demo region) is absent");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s.gpkg");
+    for (file, layer) in [
+        ("communities.csv", "communities"),
+        ("facilities.csv", "facilities"),
+        ("dem.tif", "elevation"),
+    ] {
+        let path = data.join(file);
+        ok(&chaski(
+            &store,
+            &["import", path.to_str().unwrap(), "--layer", layer],
+        ));
+    }
+    let out = dir.path().join("out");
+    let summary = ok(&chaski(
+        &store,
+        &[
+            "catchments",
+            "--rivers",
+            "none",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    ));
+    assert!(summary.contains("'elevation'"), "{summary}");
+    assert!(out.join("travel_time.tif").exists());
+    // A second raster: which is the DEM is asked, naming both.
+    let dem = data.join("dem.tif");
+    ok(&chaski(
+        &store,
+        &["import", dem.to_str().unwrap(), "--layer", "srtm"],
+    ));
+    let e = chaski(&store, &["catchments", "--out", out.to_str().unwrap()]);
+    assert_eq!(e.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&e.stderr);
+    assert!(
+        err.contains("2 rasters could be the DEM ('elevation', 'srtm'): name it with --dem"),
+        "{err}"
+    );
+    ok(&chaski(
+        &store,
+        &[
+            "catchments",
+            "--dem",
+            "srtm",
+            "--rivers",
+            "none",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    ));
+    // A layer that is not there: the error lists the store's layers and rasters.
+    let e = chaski(
+        &store,
+        &[
+            "catchments",
+            "--dem",
+            "srtm",
+            "--villages",
+            "aldeas",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    let err = String::from_utf8_lossy(&e.stderr);
+    assert!(
+        err.contains("layer 'aldeas' (--villages) is not in the store; it has layers 'communities' (communities), 'facilities' (facilities) and rasters 'elevation', 'srtm'"),
+        "{err}"
+    );
+}
+
+/// Issue 11, first-day problems 4 to 7 on the real data (IGN villages without
+/// population, La Mar districts, Torobamba DEM, MINSA facilities): unknown
+/// population stays empty, never 0, and is warned; what was missing is said
+/// and written (`run.json`, GeoTIFF metadata); `--districts` on a point layer
+/// is an error; districts.csv lists only districts with villages and the
+/// villages beyond each threshold; CSVs open in Excel (BOM); no colour codes
+/// in a redirected log.
+#[test]
+fn first_day_outputs_say_what_they_assume() {
+    let (Some(villages_file), Some(facilities_file), Some(dem), Some(districts)) = (
+        peru("focus/vraem_box_villages.geojson"),
+        peru("focus/vraem_box_facilities.geojson"),
+        peru("elevation/torobamba_alos_1s.tif"),
+        peru("focus/lamar_districts.geojson"),
+    ) else {
+        eprintln!("skipped: ../shared/data/peru is absent");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s.gpkg");
+    for (file, layer, kind) in [
+        (&villages_file, "communities", None),
+        (&facilities_file, "facilities", None),
+        (&districts, "districts", Some("boundaries")),
+        (&dem, "elevation", None),
+    ] {
+        let mut args = vec!["import", file.to_str().unwrap(), "--layer", layer];
+        if let Some(k) = kind {
+            args.extend(["--kind", k]);
+        }
+        ok(&chaski(&store, &args));
+    }
+    let out = dir.path().join("out");
+    let run = chaski(
+        &store,
+        &[
+            "--log",
+            "info",
+            "catchments",
+            "--districts",
+            "districts",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    let summary = ok(&run);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "colour codes in a redirected log: {stderr:.300}"
+    );
+    assert!(stderr.contains("INFO"), "{stderr:.300}");
+    // What was missing, said on the terminal...
+    let listed: usize = summary
+        .split("villages of 'communities': ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{summary}"));
+    assert!(listed > 400, "{summary}");
+    for said in [
+        "surface: 'elevation' (Tobler's hiking function on the DEM's slopes), EPSG:32718 warped from EPSG:4326, cells of 30 m; walking; 16 moves".to_owned(),
+        "assumed: no paths or roads in the store: every cell is walked off path, at most 3.0 km/h on the flat".to_owned(),
+        "assumed: no rivers in the store".to_owned(),
+        format!("assumed: population unknown for {listed} of {listed} villages"),
+    ] {
+        assert!(summary.contains(&said), "missing '{said}' in:\n{summary}");
+    }
+    // ...and written beside the outputs.
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(report["moves"], 16);
+    assert_eq!(report["villages_without_population"], listed);
+    assert!(report["assumptions"].as_array().unwrap().len() >= 3);
+    let info = tool(
+        "gdalinfo",
+        &["-json", out.join("travel_time.tif").to_str().unwrap()],
+    );
+    let info: serde_json::Value = serde_json::from_str(&info).unwrap();
+    let band = &info["bands"][0];
+    assert_eq!(
+        band["description"],
+        "travel time to the facility (minutes; nodata: not reached)"
+    );
+    assert_eq!(band["metadata"][""]["UNITS"], "minutes");
+    assert_eq!(info["metadata"][""]["CHASKI_MOVES"], "16");
+    // Unknown population is empty, never 0; only districts holding villages.
+    let text = std::fs::read_to_string(out.join("districts.csv")).unwrap();
+    assert!(text.starts_with('\u{feff}'), "no BOM");
+    let mut r = csv::Reader::from_path(out.join("districts.csv")).unwrap();
+    let header = r.headers().unwrap().clone();
+    assert!(
+        header.iter().any(|h| h == "villages_beyond_120"),
+        "{header:?}"
+    );
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    assert!(!rows.is_empty() && rows.len() <= 8, "{}", rows.len());
+    let pop = header.iter().position(|h| h == "population").unwrap();
+    for row in &rows {
+        assert!(row[2].parse::<u64>().unwrap() > 0, "{row:?}");
+        assert_eq!(
+            &row[pop], "",
+            "unknown population written as a number: {row:?}"
+        );
+    }
+    let catchments: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("catchments.geojson")).unwrap())
+            .unwrap();
+    for f in catchments["features"].as_array().unwrap() {
+        let p = &f["properties"];
+        if p["villages"].as_u64().unwrap() > 0 {
+            assert!(p["population"].is_null(), "{p}");
+            assert_eq!(p["villages_without_population"], p["villages"]);
+        }
+    }
+    assert!(
+        std::fs::read_to_string(out.join("villages.csv"))
+            .unwrap()
+            .starts_with('\u{feff}')
+    );
+    // Districts from a point layer: an error naming the layer and what it holds.
+    let e = chaski(
+        &store,
+        &[
+            "catchments",
+            "--districts",
+            "communities",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(e.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&e.stderr);
+    assert!(
+        err.contains("layer 'communities' (--districts) holds point (communities), not polygons"),
+        "{err}"
+    );
 }

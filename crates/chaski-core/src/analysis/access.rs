@@ -233,12 +233,23 @@ pub struct Count {
     pub villages: usize,
     /// Sum of the known populations of those villages.
     pub population: u64,
+    /// Villages among them whose population is known.
+    pub with_population: usize,
 }
 
 impl Count {
     fn add(&mut self, v: &Village) {
         self.villages += 1;
-        self.population += v.population.unwrap_or(0);
+        if let Some(p) = v.population {
+            self.population += p;
+            self.with_population += 1;
+        }
+    }
+
+    /// The population: None when the count holds villages and none of them
+    /// has a known one (unknown is not zero); 0 for no village.
+    pub fn known_population(&self) -> Option<u64> {
+        (self.with_population > 0 || self.villages == 0).then_some(self.population)
     }
 }
 
@@ -255,6 +266,8 @@ pub struct DistrictAccess {
     pub without_population: usize,
     /// For each threshold (minutes): villages reached within it (cumulative).
     pub within: Vec<(f64, Count)>,
+    /// For each threshold (minutes): villages reached after it, or not reached.
+    pub beyond_each: Vec<(f64, Count)>,
     /// Villages reached after the last threshold, or not reached at all.
     pub beyond: Count,
     /// Villages without a time (outside the surface or on an impassable cell).
@@ -302,6 +315,7 @@ pub fn district_summary(
             total: Count::default(),
             without_population: 0,
             within: thresholds.iter().map(|&t| (t, Count::default())).collect(),
+            beyond_each: thresholds.iter().map(|&t| (t, Count::default())).collect(),
             beyond: Count::default(),
             no_time: Count::default(),
         })
@@ -329,17 +343,26 @@ pub fn district_summary(
         match (a.status, a.minutes) {
             (AccessStatus::Reached, Some(m)) => {
                 let mut any = false;
-                for (t, count) in &mut entry.within {
+                for ((t, within), (_, beyond)) in
+                    entry.within.iter_mut().zip(&mut entry.beyond_each)
+                {
                     if m <= *t {
-                        count.add(v);
+                        within.add(v);
                         any = true;
+                    } else {
+                        beyond.add(v);
                     }
                 }
                 if !any {
                     entry.beyond.add(v);
                 }
             }
-            (AccessStatus::NotReached, _) => entry.beyond.add(v),
+            (AccessStatus::NotReached, _) => {
+                entry.beyond.add(v);
+                for (_, beyond) in &mut entry.beyond_each {
+                    beyond.add(v);
+                }
+            }
             _ => entry.no_time.add(v),
         }
     }
@@ -538,7 +561,8 @@ mod tests {
             a.total,
             Count {
                 villages: 7,
-                population: 100 + 50 + 7 + 11 + 13 + 5
+                population: 100 + 50 + 7 + 11 + 13 + 5,
+                with_population: 6,
             }
         );
         assert_eq!(a.without_population, 1);
@@ -548,20 +572,36 @@ mod tests {
             .map(|(_, c)| (c.villages, c.population))
             .collect();
         assert_eq!(within, vec![(3, 155), (4, 155), (4, 155)]);
+        // Beyond each threshold: reached later, or not reached.
+        let beyond: Vec<(usize, u64)> = a
+            .beyond_each
+            .iter()
+            .map(|(_, c)| (c.villages, c.population))
+            .collect();
+        assert_eq!(beyond, vec![(3, 7 + 11), (2, 18), (2, 18)]);
         assert_eq!(
             a.beyond,
             Count {
                 villages: 2,
-                population: 18
+                population: 18,
+                with_population: 2,
             }
         );
         assert_eq!(
             a.no_time,
             Count {
                 villages: 1,
-                population: 13
+                population: 13,
+                with_population: 1,
             }
         );
+        // Unknown is not zero: a count of villages without population has none.
+        let unknown = Count {
+            villages: 3,
+            ..Count::default()
+        };
+        assert_eq!(unknown.known_population(), None);
+        assert_eq!(a.total.known_population(), Some(186));
         let b = &s.districts[1];
         assert_eq!(b.total.population, 1000);
         assert_eq!(b.within[0].1.villages, 0);
@@ -570,14 +610,16 @@ mod tests {
             b.within[2].1,
             Count {
                 villages: 1,
-                population: 1000
+                population: 1000,
+                with_population: 1,
             }
         );
         assert_eq!(
             s.unassigned,
             Count {
                 villages: 1,
-                population: 9
+                population: 9,
+                with_population: 1,
             }
         );
         // Every village of a district is in exactly one of: within the last band, beyond, no time.
