@@ -840,7 +840,14 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
         None => None,
     };
     let intervals = match args.uncertainty {
-        Some(runs) => Some(inputs.uncertainty(&scenario, &result, runs)?),
+        Some(runs) => {
+            let bar = stages.bar.clone();
+            Some(
+                inputs.uncertainty(&scenario, &result, runs, &|done, total| {
+                    bar.set_message(format!("uncertainty: Monte Carlo run {done} of {total}"));
+                })?,
+            )
+        }
         None => None,
     };
     stages.end("villages");

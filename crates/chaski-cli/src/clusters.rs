@@ -340,7 +340,14 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
         );
     }
     let started = std::time::Instant::now();
-    let found = lib::find_clusters(&layer, &opts).map_err(cli_error)?;
+    let bar = crate::output::spinner(format!(
+        "{}: looking for clusters of {} households",
+        opts.method.as_str(),
+        layer.len()
+    ));
+    let found = lib::find_clusters(&layer, &opts);
+    bar.finish_and_clear();
+    let found = found.map_err(cli_error)?;
     let elapsed = started.elapsed();
     let mut out = std::io::stdout().lock();
     if let (Some(k), Some(kd)) = (args.k_distance, &found.k_distances) {

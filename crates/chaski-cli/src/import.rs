@@ -171,7 +171,10 @@ pub fn import_into(
     } else {
         opts
     };
-    let imported = chaski_io::import::import_file(path, opts)?;
+    let bar = crate::output::spinner(format!("reading and checking {}", path.display()));
+    let imported = chaski_io::import::import_file(path, opts);
+    bar.finish_and_clear();
+    let imported = imported?;
     tracing::info!(elapsed = ?start.elapsed(), "read and validated {}", path.display());
     match imported {
         Imported::Raster(raster) => {
@@ -268,6 +271,7 @@ pub fn import_into(
             };
             // Index in the metric CRS (the UTM zone of the data), as analyses will.
             // Both cores: index while the store writes.
+            let bar = crate::output::spinner(format!("writing '{}' to the store", opts.layer));
             let (index, written) = std::thread::scope(|s| {
                 let index = s.spawn(|| -> Result<Option<u32>> {
                     let Some(bounds) = layer.bounds() else {
@@ -279,6 +283,7 @@ pub fn import_into(
                 let written = write();
                 (index.join(), written)
             });
+            bar.finish_and_clear();
             let epsg = index.map_err(|_| anyhow::anyhow!("the spatial index build panicked"))??;
             let written = written?;
             tracing::info!(elapsed = ?start.elapsed(), "indexed and stored");

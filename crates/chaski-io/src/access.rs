@@ -44,7 +44,7 @@ use chaski_core::analysis::hydrology::flow_grid;
 use chaski_core::analysis::isochrone::{catchments, isochrones};
 use chaski_core::analysis::rasterize::{burn_line_string, burn_point};
 use chaski_core::analysis::scenario::{RouteClass, Scenario, WaterClass};
-use chaski_core::analysis::uncertainty::{Interval, monte_carlo};
+use chaski_core::analysis::uncertainty::{Interval, monte_carlo_observed};
 use chaski_core::crs::{CrsError, Projection, UtmZone};
 use chaski_core::domain::{BirthCare, Category};
 use chaski_core::raster::Raster;
@@ -1673,6 +1673,7 @@ impl AccessInputs {
         scenario: &Scenario,
         result: &AccessResult,
         runs: u32,
+        on_run: &dyn Fn(usize, usize),
     ) -> Result<Vec<Option<Interval>>, AccessError> {
         if self.model != SurfaceModel::Terrain {
             return Err(AccessError::Option {
@@ -1710,7 +1711,15 @@ impl AccessInputs {
             max_seconds: result.max_minutes.map(|m| m * 60.0),
             neighbourhood: result.neighbourhood,
         };
-        let intervals = monte_carlo(&inputs, &s, &sources, &queries, &options, [0.05, 0.95])?;
+        let intervals = monte_carlo_observed(
+            &inputs,
+            &s,
+            &sources,
+            &queries,
+            &options,
+            [0.05, 0.95],
+            on_run,
+        )?;
         let mut it = intervals.into_iter();
         Ok(result
             .access

@@ -1025,3 +1025,60 @@ fn first_day_outputs_say_what_they_assume() {
         "{err}"
     );
 }
+
+/// Issue 11, first-day problem 6: long steps show progress on a terminal
+/// (here a pseudo-terminal made by `script`), and nothing of it when the
+/// output is redirected.
+#[test]
+fn long_steps_show_progress_on_a_terminal_only() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data");
+    if !data.join("dem.tif").exists() {
+        eprintln!("skipped: data/ (demo region) is absent");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s.gpkg");
+    for (file, layer) in [
+        ("communities.csv", "communities"),
+        ("facilities.csv", "facilities"),
+        ("dem.tif", "dem"),
+    ] {
+        ok(&chaski(
+            &store,
+            &[
+                "import",
+                data.join(file).to_str().unwrap(),
+                "--layer",
+                layer,
+            ],
+        ));
+    }
+    let out = dir.path().join("out");
+    let args = format!(
+        "{} --store {} catchments --uncertainty 4 --out {}",
+        env!("CARGO_BIN_EXE_chaski"),
+        store.display(),
+        out.display()
+    );
+    let tty = tool("script", &["-q", "-e", "-c", &args, "/dev/null"]);
+    for k in 1..=4 {
+        assert!(
+            tty.contains(&format!("uncertainty: Monte Carlo run {k} of 4")),
+            "run {k} not shown: {tty:.500}"
+        );
+    }
+    // Redirected: the summary only.
+    let piped = chaski(
+        &store,
+        &[
+            "catchments",
+            "--uncertainty",
+            "4",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(piped.status.success());
+    let stderr = String::from_utf8_lossy(&piped.stderr);
+    assert!(!stderr.contains("Monte Carlo run"), "{stderr}");
+}

@@ -85,19 +85,42 @@ pub fn monte_carlo(
     sources: &[(usize, usize)],
     queries: &[(usize, usize)],
     options: &SearchOptions,
+    quantiles: [f64; 2],
+) -> Result<Vec<Option<Interval>>, FrictionError> {
+    monte_carlo_observed(
+        inputs,
+        scenario,
+        sources,
+        queries,
+        options,
+        quantiles,
+        &|_, _| {},
+    )
+}
+
+/// [`monte_carlo`], calling `on_run(done, total)` after each run (for a
+/// progress bar).
+pub fn monte_carlo_observed(
+    inputs: &TerrainInputs<'_>,
+    scenario: &Scenario,
+    sources: &[(usize, usize)],
+    queries: &[(usize, usize)],
+    options: &SearchOptions,
     [q_low, q_high]: [f64; 2],
+    on_run: &dyn Fn(usize, usize),
 ) -> Result<Vec<Option<Interval>>, FrictionError> {
     scenario.validate()?;
     let runs = scenario.monte_carlo.runs.max(1) as usize;
     let mut rng = ChaCha8Rng::seed_from_u64(scenario.monte_carlo.seed);
     let mut samples: Vec<Vec<f32>> = vec![Vec::with_capacity(runs); queries.len()];
-    for _ in 0..runs {
+    for run in 0..runs {
         let s = draw(scenario, &mut rng);
         let surface = terrain_surface(inputs, &s)?;
         let tt = travel_time(&surface, sources, options);
         for (acc, &(c, r)) in samples.iter_mut().zip(queries) {
             acc.push(tt.time(c, r).unwrap_or(f32::INFINITY));
         }
+        on_run(run + 1, runs);
     }
     Ok(samples
         .into_iter()
