@@ -468,3 +468,23 @@ fn households_delete_and_places() {
         text(&out.stdout)
     );
 }
+
+/// Issue 11, first-day problem 5: `summary` gives a geographic DEM's cells in
+/// metres (it said "cells of 0.0 x 0.0").
+#[test]
+fn summary_gives_a_geographic_dem_in_metres() {
+    let Some(dem) = peru("elevation/torobamba_alos_1s.tif") else {
+        eprintln!("skipped: ../shared/data/peru is absent");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s.gpkg");
+    let out = chaski(&store, &["import", dem.to_str().unwrap(), "--layer", "dem"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s = text(&chaski(&store, &["summary"]).stdout);
+    // 1 arc-second: 30.1 m east-west and 30.9 m north-south at 13° S.
+    assert!(
+        s.contains("cells of 30.1 x 30.9 m (1.00\" x 1.00\" at latitude -13.0), EPSG:4326"),
+        "{s}"
+    );
+}
