@@ -742,7 +742,15 @@ fn read_coverage(conn: &Connection, m: &CoverageMeta) -> Result<Raster<f32>, Gpk
     let name = m.name.as_str();
     let cells = m.width * m.height;
     let fill = m.nodata.map_or(0.0, |v| v as f32);
-    let mut data = vec![fill; cells];
+    // A damaged registration must not abort the process with a huge allocation.
+    let mut data = Vec::new();
+    data.try_reserve_exact(cells).map_err(|_| {
+        corrupt(
+            name,
+            format!("{} x {} cells do not fit in memory", m.width, m.height),
+        )
+    })?;
+    data.resize(cells, fill);
     let mut seen = vec![false; m.matrix_width * m.matrix_height];
     let mut stmt = conn.prepare(&format!(
         "SELECT tile_column, tile_row, tile_data FROM {} WHERE zoom_level = ?1",
