@@ -11,4 +11,5 @@ mod catchments;
 mod clusters;
 mod commands;
 mod common;
+mod gis_clients;
 mod summary;

@@ -6,8 +6,9 @@
 //! with a `gpkg_rtree_index` spatial index (`rtree_<layer>_geom` and the
 //! standard triggers; the `ST_*` functions they call are registered on our
 //! connection). chaski's own metadata lives in `chaski_layers` (kind, fields,
-//! version per layer), `chaski_meta` (the store-wide data version) and rasters in
-//! `chaski_rasters` (zlib-compressed little-endian `f32` cells).
+//! version per layer) and `chaski_meta` (the store-wide data version). Rasters
+//! are GeoPackage 2D gridded coverages (Float32 TIFF tiles, module `coverage`);
+//! stores written before, with rasters in `chaski_rasters`, are migrated on open.
 //!
 //! The file runs in WAL mode with `synchronous=FULL`: every write is one
 //! transaction, and once it returns `Ok` it survives a crash. A layer written
@@ -42,7 +43,7 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, ToSql, TransactionBehavior, params};
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -72,7 +73,7 @@ const SCHEMA_TABLES: [&str; 7] = [
     "gpkg_extensions",
     "chaski_layers",
     "chaski_meta",
-    "chaski_rasters",
+    "chaski_coverages",
 ];
 
 const SCHEMA_SQL: &str = r"
@@ -125,15 +126,10 @@ CREATE TABLE IF NOT EXISTS chaski_layers (
 );
 CREATE TABLE IF NOT EXISTS chaski_meta (key TEXT PRIMARY KEY NOT NULL, value INTEGER);
 INSERT OR IGNORE INTO chaski_meta (key, value) VALUES ('version', 0);
-CREATE TABLE IF NOT EXISTS chaski_rasters (
+CREATE TABLE IF NOT EXISTS chaski_coverages (
   name TEXT PRIMARY KEY NOT NULL,
-  width INTEGER NOT NULL,
-  height INTEGER NOT NULL,
-  transform TEXT NOT NULL,
-  epsg INTEGER,
-  nodata REAL,
   version INTEGER NOT NULL,
-  data BLOB NOT NULL
+  nodata_nan INTEGER NOT NULL DEFAULT 0
 );
 ";
 
@@ -294,6 +290,8 @@ impl GpkgStore {
             ensure_schema(&conn)
         };
         setup().map_err(|e| e.into_store(&path))?;
+        let mut conn = conn;
+        coverage::migrate_legacy(&mut conn);
         Ok(Self {
             path,
             conn: Mutex::new(conn),
@@ -2137,7 +2135,7 @@ fn delete_tx(conn: &mut Connection, name: &str) -> Result<bool, GpkgError> {
         drop_layer(&tx, name)?;
         true
     } else {
-        tx.execute("DELETE FROM chaski_rasters WHERE name = ?1", [name])? > 0
+        coverage::delete_raster(&tx, name)?
     };
     if existed {
         bump_version(&tx)?;
@@ -2150,202 +2148,7 @@ fn delete_tx(conn: &mut Connection, name: &str) -> Result<bool, GpkgError> {
 // Rasters
 // ---------------------------------------------------------------------------
 
-fn compress_cells(data: &[f32]) -> Result<Vec<u8>, GpkgError> {
-    let io = |e: std::io::Error| GpkgError::Backend(format!("compressing raster: {e}"));
-    let mut enc = flate2::write::ZlibEncoder::new(
-        Vec::with_capacity(data.len()),
-        flate2::Compression::fast(),
-    );
-    let mut chunk = Vec::with_capacity(64 * 1024);
-    for block in data.chunks(16 * 1024) {
-        chunk.clear();
-        for v in block {
-            chunk.extend_from_slice(&v.to_le_bytes());
-        }
-        enc.write_all(&chunk).map_err(io)?;
-    }
-    enc.finish().map_err(io)
-}
-
-fn decompress_cells(name: &str, blob: &[u8], cells: usize) -> Result<Vec<f32>, GpkgError> {
-    let expected = cells
-        .checked_mul(4)
-        .ok_or_else(|| GpkgError::Corrupt(format!("raster '{name}': size overflows")))?;
-    let mut bytes = Vec::with_capacity(expected.min(blob.len().saturating_mul(1100)));
-    flate2::read::ZlibDecoder::new(blob)
-        .take(expected as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| {
-            GpkgError::Corrupt(format!("raster '{name}': cells do not decompress: {e}"))
-        })?;
-    if bytes.len() != expected {
-        return Err(GpkgError::Corrupt(format!(
-            "raster '{name}': {} bytes of cells{}, expected {expected} ({cells} cells)",
-            bytes.len().min(expected),
-            if bytes.len() > expected {
-                " or more"
-            } else {
-                ""
-            }
-        )));
-    }
-    Ok(bytes
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect())
-}
-
-fn write_raster_tx(
-    conn: &mut Connection,
-    name: &str,
-    raster: &Raster<f32>,
-) -> Result<u64, GpkgError> {
-    let conflict = |reason: String| {
-        GpkgError::Store(StoreError::Conflict {
-            layer: name.to_owned(),
-            reason,
-        })
-    };
-    let cells = raster
-        .width
-        .checked_mul(raster.height)
-        .ok_or_else(|| conflict("raster size overflows".into()))?;
-    if raster.data.len() != cells {
-        return Err(conflict(format!(
-            "raster has {} cells but is {} x {} ({cells} cells)",
-            raster.data.len(),
-            raster.width,
-            raster.height
-        )));
-    }
-    if raster.transform.iter().any(|v| !v.is_finite()) {
-        return Err(conflict("raster transform has a non-finite value".into()));
-    }
-    let transform = serde_json::to_string(&raster.transform)
-        .map_err(|e| GpkgError::Backend(format!("raster transform: {e}")))?;
-    let blob = compress_cells(&raster.data)?;
-    let nodata = match raster.nodata {
-        None => rusqlite::types::Value::Null,
-        Some(v) if v.is_nan() => rusqlite::types::Value::Text("nan".into()),
-        Some(v) => rusqlite::types::Value::Real(v),
-    };
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let version = bump_version(&tx)?;
-    tx.execute(
-        "INSERT OR REPLACE INTO chaski_rasters (name, width, height, transform, epsg, nodata, version, data) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![
-            name,
-            raster.width as i64,
-            raster.height as i64,
-            transform,
-            raster.epsg,
-            nodata,
-            version as i64,
-            blob
-        ],
-    )?;
-    tx.commit()?;
-    Ok(version)
-}
-
-fn raster_dims(name: &str, w: i64, h: i64) -> Result<(usize, usize), GpkgError> {
-    match (usize::try_from(w), usize::try_from(h)) {
-        (Ok(w), Ok(h)) => Ok((w, h)),
-        _ => Err(GpkgError::Corrupt(format!(
-            "raster '{name}': invalid size {w} x {h}"
-        ))),
-    }
-}
-
-fn parse_transform(name: &str, s: &str) -> Result<[f64; 6], GpkgError> {
-    serde_json::from_str(s)
-        .map_err(|e| GpkgError::Corrupt(format!("raster '{name}': unreadable transform: {e}")))
-}
-
-fn parse_epsg(name: &str, v: Option<i64>) -> Result<Option<u32>, GpkgError> {
-    v.map(|e| {
-        u32::try_from(e)
-            .map_err(|_| GpkgError::Corrupt(format!("raster '{name}': invalid EPSG code {e}")))
-    })
-    .transpose()
-}
-
-fn read_raster_conn(conn: &Connection, name: &str) -> Result<Raster<f32>, GpkgError> {
-    let mut stmt = conn.prepare(
-        "SELECT width, height, transform, epsg, nodata, data FROM chaski_rasters WHERE name = ?1",
-    )?;
-    let mut rows = stmt.query([name])?;
-    let row = rows
-        .next()?
-        .ok_or_else(|| StoreError::NotFound(name.to_owned()))?;
-    let (width, height) = raster_dims(name, row.get(0)?, row.get(1)?)?;
-    let transform = parse_transform(name, &row.get::<_, String>(2)?)?;
-    let epsg = parse_epsg(name, row.get(3)?)?;
-    let nodata = match row.get_ref(4)? {
-        ValueRef::Null => None,
-        ValueRef::Real(v) => Some(v),
-        ValueRef::Integer(v) => Some(v as f64),
-        ValueRef::Text(t) if t.eq_ignore_ascii_case(b"nan") => Some(f64::NAN),
-        _ => {
-            return Err(GpkgError::Corrupt(format!(
-                "raster '{name}': invalid nodata value"
-            )));
-        }
-    };
-    let cells = width
-        .checked_mul(height)
-        .ok_or_else(|| GpkgError::Corrupt(format!("raster '{name}': size overflows")))?;
-    let data = match row.get_ref(5)? {
-        ValueRef::Blob(b) => decompress_cells(name, b, cells)?,
-        _ => {
-            return Err(GpkgError::Corrupt(format!(
-                "raster '{name}': cell data is not a blob"
-            )));
-        }
-    };
-    Ok(Raster {
-        width,
-        height,
-        transform,
-        epsg,
-        nodata,
-        data,
-    })
-}
-
-fn raster_infos(conn: &Connection) -> Result<Vec<RasterInfo>, GpkgError> {
-    let mut stmt = conn.prepare(
-        "SELECT name, width, height, transform, epsg, version FROM chaski_rasters ORDER BY name",
-    )?;
-    let mut rows = stmt.query([])?;
-    let mut out = Vec::new();
-    while let Some(r) = rows.next()? {
-        let name: String = r.get(0)?;
-        let (width, height) = raster_dims(&name, r.get(1)?, r.get(2)?)?;
-        let transform = parse_transform(&name, &r.get::<_, String>(3)?)?;
-        let epsg = parse_epsg(&name, r.get(4)?)?;
-        let version = to_version(r.get(5)?)?;
-        let shape = Raster::<f32> {
-            width,
-            height,
-            transform,
-            epsg,
-            nodata: None,
-            data: Vec::new(),
-        };
-        let (a, b, c, d) = shape.bounds();
-        out.push(RasterInfo {
-            name,
-            width,
-            height,
-            epsg,
-            bounds: [a, b, c, d],
-            version,
-        });
-    }
-    Ok(out)
-}
+mod coverage;
 
 // ---------------------------------------------------------------------------
 // The Store trait
@@ -2392,16 +2195,16 @@ impl Store for GpkgStore {
     }
 
     fn rasters(&self) -> Result<Vec<RasterInfo>> {
-        self.run(|c| raster_infos(c))
+        self.run(|c| coverage::raster_infos(c))
     }
 
     fn read_raster(&self, name: &str) -> Result<Raster<f32>> {
-        self.run(|c| read_raster_conn(c, name))
+        self.run(|c| coverage::read_raster_conn(c, name))
     }
 
     fn write_raster(&self, name: &str, raster: &Raster<f32>) -> Result<u64> {
         check_name(name)?;
-        self.run(|c| write_raster_tx(c, name, raster))
+        self.run(|c| coverage::write_raster_tx(c, name, raster))
     }
 
     fn version(&self) -> Result<u64> {
@@ -3532,12 +3335,15 @@ mod tests {
         // Damaged cells are reported as corrupt.
         {
             let c = store.conn.lock().unwrap();
-            c.execute("UPDATE chaski_rasters SET width = 4 WHERE name = 'dem'", [])
+            c.execute("UPDATE dem SET tile_data = x'49492a00'", [])
                 .unwrap();
         }
         match store.read_raster("dem") {
             Err(StoreError::Corrupt { reason, .. }) => {
-                assert!(reason.contains("expected 32"), "{reason}");
+                assert!(
+                    reason.contains("raster 'dem': unreadable TIFF tile"),
+                    "{reason}"
+                );
             }
             other => panic!("expected Corrupt, got {other:?}"),
         }
