@@ -11,4 +11,5 @@ mod catchments;
 mod clusters;
 mod commands;
 mod common;
+mod imports;
 mod summary;
