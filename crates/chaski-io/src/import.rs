@@ -1668,21 +1668,20 @@ fn layer_warnings(
             } else {
                 String::new()
             };
-            warnings.push(match column {
-                Some(col) => format!("{all}: column '{col}' holds no value{assigned}"),
-                None => {
-                    let mut w = format!(
-                        "{all}: no column was recognised as the {}{assigned}; columns were: {}; \
-                         map one with a mapping file ([fields] COLUMN = \"{}\")",
-                        c.name,
-                        column_list(columns.iter().map(|c| c.name.as_str())),
-                        c.name
-                    );
-                    if !candidates.is_empty() {
-                        let _ = write!(w, "; {}", suggestion(&candidates));
-                    }
-                    w
+            warnings.push(if let Some(col) = column {
+                format!("{all}: column '{col}' holds no value{assigned}")
+            } else {
+                let mut w = format!(
+                    "{all}: no column was recognised as the {}{assigned}; columns were: {}; \
+                     map one with a mapping file ([fields] COLUMN = \"{}\")",
+                    c.name,
+                    column_list(columns.iter().map(|c| c.name.as_str())),
+                    c.name
+                );
+                if !candidates.is_empty() {
+                    let _ = write!(w, "; {}", suggestion(&candidates));
                 }
+                w
             });
         } else if !candidates.is_empty() {
             warnings.push(format!(
@@ -1894,6 +1893,41 @@ mod tests {
         assert_eq!(parse_bool("Sí"), Ok(Some(true)));
         assert_eq!(parse_bool("no sabe"), Ok(None));
         assert!(parse_bool("maybe").is_err());
+    }
+
+    #[test]
+    fn the_closest_name_wins_a_core_field_whatever_the_column_order() {
+        let t = SourceTable {
+            columns: vec![
+                SourceColumn::new("CODCCPP02", FieldType::Text),
+                SourceColumn::new("NOMCCPP02", FieldType::Text),
+                SourceColumn::new("IDCCPP02", FieldType::Text),
+                SourceColumn::new("TOT_POB99", FieldType::Real),
+            ],
+            records: vec![SourceRecord {
+                row: 1,
+                geometry: Ok(point(-76.56, -10.05)),
+                values: vec![
+                    Value::Text("0067".into()),
+                    Value::Text("RACCHAPAMPA".into()),
+                    Value::Text("1001050067".into()),
+                    Value::Real(227.0),
+                ],
+            }],
+            problems: vec![],
+            crs: None,
+            row_label: "feature",
+            notes: vec![],
+            infer_types: false,
+        };
+        let (layer, report) =
+            build_layer(t, Path::new("v.gpkg"), &ImportOptions::new("communities")).unwrap();
+        let f = &layer.features[0];
+        assert_eq!(layer.value(f, "code"), &Value::Text("1001050067".into()));
+        assert_eq!(layer.value(f, "name"), &Value::Text("RACCHAPAMPA".into()));
+        assert_eq!(layer.value(f, "population"), &Value::Int(227));
+        assert_eq!(layer.value(f, "codccpp02"), &Value::Text("0067".into()));
+        assert!(report.warnings.is_empty(), "{:?}", report.warnings);
     }
 
     #[test]

@@ -144,7 +144,9 @@ fn convert(v: &Value, ty: FieldType) -> Option<Value> {
     match (ty, v) {
         (_, Value::Null) => None,
         (FieldType::Text, _) => key_text(v).map(Value::Text),
-        (FieldType::Int, Value::Int(_)) | (FieldType::Real, Value::Real(_)) => Some(v.clone()),
+        (FieldType::Int, Value::Int(_))
+        | (FieldType::Real, Value::Real(_))
+        | (FieldType::Bool, Value::Bool(_)) => Some(v.clone()),
         (FieldType::Int, Value::Real(r)) if r.fract() == 0.0 && r.abs() < 1e15 => {
             Some(Value::Int(*r as i64))
         }
@@ -153,7 +155,6 @@ fn convert(v: &Value, ty: FieldType) -> Option<Value> {
             .map(|f| Value::Int(f as i64)),
         (FieldType::Real, Value::Int(i)) => Some(Value::Real(*i as f64)),
         (FieldType::Real, Value::Text(s)) => crate::csv::parse_number(s).map(Value::Real),
-        (FieldType::Bool, Value::Bool(_)) => Some(v.clone()),
         (FieldType::Date, Value::Text(s)) => crate::import::parse_date(s).map(Value::Text),
         _ => None,
     }
@@ -210,18 +211,14 @@ pub fn plan_join(
             continue;
         };
         summary.rows += 1;
-        let found = match exact.get(&k.to_uppercase()) {
-            Some(found) => found,
-            None => match loose.get(&normalize_key(&k)) {
-                Some(found) => {
-                    summary.matched_without_zeros += 1;
-                    found
-                }
-                None => {
-                    summary.unmatched.push(UnmatchedRow { row, key: k });
-                    continue;
-                }
-            },
+        let found = if let Some(found) = exact.get(&k.to_uppercase()) {
+            found
+        } else if let Some(found) = loose.get(&normalize_key(&k)) {
+            summary.matched_without_zeros += 1;
+            found
+        } else {
+            summary.unmatched.push(UnmatchedRow { row, key: k });
+            continue;
         };
         summary.matched += 1;
         for &fi in found {
