@@ -7,7 +7,7 @@ use chaski_core::index::SpatialIndex;
 use chaski_core::layer::LayerKind;
 use chaski_core::store::{Store, WriteMode};
 use chaski_io::households::{HouseholdWriter, write_households};
-use chaski_io::import::{Action, ImportOptions, ImportReport, Imported, Region};
+use chaski_io::import::{Action, ImportOptions, ImportReport, Imported, Region, thousands};
 use chaski_io::mapping::Mapping;
 use chaski_io::store::tokens::GpkgTokenStore;
 use std::io::Write as _;
@@ -56,6 +56,14 @@ pub struct Args {
     #[arg(long)]
     pub upsert: bool,
 
+    /// Join the file to the stored layer on this field (e.g. `code`) instead of
+    /// adding features: each row updates the values of the stored features
+    /// with the same key (a census table's population and households onto the
+    /// villages); no coordinates needed. Rows that match no feature are listed
+    /// (all of them with --report). A mapping file's `[join] key` does the same.
+    #[arg(long, value_name = "FIELD", conflicts_with_all = ["append", "upsert", "replace"])]
+    pub join: Option<String>,
+
     /// Import nothing if any row is rejected.
     #[arg(long)]
     pub strict: bool,
@@ -85,6 +93,7 @@ impl Args {
         opts.kind = self.kind;
         opts.source_layer.clone_from(&self.source_layer);
         opts.fix_swapped = self.fix_swapped;
+        opts.join.clone_from(&self.join);
         if let Some(m) = &self.mapping {
             opts.mapping = Some(Mapping::from_path(m)?);
         }
@@ -159,6 +168,19 @@ pub fn import_into(
 ) -> Result<Outcome> {
     let start = Instant::now();
     chaski_core::store::check_name(&opts.layer)?;
+    // A joined table takes the kind of the stored layer it joins.
+    let with_kind;
+    let opts = if opts.join_key().is_some()
+        && chaski_io::import::resolve_kind(opts).is_err()
+        && let Ok(info) = store.layer_info(&opts.layer)
+    {
+        let mut o = opts.clone();
+        o.kind = Some(info.kind);
+        with_kind = o;
+        &with_kind
+    } else {
+        opts
+    };
     // Household rows are checked against the store's community and facility codes.
     let households = chaski_io::import::resolve_kind(opts).ok() == Some(LayerKind::Households);
     let mut with_codes;
@@ -177,6 +199,10 @@ pub fn import_into(
     let imported = imported?;
     tracing::info!(elapsed = ?start.elapsed(), "read and validated {}", path.display());
     match imported {
+        Imported::Raster(_) if opts.join_key().is_some() => anyhow::bail!(
+            "{}: --join needs a table, and this file is a raster",
+            path.display()
+        ),
         Imported::Raster(raster) => {
             let (w, h) = (raster.width, raster.height);
             let epsg = raster
@@ -194,7 +220,7 @@ pub fn import_into(
                 empty: false,
             })
         }
-        Imported::Layer(layer, report) => {
+        Imported::Layer(layer, mut report) => {
             if layer.is_empty() && report.withdrawals.is_empty() {
                 return Ok(Outcome {
                     summary: format!(
@@ -219,6 +245,14 @@ pub fn import_into(
                     summary,
                     empty: true,
                 });
+            }
+            if let Some(key) = opts.join_key() {
+                return join(store, &layer, report, key, start);
+            }
+            if mode == WriteMode::Append && !households {
+                if let Some(w) = duplicate_codes(store, &layer, &report)? {
+                    report.warnings.push(w);
+                }
             }
             let who = cli_user();
             let write = || -> Result<Written> {
@@ -304,7 +338,7 @@ pub fn import_into(
                 },
                 report.rejected,
                 report.count(Action::Repaired),
-                report.count(Action::Warning),
+                report.warning_count(),
                 epsg.map_or_else(String::new, |e| format!("indexed in EPSG:{e}; ")),
                 written.version,
                 start.elapsed().as_secs_f64()
@@ -316,6 +350,130 @@ pub fn import_into(
             })
         }
     }
+}
+
+/// The warning for appended features whose code is already stored, if any.
+fn duplicate_codes(
+    store: &dyn Store,
+    layer: &chaski_core::layer::Layer,
+    report: &ImportReport,
+) -> Result<Option<String>> {
+    let Some(ci) = layer.field_index("code") else {
+        return Ok(None);
+    };
+    if !store.layers()?.iter().any(|l| l.name == layer.name) {
+        return Ok(None);
+    }
+    let stored = store.read_layer(&layer.name)?;
+    let Some(si) = stored.field_index("code") else {
+        return Ok(None);
+    };
+    let code = |v: &chaski_core::value::Value| match v {
+        chaski_core::value::Value::Text(t) => Some(t.trim().to_owned()),
+        chaski_core::value::Value::Int(i) => Some(i.to_string()),
+        _ => None,
+    };
+    let codes: std::collections::HashSet<String> = stored
+        .features
+        .iter()
+        .filter_map(|f| f.values.get(si).and_then(code))
+        .collect();
+    let dup = layer
+        .features
+        .iter()
+        .filter(|f| {
+            f.values
+                .get(ci)
+                .and_then(code)
+                .is_some_and(|c| codes.contains(&c))
+        })
+        .count();
+    Ok((dup > 0).then(|| {
+        format!(
+            "{} of {} {}s have a code already in '{}': appended as duplicates; use --upsert to \
+             update them",
+            thousands(dup),
+            thousands(layer.len()),
+            report.row_label,
+            layer.name
+        )
+    }))
+}
+
+/// Join a table to the stored layer on `key` and say what it did.
+fn join(
+    store: &dyn Store,
+    layer: &chaski_core::layer::Layer,
+    mut report: ImportReport,
+    key: &str,
+    start: Instant,
+) -> Result<Outcome> {
+    let key = chaski_core::schema::normalize_name(key);
+    let file = report.file.clone();
+    let s = chaski_io::join::join_into(store, layer, &report.feature_rows, &key, &file)?;
+    let label = report.row_label;
+    if !s.unmatched.is_empty() {
+        report.warnings.push(format!(
+            "{} of {} {label}s match no feature of '{}' by {key} (first: {label} {}, {key} '{}')",
+            thousands(s.unmatched.len()),
+            thousands(s.rows),
+            s.layer,
+            s.unmatched[0].row,
+            s.unmatched[0].key
+        ));
+    }
+    for n in &s.not_converted {
+        report.warnings.push(format!(
+            "{} values of field '{}' are not {} as in the store (e.g. '{}'): left as they were",
+            thousands(n.count),
+            n.field,
+            n.stored_type,
+            n.example
+        ));
+    }
+    if s.matched_without_zeros > 0 {
+        report.notes.push(format!(
+            "{} {label}s matched only once leading zeros were ignored (a spreadsheet drops them \
+             from codes)",
+            thousands(s.matched_without_zeros)
+        ));
+    }
+    if let Some(u) = s.population_unknown.filter(|&u| u > 0) {
+        report.notes.push(format!(
+            "population still unknown for {} of {} villages of '{}'",
+            thousands(u),
+            thousands(s.stored),
+            s.layer
+        ));
+    }
+    let fields = if s.fields.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", s.fields.join(", "))
+    };
+    let summary = format!(
+        "{}: {} {label}s read; joined to '{}' by {key}: {} matched ({} features updated{fields}), \
+         {} matched no feature, {} of {} stored features got no row; {} rejected, {} warnings; \
+         store version {}; {:.2} s",
+        file.display(),
+        thousands(report.read),
+        s.layer,
+        thousands(s.matched),
+        thousands(s.features_updated),
+        thousands(s.unmatched.len()),
+        thousands(s.features_without_row),
+        thousands(s.stored),
+        report.rejected,
+        report.warning_count(),
+        s.version,
+        start.elapsed().as_secs_f64()
+    );
+    report.join = Some(s);
+    Ok(Outcome {
+        report: Some(report),
+        summary,
+        empty: false,
+    })
 }
 
 /// The token store of the GeoPackage store at `path` (tokens, access log, places).
@@ -340,6 +498,9 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
     if let Some(report) = &outcome.report {
         for note in &report.notes {
             writeln!(err, "{}: note: {note}", report.file.display())?;
+        }
+        for warning in &report.warnings {
+            writeln!(err, "{}: warning: {warning}", report.file.display())?;
         }
         // Many rows with the same problem: one line per kind of problem first.
         let mut groups: std::collections::BTreeMap<(String, &str), (usize, usize)> =
@@ -383,6 +544,33 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
                     " (write them all with --report FILE)"
                 }
             )?;
+        }
+        if let Some(join) = &report.join {
+            for u in join.unmatched.iter().take(args.show) {
+                writeln!(
+                    err,
+                    "{}: {} {}: {} '{}' matches no feature of '{}'",
+                    report.file.display(),
+                    report.row_label,
+                    u.row,
+                    join.key,
+                    u.key,
+                    join.layer
+                )?;
+            }
+            if join.unmatched.len() > args.show {
+                writeln!(
+                    err,
+                    "... and {} more unmatched {}s{}",
+                    join.unmatched.len() - args.show,
+                    report.row_label,
+                    if args.report.is_some() {
+                        " (see the report file)"
+                    } else {
+                        " (write them all with --report FILE)"
+                    }
+                )?;
+            }
         }
         if let Some(path) = &args.report {
             let json = serde_json::to_string_pretty(report)?;

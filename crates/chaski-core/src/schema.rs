@@ -1,8 +1,24 @@
 //! Core fields of each layer kind, with the source column names recognised for them.
 //!
-//! Source columns are matched case- and accent-insensitively against `aliases`
-//! (after a mapping file, if any, has renamed them); anything unmatched is kept
-//! as an extra field of the layer.
+//! Source columns are matched case- and accent-insensitively (after a mapping
+//! file, if any, has renamed them), strongest first:
+//!
+//! 1. the field's own name (`population`);
+//! 2. one of its `aliases` (`poblacion`, `codigo_unico`, ...), earlier aliases first;
+//! 3. except for households, the same *stem* as the field's name or one of its
+//!    aliases ([`name_stem`]): words joined without separators, the connecting
+//!    words `de`, `del`, `el`, `la`, `las`, `los`, `y` and the words `tot`/`total`
+//!    dropped, and a trailing census year of 2 or 4 digits removed. One alias
+//!    then covers a whole family of INEI and MINSA names: `nomccpp` matches
+//!    `NOMCCPP02` and `NOMCCPP_17`, `idccpp` matches `IDCCPP02`, `pob` matches
+//!    `POB07`, `TOT_POB99` and `POB_TOTAL_2017`, `viv` matches `VIV17` and
+//!    `TOT_VIV99`, `nombre_establecimiento` matches MINSA's "Nombre del
+//!    establecimiento".
+//!
+//! When several columns match one field, the strongest match wins, then the
+//! first column (INEI's 10-digit `IDCCPP02` is the code of a village, not the
+//! 4-digit `CODCCPP02` it ends with). Anything unmatched is kept as an extra
+//! field of the layer.
 
 use crate::layer::LayerKind;
 use crate::value::{Field, FieldType};
@@ -45,16 +61,18 @@ const COMMUNITIES: &[CoreField] = &[
         "code",
         Text,
         true,
+        // INEI's IDCCPP (ubigeo + 4 digits) before CODCCPP, which in INEI 2002
+        // tables is only the 4 digits within the district.
         &[
             "codigo",
+            "idccpp",
+            "id_ccpp",
+            "codigo_ccpp",
             "cod_ccpp",
             "codccpp",
-            "id",
-            "id_ccpp",
             "ccpp",
-            "codigo_ccpp",
             "cod",
-            "idccpp",
+            "id",
             "code",
         ],
         "community code (INEI centro poblado code or the source's id)",
@@ -71,6 +89,7 @@ const COMMUNITIES: &[CoreField] = &[
             "name",
             "centro_poblado",
             "nombre_ccpp",
+            "nombre_centro_poblado",
         ],
         "community name",
     ),
@@ -92,6 +111,7 @@ const COMMUNITIES: &[CoreField] = &[
             "tot_pob",
             "tot_pob99",
             "pob_total",
+            "poblacion_censada",
             "habitantes",
             "pop",
         ],
@@ -107,7 +127,9 @@ const COMMUNITIES: &[CoreField] = &[
             "hogares",
             "tot_viv",
             "tot_viv99",
+            "viv",
             "num_viviendas",
+            "viviendas_particulares",
         ],
         "households or dwellings, when known",
     ),
@@ -115,7 +137,7 @@ const COMMUNITIES: &[CoreField] = &[
         "district",
         Text,
         false,
-        &["distrito", "district", "nombdist", "nom_dist"],
+        &["distrito", "district", "nombdist", "nom_dist", "nombdi"],
         "district name",
     ),
 ];
@@ -132,6 +154,8 @@ const FACILITIES: &[CoreField] = &[
             "codigo_renipress",
             "cod_ipress",
             "codigo_unico",
+            "cod_unico",
+            "codigo_ipress",
             "cod_renaes",
             "renaes",
             "code",
@@ -149,6 +173,7 @@ const FACILITIES: &[CoreField] = &[
             "nombre_establecimiento",
             "establecimiento",
             "nombre_ipress",
+            "nombre_eess",
         ],
         "facility name",
     ),
@@ -163,7 +188,12 @@ const FACILITIES: &[CoreField] = &[
         "institution",
         Text,
         false,
-        &["institucion", "institution", "entidad"],
+        &[
+            "institucion",
+            "institution",
+            "entidad",
+            "institucion_ipress",
+        ],
         "managing institution (MINSA, GOBIERNO REGIONAL, ESSALUD, ...)",
     ),
     f(
@@ -556,12 +586,15 @@ pub fn core_field_defs(kind: LayerKind) -> Vec<Field> {
         .collect()
 }
 
-/// Normalise a source column name for matching: lower case, accents folded,
-/// anything but letters and digits turned into `_`.
+/// Normalise a source column name for matching: lower case, accents folded
+/// (precomposed, or as combining marks, as macOS writes them), anything but
+/// letters and digits turned into `_`.
 pub fn normalize_name(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     for c in name.trim().chars() {
         let c = match c {
+            // Combining diacritical marks: the letter before them is kept.
+            '\u{300}'..='\u{36f}' => continue,
             'á' | 'à' | 'ä' | 'â' | 'Á' | 'À' | 'Ä' | 'Â' => 'a',
             'é' | 'è' | 'ë' | 'ê' | 'É' | 'È' | 'Ë' | 'Ê' => 'e',
             'í' | 'ì' | 'ï' | 'î' | 'Í' | 'Ì' | 'Ï' | 'Î' => 'i',
@@ -576,12 +609,215 @@ pub fn normalize_name(name: &str) -> String {
     out
 }
 
-/// The core field of `kind` that a source column called `source` maps to, if any.
+/// Words left out of a [`name_stem`]: Spanish connectors and totals.
+const STEM_DROPPED_WORDS: &[&str] = &["de", "del", "el", "la", "las", "los", "y", "tot", "total"];
+
+/// The stem of a column name, for matching families of names by one rule
+/// instead of many aliases: the name is normalised ([`normalize_name`]) and
+/// split into words at `_`; the words `de`, `del`, `el`, `la`, `las`, `los`,
+/// `y`, `tot` and `total` are dropped and the rest joined without separators;
+/// then a trailing census year of 2 or 4 digits is removed, and then a
+/// trailing `total` or `tot`.
+///
+/// `NOMCCPP02` → `nomccpp`, `TOT_POB99` → `pob`, `POB_TOTAL_2017` → `pob`,
+/// `POBTOTAL17` → `pob`, `VIV17` → `viv`, "Nombre del establecimiento" →
+/// `nombreestablecimiento`, "Código Único" → `codigounico`.
+pub fn name_stem(name: &str) -> String {
+    let n = normalize_name(name);
+    let mut s: String = n
+        .split('_')
+        .filter(|w| !w.is_empty() && !STEM_DROPPED_WORDS.contains(w))
+        .collect();
+    let digits = s.len() - s.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    if (digits == 2 || digits == 4) && digits < s.len() {
+        s.truncate(s.len() - digits);
+    }
+    for total in ["total", "tot"] {
+        if s.len() > total.len() && s.ends_with(total) {
+            s.truncate(s.len() - total.len());
+            break;
+        }
+    }
+    s
+}
+
+/// How strongly a source column name matches a core field: lower is stronger.
+/// `(0, 0)` the field's own name; `(1, i)` alias `i`; `(2, i)` the stem of the
+/// field's name (`i = 0`) or of alias `i - 1`.
+pub type MatchRank = (u8, usize);
+
+/// The core field of `kind` that a source column called `source` maps to, if
+/// any (see the module documentation for the rule).
 pub fn match_core_field(kind: LayerKind, source: &str) -> Option<&'static CoreField> {
+    match_core_field_ranked(kind, source).map(|(c, _)| c)
+}
+
+/// [`match_core_field`] with the strength of the match, to choose among
+/// several columns that match one field.
+pub fn match_core_field_ranked(
+    kind: LayerKind,
+    source: &str,
+) -> Option<(&'static CoreField, MatchRank)> {
     let n = normalize_name(source);
-    core_fields(kind).iter().find(|c| c.name == n).or_else(|| {
-        core_fields(kind)
+    let fields = core_fields(kind);
+    if let Some(c) = fields.iter().find(|c| c.name == n) {
+        return Some((c, (0, 0)));
+    }
+    if let Some(found) = fields
+        .iter()
+        .find_map(|c| c.aliases.iter().position(|a| *a == n).map(|p| (c, (1, p))))
+    {
+        return Some(found);
+    }
+    // Household exports have their own column rules (chaski_io::households).
+    if kind == LayerKind::Households {
+        return None;
+    }
+    let stem = name_stem(source);
+    if stem.is_empty() {
+        return None;
+    }
+    fields.iter().find_map(|c| {
+        if name_stem(c.name) == stem {
+            return Some((c, (2, 0)));
+        }
+        c.aliases
             .iter()
-            .find(|c| c.aliases.contains(&n.as_str()))
+            .position(|a| name_stem(a) == stem)
+            .map(|p| (c, (2, p + 1)))
     })
+}
+
+/// Word beginnings of a source column name that suggest it may hold core
+/// field `field` when no column was recognised as it (`POBLACION_URBANA` for
+/// the population, `NOM_LOCALIDAD` for the name): the importer then names the
+/// column in a warning instead of staying silent. Empty for fields without hints.
+pub fn candidate_hints(field: &str) -> &'static [&'static str] {
+    match field {
+        "code" => &["cod", "id"],
+        "name" => &["nom", "name"],
+        "population" => &["pob", "hab", "pop"],
+        "households" | "households_served" => &["viv", "hog", "famil"],
+        "district" => &["dist"],
+        "ubigeo" => &["ubig"],
+        "category" => &["categ"],
+        "institution" => &["instit", "entidad"],
+        _ => &[],
+    }
+}
+
+/// Whether source column `source` looks like it might hold core field `field`
+/// ([`candidate_hints`]: one of its words starts with a hint).
+pub fn is_candidate(field: &str, source: &str) -> bool {
+    let hints = candidate_hints(field);
+    normalize_name(source)
+        .split('_')
+        .any(|w| hints.iter().any(|h| w.starts_with(h)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matched(kind: LayerKind, source: &str) -> Option<&'static str> {
+        match_core_field(kind, source).map(|c| c.name)
+    }
+
+    #[test]
+    fn inei_families_match_by_stem() {
+        use LayerKind::Communities as C;
+        for (source, field) in [
+            ("NOMCCPP02", "name"),
+            ("NOMCCPP_17", "name"),
+            ("IDCCPP02", "code"),
+            ("CODCCPP", "code"),
+            ("CODCCPP02", "code"),
+            ("TOT_POB99", "population"),
+            ("POB07", "population"),
+            ("POB_2017", "population"),
+            ("POB_TOTAL_2017", "population"),
+            ("POBTOTAL", "population"),
+            ("Población censada", "population"),
+            ("VIV17", "households"),
+            ("TOT_VIV99", "households"),
+            ("NOMBDI02", "district"),
+            ("UBIGEO", "ubigeo"),
+        ] {
+            assert_eq!(matched(C, source), Some(field), "{source}");
+        }
+        for other in [
+            "NOMBPV02", "CLASIF02", "NOMCAT02", "POBREZA", "POB_H", "X_COORD",
+        ] {
+            assert_eq!(matched(C, other), None, "{other}");
+        }
+        // IDCCPP (the whole code) is a stronger match than CODCCPP (its last 4 digits).
+        let id = match_core_field_ranked(C, "IDCCPP02").unwrap().1;
+        let cod = match_core_field_ranked(C, "CODCCPP02").unwrap().1;
+        assert!(id < cod, "{id:?} {cod:?}");
+    }
+
+    #[test]
+    fn minsa_headers_match() {
+        use LayerKind::Facilities as F;
+        for (source, field) in [
+            ("Nombre del establecimiento", "name"),
+            ("Código Único", "code"),
+            ("Co\u{301}digo U\u{301}nico", "code"),
+            ("Categoría", "category"),
+            ("Institución", "institution"),
+            ("UBIGEO", "ubigeo"),
+        ] {
+            assert_eq!(matched(F, source), Some(field), "{source}");
+        }
+        assert_eq!(matched(F, "Clasificación"), None);
+    }
+
+    #[test]
+    fn stems() {
+        assert_eq!(name_stem("NOMCCPP02"), "nomccpp");
+        assert_eq!(name_stem("TOT_POB99"), "pob");
+        assert_eq!(name_stem("POBTOTAL17"), "pob");
+        assert_eq!(
+            name_stem("Nombre del establecimiento"),
+            "nombreestablecimiento"
+        );
+        assert_eq!(name_stem("under2"), "under2");
+        assert_eq!(name_stem("y"), "");
+        assert_eq!(name_stem("2017"), "2017");
+    }
+
+    #[test]
+    fn no_two_fields_of_a_kind_share_a_stem() {
+        for kind in [
+            LayerKind::Communities,
+            LayerKind::Facilities,
+            LayerKind::WaterSystems,
+            LayerKind::Boundaries,
+            LayerKind::Paths,
+        ] {
+            let mut seen: std::collections::HashMap<String, &str> =
+                std::collections::HashMap::new();
+            for c in core_fields(kind) {
+                for a in std::iter::once(&c.name).chain(c.aliases) {
+                    let s = name_stem(a);
+                    if let Some(other) = seen.insert(s.clone(), c.name) {
+                        assert_eq!(other, c.name, "{kind:?}: stem '{s}' of '{a}'");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn households_keep_exact_matching() {
+        assert_eq!(matched(LayerKind::Households, "members_2017"), None);
+        assert_eq!(matched(LayerKind::Households, "miembros"), Some("members"));
+    }
+
+    #[test]
+    fn candidates_by_word_beginnings() {
+        assert!(is_candidate("population", "POBLACION_URBANA"));
+        assert!(is_candidate("name", "NOM_LOCALIDAD"));
+        assert!(!is_candidate("population", "categoria"));
+    }
 }

@@ -6,8 +6,12 @@
 //! ending in `latitude`/`longitude` (KoBo `_gps_latitude`, ODK Central
 //! `location-Latitude`); finally a `geopoint` column holding ODK's
 //! `"lat lon altitude accuracy"`. The delimiter (`,`, `;` or tab) is detected
-//! from the header; a UTF-8 byte-order mark is skipped and files that are not
-//! UTF-8 are read as Latin-1 (common in Peruvian government exports).
+//! from the header.
+//!
+//! Encodings: UTF-8, with or without a byte-order mark; UTF-16 with a
+//! byte-order mark (Excel's "Unicode text"); lines that are not valid UTF-8
+//! are decoded as Windows-1252, the Latin-1 superset Excel uses for CSV on
+//! Spanish Windows (Ñ, á, the en dash `–`), with a note in the report.
 //!
 //! Rows are numbered as a spreadsheet shows them: the header is row 1.
 
@@ -75,21 +79,80 @@ enum Coordinates {
 
 /// Read a CSV file into a source table. Geometry problems are kept per row.
 pub fn read_csv(path: &Path, mapping: Option<&Mapping>) -> Result<SourceTable, CsvError> {
+    read_file(path, mapping, true)
+}
+
+/// Read a CSV file whose rows need no coordinates (a table joined to a stored
+/// layer by a key): coordinate columns, when found, are left out of the
+/// attributes; without them every record's geometry is an error that the
+/// join ignores.
+pub fn read_table(path: &Path, mapping: Option<&Mapping>) -> Result<SourceTable, CsvError> {
+    read_file(path, mapping, false)
+}
+
+fn read_file(
+    path: &Path,
+    mapping: Option<&Mapping>,
+    need_coordinates: bool,
+) -> Result<SourceTable, CsvError> {
     let bytes = std::fs::read(path).map_err(|source| CsvError::Io {
         path: path.to_owned(),
         source,
     })?;
-    let text = decode(&bytes);
-    read_csv_str(&text, path, mapping)
+    let (text, note) = decode(&bytes);
+    let mut table = read_text(&text, path, mapping, need_coordinates)?;
+    table.notes.extend(note);
+    Ok(table)
 }
 
-/// Decode bytes as UTF-8 (without BOM), or as Latin-1 when they are not UTF-8.
-fn decode(bytes: &[u8]) -> String {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    match std::str::from_utf8(bytes) {
-        Ok(s) => s.to_owned(),
-        Err(_) => bytes.iter().map(|&b| char::from(b)).collect(),
+/// Decode a CSV file's bytes, with a note when it was not plain UTF-8.
+///
+/// A byte-order mark names the encoding (UTF-8, UTF-16LE, UTF-16BE). Otherwise
+/// each line that is valid UTF-8 is kept as it is and each line that is not is
+/// decoded as Windows-1252: a file saved by Excel in Latin-1 keeps its Ñ, á and
+/// en dashes, and a UTF-8 file with a few pasted Latin-1 lines loses nothing.
+fn decode(bytes: &[u8]) -> (String, Option<String>) {
+    if let Some((encoding, bom)) = encoding_rs::Encoding::for_bom(bytes) {
+        if encoding != encoding_rs::UTF_8 {
+            let (text, _) = encoding.decode_without_bom_handling(&bytes[bom..]);
+            return (
+                text.into_owned(),
+                Some(format!(
+                    "read as {} (the file starts with its byte-order mark)",
+                    encoding.name()
+                )),
+            );
+        }
+        return decode_lines(&bytes[bom..]);
     }
+    decode_lines(bytes)
+}
+
+fn decode_lines(bytes: &[u8]) -> (String, Option<String>) {
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        return (s.to_owned(), None);
+    }
+    let mut text = String::with_capacity(bytes.len() + bytes.len() / 8);
+    let mut latin = Vec::new();
+    for (i, line) in bytes.split_inclusive(|&b| b == b'\n').enumerate() {
+        if let Ok(s) = std::str::from_utf8(line) {
+            text.push_str(s);
+        } else {
+            let (s, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(line);
+            text.push_str(&s);
+            latin.push(i + 1);
+        }
+    }
+    let lines = if latin.len() == 1 {
+        format!("line {} is", latin[0])
+    } else {
+        format!("{} lines are (first: line {})", latin.len(), latin[0])
+    };
+    let note = format!(
+        "{lines} not UTF-8: read as Windows-1252 (Latin-1, as Excel saves CSV on Spanish \
+         Windows); save as \"CSV UTF-8\" to avoid this note"
+    );
+    (text, Some(note))
 }
 
 /// The delimiter used in the header line: the most frequent of `,`, `;` and tab.
@@ -221,6 +284,15 @@ pub fn read_csv_str(
     path: &Path,
     mapping: Option<&Mapping>,
 ) -> Result<SourceTable, CsvError> {
+    read_text(text, path, mapping, true)
+}
+
+fn read_text(
+    text: &str,
+    path: &Path,
+    mapping: Option<&Mapping>,
+    need_coordinates: bool,
+) -> Result<SourceTable, CsvError> {
     if text.trim().is_empty() {
         return Err(CsvError::Empty {
             path: path.to_owned(),
@@ -258,7 +330,7 @@ pub fn read_csv_str(
                     })
             };
             if let Some(g) = &c.geopoint {
-                Coordinates::Geopoint(col(g)?)
+                Some(Coordinates::Geopoint(col(g)?))
             } else {
                 let (Some(x), Some(y)) = (&c.x, &c.y) else {
                     return Err(CsvError::MissingColumn {
@@ -269,22 +341,28 @@ pub fn read_csv_str(
                         ),
                     });
                 };
-                Coordinates::XY {
+                Some(Coordinates::XY {
                     x: col(x)?,
                     y: col(y)?,
-                }
+                })
             }
         }
-        _ => detect_coordinates(&normalized).ok_or_else(|| CsvError::NoCoordinates {
-            path: path.to_owned(),
-            columns: headers.join(", "),
-        })?,
+        _ => match detect_coordinates(&normalized) {
+            None if need_coordinates => {
+                return Err(CsvError::NoCoordinates {
+                    path: path.to_owned(),
+                    columns: headers.join(", "),
+                });
+            }
+            found => found,
+        },
     };
 
     // Attribute columns: everything but the coordinates; a geopoint adds altitude and accuracy.
     let coord_cols: Vec<usize> = match coords {
-        Coordinates::XY { x, y } => vec![x, y],
-        Coordinates::Geopoint(g) => vec![g],
+        Some(Coordinates::XY { x, y }) => vec![x, y],
+        Some(Coordinates::Geopoint(g)) => vec![g],
+        None => Vec::new(),
     };
     let attr_cols: Vec<usize> = (0..headers.len())
         .filter(|i| !coord_cols.contains(i))
@@ -293,7 +371,7 @@ pub fn read_csv_str(
         .iter()
         .map(|&i| SourceColumn::new(headers[i].clone(), FieldType::Text))
         .collect();
-    let geopoint_extra = matches!(coords, Coordinates::Geopoint(_));
+    let geopoint_extra = matches!(coords, Some(Coordinates::Geopoint(_)));
     if geopoint_extra {
         columns.push(SourceColumn::new("gps_altitude", FieldType::Real));
         columns.push(SourceColumn::new("gps_accuracy", FieldType::Real));
@@ -359,7 +437,8 @@ pub fn read_csv_str(
             })
             .collect();
         let geometry = match coords {
-            Coordinates::XY { x, y } => {
+            None => Err(GeomError::new("", "no coordinates")),
+            Some(Coordinates::XY { x, y }) => {
                 let xs = record.get(x).unwrap_or("");
                 let ys = record.get(y).unwrap_or("");
                 coordinate(ys, &headers[y], "latitude (y)").and_then(|lat| {
@@ -367,13 +446,12 @@ pub fn read_csv_str(
                         .map(|lon| Geometry::Point(Point::new(lon, lat)))
                 })
             }
-            Coordinates::Geopoint(g) => {
-                geopoint(record.get(g).unwrap_or(""), &headers[g]).map(|(lon, lat, alt, acc)| {
+            Some(Coordinates::Geopoint(g)) => geopoint(record.get(g).unwrap_or(""), &headers[g])
+                .map(|(lon, lat, alt, acc)| {
                     values.push(alt.map_or(Value::Null, Value::Real));
                     values.push(acc.map_or(Value::Null, Value::Real));
                     Geometry::Point(Point::new(lon, lat))
-                })
-            }
+                }),
         };
         if geopoint_extra && values.len() < columns.len() {
             values.resize(columns.len(), Value::Null);
@@ -480,9 +558,58 @@ mod tests {
     fn latin1_and_bom_are_read() {
         let mut bytes = b"\xEF\xBB\xBFnombre,lat,lon\n".to_vec();
         bytes.extend_from_slice(b"Cc,-13,-74\n");
-        assert!(decode(&bytes).starts_with("nombre"));
-        let latin1 = b"nombre,lat,lon\nPe\xf1a,-13,-74\n";
-        assert!(decode(latin1).contains("Peña"));
+        let (text, note) = decode(&bytes);
+        assert!(text.starts_with("nombre"));
+        assert_eq!(note, None);
+        // Windows-1252: \xf1 is ñ, \x96 the en dash, \xe1 á.
+        let latin1 =
+            b"nombre,lat,lon\nPe\xf1a \x96 Mar\xeda,-13,-74\nAya,-13,-74\nJ\xe1n,-13,-74\n";
+        let (text, note) = decode(latin1);
+        assert!(text.contains("Peña – María,-13"), "{text}");
+        assert!(text.contains("Ján"), "{text}");
+        let note = note.unwrap();
+        assert!(
+            note.contains("2 lines are (first: line 2) not UTF-8"),
+            "{note}"
+        );
+        assert!(note.contains("Windows-1252"), "{note}");
+        // A UTF-8 file with one pasted Latin-1 line keeps its UTF-8 lines.
+        let (text, note) = decode(
+            "nombre\nÑaña\n"
+                .bytes()
+                .chain(*b"Pe\xf1a\n")
+                .collect::<Vec<u8>>()
+                .as_slice(),
+        );
+        assert_eq!(text, "nombre\nÑaña\nPeña\n");
+        assert!(note.unwrap().contains("line 3 is not UTF-8"));
+        // UTF-16LE with its byte-order mark (Excel's "Unicode text").
+        let utf16: Vec<u8> = b"\xFF\xFE"
+            .iter()
+            .copied()
+            .chain(
+                "nombre\tlat\tlon\nÑuñoa\t-13\t-74\n"
+                    .encode_utf16()
+                    .flat_map(u16::to_le_bytes),
+            )
+            .collect();
+        let (text, note) = decode(&utf16);
+        assert!(text.contains("Ñuñoa"), "{text}");
+        assert!(note.unwrap().contains("UTF-16LE"));
+    }
+
+    #[test]
+    fn a_table_to_join_needs_no_coordinates() {
+        let t = read_text(
+            "codigo,TOT_POB99\n0101,120\n",
+            Path::new("t.csv"),
+            None,
+            false,
+        )
+        .unwrap();
+        assert_eq!(t.columns.len(), 2);
+        assert_eq!(t.records[0].values[1], Value::Text("120".into()));
+        assert!(t.records[0].geometry.is_err());
     }
 
     #[test]

@@ -109,6 +109,21 @@ fn field_type(t: OGRFieldType::Type) -> FieldType {
 
 /// Read one layer (by name, or the first one) of a vector file.
 pub fn read_vector(path: &Path, source_layer: Option<&str>) -> Result<SourceTable, VectorError> {
+    read_layer(path, source_layer, true)
+}
+
+/// Read one layer of a file whose features need no geometry (a table joined to
+/// a stored layer by a key): also a plain table (a GeoPackage attribute table,
+/// a spreadsheet GDAL reads, a DBF), whose records then have no geometry.
+pub fn read_table(path: &Path, source_layer: Option<&str>) -> Result<SourceTable, VectorError> {
+    read_layer(path, source_layer, false)
+}
+
+fn read_layer(
+    path: &Path,
+    source_layer: Option<&str>,
+    need_geometry: bool,
+) -> Result<SourceTable, VectorError> {
     capture_gdal_errors();
     take_last_gdal_error();
     let open_err = |e: gdal::errors::GdalError| VectorError::Open {
@@ -156,7 +171,7 @@ pub fn read_vector(path: &Path, source_layer: Option<&str>) -> Result<SourceTabl
         ds.layer(0).map_err(open_err)?
     };
     let layer_name = layer.name();
-    if layer.defn().geom_fields().count() == 0 {
+    if need_geometry && layer.defn().geom_fields().count() == 0 {
         return Err(VectorError::NoGeometry {
             path: path.to_owned(),
             layer: layer_name,

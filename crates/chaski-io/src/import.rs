@@ -19,21 +19,29 @@
 //!    outside the region rejected) and derived values: see [`crate::households`].
 //!
 //! A bad row is reported ([`Issue`]: row, field, reason, what was done) and never
-//! stops the import.
+//! stops the import. File-level problems that leave the layer silently poorer
+//! are warnings of the report ([`ImportReport::warnings`]): a core field empty on
+//! every row (no column was recognised as the village name), a column that looks
+//! like a core field but was not recognised, villages without a population.
+//!
+//! A table imported with a join key ([`ImportOptions::join`]) needs no
+//! coordinates: its rows update the stored features with the same key
+//! (see [`crate::join`]).
 
 use crate::mapping::{Mapping, MappingError};
 use chaski_core::domain::{BirthCare, Category, RiskLevel, WaterStatus};
 use chaski_core::layer::{Feature, GeometryType, Layer, LayerKind};
 use chaski_core::raster::Raster;
-use chaski_core::schema::{match_core_field, normalize_name};
+use chaski_core::schema::{is_candidate, match_core_field_ranked, normalize_name};
 use chaski_core::value::{Field, FieldType, Value};
 use geo::{
     BooleanOps, BoundingRect, Coord, Geometry, LineString, MultiLineString, MultiPolygon, Point,
     Polygon, RemoveRepeatedPoints, Validation,
 };
 use serde::Serialize;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// A source column.
@@ -173,6 +181,10 @@ pub struct ImportOptions {
     /// Household layers: longest text value accepted, in characters (a longer
     /// one rejects its row). Default [`MAX_FIELD_CHARS`].
     pub max_field_chars: usize,
+    /// Join the file to the stored layer on this field (`code`) instead of
+    /// adding features: rows need no coordinates (see [`crate::join`]). A
+    /// mapping file's `[join] key` gives it too.
+    pub join: Option<String>,
 }
 
 /// Default of [`ImportOptions::max_field_chars`]: codes, dates and categories
@@ -191,7 +203,15 @@ impl ImportOptions {
             fix_swapped: false,
             known_codes: None,
             max_field_chars: MAX_FIELD_CHARS,
+            join: None,
         }
+    }
+
+    /// The join key: [`ImportOptions::join`], else the mapping's `[join] key`.
+    pub fn join_key(&self) -> Option<&str> {
+        self.join
+            .as_deref()
+            .or_else(|| self.mapping.as_ref().and_then(Mapping::join_key))
     }
 }
 
@@ -265,6 +285,12 @@ pub struct ImportReport {
     /// Household layers: source columns outside the household schema that
     /// were not stored.
     pub dropped_columns: Vec<String>,
+    /// File-level warnings: a core field empty on every row, a column that
+    /// looks like a core field but was not recognised, villages without a
+    /// population, rows appended with codes already stored.
+    pub warnings: Vec<String>,
+    /// What a join did (imports with a join key), every unmatched row included.
+    pub join: Option<crate::join::JoinSummary>,
 }
 
 impl ImportReport {
@@ -289,6 +315,8 @@ impl ImportReport {
             withdrawn: withdrawals.len(),
             withdrawals,
             dropped_columns: Vec::new(),
+            warnings: Vec::new(),
+            join: None,
         }
     }
 
@@ -318,6 +346,54 @@ impl ImportReport {
     pub fn count(&self, action: Action) -> usize {
         self.issues.iter().filter(|i| i.action == action).count()
     }
+
+    /// Row warnings and file-level warnings together.
+    pub fn warning_count(&self) -> usize {
+        self.count(Action::Warning) + self.warnings.len()
+    }
+}
+
+/// `n` with thousands separated by commas, as the import messages write counts
+/// (`136,587`).
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A column name as a TOML key of a mapping file's `[fields]`: bare when it
+/// can be, else quoted.
+fn toml_key(name: &str) -> String {
+    if !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        name.to_owned()
+    } else {
+        format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""))
+    }
+}
+
+/// Column names for a message, at most 30.
+fn column_list<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    let names: Vec<&str> = names.collect();
+    let mut out = names
+        .iter()
+        .take(30)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > 30 {
+        let _ = write!(out, ", ... ({} in all)", names.len());
+    }
+    out
 }
 
 /// An import failed as a whole (nothing was imported).
@@ -391,6 +467,28 @@ pub enum ImportError {
         /// Each column and what it looks like.
         columns: Vec<(String, &'static str)>,
     },
+    /// The join key is not a column of the table.
+    #[error(
+        "{path}: no column was recognised as the join key '{key}'; columns were: {columns}; \
+         map one with a mapping file ([fields] COLUMN = \"{key}\")"
+    )]
+    JoinKey {
+        /// The file.
+        path: PathBuf,
+        /// The key.
+        key: String,
+        /// The table's columns.
+        columns: String,
+    },
+    /// A join was asked for a kind of layer that is not joined.
+    #[error(
+        "{path}: --join is not for household records: they are matched on their submission id \
+         or code by --upsert (the default for households)"
+    )]
+    JoinHouseholds {
+        /// The file.
+        path: PathBuf,
+    },
     /// Support for a format was not compiled in.
     #[error("{path}: {what} support is not compiled into this build")]
     Unsupported {
@@ -449,10 +547,12 @@ pub fn read_source(path: &Path, opts: &ImportOptions) -> Result<Source, ImportEr
         });
     }
     if is_csv_path(path) {
-        return Ok(Source::Table(crate::csv::read_csv(
-            path,
-            opts.mapping.as_ref(),
-        )?));
+        let read = if opts.join_key().is_some() {
+            crate::csv::read_table
+        } else {
+            crate::csv::read_csv
+        };
+        return Ok(Source::Table(read(path, opts.mapping.as_ref())?));
     }
     read_gdal(path, opts)
 }
@@ -460,9 +560,14 @@ pub fn read_source(path: &Path, opts: &ImportOptions) -> Result<Source, ImportEr
 #[cfg(feature = "gdal")]
 fn read_gdal(path: &Path, opts: &ImportOptions) -> Result<Source, ImportError> {
     if is_raster_path(path) {
-        return Ok(Source::Raster(crate::raster::read_raster(path)?));
+        return Ok(Source::Raster(read_raster_with_crs(path, opts)?));
     }
-    match crate::gdal_vector::read_vector(path, opts.source_layer.as_deref()) {
+    let read = if opts.join_key().is_some() {
+        crate::gdal_vector::read_table
+    } else {
+        crate::gdal_vector::read_vector
+    };
+    match read(path, opts.source_layer.as_deref()) {
         Ok(mut t) => {
             if t.crs.is_none()
                 && let Some(c) = opts.mapping.as_ref().and_then(|m| m.crs.clone())
@@ -474,10 +579,36 @@ fn read_gdal(path: &Path, opts: &ImportOptions) -> Result<Source, ImportError> {
         Err(crate::gdal_vector::VectorError::Open { .. })
             if crate::raster::read_raster(path).is_ok() =>
         {
-            Ok(Source::Raster(crate::raster::read_raster(path)?))
+            Ok(Source::Raster(read_raster_with_crs(path, opts)?))
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Read a raster to import: one without a CRS takes the mapping file's `crs`
+/// (an EPSG code), else it is refused with how to assign one.
+#[cfg(feature = "gdal")]
+fn read_raster_with_crs(path: &Path, opts: &ImportOptions) -> Result<Raster<f32>, ImportError> {
+    let mut raster = crate::raster::read_raster(path)?;
+    if raster.epsg.is_none() {
+        let Some(crs) = opts.mapping.as_ref().and_then(|m| m.crs.as_deref()) else {
+            return Err(crate::raster::RasterError::NoCrs {
+                path: path.to_owned(),
+            }
+            .into());
+        };
+        let code = crs
+            .trim()
+            .to_ascii_uppercase()
+            .strip_prefix("EPSG:")
+            .and_then(|c| c.trim().parse::<u32>().ok());
+        raster.epsg = Some(code.ok_or_else(|| ImportError::Crs {
+            path: path.to_owned(),
+            crs: crs.to_owned(),
+            reason: "a raster's CRS is given as an EPSG code, e.g. crs = \"EPSG:32718\"".to_owned(),
+        })?);
+    }
+    Ok(raster)
 }
 
 #[cfg(not(feature = "gdal"))]
@@ -588,7 +719,7 @@ fn parse_bool(s: &str) -> Result<Option<bool>, ()> {
 
 /// Parse a date: ISO `YYYY-MM-DD` (also the date part of an ISO date-time, as ODK
 /// and KoBo write), `YYYY/MM/DD` (GDAL's date fields) or `DD/MM/YYYY`.
-fn parse_date(s: &str) -> Option<String> {
+pub(crate) fn parse_date(s: &str) -> Option<String> {
     let s = s.trim();
     // `YYYY/MM/DD` is how GDAL writes dates of GeoPackage and GeoJSON date fields.
     let (y, m, d) = if s.len() >= 10
@@ -883,6 +1014,38 @@ pub fn build_layer(
             });
         }
     }
+    // Other kinds: each core field goes to the column that matches it best (a
+    // mapping file's rename, then the field's own name, its aliases in order,
+    // then their stems: see chaski_core::schema), then to the first such column.
+    let mut column_core: Vec<Option<usize>> = vec![None; table.columns.len()];
+    if !is_households {
+        let mut best: HashMap<usize, ((bool, chaski_core::schema::MatchRank), usize)> =
+            HashMap::new();
+        for (ci, col) in table.columns.iter().enumerate() {
+            if mapping.is_some_and(|m| m.drops(&col.name)) {
+                continue;
+            }
+            let renamed = mapping.and_then(|m| m.rename(&col.name));
+            let Some((c, rank)) = match_core_field_ranked(kind, renamed.unwrap_or(&col.name))
+            else {
+                continue;
+            };
+            let Some(i) = layer.fields.iter().position(|f| f.name == c.name) else {
+                continue;
+            };
+            let bid = ((renamed.is_none(), rank), ci);
+            best.entry(i)
+                .and_modify(|b| {
+                    if bid < *b {
+                        *b = bid;
+                    }
+                })
+                .or_insert(bid);
+        }
+        for (i, (_, ci)) in best {
+            column_core[ci] = Some(i);
+        }
+    }
     for (ci, col) in table.columns.iter().enumerate() {
         if mapping.is_some_and(|m| m.drops(&col.name)) {
             targets.push(Target::Skip);
@@ -891,17 +1054,19 @@ pub fn build_layer(
         let name = mapping
             .and_then(|m| m.rename(&col.name))
             .unwrap_or(&col.name);
-        let matched = match household_plan.as_ref().map(|p| p[ci]) {
+        let core = match household_plan.as_ref().map(|p| p[ci]) {
             Some(crate::households::ColumnUse::Skip) => {
                 targets.push(Target::Skip);
                 continue;
             }
-            Some(crate::households::ColumnUse::Core(c)) => Some(c),
+            Some(crate::households::ColumnUse::Core(c)) => layer
+                .fields
+                .iter()
+                .position(|f| f.name == c.name)
+                .filter(|&i| !core_taken[i]),
             Some(crate::households::ColumnUse::Extra) => None,
-            None => match_core_field(kind, name),
+            None => column_core[ci],
         };
-        let core_pos = matched.and_then(|c| layer.fields.iter().position(|f| f.name == c.name));
-        let core = core_pos.filter(|&i| !core_taken[i]);
         if let Some(i) = core {
             core_taken[i] = true;
             targets.push(Target::Core(i));
@@ -945,6 +1110,32 @@ pub fn build_layer(
         withdrawals: Vec::new(),
         withdrawn: 0,
         dropped_columns: Vec::new(),
+        warnings: Vec::new(),
+        join: None,
+    };
+    // A joined table: its key must be one of its columns.
+    let join_key = opts.join_key();
+    let joining = join_key.is_some();
+    if joining && is_households {
+        return Err(ImportError::JoinHouseholds {
+            path: path.to_owned(),
+        });
+    }
+    let join_idx = match join_key {
+        Some(key) => {
+            let key = normalize_name(key);
+            let found = layer.field_index(&key).filter(|&i| {
+                targets
+                    .iter()
+                    .any(|t| matches!(t, Target::Core(j) | Target::Extra(j) if *j == i))
+            });
+            Some(found.ok_or_else(|| ImportError::JoinKey {
+                path: path.to_owned(),
+                key: key.clone(),
+                columns: column_list(table.columns.iter().map(|c| c.name.as_str())),
+            })?)
+        }
+        None => None,
     };
     if !dropped_columns.is_empty() {
         report.notes.push(format!(
@@ -1015,7 +1206,7 @@ pub fn build_layer(
     // Reprojection.
     #[cfg(feature = "proj")]
     let transformer = match &table.crs {
-        Some(crs) if !is_wgs84(crs) => Some(
+        Some(crs) if !is_wgs84(crs) && !joining => Some(
             crate::crs::Transformer::new(crs, "EPSG:4326").map_err(|e| ImportError::Crs {
                 path: path.to_owned(),
                 crs: crs.clone(),
@@ -1027,6 +1218,7 @@ pub fn build_layer(
     #[cfg(not(feature = "proj"))]
     if let Some(crs) = &table.crs
         && !is_wgs84(crs)
+        && !joining
     {
         return Err(ImportError::Unsupported {
             path: path.to_owned(),
@@ -1034,7 +1226,7 @@ pub fn build_layer(
         });
     }
     // A file without a CRS whose coordinates are clearly not degrees.
-    if table.crs.is_none() {
+    if table.crs.is_none() && !joining {
         let mut sample = table
             .records
             .iter()
@@ -1071,6 +1263,7 @@ pub fn build_layer(
         .any(|c| c.name == "code" && c.required);
     let mut issues: Vec<Issue> = Vec::new();
     let mut features = Vec::with_capacity(table.records.len());
+    let mut codes_assigned = 0usize;
 
     for rec in table.records {
         let reject = |issues: &mut Vec<Issue>, field: Option<String>, reason: String| {
@@ -1092,137 +1285,142 @@ pub fn build_layer(
             }
             None => {}
         }
-        let mut geom = match rec.geometry {
-            Ok(g) => g,
-            Err(e) => {
-                reject(
-                    &mut issues,
-                    (!e.field.is_empty()).then_some(e.field),
-                    e.reason,
-                );
-                continue;
-            }
-        };
-        #[cfg(feature = "proj")]
-        if let Some(t) = &transformer {
-            use geo::MapCoordsInPlace;
-            let failed: std::cell::RefCell<Option<chaski_core::crs::CrsError>> =
-                std::cell::RefCell::new(None);
-            let r = t.run(|f| {
-                let failed = &failed;
-                geom.map_coords_in_place(|c| match f(c.x, c.y) {
-                    Ok((x, y)) => Coord { x, y },
-                    Err(e) => {
-                        failed.borrow_mut().get_or_insert(e);
-                        c
-                    }
-                });
-            });
-            if let Some(e) = r.err().or_else(|| failed.into_inner()) {
-                reject(
-                    &mut issues,
-                    Some(x_field.to_owned()),
-                    format!("outside the area of {}: {e}", report.source_crs),
-                );
-                continue;
-            }
-        }
-        // Coordinate checks.
-        let mut verdict = CoordCheck::Ok;
-        {
-            use geo::CoordsIter;
-            for c in geom.coords_iter() {
-                match check_lonlat(c.x, c.y, opts.region.as_ref(), is_point) {
-                    CoordCheck::Ok => {}
-                    v => {
-                        verdict = v;
-                        break;
-                    }
+        // A joined table's rows update stored features: their geometry is not used.
+        let geom = if joining {
+            Geometry::Point(Point::new(0.0, 0.0))
+        } else {
+            let mut geom = match rec.geometry {
+                Ok(g) => g,
+                Err(e) => {
+                    reject(
+                        &mut issues,
+                        (!e.field.is_empty()).then_some(e.field),
+                        e.reason,
+                    );
+                    continue;
                 }
-            }
-        }
-        match verdict {
-            CoordCheck::Ok => {}
-            CoordCheck::Bad(reason) => {
-                reject(&mut issues, Some(x_field.to_owned()), reason);
-                continue;
-            }
-            CoordCheck::Swapped => {
-                let (x, y) = first_coord(&geom).map_or((0.0, 0.0), |c| (c.x, c.y));
-                let region = opts
-                    .region
-                    .as_ref()
-                    .map_or("the region", |r| r.name.as_str());
-                if opts.fix_swapped {
-                    use geo::MapCoordsInPlace;
-                    geom.map_coords_in_place(|c| Coord { x: c.y, y: c.x });
-                    issues.push(Issue {
-                        row: rec.row,
-                        field: Some(x_field.to_owned()),
-                        reason: format!(
-                            "latitude and longitude were swapped (lon {x}, lat {y} is outside {region}); exchanged"
-                        ),
-                        action: Action::Repaired,
+            };
+            #[cfg(feature = "proj")]
+            if let Some(t) = &transformer {
+                use geo::MapCoordsInPlace;
+                let failed: std::cell::RefCell<Option<chaski_core::crs::CrsError>> =
+                    std::cell::RefCell::new(None);
+                let r = t.run(|f| {
+                    let failed = &failed;
+                    geom.map_coords_in_place(|c| match f(c.x, c.y) {
+                        Ok((x, y)) => Coord { x, y },
+                        Err(e) => {
+                            failed.borrow_mut().get_or_insert(e);
+                            c
+                        }
                     });
-                } else {
+                });
+                if let Some(e) = r.err().or_else(|| failed.into_inner()) {
                     reject(
                         &mut issues,
                         Some(x_field.to_owned()),
-                        format!(
-                            "latitude and longitude look swapped: lon {x}, lat {y} is outside {region} but \
-                             lon {y}, lat {x} is inside (import with --fix-swapped to exchange them)"
-                        ),
+                        format!("outside the area of {}: {e}", report.source_crs),
                     );
                     continue;
                 }
             }
-        }
-        if let Some(region) = &opts.region
-            && let Some(r) = geom.bounding_rect()
-        {
-            let [a, b, c, d] = region.bounds;
-            if r.max().x < a || r.min().x > c || r.max().y < b || r.min().y > d {
-                // A household outside the region cannot belong to any CHA sector in it.
-                if is_households {
-                    reject(
-                        &mut issues,
-                        Some(x_field.to_owned()),
-                        format!(
+            // Coordinate checks.
+            let mut verdict = CoordCheck::Ok;
+            {
+                use geo::CoordsIter;
+                for c in geom.coords_iter() {
+                    match check_lonlat(c.x, c.y, opts.region.as_ref(), is_point) {
+                        CoordCheck::Ok => {}
+                        v => {
+                            verdict = v;
+                            break;
+                        }
+                    }
+                }
+            }
+            match verdict {
+                CoordCheck::Ok => {}
+                CoordCheck::Bad(reason) => {
+                    reject(&mut issues, Some(x_field.to_owned()), reason);
+                    continue;
+                }
+                CoordCheck::Swapped => {
+                    let (x, y) = first_coord(&geom).map_or((0.0, 0.0), |c| (c.x, c.y));
+                    let region = opts
+                        .region
+                        .as_ref()
+                        .map_or("the region", |r| r.name.as_str());
+                    if opts.fix_swapped {
+                        use geo::MapCoordsInPlace;
+                        geom.map_coords_in_place(|c| Coord { x: c.y, y: c.x });
+                        issues.push(Issue {
+                            row: rec.row,
+                            field: Some(x_field.to_owned()),
+                            reason: format!(
+                                "latitude and longitude were swapped (lon {x}, lat {y} is outside {region}); exchanged"
+                            ),
+                            action: Action::Repaired,
+                        });
+                    } else {
+                        reject(
+                            &mut issues,
+                            Some(x_field.to_owned()),
+                            format!(
+                                "latitude and longitude look swapped: lon {x}, lat {y} is outside {region} but \
+                                 lon {y}, lat {x} is inside (import with --fix-swapped to exchange them)"
+                            ),
+                        );
+                        continue;
+                    }
+                }
+            }
+            if let Some(region) = &opts.region
+                && let Some(r) = geom.bounding_rect()
+            {
+                let [a, b, c, d] = region.bounds;
+                if r.max().x < a || r.min().x > c || r.max().y < b || r.min().y > d {
+                    // A household outside the region cannot belong to any CHA sector in it.
+                    if is_households {
+                        reject(
+                            &mut issues,
+                            Some(x_field.to_owned()),
+                            format!(
+                                "outside {} (lon {:.5}, lat {:.5})",
+                                region.name,
+                                r.min().x,
+                                r.min().y
+                            ),
+                        );
+                        continue;
+                    }
+                    issues.push(Issue {
+                        row: rec.row,
+                        field: Some(x_field.to_owned()),
+                        reason: format!(
                             "outside {} (lon {:.5}, lat {:.5})",
                             region.name,
                             r.min().x,
                             r.min().y
                         ),
-                    );
+                        action: Action::Warning,
+                    });
+                }
+            }
+            match shape(geom, want) {
+                Ok((g, None)) => g,
+                Ok((g, Some(note))) => {
+                    issues.push(Issue {
+                        row: rec.row,
+                        field: Some("geometry".to_owned()),
+                        reason: note,
+                        action: Action::Repaired,
+                    });
+                    g
+                }
+                Err(reason) => {
+                    reject(&mut issues, Some("geometry".to_owned()), reason);
                     continue;
                 }
-                issues.push(Issue {
-                    row: rec.row,
-                    field: Some(x_field.to_owned()),
-                    reason: format!(
-                        "outside {} (lon {:.5}, lat {:.5})",
-                        region.name,
-                        r.min().x,
-                        r.min().y
-                    ),
-                    action: Action::Warning,
-                });
-            }
-        }
-        let geom = match shape(geom, want) {
-            Ok((g, None)) => g,
-            Ok((g, Some(note))) => {
-                issues.push(Issue {
-                    row: rec.row,
-                    field: Some("geometry".to_owned()),
-                    reason: note,
-                    action: Action::Repaired,
-                });
-                g
-            }
-            Err(reason) => {
-                reject(&mut issues, Some("geometry".to_owned()), reason);
-                continue;
             }
         };
 
@@ -1277,7 +1475,30 @@ pub fn build_layer(
             );
             continue;
         }
-        if let Some(ci) = code_idx {
+        if let Some(ki) = join_idx {
+            let key = &layer.fields[ki].name;
+            match to_text(&values[ki]).filter(|k| !k.trim().is_empty()) {
+                None => {
+                    reject(
+                        &mut issues,
+                        Some(key.clone()),
+                        format!("no {key}: the row cannot be joined"),
+                    );
+                    continue;
+                }
+                Some(k) if !seen_codes.insert(crate::join::normalize_key(&k)) => {
+                    issues.push(Issue {
+                        row: rec.row,
+                        field: Some(key.clone()),
+                        reason: format!(
+                            "{key} '{k}' appears more than once: the last row's values win"
+                        ),
+                        action: Action::Warning,
+                    });
+                }
+                Some(_) => {}
+            }
+        } else if let Some(ci) = code_idx {
             match &values[ci] {
                 Value::Null if code_required && kind.is_private() => {
                     reject(
@@ -1288,6 +1509,7 @@ pub fn build_layer(
                     continue;
                 }
                 Value::Null if code_required => {
+                    codes_assigned += 1;
                     let code = format!("{}-{}", opts.layer, rec.row);
                     issues.push(Issue {
                         row: rec.row,
@@ -1358,7 +1580,135 @@ pub fn build_layer(
     report.imported = features.len();
     report.withdrawn = report.withdrawals.len();
     layer.features = features;
+    if !is_households {
+        report.warnings = layer_warnings(
+            &layer,
+            &table.columns,
+            &targets,
+            opts,
+            joining,
+            codes_assigned,
+            table.row_label,
+        );
+    }
     Ok((layer, report))
+}
+
+/// File-level warnings of a built layer (not households): core fields empty on
+/// every row, columns that look like an unrecognised core field, villages
+/// without a population.
+fn layer_warnings(
+    layer: &Layer,
+    columns: &[SourceColumn],
+    targets: &[Target],
+    opts: &ImportOptions,
+    joining: bool,
+    codes_assigned: usize,
+    row_label: &str,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let n = layer.features.len();
+    if n == 0 {
+        return warnings;
+    }
+    let kind = layer.kind;
+    let column_of = |i: usize| {
+        targets
+            .iter()
+            .position(|t| matches!(t, Target::Core(j) if *j == i))
+            .map(|ci| columns[ci].name.as_str())
+    };
+    let unmatched: Vec<&str> = targets
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| matches!(t, Target::Extra(_)))
+        .map(|(ci, _)| columns[ci].name.as_str())
+        .collect();
+    let lines = matches!(
+        kind,
+        LayerKind::Paths | LayerKind::Roads | LayerKind::Rivers
+    );
+    for (i, c) in kind.core_fields().iter().enumerate() {
+        let column = column_of(i);
+        let candidates: Vec<&str> = if column.is_none() {
+            unmatched
+                .iter()
+                .copied()
+                .filter(|col| is_candidate(c.name, col))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let suggestion = |cols: &[&str]| {
+            let quoted: Vec<String> = cols.iter().map(|c| format!("'{c}'")).collect();
+            format!(
+                "{} {} like {}: map it with a mapping file ([fields] {} = \"{}\")",
+                quoted.join(", "),
+                if cols.len() == 1 { "looks" } else { "look" },
+                if cols.len() == 1 { "it" } else { "one" },
+                toml_key(cols[0]),
+                c.name
+            )
+        };
+        let essential = c.required || (c.name == "name" && !lines);
+        // Missing codes were filled with LAYER-ROW: count those, not the values.
+        let empty = if c.name == "code" && codes_assigned > 0 {
+            codes_assigned == n
+        } else {
+            layer.features.iter().all(|f| f.values[i].is_null())
+        };
+        if essential && empty && !joining {
+            let all = format!(
+                "field '{}' is empty on all {} {row_label}s",
+                c.name,
+                thousands(n)
+            );
+            let assigned = if c.name == "code" && codes_assigned == n {
+                format!(" (each got the code {}-ROW)", opts.layer)
+            } else {
+                String::new()
+            };
+            warnings.push(if let Some(col) = column {
+                format!("{all}: column '{col}' holds no value{assigned}")
+            } else {
+                let mut w = format!(
+                    "{all}: no column was recognised as the {}{assigned}; columns were: {}; \
+                     map one with a mapping file ([fields] COLUMN = \"{}\")",
+                    c.name,
+                    column_list(columns.iter().map(|c| c.name.as_str())),
+                    c.name
+                );
+                if !candidates.is_empty() {
+                    let _ = write!(w, "; {}", suggestion(&candidates));
+                }
+                w
+            });
+        } else if !candidates.is_empty() {
+            warnings.push(format!(
+                "no column was recognised as the {}: {}",
+                c.name,
+                suggestion(&candidates)
+            ));
+        }
+    }
+    if kind == LayerKind::Communities
+        && !joining
+        && let Some(p) = layer.field_index("population")
+    {
+        let unknown = layer
+            .features
+            .iter()
+            .filter(|f| f.values[p].is_null())
+            .count();
+        if unknown > 0 {
+            warnings.push(format!(
+                "population unknown for {} of {} villages: join a census table with `--join code`",
+                thousands(unknown),
+                thousands(n)
+            ));
+        }
+    }
+    warnings
 }
 
 fn is_wgs84(crs: &str) -> bool {
@@ -1543,6 +1893,41 @@ mod tests {
         assert_eq!(parse_bool("Sí"), Ok(Some(true)));
         assert_eq!(parse_bool("no sabe"), Ok(None));
         assert!(parse_bool("maybe").is_err());
+    }
+
+    #[test]
+    fn the_closest_name_wins_a_core_field_whatever_the_column_order() {
+        let t = SourceTable {
+            columns: vec![
+                SourceColumn::new("CODCCPP02", FieldType::Text),
+                SourceColumn::new("NOMCCPP02", FieldType::Text),
+                SourceColumn::new("IDCCPP02", FieldType::Text),
+                SourceColumn::new("TOT_POB99", FieldType::Real),
+            ],
+            records: vec![SourceRecord {
+                row: 1,
+                geometry: Ok(point(-76.56, -10.05)),
+                values: vec![
+                    Value::Text("0067".into()),
+                    Value::Text("RACCHAPAMPA".into()),
+                    Value::Text("1001050067".into()),
+                    Value::Real(227.0),
+                ],
+            }],
+            problems: vec![],
+            crs: None,
+            row_label: "feature",
+            notes: vec![],
+            infer_types: false,
+        };
+        let (layer, report) =
+            build_layer(t, Path::new("v.gpkg"), &ImportOptions::new("communities")).unwrap();
+        let f = &layer.features[0];
+        assert_eq!(layer.value(f, "code"), &Value::Text("1001050067".into()));
+        assert_eq!(layer.value(f, "name"), &Value::Text("RACCHAPAMPA".into()));
+        assert_eq!(layer.value(f, "population"), &Value::Int(227));
+        assert_eq!(layer.value(f, "codccpp02"), &Value::Text("0067".into()));
+        assert!(report.warnings.is_empty(), "{:?}", report.warnings);
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod csv;
 pub mod gdal_vector;
 pub mod households;
 pub mod import;
+pub mod join;
 pub mod mapping;
 #[cfg(feature = "gdal")]
 pub mod raster;

@@ -23,6 +23,11 @@
 //! [options]
 //! drop = ["FOTO", "OBSERVACION"]
 //! delimiter = ";"
+//!
+//! # optional: the file is a table joined to the stored layer by this field
+//! # (as `chaski import --join code`); it needs no coordinates
+//! [join]
+//! key = "code"
 //! ```
 //!
 //! Unmapped source columns that match no core field are kept as extra
@@ -100,6 +105,15 @@ pub struct MappingOptions {
     pub allow_personal: Vec<String>,
 }
 
+/// `[join]`: the file updates the stored layer's features by a key instead of
+/// adding features (as `chaski import --join KEY`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JoinSection {
+    /// The chaski field both sides are matched on, e.g. `code`.
+    pub key: String,
+}
+
 /// A parsed mapping file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -117,6 +131,8 @@ pub struct Mapping {
     /// Other options.
     #[serde(default)]
     pub options: MappingOptions,
+    /// Join the file to the stored layer by a key.
+    pub join: Option<JoinSection>,
 }
 
 impl Mapping {
@@ -149,7 +165,21 @@ impl Mapping {
                 message: format!("options.delimiter must be one character, not '{d}'"),
             });
         }
+        if let Some(j) = &m.join
+            && j.key.trim().is_empty()
+        {
+            return Err(MappingError::Invalid {
+                path: path.to_owned(),
+                message: "join.key is empty: name the field to join on, e.g. key = \"code\""
+                    .to_owned(),
+            });
+        }
         Ok(m)
+    }
+
+    /// The join key named by the mapping's `[join]`, if any.
+    pub fn join_key(&self) -> Option<&str> {
+        self.join.as_ref().map(|j| j.key.trim())
     }
 
     /// The layer kind named by the mapping, if any.
@@ -220,6 +250,8 @@ drop = ["FOTO"]
 delimiter = ";"
 keep = ["vacunas_completas"]
 allow_personal = ["Telefono_contacto"]
+[join]
+key = "code"
 "#;
         let m = Mapping::parse(text, Path::new("m.toml")).unwrap();
         assert_eq!(m.layer_kind(), Some(LayerKind::Facilities));
@@ -229,6 +261,9 @@ allow_personal = ["Telefono_contacto"]
         assert_eq!(m.delimiter(), Some(b';'));
         assert!(m.keeps("VACUNAS_COMPLETAS") && !m.keeps("foto"));
         assert!(m.allows_personal("telefono_contacto") && !m.allows_personal("dni"));
+        assert_eq!(m.join_key(), Some("code"));
+        let e = Mapping::parse("[join]\nkey = \" \"\n", Path::new("j.toml")).unwrap_err();
+        assert!(e.to_string().contains("j.toml"), "{e}");
     }
 
     #[test]

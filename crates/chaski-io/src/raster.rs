@@ -18,6 +18,30 @@ pub enum RasterError {
         /// What GDAL said.
         reason: String,
     },
+    /// The raster has no CRS (or none GDAL identifies with an EPSG code).
+    #[error(
+        "{path}: the raster has no CRS (none that GDAL identifies with an EPSG code), so its cells \
+         cannot be placed on the map; assign one with `gdal_edit.py -a_srs EPSG:32718 {path}` \
+         (UTM 18S; 32717 and 32719 for zones 17S and 19S, 4326 for longitude/latitude), or give it \
+         in a mapping file (crs = \"EPSG:32718\") passed with --mapping"
+    )]
+    NoCrs {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The raster has no geotransform: its cells are not placed anywhere.
+    #[error(
+        "{path}: the raster has no georeferencing (no geotransform{crs}), so its cells cannot be \
+         placed on the map; assign it with `gdal_edit.py -a_srs EPSG:32718 -a_ullr ULX ULY LRX LRY \
+         {path}` (the CRS and its upper-left and lower-right corners), or georeference it in QGIS \
+         (Raster > Georeferencer)"
+    )]
+    NoGeoreference {
+        /// The file.
+        path: PathBuf,
+        /// ", no CRS" when it has no CRS either.
+        crs: &'static str,
+    },
     /// GDAL could not write the file.
     #[error("{path}: cannot write raster: {reason}")]
     Write {
@@ -55,7 +79,13 @@ pub fn raster_from_dataset(ds: &Dataset, path: &Path) -> Result<Raster<f32>, Ras
     }
     let band = ds.rasterband(1).map_err(|e| read_err(path, e))?;
     let (width, height) = ds.raster_size();
-    let transform = ds.geo_transform().map_err(|e| read_err(path, e))?;
+    let has_crs = ds.spatial_ref().is_ok();
+    let transform = ds
+        .geo_transform()
+        .map_err(|_| RasterError::NoGeoreference {
+            path: path.to_owned(),
+            crs: if has_crs { "" } else { ", no CRS" },
+        })?;
     let epsg = ds
         .spatial_ref()
         .ok()
@@ -199,6 +229,23 @@ mod tests {
         write_geotiff(&r, &path).unwrap();
         let back = read_raster(&path).unwrap();
         assert_eq!(back, r);
+    }
+
+    #[test]
+    fn a_raster_without_georeferencing_says_how_to_assign_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plain.tif");
+        let drv = DriverManager::get_driver_by_name("GTiff").unwrap();
+        let ds = drv.create_with_band_type::<f32, _>(&path, 4, 3, 1).unwrap();
+        drop(ds);
+        let e = read_raster(&path).unwrap_err().to_string();
+        assert!(e.starts_with(&format!("{}: ", path.display())), "{e}");
+        assert!(
+            e.contains("no georeferencing (no geotransform, no CRS)"),
+            "{e}"
+        );
+        assert!(e.contains("gdal_edit.py -a_srs EPSG:32718"), "{e}");
+        assert!(!e.contains("CPL error"), "{e}");
     }
 
     #[test]

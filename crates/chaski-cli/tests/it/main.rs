@@ -12,4 +12,5 @@ mod clusters;
 mod commands;
 mod common;
 mod gis_clients;
+mod imports;
 mod summary;
