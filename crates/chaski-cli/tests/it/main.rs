@@ -1,5 +1,6 @@
 //! The `chaski` binary end to end, built as one test binary: `import`, `demo`,
-//! `summary` and `serve` (commands) and `catchments`.
+//! `summary` and `serve` (commands), `catchments`, `clusters` and `serve` from
+//! any folder (serve).
 
 #![allow(
     clippy::unwrap_used,
@@ -11,4 +12,5 @@ mod catchments;
 mod clusters;
 mod commands;
 mod common;
+mod serve;
 mod summary;
