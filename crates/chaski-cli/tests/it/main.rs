@@ -1,6 +1,6 @@
 //! The `chaski` binary end to end, built as one test binary: `import`, `demo`,
-//! `summary` and `serve` (commands), `catchments`, `clusters` and `serve` from
-//! any folder (serve).
+//! `summary` and `serve` (commands), `catchments`, `clusters`, a missing store
+//! (store) and `serve` from any folder (serve).
 
 #![allow(
     clippy::unwrap_used,
@@ -13,4 +13,5 @@ mod clusters;
 mod commands;
 mod common;
 mod serve;
+mod store;
 mod summary;
