@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Browser test of the viewer: loads the demo region into a temporary store, starts
-# `chaski serve` on a free loopback port, runs the headless Chromium test, stops the server.
+# `chaski serve` on a free loopback port from the temporary folder (built-in styles), runs
+# the headless Chromium test, stops the server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,13 +14,14 @@ fi
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 
 cargo build --locked -p chaski-cli
-bin=target/debug/chaski
+bin=$PWD/target/debug/chaski
 work=$(mktemp -d)
 trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 "$bin" demo --out "$work/data" --load --store "$work/demo.gpkg" >/dev/null
 token=$("$bin" --store "$work/demo.gpkg" tokens create --role admin --label browser-test 2>/dev/null)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$bin" --store "$work/demo.gpkg" serve --listen "127.0.0.1:$port" --styles styles &
+# Started outside the repository, with no --styles: the styles built into the binary.
+(cd "$work" && exec "$bin" --store "$work/demo.gpkg" serve --listen "127.0.0.1:$port") &
 server=$!
 for _ in $(seq 1 100); do
   curl -fs "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break

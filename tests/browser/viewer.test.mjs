@@ -1,5 +1,7 @@
 // Opens the chaski viewer in headless Chromium, waits for the map to be idle and
-// checks that features were rendered. Keeps a screenshot in screenshots/.
+// checks that features were rendered, that it opens on the data's extent, that its
+// texts are Spanish by default and English with the ES | EN switch, then clicks,
+// what-if edits and private layers. Keeps screenshots in screenshots/.
 // Needs CHASKI_URL (a running `chaski serve`) and Debian's chromium.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -10,6 +12,68 @@ const url = process.env.CHASKI_URL || "http://127.0.0.1:3000";
 const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
 // An admin token of the test store (scripts/browser-test.sh creates it).
 const token = process.env.CHASKI_TOKEN || "";
+
+const waitReady = (page) =>
+  page.waitForFunction(() => window.chaski && (window.chaski.ready || window.chaski.error), null, {
+    timeout: 60_000,
+  });
+
+// The viewer's labels that must follow the language, by selector.
+const labels = {
+  es: {
+    "#layers h2": "Capas",
+    "#legend h2": "Leyenda",
+    "#private h2": "Capas privadas",
+    "#token-use": "Usar token",
+    "#token-forget": "Olvidar",
+    "#whatif h2": "¿Y si…?",
+    "#whatif button[data-edit=path]": "Camino",
+    "#whatif button[data-edit=facility]": "Puesto de salud",
+    "#wi-run": "Calcular",
+    "#wi-scenario option[value=walking]": "a pie",
+    "#layers input[data-layer=communities] + span": "Centros poblados",
+    "#layers input[data-layer=facilities] + span": "Establecimientos de salud",
+    "#layers input[data-layer=travel_time] + span": "Minutos a pie",
+  },
+  en: {
+    "#layers h2": "Layers",
+    "#legend h2": "Legend",
+    "#private h2": "Private layers",
+    "#token-use": "Use token",
+    "#token-forget": "Forget",
+    "#whatif h2": "What if…",
+    "#whatif button[data-edit=path]": "Path",
+    "#whatif button[data-edit=facility]": "Health post",
+    "#wi-run": "Compute",
+    "#wi-scenario option[value=walking]": "walking",
+    "#layers input[data-layer=communities] + span": "Communities (villages)",
+    "#layers input[data-layer=facilities] + span": "Health facilities",
+    "#layers input[data-layer=travel_time] + span": "Minutes on foot",
+  },
+};
+
+async function assertLanguage(page, lang) {
+  assert.equal(await page.evaluate(() => document.documentElement.lang), lang);
+  for (const [sel, want] of Object.entries(labels[lang])) {
+    assert.equal((await page.textContent(sel)).trim(), want, `${lang}: ${sel}`);
+  }
+  const legend = await page.textContent("#legend");
+  const status = await page.textContent("#status");
+  const note = await page.textContent(".note");
+  if (lang === "es") {
+    assert.match(legend, /Establecimiento de salud .*Grupo de establecimientos/s);
+    assert.match(status, /elementos en pantalla/);
+    assert.match(note, /funciona sin conexión/);
+  } else {
+    assert.match(legend, /Health facility .*Group of facilities/s);
+    assert.match(status, /features on screen/);
+    assert.match(note, /works offline/);
+  }
+  assert.equal(
+    await page.evaluate(() => document.querySelector("#lang button[aria-pressed=true]").dataset.lang),
+    lang
+  );
+}
 
 test("viewer renders features from chaski tiles", async () => {
   const browser = await chromium.launch({
@@ -33,14 +97,14 @@ test("viewer renders features from chaski tiles", async () => {
       }
     });
     await page.goto(url + "/", { waitUntil: "load" });
-    await page.waitForFunction(() => window.chaski && (window.chaski.ready || window.chaski.error), null, {
-      timeout: 60_000,
-    });
+    await waitReady(page);
     const state = await page.evaluate(() => ({
       ready: window.chaski.ready,
       error: window.chaski.error,
       rendered: window.chaski.renderedFeatures,
       layers: [...document.querySelectorAll("#layers input")].map((i) => i.dataset.layer),
+      data: window.chaski.dataBounds,
+      initial: window.chaski.initialBounds,
     }));
     mkdirSync("screenshots", { recursive: true });
     await page.screenshot({ path: "screenshots/viewer.png" });
@@ -50,6 +114,67 @@ test("viewer renders features from chaski tiles", async () => {
     assert.ok(state.layers.includes("communities"), "communities toggle missing: " + state.layers);
     assert.deepEqual(errors, [], "page errors");
     assert.deepEqual(external, [], "the viewer must work offline (no external requests)");
+
+    // The map opens on the extent of the data (the demo region), not on all of Peru:
+    // the view holds the data's bounds and is about as large in its tighter dimension.
+    const [w, s, e, n] = state.data || [];
+    assert.ok(state.data && e > w && n > s, "no data bounds from the catalog: " + state.data);
+    assert.ok(e - w < 3 && n - s < 3, "the data's extent is not the demo region: " + state.data);
+    const [vw, vs, ve, vn] = state.initial;
+    const eps = 1e-6;
+    assert.ok(vw <= w + eps && vs <= s + eps && ve >= e - eps && vn >= n - eps,
+      `initial view ${state.initial} does not hold the data ${state.data}`);
+    const ratio = Math.min((ve - vw) / (e - w), (vn - vs) / (n - s));
+    assert.ok(ratio < 1.5, `initial view ${state.initial} is much larger than the data ${state.data}`);
+    assert.ok(ve - vw < 5, "the initial view spans Peru: " + state.initial);
+
+    // Spanish by default; the ES | EN switch turns every label to English and back,
+    // and the choice is kept for the tab (a reload stays in English).
+    await assertLanguage(page, "es");
+    for (const id of ["facility-clusters", "facility-clusters-count"]) {
+      assert.ok(await page.evaluate((id) => !!window.chaski.map.getLayer(id), id), id + " missing");
+    }
+    // A cluster point of facilities (what low-zoom tiles of dense data carry:
+    // generalized=true, count) is drawn with the style's grey circle and its count
+    // (local fonts, no glyph server), not as a facility in a hospital's colour.
+    const cluster = await page.evaluate(async () => {
+      const map = window.chaski.map;
+      const c = map.getCenter();
+      const ids = ["facility-clusters", "facility-clusters-count", "facilities"];
+      map.addSource("test-cluster", {
+        type: "geojson",
+        data: { type: "Feature", properties: { count: 12, generalized: true }, geometry: { type: "Point", coordinates: [c.lng, c.lat] } },
+      });
+      for (const id of ids) {
+        const copy = Object.assign({}, map.getStyle().layers.find((l) => l.id === id), { id: "test-" + id, source: "test-cluster" });
+        delete copy["source-layer"];
+        map.addLayer(copy);
+      }
+      await new Promise((resolve) => map.once("idle", resolve));
+      const p = map.project(c);
+      const box = [[p.x - 30, p.y - 30], [p.x + 30, p.y + 30]];
+      const found = {};
+      for (const id of ids) found[id] = map.queryRenderedFeatures(box, { layers: ["test-" + id] }).length;
+      return found;
+    });
+    await page.screenshot({ path: "screenshots/viewer-cluster.png" });
+    await page.evaluate(() => {
+      const map = window.chaski.map;
+      for (const id of ["facility-clusters", "facility-clusters-count", "facilities"]) map.removeLayer("test-" + id);
+      map.removeSource("test-cluster");
+    });
+    assert.deepEqual(cluster, { "facility-clusters": 1, "facility-clusters-count": 1, facilities: 0 });
+
+    await page.click("#lang button[data-lang=en]");
+    await assertLanguage(page, "en");
+    assert.equal(await page.evaluate(() => sessionStorage.getItem("chaski.lang")), "en");
+    await page.screenshot({ path: "screenshots/viewer-en.png" });
+    await page.reload({ waitUntil: "load" });
+    await waitReady(page);
+    await assertLanguage(page, "en");
+    await page.click("#lang button[data-lang=es]");
+    await assertLanguage(page, "es");
+    assert.equal(await page.evaluate(() => sessionStorage.getItem("chaski.lang")), "es");
 
     // Click a rendered community: the popup lists its attributes.
     const point = await page.evaluate(() => {
@@ -62,14 +187,20 @@ test("viewer renders features from chaski tiles", async () => {
     await page.mouse.click(point.x, point.y);
     await page.waitForSelector(".maplibregl-popup", { timeout: 10_000 });
     const text = await page.textContent(".maplibregl-popup");
-    // The popup names the layer of the topmost feature under the click.
-    assert.match(text, /communities|facilities|water_systems/);
+    // The popup names the layer of the topmost feature under the click, in Spanish.
+    assert.match(text, /Centros poblados|Establecimientos de salud|Sistemas de agua/);
     // ...and, from the travel-time API, the minutes on foot to care, with the route drawn.
     await page.waitForFunction(() => window.chaski.lastAccess, null, { timeout: 30_000 });
     const access = await page.evaluate(() => window.chaski.lastAccess);
     assert.equal(access.error, undefined, "accessibility error: " + access.error);
     assert.ok(access.minutes >= 0, "minutes: " + access.minutes);
+    assert.match(await page.textContent(".maplibregl-popup .access"), /\d+ min a pie hasta/);
+    // The open popup follows the switch.
+    await page.click("#lang button[data-lang=en]");
     assert.match(await page.textContent(".maplibregl-popup .access"), /\d+ min on foot to/);
+    assert.match(await page.textContent(".maplibregl-popup"), /Communities|Health facilities|Water systems/);
+    await page.click("#lang button[data-lang=es]");
+    assert.match(await page.textContent(".maplibregl-popup .access"), /\d+ min a pie hasta/);
     assert.ok(await page.evaluate(() => !!window.chaski.map.getLayer("chaski-route")), "route not drawn");
     await page.screenshot({ path: "screenshots/viewer-access.png" });
 
@@ -104,6 +235,11 @@ test("viewer renders features from chaski tiles", async () => {
     assert.ok(pucyuchaca, "Pucyuchaca not among the villages changed");
     assert.ok(pucyuchaca.after_min < pucyuchaca.before_min - 20, JSON.stringify(pucyuchaca));
     assert.match(await page.textContent("#wi-result"), /Pucyuchaca: \d+ → \d+ min/);
+    assert.match(await page.textContent("#wi-result"), /centros poblados cambian \(a pie, hacia el establecimiento\)/);
+    assert.match(await page.textContent("#wi-result"), /a 60 min o menos/);
+    await page.click("#lang button[data-lang=en]");
+    assert.match(await page.textContent("#wi-result"), /villages change \(walking, to the facility\)/);
+    await page.click("#lang button[data-lang=es]");
     assert.ok(await page.evaluate(() => !!window.chaski.map.getLayer("chaski-whatif-facilities")));
     assert.match(
       await page.evaluate(() => window.chaski.map.getSource("chaski").url),
@@ -137,7 +273,8 @@ test("viewer renders features from chaski tiles", async () => {
     await page.fill("#token", "chk_0000000000000000000000000000000000000000000000000000000000000000");
     await page.click("#token-use");
     await page.evaluate(() => window.chaski.private.done);
-    assert.match(await page.evaluate(() => window.chaski.private.error || ""), /no private layers/);
+    assert.match(await page.evaluate(() => window.chaski.private.error || ""), /ninguna capa privada/);
+    assert.match(await page.textContent("#token-status"), /ninguna capa privada/);
     assert.equal(await page.evaluate(() => !!window.chaski.map.getSource("chaski-private")), false);
     assert.ok(token, "CHASKI_TOKEN (an admin token of the served store) is required");
     await page.fill("#token", token);
@@ -146,6 +283,7 @@ test("viewer renders features from chaski tiles", async () => {
     const priv = await page.evaluate(() => window.chaski.private);
     assert.equal(priv.error, null, "private layers: " + priv.error);
     assert.deepEqual([...priv.layers].sort(), ["clusters", "households"]);
+    assert.match(await page.textContent("#token-status"), /mostrando hogares y conglomerados/);
     for (const id of ["chaski-private-households", "chaski-private-clusters", "chaski-private-small-clusters"]) {
       assert.ok(await page.evaluate((id) => !!window.chaski.map.getLayer(id), id), id + " not added");
     }
@@ -163,6 +301,9 @@ test("viewer renders features from chaski tiles", async () => {
     assert.equal(await page.evaluate(() => sessionStorage.getItem("chaski.token")), null);
     assert.ok(!tokenInUrls.length, "a token appeared in a URL: " + tokenInUrls);
     assert.deepEqual(errors, [], "page errors");
+    // The cluster counts are drawn with local fonts: no glyph server is needed.
+    const mapErrors = await page.evaluate(() => window.chaski.mapErrors);
+    assert.deepEqual(mapErrors.filter((m) => /glyph|font/i.test(m)), [], "map errors: " + mapErrors);
   } finally {
     await browser.close();
   }

@@ -52,7 +52,7 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
     if !args.load {
         return Ok(ExitCode::SUCCESS);
     }
-    let store = crate::store::open(store_path)?;
+    let store = crate::store::open_or_create(store_path)?;
     let tokens = crate::import::open_tokens(store_path)?;
     files.sort_by(|a, b| a.layer.cmp(&b.layer));
     let mut jobs: Vec<(PathBuf, ImportOptions)> = vec![(dem, ImportOptions::new("dem"))];

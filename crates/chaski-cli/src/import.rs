@@ -483,7 +483,7 @@ pub fn open_tokens(path: &Path) -> Result<GpkgTokenStore> {
 
 pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
     let opts = args.options()?;
-    let store = crate::store::open(store_path)?;
+    let store = crate::store::open_or_create(store_path)?;
     let tokens = open_tokens(store_path)?;
     let mode = args.mode(chaski_io::import::resolve_kind(&opts).ok());
     let outcome = import_into(

@@ -21,7 +21,8 @@ use std::process::ExitCode;
 #[derive(Debug, Parser)]
 #[command(name = "chaski", version, about, long_about = None)]
 struct Cli {
-    /// The layer store: a GeoPackage file (created when missing; QGIS opens it directly).
+    /// The layer store: a GeoPackage file (QGIS opens it directly). `import` and `demo --load`
+    /// create it when missing; every other command refuses a path where there is none.
     #[arg(
         long,
         global = true,

@@ -27,9 +27,9 @@ pub struct Args {
     /// Highest zoom served.
     #[arg(long, default_value_t = 14, value_parser = clap::value_parser!(u8).range(0..=22))]
     pub max_zoom: u8,
-    /// Folder of MapLibre style templates.
-    #[arg(long, default_value = "styles")]
-    pub styles: PathBuf,
+    /// Folder of MapLibre style templates (NAME.json) served instead of the built-in styles.
+    #[arg(long, value_name = "DIR")]
+    pub styles: Option<PathBuf>,
     /// Largest travel-time grid the analysis endpoints compute, in cells (bigger requests get 413).
     #[arg(long, default_value_t = ServerConfig::default().max_grid_cells)]
     pub max_grid_cells: usize,
@@ -58,6 +58,17 @@ pub struct Args {
 }
 
 pub fn run(store_path: &Path, args: Args) -> Result<ExitCode> {
+    // A folder given with --styles must hold styles: checked before anything is served.
+    let styles = if let Some(dir) = &args.styles {
+        let names = chaski_server::styles::check_dir(dir).map_err(|e| anyhow::anyhow!(e))?;
+        format!("styles {} from {}", names.join(", "), dir.display())
+    } else {
+        let names: Vec<&str> = chaski_server::styles::EMBEDDED
+            .iter()
+            .map(|(n, _)| *n)
+            .collect();
+        format!("built-in styles {}", names.join(", "))
+    };
     let store = crate::store::open(store_path)?;
     let tokens: std::sync::Arc<dyn chaski_core::access_control::TokenStore> = std::sync::Arc::new(
         chaski_io::store::tokens::GpkgTokenStore::open(store_path)
@@ -68,7 +79,7 @@ pub fn run(store_path: &Path, args: Args) -> Result<ExitCode> {
         empty_tile: args.empty_tile,
         cache_mb: args.cache_mb,
         max_zoom: args.max_zoom,
-        styles_dir: args.styles,
+        styles_dir: args.styles.unwrap_or_default(),
         max_grid_cells: args.max_grid_cells,
         max_upload_bytes: args.max_upload_bytes,
         max_upload_rows: args.max_upload_rows,
@@ -98,7 +109,7 @@ pub fn run(store_path: &Path, args: Args) -> Result<ExitCode> {
             args.listen
         );
         eprintln!(
-            "chaski: serving {} layers on http://{} (viewer at /, catalog at /catalog)",
+            "chaski: serving {} layers on http://{} (viewer at /, catalog at /catalog; {styles})",
             catalog.layers.len(),
             args.listen
         );

@@ -1,13 +1,31 @@
-// chaski viewer: loads the default style from this server, adds layer toggles,
-// a legend built from the style, and attributes on click. No external requests.
+// chaski viewer: loads the default style from this server, opens on the extent of
+// the data, adds layer toggles, a legend built from the style, and attributes on
+// click. No external requests. Texts: Spanish by default, English with the ES | EN
+// switch (i18n.js).
 (function () {
   "use strict";
+  const I = window.chaskiI18n;
+  const t = I.t;
+  const esc = I.esc;
   const status = document.getElementById("status");
   window.chaski = { ready: false, error: null };
 
-  function fail(msg) {
-    status.textContent = msg;
-    window.chaski.error = msg;
+  // An error with a translatable text: key and values, rendered in the current language.
+  function i18nError(key, vars) {
+    const e = new Error(t(key, vars));
+    e.i18n = { key, vars };
+    return e;
+  }
+  const errorText = (e) => (e && e.i18n ? t(e.i18n.key, e.i18n.vars) : String((e && e.message) || e));
+
+  function fail(e) {
+    const render = () => {
+      const msg = t("err.map", { msg: errorText(e) });
+      I.label(status, "err.map", { msg: errorText(e) });
+      window.chaski.error = msg;
+    };
+    render();
+    I.onChange(render);
   }
 
   function swatch(layer) {
@@ -31,21 +49,51 @@
   const sameOrigin = (url) => new URL(url, location.href).origin === location.origin;
   const authHeaders = () => (token ? { Authorization: "Bearer " + token } : {});
 
-  fetch("/styles/default.json")
-    .then((r) => (r.ok ? r.json() : Promise.reject(new Error("style: HTTP " + r.status))))
-    .then((style) => {
-      const map = new maplibregl.Map({
+  // The extent of the data: the union of the bounds of the public layers in the catalog.
+  function dataBounds(catalog) {
+    let b = null;
+    for (const l of (catalog && catalog.layers) || []) {
+      const lb = l.bounds;
+      if (!Array.isArray(lb) || lb.length !== 4 || !lb.every(Number.isFinite)) continue;
+      b = b ? [Math.min(b[0], lb[0]), Math.min(b[1], lb[1]), Math.max(b[2], lb[2]), Math.max(b[3], lb[3])] : lb.slice();
+    }
+    return b;
+  }
+
+  Promise.all([
+    fetch("/styles/default.json").then((r) =>
+      r.ok ? r.json() : Promise.reject(i18nError("err.style", { status: r.status }))
+    ),
+    // Public layers only (no token): the map opens on the data everybody sees.
+    fetch("/catalog").then((r) => (r.ok ? r.json() : null)).catch(() => null),
+  ])
+    .then(([style, catalog]) => {
+      const bounds = dataBounds(catalog);
+      window.chaski.dataBounds = bounds;
+      const options = {
         container: "map",
         style: style,
+        // A position in the URL (#zoom/lat/lon) wins over the data's extent.
         hash: true,
         attributionControl: { compact: true },
         transformRequest: (url) => (token && sameOrigin(url) ? { url, headers: authHeaders() } : { url }),
-      });
+      };
+      if (bounds) {
+        delete style.center;
+        delete style.zoom;
+        options.bounds = [[bounds[0], bounds[1]], [bounds[2], bounds[3]]];
+        options.fitBoundsOptions = { padding: 20, maxZoom: 15 };
+      }
+      const map = new maplibregl.Map(options);
       window.chaski.map = map;
       map.addControl(new maplibregl.NavigationControl(), "top-left");
       map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
 
-      map.on("error", (e) => console.error("map error", e && e.error));
+      window.chaski.mapErrors = [];
+      map.on("error", (e) => {
+        console.error("map error", e && e.error);
+        window.chaski.mapErrors.push(String((e && e.error && e.error.message) || e));
+      });
 
       map.once("load", () => {
         const groups = {};
@@ -54,10 +102,11 @@
           if (!src) continue;
           (groups[src] = groups[src] || []).push(l);
         }
+        window.chaski.initialBounds = map.getBounds().toArray().flat();
         const layersDiv = document.getElementById("layers");
         const legend = document.getElementById("legend");
-        layersDiv.innerHTML = "<h2>Layers</h2>";
-        legend.innerHTML = "<h2>Legend</h2>";
+        layersDiv.replaceChildren(I.label(document.createElement("h2"), "panel.layers"));
+        legend.replaceChildren(I.label(document.createElement("h2"), "panel.legend"));
         for (const [src, ls] of Object.entries(groups)) {
           const label = document.createElement("label");
           const cb = document.createElement("input");
@@ -67,12 +116,16 @@
           cb.addEventListener("change", () => {
             for (const l of ls) map.setLayoutProperty(l.id, "visibility", cb.checked ? "visible" : "none");
           });
-          label.append(cb, " " + src.replace(/_/g, " "));
+          const name = I.label(document.createElement("span"), "layer." + src, null, src.replace(/_/g, " "));
+          label.append(cb, " ", name);
           layersDiv.append(label);
           for (const l of ls) {
+            if (l.type === "symbol") continue; // labels of the layer above (cluster counts)
             const row = document.createElement("div");
             row.className = "legend-row";
-            row.append(swatch(l), (l.metadata && l.metadata["chaski:legend"]) || l.id);
+            const text = I.label(document.createElement("span"), "legend." + l.id, null,
+              (l.metadata && l.metadata["chaski:legend"]) || l.id);
+            row.append(swatch(l), text);
             legend.append(row);
           }
         }
@@ -87,21 +140,11 @@
             return;
           }
           const feats = map.queryRenderedFeatures(e.point, { layers: ids });
-          let head = "";
-          if (feats.length) {
-            const f = feats[0];
-            const rows = Object.entries(f.properties)
-              .map(([k, v]) => "<tr><td>" + esc(k) + "</td><td>" + esc(String(v)) + "</td></tr>")
-              .join("");
-            head = "<b>" + esc(f.sourceLayer) + "</b><table>" + rows + "</table>";
-          }
+          const f = feats.length ? { layer: feats[0].sourceLayer, properties: feats[0].properties } : null;
           closeAccess(map);
-          const popup = new maplibregl.Popup({ className: "popup" })
-            .setLngLat(e.lngLat)
-            .setHTML(head + '<div class="access">travel time…</div>')
-            .addTo(map);
+          const popup = new maplibregl.Popup({ className: "popup" }).setLngLat(e.lngLat).addTo(map);
           window.chaski.popup = popup;
-          showAccess(map, e.lngLat, popup, head, whatif.id());
+          showAccess(map, e.lngLat, popup, f, whatif.id());
         });
         for (const id of ids) {
           map.on("mouseenter", id, () => (map.getCanvas().style.cursor = "pointer"));
@@ -111,48 +154,89 @@
           const n = map.queryRenderedFeatures({ layers: ids }).length;
           window.chaski.ready = true;
           window.chaski.renderedFeatures = n;
-          status.textContent = n + " features on screen";
+          I.label(status, "status.features", { n });
         });
       });
     })
-    .catch((e) => fail("could not load the map: " + e.message));
+    .catch((e) => fail(e));
 
   function getJson(url, init) {
     return fetch(url, init).then((r) =>
-      r.status === 204 ? { ok: true, j: {} } : r.json().then((j) => ({ ok: r.ok, j }))
+      r.status === 204
+        ? { ok: true, status: 204, j: {} }
+        : r.json().then((j) => ({ ok: r.ok, status: r.status, j }))
     );
   }
 
+  // The popup's head: the layer (translated) and the fields of the feature under
+  // the click, as stored; a group of points (low zoom) says so.
+  function featureHtml(f) {
+    if (!f) return "";
+    const rows = Object.entries(f.properties)
+      .map(([k, v]) => "<tr><td>" + esc(k) + "</td><td>" + esc(String(v)) + "</td></tr>")
+      .join("");
+    const count = Number(f.properties.count);
+    const grouped = f.properties.generalized && count > 1
+      ? '<div class="grouped">' + I.html("popup.grouped", { n: count }) + "</div>"
+      : "";
+    return "<b>" + I.html("layer." + f.layer, null, f.layer) + "</b>" + grouped + "<table>" + rows + "</table>";
+  }
+
   // Minutes on foot from the clicked point to care, and the route; with a what-if
-  // active, the minutes with its edits and, for comparison, without them.
-  function showAccess(map, lngLat, popup, head, whatifId) {
+  // active, the minutes with its edits and, for comparison, without them. The popup
+  // is rendered again in the other language after a switch.
+  function showAccess(map, lngLat, popup, feature, whatifId) {
     const url = "/api/accessibility?lon=" + lngLat.lng.toFixed(6) + "&lat=" + lngLat.lat.toFixed(6);
     const w = window.chaski.whatif;
     const scenario = whatifId && w.summary ? "&preset=" + encodeURIComponent(w.summary.scenario) : "";
     const before = whatifId ? getJson(url + scenario).catch(() => null) : Promise.resolve(null);
+    let answer = null; // { ok, status, j, base } or { failure }
+    const render = () => {
+      if (window.chaski.popup !== popup) return;
+      popup.setHTML(featureHtml(feature) + '<div class="access">' + accessHtml(answer) + "</div>");
+    };
+    window.chaski.popupRender = render;
+    popup.on("close", () => {
+      if (window.chaski.popupRender === render) window.chaski.popupRender = null;
+    });
+    render();
     Promise.all([getJson(whatifId ? url + "&whatif=" + whatifId : url), before])
-      .then(([{ ok, j }, base]) => {
-        let html;
-        if (!ok) {
-          html = esc(j.error || "no travel-time surface");
-        } else if (j.minutes === null || j.minutes === undefined) {
-          html = "not reachable on foot (" + esc(String(j.status)) + ")";
-        } else {
-          const f = j.facility || {};
-          html =
-            "<b>" + Math.round(j.minutes) + " min</b> on foot to " + esc(String(f.name || f.code || "care")) +
-            (f.category ? " (" + esc(String(f.category)) + ")" : "");
-          if (base && base.ok) {
-            const m = base.j.minutes;
-            html += '<div class="before">without the what-if: ' +
-              (m === null || m === undefined ? "not reachable" : Math.round(m) + " min") + "</div>";
-          }
-          if (j.route) drawRoute(map, j.route);
-        }
-        window.chaski.lastAccess = ok ? j : { error: j.error };
-        popup.setHTML(head + '<div class="access">' + html + "</div>");
+      .then(([a, base]) => {
+        answer = Object.assign({ base }, a);
+        if (a.ok && a.j.route && a.j.minutes !== null && a.j.minutes !== undefined) drawRoute(map, a.j.route);
+        window.chaski.lastAccess = a.ok ? a.j : { error: a.j.error };
+        render();
       })
-      .catch((err) => popup.setHTML(head + '<div class="access">' + esc(String(err)) + "</div>"));
+      .catch((err) => {
+        answer = { failure: String(err) };
+        render();
+      });
+  }
+
+  function accessHtml(a) {
+    if (!a) return I.html("access.loading");
+    if (a.failure) return esc(a.failure);
+    const j = a.j;
+    if (!a.ok) {
+      if (a.status === 422) return I.html("access.outside");
+      if (a.status === 404) return I.html("access.nosurface") + (j.error ? ": " + esc(String(j.error)) : "");
+      return I.html("err.server", { msg: j.error || "HTTP " + a.status });
+    }
+    if (j.minutes === null || j.minutes === undefined) {
+      return I.html("access.unreachable", { status: t("reason." + j.status, null, String(j.status)) });
+    }
+    const f = j.facility || {};
+    let html = I.html("access.minutes", {
+      min: Math.round(j.minutes),
+      name: String(f.name || f.code || t("access.care")) + (f.category ? " (" + f.category + ")" : ""),
+    });
+    if (a.base && a.base.ok) {
+      const m = a.base.j.minutes;
+      html += '<div class="before">' + I.html("access.without", {
+        value: m === null || m === undefined ? t("access.unreachableShort") : Math.round(m) + " min",
+      }) + "</div>";
+    }
+    return html;
   }
 
   // The private-layers panel: with a token whose role may see them, the households
@@ -187,6 +271,17 @@
     };
     const state = { layers: [], error: null };
     window.chaski.private = state;
+    const tokenStatus = $("token-status");
+    // An error of the panel: in the current language, also after a switch.
+    function setError(key, vars, raw) {
+      if (key) I.label(tokenStatus, key, vars);
+      else I.label(tokenStatus, "raw", null, raw);
+      state.errorKey = key || null;
+      state.error = key ? t(key, vars) : raw;
+    }
+    I.onChange(() => {
+      if (state.errorKey) state.error = tokenStatus.textContent;
+    });
 
     function remove() {
       for (const l of Object.values(layers).flat()) {
@@ -201,18 +296,18 @@
     function apply() {
       remove();
       if (!token) {
-        $("token-status").textContent = "";
+        I.clear(tokenStatus);
         return Promise.resolve();
       }
-      $("token-status").textContent = "checking the token…";
+      I.label(tokenStatus, "private.checking");
       return fetch("/catalog", { headers: authHeaders() })
-        .then((r) => (r.ok ? r.json() : Promise.reject(new Error("catalog: HTTP " + r.status))))
+        .then((r) => (r.ok ? r.json() : Promise.reject(i18nError("err.catalog", { status: r.status }))))
         .then((cat) => {
           const names = (cat.layers || []).map((l) => l.name).filter((n) => n in layers);
           state.error = null;
+          state.errorKey = null;
           if (!names.length) {
-            state.error = "no private layers for this token (wrong or revoked, or a public role)";
-            $("token-status").textContent = state.error;
+            setError("private.none");
             return;
           }
           map.addSource("chaski-private", { type: "vector", url: "/tiles/" + names.join(",") + ".json" });
@@ -223,12 +318,11 @@
             }
           }
           state.layers = names;
-          $("token-status").textContent = "showing " + names.join(" and ") +
-            " (risk: red alto, orange medio, green bajo)";
+          I.label(tokenStatus, names.length > 1 ? "private.showing.both" : "private.showing." + names[0]);
         })
         .catch((e) => {
-          state.error = String(e.message || e);
-          $("token-status").textContent = state.error;
+          if (e.i18n) setError(e.i18n.key, e.i18n.vars);
+          else setError(null, null, String(e.message || e));
         });
     }
 
@@ -257,11 +351,10 @@
     window.chaski.whatif = state;
     const source = map.getSource("chaski");
     const baseUrl = style.sources.chaski && style.sources.chaski.url;
-    const hints = {
-      path: "Click along the new path; click Path again to finish.",
-      bridge: "Click either side of the river; click Bridge again to finish.",
-      facility: "Click where the new health post would be.",
-    };
+    // What the result area shows: nothing, "computing", an error or the summary;
+    // rendered again after a language switch.
+    let view = { kind: "none" };
+    I.onChange(() => show(view));
 
     map.addSource("chaski-whatif-draft", { type: "geojson", data: draftData() });
     map.addLayer({
@@ -293,8 +386,10 @@
       for (const b of document.querySelectorAll("#whatif button[data-edit]")) {
         b.classList.toggle("active", b.dataset.edit === state.mode);
       }
-      $("wi-hint").textContent = state.mode ? hints[state.mode] : "";
-      $("wi-count").textContent = state.edits.length ? state.edits.length + " edit(s) drawn" : "";
+      if (state.mode) I.label($("wi-hint"), "hint." + state.mode);
+      else I.clear($("wi-hint"));
+      if (state.edits.length) I.label($("wi-count"), "whatif.count", { n: state.edits.length });
+      else I.clear($("wi-count"));
       $("wi-run").disabled = state.edits.length === 0;
       map.getCanvas().style.cursor = state.mode ? "crosshair" : "";
       // Clicks place vertices while drawing: a quick second click must not zoom.
@@ -318,7 +413,10 @@
       if (state.mode === "facility") {
         state.edits.push({
           type: "Feature",
-          properties: { edit: "facility", category: $("wi-category").value, name: "new health post " + (state.edits.length + 1) },
+          properties: {
+            edit: "facility", category: $("wi-category").value,
+            name: t("whatif.newpost", { n: state.edits.length + 1 }),
+          },
           geometry: { type: "Point", coordinates: p },
         });
         state.mode = null;
@@ -328,7 +426,14 @@
       redraw();
     }
 
-    function show(html) {
+    function show(v) {
+      view = v;
+      const html = {
+        none: () => "",
+        computing: () => I.html("whatif.computing"),
+        error: () => '<p class="error">' + (v.key ? I.html(v.key) : esc(v.message)) + "</p>",
+        summary: () => summaryHtml(v.summary),
+      }[v.kind]();
       $("wi-result").innerHTML = html;
     }
 
@@ -357,17 +462,23 @@
     }
 
     function summaryHtml(j) {
-      const n = (x) => Number(x).toLocaleString("en");
+      const n = (x) => Number(x).toLocaleString(I.locale());
       const rows = (j.population_within || [])
-        .map((p) => "<tr><td>within " + p.minutes + " min</td><td>" + n(p.before) + " → " + n(p.after) + "</td></tr>")
+        .map((p) => "<tr><td>" + I.html("whatif.within", { m: p.minutes }) + "</td><td>" +
+          n(p.before) + " → " + n(p.after) + "</td></tr>")
         .join("");
       const villages = (j.villages_changed || []).slice(0, 8).map((v) => {
-        const t = (m) => (m === null || m === undefined ? "–" : Math.round(m));
-        return "<li>" + esc(String(v.name || v.code)) + ": " + t(v.before_min) + " → " + t(v.after_min) + " min</li>";
+        const m = (x) => (x === null || x === undefined ? "–" : Math.round(x));
+        return "<li>" + esc(String(v.name || v.code)) + ": " + m(v.before_min) + " → " + m(v.after_min) + " min</li>";
       }).join("");
-      return "<p><b>" + n((j.villages_changed || []).length) + "</b> villages change (" + esc(String(j.scenario)) +
-        ", " + esc(String(j.direction)) + ").</p><table><tr><th>population</th><th>before → after</th></tr>" +
-        rows + "</table>" + (villages ? "<ul>" + villages + "</ul>" : "");
+      const changed = I.html("whatif.changed", {
+        n: n((j.villages_changed || []).length),
+        scenario: t("scenario." + j.scenario, null, String(j.scenario)),
+        direction: t("direction." + j.direction, null, String(j.direction)),
+      });
+      return "<p>" + changed + "</p><table><tr><th>" + I.html("whatif.population") + "</th><th>" +
+        I.html("whatif.beforeafter") + "</th></tr>" + rows + "</table>" +
+        (villages ? "<ul>" + villages + "</ul>" : "");
     }
 
     function run() {
@@ -375,14 +486,14 @@
       redraw();
       if (!state.edits.length) return;
       const params = new URLSearchParams({ scenario: $("wi-scenario").value });
-      show("computing…");
+      show({ kind: "computing" });
       const body = JSON.stringify({ type: "FeatureCollection", features: state.edits });
       const previous = state.id;
       getJson("/api/whatif?" + params, { method: "POST", headers: { "content-type": "application/geo+json" }, body })
         .then(({ ok, j }) => {
           if (!ok) {
-            state.error = j.error || "the what-if failed";
-            show('<p class="error">' + esc(state.error) + "</p>");
+            state.error = j.error || t("whatif.failed");
+            show(j.error ? { kind: "error", message: j.error } : { kind: "error", key: "whatif.failed" });
             return;
           }
           if (previous) fetch("/api/whatif/" + previous, { method: "DELETE" }).catch(() => {});
@@ -391,9 +502,9 @@
           state.error = null;
           useTiles(j.id);
           closeAccess(map);
-          show(summaryHtml(j));
+          show({ kind: "summary", summary: j });
         })
-        .catch((e) => show('<p class="error">' + esc(String(e)) + "</p>"));
+        .catch((e) => show({ kind: "error", message: String(e) }));
     }
 
     function clear() {
@@ -403,7 +514,7 @@
       Object.assign(state, { mode: null, draft: [], edits: [], id: null, summary: null, error: null, deleted });
       useTiles(null);
       closeAccess(map);
-      show("");
+      show({ kind: "none" });
       redraw();
     }
 
@@ -436,6 +547,7 @@
   function closeAccess(map) {
     if (window.chaski.popup) window.chaski.popup.remove();
     window.chaski.popup = null;
+    window.chaski.popupRender = null;
     if (map.getLayer("chaski-route")) map.removeLayer("chaski-route");
     if (map.getSource("chaski-route")) map.removeSource("chaski-route");
   }
@@ -455,7 +567,8 @@
     }
   }
 
-  function esc(s) {
-    return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
-  }
+  // A switch of language rewrites the open popup too.
+  I.onChange(() => {
+    if (window.chaski.popupRender) window.chaski.popupRender();
+  });
 })();

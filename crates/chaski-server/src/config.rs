@@ -45,7 +45,10 @@ pub struct ServerConfig {
     pub max_age_versioned: u32,
     /// Seconds a client may cache an unversioned tile URL (default 60).
     pub max_age: u32,
-    /// Folder of MapLibre style templates (default `styles`).
+    /// Folder of MapLibre style templates (`NAME.json`) that replaces the styles
+    /// built into the binary. Empty (the default): the built-in styles, those
+    /// of the repository's `styles/` folder ([`crate::styles::EMBEDDED`]), so
+    /// the server does not depend on the folder it is started from.
     pub styles_dir: std::path::PathBuf,
     /// Largest travel-time grid the analysis APIs compute, in cells (default
     /// 25,000,000, e.g. 5000 x 5000 cells of 30 m); larger ones answer 413.
@@ -82,7 +85,7 @@ impl Default for ServerConfig {
             max_zoom: 14,
             max_age_versioned: 86_400,
             max_age: 60,
-            styles_dir: "styles".into(),
+            styles_dir: std::path::PathBuf::new(),
             max_grid_cells: 25_000_000,
             analysis_layers: true,
             max_upload_bytes: 5 * 1024 * 1024,

@@ -1,4 +1,5 @@
-//! `GET /`: the offline web viewer (MapLibre GL JS served by chaski itself, no CDN).
+//! `GET /`: the offline web viewer (MapLibre GL JS served by chaski itself, no CDN),
+//! in Spanish with an English switch (the texts of both in `assets/i18n.js`).
 
 use crate::error::ApiError;
 use axum::extract::Path;
@@ -7,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 
 const INDEX_HTML: &str = include_str!("../assets/index.html");
 const APP_JS: &str = include_str!("../assets/app.js");
+const I18N_JS: &str = include_str!("../assets/i18n.js");
 const APP_CSS: &str = include_str!("../assets/app.css");
 const MAPLIBRE_JS: &str = include_str!("../assets/vendor/maplibre-gl.js");
 const MAPLIBRE_CSS: &str = include_str!("../assets/vendor/maplibre-gl.css");
@@ -36,6 +38,7 @@ pub async fn index() -> Response {
 pub async fn asset(Path(file): Path<String>) -> Result<Response, ApiError> {
     Ok(match file.as_str() {
         "app.js" => asset_response(APP_JS, "text/javascript; charset=utf-8", 0),
+        "i18n.js" => asset_response(I18N_JS, "text/javascript; charset=utf-8", 0),
         "app.css" => asset_response(APP_CSS, "text/css; charset=utf-8", 0),
         "maplibre-gl.js" => asset_response(MAPLIBRE_JS, "text/javascript; charset=utf-8", 86_400),
         "maplibre-gl.css" => asset_response(MAPLIBRE_CSS, "text/css; charset=utf-8", 86_400),

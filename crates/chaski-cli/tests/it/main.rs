@@ -1,5 +1,6 @@
 //! The `chaski` binary end to end, built as one test binary: `import`, `demo`,
-//! `summary` and `serve` (commands) and `catchments`.
+//! `summary` and `serve` (commands), `catchments`, `clusters`, a missing store
+//! (store) and `serve` from any folder (serve).
 
 #![allow(
     clippy::unwrap_used,
@@ -13,4 +14,6 @@ mod commands;
 mod common;
 mod gis_clients;
 mod imports;
+mod serve;
+mod store;
 mod summary;
