@@ -7,6 +7,7 @@
     clippy::items_after_statements
 )]
 
+mod answers;
 mod api;
 mod attacks;
 mod crs;

@@ -173,6 +173,15 @@ pub enum AccessError {
     /// The scenario is invalid.
     #[error(transparent)]
     Scenario(#[from] chaski_core::analysis::scenario::ScenarioError),
+    /// The districts to filter by cannot be chosen or found (`option` names
+    /// the option or query parameter).
+    #[error("{option}: {reason}")]
+    Districts {
+        /// Option or parameter.
+        option: &'static str,
+        /// Why, with the candidates.
+        reason: String,
+    },
     /// The district summary could not be made.
     #[error(transparent)]
     Summary(#[from] chaski_core::analysis::access::AccessError),
@@ -982,23 +991,281 @@ fn project_multipolygon(
     })
 }
 
+/// The district of feature `f` of `layer`, as stored (longitude/latitude);
+/// None for a feature that is not a polygon.
+fn district_of(layer: &Layer, f: &chaski_core::Feature) -> Option<District> {
+    let polygons = match &f.geometry {
+        Geometry::Polygon(p) => MultiPolygon::new(vec![p.clone()]),
+        Geometry::MultiPolygon(mp) => mp.clone(),
+        _ => return None,
+    };
+    Some(District {
+        code: text(layer, f, "code"),
+        name: text(layer, f, "name"),
+        polygons,
+    })
+}
+
 /// The district polygons of `layer` in the metric CRS.
 pub fn districts_of(layer: &Layer, forward: &Transformer) -> Result<Vec<District>, AccessError> {
     let mut out = Vec::new();
     for f in &layer.features {
-        let mp = match &f.geometry {
-            Geometry::Polygon(p) => MultiPolygon::new(vec![p.clone()]),
-            Geometry::MultiPolygon(mp) => mp.clone(),
-            _ => continue,
+        let Some(mut d) = district_of(layer, f) else {
+            continue;
         };
-        out.push(District {
-            code: text(layer, f, "code"),
-            name: text(layer, f, "name"),
-            polygons: project_multipolygon(&mp, forward)
-                .map_err(crs(format!("layer '{}', feature {}", layer.name, f.fid)))?,
-        });
+        d.polygons = project_multipolygon(&d.polygons, forward)
+            .map_err(crs(format!("layer '{}', feature {}", layer.name, f.fid)))?;
+        out.push(d);
     }
     Ok(out)
+}
+
+/// The district polygons of `layer` in longitude/latitude, in layer order
+/// (features that are not polygons left out).
+pub fn district_polygons(layer: &Layer) -> Vec<District> {
+    layer
+        .features
+        .iter()
+        .filter_map(|f| district_of(layer, f))
+        .collect()
+}
+
+/// The store's layer of district polygons: `named` when given (a polygon
+/// layer of the store), else its one boundaries layer of districts: the only
+/// boundaries layer, or among several the only one whose name says so
+/// (`district…`, `distrito…`). `option` names the option or parameter in
+/// errors, which list the candidates.
+pub fn district_layer(
+    store: &dyn Store,
+    named: Option<&str>,
+    option: &'static str,
+) -> Result<String, AccessError> {
+    use chaski_core::layer::GeometryType;
+    let layers = store
+        .layers()
+        .map_err(store_err("listing the store's layers"))?;
+    let candidates: Vec<&str> = layers
+        .iter()
+        .filter(|l| {
+            l.kind == LayerKind::Boundaries && l.geometry_type == GeometryType::MultiPolygon
+        })
+        .map(|l| l.name.as_str())
+        .collect();
+    let listed = || {
+        if candidates.is_empty() {
+            "the store has no boundaries layer (import one with `chaski import distritos.geojson --layer districts --kind boundaries`)".to_owned()
+        } else {
+            format!("boundaries layers: {}", candidates.join(", "))
+        }
+    };
+    if let Some(name) = named.map(str::trim).filter(|n| !n.is_empty()) {
+        return match layers.iter().find(|l| l.name == name) {
+            Some(l) if l.geometry_type == GeometryType::MultiPolygon => Ok(name.to_owned()),
+            Some(_) => Err(AccessError::Districts {
+                option,
+                reason: format!("layer '{name}' is not a layer of polygons ({})", listed()),
+            }),
+            None => Err(AccessError::Districts {
+                option,
+                reason: format!("no layer '{name}' in the store ({})", listed()),
+            }),
+        };
+    }
+    let pick = match candidates.as_slice() {
+        [one] => Some(*one),
+        _ => {
+            let named: Vec<&str> = candidates
+                .iter()
+                .copied()
+                .filter(|n| {
+                    let n = n.to_ascii_lowercase();
+                    n.contains("district") || n.contains("distrito")
+                })
+                .collect();
+            match named.as_slice() {
+                [one] => Some(*one),
+                _ => None,
+            }
+        }
+    };
+    pick.map(str::to_owned).ok_or_else(|| AccessError::Districts {
+        option,
+        reason: if candidates.is_empty() {
+            listed()
+        } else {
+            format!(
+                "cannot tell which layer holds the districts ({}): name it with districts=LAYER",
+                listed()
+            )
+        },
+    })
+}
+
+/// Lower case without the accents of Spanish and Quechua place names, for
+/// matching names as people type them.
+fn fold(s: &str) -> String {
+    s.trim()
+        .chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            'á' | 'à' | 'ä' | 'â' => 'a',
+            'é' | 'è' | 'ë' | 'ê' => 'e',
+            'í' | 'ì' | 'ï' | 'î' => 'i',
+            'ó' | 'ò' | 'ö' | 'ô' => 'o',
+            'ú' | 'ù' | 'ü' | 'û' => 'u',
+            'ñ' => 'n',
+            other => other,
+        })
+        .collect()
+}
+
+/// Index of the district whose code is `key` or, failing that, whose name is
+/// `key` (ignoring case and accents) in `districts` (of layer `layer`). A name
+/// shared by several districts is an error listing their codes.
+pub fn find_district(
+    districts: &[District],
+    key: &str,
+    layer: &str,
+    option: &'static str,
+) -> Result<usize, AccessError> {
+    let key = key.trim();
+    if let Some(i) = districts.iter().position(|d| d.code == key) {
+        return Ok(i);
+    }
+    let folded = fold(key);
+    let by_name: Vec<usize> = (0..districts.len())
+        .filter(|&i| fold(&districts[i].name) == folded)
+        .collect();
+    let show = |list: &[usize]| {
+        let mut out: Vec<String> = list
+            .iter()
+            .take(12)
+            .map(|&i| format!("{} {}", districts[i].code, districts[i].name))
+            .collect();
+        if list.len() > 12 {
+            out.push(format!("and {} more", list.len() - 12));
+        }
+        out.join(", ")
+    };
+    match by_name.as_slice() {
+        [one] => Ok(*one),
+        [] => {
+            let like: Vec<usize> = (0..districts.len())
+                .filter(|&i| !folded.is_empty() && fold(&districts[i].name).contains(&folded))
+                .collect();
+            Err(AccessError::Districts {
+                option,
+                reason: if like.is_empty() {
+                    format!("no district with code or name '{key}' in layer '{layer}'")
+                } else {
+                    format!(
+                        "no district with code or name '{key}' in layer '{layer}'; similar: {}",
+                        show(&like)
+                    )
+                },
+            })
+        }
+        several => Err(AccessError::Districts {
+            option,
+            reason: format!(
+                "{} districts of layer '{layer}' are named '{key}': give the code of one ({})",
+                several.len(),
+                show(several)
+            ),
+        }),
+    }
+}
+
+/// One district as a filter: its polygons and box, and the districts before
+/// it in the layer that touch its box (a village on a shared border belongs to
+/// the first district, as in [`AccessResult::district_summary`]).
+#[derive(Debug, Clone)]
+struct DistrictArea {
+    polygons: MultiPolygon<f64>,
+    rect: Rect<f64>,
+    earlier: Vec<MultiPolygon<f64>>,
+}
+
+/// Which villages an answer counts and lists: those inside a
+/// longitude/latitude box and in a district (both when both are given).
+/// Villages without a location are never selected by a box or a district.
+#[derive(Debug, Clone, Default)]
+pub struct PlaceFilter {
+    bbox: Option<[f64; 4]>,
+    district: Option<DistrictArea>,
+}
+
+impl PlaceFilter {
+    /// Every village.
+    pub fn all() -> Self {
+        Self::default()
+    }
+
+    /// True when it selects every village.
+    pub fn is_all(&self) -> bool {
+        self.bbox.is_none() && self.district.is_none()
+    }
+
+    /// Only the villages within `bbox` (min lon, min lat, max lon, max lat;
+    /// edges included).
+    #[must_use]
+    pub fn with_bbox(mut self, bbox: [f64; 4]) -> Self {
+        self.bbox = Some(bbox);
+        self
+    }
+
+    /// Only the villages in district `index` of `districts` (longitude/latitude,
+    /// as [`district_polygons`] reads them); a district without area selects none.
+    #[must_use]
+    pub fn with_district(mut self, districts: &[District], index: usize) -> Self {
+        use geo::{BoundingRect, Intersects};
+        let Some(d) = districts.get(index) else {
+            return self;
+        };
+        let rect = d
+            .polygons
+            .bounding_rect()
+            .unwrap_or_else(|| Rect::new((f64::NAN, f64::NAN), (f64::NAN, f64::NAN)));
+        let earlier = districts[..index]
+            .iter()
+            .filter(|e| {
+                e.polygons
+                    .bounding_rect()
+                    .is_some_and(|r| r.intersects(&rect))
+            })
+            .map(|e| e.polygons.clone())
+            .collect();
+        self.district = Some(DistrictArea {
+            polygons: d.polygons.clone(),
+            rect,
+            earlier,
+        });
+        self
+    }
+
+    /// Whether the village at longitude/latitude `lonlat` is selected.
+    pub fn accepts(&self, lonlat: (f64, f64)) -> bool {
+        use geo::{Contains, Intersects};
+        let (x, y) = lonlat;
+        if let Some([x0, y0, x1, y1]) = self.bbox {
+            if !(x >= x0 && x <= x1 && y >= y0 && y <= y1) {
+                return false;
+            }
+        }
+        let Some(d) = &self.district else {
+            return true;
+        };
+        let (lo, hi) = (d.rect.min(), d.rect.max());
+        if !(x >= lo.x && x <= hi.x && y >= lo.y && y <= hi.y) {
+            return false;
+        }
+        let p = geo::Point::new(x, y);
+        if d.polygons.contains(&p) {
+            return true;
+        }
+        // On its border: the first district touching the point has it.
+        d.polygons.intersects(&p) && !d.earlier.iter().any(|e| e.intersects(&p))
+    }
 }
 
 /// How the raster becomes a travel surface.
@@ -1406,8 +1673,9 @@ pub struct AccessInputs {
     pub filter: SourceFilter,
     /// Name of the villages layer, when there is one.
     pub villages_layer: Option<String>,
-    /// The villages (those in the raster's extent unless all were asked for).
-    pub places: Vec<Place>,
+    /// The villages (those in the raster's extent unless all were asked for),
+    /// shared by every search of these inputs.
+    pub places: Arc<[Place]>,
     /// Villages outside the raster's extent.
     pub outside_extent: usize,
     /// District polygons in the metric CRS, when asked for.
@@ -1539,7 +1807,7 @@ impl AccessInputs {
             facilities,
             filter,
             villages_layer: layers.villages.as_ref().map(|l| l.name.clone()),
-            places,
+            places: places.into(),
             outside_extent,
             districts,
             neighbourhood: opts.neighbourhood,
@@ -1874,7 +2142,7 @@ impl AccessInputs {
             times,
             sources: sources.to_vec(),
             used,
-            places: self.places.clone(),
+            places: Arc::clone(&self.places),
             access,
             scenario: scenario.to_owned(),
             direction,
@@ -2079,7 +2347,7 @@ impl AccessInputs {
             facilities,
             filter: self.filter.clone(),
             villages_layer: self.villages_layer.clone(),
-            places: self.places.clone(),
+            places: Arc::clone(&self.places),
             outside_extent: self.outside_extent,
             districts: self.districts.clone(),
             neighbourhood: self.neighbourhood,
@@ -2306,8 +2574,8 @@ pub struct AccessResult {
     pub sources: Vec<Facility>,
     /// Sources on passable cells of the surface.
     pub used: usize,
-    /// The villages.
-    pub places: Vec<Place>,
+    /// The villages: the inputs' own list, shared (a search does not copy it).
+    pub places: Arc<[Place]>,
     /// Access of each village, in the order of `places`.
     pub access: Vec<VillageAccess>,
     /// Scenario (or friction model) name.
@@ -2338,12 +2606,23 @@ impl AccessResult {
         self.times.grid.transform
     }
 
-    /// Bytes held, roughly (for cache weights).
+    /// Bytes this result holds of its own, roughly (for cache weights): times,
+    /// allocation and back-pointers per cell, the passable mask and the village
+    /// access table. The metric raster and the villages are shared with the
+    /// inputs (and every other search of them), so they are not counted here.
     pub fn size_bytes(&self) -> usize {
-        self.times.seconds.len() * 9
+        let access: usize = self
+            .access
+            .iter()
+            .map(|a| {
+                std::mem::size_of::<VillageAccess>() + a.facility.as_ref().map_or(0, String::len)
+            })
+            .sum();
+        self.times.seconds.len()
+            * (std::mem::size_of::<f32>() + std::mem::size_of::<u32>() + std::mem::size_of::<u8>())
             + self.passable.len() * 8
-            + self.places.len() * 128
-            + self.metric.raster.data.len() * 4
+            + access
+            + self.sources.len() * std::mem::size_of::<Facility>()
     }
 
     fn is_passable(&self, i: usize) -> bool {
@@ -3172,5 +3451,52 @@ mod tests {
             route_class(Rivers, "navigable"),
             (None, Some(WaterClass::NavigableRiver))
         );
+    }
+
+    fn square(code: &str, name: &str, x0: f64, x1: f64) -> District {
+        let poly = geo::Polygon::new(
+            LineString::from(vec![(x0, 0.0), (x1, 0.0), (x1, 1.0), (x0, 1.0), (x0, 0.0)]),
+            vec![],
+        );
+        District {
+            code: code.to_owned(),
+            name: name.to_owned(),
+            polygons: MultiPolygon::new(vec![poly]),
+        }
+    }
+
+    #[test]
+    fn districts_by_code_or_name_and_their_villages() {
+        let d = vec![
+            square("050501", "San Miguel", 0.0, 1.0),
+            square("050508", "Tambo", 1.0, 2.0),
+            square("150136", "SAN MIGUEL", 5.0, 6.0),
+            square("090616", "Ñahuimpuquio", 6.0, 7.0),
+        ];
+        let find = |k: &str| find_district(&d, k, "districts", "district");
+        assert_eq!(find("050508").unwrap(), 1);
+        assert_eq!(find(" tambo ").unwrap(), 1);
+        assert_eq!(find("nahuimpuquio").unwrap(), 3);
+        let e = find("san miguel").unwrap_err().to_string();
+        assert!(
+            e.contains("2 districts") && e.contains("050501 San Miguel, 150136 SAN MIGUEL"),
+            "{e}"
+        );
+        let e = find("Miguel").unwrap_err().to_string();
+        assert!(
+            e.contains("no district") && e.contains("similar: 050501"),
+            "{e}"
+        );
+
+        // A village on the shared border belongs to the first district only.
+        let first = PlaceFilter::all().with_district(&d, 0);
+        let second = PlaceFilter::all().with_district(&d, 1);
+        assert!(first.accepts((0.5, 0.5)) && !second.accepts((0.5, 0.5)));
+        assert!(first.accepts((1.0, 0.5)) && !second.accepts((1.0, 0.5)));
+        assert!(second.accepts((2.0, 0.5)) && !first.accepts((2.0, 0.5)));
+        assert!(!first.accepts((f64::NAN, 0.5)));
+        let boxed = second.with_bbox([1.5, 0.0, 3.0, 1.0]);
+        assert!(boxed.accepts((1.6, 0.5)) && !boxed.accepts((1.4, 0.5)));
+        assert!(PlaceFilter::all().is_all() && !boxed.is_all());
     }
 }

@@ -37,14 +37,18 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use chaski_core::analysis::access::AccessStatus;
+use chaski_core::analysis::access::District;
 use chaski_core::analysis::cost::{Direction, Neighbourhood};
 use chaski_core::analysis::scenario::Scenario;
 use chaski_core::store::StoreError;
 use chaski_io::access::{
-    AccessError, AccessInputs, AccessOptions, AccessResult, BirthCareFilter, Facility, RunSettings,
-    SourceFilter, deg,
+    AccessError, AccessInputs, AccessOptions, AccessResult, BirthCareFilter, Facility, PlaceFilter,
+    RunSettings, SourceFilter, deg, district_layer, district_polygons, find_district,
 };
+use serde::Serialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -55,6 +59,10 @@ const RESULTS_CACHE_KIB: u64 = 1024 * 1024;
 const MAX_BANDS: usize = 16;
 /// Default isochrone bands, minutes.
 const DEFAULT_BANDS: [f64; 4] = [30.0, 60.0, 120.0, 240.0];
+/// Villages (or other items) per page of a list answer unless `limit` says otherwise.
+pub const DEFAULT_LIMIT: usize = 1000;
+/// Most items per page of a list answer.
+pub const MAX_LIMIT: usize = 10_000;
 
 impl From<AccessError> for ApiError {
     fn from(e: AccessError) -> Self {
@@ -65,6 +73,7 @@ impl From<AccessError> for ApiError {
             AccessError::Sources { .. } | AccessError::Edit { .. } => {
                 Self::Unprocessable(e.to_string())
             }
+            AccessError::Districts { .. } => Self::BadRequest(e.to_string()),
             AccessError::Store {
                 source: StoreError::NotFound(name),
                 ..
@@ -99,6 +108,8 @@ struct ResultKey {
 pub struct AccessCache {
     inputs: moka::future::Cache<u64, Arc<AccessInputs>>,
     results: moka::future::Cache<ResultKey, Arc<AccessResult>>,
+    /// District polygons (longitude/latitude) per (data version, layer).
+    districts: moka::future::Cache<(u64, String), Arc<[District]>>,
     version: AtomicU64,
 }
 
@@ -128,6 +139,7 @@ impl AccessCache {
                     u32::try_from(v.size_bytes() / 1024 + 1).unwrap_or(u32::MAX)
                 })
                 .build(),
+            districts: moka::future::Cache::builder().max_capacity(4).build(),
             version: AtomicU64::new(u64::MAX),
         }
     }
@@ -150,6 +162,7 @@ impl AccessCache {
             tracing::info!(before, now = v, "store changed: travel-time caches emptied");
             self.inputs.invalidate_all();
             self.results.invalidate_all();
+            self.districts.invalidate_all();
         }
         Ok(v)
     }
@@ -253,6 +266,242 @@ impl AccessCache {
         let result = task.await.map_err(ApiError::internal)??;
         Ok((version, result))
     }
+}
+
+impl AccessCache {
+    /// The villages `list` selects (`bbox`, `district` of the layer
+    /// `districts` names or the store's one layer of districts), and the
+    /// district chosen as (layer, code, name).
+    pub(crate) async fn place_filter(
+        &self,
+        state: &AppState,
+        list: &ListParams,
+    ) -> ApiResult<(PlaceFilter, Option<DistrictRef>)> {
+        let mut filter = PlaceFilter::all();
+        if let Some(b) = list.bbox {
+            filter = filter.with_bbox(b);
+        }
+        let Some(key) = list.district.clone() else {
+            return Ok((filter, None));
+        };
+        let version = self.version(state).await?;
+        let store = Arc::clone(&state.store);
+        let named = list.districts.clone();
+        let option = if named.is_some() {
+            "query parameter 'districts'"
+        } else {
+            "query parameter 'district'"
+        };
+        let layer = tokio::task::spawn_blocking(move || {
+            district_layer(store.as_ref(), named.as_deref(), option)
+        })
+        .await
+        .map_err(ApiError::internal)??;
+        let store = Arc::clone(&state.store);
+        let name = layer.clone();
+        let districts = self
+            .districts
+            .try_get_with((version, layer.clone()), async move {
+                tokio::task::spawn_blocking(move || {
+                    store
+                        .read_layer(&name)
+                        .map(|l| Arc::<[District]>::from(district_polygons(&l)))
+                })
+                .await
+                .map_err(ApiError::internal)?
+                .map_err(ApiError::from)
+            })
+            .await
+            .map_err(|e: Arc<ApiError>| (*e).clone())?;
+        let i = find_district(&districts, &key, &layer, "query parameter 'district'")?;
+        let d = &districts[i];
+        let chosen = DistrictRef {
+            layer,
+            code: d.code.clone(),
+            name: d.name.clone(),
+        };
+        Ok((filter.with_district(&districts, i), Some(chosen)))
+    }
+}
+
+/// The district a list answer is filtered by.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct DistrictRef {
+    /// Layer of the district polygons.
+    layer: String,
+    code: String,
+    name: String,
+}
+
+/// The filter of a list answer, as it is echoed back.
+#[derive(Debug, Serialize)]
+pub(crate) struct FilterEcho {
+    /// min lon, min lat, max lon, max lat.
+    bbox: Option<[f64; 4]>,
+    district: Option<DistrictRef>,
+}
+
+impl FilterEcho {
+    pub(crate) fn new(list: &ListParams, district: Option<DistrictRef>) -> Self {
+        Self {
+            bbox: list.bbox,
+            district,
+        }
+    }
+}
+
+/// Where a page of a list answer is.
+#[derive(Debug, Serialize)]
+pub(crate) struct Page {
+    /// Items skipped before this page.
+    pub(crate) offset: usize,
+    /// Most items of a page.
+    pub(crate) limit: usize,
+    /// Items on this page.
+    pub(crate) returned: usize,
+    /// Items of the whole list (for the filter).
+    pub(crate) total: usize,
+}
+
+/// Query parameters of list answers: filters and paging.
+pub(crate) const LIST_PARAMS: [&str; 5] = ["bbox", "district", "districts", "limit", "offset"];
+
+/// Filters and page of a list answer.
+#[derive(Debug, Clone)]
+pub(crate) struct ListParams {
+    /// min lon, min lat, max lon, max lat.
+    pub(crate) bbox: Option<[f64; 4]>,
+    /// Code or name of a district.
+    pub(crate) district: Option<String>,
+    /// Layer of the district polygons.
+    pub(crate) districts: Option<String>,
+    pub(crate) limit: usize,
+    pub(crate) offset: usize,
+}
+
+impl ListParams {
+    pub(crate) fn parse(p: &Params) -> ApiResult<Self> {
+        let bbox = match p.get("bbox").filter(|b| !b.is_empty()) {
+            None => None,
+            Some(text) => Some(parse_bbox(text)?),
+        };
+        let district = p
+            .get("district")
+            .filter(|d| !d.is_empty())
+            .map(str::to_owned);
+        let districts = p
+            .get("districts")
+            .filter(|d| !d.is_empty())
+            .map(str::to_owned);
+        if districts.is_some() && district.is_none() {
+            return Err(ApiError::BadRequest(
+                "query parameter 'districts' names the layer of 'district': give district=CODE_OR_NAME too"
+                    .to_owned(),
+            ));
+        }
+        let whole = |name: &str, max: usize, expected: &str| -> ApiResult<Option<usize>> {
+            match p.get(name).filter(|v| !v.is_empty()) {
+                None => Ok(None),
+                Some(text) => match text.parse::<usize>() {
+                    Ok(v) if v <= max => Ok(Some(v)),
+                    _ => Err(ApiError::BadRequest(format!(
+                        "query parameter '{name}': '{text}' is not {expected}"
+                    ))),
+                },
+            }
+        };
+        Ok(Self {
+            bbox,
+            district,
+            districts,
+            limit: whole(
+                "limit",
+                MAX_LIMIT,
+                &format!("a whole number from 0 to {MAX_LIMIT}"),
+            )?
+            .unwrap_or(DEFAULT_LIMIT),
+            offset: whole("offset", usize::MAX, "a whole number (0 or more)")?.unwrap_or(0),
+        })
+    }
+
+    /// Whether the item at `index` of the whole list is on this page.
+    pub(crate) fn on_page(&self, index: usize) -> bool {
+        index >= self.offset && index - self.offset < self.limit
+    }
+
+    /// The offset of the next page when the list goes on after this one.
+    pub(crate) fn next_offset(&self, total: usize) -> Option<usize> {
+        let end = self.offset.saturating_add(self.limit);
+        (self.limit > 0 && end < total).then_some(end)
+    }
+}
+
+/// `minlon,minlat,maxlon,maxlat` in degrees.
+fn parse_bbox(text: &str) -> ApiResult<[f64; 4]> {
+    let bad = |why: &str| {
+        ApiError::BadRequest(format!(
+            "query parameter 'bbox': '{text}' {why} (expected minlon,minlat,maxlon,maxlat in degrees)"
+        ))
+    };
+    let parts: Vec<f64> = text
+        .split(',')
+        .map(|v| v.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| bad("is not four numbers"))?;
+    let [x0, y0, x1, y1] = parts[..] else {
+        return Err(bad("is not four numbers"));
+    };
+    let lon = -180.0..=180.0;
+    let lat = -90.0..=90.0;
+    if !(lon.contains(&x0) && lon.contains(&x1) && lat.contains(&y0) && lat.contains(&y1)) {
+        return Err(bad("is not longitudes and latitudes"));
+    }
+    if x0 > x1 || y0 > y1 {
+        return Err(bad("has a minimum above its maximum"));
+    }
+    Ok([x0, y0, x1, y1])
+}
+
+/// A query-string component, percent-encoded (RFC 3986 unreserved characters kept).
+fn encode_component(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The URL of the page at `offset`: `base` and `path` with `pairs` (the
+/// request's query, any `offset` replaced).
+pub(crate) fn page_url(
+    base: &str,
+    path: &str,
+    pairs: &[(String, String)],
+    offset: usize,
+) -> String {
+    let mut query: Vec<String> = pairs
+        .iter()
+        .filter(|(k, _)| k != "offset")
+        .map(|(k, v)| format!("{}={}", encode_component(k), encode_component(v)))
+        .collect();
+    query.push(format!("offset={offset}"));
+    format!("{base}{path}?{}", query.join("&"))
+}
+
+/// A JSON answer from bytes serialized already (no intermediate `Value`).
+pub(crate) fn json_bytes(body: Vec<u8>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
 }
 
 /// Query parameters as given, checked for unknown and repeated names.
@@ -479,79 +728,242 @@ pub async fn accessibility(
     })))
 }
 
-/// `GET /api/villages/underserved`: villages beyond a travel time.
+/// A GeoJSON Point.
+#[derive(Debug, Serialize)]
+struct PointGeometry {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    coordinates: [f64; 2],
+}
+
+/// Properties of a village in a list answer.
+#[derive(Debug, Serialize)]
+struct VillageProperties<'a> {
+    code: &'a str,
+    name: &'a str,
+    population: Option<u64>,
+    minutes: Option<f64>,
+    facility: Option<&'a str>,
+    facility_name: Option<&'a str>,
+    status: &'static str,
+}
+
+/// A village as a GeoJSON Feature, borrowing from the search.
+#[derive(Debug, Serialize)]
+struct VillageFeature<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    geometry: PointGeometry,
+    properties: VillageProperties<'a>,
+}
+
+/// A GeoJSON FeatureCollection of villages.
+#[derive(Debug, Serialize)]
+struct VillageCollection<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    features: Vec<VillageFeature<'a>>,
+}
+
+/// Counts and population of an underserved answer, for the whole filter.
+#[derive(Debug, Default, Serialize)]
+struct UnderservedCounts {
+    villages: usize,
+    population: u64,
+    within: usize,
+    within_population: u64,
+    underserved: usize,
+    underserved_population: u64,
+    not_reached: usize,
+    outside_surface: usize,
+    outside_surface_population: u64,
+}
+
+/// The answer of `GET /api/villages/underserved`.
+#[derive(Debug, Serialize)]
+struct UnderservedAnswer<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    minutes: f64,
+    scenario: &'a str,
+    direction: &'static str,
+    moves: usize,
+    sources: &'a str,
+    version: u64,
+    whatif: Option<&'a str>,
+    filter: FilterEcho,
+    /// `count` (villages off the surface counted only) or `list`.
+    outside: &'static str,
+    counts: UnderservedCounts,
+    page: Page,
+    next: Option<String>,
+    features: Vec<VillageFeature<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outside_surface: Option<VillageCollection<'a>>,
+}
+
+/// `GET /api/villages/underserved`: villages beyond a travel time, in the
+/// filter (`bbox`, `district`), a page at a time; villages off the surface
+/// counted, and listed after the underserved ones with `outside=list`.
 pub async fn underserved(
     State(state): State<AppState>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
-) -> ApiResult<Json<Value>> {
-    let mut allowed = vec!["minutes", "whatif"];
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let mut allowed = vec!["minutes", "whatif", "outside"];
     allowed.extend(RUN_PARAMS);
+    allowed.extend(LIST_PARAMS);
     let p = Params::new(query, &allowed)?;
     p.required("minutes")?;
     let minutes = p
         .number("minutes", 0.0..=f64::MAX, "zero or more minutes")?
         .unwrap_or(0.0);
+    let list_outside = match p.get("outside").map(str::to_ascii_lowercase).as_deref() {
+        None | Some("" | "count") => false,
+        Some("list") => true,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "query parameter 'outside': '{other}' is not count or list"
+            )));
+        }
+    };
+    let list = ListParams::parse(&p)?;
     let run = RunParams::parse(&p)?;
     let (version, result, sources, whatif) = search_or_whatif(&state, &p, &run).await?;
+    let whatif = whatif.map(str::to_owned);
+    let (filter, district) = state.access.place_filter(&state, &list).await?;
+    let base = crate::tiles::base_url(&state, &headers);
+    let pairs = p.0.clone();
+    let body = tokio::task::spawn_blocking(move || {
+        underserved_body(&UnderservedRequest {
+            minutes,
+            list_outside,
+            list: &list,
+            filter: &filter,
+            echo: FilterEcho::new(&list, district),
+            result: &result,
+            sources: &sources,
+            version,
+            whatif: whatif.as_deref(),
+            next: &|offset| page_url(&base, "/api/villages/underserved", &pairs, offset),
+        })
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    Ok(json_bytes(body))
+}
+
+/// What an underserved answer is made of.
+struct UnderservedRequest<'a> {
+    minutes: f64,
+    list_outside: bool,
+    list: &'a ListParams,
+    filter: &'a PlaceFilter,
+    echo: FilterEcho,
+    result: &'a AccessResult,
+    sources: &'a str,
+    version: u64,
+    whatif: Option<&'a str>,
+    next: &'a dyn Fn(usize) -> String,
+}
+
+/// The underserved answer, serialized: one pass over the villages counts
+/// those the filter selects and notes the underserved (and, when listed, the
+/// outside) ones; only the page's features are then built, borrowing from the
+/// search, and written out without an intermediate `Value` tree.
+fn underserved_body(r: &UnderservedRequest<'_>) -> ApiResult<Vec<u8>> {
+    let result = r.result;
+    let mut counts = UnderservedCounts::default();
     let (mut beyond, mut outside) = (Vec::new(), Vec::new());
-    let (mut within_n, mut within_pop) = (0usize, 0u64);
-    let (mut beyond_pop, mut outside_pop, mut not_reached) = (0u64, 0u64, 0usize);
-    for (place, a) in result.places.iter().zip(&result.access) {
-        let v = &place.village;
-        let population = v.population.unwrap_or(0);
-        let facility = a.source.and_then(|s| result.sources.get(s));
-        let feature = json!({
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [place.lonlat.0, place.lonlat.1]},
-            "properties": {
-                "code": v.code,
-                "name": v.name,
-                "population": v.population,
-                "minutes": a.minutes,
-                "facility": facility.map(|f| f.code.clone()),
-                "facility_name": facility.map(|f| f.name.clone()),
-                "status": a.status.reason(),
-            },
-        });
+    for (i, (place, a)) in result.places.iter().zip(&result.access).enumerate() {
+        if !r.filter.accepts(place.lonlat) {
+            continue;
+        }
+        let population = place.village.population.unwrap_or(0);
+        counts.villages += 1;
+        counts.population += population;
         match (a.status, a.minutes) {
-            (AccessStatus::Reached, Some(m)) if m <= minutes => {
-                within_n += 1;
-                within_pop += population;
+            (AccessStatus::Reached, Some(m)) if m <= r.minutes => {
+                counts.within += 1;
+                counts.within_population += population;
             }
             (AccessStatus::Reached | AccessStatus::NotReached, _) => {
-                not_reached += usize::from(a.status == AccessStatus::NotReached);
-                beyond_pop += population;
-                beyond.push(feature);
+                counts.not_reached += usize::from(a.status == AccessStatus::NotReached);
+                counts.underserved += 1;
+                counts.underserved_population += population;
+                beyond.push(i);
             }
             (AccessStatus::OutsideSurface | AccessStatus::Impassable, _) => {
-                outside_pop += population;
-                outside.push(feature);
+                counts.outside_surface += 1;
+                counts.outside_surface_population += population;
+                if r.list_outside {
+                    outside.push(i);
+                }
             }
         }
     }
-    Ok(Json(json!({
-        "type": "FeatureCollection",
-        "minutes": minutes,
-        "scenario": result.scenario,
-        "direction": direction_text(result.direction),
-        "moves": result.neighbourhood.moves(),
-        "sources": sources,
-        "version": version,
-        "whatif": whatif,
-        "counts": {
-            "villages": result.places.len(),
-            "population": within_pop + beyond_pop + outside_pop,
-            "within": within_n,
-            "within_population": within_pop,
-            "underserved": beyond.len(),
-            "underserved_population": beyond_pop,
-            "not_reached": not_reached,
-            "outside_surface": outside.len(),
-            "outside_surface_population": outside_pop,
+    let feature = |i: usize| {
+        let place = &result.places[i];
+        let a = &result.access[i];
+        let v = &place.village;
+        let facility = a.source.and_then(|s| result.sources.get(s));
+        VillageFeature {
+            kind: "Feature",
+            geometry: PointGeometry {
+                kind: "Point",
+                coordinates: [place.lonlat.0, place.lonlat.1],
+            },
+            properties: VillageProperties {
+                code: &v.code,
+                name: &v.name,
+                population: v.population,
+                minutes: a.minutes,
+                facility: facility.map(|f| f.code.as_str()),
+                facility_name: facility.map(|f| f.name.as_str()),
+                status: a.status.reason(),
+            },
+        }
+    };
+    let total = beyond.len() + outside.len();
+    let page_of = |list: &[usize], first: usize| -> Vec<VillageFeature<'_>> {
+        list.iter()
+            .enumerate()
+            .filter(|(k, _)| r.list.on_page(first + k))
+            .map(|(_, &i)| feature(i))
+            .collect()
+    };
+    let features = page_of(&beyond, 0);
+    let outside_page = page_of(&outside, beyond.len());
+    let returned = features.len() + outside_page.len();
+    let answer = UnderservedAnswer {
+        kind: "FeatureCollection",
+        minutes: r.minutes,
+        scenario: &result.scenario,
+        direction: direction_text(result.direction),
+        moves: result.neighbourhood.moves(),
+        sources: r.sources,
+        version: r.version,
+        whatif: r.whatif,
+        filter: FilterEcho {
+            bbox: r.echo.bbox,
+            district: r.echo.district.clone(),
         },
-        "features": beyond,
-        "outside_surface": {"type": "FeatureCollection", "features": outside},
-    })))
+        outside: if r.list_outside { "list" } else { "count" },
+        counts,
+        page: Page {
+            offset: r.list.offset,
+            limit: r.list.limit,
+            returned,
+            total,
+        },
+        next: r.list.next_offset(total).map(r.next),
+        features,
+        outside_surface: r.list_outside.then_some(VillageCollection {
+            kind: "FeatureCollection",
+            features: outside_page,
+        }),
+    };
+    serde_json::to_vec(&answer).map_err(ApiError::internal)
 }
 
 /// Point sources of a GeoJSON body (FeatureCollection, Feature, Point or MultiPoint).

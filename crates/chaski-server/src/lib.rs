@@ -27,6 +27,8 @@ use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use std::time::Duration;
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -71,6 +73,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/households/summary", get(households::summary))
         .merge(household_routes(&state))
         .fallback(not_found)
+        .layer(compression())
         .layer(cors)
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
@@ -78,6 +81,29 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// gzip or brotli for every answer the client accepts them for (JSON,
+/// GeoJSON, styles, the viewer), as the client prefers by `q`, with
+/// `Vary: Accept-Encoding`. Not for tiles (`application/vnd.mapbox-vector-tile`):
+/// their handlers negotiate the encoding themselves and cache each encoding
+/// once, under its own ETag. Nor for an answer that carries an ETag (a strong
+/// ETag names one representation, and only those handlers set them) or is
+/// already encoded, or is under 32 bytes (`DefaultPredicate`).
+fn compression() -> CompressionLayer<impl Predicate> {
+    let predicate = DefaultPredicate::new()
+        .and(NotForContentType::const_new(tiles::MVT_MIME))
+        .and(
+            |_: axum::http::StatusCode,
+             _: axum::http::Version,
+             headers: &axum::http::HeaderMap,
+             _: &axum::http::Extensions| { !headers.contains_key(header::ETAG) },
+        );
+    CompressionLayer::new()
+        .gzip(true)
+        .br(true)
+        .quality(CompressionLevel::Default)
+        .compress_when(predicate)
 }
 
 /// The routes of household data, behind [`guard::household_guard`] (one

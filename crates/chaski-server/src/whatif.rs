@@ -42,7 +42,10 @@
 //! recently used dropped first), under random 64-bit ids in hex: unguessable
 //! enough that one user does not stumble on another's, not a secret.
 
-use crate::api::{Params, RunParams, direction_text, facility_json};
+use crate::api::{
+    FilterEcho, LIST_PARAMS, ListParams, Page, Params, RunParams, direction_text, facility_json,
+    json_bytes, page_url,
+};
 use crate::catalog::Catalog;
 use crate::encoding::Encoding;
 use crate::error::ApiError;
@@ -53,7 +56,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chaski_core::Layer;
 use chaski_core::analysis::access::AccessStatus;
 use chaski_core::analysis::scenario::{RouteClass, WaterClass};
@@ -61,9 +64,10 @@ use chaski_core::domain::{BirthCare, Category};
 use chaski_core::layer::{Feature, LayerKind};
 use chaski_core::store::layer_bounds;
 use chaski_core::value::{Field, FieldType, Value as CoreValue};
-use chaski_io::access::{AccessResult, Edit, Facility, Recompute};
+use chaski_io::access::{AccessResult, Edit, Facility, PlaceFilter, Recompute};
 use chaski_tiles::{LayerSource, SourceOptions, TileCoord, TileSource};
 use geo::{Geometry, LineString, Point};
+use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -95,12 +99,31 @@ struct WhatIfLayer {
     source: Arc<dyn TileSource>,
 }
 
+/// A village whose time or facility a what-if changes (an index into the
+/// villages of the search, shared with the base search).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangedVillage {
+    /// Index into [`AccessResult::places`].
+    pub place: usize,
+    /// Minutes before the edits (None: no time).
+    pub before_min: Option<f64>,
+    /// Minutes with the edits (None: no time).
+    pub after_min: Option<f64>,
+    /// Code of the facility reached before.
+    pub facility_before: Option<String>,
+    /// Code of the facility reached with the edits.
+    pub facility_after: Option<String>,
+}
+
 /// One what-if: its result, summary and tile layers.
 pub struct WhatIf {
     /// Its id.
     pub id: String,
-    /// The summary answered by `POST` and `GET /api/whatif/{id}` (without URLs).
+    /// The summary answered by `POST` and `GET /api/whatif/{id}` (without URLs
+    /// and without the villages that change, which are paged from `changed`).
     pub summary: Value,
+    /// The villages whose time or facility changes, most improved first.
+    pub changed: Vec<ChangedVillage>,
     /// The search with the edits.
     pub result: Arc<AccessResult>,
     /// Data version of the store the edits were applied to.
@@ -535,22 +558,25 @@ fn parse_body(body: &[u8]) -> ApiResult<(Vec<ParsedEdit>, Members)> {
     Ok((edits, members))
 }
 
-/// Run parameters from the query, completed by the body's members.
-fn run_params(
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
-    members: Vec<(String, String)>,
-) -> ApiResult<RunParams> {
-    let p = Params::new(
-        query,
-        &[
-            "scenario",
-            "preset",
-            "category",
-            "birth_care",
-            "direction",
-            "moves",
-        ],
-    )?;
+/// Names of the run parameters in the query of `POST /api/whatif`.
+const RUN_QUERY: [&str; 6] = [
+    "scenario",
+    "preset",
+    "category",
+    "birth_care",
+    "direction",
+    "moves",
+];
+
+/// Run parameters from the query (its run parameters, list parameters
+/// left out), completed by the body's members.
+fn run_params(p: &Params, members: Vec<(String, String)>) -> ApiResult<RunParams> {
+    let p = Params(
+        p.0.iter()
+            .filter(|(k, _)| RUN_QUERY.contains(&k.as_str()))
+            .cloned()
+            .collect(),
+    );
     let mut pairs: Vec<(String, String)> =
         p.0.into_iter()
             .map(|(k, v)| {
@@ -585,14 +611,10 @@ fn run_params(
     })
 }
 
-fn minutes_json(m: Option<f64>) -> Value {
-    m.map_or(Value::Null, Value::from)
-}
-
 /// Villages whose time or facility differs, most improved first.
-fn villages_changed(base: &AccessResult, after: &AccessResult) -> Vec<Value> {
-    let mut out: Vec<(f64, Value)> = Vec::new();
-    for ((place, a), b) in base.places.iter().zip(&base.access).zip(&after.access) {
+fn villages_changed(base: &AccessResult, after: &AccessResult) -> Vec<ChangedVillage> {
+    let mut out: Vec<(f64, ChangedVillage)> = Vec::new();
+    for (i, (a, b)) in base.access.iter().zip(&after.access).enumerate() {
         let fa = a.source.and_then(|s| base.sources.get(s)).map(|f| &f.code);
         let fb = b.source.and_then(|s| after.sources.get(s)).map(|f| &f.code);
         let same_time = match (a.minutes, b.minutes) {
@@ -611,21 +633,110 @@ fn villages_changed(base: &AccessResult, after: &AccessResult) -> Vec<Value> {
         };
         out.push((
             gain,
-            json!({
-                "code": place.village.code,
-                "name": place.village.name,
-                "population": place.village.population,
-                "lon": place.lonlat.0,
-                "lat": place.lonlat.1,
-                "before_min": minutes_json(a.minutes),
-                "after_min": minutes_json(b.minutes),
-                "facility_before": fa,
-                "facility_after": fb,
-            }),
+            ChangedVillage {
+                place: i,
+                before_min: a.minutes,
+                after_min: b.minutes,
+                facility_before: fa.cloned(),
+                facility_after: fb.cloned(),
+            },
         ));
     }
     out.sort_by(|a, b| b.0.total_cmp(&a.0));
     out.into_iter().map(|(_, v)| v).collect()
+}
+
+/// A changed village as answered, borrowing from the what-if.
+#[derive(Debug, Serialize)]
+struct ChangedJson<'a> {
+    code: &'a str,
+    name: &'a str,
+    population: Option<u64>,
+    lon: f64,
+    lat: f64,
+    before_min: Option<f64>,
+    after_min: Option<f64>,
+    facility_before: Option<&'a str>,
+    facility_after: Option<&'a str>,
+}
+
+/// A what-if's answer: its summary, URLs and a page of the villages that
+/// change among those `filter` selects.
+#[derive(Debug, Serialize)]
+struct WhatIfAnswer<'a> {
+    #[serde(flatten)]
+    summary: &'a serde_json::Map<String, Value>,
+    #[serde(flatten)]
+    urls: serde_json::Map<String, Value>,
+    filter: FilterEcho,
+    /// Villages that change in the filter (all pages).
+    villages_changed_count: usize,
+    villages_changed_page: Page,
+    next: Option<String>,
+    villages_changed: Vec<ChangedJson<'a>>,
+}
+
+/// The answer of `POST /api/whatif` and `GET /api/whatif/{id}`, serialized.
+fn answer_body(
+    w: &WhatIf,
+    base: &str,
+    list: &ListParams,
+    filter: &PlaceFilter,
+    echo: FilterEcho,
+    pairs: &[(String, String)],
+) -> ApiResult<Vec<u8>> {
+    let places = &w.result.places;
+    let selected: Vec<&ChangedVillage> = w
+        .changed
+        .iter()
+        .filter(|c| {
+            places
+                .get(c.place)
+                .is_some_and(|p| filter.accepts(p.lonlat))
+        })
+        .collect();
+    let total = selected.len();
+    let page: Vec<ChangedJson<'_>> = selected
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| list.on_page(*k))
+        .filter_map(|(_, c)| {
+            let p = places.get(c.place)?;
+            Some(ChangedJson {
+                code: &p.village.code,
+                name: &p.village.name,
+                population: p.village.population,
+                lon: p.lonlat.0,
+                lat: p.lonlat.1,
+                before_min: c.before_min,
+                after_min: c.after_min,
+                facility_before: c.facility_before.as_deref(),
+                facility_after: c.facility_after.as_deref(),
+            })
+        })
+        .collect();
+    let empty = serde_json::Map::new();
+    let urls = match urls(base, &w.id) {
+        Value::Object(u) => u,
+        _ => serde_json::Map::new(),
+    };
+    let answer = WhatIfAnswer {
+        summary: w.summary.as_object().unwrap_or(&empty),
+        urls,
+        filter: echo,
+        villages_changed_count: total,
+        villages_changed_page: Page {
+            offset: list.offset,
+            limit: list.limit,
+            returned: page.len(),
+            total,
+        },
+        next: list
+            .next_offset(total)
+            .map(|o| page_url(base, &format!("/api/whatif/{}", w.id), pairs, o)),
+        villages_changed: page,
+    };
+    serde_json::to_vec(&answer).map_err(ApiError::internal)
 }
 
 /// Population of the villages within `minutes`.
@@ -692,16 +803,6 @@ fn urls(base: &str, id: &str) -> Value {
     })
 }
 
-fn with_urls(summary: &Value, base: &str, id: &str) -> Value {
-    let mut out = summary.clone();
-    if let (Some(o), Value::Object(u)) = (out.as_object_mut(), urls(base, id)) {
-        for (k, v) in u {
-            o.insert(k, v);
-        }
-    }
-    out
-}
-
 fn new_id() -> String {
     format!("{:016x}", rand::random::<u64>())
 }
@@ -724,7 +825,11 @@ pub async fn create(
         }
     })?;
     let (edits, members) = parse_body(&body)?;
-    let run = run_params(query, members)?;
+    let mut allowed = RUN_QUERY.to_vec();
+    allowed.extend(LIST_PARAMS);
+    let p = Params::new(query, &allowed)?;
+    let list = ListParams::parse(&p)?;
+    let run = run_params(&p, members)?;
     let (version, base) = state.access.result(&state, &run).await?;
     let inputs = state.access.inputs(&state, version).await?;
     let max_zoom = state.config.max_zoom;
@@ -801,12 +906,12 @@ pub async fn create(
             "search_ms": searched.as_secs_f64() * 1000.0,
             "elapsed_ms": elapsed.as_secs_f64() * 1000.0,
             "edits": edit_list,
-            "villages_changed": changed,
             "population_within": population,
         });
         Ok(WhatIf {
             id: whatif_id,
             summary,
+            changed,
             result: Arc::new(result),
             version,
             layers,
@@ -829,29 +934,51 @@ pub async fn create(
     tracing::info!(id, elapsed = ?t0.elapsed(), "what-if computed");
     state.whatifs.insert(Arc::clone(&whatif));
     let base = base_url(&state, &headers);
-    let body = with_urls(&whatif.summary, &base, &id);
+    let body = paged_answer(&state, whatif, base, list, p.0).await?;
     let location =
         HeaderValue::from_str(&format!("/api/whatif/{id}")).map_err(ApiError::internal)?;
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(body),
-    )
-        .into_response())
+    let mut res = json_bytes(body);
+    *res.status_mut() = StatusCode::CREATED;
+    res.headers_mut().insert(header::LOCATION, location);
+    Ok(res)
 }
 
-/// `GET /api/whatif/{id}`: the summary of a what-if.
+/// The answer of what-if `w` with the page and filter of `list` (`pairs`:
+/// the request's list parameters, for the URL of the next page).
+async fn paged_answer(
+    state: &AppState,
+    w: Arc<WhatIf>,
+    base: String,
+    list: ListParams,
+    pairs: Vec<(String, String)>,
+) -> ApiResult<Vec<u8>> {
+    let (filter, district) = state.access.place_filter(state, &list).await?;
+    let pairs: Vec<(String, String)> = pairs
+        .into_iter()
+        .filter(|(k, _)| LIST_PARAMS.contains(&k.as_str()))
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        let echo = FilterEcho::new(&list, district);
+        answer_body(&w, &base, &list, &filter, echo, &pairs)
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+/// `GET /api/whatif/{id}[?bbox=][&district=][&districts=][&limit=][&offset=]`:
+/// the summary of a what-if and a page of the villages that change.
 pub async fn summary(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
     headers: HeaderMap,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
+    let p = Params::new(query, &LIST_PARAMS)?;
+    let list = ListParams::parse(&p)?;
     let w = state.whatifs.find(&id)?;
-    Ok(Json(with_urls(
-        &w.summary,
-        &base_url(&state, &headers),
-        &w.id,
-    )))
+    let base = base_url(&state, &headers);
+    let body = paged_answer(&state, w, base, list, p.0).await?;
+    Ok(json_bytes(body))
 }
 
 /// `DELETE /api/whatif/{id}`: forget a what-if (204).
