@@ -55,7 +55,7 @@ fn store_with(district_layers: &[&str]) -> Arc<MemoryStore> {
         } else if l.name == "districts" {
             for name in district_layers {
                 let mut copy = l.clone();
-                copy.name = (*name).to_owned();
+                (*name).clone_into(&mut copy.name);
                 store.write_layer(&copy, WriteMode::Replace).unwrap();
             }
         } else {

@@ -1071,21 +1071,21 @@ pub fn district_layer(
             }),
         };
     }
-    let pick = match candidates.as_slice() {
-        [one] => Some(*one),
-        _ => {
-            let named: Vec<&str> = candidates
-                .iter()
-                .copied()
-                .filter(|n| {
-                    let n = n.to_ascii_lowercase();
-                    n.contains("district") || n.contains("distrito")
-                })
-                .collect();
-            match named.as_slice() {
-                [one] => Some(*one),
-                _ => None,
-            }
+    let pick = if let [one] = candidates.as_slice() {
+        Some(*one)
+    } else {
+        let named: Vec<&str> = candidates
+            .iter()
+            .copied()
+            .filter(|n| {
+                let n = n.to_ascii_lowercase();
+                n.contains("district") || n.contains("distrito")
+            })
+            .collect();
+        if let [one] = named.as_slice() {
+            Some(*one)
+        } else {
+            None
         }
     };
     pick.map(str::to_owned).ok_or_else(|| AccessError::Districts {

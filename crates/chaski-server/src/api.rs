@@ -50,6 +50,7 @@ use chaski_io::access::{
 };
 use serde::Serialize;
 use serde_json::{Value, json};
+use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -69,11 +70,12 @@ impl From<AccessError> for ApiError {
         match e {
             AccessError::TooLarge { .. } => Self::TooLarge(e.to_string()),
             AccessError::Category { .. } => Self::BadRequest(format!("query parameter {e}")),
-            AccessError::Option { .. } => Self::BadRequest(e.to_string()),
+            AccessError::Option { .. } | AccessError::Districts { .. } => {
+                Self::BadRequest(e.to_string())
+            }
             AccessError::Sources { .. } | AccessError::Edit { .. } => {
                 Self::Unprocessable(e.to_string())
             }
-            AccessError::Districts { .. } => Self::BadRequest(e.to_string()),
             AccessError::Store {
                 source: StoreError::NotFound(name),
                 ..
@@ -469,7 +471,7 @@ fn encode_component(s: &str) -> String {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
             out.push(char::from(b));
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            let _ = write!(out, "%{b:02X}");
         }
     }
     out
