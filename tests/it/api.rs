@@ -660,3 +660,55 @@ async fn errors_are_json_and_name_the_parameter() {
         "{j}"
     );
 }
+
+/// Unknown population is not zero: villages without a population are counted
+/// apart (`population_unknown`) and left out of every total, and a total over
+/// villages none of which has a known population is `null`.
+#[tokio::test]
+async fn unknown_population_is_not_zero() {
+    let base = region().layer("communities").unwrap().clone();
+    let pop = base.field_index("population").unwrap();
+    let with_unknown = |keep: &dyn Fn(usize) -> bool| {
+        let mut layer = base.clone();
+        for (i, f) in layer.features.iter_mut().enumerate() {
+            if !keep(i) {
+                f.values[pop] = chaski_core::value::Value::Null;
+            }
+        }
+        let store = store();
+        store.write_layer(&layer, WriteMode::Replace).unwrap();
+        let known: u64 = layer
+            .features
+            .iter()
+            .filter_map(|f| f.values[pop].as_i64())
+            .map(|p| p as u64)
+            .sum();
+        (state_with(store, ServerConfig::default().max_grid_cells), known)
+    };
+
+    // Every other village without a population: totals count the others.
+    let (st, known) = with_unknown(&|i| i % 2 == 0);
+    let (status, j) = get(&st, "/api/villages/underserved?minutes=0").await;
+    assert_eq!(status, StatusCode::OK, "{j}");
+    let n = base.features.len() as u64;
+    assert_eq!(j["counts"]["villages"], n);
+    assert_eq!(j["counts"]["population_unknown"], n / 2);
+    assert_eq!(j["counts"]["population"], known);
+    let unknown_listed = j["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["properties"]["population"].is_null())
+        .count();
+    assert!(unknown_listed > 0, "unknown population is listed as null");
+
+    // No population known at all: the totals are null, never 0.
+    let (st, known) = with_unknown(&|_| false);
+    assert_eq!(known, 0);
+    let (_, j) = get(&st, "/api/villages/underserved?minutes=0").await;
+    let c = &j["counts"];
+    assert_eq!(c["population_unknown"], n);
+    assert!(c["population"].is_null(), "{c}");
+    assert!(c["underserved_population"].is_null(), "{c}");
+    assert!(c["underserved"].as_u64().unwrap() > 0);
+}

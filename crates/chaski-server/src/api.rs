@@ -771,14 +771,25 @@ struct VillageCollection<'a> {
 #[derive(Debug, Default, Serialize)]
 struct UnderservedCounts {
     villages: usize,
-    population: u64,
+    /// Known population of the villages; `null` when none is known.
+    population: Option<u64>,
+    /// Villages whose population is unknown (counted in no total).
+    population_unknown: usize,
     within: usize,
-    within_population: u64,
+    within_population: Option<u64>,
     underserved: usize,
-    underserved_population: u64,
+    underserved_population: Option<u64>,
     not_reached: usize,
     outside_surface: usize,
-    outside_surface_population: u64,
+    outside_surface_population: Option<u64>,
+}
+
+/// Adds a village's population to a total that stays `None` (unknown) until
+/// a known population is added: unknown is never counted as zero.
+fn add_population(total: &mut Option<u64>, population: Option<u64>) {
+    if let Some(p) = population {
+        *total = Some(total.unwrap_or(0) + p);
+    }
 }
 
 /// The answer of `GET /api/villages/underserved`.
@@ -881,27 +892,39 @@ fn underserved_body(r: &UnderservedRequest<'_>) -> ApiResult<Vec<u8>> {
         if !r.filter.accepts(place.lonlat) {
             continue;
         }
-        let population = place.village.population.unwrap_or(0);
+        let population = place.village.population;
         counts.villages += 1;
-        counts.population += population;
+        counts.population_unknown += usize::from(population.is_none());
+        add_population(&mut counts.population, population);
         match (a.status, a.minutes) {
             (AccessStatus::Reached, Some(m)) if m <= r.minutes => {
                 counts.within += 1;
-                counts.within_population += population;
+                add_population(&mut counts.within_population, population);
             }
             (AccessStatus::Reached | AccessStatus::NotReached, _) => {
                 counts.not_reached += usize::from(a.status == AccessStatus::NotReached);
                 counts.underserved += 1;
-                counts.underserved_population += population;
+                add_population(&mut counts.underserved_population, population);
                 beyond.push(i);
             }
             (AccessStatus::OutsideSurface | AccessStatus::Impassable, _) => {
                 counts.outside_surface += 1;
-                counts.outside_surface_population += population;
+                add_population(&mut counts.outside_surface_population, population);
                 if r.list_outside {
                     outside.push(i);
                 }
             }
+        }
+    }
+    // A group without villages holds no one: zero, not unknown.
+    for (n, total) in [
+        (counts.villages, &mut counts.population),
+        (counts.within, &mut counts.within_population),
+        (counts.underserved, &mut counts.underserved_population),
+        (counts.outside_surface, &mut counts.outside_surface_population),
+    ] {
+        if n == 0 {
+            *total = Some(0);
         }
     }
     let feature = |i: usize| {

@@ -739,16 +739,23 @@ fn answer_body(
     serde_json::to_vec(&answer).map_err(ApiError::internal)
 }
 
-/// Population of the villages within `minutes`.
-fn population_within(r: &AccessResult, minutes: f64) -> u64 {
+/// Known population of the villages within `minutes`: `None` when no
+/// village of the result has a known population (unknown is not zero).
+fn population_within(r: &AccessResult, minutes: f64) -> Option<u64> {
     r.places
         .iter()
         .zip(&r.access)
         .filter(|(_, a)| {
             a.status == AccessStatus::Reached && a.minutes.is_some_and(|m| m <= minutes)
         })
-        .map(|(p, _)| p.village.population.unwrap_or(0))
-        .sum()
+        .filter_map(|(p, _)| p.village.population)
+        .fold(None, |acc, p| Some(acc.unwrap_or(0) + p))
+        .or_else(|| {
+            r.places
+                .iter()
+                .any(|p| p.village.population.is_some())
+                .then_some(0)
+        })
 }
 
 /// The `whatif_edits` layer.
@@ -907,6 +914,11 @@ pub async fn create(
             "elapsed_ms": elapsed.as_secs_f64() * 1000.0,
             "edits": edit_list,
             "population_within": population,
+            "population_unknown": result
+                .places
+                .iter()
+                .filter(|p| p.village.population.is_none())
+                .count(),
         });
         Ok(WhatIf {
             id: whatif_id,
