@@ -683,7 +683,10 @@ async fn unknown_population_is_not_zero() {
             .filter_map(|f| f.values[pop].as_i64())
             .map(|p| p as u64)
             .sum();
-        (state_with(store, ServerConfig::default().max_grid_cells), known)
+        (
+            state_with(store, ServerConfig::default().max_grid_cells),
+            known,
+        )
     };
 
     // Every other village without a population: totals count the others.

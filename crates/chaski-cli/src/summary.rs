@@ -251,10 +251,16 @@ fn details(layer: &Layer) -> Vec<String> {
     match layer.kind {
         LayerKind::Communities => {
             let (pop, n) = sum(layer, "population");
-            lines.push(format!(
-                "population {pop} (known for {n} of {})",
-                layer.len()
-            ));
+            lines.push(if n == 0 {
+                format!(
+                    "population unknown for all {} villages (join a census table: \
+                     chaski import TABLE.csv --layer {} --join code)",
+                    layer.len(),
+                    layer.name
+                )
+            } else {
+                format!("population {pop} (known for {n} of {})", layer.len())
+            });
             let (hh, n) = sum(layer, "households");
             if n > 0 {
                 lines.push(format!("households {hh} (known for {n})"));

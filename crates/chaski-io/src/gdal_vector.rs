@@ -98,6 +98,20 @@ pub fn take_last_gdal_error() -> Option<String> {
     LAST_ERROR.with(|e| e.borrow_mut().take())
 }
 
+/// Forget the last GDAL error if it is GDAL's complaint about a NULL
+/// geometry handle (what asking about a feature's absent geometry causes),
+/// keeping any other; true when it was.
+fn forget_null_geometry_error() -> bool {
+    LAST_ERROR.with(|e| {
+        let mut e = e.borrow_mut();
+        let null = e.as_deref().is_some_and(|m| m.contains("'hGeom' is NULL"));
+        if null {
+            *e = None;
+        }
+        null
+    })
+}
+
 fn field_type(t: OGRFieldType::Type) -> FieldType {
     match t {
         OGRFieldType::OFTInteger | OGRFieldType::OFTInteger64 => FieldType::Int,
@@ -227,9 +241,19 @@ fn read_layer(
         }
         let geometry = match feature.geometry() {
             None => Err(GeomError::new("geometry", "missing geometry")),
-            Some(g) => g
-                .to_geo()
-                .map_err(|e| GeomError::new("geometry", format!("unreadable geometry: {e}"))),
+            // GeoJSON's `"geometry": null` reaches us as a geometry with a
+            // NULL handle (GDAL notes it when asked): say it is missing,
+            // not "unsupported", and drop GDAL's note about the handle.
+            Some(g) if g.is_empty() | forget_null_geometry_error() => Err(GeomError::new(
+                "geometry",
+                "missing geometry (the feature has no coordinates)",
+            )),
+            Some(g) => g.to_geo().map_err(|e| {
+                GeomError::new(
+                    "geometry",
+                    format!("unreadable {} geometry: {e}", g.geometry_name()),
+                )
+            }),
         };
         records.push(SourceRecord {
             row,

@@ -921,7 +921,10 @@ fn underserved_body(r: &UnderservedRequest<'_>) -> ApiResult<Vec<u8>> {
         (counts.villages, &mut counts.population),
         (counts.within, &mut counts.within_population),
         (counts.underserved, &mut counts.underserved_population),
-        (counts.outside_surface, &mut counts.outside_surface_population),
+        (
+            counts.outside_surface,
+            &mut counts.outside_surface_population,
+        ),
     ] {
         if n == 0 {
             *total = Some(0);

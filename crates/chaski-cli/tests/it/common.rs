@@ -1,8 +1,9 @@
 //! Helpers shared by the end-to-end tests: running the `chaski` binary and
 //! finding the real data of ../shared/data/peru.
 
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 
 /// Run `chaski --store STORE ARGS...` and collect its output.
 pub fn chaski(store: &Path, args: &[&str]) -> Output {
@@ -42,4 +43,135 @@ pub fn demo_store() -> (tempfile::TempDir, PathBuf) {
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     (dir, store)
+}
+
+/// A `chaski serve` process, killed when dropped.
+pub struct Server {
+    child: Child,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+}
+
+impl Server {
+    /// Spawn `cmd` (a `chaski serve` listening on 127.0.0.1:`port`) and wait
+    /// until it answers `/health`.
+    pub fn start(mut cmd: Command, port: u16) -> Self {
+        let child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut server = Server { child, port };
+        for _ in 0..600 {
+            if http_get(port, "/health", &[]).is_some_and(|a| a.status == 200) {
+                return server;
+            }
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!("chaski serve exited with {status} before answering");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("chaski serve did not answer on port {port}");
+    }
+
+    /// The server process's resident memory, in kB (Linux `VmRSS`).
+    pub fn rss_kb(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS in /proc/PID/status")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+/// A port free on 127.0.0.1 at the time of asking.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// An HTTP answer: status, header lines (names lower-cased) and the body as
+/// sent (chunked transfer decoded, content encoding kept).
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    /// The first value of header `name` (lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// `GET path` over HTTP/1.1 on 127.0.0.1:`port` with extra request headers;
+/// `None` when nothing answers.
+pub fn http_get(port: u16, path: &str, headers: &[(&str, &str)]) -> Option<Answer> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    let mut request =
+        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(name);
+        request.push_str(": ");
+        request.push_str(value);
+        request.push_str("\r\n");
+    }
+    request.push_str("\r\n");
+    s.write_all(request.as_bytes()).ok()?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).ok()?;
+    let at = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&buf[..at]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines.next()?.split_whitespace().nth(1)?.parse().ok()?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let mut body = buf[at + 4..].to_vec();
+    let chunked = headers
+        .iter()
+        .any(|(n, v)| n == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
+    if chunked {
+        let mut out = Vec::new();
+        let mut rest = &body[..];
+        loop {
+            let line_end = rest.windows(2).position(|w| w == b"\r\n")?;
+            let size = usize::from_str_radix(
+                String::from_utf8_lossy(&rest[..line_end])
+                    .split(';')
+                    .next()?
+                    .trim(),
+                16,
+            )
+            .ok()?;
+            if size == 0 {
+                break;
+            }
+            let start = line_end + 2;
+            out.extend_from_slice(rest.get(start..start + size)?);
+            rest = rest.get(start + size + 2..)?;
+        }
+        body = out;
+    }
+    Some(Answer {
+        status,
+        headers,
+        body,
+    })
 }

@@ -515,3 +515,40 @@ fn a_raster_without_a_crs_names_the_file_and_how_to_assign_one() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(stdout.contains("raster 4 x 3 (EPSG:32718)"), "{stdout}");
 }
+
+/// INEI's 2007 district limits have features with `"geometry": null`: each is
+/// reported by row as a missing geometry (not an "unsupported" type) and
+/// skipped, and the others are stored.
+#[test]
+fn features_without_a_geometry_are_named_and_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s.gpkg");
+    let file = dir.path().join("distritos.geojson");
+    std::fs::write(
+        &file,
+        r#"{"type":"FeatureCollection","features":[
+{"type":"Feature","properties":{"IDDIST":"050508","NOMBDIST":"TAMBO"},
+ "geometry":{"type":"Polygon","coordinates":[[[-74.0,-13.0],[-73.9,-13.0],[-73.9,-12.9],[-74.0,-12.9],[-74.0,-13.0]]]}},
+{"type":"Feature","properties":{"IDDIST":"021806","NOMBDIST":"AMANTANI"},"geometry":null}]}"#,
+    )
+    .unwrap();
+    let out = chaski(
+        &store,
+        &["import", file.to_str().unwrap(), "--layer", "districts"],
+    );
+    let err = text(&out.stderr) + &text(&out.stdout);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(
+            "feature 2: field 'geometry': missing geometry (the feature has no coordinates)"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("1 rejected"), "{err}");
+    let l = layer(&store, "districts");
+    assert_eq!(l.features.len(), 1);
+    assert_eq!(
+        l.value(&l.features[0], "name"),
+        &Value::Text("TAMBO".into())
+    );
+}

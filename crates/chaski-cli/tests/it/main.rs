@@ -1,6 +1,7 @@
 //! The `chaski` binary end to end, built as one test binary: `import`, `demo`,
 //! `summary` and `serve` (commands), `catchments`, `clusters`, a missing store
-//! (store) and `serve` from any folder (serve).
+//! (store), `serve` from any folder (serve) and README's first day on the
+//! real data (first_day).
 
 #![allow(
     clippy::unwrap_used,
@@ -12,6 +13,7 @@ mod catchments;
 mod clusters;
 mod commands;
 mod common;
+mod first_day;
 mod gis_clients;
 mod imports;
 mod serve;

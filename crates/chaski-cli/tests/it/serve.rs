@@ -2,94 +2,26 @@
 //! built-in styles, the catalog lists them and the viewer loads; `--styles DIR`
 //! replaces them, and a missing or empty `--styles` folder is an error at start.
 
-use crate::common::text;
-use std::io::{Read, Write};
+use crate::common::{Server, free_port, http_get, text};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-
-/// A `chaski serve` process, killed when dropped.
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use std::process::Command;
 
 /// Start `chaski --store STORE serve --listen 127.0.0.1:PORT EXTRA...` in `cwd`
 /// and wait until it answers `/health`.
 fn serve(cwd: &Path, store: &Path, extra: &[&str]) -> Server {
     let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_chaski"))
-        .current_dir(cwd)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_chaski"));
+    cmd.current_dir(cwd)
         .arg("--store")
         .arg(store)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .args(extra)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Server { child, port };
-    for _ in 0..200 {
-        if get(&server, "/health").is_some_and(|(status, _)| status == 200) {
-            return server;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    panic!("chaski serve did not answer on port {port}");
+        .args(extra);
+    Server::start(cmd, port)
 }
 
-/// `GET path` over HTTP/1.1: the status and the body (chunked bodies decoded).
+/// `GET path`: the status and the body.
 fn get(server: &Server, path: &str) -> Option<(u16, Vec<u8>)> {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", server.port)).ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\r\n",
-        server.port
-    )
-    .ok()?;
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).ok()?;
-    let at = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = String::from_utf8_lossy(&buf[..at]).to_ascii_lowercase();
-    let status = head.split_whitespace().nth(1)?.parse().ok()?;
-    let mut body = buf[at + 4..].to_vec();
-    if head.contains("transfer-encoding: chunked") {
-        let mut out = Vec::new();
-        let mut rest = &body[..];
-        loop {
-            let line_end = rest.windows(2).position(|w| w == b"\r\n")?;
-            let size = usize::from_str_radix(
-                String::from_utf8_lossy(&rest[..line_end])
-                    .split(';')
-                    .next()?
-                    .trim(),
-                16,
-            )
-            .ok()?;
-            if size == 0 {
-                break;
-            }
-            let start = line_end + 2;
-            out.extend_from_slice(rest.get(start..start + size)?);
-            rest = rest.get(start + size + 2..)?;
-        }
-        body = out;
-    }
-    Some((status, body))
+    http_get(server.port, path, &[]).map(|a| (a.status, a.body))
 }
 
 fn json(server: &Server, path: &str) -> serde_json::Value {
