@@ -67,45 +67,90 @@ fn write_err(path: &Path, e: impl std::fmt::Display) -> RasterError {
 }
 
 /// Read band 1 of a raster as `f32`, with its geotransform, EPSG code and nodata value.
+///
+/// The CRS is resolved (PROJ looks it up in its database, the slow part of
+/// opening a GeoTIFF) through a second handle on another thread while the
+/// cells are read; uncompressed GeoTIFF cells are read straight into the
+/// buffer, past GDAL's block cache.
 pub fn read_raster(path: &Path) -> Result<Raster<f32>, RasterError> {
-    let ds = Dataset::open(path).map_err(|e| read_err(path, e))?;
-    raster_from_dataset(&ds, path)
+    std::thread::scope(|s| {
+        let georeference = s.spawn(|| {
+            let ds = Dataset::open(path).map_err(|e| read_err(path, e))?;
+            georeference(&ds, path)
+        });
+        let cells = (|| {
+            let ds = Dataset::open(path).map_err(|e| read_err(path, e))?;
+            // Thread-local: other threads' reads keep GDAL's defaults.
+            let direct = gdal::config::set_thread_local_config_option("GTIFF_DIRECT_IO", "YES");
+            let cells = cells(&ds, path);
+            if direct.is_ok() {
+                let _ = gdal::config::clear_thread_local_config_option("GTIFF_DIRECT_IO");
+            }
+            cells
+        })();
+        let georeference = georeference
+            .join()
+            .map_err(|_| read_err(path, "reading the georeferencing panicked"))?;
+        let (width, height, nodata, data) = cells?;
+        let (transform, epsg) = georeference?;
+        Ok(Raster {
+            width,
+            height,
+            transform,
+            epsg,
+            nodata,
+            data,
+        })
+    })
 }
 
 /// Read band 1 of an open dataset.
 pub fn raster_from_dataset(ds: &Dataset, path: &Path) -> Result<Raster<f32>, RasterError> {
-    if ds.raster_count() < 1 {
-        return Err(read_err(path, "the file has no raster band"));
-    }
-    let band = ds.rasterband(1).map_err(|e| read_err(path, e))?;
-    let (width, height) = ds.raster_size();
-    let has_crs = ds.spatial_ref().is_ok();
-    let transform = ds
-        .geo_transform()
-        .map_err(|_| RasterError::NoGeoreference {
-            path: path.to_owned(),
-            crs: if has_crs { "" } else { ", no CRS" },
-        })?;
-    let epsg = ds
-        .spatial_ref()
-        .ok()
-        .and_then(|mut sr| {
-            let _ = sr.auto_identify_epsg();
-            sr.auth_code().ok()
-        })
-        .and_then(|c| u32::try_from(c).ok());
-    let nodata = band.no_data_value();
-    let buf: Buffer<f32> = band
-        .read_as((0, 0), (width, height), (width, height), None)
-        .map_err(|e| read_err(path, e))?;
+    let (width, height, nodata, data) = cells(ds, path)?;
+    let (transform, epsg) = georeference(ds, path)?;
     Ok(Raster {
         width,
         height,
         transform,
         epsg,
         nodata,
-        data: buf.into_shape_and_vec().1,
+        data,
     })
+}
+
+/// Width, height, nodata and cells of band 1.
+fn cells(ds: &Dataset, path: &Path) -> Result<(usize, usize, Option<f64>, Vec<f32>), RasterError> {
+    if ds.raster_count() < 1 {
+        return Err(read_err(path, "the file has no raster band"));
+    }
+    let band = ds.rasterband(1).map_err(|e| read_err(path, e))?;
+    let (width, height) = ds.raster_size();
+    let nodata = band.no_data_value();
+    let buf: Buffer<f32> = band
+        .read_as((0, 0), (width, height), (width, height), None)
+        .map_err(|e| read_err(path, e))?;
+    Ok((width, height, nodata, buf.into_shape_and_vec().1))
+}
+
+/// Geotransform and EPSG code (None: no CRS GDAL identifies with one).
+fn georeference(
+    ds: &Dataset,
+    path: &Path,
+) -> Result<(chaski_core::raster::GeoTransform, Option<u32>), RasterError> {
+    let srs = ds.spatial_ref().ok();
+    let transform = ds
+        .geo_transform()
+        .map_err(|_| RasterError::NoGeoreference {
+            path: path.to_owned(),
+            crs: if srs.is_some() { "" } else { ", no CRS" },
+        })?;
+    let epsg = srs
+        .and_then(|mut sr| {
+            let _ = sr.auto_identify_epsg();
+            sr.auth_code().ok()
+        })
+        .and_then(|c| u32::try_from(c).ok());
+    Ok((transform, epsg))
 }
 
 /// Write `raster` as a single-band Float32 file with `driver` (e.g. `GTiff`)

@@ -542,29 +542,65 @@ impl TravelTimes {
     pub(crate) fn from_padded(
         surface: &CostSurface,
         skipped_sources: Vec<usize>,
-        cell: impl Fn(usize) -> Option<(f32, u32, u8)>,
+        cell: impl Fn(usize) -> Option<(f32, u32, u8)> + Sync,
     ) -> Self {
         let grid = surface.grid;
         let n = grid.len();
-        let mut out = Self {
-            grid,
-            seconds: Vec::with_capacity(n),
-            allocation: Vec::with_capacity(n),
-            back: Vec::with_capacity(n),
-            settled: 0,
-            skipped_sources,
+        // Zeroed buffers come from the allocator untouched: each cell is
+        // written once, large grids in two halves of rows on two threads.
+        let (mut seconds, mut allocation, mut back) = (vec![0f32; n], vec![0u32; n], vec![0u8; n]);
+        let fill =
+            |first_row: usize, seconds: &mut [f32], allocation: &mut [u32], back: &mut [u8]| {
+                let mut settled = 0;
+                let w = grid.width;
+                for (k, ((t_out, s_out), b_out)) in seconds
+                    .chunks_exact_mut(w)
+                    .zip(allocation.chunks_exact_mut(w))
+                    .zip(back.chunks_exact_mut(w))
+                    .enumerate()
+                {
+                    let start = surface.pidx(0, first_row + k);
+                    for (col, ((t_out, s_out), b_out)) in t_out
+                        .iter_mut()
+                        .zip(s_out.iter_mut())
+                        .zip(b_out.iter_mut())
+                        .enumerate()
+                    {
+                        let (t, source, b) =
+                            cell(start + col).unwrap_or((f32::INFINITY, NO_SOURCE, NO_MOVE));
+                        settled += usize::from(t.is_finite());
+                        (*t_out, *s_out, *b_out) = (t, source, b);
+                    }
+                }
+                settled
+            };
+        let settled = if n >= PARALLEL_MASK_CELLS && grid.width > 0 {
+            let mid = grid.height / 2 * grid.width;
+            let (t0, t1) = seconds.split_at_mut(mid);
+            let (s0, s1) = allocation.split_at_mut(mid);
+            let (b0, b1) = back.split_at_mut(mid);
+            std::thread::scope(|sc| {
+                let upper = sc.spawn(|| fill(0, t0, s0, b0));
+                let lower = fill(grid.height / 2, t1, s1, b1);
+                // A panic in `cell` is a bug: re-raised here as it would be on one thread.
+                upper
+                    .join()
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e))
+                    + lower
+            })
+        } else if grid.width > 0 {
+            fill(0, &mut seconds, &mut allocation, &mut back)
+        } else {
+            0
         };
-        for row in 0..grid.height {
-            let start = surface.pidx(0, row);
-            for p in start..start + grid.width {
-                let (t, source, back) = cell(p).unwrap_or((f32::INFINITY, NO_SOURCE, NO_MOVE));
-                out.settled += usize::from(t.is_finite());
-                out.seconds.push(t);
-                out.allocation.push(source);
-                out.back.push(back);
-            }
+        Self {
+            grid,
+            seconds,
+            allocation,
+            back,
+            settled,
+            skipped_sources,
         }
-        out
     }
 
     fn index(&self, col: usize, row: usize) -> Option<usize> {
@@ -767,7 +803,7 @@ pub(crate) fn move_cost<const ANISO: bool, const MID: bool>(
 /// Search state of one padded cell read for every neighbour: its time (stored
 /// negated once settled, so a settled cell reads as "not improvable") and its
 /// costs, packed so that a neighbour costs few cache lines.
-trait Hot: Copy {
+trait Hot: Copy + Sync {
     fn time(&self) -> f32;
     fn set_time(&mut self, t: f32);
     fn fixed(&self) -> f32;
@@ -1082,7 +1118,7 @@ pub fn update_travel_time(
     }
     let max = options.limit();
     let sign = options.slope_sign();
-    let unpad = |time: &dyn Fn(usize) -> f32, cold: &[Cold]| {
+    let unpad = |time: &(dyn Fn(usize) -> f32 + Sync), cold: &[Cold]| {
         // Settled cells hold their time negated; untouched ones as it was.
         TravelTimes::from_padded(surface, skipped_sources.clone(), |p| {
             let t = time(p).abs();
@@ -1141,32 +1177,20 @@ pub fn travel_time(
         return parallel::travel_time(surface, sources, options, threads.min(sources.len()));
     }
     let allowed = options.neighbourhood.mask();
-    let mut cold = Big::from_iter(
-        surface.mask.len(),
-        surface.mask.iter().map(|&mask| Cold::new(mask & allowed)),
-    );
+    let mut cold = Big::from_fn(surface.mask.len(), |i| Cold::new(surface.mask[i] & allowed));
     if surface.is_anisotropic() {
-        let mut hot =
-            Big::from_iter(
-                surface.fixed.len(),
-                surface.fixed.iter().zip(&surface.walk).zip(&surface.z).map(
-                    |((&fixed, &walk), &z)| AnisoHot {
-                        time: f32::INFINITY,
-                        fixed,
-                        walk,
-                        z,
-                    },
-                ),
-            );
+        let mut hot = Big::from_fn(surface.fixed.len(), |i| AnisoHot {
+            time: f32::INFINITY,
+            fixed: surface.fixed[i],
+            walk: surface.walk[i],
+            z: surface.z[i],
+        });
         run::<AnisoHot, true>(surface, &mut hot, &mut cold, sources, options)
     } else {
-        let mut hot = Big::from_iter(
-            surface.fixed.len(),
-            surface.fixed.iter().map(|&fixed| IsoHot {
-                time: f32::INFINITY,
-                fixed,
-            }),
-        );
+        let mut hot = Big::from_fn(surface.fixed.len(), |i| IsoHot {
+            time: f32::INFINITY,
+            fixed: surface.fixed[i],
+        });
         run::<IsoHot, false>(surface, &mut hot, &mut cold, sources, options)
     }
 }
@@ -1182,8 +1206,29 @@ enum Big<T: bytemuck::Pod> {
 impl<T: bytemuck::Pod> Big<T> {
     const MIN_MAP_BYTES: usize = 16 << 20;
 
-    /// `n` values from `values` (which yields exactly `n`).
-    fn from_iter(n: usize, values: impl Iterator<Item = T>) -> Self {
+    /// `value(i)` for `i` in `0..n`; large buffers are filled (and their
+    /// pages first touched) in two halves on two threads.
+    fn from_fn(n: usize, value: impl Fn(usize) -> T + Sync) -> Self
+    where
+        T: Send,
+    {
+        let fill = |slots: &mut [T]| {
+            let part = |slots: &mut [T], offset: usize| {
+                for (i, slot) in slots.iter_mut().enumerate() {
+                    *slot = value(offset + i);
+                }
+            };
+            if slots.len() >= PARALLEL_MASK_CELLS {
+                let mid = slots.len() / 2;
+                let (a, b) = slots.split_at_mut(mid);
+                std::thread::scope(|s| {
+                    s.spawn(|| part(a, 0));
+                    part(b, mid);
+                });
+            } else {
+                part(slots, 0);
+            }
+        };
         let bytes = n.saturating_mul(std::mem::size_of::<T>());
         if bytes >= Self::MIN_MAP_BYTES
             && let Ok(mut map) = memmap2::MmapMut::map_anon(bytes)
@@ -1191,13 +1236,13 @@ impl<T: bytemuck::Pod> Big<T> {
             // Advice only: without huge pages the map still works.
             let _ = map.advise(memmap2::Advice::HugePage);
             if let Ok(slots) = bytemuck::try_cast_slice_mut::<u8, T>(&mut map[..]) {
-                for (slot, v) in slots.iter_mut().zip(values) {
-                    *slot = v;
-                }
+                fill(slots);
                 return Self::Map(map, std::marker::PhantomData);
             }
         }
-        Self::Vec(values.take(n).collect())
+        let mut v = vec![T::zeroed(); n];
+        fill(&mut v);
+        Self::Vec(v)
     }
 }
 

@@ -1,12 +1,21 @@
 //! Isochrone, time-band and catchment polygons from a travel-time grid.
 //!
-//! Cell-boundary polygonisation: the cells selected (time within a band, or
-//! allocated to one source) are merged row by row into runs, each run becomes
-//! a rectangle in the grid's CRS, and the rectangles are dissolved with an
-//! OGC-valid polygon union (`geo::unary_union`, backed by the i_overlay crate).
-//! The polygons follow cell edges exactly, so their area is the selected cells'
-//! area; they are valid MultiPolygons (holes where unreached or slower cells
-//! are enclosed; parts may touch at a corner).
+//! Cell-boundary polygonisation by boundary following (contour tracing on
+//! cell edges; Rosenfeld & Kak, *Digital Picture Processing*, 2nd ed., 1982,
+//! ch. 11, with 4-connected regions as GDAL's `GDALPolygonize`): the selected
+//! cells (time within a band, or allocated to one source) are cut into runs
+//! per row, runs sharing a column in consecutive rows are joined into
+//! 4-connected components (union-find), and each component's rings are walked
+//! along the cell edges with the component on one side. The time is linear in
+//! the cells plus the rings' length; no polygon overlay is run.
+//!
+//! The polygons follow cell edges exactly, so their area is the selected
+//! cells' area. They are OGC-valid MultiPolygons: one polygon per 4-connected
+//! component, shells counter-clockwise and holes clockwise in the CRS (on
+//! north-up grids), holes where unreached or slower cells are enclosed; holes
+//! may touch their shell, and parts may touch one another, at a corner. The
+//! tests hold them equal, as point sets, to a general polygon union of the
+//! cells (`geo::unary_union`).
 //!
 //! Parameters: [`TravelTimes`] and thresholds in seconds. Returns one
 //! MultiPolygon per band, in the grid CRS.
@@ -27,7 +36,7 @@
 
 use super::cost::{NO_SOURCE, TravelTimes};
 use super::grid::Grid;
-use geo::{LineString, MultiPolygon, Polygon, unary_union};
+use geo::{LineString, MultiPolygon, Polygon};
 
 /// Polygons of one time band.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,42 +51,265 @@ pub struct Band {
 
 /// Dissolve the cells where `select(index)` holds into polygons in the grid CRS.
 pub fn polygonize(grid: &Grid, select: impl Fn(usize) -> bool) -> MultiPolygon<f64> {
-    let mut rects: Vec<Polygon<f64>> = Vec::new();
-    for row in 0..grid.height {
-        let mut col = 0;
-        while col < grid.width {
-            if !select(row * grid.width + col) {
+    let mut parts = trace(grid, 1, |i| select(i).then_some(0));
+    parts.pop().unwrap_or_else(|| MultiPolygon::new(Vec::new()))
+}
+
+/// Runs of cells of one class in one row, `[c0, c1)`, and the 4-connected
+/// component each belongs to.
+struct Components {
+    /// Index of the first run of each row; `height + 1` entries.
+    row_start: Vec<usize>,
+    /// Per run: first column, end column, class.
+    runs: Vec<(u32, u32, u32)>,
+    /// Per run: its component (the index of one run of the component).
+    comp: Vec<u32>,
+}
+
+impl Components {
+    /// Cut every row into runs of one class and join runs of one class that
+    /// share a column in consecutive rows (union-find over runs).
+    fn new(grid: &Grid, class: &impl Fn(usize) -> Option<u32>) -> Self {
+        let (w, h) = (grid.width, grid.height);
+        let mut row_start = Vec::with_capacity(h + 1);
+        let mut runs: Vec<(u32, u32, u32)> = Vec::new();
+        for row in 0..h {
+            row_start.push(runs.len());
+            let mut col = 0;
+            while col < w {
+                let Some(k) = class(row * w + col) else {
+                    col += 1;
+                    continue;
+                };
+                let start = col;
                 col += 1;
-                continue;
+                while col < w && class(row * w + col) == Some(k) {
+                    col += 1;
+                }
+                // Grids fit u32 cell indexes (`Grid::MAX_CELLS`).
+                runs.push((start as u32, col as u32, k));
             }
-            let start = col;
-            while col < grid.width && select(row * grid.width + col) {
-                col += 1;
+        }
+        row_start.push(runs.len());
+        let mut parent: Vec<u32> = (0..runs.len() as u32).collect();
+        for row in 1..h {
+            let (mut a, a_end) = (row_start[row - 1], row_start[row]);
+            let (mut b, b_end) = (row_start[row], row_start[row + 1]);
+            while a < a_end && b < b_end {
+                let (a0, a1, ka) = runs[a];
+                let (b0, b1, kb) = runs[b];
+                if a0 < b1 && b0 < a1 && ka == kb {
+                    let (ra, rb) = (find(&mut parent, a as u32), find(&mut parent, b as u32));
+                    if ra != rb {
+                        // The earlier run stays the root: components are
+                        // numbered in scan order.
+                        parent[ra.max(rb) as usize] = ra.min(rb);
+                    }
+                }
+                if a1 <= b1 {
+                    a += 1;
+                } else {
+                    b += 1;
+                }
             }
-            rects.push(rectangle(grid, start, col, row));
+        }
+        let comp = (0..runs.len() as u32)
+            .map(|i| find(&mut parent, i))
+            .collect();
+        Self {
+            row_start,
+            runs,
+            comp,
         }
     }
-    dissolve(&rects)
-}
 
-/// Dissolve cell-run rectangles into valid polygons.
-fn dissolve(rects: &[Polygon<f64>]) -> MultiPolygon<f64> {
-    if rects.is_empty() {
-        return MultiPolygon::new(Vec::new());
+    /// Runs of `row`.
+    fn row(&self, row: usize) -> std::ops::Range<usize> {
+        self.row_start[row]..self.row_start[row + 1]
     }
-    unary_union(rects)
+
+    /// Whether cell (`col`, `row`), which may lie off the grid, is in component `k`.
+    fn member(&self, col: i64, row: i64, k: u32) -> bool {
+        let (Ok(c), Ok(r)) = (u32::try_from(col), usize::try_from(row)) else {
+            return false;
+        };
+        if r + 1 >= self.row_start.len() {
+            return false;
+        }
+        let range = self.row(r);
+        let runs = &self.runs[range.clone()];
+        let i = runs.partition_point(|&(_, c1, _)| c1 <= c);
+        i < runs.len() && runs[i].0 <= c && self.comp[range.start + i] == k
+    }
 }
 
-/// Cells `[c0, c1)` of `row` as a counter-clockwise rectangle in CRS coordinates.
-fn rectangle(grid: &Grid, c0: usize, c1: usize, row: usize) -> Polygon<f64> {
-    let (x0, y0) = grid.to_crs(c0 as f64, row as f64);
-    let (x1, y1) = grid.to_crs(c1 as f64, row as f64 + 1.0);
-    let (xa, xb) = (x0.min(x1), x0.max(x1));
-    let (ya, yb) = (y0.min(y1), y0.max(y1));
-    Polygon::new(
-        LineString::from(vec![(xa, ya), (xb, ya), (xb, yb), (xa, yb), (xa, ya)]),
-        Vec::new(),
-    )
+/// The root of run `i` in a union-find forest (with path halving).
+fn find(parent: &mut [u32], mut i: u32) -> u32 {
+    while parent[i as usize] != i {
+        let up = parent[parent[i as usize] as usize];
+        parent[i as usize] = up;
+        i = up;
+    }
+    i
+}
+
+/// Directions of travel along cell edges: east, south, west, north, as
+/// (column, row) steps (rows grow downwards).
+const STEPS: [(i64, i64); 4] = [(1, 0), (0, 1), (-1, 0), (0, -1)];
+
+/// Boundary polygons of the cells of each class `0..classes` (`class(index)`;
+/// None: no class), in the grid CRS.
+///
+/// Each 4-connected component of one class becomes one polygon. Its rings are
+/// traced along cell edges with the component on the right (rows growing
+/// downwards), so the outer ring and the holes come out with opposite turns
+/// and every hole is known to belong to the component it was traced from; no
+/// polygon overlay is needed. Where two cells of the component touch at a
+/// corner only, the ring passes between them through the corner, and where
+/// cells of different components do, it turns around its own: rings stay
+/// simple, holes may touch their shell at a corner, and parts of one class
+/// may touch at a corner (OGC-valid, as GDAL's polygonize with 4-connectivity).
+/// Vertices are kept only where a ring turns.
+fn trace(
+    grid: &Grid,
+    classes: usize,
+    class: impl Fn(usize) -> Option<u32>,
+) -> Vec<MultiPolygon<f64>> {
+    let mut out: Vec<Vec<Polygon<f64>>> = vec![Vec::new(); classes];
+    if grid.width == 0 || grid.height == 0 {
+        return out.into_iter().map(MultiPolygon::new).collect();
+    }
+    let runs = Components::new(grid, &class);
+    // East edges already traced (the top edge of the cell below), one bit per cell.
+    let mut seen = vec![0u64; (grid.width * grid.height).div_ceil(64)];
+    // Polygon of each component: (class, index in `out[class]`), by root run.
+    let mut polygon_of: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
+    // North-up grids mirror rows: rings are reversed so that shells run
+    // counter-clockwise in the CRS and holes clockwise.
+    let mirror = grid.transform[1] * grid.transform[5] < 0.0;
+    let max_steps = 4 * grid.width * grid.height + 4;
+    for row in 0..grid.height {
+        for ri in runs.row(row) {
+            let (c0, c1, k) = runs.runs[ri];
+            let comp = runs.comp[ri];
+            if k as usize >= classes {
+                continue;
+            }
+            // The run's top edge where the row above is not the same component.
+            let mut top: Vec<(u32, u32)> = Vec::new();
+            let mut x = c0;
+            if row > 0 {
+                let above = runs.row(row - 1);
+                let first =
+                    above.start + runs.runs[above.clone()].partition_point(|&(_, e, _)| e <= c0);
+                for ai in first..above.end {
+                    let (a0, a1, _) = runs.runs[ai];
+                    if a0 >= c1 {
+                        break;
+                    }
+                    if runs.comp[ai] == comp {
+                        if a0 > x {
+                            top.push((x, a0));
+                        }
+                        x = x.max(a1);
+                    }
+                }
+            }
+            if x < c1 {
+                top.push((x, c1));
+            }
+            for (s0, s1) in top {
+                for col in s0..s1 {
+                    let bit = row * grid.width + col as usize;
+                    if seen[bit / 64] >> (bit % 64) & 1 == 1 {
+                        continue;
+                    }
+                    let ring =
+                        trace_ring(&runs, &mut seen, grid.width, (col, row), comp, max_steps);
+                    let area2: i64 = ring
+                        .iter()
+                        .zip(ring.iter().cycle().skip(1))
+                        .map(|(&(x0, y0), &(x1, y1))| x0 * y1 - x1 * y0)
+                        .sum();
+                    let mut coords: Vec<(f64, f64)> = ring
+                        .iter()
+                        .map(|&(c, r)| grid.to_crs(c as f64, r as f64))
+                        .collect();
+                    if mirror {
+                        coords.reverse();
+                    }
+                    if let Some(&first) = coords.first() {
+                        coords.push(first);
+                    }
+                    let line = LineString::from(coords);
+                    let polygons = &mut out[k as usize];
+                    match polygon_of.get(&comp) {
+                        // The first ring met of a component is its outer
+                        // ring (its topmost row has nothing of it above).
+                        Some(&p) if area2 < 0 => polygons[p].interiors_push(line),
+                        _ => {
+                            debug_assert!(area2 > 0, "an outer ring turns the wrong way");
+                            polygon_of.insert(comp, polygons.len());
+                            polygons.push(Polygon::new(line, Vec::new()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out.into_iter().map(MultiPolygon::new).collect()
+}
+
+/// One ring of component `comp`, from the top edge of cell `start`: its
+/// corners as (column, row) vertices, not closed; marks the east edges it
+/// runs along in `seen`.
+fn trace_ring(
+    runs: &Components,
+    seen: &mut [u64],
+    width: usize,
+    start: (u32, usize),
+    comp: u32,
+    max_steps: usize,
+) -> Vec<(i64, i64)> {
+    let start = (i64::from(start.0), start.1 as i64, 0usize);
+    let (mut x, mut y, mut d) = start;
+    let mut ring: Vec<(i64, i64)> = Vec::new();
+    let mut last: Option<usize> = None;
+    for _ in 0..max_steps {
+        if d == 0 {
+            // Inside the grid: the cell on the right is in the component.
+            let bit = y as usize * width + x as usize;
+            seen[bit / 64] |= 1 << (bit % 64);
+        }
+        if last != Some(d) {
+            ring.push(match d {
+                0 => (x, y),
+                1 => (x + 1, y),
+                2 => (x + 1, y + 1),
+                _ => (x, y + 1),
+            });
+        }
+        last = Some(d);
+        let (dx, dy) = STEPS[d];
+        let (ax, ay) = (x + dx, y + dy);
+        // Ahead on the left: ahead plus the left of the direction, (dy, -dx).
+        let (lx, ly) = (ax + dy, ay - dx);
+        if runs.member(lx, ly, comp) {
+            (x, y, d) = (lx, ly, (d + 3) % 4);
+        } else if runs.member(ax, ay, comp) {
+            (x, y) = (ax, ay);
+        } else {
+            d = (d + 1) % 4;
+        }
+        if (x, y, d) == start {
+            break;
+        }
+    }
+    // The start is a corner unless the ring came back to it going east.
+    if last == Some(0) && ring.len() > 1 {
+        ring.remove(0);
+    }
+    ring
 }
 
 /// Cumulative isochrones: for each threshold, the area reached within it.
@@ -136,24 +368,9 @@ pub fn catchments(
         let t = *tt.seconds.get(i)?;
         (a != NO_SOURCE && (a as usize) < sources && f64::from(t) <= max).then_some(a as usize)
     };
-    let mut rects: Vec<Vec<Polygon<f64>>> = vec![Vec::new(); sources];
-    for row in 0..grid.height {
-        let mut col = 0;
-        while col < grid.width {
-            let Some(s) = source_of(row * grid.width + col) else {
-                col += 1;
-                continue;
-            };
-            let start = col;
-            while col < grid.width && source_of(row * grid.width + col) == Some(s) {
-                col += 1;
-            }
-            if let Some(r) = rects.get_mut(s) {
-                r.push(rectangle(grid, start, col, row));
-            }
-        }
-    }
-    rects.iter().map(|r| dissolve(r)).collect()
+    trace(grid, sources, |i| {
+        source_of(i).and_then(|s| u32::try_from(s).ok())
+    })
 }
 
 #[cfg(test)]
@@ -162,7 +379,8 @@ mod tests {
     use crate::analysis::cost::{CostSurface, SearchOptions, travel_time};
     use crate::raster::Raster;
     use approx::assert_relative_eq;
-    use geo::{Area, Contains, Point, Validation};
+    use geo::{Area, BooleanOps, Contains, Point, Validation, unary_union};
+    use proptest::prelude::*;
 
     fn grid(w: usize, h: usize) -> Grid {
         Grid {
@@ -171,6 +389,35 @@ mod tests {
             transform: [500_000.0, 30.0, 0.0, 8_600_000.0, 0.0, -30.0],
             epsg: Some(32718),
         }
+    }
+
+    /// The reference: every run of selected cells as a rectangle, dissolved
+    /// by a general polygon union (i_overlay through geo).
+    fn union_of_runs(grid: &Grid, select: impl Fn(usize) -> bool) -> MultiPolygon<f64> {
+        let mut rects: Vec<Polygon<f64>> = Vec::new();
+        for row in 0..grid.height {
+            let mut col = 0;
+            while col < grid.width {
+                if !select(row * grid.width + col) {
+                    col += 1;
+                    continue;
+                }
+                let start = col;
+                while col < grid.width && select(row * grid.width + col) {
+                    col += 1;
+                }
+                let (x0, y0) = grid.to_crs(start as f64, row as f64);
+                let (x1, y1) = grid.to_crs(col as f64, row as f64 + 1.0);
+                rects.push(Polygon::new(
+                    LineString::from(vec![(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]),
+                    Vec::new(),
+                ));
+            }
+        }
+        if rects.is_empty() {
+            return MultiPolygon::new(Vec::new());
+        }
+        unary_union(&rects)
     }
 
     fn mask(g: &Grid, cells: &[(usize, usize)]) -> MultiPolygon<f64> {
@@ -285,5 +532,110 @@ mod tests {
         }
         // A source index past `sources` is left out, not a panic.
         assert_eq!(catchments(&tt, 2, None).len(), 2);
+    }
+
+    /// Signed area of a ring: positive counter-clockwise.
+    fn ring_area(ring: &LineString<f64>) -> f64 {
+        Polygon::new(ring.clone(), Vec::new()).signed_area()
+    }
+
+    /// The area where `a` and `b` differ.
+    fn difference_area(a: &MultiPolygon<f64>, b: &MultiPolygon<f64>) -> f64 {
+        a.difference(b).unsigned_area() + b.difference(a).unsigned_area()
+    }
+
+    #[test]
+    fn rings_keep_only_corners_and_turn_the_right_way() {
+        let g = grid(6, 6);
+        // A 3 x 2 block: one ring of 4 corners, counter-clockwise in the CRS.
+        let block = mask(&g, &[(1, 1), (2, 1), (3, 1), (1, 2), (2, 2), (3, 2)]);
+        let ring = block.0[0].exterior();
+        assert_eq!(ring.0.len(), 5);
+        assert!(block.0[0].signed_area() > 0.0);
+        let (x0, y0) = g.to_crs(1.0, 1.0);
+        assert!(ring.0.contains(&geo::coord! { x: x0, y: y0 }));
+        // The donut's hole runs clockwise.
+        let donut: Vec<(usize, usize)> = (1..4)
+            .flat_map(|c| (1..4).map(move |r| (c, r)))
+            .filter(|&cell| cell != (2, 2))
+            .collect();
+        let d = mask(&g, &donut);
+        assert!(ring_area(&d.0[0].interiors()[0]) < 0.0);
+        assert_eq!(d.0[0].interiors()[0].0.len(), 5);
+    }
+
+    #[test]
+    fn corners_split_components_and_pinch_holes() {
+        let g = grid(7, 7);
+        // Two cells touching at a corner only: two polygons.
+        assert_eq!(mask(&g, &[(1, 1), (2, 2)]).0.len(), 2);
+        // A ring of cells closed through a corner: one polygon whose hole
+        // touches the shell at that corner.
+        let pinched = [
+            (1, 1),
+            (2, 1),
+            (3, 1),
+            (3, 2),
+            (3, 3),
+            (2, 3),
+            (1, 2),
+            (0, 3),
+        ];
+        // (1, 2) and (0, 3) are not 4-connected to (2, 3): (0, 3) is its own part.
+        let parts = mask(&g, &pinched);
+        assert!(parts.is_valid());
+        assert_relative_eq!(parts.unsigned_area(), 8.0 * 900.0);
+        let closed = [(1, 1), (2, 1), (3, 1), (3, 2), (3, 3), (2, 3), (1, 2)];
+        let ring = mask(&g, &closed);
+        assert_eq!(ring.0.len(), 1);
+        assert_eq!(ring.0[0].interiors().len(), 1, "{ring:?}");
+        assert!(ring.is_valid());
+        let (x, y) = g.cell_center(2, 2);
+        assert!(!ring.contains(&Point::new(x, y)));
+    }
+
+    fn masks() -> impl Strategy<Value = (usize, usize, Vec<bool>)> {
+        (1usize..14, 1usize..14).prop_flat_map(|(w, h)| {
+            (
+                Just(w),
+                Just(h),
+                prop::collection::vec(prop::bool::weighted(0.55), w * h),
+            )
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        /// On random masks the traced polygons are valid, cover exactly the
+        /// selected cells and equal the general union of the cells.
+        #[test]
+        fn tracing_equals_the_union_of_the_cells((w, h, cells) in masks()) {
+            let g = grid(w, h);
+            let traced = polygonize(&g, |i| cells[i]);
+            let reference = union_of_runs(&g, |i| cells[i]);
+            let n = cells.iter().filter(|&&c| c).count();
+            prop_assert!(traced.is_valid(), "{traced:?}");
+            prop_assert!((traced.unsigned_area() - n as f64 * 900.0).abs() < 1e-6);
+            prop_assert!(difference_area(&traced, &reference) < 1e-6);
+            for p in &traced.0 {
+                prop_assert!(ring_area(p.exterior()) > 0.0);
+                for hole in p.interiors() {
+                    prop_assert!(ring_area(hole) < 0.0);
+                }
+            }
+        }
+
+        /// Catchments: each class traced in one pass equals its own polygonisation.
+        #[test]
+        fn classes_traced_together_equal_each_alone((w, h, cells) in masks(), k in 2u32..4) {
+            let g = grid(w, h);
+            let class = |i: usize| (cells[i]).then_some((i as u32 * 7 + i as u32 / 3) % k);
+            let all = trace(&g, k as usize, class);
+            for (c, part) in all.iter().enumerate() {
+                let alone = polygonize(&g, |i| class(i) == Some(c as u32));
+                prop_assert_eq!(part, &alone);
+            }
+        }
     }
 }
