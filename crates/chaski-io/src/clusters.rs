@@ -28,7 +28,9 @@ use chaski_core::crs::{CrsError, Projection};
 use chaski_core::household::RISK_FIELDS;
 use chaski_core::layer::Layer;
 use chaski_core::value::{FieldType, Value};
-use geo::{ConvexHull, Geometry, MultiPoint, Point};
+use geo::{BoundingRect, ConvexHull, Geometry, MultiPoint, Point};
+use rstar::primitives::GeomWithData;
+use rstar::{AABB, RTree};
 use serde_json::{Value as Json, json};
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -858,6 +860,14 @@ fn run_dbscan(d: &Data, o: &ClusterOptions) -> Result<Vec<ClusterRow>, ClustersE
         }
     }
     let r = o.eps_m / 2.0;
+    // Every household (cases and controls), indexed once: each cluster's
+    // shape is tested only against those inside its bounding box.
+    let all: RTree<GeomWithData<[f64; 2], usize>> = RTree::bulk_load(
+        d.xy.iter()
+            .enumerate()
+            .map(|(i, &xy)| GeomWithData::new(xy, i))
+            .collect(),
+    );
     let mut rows = Vec::new();
     for (label, members) in groups {
         // Buffered hull: hull of 32-gons of radius eps/2 around the hull vertices.
@@ -874,9 +884,16 @@ fn run_dbscan(d: &Data, o: &ClusterOptions) -> Result<Vec<ClusterRow>, ClustersE
             .collect();
         let shape = buffered.convex_hull();
         // Households inside the shape (cases and controls).
-        let inside: Vec<usize> = (0..d.xy.len())
-            .filter(|&i| geo::Contains::contains(&shape, &Point::new(d.xy[i][0], d.xy[i][1])))
-            .collect();
+        let inside: Vec<usize> = shape.bounding_rect().map_or_else(Vec::new, |b| {
+            let envelope = AABB::from_corners([b.min().x, b.min().y], [b.max().x, b.max().y]);
+            let mut inside: Vec<usize> = all
+                .locate_in_envelope(envelope)
+                .filter(|h| geo::Contains::contains(&shape, &Point::new(h.geom()[0], h.geom()[1])))
+                .map(|h| h.data)
+                .collect();
+            inside.sort_unstable();
+            inside
+        });
         let case_members: Vec<usize> = members.iter().map(|&j| idx[j]).collect();
         let mut row = d.group_row(&case_members, o.with_members)?;
         let cases_in = inside.iter().filter(|&&i| d.case[i]).count();

@@ -428,6 +428,76 @@ enum Event<'a> {
     Withdraw(&'a Withdrawal),
 }
 
+/// The records a write may match, indexed by submission uuid and by code, so
+/// that each incoming row looks up its few candidates instead of scanning
+/// every record.
+#[derive(Default)]
+struct Current {
+    records: HashMap<Target, Known>,
+    by_uuid: HashMap<String, Vec<Target>>,
+    by_code: HashMap<String, Vec<Target>>,
+}
+
+impl Current {
+    fn insert(&mut self, t: Target, k: Known) {
+        self.remove(t);
+        if let Some(u) = &k.uuid {
+            self.by_uuid.entry(u.clone()).or_default().push(t);
+        }
+        self.by_code.entry(k.code.clone()).or_default().push(t);
+        self.records.insert(t, k);
+    }
+
+    fn remove(&mut self, t: Target) -> Option<Known> {
+        let k = self.records.remove(&t)?;
+        let unlink = |index: &mut HashMap<String, Vec<Target>>, key: &str| {
+            if let Some(ts) = index.get_mut(key) {
+                ts.retain(|x| *x != t);
+                if ts.is_empty() {
+                    index.remove(key);
+                }
+            }
+        };
+        if let Some(u) = &k.uuid {
+            unlink(&mut self.by_uuid, u);
+        }
+        unlink(&mut self.by_code, &k.code);
+        Some(k)
+    }
+
+    fn get(&self, t: Target) -> Option<&Known> {
+        self.records.get(&t)
+    }
+
+    /// Records with submission uuid `uuid` and/or code `code` for which
+    /// `pred` holds, lowest target first (stored fids, then new records in
+    /// order), so matches do not depend on hash order.
+    fn matching(
+        &self,
+        uuid: Option<&str>,
+        code: Option<&str>,
+        pred: &dyn Fn(&Known) -> bool,
+    ) -> Vec<Target> {
+        let lists = [
+            uuid.and_then(|u| self.by_uuid.get(u)),
+            code.and_then(|c| self.by_code.get(c)),
+        ];
+        let mut hits: Vec<Target> = lists
+            .into_iter()
+            .flatten()
+            .flatten()
+            .copied()
+            .filter(|t| self.records.get(t).is_some_and(pred))
+            .collect();
+        hits.sort_by_key(|t| match t {
+            Target::Stored(fid) => (0, *fid, 0),
+            Target::New(i) => (1, 0, *i),
+        });
+        hits.dedup();
+        hits
+    }
+}
+
 /// The edit of a household write (see the module documentation): rows of
 /// `incoming` (already through [`check_scope`]) update or add records, and
 /// `withdrawals` delete them, all matched among the records of `stored` that
@@ -441,7 +511,7 @@ pub fn plan_edit(
     withdrawals: &[Withdrawal],
 ) -> WritePlan {
     let admin = writer.role == Role::Admin;
-    let mut current: HashMap<Target, Known> = HashMap::new();
+    let mut current = Current::default();
     if let Some(stored) = stored {
         let vis = Visibility::new(writer, stored);
         for f in stored.features.iter().filter(|f| vis.may_see(f)) {
@@ -461,29 +531,16 @@ pub fn plan_edit(
     let mut inserts: Vec<Option<&Feature>> = Vec::new();
     let mut deletes: Vec<i64> = Vec::new();
     let mut plan = WritePlan::default();
-    // Lowest target first, so matches do not depend on hash order.
-    let first = |current: &HashMap<Target, Known>, pred: &dyn Fn(&Known) -> bool| {
-        let mut hits: Vec<Target> = current
-            .iter()
-            .filter(|(_, k)| pred(k))
-            .map(|(t, _)| *t)
-            .collect();
-        hits.sort_by_key(|t| match t {
-            Target::Stored(fid) => (0, *fid, 0),
-            Target::New(i) => (1, 0, *i),
-        });
-        hits
-    };
     for (row, _, event) in events {
         match event {
             Event::Row(f) => {
                 let k = known(incoming, &f.values);
                 let hit = match &k.uuid {
                     Some(u) => {
-                        let hits = first(&current, &|c| c.uuid.as_ref() == Some(u));
+                        let hits = current.matching(Some(u), None, &|c| c.uuid.as_ref() == Some(u));
                         let same_unit = hits
                             .iter()
-                            .find(|t| current.get(t).is_some_and(|c| c.unit == k.unit));
+                            .find(|t| current.get(**t).is_some_and(|c| c.unit == k.unit));
                         // Only an admin moves a submission to another unit.
                         if admin {
                             same_unit.or(hits.first())
@@ -492,7 +549,10 @@ pub fn plan_edit(
                         }
                         .copied()
                     }
-                    None => first(&current, &|c| c.unit == k.unit && c.code == k.code)
+                    None => current
+                        .matching(None, Some(&k.code), &|c| {
+                            c.unit == k.unit && c.code == k.code
+                        })
                         .first()
                         .copied(),
                 };
@@ -512,7 +572,7 @@ pub fn plan_edit(
                 }
             }
             Event::Withdraw(w) => {
-                let hits = first(&current, &|c| {
+                let hits = current.matching(w.submission_uuid.as_deref(), Some(&w.code), &|c| {
                     let same_uuid = w.submission_uuid.is_some() && c.uuid == w.submission_uuid;
                     let same_household = c.code == w.code
                         && w.cha_sector.as_deref().is_none_or(|s| s == c.sector)
@@ -523,7 +583,7 @@ pub fn plan_edit(
                 });
                 let mut records = Vec::new();
                 for t in hits {
-                    if let Some(k) = current.remove(&t) {
+                    if let Some(k) = current.remove(t) {
                         records.push(k.record);
                     }
                     match t {
