@@ -330,8 +330,11 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
     let opts = args.options();
     opts.validate().map_err(cli_error)?;
     let store = crate::store::open(store_path)?;
+    // Only the fields the flags and the answer use: households carry many more.
+    let fields = lib::needed_fields(&opts.flags);
+    let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
     let layer = store
-        .read_layer(&args.layer)
+        .read_layer_fields(&args.layer, &fields)
         .with_context(|| format!("reading layer '{}'", args.layer))?;
     if args.with_members {
         eprintln!(

@@ -410,28 +410,54 @@ struct Flag {
     text: String,
 }
 
+/// A flag as written: the field's name and the comparison, if any
+/// (`pregnant>0` is `pregnant`, `>`, `0`).
+fn split_flag(raw: &str) -> (&str, Option<(Op, String)>) {
+    let ops = [
+        (">=", Op::Ge),
+        ("<=", Op::Le),
+        ("!=", Op::Ne),
+        ("=", Op::Eq),
+        (">", Op::Gt),
+        ("<", Op::Lt),
+    ];
+    let found = ops
+        .iter()
+        .filter_map(|&(s, op)| raw.find(s).map(|at| (at, s, op)))
+        .min_by_key(|&(at, s, _)| (at, std::cmp::Reverse(s.len())));
+    match found {
+        Some((at, s, op)) => (
+            raw[..at].trim(),
+            Some((op, raw[at + s.len()..].trim().to_owned())),
+        ),
+        None => (raw, None),
+    }
+}
+
+/// The fields [`find_clusters`] reads for the flags `spec`: every risk
+/// field, the code and community, and each field the flags name (so that a
+/// layer read with only these fields, e.g. with
+/// [`chaski_core::store::Store::read_layer_fields`], gives the same answer and
+/// the same errors as the whole layer).
+pub fn needed_fields(spec: &str) -> Vec<String> {
+    let mut names: Vec<String> = RISK_FIELDS
+        .iter()
+        .chain(&["code", "community"])
+        .map(|&s| s.to_owned())
+        .collect();
+    for raw in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let name = split_flag(raw).0.to_owned();
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
+}
+
 fn parse_flags(layer: &Layer, spec: &str) -> Result<Vec<Flag>, ClustersError> {
     let mut flags = Vec::new();
     for raw in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let ops = [
-            (">=", Op::Ge),
-            ("<=", Op::Le),
-            ("!=", Op::Ne),
-            ("=", Op::Eq),
-            (">", Op::Gt),
-            ("<", Op::Lt),
-        ];
-        let found = ops
-            .iter()
-            .filter_map(|&(s, op)| raw.find(s).map(|at| (at, s, op)))
-            .min_by_key(|&(at, s, _)| (at, std::cmp::Reverse(s.len())));
-        let (name, cmp) = match found {
-            Some((at, s, op)) => (
-                raw[..at].trim(),
-                Some((op, raw[at + s.len()..].trim().to_owned())),
-            ),
-            None => (raw, None),
-        };
+        let (name, cmp) = split_flag(raw);
         let risk_fields = || {
             RISK_FIELDS
                 .iter()

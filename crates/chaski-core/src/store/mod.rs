@@ -201,6 +201,27 @@ pub trait Store: Send + Sync {
     /// Read a whole vector layer.
     fn read_layer(&self, name: &str) -> Result<Layer>;
 
+    /// Read a vector layer with only the fields named in `fields` (in the
+    /// layer's order; names it lacks are ignored): every feature and its
+    /// geometry, fewer columns. Backends that store columns read only these.
+    fn read_layer_fields(&self, name: &str, fields: &[&str]) -> Result<Layer> {
+        let mut layer = self.read_layer(name)?;
+        let keep: Vec<bool> = layer
+            .fields
+            .iter()
+            .map(|f| fields.contains(&f.name.as_str()))
+            .collect();
+        let mut k = keep.iter();
+        layer.fields.retain(|_| k.next().copied().unwrap_or(false));
+        for feature in &mut layer.features {
+            let mut k = keep.iter();
+            feature
+                .values
+                .retain(|_| k.next().copied().unwrap_or(false));
+        }
+        Ok(layer)
+    }
+
     /// Write a vector layer in one transaction.
     fn write_layer(&self, layer: &Layer, mode: WriteMode) -> Result<WriteSummary>;
 

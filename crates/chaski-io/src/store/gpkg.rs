@@ -1866,10 +1866,28 @@ fn write_layer_tx(
     Ok(summary)
 }
 
-fn read_layer_tx(conn: &mut Connection, name: &str) -> Result<Layer, GpkgError> {
+fn read_layer_tx(
+    conn: &mut Connection,
+    name: &str,
+    only: Option<&[&str]>,
+) -> Result<Layer, GpkgError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-    let meta = load_meta(&tx, name)?.ok_or_else(|| StoreError::NotFound(name.to_owned()))?;
-    let layer = read_layer_rows(&tx, name, meta, EditScope::All)?;
+    let mut meta = load_meta(&tx, name)?.ok_or_else(|| StoreError::NotFound(name.to_owned()))?;
+    // Column names come from every field (they are made unique in order);
+    // only the columns of the fields asked for are then selected.
+    let mut cols = column_names(&meta.fields);
+    if let Some(only) = only {
+        let keep: Vec<bool> = meta
+            .fields
+            .iter()
+            .map(|f| only.contains(&f.name.as_str()))
+            .collect();
+        let mut k = keep.iter();
+        cols.retain(|_| k.next().copied().unwrap_or(false));
+        let mut k = keep.iter();
+        meta.fields.retain(|_| k.next().copied().unwrap_or(false));
+    }
+    let layer = read_layer_rows(&tx, name, meta, &cols, EditScope::All)?;
     tx.commit()?;
     Ok(layer)
 }
@@ -1896,10 +1914,10 @@ fn read_layer_rows(
     conn: &Connection,
     name: &str,
     meta: Meta,
+    cols: &[String],
     scope: EditScope<'_>,
 ) -> Result<Layer, GpkgError> {
-    let cols = column_names(&meta.fields);
-    let col_list = col_list(&cols);
+    let col_list = col_list(cols);
     let mut features = Vec::new();
     {
         let filter = scope_sql(&meta.fields, scope);
@@ -1992,7 +2010,13 @@ fn edit_layer_tx(
         .into());
     }
     let stored = match &meta {
-        Some(m) => Some(read_layer_rows(&tx, name, m.clone(), scope)?),
+        Some(m) => Some(read_layer_rows(
+            &tx,
+            name,
+            m.clone(),
+            &column_names(&m.fields),
+            scope,
+        )?),
         None => None,
     };
     let Some(ed) = edit(stored.as_ref()) else {
@@ -2171,7 +2195,11 @@ impl Store for GpkgStore {
     }
 
     fn read_layer(&self, name: &str) -> Result<Layer> {
-        self.run(|c| read_layer_tx(c, name))
+        self.run(|c| read_layer_tx(c, name, None))
+    }
+
+    fn read_layer_fields(&self, name: &str, fields: &[&str]) -> Result<Layer> {
+        self.run(|c| read_layer_tx(c, name, Some(fields)))
     }
 
     fn write_layer(&self, layer: &Layer, mode: WriteMode) -> Result<WriteSummary> {
@@ -2514,6 +2542,35 @@ mod tests {
         mem_back.features[2].geometry = expected.features[2].geometry.clone();
         assert_eq!(mem_back, back);
         assert_eq!(mem.layers().unwrap(), store.layers().unwrap());
+
+        // Some fields only, whatever their SQL column names (a field called
+        // "fid" or with quotes is stored under another name): the same
+        // features with those fields' values, as the whole layer has them.
+        let only_sets: [&[&str]; 4] = [
+            &["fid", "lanes"],
+            &["notes \"quoted\" ñ", "Name"],
+            &[],
+            &["no such field", "paved"],
+        ];
+        for only in only_sets {
+            let keep: Vec<usize> = (0..back.fields.len())
+                .filter(|&i| only.contains(&back.fields[i].name.as_str()))
+                .collect();
+            let mut want = back.clone();
+            want.fields = keep.iter().map(|&i| back.fields[i].clone()).collect();
+            for (w, b) in want.features.iter_mut().zip(&back.features) {
+                w.values = keep.iter().map(|&i| b.values[i].clone()).collect();
+            }
+            assert_eq!(
+                store.read_layer_fields("paths", only).unwrap(),
+                want,
+                "{only:?}"
+            );
+            // The trait's default (the memory store) agrees.
+            let mut mem_part = mem.read_layer_fields("paths", only).unwrap();
+            mem_part.features[2].geometry = want.features[2].geometry.clone();
+            assert_eq!(mem_part, want, "{only:?}");
+        }
 
         // Every geometry type round trips unchanged in a layer where none is converted.
         let mut all = Layer::new("things", LayerKind::Households);
