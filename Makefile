@@ -37,7 +37,10 @@ lint: deps
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
 ## make test: the gates CI runs: formatting, lints, every Rust test (unit, doc,
-## integration, CLI) and the headless-browser test of the web viewer.
+## integration, CLI) and the headless-browser test of the web viewer. Tests that
+## need ../shared/data/peru or GDAL's command-line tools fail when those are
+## missing (CHASKI_REQUIRE_DATA=1) instead of skipping.
+test: export CHASKI_REQUIRE_DATA := 1
 test: lint
 	$(CARGO) test --workspace --locked
 	scripts/browser-test.sh

@@ -27,4 +27,5 @@ for _ in $(seq 1 100); do
   curl -fs "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
   sleep 0.2
 done
-(cd tests/browser && CHASKI_URL="http://127.0.0.1:$port" CHASKI_TOKEN="$token" node --test viewer.test.mjs)
+(cd tests/browser && CHASKI_URL="http://127.0.0.1:$port" CHASKI_TOKEN="$token" CHASKI_DATA="$work/data" \
+  node --test viewer.test.mjs)

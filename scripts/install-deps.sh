@@ -10,6 +10,7 @@ APT_PACKAGES=(
   pkg-config
   libclang-dev  # bindgen in proj-sys
   gdal-bin      # ogr2ogr/ogrinfo: reference tool in tests
+  python3-gdal  # validate_gpkg.py: GDAL's GeoPackage validator in tests
   proj-bin      # cs2cs: reference tool in tests
   grass-core    # GRASS GIS r.cost: reference tool of the travel-time tests
   python3-qgis  # QGIS 3.22 Python API: headless test that QGIS opens the store (run with /usr/bin/python3)

@@ -9,6 +9,10 @@
 #   4. 1,395 rotating uncached tiles: every tile of the area at z8-z13 (956) and the
 #      first 439 at z14.
 #
+# Every answer's status is counted (a wrk Lua response hook, the same for every run):
+# a run with any answer outside 2xx fails the script, and each run reports the share
+# of 204 (empty tile) answers, so that a fast figure made of empty tiles shows.
+#
 # Usage: benches/load/tiles.sh [seconds per run, default 10]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -48,12 +52,53 @@ with open(sys.argv[1], "w") as f:
     f.write("paths = {" + ",".join(f'"{p}"' for p in paths) + "}\n")
     f.write("i = 0\nrequest = function()\n  i = i % #paths + 1\n  return wrk.format(nil, paths[i])\nend\n")
 PY
-run() { wrk -t2 -c64 -d"${secs}s" "$@" | awk '/Requests\/sec/ {print $2}'; }
+# Status counting, appended to every run's script: each thread counts its answers by
+# status; done() sums them and prints one line "statuses TOTAL N204 NON2XX".
+cat >"$work/status.lua" <<'LUA'
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) total, empty, bad = 0, 0, 0 end
+function response(status, headers, body)
+  total = total + 1
+  if status == 204 then empty = empty + 1 end
+  if status < 200 or status > 299 then bad = bad + 1 end
+end
+function done(summary, latency, requests)
+  local t, e, b = 0, 0, 0
+  for _, th in ipairs(threads) do
+    t = t + th:get("total"); e = e + th:get("empty"); b = b + th:get("bad")
+  end
+  io.write(string.format("statuses %d %d %d\n", t, e, b))
+end
+LUA
+cat "$work/paths.lua" "$work/status.lua" >"$work/rotating.lua"
+# One wrk run: prints "REQ/S  SHARE-OF-204"; exits non-zero (failing the script) when
+# an answer is not 2xx or nothing was answered.
+run() {
+  local script="$work/status.lua" out
+  if [ "$1" = --rotating ]; then script="$work/rotating.lua"; shift; fi
+  out=$(wrk -t2 -c64 -d"${secs}s" -s "$script" "$@")
+  awk -v what="$*" '
+    /Requests\/sec/ { rps = $2 }
+    /^statuses / { total = $2; empty = $3; bad = $4 }
+    END {
+      if (total == 0) { print "no answer from " what > "/dev/stderr"; exit 1 }
+      if (bad > 0) { printf "%d of %d answers not 2xx from %s\n", bad, total, what > "/dev/stderr"; exit 1 }
+      printf "%s %.1f%%\n", rps, 100 * empty / total
+    }' <<<"$out"
+}
 # Warm the cached server.
 for _ in 1 2; do curl -s "http://127.0.0.1:$p1$tile" >/dev/null; curl -s -H 'Accept-Encoding: br' "http://127.0.0.1:$p1$tile" >/dev/null; done
 printf 'z8 tile 8/75/137: %s bytes (%s with brotli)\n' "$size" "$brsize"
-printf '%-40s %12s %12s\n' run 'req/s' 'Martin 1.14'
-printf '%-40s %12s %12s\n' 'cached z8 tile' "$(run "http://127.0.0.1:$p1$tile")" 42800
-printf '%-40s %12s %12s\n' 'cached z8 tile, brotli' "$(run -H 'Accept-Encoding: br' "http://127.0.0.1:$p1$tile")" 567
-printf '%-40s %12s %12s\n' 'uncached z8 tile' "$(run "http://127.0.0.1:$p2$tile")" 533
-printf '%-40s %12s %12s\n' '1,395 rotating uncached z8-z14 tiles' "$(run -s "$work/paths.lua" "http://127.0.0.1:$p2")" 10700
+printf '%-40s %12s %8s %12s\n' run 'req/s' '204s' 'Martin 1.14'
+row() {
+  local label=$1 martin=$2 result
+  shift 2
+  result=$(run "$@") || { echo "load test failed: $label" >&2; exit 1; }
+  read -r rps empty <<<"$result"
+  printf '%-40s %12s %8s %12s\n' "$label" "$rps" "$empty" "$martin"
+}
+row 'cached z8 tile' 42800 "http://127.0.0.1:$p1$tile"
+row 'cached z8 tile, brotli' 567 -H 'Accept-Encoding: br' "http://127.0.0.1:$p1$tile"
+row 'uncached z8 tile' 533 "http://127.0.0.1:$p2$tile"
+row '1,395 rotating uncached z8-z14 tiles' 10700 --rotating "http://127.0.0.1:$p2"

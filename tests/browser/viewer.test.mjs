@@ -1,17 +1,99 @@
 // Opens the chaski viewer in headless Chromium, waits for the map to be idle and
-// checks that features were rendered, that it opens on the data's extent, that its
-// texts are Spanish by default and English with the ES | EN switch, then clicks,
-// what-if edits and private layers. Keeps screenshots in screenshots/.
-// Needs CHASKI_URL (a running `chaski serve`) and Debian's chromium.
+// checks that features were rendered (the pixels of the WebGL canvas at every
+// facility of the served data have the facility's colour), that it opens on the
+// data's extent, that its texts are Spanish by default and English with the ES | EN
+// switch, then clicks, what-if edits and private layers (household clusters drawn
+// and queryable). Keeps screenshots in screenshots/.
+// Needs CHASKI_URL (a running `chaski serve`), CHASKI_DATA (the folder of the demo
+// files it serves) and Debian's chromium.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { chromium } from "playwright-core";
 
 const url = process.env.CHASKI_URL || "http://127.0.0.1:3000";
 const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
 // An admin token of the test store (scripts/browser-test.sh creates it).
 const token = process.env.CHASKI_TOKEN || "";
+// The demo files the served store was loaded from (scripts/browser-test.sh).
+const dataDir = process.env.CHASKI_DATA || "";
+
+// The facilities of the served data, from its CSV: code, category, lon, lat.
+function facilities() {
+  assert.ok(dataDir, "CHASKI_DATA (the folder of the served demo files) is required");
+  const [header, ...rows] = readFileSync(join(dataDir, "facilities.csv"), "utf8").trim().split(/\r?\n/);
+  const cols = header.split(",");
+  const at = (name) => {
+    const i = cols.indexOf(name);
+    assert.ok(i >= 0, "facilities.csv has no column " + name);
+    return i;
+  };
+  const [code, category, lon, lat] = ["codigo", "categoria", "lon", "lat"].map(at);
+  return rows.map((r) => {
+    const v = r.split(",");
+    assert.equal(v.length, cols.length, "facilities.csv row with quoted commas: " + r);
+    return { code: v[code], category: v[category], lon: Number(v[lon]), lat: Number(v[lat]) };
+  });
+}
+
+// The fill colour the default style gives a facility of a category (styles/default.json).
+const facilityColour = (category) =>
+  ({ "I-1": [0xf4, 0xa6, 0xa6], "I-2": [0xf4, 0xa6, 0xa6], "I-3": [0xe0, 0x47, 0x4c], "I-4": [0xe0, 0x47, 0x4c] })[category] ||
+  [0x8b, 0x00, 0x00];
+
+// Pixels of the map's WebGL canvas, read with gl.readPixels in the frame that drew
+// them (the drawing buffer is intact until the frame is presented, so no
+// preserveDrawingBuffer is needed). `points` are [x, y] in CSS pixels of the map, as
+// map.project gives; the answer is [r, g, b, a] per point. With `whole`, also the
+// count of pixels that differ from the frame stored by the previous call with `keep`.
+function canvasPixels(page, points, opts = {}) {
+  return page.evaluate(
+    ([points, opts]) =>
+      new Promise((resolve) => {
+        const map = window.chaski.map;
+        map.once("render", () => {
+          const canvas = map.getCanvas();
+          const gl = (map.painter && map.painter.context && map.painter.context.gl) ||
+            canvas.getContext("webgl2") || canvas.getContext("webgl");
+          const ratio = canvas.width / canvas.clientWidth;
+          const read = ([x, y]) => {
+            const px = new Uint8Array(4);
+            gl.readPixels(Math.round(x * ratio), canvas.height - 1 - Math.round(y * ratio), 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, px);
+            return [...px];
+          };
+          const answer = { pixels: points.map(read) };
+          if (opts.keep || opts.compare) {
+            const all = new Uint8Array(canvas.width * canvas.height * 4);
+            gl.readPixels(0, 0, canvas.width, canvas.height, gl.RGBA, gl.UNSIGNED_BYTE, all);
+            if (opts.compare) {
+              const before = window.chaski.testFrame;
+              let differ = 0;
+              for (let i = 0; i < all.length; i += 4) {
+                if (all[i] !== before[i] || all[i + 1] !== before[i + 1] || all[i + 2] !== before[i + 2]) differ++;
+              }
+              answer.differ = differ;
+            }
+            if (opts.keep) window.chaski.testFrame = all;
+          }
+          resolve(answer);
+        });
+        map.triggerRepaint();
+      }),
+    [points, opts]
+  );
+}
+
+// Wait until the map has loaded its tiles and drawn them.
+const waitIdle = (page) =>
+  page.evaluate(
+    () =>
+      new Promise((resolve) => {
+        const map = window.chaski.map;
+        if (map.loaded() && map.areTilesLoaded()) resolve();
+        else map.once("idle", resolve);
+      })
+  );
 
 const waitReady = (page) =>
   page.waitForFunction(() => window.chaski && (window.chaski.ready || window.chaski.error), null, {
@@ -114,6 +196,25 @@ test("viewer renders features from chaski tiles", async () => {
     assert.ok(state.layers.includes("communities"), "communities toggle missing: " + state.layers);
     assert.deepEqual(errors, [], "page errors");
     assert.deepEqual(external, [], "the viewer must work offline (no external requests)");
+
+    // Drawn, not only loaded: at the projected position of every facility of the data
+    // in view, the canvas holds the facility's colour (a blank canvas, or tiles that
+    // decode but do not draw, fail here).
+    const expected = facilities();
+    const inView = await page.evaluate((fs) => {
+      const map = window.chaski.map;
+      const c = map.getCanvas();
+      return fs
+        .map((f) => ({ ...f, xy: map.project([f.lon, f.lat]) }))
+        .filter((f) => f.xy.x >= 10 && f.xy.y >= 10 && f.xy.x < c.clientWidth - 10 && f.xy.y < c.clientHeight - 10)
+        .map((f) => ({ code: f.code, category: f.category, xy: [f.xy.x, f.xy.y] }));
+    }, expected);
+    assert.ok(inView.length >= expected.length / 2, `only ${inView.length} of ${expected.length} facilities in view`);
+    const { pixels } = await canvasPixels(page, inView.map((f) => f.xy));
+    const wrong = inView
+      .map((f, i) => ({ code: f.code, category: f.category, want: facilityColour(f.category), got: pixels[i] }))
+      .filter(({ want, got }) => want.some((v, k) => Math.abs(v - got[k]) > 24) || got[3] < 250);
+    assert.deepEqual(wrong, [], `facilities not drawn in their colour (of ${inView.length} in view)`);
 
     // The map opens on the extent of the data (the demo region), not on all of Peru:
     // the view holds the data's bounds and is about as large in its tighter dimension.
@@ -287,6 +388,36 @@ test("viewer renders features from chaski tiles", async () => {
     for (const id of ["chaski-private-households", "chaski-private-clusters", "chaski-private-small-clusters"]) {
       assert.ok(await page.evaluate((id) => !!window.chaski.map.getLayer(id), id), id + " not added");
     }
+    // Household clusters are drawn, not only declared: on the data's extent the
+    // cluster layers hold rendered features, and hiding them changes the canvas.
+    const clusterLayers = ["chaski-private-clusters", "chaski-private-small-clusters"];
+    await page.evaluate(() => {
+      const [w, s, e, n] = window.chaski.dataBounds;
+      window.chaski.map.fitBounds([[w, s], [e, n]], { padding: 20, animate: false });
+    });
+    await page.waitForFunction(
+      (ids) => window.chaski.map.loaded() && window.chaski.map.areTilesLoaded() &&
+        window.chaski.map.queryRenderedFeatures({ layers: ids }).length > 0,
+      clusterLayers,
+      { timeout: 30_000 }
+    );
+    await waitIdle(page);
+    const clustersShown = await page.evaluate(
+      (ids) => window.chaski.map.queryRenderedFeatures({ layers: ids }).length,
+      clusterLayers
+    );
+    assert.ok(clustersShown > 0, "no household cluster rendered");
+    await canvasPixels(page, [], { keep: true });
+    await page.evaluate((ids) => {
+      for (const id of ids) window.chaski.map.setLayoutProperty(id, "visibility", "none");
+    }, clusterLayers);
+    await waitIdle(page);
+    const { differ } = await canvasPixels(page, [], { compare: true });
+    await page.evaluate((ids) => {
+      for (const id of ids) window.chaski.map.setLayoutProperty(id, "visibility", "visible");
+    }, clusterLayers);
+    assert.ok(differ > 50, `hiding ${clustersShown} rendered clusters changed ${differ} pixels`);
+    await page.screenshot({ path: "screenshots/viewer-clusters.png" });
     await page.evaluate(() => window.chaski.map.jumpTo({ center: [-74.1147, -12.9281], zoom: 15 }));
     await page.waitForFunction(
       () => window.chaski.map.loaded() &&

@@ -1,6 +1,8 @@
 //! What several integration tests share: the server config, requests through
-//! `app(state)` with `oneshot`, the demo region in a memory store, and a token
-//! store whose access log cannot be written.
+//! `app(state)` with `oneshot`, the demo region in a memory store, a token
+//! store whose access log cannot be written, and the real data of
+//! ../shared/data/peru (or a failure, or a line saying what is skipped, when it
+//! is absent: [`require_data`]).
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -143,4 +145,64 @@ pub fn tile_xy(lon: f64, lat: f64, z: u8) -> (u32, u32) {
     let y = ((1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0 * n).floor()
         as u32;
     (x, y)
+}
+
+/// Whether absent reference data or tools fail the tests instead of skipping
+/// them: `CHASKI_REQUIRE_DATA=1`, as `make test` sets.
+pub fn data_required() -> bool {
+    std::env::var_os("CHASKI_REQUIRE_DATA").is_some_and(|v| v == "1")
+}
+
+/// The running test cannot run: `what` is absent. A failure when
+/// [`data_required`], else one `SKIPPED` line written straight to stderr (the
+/// test harness does not capture it, so `cargo test` shows it).
+#[track_caller]
+fn unavailable(what: &str) {
+    use std::io::Write;
+    let test = std::thread::current().name().unwrap_or("?").to_owned();
+    assert!(
+        !data_required(),
+        "{test}: {what}, and CHASKI_REQUIRE_DATA=1 requires it"
+    );
+    writeln!(
+        std::io::stderr(),
+        "SKIPPED {test}: {what} (CHASKI_REQUIRE_DATA=1 makes this a failure)"
+    )
+    .ok();
+}
+
+/// `path` if it exists; else see [`unavailable`].
+#[track_caller]
+pub fn require_data(path: impl AsRef<std::path::Path>) -> Option<std::path::PathBuf> {
+    let path = path.as_ref();
+    if path.exists() {
+        return Some(path.to_path_buf());
+    }
+    unavailable(&format!("{} is absent", path.display()));
+    None
+}
+
+/// Whether command `tool` runs (`tool --version`); else see [`unavailable`].
+#[track_caller]
+pub fn require_tool(tool: &str) -> bool {
+    let runs = std::process::Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !runs {
+        unavailable(&format!(
+            "command {tool} is not available (Debian package gdal-bin; scripts/install-deps.sh)"
+        ));
+    }
+    runs
+}
+
+/// A file of ../shared/data/peru (beside the repository), see [`require_data`].
+#[track_caller]
+pub fn peru(rel: &str) -> Option<std::path::PathBuf> {
+    require_data(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/data/peru")
+            .join(rel),
+    )
 }

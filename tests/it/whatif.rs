@@ -261,7 +261,55 @@ async fn a_bridge_equals_the_pipeline_with_the_bridge_in_the_store() {
     let id = j["id"].as_str().unwrap().to_owned();
     assert_eq!(id.len(), 16);
 
-    // Every village whose minutes differ in the pipeline is listed, with the same minutes.
+    // To the bit (README): the incremental search's seconds in every cell and
+    // minutes of every village are those of the full search with the bridge in
+    // the store, compared as IEEE bit patterns (no tolerance).
+    let w = st.whatifs.get(&id).expect("the what-if is kept");
+    let (got, want) = (&w.result.times, &expected.times);
+    assert_eq!(got.grid, want.grid);
+    assert_eq!(got.seconds.len(), want.seconds.len());
+    let differing: Vec<usize> = (0..want.seconds.len())
+        .filter(|&i| got.seconds[i].to_bits() != want.seconds[i].to_bits())
+        .collect();
+    assert!(
+        differing.is_empty(),
+        "{} of {} cells differ from the full search, first cell {}: {} s vs {} s",
+        differing.len(),
+        want.seconds.len(),
+        differing[0],
+        got.seconds[differing[0]],
+        want.seconds[differing[0]]
+    );
+    // The edit reached cells: some cell is faster than without it.
+    assert!(
+        base.times
+            .seconds
+            .iter()
+            .zip(&want.seconds)
+            .any(|(b, a)| a < b),
+        "the bridge changed no cell"
+    );
+    assert_eq!(w.result.places.len(), expected.places.len());
+    for ((p, g), e) in w
+        .result
+        .places
+        .iter()
+        .zip(&w.result.access)
+        .zip(&expected.access)
+    {
+        assert_eq!(
+            g.minutes.map(f64::to_bits),
+            e.minutes.map(f64::to_bits),
+            "{}: {:?} vs {:?} min",
+            p.village.code,
+            g.minutes,
+            e.minutes
+        );
+        assert_eq!(g.status, e.status, "{}", p.village.code);
+    }
+
+    // Every village whose minutes differ in the pipeline is listed, with the
+    // same minutes, to the bit (serde_json's exact float parsing, float_roundtrip).
     let changed: HashMap<String, &Value> = j["villages_changed"]
         .as_array()
         .unwrap()
@@ -278,11 +326,13 @@ async fn a_bridge_equals_the_pipeline_with_the_bridge_in_the_store() {
         let v = changed.get(c).unwrap_or_else(|| panic!("{c} not listed"));
         let got = v["after_min"].as_f64().unwrap();
         let want = a.unwrap();
-        assert!(
-            (got - want).abs() <= 1e-9 * want.max(1.0),
-            "{c}: {got} vs {want}"
+        assert_eq!(got.to_bits(), want.to_bits(), "{c}: {got} vs {want}");
+        let got_before = v["before_min"].as_f64().unwrap();
+        assert_eq!(
+            got_before.to_bits(),
+            b.unwrap().to_bits(),
+            "{c}: {got_before} vs {b:?}"
         );
-        assert!((v["before_min"].as_f64().unwrap() - b.unwrap()).abs() <= 1e-9 * want.max(1.0));
         assert!(got < b.unwrap());
     }
     assert!(

@@ -17,3 +17,5 @@ pub mod mapping;
 #[cfg(feature = "gdal")]
 pub mod raster;
 pub mod store;
+#[cfg(test)]
+mod test_support;

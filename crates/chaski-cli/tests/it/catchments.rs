@@ -1,7 +1,7 @@
 //! `chaski catchments` end to end: a hand-computed synthetic grid, and the
 //! real Torobamba basin (ALOS 30 m DEM, IGN villages, MINSA facilities).
 
-use crate::common::{chaski, peru};
+use crate::common::{chaski, demo_data, peru};
 use chaski_core::crs::Projection;
 use chaski_core::raster::Raster;
 use chaski_io::crs::ProjProjection;
@@ -269,7 +269,6 @@ fn torobamba_walking_times() {
         peru("focus/vraem_box_facilities.geojson"),
         peru("elevation/torobamba_alos_1s.tif"),
     ) else {
-        eprintln!("skipped: ../shared/data/peru is absent");
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -457,11 +456,9 @@ fn torobamba_walking_times() {
 /// The demo region shipped in `data/`: paths, roads, rivers and districts.
 #[test]
 fn demo_region_districts_and_rivers() {
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data");
-    if !data.join("dem.tif").exists() {
-        eprintln!("skipped: data/ (demo region) is absent");
+    let Some(data) = demo_data() else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("s.gpkg");
     for (file, layer, kind) in [
@@ -555,11 +552,9 @@ fn demo_region_districts_and_rivers() {
 /// and holding the central scenario's time.
 #[test]
 fn demo_region_uncertainty_bands() {
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data");
-    if !data.join("dem.tif").exists() {
-        eprintln!("skipped: data/ (demo region) is absent");
+    let Some(data) = demo_data() else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("s.gpkg");
     for (file, layer) in [
@@ -650,7 +645,6 @@ fn move_costs_match_grass_r_cost() {
         peru("focus/vraem_box_facilities.geojson"),
         peru("elevation/torobamba_alos_1s.tif"),
     ) else {
-        eprintln!("skipped: ../shared/data/peru is absent");
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -811,11 +805,9 @@ fn move_costs_match_grass_r_cost() {
 /// layer's error lists what the store has.
 #[test]
 fn a_dem_under_any_name_is_found() {
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data");
-    if !data.join("dem.tif").exists() {
-        eprintln!("skipped: data/ (demo region) is absent");
+    let Some(data) = demo_data() else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("s.gpkg");
     for (file, layer) in [
@@ -902,7 +894,6 @@ fn first_day_outputs_say_what_they_assume() {
         peru("elevation/torobamba_alos_1s.tif"),
         peru("focus/lamar_districts.geojson"),
     ) else {
-        eprintln!("skipped: ../shared/data/peru is absent");
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -1031,11 +1022,9 @@ fn first_day_outputs_say_what_they_assume() {
 /// output is redirected.
 #[test]
 fn long_steps_show_progress_on_a_terminal_only() {
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data");
-    if !data.join("dem.tif").exists() {
-        eprintln!("skipped: data/ (demo region) is absent");
+    let Some(data) = demo_data() else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("s.gpkg");
     for (file, layer) in [

@@ -2,8 +2,9 @@
 
 use std::fmt::Write as _;
 
-use crate::common::{chaski, demo_store, peru, text};
+use crate::common::{chaski, demo_data, demo_store, peru, require_tool, text};
 use chaski_core::access_control::TokenStore as _;
+use std::path::Path;
 use std::process::Command;
 
 #[test]
@@ -118,7 +119,6 @@ fn real_villages_and_facilities_import_completely() {
         peru("health/ipress_minsa.gpkg"),
         peru("health/ipress_minsa.csv"),
     ) else {
-        eprintln!("skipped: ../shared/data/peru is absent");
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -162,28 +162,68 @@ fn real_villages_and_facilities_import_completely() {
     assert!(s.contains("136587") || s.contains("136,587"), "{s}");
 }
 
-#[test]
-fn demo_is_deterministic_and_loads_every_layer() {
-    let dir = tempfile::tempdir().unwrap();
-    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-    let store = dir.path().join("demo.gpkg");
-    let out = chaski(&store, &["demo", "--out", a.to_str().unwrap(), "--load"]);
-    let stdout = text(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
-    let out = chaski(&store, &["demo", "--out", b.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    // Same seed, same bytes, file by file.
-    let mut names: Vec<_> = std::fs::read_dir(&a)
+/// The files of the committed demo region: every file of `data/` but its
+/// documentation (`*.md`) and the store `make demo` loads them into
+/// (`chaski.gpkg` and its journal files, ignored by git).
+fn committed_demo_files(data: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(data)
         .unwrap()
-        .map(|e| e.unwrap().file_name())
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| {
+            !Path::new(n)
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("md"))
+                && !n.starts_with("chaski.gpkg")
+        })
         .collect();
     names.sort();
-    assert!(names.len() >= 9, "{names:?}");
-    for n in &names {
+    names
+}
+
+/// `make demo` regenerates `data/` byte for byte (README): a fresh `chaski demo`
+/// writes every committed file of `data/` (documentation aside) with the same
+/// bytes, and no file that is not committed. On a difference the first
+/// differing file and byte offset are named.
+#[test]
+fn demo_regenerates_the_committed_data_and_loads_every_layer() {
+    let Some(data) = demo_data() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = dir.path().join("data");
+    let store = dir.path().join("demo.gpkg");
+    let out = chaski(
+        &store,
+        &["demo", "--out", fresh.to_str().unwrap(), "--load"],
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    let committed = committed_demo_files(&data);
+    assert!(committed.len() >= 9, "{committed:?}");
+    assert_eq!(
+        committed_demo_files(&fresh),
+        committed,
+        "the files chaski demo writes (left) and those committed in data/ (right)"
+    );
+    for name in &committed {
+        let (want, got) = (
+            std::fs::read(data.join(name)).unwrap(),
+            std::fs::read(fresh.join(name)).unwrap(),
+        );
+        if let Some(at) = want.iter().zip(&got).position(|(a, b)| a != b) {
+            panic!(
+                "data/{name} differs from a fresh `chaski demo` at byte {at} \
+                 (committed {:#04x}, fresh {:#04x}): run `make demo` and commit data/",
+                want[at], got[at]
+            );
+        }
         assert_eq!(
-            std::fs::read(a.join(n)).unwrap(),
-            std::fs::read(b.join(n)).unwrap(),
-            "{n:?} differs"
+            want.len(),
+            got.len(),
+            "data/{name}: committed {} bytes, a fresh `chaski demo` {} (first differing byte {})",
+            want.len(),
+            got.len(),
+            want.len().min(got.len())
         );
     }
     // Every layer landed with no row rejected, and the raster too.
@@ -211,10 +251,9 @@ fn demo_is_deterministic_and_loads_every_layer() {
 /// A served tile read by GDAL's MVT driver over HTTP lists the fields TileJSON announces.
 #[test]
 fn gdal_reads_served_tiles_with_the_tilejson_fields() {
-    assert!(
-        Command::new("ogrinfo").arg("--version").output().is_ok(),
-        "ogrinfo (package gdal-bin) is required: run scripts/install-deps.sh"
-    );
+    if !require_tool("ogrinfo") {
+        return;
+    }
     let (_dir, store) = demo_store();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -474,7 +513,6 @@ fn households_delete_and_places() {
 #[test]
 fn summary_gives_a_geographic_dem_in_metres() {
     let Some(dem) = peru("elevation/torobamba_alos_1s.tif") else {
-        eprintln!("skipped: ../shared/data/peru is absent");
         return;
     };
     let dir = tempfile::tempdir().unwrap();

