@@ -17,5 +17,3 @@ pub mod mapping;
 #[cfg(feature = "gdal")]
 pub mod raster;
 pub mod store;
-#[cfg(test)]
-mod test_support;

@@ -21,64 +21,7 @@ pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// Whether absent reference data or tools fail the tests instead of skipping
-/// them: `CHASKI_REQUIRE_DATA=1`, as `make test` sets.
-pub fn data_required() -> bool {
-    std::env::var_os("CHASKI_REQUIRE_DATA").is_some_and(|v| v == "1")
-}
-
-/// The running test cannot run: `what` is absent. A failure when
-/// [`data_required`], else one `SKIPPED` line written straight to stderr (the
-/// test harness does not capture it, so `cargo test` shows it).
-#[track_caller]
-fn unavailable(what: &str) {
-    let test = std::thread::current().name().unwrap_or("?").to_owned();
-    assert!(
-        !data_required(),
-        "{test}: {what}, and CHASKI_REQUIRE_DATA=1 requires it"
-    );
-    writeln!(
-        std::io::stderr(),
-        "SKIPPED {test}: {what} (CHASKI_REQUIRE_DATA=1 makes this a failure)"
-    )
-    .ok();
-}
-
-/// `path` if it exists; else see [`unavailable`].
-#[track_caller]
-pub fn require_data(path: impl AsRef<Path>) -> Option<PathBuf> {
-    let path = path.as_ref();
-    if path.exists() {
-        return Some(path.to_path_buf());
-    }
-    unavailable(&format!("{} is absent", path.display()));
-    None
-}
-
-/// Whether command `tool` runs (`tool --version`); else see [`unavailable`].
-#[track_caller]
-pub fn require_tool(tool: &str) -> bool {
-    let runs = Command::new(tool)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !runs {
-        unavailable(&format!(
-            "command {tool} is not available (Debian package gdal-bin; scripts/install-deps.sh)"
-        ));
-    }
-    runs
-}
-
-/// A file of ../shared/data/peru (beside the repository), see [`require_data`].
-#[track_caller]
-pub fn peru(rel: &str) -> Option<PathBuf> {
-    require_data(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/data/peru")
-            .join(rel),
-    )
-}
+pub use chaski_testing::{peru, require_data, require_tool};
 
 /// The repository's committed demo region, `data/` (needs its `dem.tif`), see
 /// [`require_data`].

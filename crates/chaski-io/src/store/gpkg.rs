@@ -3222,10 +3222,10 @@ mod tests {
 
     #[test]
     fn geopackage_from_gdal_is_accepted_and_its_tables_kept() {
-        let Some(src) = crate::test_support::peru("villages/ccpp_huanuco_population.gpkg") else {
+        let Some(src) = chaski_testing::peru("villages/ccpp_huanuco_population.gpkg") else {
             return;
         };
-        if !crate::test_support::require_tool("ogrinfo") {
+        if !chaski_testing::require_tool("ogrinfo") {
             return;
         }
         let dir = tempfile::tempdir().unwrap();
@@ -3408,7 +3408,7 @@ mod tests {
         assert_eq!(again.rasters().unwrap().len(), 1);
     }
 
-    /// `ogrinfo ARGS` (tests check [`crate::test_support::require_tool`] first).
+    /// `ogrinfo ARGS` (tests check [`chaski_testing::require_tool`] first).
     fn ogrinfo(args: &[&str]) -> String {
         let out = Command::new("ogrinfo")
             .args(args)
@@ -3426,8 +3426,8 @@ mod tests {
     fn gdal_reads_layers_and_spatial_index() {
         // GDAL's GeoPackage validator (Debian package python3-gdal).
         let validator = "/usr/lib/python3/dist-packages/osgeo_utils/samples/validate_gpkg.py";
-        if !crate::test_support::require_tool("ogrinfo")
-            || crate::test_support::require_data(validator).is_none()
+        if !chaski_testing::require_tool("ogrinfo")
+            || chaski_testing::require_data(validator).is_none()
         {
             return;
         }
@@ -3526,7 +3526,7 @@ mod tests {
     #[ignore = "timing run, release only"]
     fn perf_villages() {
         use std::time::Instant;
-        let Some(src) = crate::test_support::peru("villages/ccpp_ign100k.gpkg") else {
+        let Some(src) = chaski_testing::peru("villages/ccpp_ign100k.gpkg") else {
             return;
         };
         let c =

@@ -188,32 +188,4 @@ pub fn slippy_tile(lon: f64, lat: f64, z: u8) -> (u32, u32) {
     )
 }
 
-/// Whether absent reference data fails the tests instead of skipping them:
-/// `CHASKI_REQUIRE_DATA=1`, as `make test` sets.
-pub fn data_required() -> bool {
-    std::env::var_os("CHASKI_REQUIRE_DATA").is_some_and(|v| v == "1")
-}
-
-/// `path` if it exists. Else the running test cannot run: a failure when
-/// [`data_required`], otherwise one `SKIPPED` line written straight to stderr
-/// (the test harness does not capture it, so `cargo test` shows it).
-#[track_caller]
-pub fn require_data(path: impl AsRef<std::path::Path>) -> Option<std::path::PathBuf> {
-    use std::io::Write;
-    let path = path.as_ref();
-    if path.exists() {
-        return Some(path.to_path_buf());
-    }
-    let test = std::thread::current().name().unwrap_or("?").to_owned();
-    let what = format!("{} is absent", path.display());
-    assert!(
-        !data_required(),
-        "{test}: {what}, and CHASKI_REQUIRE_DATA=1 requires it"
-    );
-    writeln!(
-        std::io::stderr(),
-        "SKIPPED {test}: {what} (CHASKI_REQUIRE_DATA=1 makes this a failure)"
-    )
-    .ok();
-    None
-}
+pub use chaski_testing::require_data;

@@ -1,0 +1,96 @@
+//! What the tests need from outside the repository: the real data of
+//! `../shared/data/peru` (beside the repository) and GDAL's command-line
+//! tools. When one is absent the test fails under `CHASKI_REQUIRE_DATA=1` (as
+//! `make test` sets), else it is skipped with one line saying what and why.
+//! A dev-dependency only: no build of chaski links it.
+
+#![forbid(unsafe_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Whether absent reference data or tools fail the tests instead of skipping
+/// them: `CHASKI_REQUIRE_DATA=1`.
+pub fn data_required() -> bool {
+    std::env::var_os("CHASKI_REQUIRE_DATA").is_some_and(|v| v == "1")
+}
+
+/// The running test cannot run: `what` is absent. A failure when
+/// [`data_required`], else one `SKIPPED` line written straight to stderr (the
+/// test harness does not capture it, so `cargo test` shows it).
+#[track_caller]
+fn unavailable(what: &str) {
+    let test = std::thread::current().name().unwrap_or("?").to_owned();
+    assert!(
+        !data_required(),
+        "{test}: {what}, and CHASKI_REQUIRE_DATA=1 requires it"
+    );
+    writeln!(
+        std::io::stderr(),
+        "SKIPPED {test}: {what} (CHASKI_REQUIRE_DATA=1 makes this a failure)"
+    )
+    .ok();
+}
+
+/// `path` if it exists; else see [`unavailable`].
+#[track_caller]
+pub fn require_data(path: impl AsRef<Path>) -> Option<PathBuf> {
+    let path = path.as_ref();
+    if path.exists() {
+        return Some(path.to_path_buf());
+    }
+    unavailable(&format!("{} is absent", path.display()));
+    None
+}
+
+/// The folder of the real Peru data, `../shared/data/peru` beside the
+/// repository (whether it exists or not).
+pub fn peru_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/peru")
+}
+
+/// A file of `../shared/data/peru`, see [`require_data`].
+#[track_caller]
+pub fn peru(rel: &str) -> Option<PathBuf> {
+    require_data(peru_dir().join(rel))
+}
+
+/// Whether command `tool` runs (`tool --version`); else see [`unavailable`].
+#[track_caller]
+pub fn require_tool(tool: &str) -> bool {
+    let runs = Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !runs {
+        unavailable(&format!(
+            "command {tool} is not available (Debian package gdal-bin; scripts/install-deps.sh)"
+        ));
+    }
+    runs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn present_files_and_tools_are_given_back() {
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+        assert_eq!(require_data(&manifest), Some(manifest));
+        assert!(require_tool("cargo"));
+        assert!(peru_dir().ends_with("shared/data/peru"));
+    }
+
+    #[test]
+    fn an_absent_file_is_skipped_or_fails_as_the_variable_says() {
+        let absent = Path::new(env!("CARGO_MANIFEST_DIR")).join("no such file");
+        let got = std::panic::catch_unwind(|| require_data(&absent));
+        if data_required() {
+            assert!(got.is_err(), "CHASKI_REQUIRE_DATA=1 must fail the test");
+        } else {
+            assert_eq!(got.ok(), Some(None));
+        }
+    }
+}
