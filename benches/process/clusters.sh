@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs=${1:-5}
-cargo build --release --locked -p chaski-cli >/dev/null
+cargo build --release --locked -p chaski-cli 2>/dev/null
 bin=$PWD/target/release/chaski
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -47,22 +47,8 @@ PY
 households 100000 40000 7 1.0 >"$work/h100k.csv"
 households 10000 20000 11 0.1 >"$work/h10k.csv"
 
-# Wall seconds of each of $runs runs of "$@", then their median; `before` runs
-# ahead of each timed run, untimed.
-before=true
-timed() {
-  local times=() t0 t1
-  for _ in $(seq 1 "$runs"); do
-    $before
-    t0=$(date +%s.%N)
-    "$@" >/dev/null 2>&1
-    t1=$(date +%s.%N)
-    times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')")
-  done
-  printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {
-    printf "  runs:"; for (i = 1; i <= NR; i++) printf " %.3f", a[i];
-    printf "\n  median %.3f s (min %.3f, max %.3f)\n", a[int((NR + 1) / 2)], a[1], a[NR] }'
-}
+# shellcheck source=benches/process/timed.sh
+. benches/process/timed.sh
 
 echo "import of 100,000 households into a new store, $runs runs:"
 before="rm -f $work/new.gpkg"

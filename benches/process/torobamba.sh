@@ -33,24 +33,17 @@ store=$work/torobamba.gpkg
 gdalwarp -q -t_srs EPSG:32718 -tr 30 30 -r bilinear -dstnodata -9999 "$dem" "$work/utm.tif"
 gdal_calc.py --quiet -A "$work/utm.tif" --outfile="$work/friction.tif" --calc "0.72+0*A" --NoDataValue=-9999
 
-# Wall seconds of each of $runs runs of "$@" (after one warm-up run), then their median.
-timed() {
-  "$@" >/dev/null 2>&1
-  local times=() t0 t1
-  for _ in $(seq 1 "$runs"); do
-    rm -rf "$work/out"
-    t0=$(date +%s.%N)
-    "$@" >/dev/null 2>&1
-    t1=$(date +%s.%N)
-    times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')")
-  done
-  printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {
-    printf "  runs:"; for (i = 1; i <= NR; i++) printf " %.3f", a[i];
-    printf "\n  median %.3f s (min %.3f, max %.3f)\n", a[int((NR + 1) / 2)], a[1], a[NR] }'
-}
+# shellcheck source=benches/process/timed.sh
+. benches/process/timed.sh
+before="rm -rf $work/out"
+friction=("$bin" --store "$store" catchments --friction "$work/friction.tif" --friction-unit s_per_m --out "$work/out")
+terrain=("$bin" --store "$store" catchments --out "$work/out")
+# One warm-up run of each (file cache), untimed.
+"${friction[@]}" >/dev/null 2>&1
+"${terrain[@]}" >/dev/null 2>&1
 
 echo "user friction raster (s/m), $runs runs:"
-timed "$bin" --store "$store" catchments --friction "$work/friction.tif" --friction-unit s_per_m --out "$work/out"
+timed "${friction[@]}"
 echo "anisotropic terrain model, $runs runs:"
-timed "$bin" --store "$store" catchments --out "$work/out"
-"$bin" --store "$store" catchments --friction "$work/friction.tif" --friction-unit s_per_m --out "$work/out" | tail -3
+timed "${terrain[@]}"
+"${friction[@]}" | tail -3

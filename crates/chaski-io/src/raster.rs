@@ -91,31 +91,28 @@ pub fn read_raster(path: &Path) -> Result<Raster<f32>, RasterError> {
         let georeference = georeference
             .join()
             .map_err(|_| read_err(path, "reading the georeferencing panicked"))?;
-        let (width, height, nodata, data) = cells?;
-        let (transform, epsg) = georeference?;
-        Ok(Raster {
-            width,
-            height,
-            transform,
-            epsg,
-            nodata,
-            data,
-        })
+        Ok(assemble(cells?, georeference?))
     })
 }
 
-/// Read band 1 of an open dataset.
-pub fn raster_from_dataset(ds: &Dataset, path: &Path) -> Result<Raster<f32>, RasterError> {
-    let (width, height, nodata, data) = cells(ds, path)?;
-    let (transform, epsg) = georeference(ds, path)?;
-    Ok(Raster {
+/// A raster from its cells and its georeferencing.
+fn assemble(
+    (width, height, nodata, data): (usize, usize, Option<f64>, Vec<f32>),
+    (transform, epsg): (chaski_core::raster::GeoTransform, Option<u32>),
+) -> Raster<f32> {
+    Raster {
         width,
         height,
         transform,
         epsg,
         nodata,
         data,
-    })
+    }
+}
+
+/// Read band 1 of an open dataset.
+pub fn raster_from_dataset(ds: &Dataset, path: &Path) -> Result<Raster<f32>, RasterError> {
+    Ok(assemble(cells(ds, path)?, georeference(ds, path)?))
 }
 
 /// Width, height, nodata and cells of band 1.
