@@ -1264,6 +1264,45 @@ mod tests {
     }
 
     #[test]
+    fn the_needed_fields_give_the_same_flags_and_errors() {
+        let mut l = layer();
+        for f in ["community", "members", "cha"] {
+            l.fields.push(Field::new(f, FieldType::Text));
+        }
+        for feat in &mut l.features {
+            feat.values
+                .extend(std::iter::repeat_n(Value::Text("X".into()), 3));
+        }
+        for spec in [
+            "anaemia",
+            "pregnant>0, risk_level=alto",
+            "community=X",
+            "cha=ACS1",
+            "stunting",
+            "anaemia,members",
+        ] {
+            let needed = needed_fields(spec);
+            let needed: Vec<&str> = needed.iter().map(String::as_str).collect();
+            let mut part = l.clone();
+            let keep = chaski_core::store::FieldSelection::new(&part.fields, &needed);
+            keep.apply(&mut part.fields);
+            for feat in &mut part.features {
+                keep.apply(&mut feat.values);
+            }
+            assert!(!part.fields.iter().any(|f| f.name == "cha") || spec.contains("cha"));
+            let text = |r: Result<Vec<Flag>, ClustersError>| {
+                r.map(|f| f.into_iter().map(|f| f.text).collect::<Vec<_>>())
+                    .map_err(|e| e.to_string())
+            };
+            assert_eq!(
+                text(parse_flags(&part, spec)),
+                text(parse_flags(&l, spec)),
+                "{spec}"
+            );
+        }
+    }
+
+    #[test]
     fn flags_name_risk_fields_only() {
         let mut l = layer();
         for f in [

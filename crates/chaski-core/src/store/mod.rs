@@ -206,18 +206,10 @@ pub trait Store: Send + Sync {
     /// geometry, fewer columns. Backends that store columns read only these.
     fn read_layer_fields(&self, name: &str, fields: &[&str]) -> Result<Layer> {
         let mut layer = self.read_layer(name)?;
-        let keep: Vec<bool> = layer
-            .fields
-            .iter()
-            .map(|f| fields.contains(&f.name.as_str()))
-            .collect();
-        let mut k = keep.iter();
-        layer.fields.retain(|_| k.next().copied().unwrap_or(false));
+        let keep = FieldSelection::new(&layer.fields, fields);
+        keep.apply(&mut layer.fields);
         for feature in &mut layer.features {
-            let mut k = keep.iter();
-            feature
-                .values
-                .retain(|_| k.next().copied().unwrap_or(false));
+            keep.apply(&mut feature.values);
         }
         Ok(layer)
     }
@@ -274,6 +266,29 @@ pub fn check_name(name: &str) -> Result<()> {
         Ok(())
     } else {
         Err(StoreError::InvalidName(name.to_owned()))
+    }
+}
+
+/// Which of a layer's fields a [`Store::read_layer_fields`] keeps, applied to
+/// anything kept in field order (the fields, a feature's values, column names).
+#[derive(Debug, Clone)]
+pub struct FieldSelection(Vec<bool>);
+
+impl FieldSelection {
+    /// The fields of `fields` named in `names`.
+    pub fn new(fields: &[Field], names: &[&str]) -> Self {
+        Self(
+            fields
+                .iter()
+                .map(|f| names.contains(&f.name.as_str()))
+                .collect(),
+        )
+    }
+
+    /// Keep the items of `items` (one per field, in field order) of the kept fields.
+    pub fn apply<T>(&self, items: &mut Vec<T>) {
+        let mut keep = self.0.iter();
+        items.retain(|_| keep.next().copied().unwrap_or(false));
     }
 }
 

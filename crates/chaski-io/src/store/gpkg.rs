@@ -1877,15 +1877,9 @@ fn read_layer_tx(
     // only the columns of the fields asked for are then selected.
     let mut cols = column_names(&meta.fields);
     if let Some(only) = only {
-        let keep: Vec<bool> = meta
-            .fields
-            .iter()
-            .map(|f| only.contains(&f.name.as_str()))
-            .collect();
-        let mut k = keep.iter();
-        cols.retain(|_| k.next().copied().unwrap_or(false));
-        let mut k = keep.iter();
-        meta.fields.retain(|_| k.next().copied().unwrap_or(false));
+        let keep = chaski_core::store::FieldSelection::new(&meta.fields, only);
+        keep.apply(&mut cols);
+        keep.apply(&mut meta.fields);
     }
     let layer = read_layer_rows(&tx, name, meta, &cols, EditScope::All)?;
     tx.commit()?;

@@ -11,13 +11,8 @@ use chaski_core::value::Value;
 use chaski_tiles::{LayerSource, TileCoord, TileSource, render};
 use std::collections::BTreeSet;
 
-const PATH: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/data/peru/admin/distritos.geojson"
-);
-
 fn load() -> Option<Layer> {
-    let text = std::fs::read_to_string(common::require_data(PATH)?).unwrap();
+    let text = std::fs::read_to_string(common::peru("admin/distritos.geojson")?).unwrap();
     let gj: geojson::GeoJson = text.parse().unwrap();
     let geojson::GeoJson::FeatureCollection(fc) = gj else {
         panic!("feature collection expected")

@@ -13,14 +13,9 @@ use chaski_core::value::Value;
 use chaski_tiles::{LayerSource, SourceOptions, TileCoord, render};
 use std::collections::{BTreeMap, BTreeSet};
 
-const PATH: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/data/peru/focus/vraem_box_villages.geojson"
-);
-
 #[test]
 fn real_village_counts_at_every_zoom() {
-    let Some(path) = common::require_data(PATH) else {
+    let Some(path) = common::peru("focus/vraem_box_villages.geojson") else {
         return;
     };
     let text = std::fs::read_to_string(path).unwrap();

@@ -188,4 +188,4 @@ pub fn slippy_tile(lon: f64, lat: f64, z: u8) -> (u32, u32) {
     )
 }
 
-pub use chaski_testing::require_data;
+pub use chaski_testing::peru;
