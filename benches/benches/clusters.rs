@@ -11,9 +11,9 @@
 
 #![allow(missing_docs)]
 
-use chaski_core::analysis::dbscan::dbscan;
-use chaski_core::analysis::gistar::gi_star;
-use chaski_core::analysis::scan::{ScanOptions, bernoulli};
+use chaski_analysis::clusters::dbscan::dbscan;
+use chaski_analysis::clusters::gistar::gi_star;
+use chaski_analysis::clusters::scan::{ScanOptions, bernoulli};
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::time::Duration;

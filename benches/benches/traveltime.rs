@@ -5,10 +5,10 @@
 
 #![allow(missing_docs)]
 
-use chaski_core::analysis::cost::{CostSurface, SearchOptions, travel_time};
-use chaski_core::analysis::friction::{TerrainInputs, terrain_surface};
-use chaski_core::analysis::hydrology::flow_grid;
-use chaski_core::analysis::scenario::Scenario;
+use chaski_analysis::travel::cost::{CostSurface, SearchOptions, travel_time};
+use chaski_analysis::travel::friction::{TerrainInputs, terrain_surface};
+use chaski_analysis::travel::hydrology::flow_grid;
+use chaski_analysis::travel::scenario::Scenario;
 use chaski_core::raster::Raster;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use std::hint::black_box;

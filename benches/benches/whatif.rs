@@ -9,12 +9,12 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use chaski_core::analysis::cost::Direction;
-use chaski_core::analysis::scenario::Scenario;
+use chaski_analysis::travel::cost::Direction;
+use chaski_analysis::travel::scenario::Scenario;
+use chaski_analysis::travel::{AccessInputs, AccessOptions};
 use chaski_core::crs::Projection;
 use chaski_core::store::memory::MemoryStore;
 use chaski_core::store::{Store, WriteMode};
-use chaski_io::access::{AccessInputs, AccessOptions};
 use chaski_io::crs::ProjProjection;
 use chaski_server::state::AppState;
 use chaski_server::{ServerConfig, app};
@@ -161,7 +161,8 @@ fn whatif(c: &mut Criterion) {
         max_cells: Some(25_000_000),
         ..AccessOptions::default()
     };
-    let inputs = AccessInputs::from_store(store.as_ref(), &opts).unwrap();
+    let inputs =
+        AccessInputs::from_store(store.as_ref(), &opts, &chaski_io::crs::ProjProjections).unwrap();
     group.bench_function("full_search", |b| {
         b.iter(|| {
             black_box(

@@ -7,13 +7,13 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use chaski_core::analysis::access::AccessStatus;
-use chaski_core::analysis::cost::Direction;
-use chaski_core::analysis::scenario::Scenario;
+use chaski_analysis::travel::cost::Direction;
+use chaski_analysis::travel::scenario::Scenario;
+use chaski_analysis::travel::village_access::AccessStatus;
+use chaski_analysis::travel::{AccessInputs, AccessOptions, AccessResult, district_polygons};
 use chaski_core::layer::Layer;
 use chaski_core::store::memory::MemoryStore;
 use chaski_core::store::{Store, WriteMode};
-use chaski_io::access::{AccessInputs, AccessOptions, AccessResult, district_polygons};
 use chaski_server::state::AppState;
 use chaski_server::{ServerConfig, app};
 use geo::{Contains, Intersects, Point};
@@ -79,7 +79,7 @@ fn reference(store: &MemoryStore) -> AccessResult {
         all_villages: true,
         ..AccessOptions::default()
     };
-    AccessInputs::from_store(store, &opts)
+    AccessInputs::from_store(store, &opts, &chaski_io::crs::ProjProjections)
         .unwrap()
         .run(&Scenario::walking(), Direction::ToSource, None)
         .unwrap()

@@ -1,20 +1,20 @@
 //! The travel-time API (`/api/accessibility`, `/api/villages/underserved`,
 //! `POST /api/catchments`) through `app(state)` with `oneshot`, over the demo
 //! region (DEM and layers) in a memory store. Answers are checked against the
-//! shared pipeline run directly (`chaski_io::access`), against a physical
+//! shared pipeline run directly (`chaski_analysis::travel`), against a physical
 //! lower bound (nobody walks faster than Tobler's 6 km/h) and against geometry
 //! (routes start at the point and end at the facility; an isochrone contains
 //! its source).
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use chaski_core::analysis::access::AccessStatus;
-use chaski_core::analysis::cost::{Direction, Neighbourhood};
-use chaski_core::analysis::scenario::Scenario;
+use chaski_analysis::travel::cost::{Direction, Neighbourhood};
+use chaski_analysis::travel::scenario::Scenario;
+use chaski_analysis::travel::village_access::AccessStatus;
+use chaski_analysis::travel::{AccessInputs, AccessOptions, AccessResult, RunSettings};
 use chaski_core::crs::Projection;
 use chaski_core::store::memory::MemoryStore;
 use chaski_core::store::{Store, WriteMode};
-use chaski_io::access::{AccessInputs, AccessOptions, AccessResult, RunSettings};
 use chaski_io::crs::ProjProjection;
 use chaski_server::state::AppState;
 use chaski_server::{ServerConfig, app};
@@ -58,7 +58,7 @@ fn reference(store: &MemoryStore) -> AccessResult {
         all_villages: true,
         ..AccessOptions::default()
     };
-    AccessInputs::from_store(store, &opts)
+    AccessInputs::from_store(store, &opts, &chaski_io::crs::ProjProjections)
         .unwrap()
         .run(&Scenario::walking(), Direction::ToSource, None)
         .unwrap()
@@ -288,7 +288,8 @@ async fn moves_choose_the_neighbourhood() {
         all_villages: true,
         ..AccessOptions::default()
     };
-    let inputs = AccessInputs::from_store(store.as_ref(), &opts).unwrap();
+    let inputs =
+        AccessInputs::from_store(store.as_ref(), &opts, &chaski_io::crs::ProjProjections).unwrap();
     let surface = inputs.surface(&Scenario::walking()).unwrap();
     let villages = points("communities");
     for (moves, n) in [

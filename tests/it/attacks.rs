@@ -176,7 +176,7 @@ fn demo_with(
         state: AppState::new(Arc::new(store), cfg)
             .unwrap()
             .with_tokens(tokens.clone())
-            .with_cluster_tile_options(chaski_io::clusters::ClusterOptions {
+            .with_cluster_tile_options(chaski_analysis::clusters::ClusterOptions {
                 replicates: 99,
                 ..chaski_server::clusters::tile_cluster_options()
             }),
@@ -411,7 +411,7 @@ async fn risk_level_reveals_no_violence_risk() {
     let two = AppState::new(Arc::new(store2), config())
         .unwrap()
         .with_tokens(one.tokens.clone())
-        .with_cluster_tile_options(chaski_io::clusters::ClusterOptions {
+        .with_cluster_tile_options(chaski_analysis::clusters::ClusterOptions {
             replicates: 99,
             ..chaski_server::clusters::tile_cluster_options()
         });

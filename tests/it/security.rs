@@ -82,7 +82,7 @@ fn fixture() -> Fixture {
     let state = AppState::new(Arc::new(store), config)
         .unwrap()
         .with_tokens(tokens.clone())
-        .with_cluster_tile_options(chaski_io::clusters::ClusterOptions {
+        .with_cluster_tile_options(chaski_analysis::clusters::ClusterOptions {
             replicates: 99,
             ..chaski_server::clusters::tile_cluster_options()
         });

@@ -7,15 +7,15 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use chaski_analysis::travel::cost::Direction;
+use chaski_analysis::travel::scenario::Scenario;
+use chaski_analysis::travel::village_access::AccessStatus;
+use chaski_analysis::travel::{AccessInputs, AccessOptions, AccessResult};
 use chaski_core::Feature;
-use chaski_core::analysis::access::AccessStatus;
-use chaski_core::analysis::cost::Direction;
-use chaski_core::analysis::scenario::Scenario;
 use chaski_core::crs::Projection;
 use chaski_core::store::memory::MemoryStore;
 use chaski_core::store::{Store, WriteMode};
 use chaski_core::value::Value as CoreValue;
-use chaski_io::access::{AccessInputs, AccessOptions, AccessResult};
 use chaski_io::crs::ProjProjection;
 use chaski_server::state::AppState;
 use chaski_server::{ServerConfig, app};
@@ -55,7 +55,7 @@ fn pipeline(store: &MemoryStore) -> AccessResult {
         all_villages: true,
         ..AccessOptions::default()
     };
-    AccessInputs::from_store(store, &opts)
+    AccessInputs::from_store(store, &opts, &chaski_io::crs::ProjProjections)
         .unwrap()
         .run(&Scenario::walking(), Direction::ToSource, None)
         .unwrap()
@@ -183,7 +183,7 @@ type Crossing = (String, Vec<(f64, f64)>, Vec<(f64, f64)>);
 fn crossings(base: &AccessResult) -> Vec<Crossing> {
     let p = utm();
     let river = river_points();
-    let mut villages: Vec<(&chaski_io::access::Place, f64)> = base
+    let mut villages: Vec<(&chaski_analysis::travel::Place, f64)> = base
         .places
         .iter()
         .zip(&base.access)
@@ -426,7 +426,7 @@ async fn a_bridge_equals_the_pipeline_with_the_bridge_in_the_store() {
 }
 
 /// The village with the longest trip, its place and minutes.
-fn farthest(base: &AccessResult) -> (&chaski_io::access::Place, f64) {
+fn farthest(base: &AccessResult) -> (&chaski_analysis::travel::Place, f64) {
     base.places
         .iter()
         .zip(&base.access)

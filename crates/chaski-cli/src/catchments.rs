@@ -16,15 +16,15 @@
 //! surface" and never given a time.
 
 use anyhow::{Context, Result};
-use chaski_core::analysis::access::{AccessStatus, DistrictSummary};
-use chaski_core::analysis::cost::{Direction, NO_SOURCE, Neighbourhood};
-use chaski_core::analysis::scenario::Scenario;
-use chaski_core::analysis::uncertainty::Interval;
-use chaski_core::raster::Raster;
-use chaski_io::access::{
+use chaski_analysis::travel::cost::{Direction, NO_SOURCE, Neighbourhood};
+use chaski_analysis::travel::scenario::Scenario;
+use chaski_analysis::travel::uncertainty::Interval;
+use chaski_analysis::travel::village_access::{AccessStatus, DistrictSummary};
+use chaski_analysis::travel::{
     AccessError, AccessInputs, AccessOptions, AccessResult, BirthCareFilter, RunSettings,
     SourceFilter, SurfaceModel, read_layers,
 };
+use chaski_core::raster::Raster;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value as Json, json};
 use std::fmt::Write as _;
@@ -299,7 +299,7 @@ struct Outcome<'a> {
     direction: &'static str,
     compress: Compress,
     /// What the run used and assumed.
-    report: &'a chaski_io::access::RunReport,
+    report: &'a chaski_analysis::travel::RunReport,
 }
 
 /// GeoTIFF creation options: tiled, as [`chaski_io::raster::write_geotiff`]
@@ -338,7 +338,7 @@ fn write_geotiff(
 use crate::output::csv_writer;
 
 /// A population for a table cell: empty when unknown (never 0 for unknown).
-fn population_cell(c: &chaski_core::analysis::access::Count) -> String {
+fn population_cell(c: &chaski_analysis::travel::village_access::Count) -> String {
     c.known_population()
         .map(|p| p.to_string())
         .unwrap_or_default()
@@ -710,7 +710,7 @@ fn check_args(args: &Args) -> Result<Vec<f64>> {
     Ok(bands)
 }
 
-/// The options of the shared pipeline ([`chaski_io::access`]) for `args`.
+/// The options of the shared pipeline ([`chaski_analysis::travel`]) for `args`.
 fn access_options(args: &Args) -> AccessOptions {
     AccessOptions {
         dem: args.dem.clone(),
@@ -764,7 +764,7 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
                 .map_err(|_| anyhow::anyhow!("reading the raster panicked"))??;
             (r, f.display().to_string())
         } else {
-            let dem = chaski_io::access::find_dem(
+            let dem = chaski_analysis::travel::find_dem(
                 store.as_ref(),
                 args.dem.as_deref(),
                 args.land_cover.as_deref(),
@@ -791,7 +791,13 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
             }
         }
     }
-    let inputs = AccessInputs::new(&layers, input, &what, &opts)?;
+    let inputs = AccessInputs::new(
+        &layers,
+        input,
+        &what,
+        &opts,
+        &chaski_io::crs::ProjProjections,
+    )?;
     let metric = &inputs.metric;
     stages.end("project");
 

@@ -10,7 +10,7 @@
 //! only risk fields ([`chaski_core::household::RISK_FIELDS`]).
 //!
 //! Coordinates are projected to the UTM zone of the layer
-//! ([`chaski_io::crs::metric_projection`]) and all distances are in metres.
+//! (the UTM zone of its centre, through PROJ) and all distances are in metres.
 //!
 //! **Privacy.** Household layers are private. Without `--with-members` no
 //! single household's coordinates are printed: a cluster's centre is the mean
@@ -21,8 +21,8 @@
 //! member household codes and prints a warning on stderr.
 
 use anyhow::{Context, Result};
+use chaski_analysis::clusters::{self as lib, ClusterOptions, ClusterRow, Clusters, ClustersError};
 use chaski_core::disclosure::Shown;
-use chaski_io::clusters::{self as lib, ClusterOptions, ClusterRow, Clusters, ClustersError};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -348,7 +348,7 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
         opts.method.as_str(),
         layer.len()
     ));
-    let found = lib::find_clusters(&layer, &opts);
+    let found = lib::find_clusters(&layer, &opts, &chaski_io::crs::ProjProjections);
     bar.finish_and_clear();
     let found = found.map_err(cli_error)?;
     let elapsed = started.elapsed();

@@ -2,6 +2,7 @@
 //! `chaski-io`) and the automatic choice of a metric CRS (the UTM zone of the data).
 
 use geo::Rect;
+use std::sync::Arc;
 
 /// A coordinate transformation failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -29,6 +30,9 @@ pub enum CrsError {
     },
 }
 
+/// The outcome of transforming one point.
+pub type PointResult = Result<(f64, f64), CrsError>;
+
 /// A two-way transformation between EPSG:4326 (longitude, latitude in degrees,
 /// always in that order) and a projected CRS in metres.
 pub trait Projection: Send + Sync {
@@ -51,6 +55,30 @@ pub trait Projection: Send + Sync {
         let mut c = [(x, y)];
         self.inverse(&mut c)?;
         Ok(c[0])
+    }
+
+    /// Each point forward, with per point its result or why it failed: a bad
+    /// point does not stop the others.
+    fn forward_each(&self, coords: &[(f64, f64)]) -> Vec<PointResult> {
+        coords
+            .iter()
+            .map(|&(x, y)| self.forward_one(x, y))
+            .collect()
+    }
+}
+
+/// Where the engine gets its projections: an adapter (PROJ in `chaski-io`)
+/// makes the projection to a metric CRS named by its EPSG code, so the engine
+/// itself links no C library.
+pub trait Projections: Send + Sync {
+    /// EPSG:4326 to and from `EPSG:{epsg}`, which must be a projected CRS in
+    /// metres; an error names the code when the adapter does not know it.
+    fn metric(&self, epsg: u32) -> Result<Arc<dyn Projection>, CrsError>;
+
+    /// The metric projection chaski uses for data within `bounds`
+    /// (longitude/latitude): the UTM zone (WGS 84) of the bounds' centre.
+    fn for_bounds(&self, bounds: &Rect<f64>) -> Result<Arc<dyn Projection>, CrsError> {
+        self.metric(UtmZone::for_bounds(bounds).epsg())
     }
 }
 

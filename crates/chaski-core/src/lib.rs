@@ -2,7 +2,6 @@
 #![forbid(unsafe_code)]
 
 pub mod access_control;
-pub mod analysis;
 pub mod crs;
 pub mod disclosure;
 pub mod domain;

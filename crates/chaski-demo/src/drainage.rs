@@ -13,7 +13,7 @@
 #![allow(clippy::many_single_char_names)]
 
 use crate::terrain::{self, Terrain};
-use chaski_core::analysis::hydrology::flow_grid;
+use chaski_analysis::travel::hydrology::flow_grid;
 use chaski_core::raster::Raster;
 
 /// The river lines (local metres) and the distance grid to them.

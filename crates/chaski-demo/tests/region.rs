@@ -746,7 +746,7 @@ fn dem_drains_along_the_river_layer() {
     // tributary a cell draining a side valley.
     let r = region();
     let dem = &r.dem;
-    let flow = chaski_core::analysis::hydrology::flow_grid(dem).unwrap();
+    let flow = chaski_analysis::travel::hydrology::flow_grid(dem).unwrap();
     let max_near = |lon: f64, lat: f64| -> u32 {
         let (x, y) = utm::forward(lon, lat);
         let (c, row) = dem.cell_at(x, y).unwrap();

@@ -10,7 +10,7 @@
 //! created on first use from the CRS definitions; the types here are
 //! `Send + Sync` and cheap to clone.
 
-use chaski_core::crs::{CrsError, Projection, UtmZone};
+use chaski_core::crs::{CrsError, PointResult, Projection, Projections};
 use geo::Rect;
 use proj::Proj;
 use std::cell::RefCell;
@@ -28,9 +28,6 @@ fn create(from: &str, to: &str) -> Result<Proj, CrsError> {
         reason: e.to_string(),
     })
 }
-
-/// The outcome of transforming one point.
-pub type PointResult = Result<(f64, f64), CrsError>;
 
 /// A transformation between two CRSs (axis order: x/longitude first).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,13 +152,28 @@ impl Projection for ProjProjection {
     fn inverse(&self, coords: &mut [(f64, f64)]) -> Result<(), CrsError> {
         self.inverse.transform(coords)
     }
+    fn forward_each(&self, coords: &[(f64, f64)]) -> Vec<PointResult> {
+        self.forward
+            .transform_each(coords)
+            .unwrap_or_else(|e| vec![Err(e); coords.len()])
+    }
+}
+
+/// The [`Projections`] of chaski's engine, through PROJ: any projected CRS in
+/// metres PROJ knows by its EPSG code.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProjProjections;
+
+impl Projections for ProjProjections {
+    fn metric(&self, epsg: u32) -> Result<Arc<dyn Projection>, CrsError> {
+        Ok(Arc::new(ProjProjection::new(epsg)?))
+    }
 }
 
 /// The metric projection chaski uses for data within `bounds` (lon/lat): the UTM
 /// zone (WGS 84) containing the centre of the bounds, through PROJ.
 pub fn metric_projection(bounds: &Rect<f64>) -> Result<Arc<dyn Projection>, CrsError> {
-    let zone = UtmZone::for_bounds(bounds);
-    Ok(Arc::new(ProjProjection::new(zone.epsg())?))
+    ProjProjections.for_bounds(bounds)
 }
 
 #[cfg(test)]

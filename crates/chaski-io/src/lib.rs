@@ -2,10 +2,6 @@
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "proj")]
-pub mod access;
-#[cfg(feature = "proj")]
-pub mod clusters;
-#[cfg(feature = "proj")]
 pub mod crs;
 pub mod csv;
 #[cfg(feature = "gdal")]

@@ -14,15 +14,15 @@
 //! Any problem (no DEM, a grid too large) leaves them out with a log line; it
 //! never stops the server.
 
+use chaski_analysis::travel::cost::Direction;
+use chaski_analysis::travel::isochrone::{catchments, time_bands};
+use chaski_analysis::travel::scenario::Scenario;
+use chaski_analysis::travel::{AccessInputs, AccessOptions, AccessResult};
 use chaski_core::Layer;
-use chaski_core::analysis::cost::Direction;
-use chaski_core::analysis::isochrone::{catchments, time_bands};
-use chaski_core::analysis::scenario::Scenario;
-use chaski_core::crs::Projection;
 use chaski_core::layer::{Feature, LayerKind};
 use chaski_core::store::Store;
 use chaski_core::value::{Field, FieldType, Value};
-use chaski_io::access::{AccessInputs, AccessOptions, AccessResult};
+use chaski_io::crs::ProjProjections;
 use geo::{Geometry, MapCoords, MultiPolygon};
 
 /// Band limits of the `travel_time` layer, in minutes.
@@ -30,7 +30,7 @@ pub const BANDS: [f64; 4] = [30.0, 60.0, 120.0, 240.0];
 
 /// The computed layers for `store`, or none when it has no DEM or facilities.
 pub fn build(store: &dyn Store, max_cells: usize, dem: Option<&str>) -> Vec<Layer> {
-    let has_dem = chaski_io::access::find_dem(store, dem, None).is_ok();
+    let has_dem = chaski_analysis::travel::find_dem(store, dem, None).is_ok();
     let has_facilities = store
         .layers()
         .is_ok_and(|l| l.iter().any(|l| l.name == "facilities"));
@@ -52,7 +52,8 @@ fn compute(store: &dyn Store, max_cells: usize, dem: Option<&str>) -> Result<Vec
         dem: dem.map(str::to_owned),
         ..AccessOptions::default()
     };
-    let inputs = AccessInputs::from_store(store, &opts).map_err(|e| e.to_string())?;
+    let inputs =
+        AccessInputs::from_store(store, &opts, &ProjProjections).map_err(|e| e.to_string())?;
     let result = inputs
         .run(&Scenario::walking(), Direction::ToSource, None)
         .map_err(|e| e.to_string())?;

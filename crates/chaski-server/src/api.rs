@@ -1,5 +1,5 @@
 //! Travel time to care over HTTP, on the store's DEM, facilities, villages,
-//! paths, roads and rivers (the pipeline of [`chaski_io::access`], as
+//! paths, roads and rivers (the pipeline of [`chaski_analysis::travel`], as
 //! `chaski catchments` runs it):
 //!
 //! - `GET /api/accessibility?lon=&lat=[&category=][&birth_care=][&preset=][&direction=]`:
@@ -39,15 +39,16 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use chaski_core::analysis::access::AccessStatus;
-use chaski_core::analysis::access::District;
-use chaski_core::analysis::cost::{Direction, Neighbourhood};
-use chaski_core::analysis::scenario::Scenario;
-use chaski_core::store::StoreError;
-use chaski_io::access::{
+use chaski_analysis::travel::cost::{Direction, Neighbourhood};
+use chaski_analysis::travel::scenario::Scenario;
+use chaski_analysis::travel::village_access::AccessStatus;
+use chaski_analysis::travel::village_access::District;
+use chaski_analysis::travel::{
     AccessError, AccessInputs, AccessOptions, AccessResult, BirthCareFilter, Facility, PlaceFilter,
     RunSettings, SourceFilter, deg, district_layer, district_polygons, find_district,
 };
+use chaski_core::store::StoreError;
+use chaski_io::crs::ProjProjections;
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::fmt::Write as _;
@@ -189,7 +190,7 @@ impl AccessCache {
             };
             let init = async move {
                 tokio::task::spawn_blocking(move || {
-                    AccessInputs::from_store(store.as_ref(), &opts).map(Arc::new)
+                    AccessInputs::from_store(store.as_ref(), &opts, &ProjProjections).map(Arc::new)
                 })
                 .await
                 .map_err(ApiError::internal)?

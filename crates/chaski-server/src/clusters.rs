@@ -1,7 +1,7 @@
 //! Clusters of at-risk households and the private tile layers.
 //!
 //! * `GET /api/clusters?method=scan|dbscan|gistar&flags=…`: clusters of the
-//!   households the caller may see (see [`chaski_io::clusters`] for the
+//!   households the caller may see (see [`chaski_analysis::clusters`] for the
 //!   methods, flags and rows), as a GeoJSON FeatureCollection: the polygon of
 //!   each cluster with its row as properties; a cluster of fewer than 5
 //!   households or fewer than 5 cases is only its centre rounded to 0.01°
@@ -31,12 +31,13 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
+use chaski_analysis::clusters::{self as engine, ClusterOptions, Clusters, ClustersError, Method};
 use chaski_core::access_control::{Access, AccessRecord, FIELD_VIOLENCE_RISK, Role, Visibility};
 use chaski_core::disclosure::Shown;
 use chaski_core::layer::{Feature, Layer, LayerKind};
 use chaski_core::store::{LayerInfo, Store};
 use chaski_core::value::{Field, FieldType, Value as FieldValue};
-use chaski_io::clusters::{self as engine, ClusterOptions, Clusters, ClustersError, Method};
+use chaski_io::crs::ProjProjections;
 use chaski_tiles::{LayerSource, SourceOptions};
 use geo::{Geometry, LineString, MultiPolygon, Polygon};
 use serde_json::{Value, json};
@@ -238,7 +239,7 @@ pub async fn compute(
                     k_distances: None,
                 }));
             }
-            engine::find_clusters(&seen, &opts)
+            engine::find_clusters(&seen, &opts, &ProjProjections)
                 .map(Arc::new)
                 .map_err(|e| engine_error(e, &who))
         })

@@ -127,7 +127,7 @@ impl AppState {
     #[must_use]
     pub fn with_cluster_tile_options(
         mut self,
-        options: chaski_io::clusters::ClusterOptions,
+        options: chaski_analysis::clusters::ClusterOptions,
     ) -> Self {
         self.private = Arc::new(crate::clusters::PrivateCache::new(options));
         self

@@ -29,7 +29,7 @@
 //! The store is never modified: edits apply to a copy of the prepared inputs.
 //! When every edit makes travel cheaper (bridges, paths, new facilities) or
 //! removes facilities, only the cells whose time changes are searched again
-//! (see [`chaski_core::analysis::cost::update_travel_time`]), which gives the same
+//! (see [`chaski_analysis::travel::cost::update_travel_time`]), which gives the same
 //! times as a full search; otherwise the whole grid is searched again. The
 //! CPU work runs on the blocking pool.
 //!
@@ -57,14 +57,14 @@ use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
+use chaski_analysis::travel::scenario::{RouteClass, WaterClass};
+use chaski_analysis::travel::village_access::AccessStatus;
+use chaski_analysis::travel::{AccessResult, Edit, Facility, PlaceFilter, Recompute};
 use chaski_core::Layer;
-use chaski_core::analysis::access::AccessStatus;
-use chaski_core::analysis::scenario::{RouteClass, WaterClass};
 use chaski_core::domain::{BirthCare, Category};
 use chaski_core::layer::{Feature, LayerKind};
 use chaski_core::store::layer_bounds;
 use chaski_core::value::{Field, FieldType, Value as CoreValue};
-use chaski_io::access::{AccessResult, Edit, Facility, PlaceFilter, Recompute};
 use chaski_tiles::{LayerSource, SourceOptions, TileCoord, TileSource};
 use geo::{Geometry, LineString, Point};
 use serde::Serialize;

@@ -26,7 +26,7 @@
 //! [`GiStar`] per feature.
 //!
 //! ```
-//! use chaski_core::analysis::gistar::{gi_star, Spot};
+//! use chaski_analysis::clusters::gistar::{gi_star, Spot};
 //! // A row of cells: high values at the east end.
 //! let pts: Vec<[f64; 2]> = (0..30).map(|i| [1000.0 * f64::from(i), 0.0]).collect();
 //! let vals: Vec<f64> = (0..30).map(|i| if i >= 25 { 20.0 } else { 1.0 + f64::from(i % 3) }).collect();

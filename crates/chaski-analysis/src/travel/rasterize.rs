@@ -15,7 +15,7 @@
 //! geometry, the class code. Segments are clipped to the grid first.
 //!
 //! ```
-//! use chaski_core::analysis::rasterize::burn_line_string;
+//! use chaski_analysis::travel::rasterize::burn_line_string;
 //! use chaski_core::raster::Raster;
 //! use geo::line_string;
 //! let mut r = Raster::filled(4, 4, [0.0, 1.0, 0.0, 4.0, 0.0, -1.0], None, 0u8);
@@ -28,7 +28,7 @@
 //! ```
 
 use super::grid::{Grid, GridError};
-use crate::raster::Raster;
+use chaski_core::raster::Raster;
 use geo::{LineString, MultiLineString};
 
 /// Crossing parameters closer than this pass through a corner.

@@ -9,7 +9,7 @@
 //! from a measurement in the study area.
 //!
 //! ```
-//! use chaski_core::analysis::scenario::{Mode, Scenario};
+//! use chaski_analysis::travel::scenario::{Mode, Scenario};
 //! let s: Scenario = serde_json::from_str(r#"{"name": "lluvias", "fords_open": false, "season_walk_factor": 0.8}"#).unwrap();
 //! assert_eq!(s.mode, Mode::Walking);
 //! assert!(!s.fords_open);

@@ -55,7 +55,7 @@
 //!
 //! # Example
 //! ```
-//! use chaski_core::analysis::cost::{CostSurface, SearchOptions, travel_time};
+//! use chaski_analysis::travel::cost::{CostSurface, SearchOptions, travel_time};
 //! use chaski_core::raster::Raster;
 //!
 //! // 5 x 3 cells of 10 m, walking at 3.6 km/h = 1 m/s; the middle of column 2
@@ -79,7 +79,7 @@ mod parallel;
 
 use super::grid::{Grid, GridError};
 use super::queue::RadixHeap;
-use crate::raster::{GeoTransform, Raster};
+use chaski_core::raster::{GeoTransform, Raster};
 use serde::{Deserialize, Serialize};
 
 /// The moves as (column, row) offsets: 4 axis moves, 4 diagonals, 8 knight's
@@ -163,7 +163,7 @@ pub struct NeighbourhoodError(pub String);
 /// The one parser of `--moves` and the `moves` query parameter.
 ///
 /// ```
-/// use chaski_core::analysis::cost::Neighbourhood;
+/// use chaski_analysis::travel::cost::Neighbourhood;
 /// assert_eq!("24".parse::<Neighbourhood>(), Ok(Neighbourhood::Extended24));
 /// assert_eq!(Neighbourhood::Queen8.to_string(), "8");
 /// assert!("12".parse::<Neighbourhood>().is_err());
@@ -233,7 +233,7 @@ pub const fn intermediates(d: usize) -> [(i32, i32); 4] {
 /// Report 93-1, Santa Barbara). Fastest (6 km/h) on a 5 % descent; 5.04 km/h on the flat.
 ///
 /// ```
-/// use chaski_core::analysis::cost::tobler_kmh;
+/// use chaski_analysis::travel::cost::tobler_kmh;
 /// assert!((tobler_kmh(-0.05) - 6.0).abs() < 1e-12);
 /// assert!((tobler_kmh(0.0) - 5.0367).abs() < 1e-4);
 /// assert!(tobler_kmh(0.2) < tobler_kmh(-0.2));
@@ -940,7 +940,7 @@ impl CostSurface {
     /// when the grids or kinds (isotropic or not) differ.
     ///
     /// ```
-    /// use chaski_core::analysis::cost::CostSurface;
+    /// use chaski_analysis::travel::cost::CostSurface;
     /// use chaski_core::raster::Raster;
     /// let mut speed = Raster::filled(4, 3, [0.0, 10.0, 0.0, 30.0, 0.0, -10.0], None, 3.6f32);
     /// let base = CostSurface::from_speed_kmh(&speed).unwrap();
@@ -1011,7 +1011,7 @@ pub struct SurfaceChange {
 /// not hold (a cell got dearer), run [`travel_time`] instead.
 ///
 /// ```
-/// use chaski_core::analysis::cost::{CostSurface, SearchOptions, travel_time, update_travel_time};
+/// use chaski_analysis::travel::cost::{CostSurface, SearchOptions, travel_time, update_travel_time};
 /// use chaski_core::raster::Raster;
 /// // A 9 x 5 grid at 1 m/s with a wall along column 4 but for a gap in row 0.
 /// let mut speed = Raster::filled(9, 5, [0.0, 10.0, 0.0, 50.0, 0.0, -10.0], None, 3.6f32);
@@ -1883,8 +1883,8 @@ mod tests {
         #[case] neighbourhood: Neighbourhood,
         #[case] threads: usize,
     ) {
-        use crate::analysis::friction::{TerrainInputs, terrain_surface};
-        use crate::analysis::scenario::Scenario;
+        use crate::travel::friction::{TerrainInputs, terrain_surface};
+        use crate::travel::scenario::Scenario;
         // 230 x 170 cells of random speed (or random hills), nodata holes.
         let (w, h) = (230usize, 170usize);
         let mut next = lcg(7);
@@ -2142,8 +2142,8 @@ mod tests {
         #[case] direction: Direction,
         #[case] neighbourhood: Neighbourhood,
     ) {
-        use crate::analysis::friction::{TerrainInputs, terrain_surface};
-        use crate::analysis::scenario::Scenario;
+        use crate::travel::friction::{TerrainInputs, terrain_surface};
+        use crate::travel::scenario::Scenario;
         // Hilly 60 x 50 grid with a wall of "river" cells along column 30 and
         // a few holes; edits open cells of the wall, speed up a strip and move sources.
         let (w, h) = (60usize, 50usize);
@@ -2177,7 +2177,7 @@ mod tests {
                     ..TerrainInputs::new(&dem)
                 };
                 let s = Scenario {
-                    path_factors: crate::analysis::scenario::PathFactors {
+                    path_factors: crate::travel::scenario::PathFactors {
                         paved_road: 2.0,
                         ..Default::default()
                     },

@@ -31,8 +31,8 @@
 //!
 //! # Example
 //! ```
-//! use chaski_core::analysis::access::{AccessStatus, Village, village_access};
-//! use chaski_core::analysis::cost::{CostSurface, SearchOptions, travel_time};
+//! use chaski_analysis::travel::village_access::{AccessStatus, Village, village_access};
+//! use chaski_analysis::travel::cost::{CostSurface, SearchOptions, travel_time};
 //! use chaski_core::raster::Raster;
 //!
 //! // 5 x 3 cells of 10 m at 3.6 km/h (1 m/s); the middle cell has no data.
@@ -375,9 +375,9 @@ pub fn district_summary(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::cost::{SearchOptions, travel_time};
-    use crate::raster::Raster;
+    use crate::travel::cost::{SearchOptions, travel_time};
     use approx::assert_relative_eq;
+    use chaski_core::raster::Raster;
     use geo::{LineString, Polygon};
 
     const NODATA: f32 = -9999.0;

@@ -55,7 +55,7 @@
 //! most likely first) and the null distribution.
 //!
 //! ```
-//! use chaski_core::analysis::scan::{ScanOptions, bernoulli};
+//! use chaski_analysis::clusters::scan::{ScanOptions, bernoulli};
 //! // 40 households on a line every 100 m, cases at 10–14 and two isolated ones.
 //! let points: Vec<[f64; 2]> = (0..40).map(|i| [100.0 * f64::from(i), 0.0]).collect();
 //! let cases: Vec<bool> = (0..40).map(|i| (10..=14).contains(&i) || i == 30 || i == 2).collect();

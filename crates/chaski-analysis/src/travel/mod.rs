@@ -13,19 +13,19 @@
 //! 5. draw [`isochrone`] bands and catchments, or estimate the spread of the
 //!    times with [`uncertainty`] (Monte Carlo over the scenario's ranges).
 
-pub mod access;
 pub mod cost;
-pub mod dbscan;
 pub mod friction;
-pub mod gistar;
 pub mod grid;
 pub mod hydrology;
 pub mod isochrone;
+pub mod pipeline;
 pub mod queue;
 pub mod rasterize;
-pub mod scan;
 pub mod scenario;
 pub mod uncertainty;
+pub mod village_access;
+
+pub use pipeline::*;
 
 pub use cost::{CostSurface, Direction, SearchOptions, TravelTimes, travel_time};
 pub use friction::{TerrainInputs, terrain_surface};

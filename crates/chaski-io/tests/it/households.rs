@@ -3,15 +3,6 @@
 //! typed values, per-row problems with exact messages, and upserts on the
 //! submission id. Expected values are read off the fixture rows by hand.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::float_cmp,
-    clippy::unreadable_literal,
-    clippy::items_after_statements,
-    clippy::many_single_char_names
-)]
-
 use chaski_core::layer::{Layer, LayerKind};
 use chaski_core::store::{Store, WriteMode};
 use chaski_core::value::Value;

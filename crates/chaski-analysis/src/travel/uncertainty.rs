@@ -15,10 +15,10 @@
 //! quantiles. Returns one [`Interval`] per query, None for queries never reached.
 //!
 //! ```
-//! use chaski_core::analysis::cost::SearchOptions;
-//! use chaski_core::analysis::friction::TerrainInputs;
-//! use chaski_core::analysis::scenario::Scenario;
-//! use chaski_core::analysis::uncertainty::monte_carlo;
+//! use chaski_analysis::travel::cost::SearchOptions;
+//! use chaski_analysis::travel::friction::TerrainInputs;
+//! use chaski_analysis::travel::scenario::Scenario;
+//! use chaski_analysis::travel::uncertainty::monte_carlo;
 //! use chaski_core::raster::Raster;
 //! let dem = Raster::filled(20, 1, [0.0, 30.0, 0.0, 30.0, 0.0, -30.0], None, 100f32);
 //! let mut s = Scenario::walking();
@@ -140,8 +140,8 @@ pub fn monte_carlo_observed(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::cost::tobler_kmh;
-    use crate::raster::Raster;
+    use crate::travel::cost::tobler_kmh;
+    use chaski_core::raster::Raster;
 
     fn flat() -> Raster<f32> {
         Raster::filled(30, 3, [0.0, 30.0, 0.0, 90.0, 0.0, -30.0], None, 500f32)

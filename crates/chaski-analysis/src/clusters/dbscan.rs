@@ -25,11 +25,11 @@
 //! [`k_distance`] uses an R-tree ([`rstar`]).
 //!
 //! Parameters: points as `[x, y]` in metres of a projected CRS (project with
-//! [`crate::crs::Projection`]), `eps` in metres, `min_points` ≥ 1.
+//! [`chaski_core::crs::Projection`]), `eps` in metres, `min_points` ≥ 1.
 //! Returns one label per point: `Some(cluster)` or `None` for noise.
 //!
 //! ```
-//! use chaski_core::analysis::dbscan::{dbscan, k_distance};
+//! use chaski_analysis::clusters::dbscan::{dbscan, k_distance};
 //! let points = [
 //!     [0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [10.0, 10.0], // hamlet A
 //!     [500.0, 500.0], [510.0, 500.0], [505.0, 510.0],     // hamlet B

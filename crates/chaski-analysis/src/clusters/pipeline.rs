@@ -12,7 +12,7 @@
 //! a predicate on a code, a place or a date would single out households.
 //!
 //! Coordinates are projected to the UTM zone of the layer
-//! ([`crate::crs::metric_projection`]) and all distances are in metres.
+//! ([`Projections::for_bounds`]) and all distances are in metres.
 //!
 //! **Privacy.** Household layers are private. A cluster's centre is the mean of
 //! its member households, never one household's location; a cluster (or Gi*
@@ -21,10 +21,10 @@
 //! 0.01°, no statistic and no polygon ([`cells`], [`feature`]). Member
 //! household codes are filled in only with [`ClusterOptions::with_members`].
 
-use chaski_core::analysis::dbscan::{DbscanError, dbscan, k_distance};
-use chaski_core::analysis::gistar::{GiStarError, Spot, gi_star};
-use chaski_core::analysis::scan::{ScanError, ScanOptions, bernoulli};
-use chaski_core::crs::{CrsError, Projection};
+use crate::clusters::dbscan::{DbscanError, dbscan, k_distance};
+use crate::clusters::gistar::{GiStarError, Spot, gi_star};
+use crate::clusters::scan::{ScanError, ScanOptions, bernoulli};
+use chaski_core::crs::{CrsError, Projection, Projections};
 use chaski_core::household::RISK_FIELDS;
 use chaski_core::layer::Layer;
 use chaski_core::value::{FieldType, Value};
@@ -722,12 +722,18 @@ impl Data {
     }
 }
 
-fn read_data(layer: &Layer, flags: &[Flag], all: bool) -> Result<Data, ClustersError> {
+fn read_data(
+    layer: &Layer,
+    flags: &[Flag],
+    all: bool,
+    projections: &dyn Projections,
+) -> Result<Data, ClustersError> {
     let bounds = layer
         .bounds()
         .ok_or_else(|| ClustersError::NoPoints(layer.name.clone()))?;
-    let proj =
-        crate::crs::metric_projection(&bounds).map_err(|source| ClustersError::Projection {
+    let proj = projections
+        .for_bounds(&bounds)
+        .map_err(|source| ClustersError::Projection {
             layer: layer.name.clone(),
             source,
         })?;
@@ -803,11 +809,16 @@ fn circle(c: [f64; 2], r: f64, n: usize) -> Vec<[f64; 2]> {
     v
 }
 
-/// Detect the clusters of `layer`'s case households with `opts`; rows are ranked.
-pub fn find_clusters(layer: &Layer, opts: &ClusterOptions) -> Result<Clusters, ClustersError> {
+/// Detect the clusters of `layer`'s case households with `opts`, in the
+/// metric CRS `projections` gives for the layer's area; rows are ranked.
+pub fn find_clusters(
+    layer: &Layer,
+    opts: &ClusterOptions,
+    projections: &dyn Projections,
+) -> Result<Clusters, ClustersError> {
     opts.validate()?;
     let flags = parse_flags(layer, &opts.flags)?;
-    let data = read_data(layer, &flags, opts.all)?;
+    let data = read_data(layer, &flags, opts.all, projections)?;
     let mut k_distances = None;
     let mut rows = match opts.method {
         Method::Scan => run_scan(&data, opts)?,
@@ -1202,6 +1213,7 @@ pub fn feature_collection(method: Method, rows: &[ClusterRow], with_members: boo
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::testing::TestProjections;
     use chaski_core::layer::{Feature, LayerKind};
     use chaski_core::value::Field;
 
@@ -1406,7 +1418,7 @@ mod tests {
             method: Method::Gistar,
             ..ClusterOptions::default()
         };
-        let e = find_clusters(&l, &opts).unwrap_err();
+        let e = find_clusters(&l, &opts, &TestProjections).unwrap_err();
         assert!(e.is_unprocessable(), "{e:?}");
         // One or two cells (the households may straddle a cell edge).
         let ClustersError::GiStarTooFewUnits { need, got, .. } = e else {
@@ -1429,6 +1441,7 @@ mod tests {
                 k: 1,
                 ..opts
             },
+            &TestProjections,
         )
         .unwrap_err();
         assert!(
@@ -1546,7 +1559,7 @@ mod tests {
             with_members: true,
             ..ClusterOptions::default()
         };
-        let c = find_clusters(&l, &opts).unwrap();
+        let c = find_clusters(&l, &opts, &TestProjections).unwrap();
         assert_eq!((c.households, c.cases), (10, 4));
         let top = &c.rows[0];
         assert_eq!((top.id.as_str(), top.rank), ("S1", 1));
@@ -1566,6 +1579,7 @@ mod tests {
                 with_members: false,
                 ..opts
             },
+            &TestProjections,
         )
         .unwrap();
         assert!(c.rows.iter().all(|r| r.members.is_empty()));

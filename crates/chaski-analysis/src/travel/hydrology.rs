@@ -18,7 +18,7 @@
 //! [`super::friction::TerrainInputs::water`].
 //!
 //! ```
-//! use chaski_core::analysis::hydrology::flow_grid;
+//! use chaski_analysis::travel::hydrology::flow_grid;
 //! use chaski_core::raster::Raster;
 //! // A 5 x 4 V-shaped valley draining to the bottom row along column 2.
 //! let mut dem = Raster::filled(5, 4, [0.0, 30.0, 0.0, 120.0, 0.0, -30.0], None, 0f32);
@@ -35,7 +35,7 @@
 use super::cost::{MOVES, NO_MOVE};
 use super::grid::{Grid, GridError};
 use super::scenario::WaterClass;
-use crate::raster::Raster;
+use chaski_core::raster::Raster;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 

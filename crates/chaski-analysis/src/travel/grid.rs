@@ -1,6 +1,6 @@
 //! The grid an analysis runs on: size and north-up affine transform in a metric CRS.
 
-use crate::raster::{GeoTransform, Raster};
+use chaski_core::raster::{GeoTransform, Raster};
 
 /// The grid of an analysis could not be used.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

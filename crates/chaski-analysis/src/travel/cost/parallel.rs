@@ -16,7 +16,7 @@
 
 use super::{CostSurface, Move, NO_MOVE, SearchOptions, TravelTimes};
 use super::{move_cost, moves, queue_key};
-use crate::analysis::queue::RadixHeap;
+use crate::travel::queue::RadixHeap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 /// Label of a cell not reached.

@@ -23,10 +23,10 @@
 //! rasters on the same grid) and a [`Scenario`]. Returns a [`CostSurface`].
 //!
 //! ```
-//! use chaski_core::analysis::cost::{travel_time, tobler_kmh, Direction, SearchOptions};
-//! use chaski_core::analysis::friction::{terrain_surface, TerrainInputs};
-//! use chaski_core::analysis::grid::Grid;
-//! use chaski_core::analysis::scenario::{RouteClass, Scenario};
+//! use chaski_analysis::travel::cost::{travel_time, tobler_kmh, Direction, SearchOptions};
+//! use chaski_analysis::travel::friction::{terrain_surface, TerrainInputs};
+//! use chaski_analysis::travel::grid::Grid;
+//! use chaski_analysis::travel::scenario::{RouteClass, Scenario};
 //! use chaski_core::raster::Raster;
 //!
 //! // Ten 100 m cells rising 10 m per cell (10 %), a footpath along the row.
@@ -44,7 +44,7 @@
 use super::cost::CostSurface;
 use super::grid::{Grid, GridError};
 use super::scenario::{Mode, RouteClass, Scenario, ScenarioError, WaterClass};
-use crate::raster::Raster;
+use chaski_core::raster::Raster;
 use std::collections::HashMap;
 
 /// A friction surface could not be built.
@@ -222,7 +222,7 @@ fn cell_kind(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::cost::{Direction, SearchOptions, tobler_kmh, travel_time};
+    use crate::travel::cost::{Direction, SearchOptions, tobler_kmh, travel_time};
     use approx::assert_relative_eq;
     use rstest::rstest;
 

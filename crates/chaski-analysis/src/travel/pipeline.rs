@@ -16,36 +16,36 @@
 //! never given a time.
 //!
 //! ```no_run
-//! use chaski_core::analysis::cost::Direction;
-//! use chaski_core::analysis::scenario::Scenario;
+//! use chaski_analysis::travel::cost::Direction;
+//! use chaski_analysis::travel::scenario::Scenario;
 //! use chaski_core::store::memory::MemoryStore;
-//! use chaski_io::access::{AccessInputs, AccessOptions};
+//! use chaski_analysis::travel::{AccessInputs, AccessOptions};
 //!
 //! let store = MemoryStore::new(); // with a `dem` raster and a `facilities` layer
-//! let inputs = AccessInputs::from_store(&store, &AccessOptions::default())?;
+//! # let projections: &dyn chaski_core::crs::Projections = todo!(); // PROJ in chaski-io
+//! let inputs = AccessInputs::from_store(&store, &AccessOptions::default(), projections)?;
 //! let result = inputs.run(&Scenario::walking(), Direction::ToSource, None)?;
 //! let minutes = result.minutes_at(-74.1, -12.95);
 //! let route = result.route_from(-74.1, -12.95);
-//! # Ok::<(), chaski_io::access::AccessError>(())
+//! # Ok::<(), chaski_analysis::travel::AccessError>(())
 //! ```
 
-use crate::crs::{ProjProjection, Transformer};
-use chaski_core::analysis::access::{
-    AccessStatus, District, DistrictSummary, Village, VillageAccess, district_summary,
-    village_access,
-};
-use chaski_core::analysis::cost::{
+use crate::travel::cost::{
     CostSurface, Direction, Neighbourhood, SearchOptions, TravelTimes, travel_time,
     update_travel_time,
 };
-use chaski_core::analysis::friction::{FrictionError, TerrainInputs, terrain_surface};
-use chaski_core::analysis::grid::{Grid, GridError};
-use chaski_core::analysis::hydrology::flow_grid;
-use chaski_core::analysis::isochrone::{catchments, isochrones};
-use chaski_core::analysis::rasterize::{burn_line_string, burn_point};
-use chaski_core::analysis::scenario::{RouteClass, Scenario, WaterClass};
-use chaski_core::analysis::uncertainty::{Interval, monte_carlo_observed};
-use chaski_core::crs::{CrsError, Projection, UtmZone};
+use crate::travel::friction::{FrictionError, TerrainInputs, terrain_surface};
+use crate::travel::grid::{Grid, GridError};
+use crate::travel::hydrology::flow_grid;
+use crate::travel::isochrone::{catchments, isochrones};
+use crate::travel::rasterize::{burn_line_string, burn_point};
+use crate::travel::scenario::{RouteClass, Scenario, WaterClass};
+use crate::travel::uncertainty::{Interval, monte_carlo_observed};
+use crate::travel::village_access::{
+    AccessStatus, District, DistrictSummary, Village, VillageAccess, district_summary,
+    village_access,
+};
+use chaski_core::crs::{CrsError, Projection, Projections, UtmZone};
 use chaski_core::domain::{BirthCare, Category};
 use chaski_core::raster::Raster;
 use chaski_core::store::{Store, StoreError};
@@ -172,7 +172,7 @@ pub enum AccessError {
     Friction(#[from] FrictionError),
     /// The scenario is invalid.
     #[error(transparent)]
-    Scenario(#[from] chaski_core::analysis::scenario::ScenarioError),
+    Scenario(#[from] crate::travel::scenario::ScenarioError),
     /// The districts to filter by cannot be chosen or found (`option` names
     /// the option or query parameter).
     #[error("{option}: {reason}")]
@@ -184,7 +184,7 @@ pub enum AccessError {
     },
     /// The district summary could not be made.
     #[error(transparent)]
-    Summary(#[from] chaski_core::analysis::access::AccessError),
+    Summary(#[from] crate::travel::village_access::AccessError),
 }
 
 fn crs(what: impl Into<String>) -> impl FnOnce(CrsError) -> AccessError {
@@ -198,16 +198,14 @@ fn store_err(what: impl Into<String>) -> impl FnOnce(StoreError) -> AccessError 
 }
 
 /// A raster on a metric grid, with how to go back to longitude/latitude.
-#[derive(Debug)]
 pub struct Metric {
     /// The raster in a metric CRS.
     pub raster: Raster<f32>,
     /// Its EPSG code.
     pub epsg: u32,
-    /// Longitude/latitude to the metric CRS (exact, PROJ).
-    pub projection: ProjProjection,
-    /// The same, point by point (bad points do not stop the others).
-    pub forward: Transformer,
+    /// Longitude/latitude to and from the metric CRS (exact: PROJ through
+    /// `chaski-io`'s [`Projections`]).
+    pub projection: Arc<dyn Projection>,
     /// Metric grid positions to longitude/latitude (interpolated).
     pub lattice: Lattice,
     /// Bounds of the input raster in its own CRS, and that CRS's EPSG code: a
@@ -215,6 +213,18 @@ pub struct Metric {
     pub extent: ([f64; 4], u32),
     /// The input was warped from EPSG:4326.
     pub warped: bool,
+}
+
+impl std::fmt::Debug for Metric {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metric")
+            .field("raster", &self.raster)
+            .field("epsg", &self.epsg)
+            .field("lattice", &self.lattice)
+            .field("extent", &self.extent)
+            .field("warped", &self.warped)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Map from positions on a metric grid to longitude/latitude: exact (PROJ) at
@@ -255,7 +265,7 @@ impl Lattice {
         width: usize,
         height: usize,
         transform: [f64; 6],
-        epsg: u32,
+        projection: &dyn Projection,
     ) -> Result<Self, AccessError> {
         if width == 0 || height == 0 {
             return Err(AccessError::Raster {
@@ -263,26 +273,21 @@ impl Lattice {
                 reason: "has no cells".to_owned(),
             });
         }
-        let fail = || crs(format!("lattice of EPSG:{epsg}"));
-        let inverse = Transformer::new(&format!("EPSG:{epsg}"), "EPSG:4326").map_err(fail())?;
+        let fail = || crs(format!("lattice of EPSG:{}", projection.epsg()));
         let mut step = 16usize;
         loop {
             let cols = node_positions(width, step);
             let rows = node_positions(height, step);
             let mut nodes = Vec::with_capacity(cols.len() * rows.len());
-            inverse
-                .run(|f| -> Result<(), CrsError> {
-                    for &r in &rows {
-                        for &c in &cols {
-                            let x = transform[0] + c * transform[1];
-                            let y = transform[3] + r * transform[5];
-                            nodes.push(f(x, y)?);
-                        }
-                    }
-                    Ok(())
-                })
-                .map_err(fail())?
-                .map_err(fail())?;
+            for &r in &rows {
+                for &c in &cols {
+                    nodes.push((
+                        transform[0] + c * transform[1],
+                        transform[3] + r * transform[5],
+                    ));
+                }
+            }
+            projection.inverse(&mut nodes).map_err(fail())?;
             let lattice = Self {
                 transform,
                 cols,
@@ -300,22 +305,20 @@ impl Lattice {
                 let v = 0.5 * (lattice.rows[j] + lattice.rows[j + 1]);
                 checks.push((u, v));
             }
-            inverse
-                .run(|f| -> Result<(), CrsError> {
-                    for &(u, v) in &checks {
-                        let (x, y) = (
-                            transform[0] + u * transform[1],
-                            transform[3] + v * transform[5],
-                        );
-                        let exact = f(x, y)?;
-                        let approx = lattice.at(u, v);
-                        worst =
-                            worst.max((exact.0 - approx.0).abs().max((exact.1 - approx.1).abs()));
-                    }
-                    Ok(())
+            let mut exact: Vec<(f64, f64)> = checks
+                .iter()
+                .map(|&(u, v)| {
+                    (
+                        transform[0] + u * transform[1],
+                        transform[3] + v * transform[5],
+                    )
                 })
-                .map_err(fail())?
-                .map_err(fail())?;
+                .collect();
+            projection.inverse(&mut exact).map_err(fail())?;
+            for (&(u, v), e) in checks.iter().zip(&exact) {
+                let approx = lattice.at(u, v);
+                worst = worst.max((e.0 - approx.0).abs().max((e.1 - approx.1).abs()));
+            }
             if worst <= LATTICE_TOLERANCE || step == 1 {
                 tracing::debug!(step, worst, "lattice");
                 return Ok(lattice);
@@ -360,7 +363,7 @@ fn is_geographic(r: &Raster<f32>) -> bool {
 /// Metres per pixel of a geographic raster at its centre (x, y).
 fn geographic_cell_metres(
     r: &Raster<f32>,
-    projection: &ProjProjection,
+    projection: &dyn Projection,
 ) -> Result<(f64, f64), CrsError> {
     let (x0, y0, x1, y1) = r.bounds();
     let (cx, cy) = (0.5 * (x0 + x1), 0.5 * (y0 + y1));
@@ -380,6 +383,7 @@ pub fn to_metric(
     what: &str,
     cell: Option<f64>,
     max_cells: Option<usize>,
+    projections: &dyn Projections,
 ) -> Result<Metric, AccessError> {
     let bad = |reason: String| AccessError::Raster {
         what: what.to_owned(),
@@ -417,19 +421,17 @@ pub fn to_metric(
                     .to_owned(),
             )
         })?;
-        let projection = ProjProjection::new(epsg).map_err(|e| {
+        let projection = projections.metric(epsg).map_err(|e| {
             bad(format!(
                 "EPSG:{epsg} is not a projected CRS PROJ knows ({e})"
             ))
         })?;
         check_cells(what, raster.width, raster.height, max_cells)?;
-        let lattice = Lattice::new(raster.width, raster.height, t, epsg)?;
+        let lattice = Lattice::new(raster.width, raster.height, t, projection.as_ref())?;
         return Ok(Metric {
             raster,
             epsg,
             projection,
-            forward: Transformer::new("EPSG:4326", &format!("EPSG:{epsg}"))
-                .map_err(crs(format!("raster {what}")))?,
             lattice,
             extent: (extent_bounds, epsg),
             warped: false,
@@ -439,7 +441,9 @@ pub fn to_metric(
     let zone = UtmZone::for_bounds(&bounds);
     let epsg = zone.epsg();
     let t0 = Instant::now();
-    let projection = ProjProjection::new(epsg).map_err(crs(format!("raster {what}")))?;
+    let projection = projections
+        .metric(epsg)
+        .map_err(crs(format!("raster {what}")))?;
     tracing::debug!(elapsed = ?t0.elapsed(), "PROJ set up");
     let cell = match cell {
         Some(c) if c.is_finite() && c > 0.0 => c,
@@ -451,7 +455,7 @@ pub fn to_metric(
             });
         }
         None => {
-            let (mx, my) = geographic_cell_metres(&raster, &projection)
+            let (mx, my) = geographic_cell_metres(&raster, projection.as_ref())
                 .map_err(crs(format!("raster {what}")))?;
             mx.min(my).round().max(1.0)
         }
@@ -488,7 +492,7 @@ pub fn to_metric(
     }
     check_cells(what, width, height, max_cells)?;
     let transform = [minx, cell, 0.0, maxy, 0.0, -cell];
-    let lattice = Lattice::new(width, height, transform, epsg)?;
+    let lattice = Lattice::new(width, height, transform, projection.as_ref())?;
     tracing::debug!(elapsed = ?t0.elapsed(), "lattice");
     let nodata = raster.nodata.unwrap_or(f64::NAN);
     let mut out = Raster::filled(width, height, transform, Some(epsg), nodata as f32);
@@ -499,8 +503,6 @@ pub fn to_metric(
         raster: out,
         epsg,
         projection,
-        forward: Transformer::new("EPSG:4326", &format!("EPSG:{epsg}"))
-            .map_err(crs(format!("raster {what}")))?,
         lattice,
         extent: (extent_bounds, 4326),
         warped: true,
@@ -616,7 +618,7 @@ fn text(layer: &Layer, f: &chaski_core::Feature, field: &str) -> String {
     layer.value(f, field).to_string()
 }
 
-fn project_line(line: &LineString<f64>, p: &ProjProjection) -> Result<LineString<f64>, CrsError> {
+fn project_line(line: &LineString<f64>, p: &dyn Projection) -> Result<LineString<f64>, CrsError> {
     let mut coords: Vec<(f64, f64)> = line.0.iter().map(|c| (c.x, c.y)).collect();
     p.forward(&mut coords)?;
     Ok(LineString::from(coords))
@@ -883,7 +885,7 @@ pub fn route_class(kind: LayerKind, class: &str) -> (Option<RouteClass>, Option<
 /// number of features burned.
 pub fn burn_layer(
     layer: &Layer,
-    projection: &ProjProjection,
+    projection: &dyn Projection,
     routes: &mut Raster<u8>,
     water: &mut Raster<u8>,
 ) -> Result<usize, AccessError> {
@@ -948,10 +950,7 @@ pub fn villages(
             .and_then(|p| u64::try_from(p).ok());
         meta.push((text(layer, f, "code"), text(layer, f, "name"), population));
     }
-    let projected = metric
-        .forward
-        .transform_each(&lonlats)
-        .map_err(crs(format!("layer '{}'", layer.name)))?;
+    let projected = metric.projection.forward_each(&lonlats);
     let mut out = Vec::new();
     let mut outside_extent = 0;
     for ((ll, xy), (code, name, population)) in lonlats.into_iter().zip(projected).zip(meta) {
@@ -981,12 +980,12 @@ pub fn villages(
 
 fn project_multipolygon(
     mp: &MultiPolygon<f64>,
-    forward: &Transformer,
+    forward: &dyn Projection,
 ) -> Result<MultiPolygon<f64>, CrsError> {
     use geo::MapCoords;
     mp.try_map_coords(|c| {
         forward
-            .transform_one(c.x, c.y)
+            .forward_one(c.x, c.y)
             .map(|(x, y)| geo::coord! {x: x, y: y})
     })
 }
@@ -1007,7 +1006,7 @@ fn district_of(layer: &Layer, f: &chaski_core::Feature) -> Option<District> {
 }
 
 /// The district polygons of `layer` in the metric CRS.
-pub fn districts_of(layer: &Layer, forward: &Transformer) -> Result<Vec<District>, AccessError> {
+pub fn districts_of(layer: &Layer, forward: &dyn Projection) -> Result<Vec<District>, AccessError> {
     let mut out = Vec::new();
     for f in &layer.features {
         let Some(mut d) = district_of(layer, f) else {
@@ -1384,7 +1383,7 @@ pub fn derived_rivers(rivers: Option<&str>) -> Result<Option<f64>, AccessError> 
 
 /// Streams of the DEM on `metric`'s grid: [`WaterClass::River`] where at
 /// least `km2` km² drain through a cell (Priority-Flood, D8 and flow
-/// accumulation, see [`chaski_core::analysis::hydrology`]), 0 elsewhere.
+/// accumulation, see [`crate::travel::hydrology`]), 0 elsewhere.
 pub fn dem_streams(metric: &Metric, km2: f64) -> Result<Raster<u8>, AccessError> {
     let flow = flow_grid(&metric.raster)?;
     let t = metric.raster.transform;
@@ -1687,8 +1686,13 @@ pub struct AccessInputs {
 }
 
 impl AccessInputs {
-    /// Read the DEM ([`find_dem`] with `opts.dem`) and the layers from `store` and prepare them.
-    pub fn from_store(store: &dyn Store, opts: &AccessOptions) -> Result<Self, AccessError> {
+    /// Read the DEM ([`find_dem`] with `opts.dem`) and the layers from `store` and
+    /// prepare them, with the metric CRS from `projections`.
+    pub fn from_store(
+        store: &dyn Store,
+        opts: &AccessOptions,
+        projections: &dyn Projections,
+    ) -> Result<Self, AccessError> {
         let dem = find_dem(store, opts.dem.as_deref(), opts.land_cover.as_deref())?;
         if let Some(max) = opts.max_cells {
             let info = store
@@ -1709,18 +1713,20 @@ impl AccessInputs {
         let raster = store
             .read_raster(&dem)
             .map_err(store_err(format!("reading the raster '{dem}'")))?;
-        Self::new(&layers, raster, &format!("'{dem}'"), opts)
+        Self::new(&layers, raster, &format!("'{dem}'"), opts, projections)
     }
 
-    /// Prepare `raster` (named `what` in messages) and `layers`.
+    /// Prepare `raster` (named `what` in messages) and `layers`, with the
+    /// metric CRS from `projections`.
     pub fn new(
         layers: &StoreLayers,
         raster: Raster<f32>,
         what: &str,
         opts: &AccessOptions,
+        projections: &dyn Projections,
     ) -> Result<Self, AccessError> {
         let filter = SourceFilter::new(opts.category.as_deref(), opts.birth_care)?;
-        let metric = to_metric(raster, what, opts.cell, opts.max_cells)?;
+        let metric = to_metric(raster, what, opts.cell, opts.max_cells, projections)?;
         let grid = Grid::of(&metric.raster)?;
         let (mut routes, mut water) = (None, None);
         let mut burned = Vec::new();
@@ -1732,7 +1738,7 @@ impl AccessInputs {
             let mut r = grid.raster(0u8);
             let mut w = streams.clone().unwrap_or_else(|| grid.raster(0u8));
             for layer in &layers.lines {
-                let n = burn_layer(layer, &metric.projection, &mut r, &mut w)?;
+                let n = burn_layer(layer, metric.projection.as_ref(), &mut r, &mut w)?;
                 tracing::info!(layer = layer.name, features = n, "burned");
                 burned.push((layer.name.clone(), n));
             }
@@ -1775,9 +1781,8 @@ impl AccessInputs {
             // most such streams, and no crossing of them is mapped).
             let lonlats: Vec<(f64, f64)> = facilities.iter().map(|f| f.lonlat).collect();
             let mut cells: Vec<(f64, f64)> = metric
-                .forward
-                .transform_each(&lonlats)
-                .map_err(crs("facilities on derived streams"))?
+                .projection
+                .forward_each(&lonlats)
                 .into_iter()
                 .flatten()
                 .collect();
@@ -1793,7 +1798,7 @@ impl AccessInputs {
             }
         }
         let districts = match &layers.districts {
-            Some(l) => Some(districts_of(l, &metric.forward)?),
+            Some(l) => Some(districts_of(l, metric.projection.as_ref())?),
             None => None,
         };
         Ok(Self {
@@ -1820,9 +1825,7 @@ impl AccessInputs {
         let terrain = self.model == SurfaceModel::Terrain;
         // Tobler on the flat (5.04 km/h) times the traveller and off-path factors.
         let off_path = terrain.then(|| {
-            chaski_core::analysis::cost::tobler_kmh(0.0)
-                * scenario.walker_factor
-                * scenario.off_path_factor
+            crate::travel::cost::tobler_kmh(0.0) * scenario.walker_factor * scenario.off_path_factor
         });
         let mut assumptions = Vec::new();
         if terrain && self.routes.is_none() {
@@ -1933,7 +1936,7 @@ impl AccessInputs {
 
     /// Uncertainty of each village's time in `result`: `runs` Monte Carlo draws of
     /// the scenario's speed parameters (seeded, so repeatable; see
-    /// [`chaski_core::analysis::uncertainty`]), giving per village the 5 %, median
+    /// [`crate::travel::uncertainty`]), giving per village the 5 %, median
     /// and 95 % times in seconds (None for villages without a time). Only for the
     /// terrain model: a friction raster has no parameters to vary.
     pub fn uncertainty(
@@ -1954,9 +1957,8 @@ impl AccessInputs {
         let lonlats: Vec<(f64, f64)> = result.sources.iter().map(|f| f.lonlat).collect();
         let sources: Vec<(usize, usize)> = self
             .metric
-            .forward
-            .transform_each(&lonlats)
-            .map_err(crs("the facilities"))?
+            .projection
+            .forward_each(&lonlats)
             .into_iter()
             .filter_map(|xy| xy.ok().and_then(|(x, y)| grid.cell_at(x, y)))
             .collect();
@@ -2056,7 +2058,7 @@ impl AccessInputs {
                 ),
             });
         }
-        let cells = self.source_cells(surface.grid(), sources, what)?;
+        let cells = self.source_cells(surface.grid(), sources);
         let opts = SearchOptions {
             direction,
             max_seconds: max_minutes.map(|m| m * 60.0),
@@ -2069,25 +2071,18 @@ impl AccessInputs {
     }
 
     /// Cells of `sources` on `grid` (`(usize::MAX, usize::MAX)` off it).
-    fn source_cells(
-        &self,
-        grid: &Grid,
-        sources: &[Facility],
-        what: &str,
-    ) -> Result<Vec<(usize, usize)>, AccessError> {
+    fn source_cells(&self, grid: &Grid, sources: &[Facility]) -> Vec<(usize, usize)> {
         let lonlats: Vec<(f64, f64)> = sources.iter().map(|f| f.lonlat).collect();
-        Ok(self
-            .metric
-            .forward
-            .transform_each(&lonlats)
-            .map_err(crs(what))?
+        self.metric
+            .projection
+            .forward_each(&lonlats)
             .into_iter()
             .map(|xy| {
                 xy.ok()
                     .and_then(|(x, y)| grid.cell_at(x, y))
                     .unwrap_or((usize::MAX, usize::MAX))
             })
-            .collect())
+            .collect()
     }
 
     /// The result of a search: village table and passable cells.
@@ -2249,7 +2244,7 @@ impl AccessInputs {
                             "a line needs two or more vertices".to_owned(),
                         ));
                     }
-                    let m = project_line(line, &self.metric.projection)
+                    let m = project_line(line, self.metric.projection.as_ref())
                         .map_err(|e| fail("geometry", e.to_string()))?;
                     for (k, (c, ll)) in m.0.iter().zip(&line.0).enumerate() {
                         if grid.cell_at(c.x, c.y).is_none() {
@@ -2289,8 +2284,8 @@ impl AccessInputs {
                 Edit::AddFacility(f) => {
                     let cell = self
                         .metric
-                        .forward
-                        .transform_one(f.lonlat.0, f.lonlat.1)
+                        .projection
+                        .forward_one(f.lonlat.0, f.lonlat.1)
                         .ok()
                         .and_then(|(x, y)| grid.cell_at(x, y));
                     let on_data = cell.is_some_and(|(c, r)| {
@@ -2424,9 +2419,7 @@ impl AccessInputs {
                     .position(|&j| edited.origin.get(j).copied().flatten() == Some(i))
             })
             .collect();
-        let cells = edited
-            .inputs
-            .source_cells(surface.grid(), &sources, &what)?;
+        let cells = edited.inputs.source_cells(surface.grid(), &sources);
         let opts = SearchOptions {
             direction: base.direction,
             max_seconds: base.max_minutes.map(|m| m * 60.0),
@@ -2636,8 +2629,8 @@ impl AccessResult {
         let grid = &self.times.grid;
         let cell = self
             .metric
-            .forward
-            .transform_one(lon, lat)
+            .projection
+            .forward_one(lon, lat)
             .ok()
             .and_then(|(x, y)| grid.cell_at(x, y));
         let Some((c, r)) = cell else {
@@ -2721,7 +2714,7 @@ impl AccessResult {
 
     /// Each source's catchment, for the sources that reached a cell, in source
     /// order: valid polygons along cell edges (see
-    /// [`chaski_core::analysis::isochrone`]).
+    /// [`crate::travel::isochrone`]).
     pub fn catchments(&self) -> Vec<Catchment> {
         catchments(&self.times, self.sources.len(), None)
             .into_iter()
@@ -2766,6 +2759,7 @@ impl AccessResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::TestProjections;
     use chaski_core::domain::Category::{I1, I2, I3, I4, II1, II2, IIE, III1, III2, IIIE};
 
     #[test]
@@ -2788,115 +2782,10 @@ mod tests {
         assert!(SourceFilter::default().accepts(None, None));
     }
 
-    /// 1 arc-second raster over (-74.2, -13.0) with z linear in lon and lat.
-    fn geographic(width: usize, height: usize) -> Raster<f32> {
-        let d = 1.0 / 3600.0;
-        let t = [-74.2, d, 0.0, -13.0, 0.0, -d];
-        let mut r = Raster::filled(width, height, t, Some(4326), 0f32);
-        r.nodata = Some(-9999.0);
-        for row in 0..height {
-            for col in 0..width {
-                let (lon, lat) = r.cell_center(col, row);
-                r.data[row * width + col] = linear(lon, lat) as f32;
-            }
-        }
-        r
-    }
-
-    fn linear(lon: f64, lat: f64) -> f64 {
-        3000.0 + 20_000.0 * (lon + 74.2) - 30_000.0 * (lat + 13.0)
-    }
-
-    #[test]
-    #[expect(clippy::many_single_char_names, reason = "raster notation")]
-    fn warp_reproduces_linear_terrain_and_nodata() {
-        let (w, h) = (200, 150);
-        let mut src = geographic(w, h);
-        // A nodata block.
-        for row in 50..60 {
-            for col in 80..100 {
-                src.data[row * w + col] = -9999.0;
-            }
-        }
-        let m = to_metric(src.clone(), "test", None, None).unwrap();
-        assert!(m.warped);
-        assert_eq!(m.epsg, 32718);
-        // 1 arc-second at 13 S is 30.1 m east-west, 30.7 m north-south: 30 m.
-        assert_eq!(m.raster.cell_size(), (30.0, 30.0));
-        let exact = ProjProjection::new(32718).unwrap();
-        let (mut inside, mut nodata, mut worst) = (0, 0, 0f64);
-        for row in 0..m.raster.height {
-            for col in 0..m.raster.width {
-                let (x, y) = m.raster.cell_center(col, row);
-                let (lon, lat) = exact.inverse_one(x, y).unwrap();
-                let z = m.raster.data[row * m.raster.width + col];
-                // Cells whose centre is within 1/1000 of a pixel (3 cm) of a
-                // source cell edge may fall either side of it.
-                let (u, v) = (
-                    (lon - src.transform[0]) * 3600.0,
-                    (src.transform[3] - lat) * 3600.0,
-                );
-                let near_edge = |f: f64| (f - f.round()).abs() < 1e-3;
-                if near_edge(u) || near_edge(v) {
-                    continue;
-                }
-                let under = src.cell_at(lon, lat).map(|(c, r)| src.data[r * w + c]);
-                match under {
-                    Some(value) if !src.is_nodata(value) => {
-                        assert!(!m.raster.is_nodata(z), "({col}, {row})");
-                        inside += 1;
-                        // Away from nodata and the edges bilinear is exact on a plane.
-                        let (c, r) = src.cell_at(lon, lat).unwrap();
-                        let clear = (c.saturating_sub(1)..=(c + 1).min(w - 1)).all(|cc| {
-                            (r.saturating_sub(1)..=(r + 1).min(h - 1))
-                                .all(|rr| !src.is_nodata(src.data[rr * w + cc]))
-                        });
-                        if clear && c > 0 && r > 0 && c + 1 < w && r + 1 < h {
-                            worst = worst.max((f64::from(z) - linear(lon, lat)).abs());
-                        }
-                    }
-                    _ => {
-                        assert!(m.raster.is_nodata(z), "({col}, {row})");
-                        nodata += 1;
-                    }
-                }
-            }
-        }
-        // f32 on values of a few thousand: within a milli-unit.
-        assert!(worst < 2e-3, "{worst}");
-        assert!(inside > 25_000 && nodata > 200, "{inside} {nodata}");
-    }
-
-    #[test]
-    #[expect(clippy::many_single_char_names, reason = "raster notation")]
-    fn lattice_is_within_a_millimetre_of_proj() {
-        let t = [590_000.0, 30.0, 0.0, 8_584_000.0, 0.0, -30.0];
-        let lattice = Lattice::new(1537, 1459, t, 32718).unwrap();
-        let exact = ProjProjection::new(32718).unwrap();
-        let mut state = 7u64;
-        for _ in 0..500 {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1);
-            let u = (state >> 11) as f64 / (1u64 << 53) as f64 * 1537.0;
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1);
-            let v = (state >> 11) as f64 / (1u64 << 53) as f64 * 1459.0;
-            let (x, y) = (t[0] + u * t[1], t[3] + v * t[5]);
-            let a = lattice.lonlat(x, y);
-            let b = exact.inverse_one(x, y).unwrap();
-            assert!(
-                (a.0 - b.0).abs() < 1e-8 && (a.1 - b.1).abs() < 1e-8,
-                "{a:?} {b:?}"
-            );
-        }
-    }
-
     /// A store with a 20 x 10 speed raster of 30 m cells in UTM 18S at
     /// 3.6 km/h (1 m/s) whose column 12 is nodata, facilities A (I-1) at cell
     /// (2, 5) and B (I-3, complete birth care) at (16, 5), and villages.
-    fn synthetic() -> (chaski_core::store::memory::MemoryStore, ProjProjection) {
+    fn synthetic() -> (chaski_core::store::memory::MemoryStore, Arc<dyn Projection>) {
         use chaski_core::store::WriteMode;
         let (x0, y0, cell) = (600_000.0, 8_560_000.0, 30.0);
         let mut speed =
@@ -2905,7 +2794,7 @@ mod tests {
         for row in 0..10 {
             speed.data[row * 20 + 12] = -9999.0;
         }
-        let p = ProjProjection::new(32718).unwrap();
+        let p = TestProjections.metric(32718).unwrap();
         let centre = |c: usize, r: usize| {
             p.inverse_one(x0 + (c as f64 + 0.5) * cell, y0 - (r as f64 + 0.5) * cell)
                 .unwrap()
@@ -2966,7 +2855,7 @@ mod tests {
             model: SurfaceModel::SpeedKmh,
             ..AccessOptions::default()
         };
-        let inputs = AccessInputs::from_store(&store, &opts).unwrap();
+        let inputs = AccessInputs::from_store(&store, &opts, &TestProjections).unwrap();
         assert_eq!(inputs.facilities.len(), 2);
         // V7 is outside the raster's extent and not listed.
         assert_eq!((inputs.places.len(), inputs.outside_extent), (3, 1));
@@ -3053,7 +2942,7 @@ mod tests {
             ..opts
         };
         assert!(matches!(
-            AccessInputs::from_store(&store, &capped),
+            AccessInputs::from_store(&store, &capped, &TestProjections),
             Err(AccessError::TooLarge {
                 width: 20,
                 height: 10,
@@ -3071,7 +2960,7 @@ mod tests {
             model: SurfaceModel::SpeedKmh,
             ..AccessOptions::default()
         };
-        let inputs = AccessInputs::from_store(&store, &opts).unwrap();
+        let inputs = AccessInputs::from_store(&store, &opts, &TestProjections).unwrap();
         let base = inputs
             .run(&Scenario::walking(), Direction::ToSource, None)
             .unwrap();
@@ -3154,7 +3043,7 @@ mod tests {
     /// (5 m per cell up the sides) falling 0.5 m per row to the south, a
     /// facility at cell (2, 5), a village at (16, 5), and a footpath from
     /// (10, 5) to (14, 5) when `path`.
-    fn valley(path: bool) -> (chaski_core::store::memory::MemoryStore, ProjProjection) {
+    fn valley(path: bool) -> (chaski_core::store::memory::MemoryStore, Arc<dyn Projection>) {
         use chaski_core::store::WriteMode;
         use chaski_core::value::Value;
         let (x0, y0, cell) = (600_000.0, 8_560_000.0, 30.0);
@@ -3165,7 +3054,7 @@ mod tests {
                     100.0 + 5.0 * (col as f32 - 12.0).abs() + 0.5 * (9 - row) as f32;
             }
         }
-        let p = ProjProjection::new(32718).unwrap();
+        let p = TestProjections.metric(32718).unwrap();
         let centre = |c: usize, r: usize| {
             p.inverse_one(x0 + (c as f64 + 0.5) * cell, y0 - (r as f64 + 0.5) * cell)
                 .unwrap()
@@ -3224,7 +3113,7 @@ mod tests {
                 rivers: rivers.map(str::to_owned),
                 ..AccessOptions::default()
             };
-            let inputs = AccessInputs::from_store(&store, &opts).unwrap();
+            let inputs = AccessInputs::from_store(&store, &opts, &TestProjections).unwrap();
             let r = inputs.run(scenario, Direction::ToSource, None).unwrap();
             let (lon, lat) = inputs.places[0].lonlat;
             // Northernmost row the route reaches.
@@ -3242,7 +3131,8 @@ mod tests {
         // 20 (r + 1) cells, 0.018 (r + 1) km², flow through (12, r). With
         // 0.036 km² the stream is column 12 from row 1 down; row 0 is its source.
         let (store, _) = valley(false);
-        let inputs = AccessInputs::from_store(&store, &AccessOptions::default()).unwrap();
+        let inputs =
+            AccessInputs::from_store(&store, &AccessOptions::default(), &TestProjections).unwrap();
         let streams = dem_streams(&inputs.metric, 0.036).unwrap();
         let cells: Vec<usize> = (0..200).filter(|&i| streams.data[i] != 0).collect();
         assert_eq!(cells, (1..10).map(|r| r * 20 + 12).collect::<Vec<_>>());
@@ -3285,7 +3175,7 @@ mod tests {
             rivers: Some("dem:0.036".to_owned()),
             ..AccessOptions::default()
         };
-        let inputs = AccessInputs::from_store(&store, &opts).unwrap();
+        let inputs = AccessInputs::from_store(&store, &opts, &TestProjections).unwrap();
         let r = inputs.run(&walking, Direction::ToSource, None).unwrap();
         assert_eq!(r.access[1].status, AccessStatus::Reached);
         assert!(r.access[1].minutes.is_some());
@@ -3299,7 +3189,7 @@ mod tests {
 
     #[test]
     fn land_cover_scales_and_blocks_walking() {
-        use chaski_core::analysis::scenario::LandCoverFactor;
+        use crate::travel::scenario::LandCoverFactor;
         let (store, p) = valley(false);
         // Class 5 everywhere (a grid in the DEM's CRS) but class 9 on columns 8 and 9.
         let (x0, y0) = (600_000.0, 8_560_000.0);
@@ -3320,7 +3210,7 @@ mod tests {
                 land_cover: land_cover.map(str::to_owned),
                 ..AccessOptions::default()
             };
-            let inputs = AccessInputs::from_store(&store, &opts).unwrap();
+            let inputs = AccessInputs::from_store(&store, &opts, &TestProjections).unwrap();
             let r = inputs.run(scenario, Direction::ToSource, None).unwrap();
             (r.access[0].minutes, r.access[0].status)
         };
@@ -3356,7 +3246,7 @@ mod tests {
             land_cover: Some("lc17".to_owned()),
             ..AccessOptions::default()
         };
-        let e = AccessInputs::from_store(&store, &opts)
+        let e = AccessInputs::from_store(&store, &opts, &TestProjections)
             .err()
             .unwrap()
             .to_string();
@@ -3364,56 +3254,6 @@ mod tests {
             e.contains("EPSG:32717: reproject it to EPSG:4326 or EPSG:32718"),
             "{e}"
         );
-    }
-
-    #[test]
-    fn grid_cap_is_checked_before_warping() {
-        // 200 x 150 arc-seconds warp to about 203 x 156 cells of 30 m.
-        let e = to_metric(geographic(200, 150), "big", None, Some(10_000))
-            .err()
-            .unwrap();
-        assert!(
-            matches!(e, AccessError::TooLarge { max: 10_000, width, height, .. } if width * height > 30_000),
-            "{e}"
-        );
-        assert!(to_metric(geographic(200, 150), "ok", None, Some(40_000)).is_ok());
-        let utm = Raster::filled(
-            300,
-            300,
-            [500_000.0, 30.0, 0.0, 8_600_000.0, 0.0, -30.0],
-            Some(32718),
-            1f32,
-        );
-        assert!(matches!(
-            to_metric(utm, "utm", None, Some(89_999)),
-            Err(AccessError::TooLarge {
-                width: 300,
-                height: 300,
-                ..
-            })
-        ));
-    }
-
-    #[test]
-    fn rasters_in_other_geographic_crs_are_refused() {
-        let mut r = geographic(10, 10);
-        r.epsg = Some(4269);
-        let e = to_metric(r.clone(), "nad83", None, None)
-            .err()
-            .unwrap()
-            .to_string();
-        assert!(e.contains("only EPSG:4326"), "{e}");
-        r.epsg = None;
-        assert!(to_metric(r, "nocrs", None, None).is_err());
-        let utm = Raster::filled(
-            3,
-            3,
-            [500_000.0, 30.0, 0.0, 8_600_000.0, 0.0, -30.0],
-            None,
-            1f32,
-        );
-        let e = to_metric(utm, "utm", None, None).err().unwrap().to_string();
-        assert!(e.contains("has no CRS"), "{e}");
     }
 
     #[test]

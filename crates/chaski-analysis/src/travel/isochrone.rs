@@ -21,8 +21,8 @@
 //! MultiPolygon per band, in the grid CRS.
 //!
 //! ```
-//! use chaski_core::analysis::cost::{CostSurface, SearchOptions, travel_time};
-//! use chaski_core::analysis::isochrone::isochrones;
+//! use chaski_analysis::travel::cost::{CostSurface, SearchOptions, travel_time};
+//! use chaski_analysis::travel::isochrone::isochrones;
 //! use chaski_core::raster::Raster;
 //! use geo::Area;
 //! // 1 m/s on 10 m cells: within 10 s of the centre of a 5 x 5 grid lie the
@@ -376,9 +376,9 @@ pub fn catchments(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::cost::{CostSurface, SearchOptions, travel_time};
-    use crate::raster::Raster;
+    use crate::travel::cost::{CostSurface, SearchOptions, travel_time};
     use approx::assert_relative_eq;
+    use chaski_core::raster::Raster;
     use geo::{Area, BooleanOps, Contains, Point, Validation, unary_union};
     use proptest::prelude::*;
 

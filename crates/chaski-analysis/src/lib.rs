@@ -1,0 +1,8 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+pub mod clusters;
+pub mod travel;
+
+#[cfg(test)]
+pub(crate) mod testing;
