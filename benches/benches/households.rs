@@ -18,7 +18,7 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use chaski_core::access_control::{Access, MemoryTokenStore, Role, TokenStore};
+use chaski_core::auth::{Access, MemoryTokenStore, Role, TokenStore};
 use chaski_core::household::places::Places;
 use chaski_core::household::write::plan_edit;
 use chaski_core::layer::{Feature, Layer};

@@ -11,7 +11,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use chaski_analysis::travel::cost::Direction;
 use chaski_analysis::travel::scenario::Scenario;
-use chaski_analysis::travel::{AccessInputs, AccessOptions};
+use chaski_analysis::travel::{TravelInputs, TravelOptions};
 use chaski_core::crs::Projection;
 use chaski_core::store::memory::MemoryStore;
 use chaski_core::store::{Store, WriteMode};
@@ -156,13 +156,13 @@ fn whatif(c: &mut Criterion) {
     group.bench_function("post_remove_facility", |b| {
         b.iter(|| black_box(post(&remove)));
     });
-    let opts = AccessOptions {
+    let opts = TravelOptions {
         all_villages: true,
         max_cells: Some(25_000_000),
-        ..AccessOptions::default()
+        ..TravelOptions::default()
     };
     let inputs =
-        AccessInputs::from_store(store.as_ref(), &opts, &chaski_io::crs::ProjProjections).unwrap();
+        TravelInputs::from_store(store.as_ref(), &opts, &chaski_io::crs::ProjProjections).unwrap();
     group.bench_function("full_search", |b| {
         b.iter(|| {
             black_box(

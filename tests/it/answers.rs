@@ -10,7 +10,7 @@ use axum::http::{Request, StatusCode, header};
 use chaski_analysis::travel::cost::Direction;
 use chaski_analysis::travel::scenario::Scenario;
 use chaski_analysis::travel::village_access::AccessStatus;
-use chaski_analysis::travel::{AccessInputs, AccessOptions, AccessResult, district_polygons};
+use chaski_analysis::travel::{TravelInputs, TravelOptions, TravelResult, district_polygons};
 use chaski_core::layer::Layer;
 use chaski_core::store::memory::MemoryStore;
 use chaski_core::store::{Store, WriteMode};
@@ -74,12 +74,12 @@ fn state(store: Arc<MemoryStore>) -> AppState {
     AppState::new(store, config).unwrap()
 }
 
-fn reference(store: &MemoryStore) -> AccessResult {
-    let opts = AccessOptions {
+fn reference(store: &MemoryStore) -> TravelResult {
+    let opts = TravelOptions {
         all_villages: true,
-        ..AccessOptions::default()
+        ..TravelOptions::default()
     };
-    AccessInputs::from_store(store, &opts, &chaski_io::crs::ProjProjections)
+    TravelInputs::from_store(store, &opts, &chaski_io::crs::ProjProjections)
         .unwrap()
         .run(&Scenario::walking(), Direction::ToSource, None)
         .unwrap()
@@ -146,7 +146,7 @@ fn path_of(url: &str) -> &str {
 
 /// Codes of the villages the reference puts beyond `minutes` (or not
 /// reached), in village order, among those `keep` selects.
-fn beyond(r: &AccessResult, minutes: f64, keep: &dyn Fn((f64, f64)) -> bool) -> Vec<String> {
+fn beyond(r: &TravelResult, minutes: f64, keep: &dyn Fn((f64, f64)) -> bool) -> Vec<String> {
     r.places
         .iter()
         .zip(&r.access)

@@ -11,7 +11,7 @@ use axum::http::{Request, StatusCode};
 use chaski_analysis::travel::cost::{Direction, Neighbourhood};
 use chaski_analysis::travel::scenario::Scenario;
 use chaski_analysis::travel::village_access::AccessStatus;
-use chaski_analysis::travel::{AccessInputs, AccessOptions, AccessResult, RunSettings};
+use chaski_analysis::travel::{RunSettings, TravelInputs, TravelOptions, TravelResult};
 use chaski_core::crs::Projection;
 use chaski_core::store::memory::MemoryStore;
 use chaski_core::store::{Store, WriteMode};
@@ -53,12 +53,12 @@ fn state() -> AppState {
 }
 
 /// The pipeline run directly on the same store, as the API should (walking, to the facility).
-fn reference(store: &MemoryStore) -> AccessResult {
-    let opts = AccessOptions {
+fn reference(store: &MemoryStore) -> TravelResult {
+    let opts = TravelOptions {
         all_villages: true,
-        ..AccessOptions::default()
+        ..TravelOptions::default()
     };
-    AccessInputs::from_store(store, &opts, &chaski_io::crs::ProjProjections)
+    TravelInputs::from_store(store, &opts, &chaski_io::crs::ProjProjections)
         .unwrap()
         .run(&Scenario::walking(), Direction::ToSource, None)
         .unwrap()
@@ -284,12 +284,12 @@ async fn filters_and_presets_change_the_answer() {
 async fn moves_choose_the_neighbourhood() {
     let store = store();
     let st = state_with(store.clone(), ServerConfig::default().max_grid_cells);
-    let opts = AccessOptions {
+    let opts = TravelOptions {
         all_villages: true,
-        ..AccessOptions::default()
+        ..TravelOptions::default()
     };
     let inputs =
-        AccessInputs::from_store(store.as_ref(), &opts, &chaski_io::crs::ProjProjections).unwrap();
+        TravelInputs::from_store(store.as_ref(), &opts, &chaski_io::crs::ProjProjections).unwrap();
     let surface = inputs.surface(&Scenario::walking()).unwrap();
     let villages = points("communities");
     for (moves, n) in [

@@ -10,8 +10,8 @@
 
 use crate::support::{FailingLog, Reply, bearer, call, config, demo_store, get, tile_xy};
 use axum::http::{StatusCode, header};
-use chaski_core::access_control::Access;
-use chaski_core::access_control::{AccessEntry, MemoryTokenStore, Role, Token, TokenStore};
+use chaski_core::auth::Access;
+use chaski_core::auth::{AccessEntry, MemoryTokenStore, Role, Token, TokenStore};
 use chaski_core::household::places::{Place, Places};
 use chaski_core::household::{Violence, derive_risk_level};
 use chaski_core::layer::{Feature, Layer};

@@ -9,7 +9,7 @@
 
 use crate::support::{FailingLog, bearer, config, demo_store, get};
 use axum::http::StatusCode;
-use chaski_core::access_control::{Access, MemoryTokenStore, Role, Token, TokenStore};
+use chaski_core::auth::{Access, MemoryTokenStore, Role, Token, TokenStore};
 use chaski_core::layer::{Feature, Layer, LayerKind};
 use chaski_core::store::memory::MemoryStore;
 use chaski_core::store::{Store, WriteMode};

@@ -6,7 +6,7 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use chaski_core::access_control::{Access, MemoryTokenStore, Role, TokenStore};
+use chaski_core::auth::{Access, MemoryTokenStore, Role, TokenStore};
 use chaski_core::household::places::Place;
 use chaski_core::layer::{Feature, Layer, LayerKind};
 use chaski_core::store::memory::MemoryStore;

@@ -9,7 +9,7 @@
 
 use crate::support::{Reply, bearer, get};
 use axum::http::{StatusCode, header};
-use chaski_core::access_control::{Access, MemoryTokenStore, Role, Token, TokenStore};
+use chaski_core::auth::{Access, MemoryTokenStore, Role, Token, TokenStore};
 use chaski_core::layer::Layer;
 use chaski_core::store::memory::MemoryStore;
 use chaski_core::store::{Store, WriteMode};

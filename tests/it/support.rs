@@ -6,8 +6,8 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use chaski_core::access_control::{
-    Access, AccessEntry, AccessError, AccessRecord, MemoryTokenStore, Token, TokenStore,
+use chaski_core::auth::{
+    Access, AccessEntry, AccessRecord, AuthError, MemoryTokenStore, Token, TokenStore,
 };
 use chaski_core::household::places::Place;
 use chaski_core::layer::Layer;
@@ -108,31 +108,31 @@ pub fn demo_store() -> (MemoryStore, Layer, Layer) {
 pub struct FailingLog(pub MemoryTokenStore);
 
 impl TokenStore for FailingLog {
-    fn create(&self, a: &Access, l: Option<&str>) -> Result<(Token, String), AccessError> {
+    fn create(&self, a: &Access, l: Option<&str>) -> Result<(Token, String), AuthError> {
         self.0.create(a, l)
     }
-    fn verify(&self, s: &str) -> Result<Option<Token>, AccessError> {
+    fn verify(&self, s: &str) -> Result<Option<Token>, AuthError> {
         self.0.verify(s)
     }
-    fn list(&self) -> Result<Vec<Token>, AccessError> {
+    fn list(&self) -> Result<Vec<Token>, AuthError> {
         self.0.list()
     }
-    fn revoke(&self, id: &str) -> Result<(), AccessError> {
+    fn revoke(&self, id: &str) -> Result<(), AuthError> {
         self.0.revoke(id)
     }
-    fn log(&self, _: &AccessRecord<'_>) -> Result<(), AccessError> {
-        Err(AccessError::Backend("disk full".into()))
+    fn log(&self, _: &AccessRecord<'_>) -> Result<(), AuthError> {
+        Err(AuthError::Backend("disk full".into()))
     }
-    fn access_log(&self) -> Result<Vec<AccessEntry>, AccessError> {
+    fn access_log(&self) -> Result<Vec<AccessEntry>, AuthError> {
         self.0.access_log()
     }
-    fn places(&self) -> Result<Vec<Place>, AccessError> {
+    fn places(&self) -> Result<Vec<Place>, AuthError> {
         self.0.places()
     }
-    fn add_places(&self, p: &[Place]) -> Result<usize, AccessError> {
+    fn add_places(&self, p: &[Place]) -> Result<usize, AuthError> {
         self.0.add_places(p)
     }
-    fn remove_places(&self, p: &[Place]) -> Result<usize, AccessError> {
+    fn remove_places(&self, p: &[Place]) -> Result<usize, AuthError> {
         self.0.remove_places(p)
     }
 }

@@ -10,7 +10,7 @@ use axum::http::{Request, StatusCode};
 use chaski_analysis::travel::cost::Direction;
 use chaski_analysis::travel::scenario::Scenario;
 use chaski_analysis::travel::village_access::AccessStatus;
-use chaski_analysis::travel::{AccessInputs, AccessOptions, AccessResult};
+use chaski_analysis::travel::{TravelInputs, TravelOptions, TravelResult};
 use chaski_core::Feature;
 use chaski_core::crs::Projection;
 use chaski_core::store::memory::MemoryStore;
@@ -50,12 +50,12 @@ fn state(store: Arc<MemoryStore>) -> AppState {
 }
 
 /// The pipeline from scratch on `store` (walking, to the facility, every village).
-fn pipeline(store: &MemoryStore) -> AccessResult {
-    let opts = AccessOptions {
+fn pipeline(store: &MemoryStore) -> TravelResult {
+    let opts = TravelOptions {
         all_villages: true,
-        ..AccessOptions::default()
+        ..TravelOptions::default()
     };
-    AccessInputs::from_store(store, &opts, &chaski_io::crs::ProjProjections)
+    TravelInputs::from_store(store, &opts, &chaski_io::crs::ProjProjections)
         .unwrap()
         .run(&Scenario::walking(), Direction::ToSource, None)
         .unwrap()
@@ -140,7 +140,7 @@ fn store_copy(store: &MemoryStore) -> Arc<MemoryStore> {
 }
 
 /// Minutes of each village code.
-fn minutes(r: &AccessResult) -> HashMap<String, Option<f64>> {
+fn minutes(r: &TravelResult) -> HashMap<String, Option<f64>> {
     r.places
         .iter()
         .zip(&r.access)
@@ -180,7 +180,7 @@ fn river_points() -> Vec<(f64, f64)> {
 /// A village code, the footpath from it and the bridge, in longitude/latitude.
 type Crossing = (String, Vec<(f64, f64)>, Vec<(f64, f64)>);
 
-fn crossings(base: &AccessResult) -> Vec<Crossing> {
+fn crossings(base: &TravelResult) -> Vec<Crossing> {
     let p = utm();
     let river = river_points();
     let mut villages: Vec<(&chaski_analysis::travel::Place, f64)> = base
@@ -344,7 +344,7 @@ async fn a_bridge_equals_the_pipeline_with_the_bridge_in_the_store() {
     assert!(v["after_min"].as_f64().unwrap() < v["before_min"].as_f64().unwrap() - 5.0);
 
     // Population within 60/120/240 minutes, after as the pipeline counts it.
-    let pop = |r: &AccessResult, m: f64| -> u64 {
+    let pop = |r: &TravelResult, m: f64| -> u64 {
         r.places
             .iter()
             .zip(&r.access)
@@ -426,7 +426,7 @@ async fn a_bridge_equals_the_pipeline_with_the_bridge_in_the_store() {
 }
 
 /// The village with the longest trip, its place and minutes.
-fn farthest(base: &AccessResult) -> (&chaski_analysis::travel::Place, f64) {
+fn farthest(base: &TravelResult) -> (&chaski_analysis::travel::Place, f64) {
     base.places
         .iter()
         .zip(&base.access)

@@ -21,8 +21,8 @@ use chaski_analysis::travel::scenario::Scenario;
 use chaski_analysis::travel::uncertainty::Interval;
 use chaski_analysis::travel::village_access::{AccessStatus, DistrictSummary};
 use chaski_analysis::travel::{
-    AccessError, AccessInputs, AccessOptions, AccessResult, BirthCareFilter, RunSettings,
-    SourceFilter, SurfaceModel, read_layers,
+    BirthCareFilter, RunSettings, SourceFilter, SurfaceModel, TravelError, TravelInputs,
+    TravelOptions, TravelResult, read_layers,
 };
 use chaski_core::raster::Raster;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -291,7 +291,7 @@ impl Stages {
 
 /// Everything computed, ready to write.
 struct Outcome<'a> {
-    result: &'a AccessResult,
+    result: &'a TravelResult,
     /// Monte Carlo 5 %, median and 95 % times per village (`--uncertainty`).
     intervals: Option<&'a [Option<Interval>]>,
     districts: Option<&'a DistrictSummary>,
@@ -507,7 +507,7 @@ fn isochrone_feature(o: &Outcome<'_>, minutes: f64) -> Json {
 
 /// Villages reached and their known population (None: unknown for all of
 /// them), per source.
-fn served(r: &AccessResult) -> (Vec<u64>, Vec<Option<u64>>) {
+fn served(r: &TravelResult) -> (Vec<u64>, Vec<Option<u64>>) {
     let mut villages = vec![0u64; r.sources.len()];
     let mut population: Vec<Option<u64>> = vec![None; r.sources.len()];
     for (p, a) in r.places.iter().zip(&r.access) {
@@ -688,7 +688,7 @@ fn scenario(args: &Args) -> Result<Scenario> {
 fn check_args(args: &Args) -> Result<Vec<f64>> {
     if let Some(m) = args.max_minutes {
         if !(m.is_finite() && m > 0.0) {
-            return Err(AccessError::Option {
+            return Err(TravelError::Option {
                 option: "max-minutes",
                 value: m.to_string(),
                 reason: "must be a positive number of minutes",
@@ -698,7 +698,7 @@ fn check_args(args: &Args) -> Result<Vec<f64>> {
     }
     let mut bands = args.bands.clone();
     if bands.is_empty() || bands.iter().any(|b| !(b.is_finite() && *b > 0.0)) {
-        return Err(AccessError::Option {
+        return Err(TravelError::Option {
             option: "bands",
             value: format!("{:?}", args.bands),
             reason: "must be positive numbers of minutes",
@@ -711,8 +711,8 @@ fn check_args(args: &Args) -> Result<Vec<f64>> {
 }
 
 /// The options of the shared pipeline ([`chaski_analysis::travel`]) for `args`.
-fn access_options(args: &Args) -> AccessOptions {
-    AccessOptions {
+fn access_options(args: &Args) -> TravelOptions {
+    TravelOptions {
         dem: args.dem.clone(),
         facilities: args.facilities.clone(),
         villages: args.villages.clone(),
@@ -741,7 +741,7 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
     let bands = check_args(args)?;
     let filter = SourceFilter::new(args.category.as_deref(), args.birth_care.map(Into::into))
         .map_err(|e| match e {
-            AccessError::Category { value, reason } => {
+            TravelError::Category { value, reason } => {
                 anyhow::Error::from(CatchmentsError::Category { value, reason })
             }
             other => other.into(),
@@ -791,7 +791,7 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
             }
         }
     }
-    let inputs = AccessInputs::new(
+    let inputs = TravelInputs::new(
         &layers,
         input,
         &what,

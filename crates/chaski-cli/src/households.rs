@@ -3,7 +3,7 @@
 //! may write).
 
 use anyhow::{Context, Result, bail};
-use chaski_core::access_control::{Access, Role, TokenStore};
+use chaski_core::auth::{Access, Role, TokenStore};
 use chaski_core::household::places::{Place, Places};
 use chaski_core::household::write::Withdrawal;
 use chaski_core::layer::LayerKind;

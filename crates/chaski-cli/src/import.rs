@@ -1,7 +1,7 @@
 //! `chaski import`: read a file, validate and type it, index it and store it.
 
 use anyhow::{Context, Result};
-use chaski_core::access_control::{Access, AccessRecord, Role, TokenStore};
+use chaski_core::auth::{Access, AccessRecord, Role, TokenStore};
 use chaski_core::household::places::Places;
 use chaski_core::index::SpatialIndex;
 use chaski_core::layer::LayerKind;

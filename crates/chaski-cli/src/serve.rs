@@ -70,7 +70,7 @@ pub fn run(store_path: &Path, args: Args) -> Result<ExitCode> {
         format!("built-in styles {}", names.join(", "))
     };
     let store = crate::store::open(store_path)?;
-    let tokens: std::sync::Arc<dyn chaski_core::access_control::TokenStore> = std::sync::Arc::new(
+    let tokens: std::sync::Arc<dyn chaski_core::auth::TokenStore> = std::sync::Arc::new(
         chaski_io::store::tokens::GpkgTokenStore::open(store_path)
             .with_context(|| format!("opening the tokens of {}", store_path.display()))?,
     );

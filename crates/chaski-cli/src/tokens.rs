@@ -4,7 +4,7 @@
 //! never prints secrets or hashes; `revoke` disables a token for good.
 
 use anyhow::{Context, Result};
-use chaski_core::access_control::{Access, Role, Token, TokenStore};
+use chaski_core::auth::{Access, Role, Token, TokenStore};
 use chaski_io::store::tokens::GpkgTokenStore;
 use std::fmt::Write as _;
 use std::io::Write as _;

@@ -1,7 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
-pub mod access_control;
+pub mod auth;
 pub mod crs;
 pub mod disclosure;
 pub mod domain;

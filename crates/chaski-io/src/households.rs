@@ -47,8 +47,8 @@
 //! [`chaski_core::household::derive_risk_level`] (violence risk included).
 
 use crate::import::{GeomError, ImportReport, SourceColumn, SourceRecord, SourceTable};
-use chaski_core::access_control::{
-    Access, AccessError, AccessRecord, FIELD_CHA_SECTOR, FIELD_FACILITY, Role, TokenStore,
+use chaski_core::auth::{
+    Access, AccessRecord, AuthError, FIELD_CHA_SECTOR, FIELD_FACILITY, Role, TokenStore,
 };
 use chaski_core::household::places::Places;
 use chaski_core::household::write::{Deleted, Refusal, Repair, WriteRules, check_scope, plan_edit};
@@ -537,7 +537,7 @@ pub enum HouseholdWriteError {
     Store(#[from] StoreError),
     /// The token store (register of places, access log) failed.
     #[error("token store: {0}")]
-    Tokens(#[from] AccessError),
+    Tokens(#[from] AuthError),
 }
 
 /// Write household rows (and withdrawals) of `report` into layer

@@ -17,7 +17,7 @@
 use chaski_analysis::travel::cost::Direction;
 use chaski_analysis::travel::isochrone::{catchments, time_bands};
 use chaski_analysis::travel::scenario::Scenario;
-use chaski_analysis::travel::{AccessInputs, AccessOptions, AccessResult};
+use chaski_analysis::travel::{TravelInputs, TravelOptions, TravelResult};
 use chaski_core::Layer;
 use chaski_core::layer::{Feature, LayerKind};
 use chaski_core::store::Store;
@@ -47,13 +47,13 @@ pub fn build(store: &dyn Store, max_cells: usize, dem: Option<&str>) -> Vec<Laye
 }
 
 fn compute(store: &dyn Store, max_cells: usize, dem: Option<&str>) -> Result<Vec<Layer>, String> {
-    let opts = AccessOptions {
+    let opts = TravelOptions {
         max_cells: Some(max_cells),
         dem: dem.map(str::to_owned),
-        ..AccessOptions::default()
+        ..TravelOptions::default()
     };
     let inputs =
-        AccessInputs::from_store(store, &opts, &ProjProjections).map_err(|e| e.to_string())?;
+        TravelInputs::from_store(store, &opts, &ProjProjections).map_err(|e| e.to_string())?;
     let result = inputs
         .run(&Scenario::walking(), Direction::ToSource, None)
         .map_err(|e| e.to_string())?;
@@ -62,7 +62,7 @@ fn compute(store: &dyn Store, max_cells: usize, dem: Option<&str>) -> Result<Vec
 
 /// The `travel_time` bands and `catchments` of a search, in longitude/latitude
 /// (empty layers left out). The what-if tiles use them too.
-pub fn layers_of(result: &AccessResult) -> Vec<Layer> {
+pub fn layers_of(result: &TravelResult) -> Vec<Layer> {
     let projection = &result.metric.projection;
     let to_lonlat = |mp: &MultiPolygon<f64>| -> MultiPolygon<f64> {
         mp.map_coords(|c| {

@@ -44,8 +44,8 @@ use chaski_analysis::travel::scenario::Scenario;
 use chaski_analysis::travel::village_access::AccessStatus;
 use chaski_analysis::travel::village_access::District;
 use chaski_analysis::travel::{
-    AccessError, AccessInputs, AccessOptions, AccessResult, BirthCareFilter, Facility, PlaceFilter,
-    RunSettings, SourceFilter, deg, district_layer, district_polygons, find_district,
+    BirthCareFilter, Facility, PlaceFilter, RunSettings, SourceFilter, TravelError, TravelInputs,
+    TravelOptions, TravelResult, deg, district_layer, district_polygons, find_district,
 };
 use chaski_core::store::StoreError;
 use chaski_io::crs::ProjProjections;
@@ -66,24 +66,24 @@ pub const DEFAULT_LIMIT: usize = 1000;
 /// Most items per page of a list answer.
 pub const MAX_LIMIT: usize = 10_000;
 
-impl From<AccessError> for ApiError {
-    fn from(e: AccessError) -> Self {
+impl From<TravelError> for ApiError {
+    fn from(e: TravelError) -> Self {
         match e {
-            AccessError::TooLarge { .. } => Self::TooLarge(e.to_string()),
-            AccessError::Category { .. } => Self::BadRequest(format!("query parameter {e}")),
-            AccessError::Option { .. } | AccessError::Districts { .. } => {
+            TravelError::TooLarge { .. } => Self::TooLarge(e.to_string()),
+            TravelError::Category { .. } => Self::BadRequest(format!("query parameter {e}")),
+            TravelError::Option { .. } | TravelError::Districts { .. } => {
                 Self::BadRequest(e.to_string())
             }
-            AccessError::Sources { .. } | AccessError::Edit { .. } => {
+            TravelError::Sources { .. } | TravelError::Edit { .. } => {
                 Self::Unprocessable(e.to_string())
             }
-            AccessError::Store {
+            TravelError::Store {
                 source: StoreError::NotFound(name),
                 ..
             } => Self::NotFound(format!(
                 "no travel-time surface: the store has no '{name}' (import a DEM with `chaski import FILE.tif --layer dem`)"
             )),
-            AccessError::Dem { .. } | AccessError::MissingLayer { .. } => {
+            TravelError::Dem { .. } | TravelError::MissingLayer { .. } => {
                 Self::NotFound(format!("no travel-time surface: {e}"))
             }
             other => Self::internal(other),
@@ -109,8 +109,8 @@ struct ResultKey {
 
 /// Cached travel-time inputs and searches, held by [`AppState`].
 pub struct AccessCache {
-    inputs: moka::future::Cache<u64, Arc<AccessInputs>>,
-    results: moka::future::Cache<ResultKey, Arc<AccessResult>>,
+    inputs: moka::future::Cache<u64, Arc<TravelInputs>>,
+    results: moka::future::Cache<ResultKey, Arc<TravelResult>>,
     /// District polygons (longitude/latitude) per (data version, layer).
     districts: moka::future::Cache<(u64, String), Arc<[District]>>,
     version: AtomicU64,
@@ -138,7 +138,7 @@ impl AccessCache {
             inputs: moka::future::Cache::builder().max_capacity(2).build(),
             results: moka::future::Cache::builder()
                 .max_capacity(RESULTS_CACHE_KIB)
-                .weigher(|_k: &ResultKey, v: &Arc<AccessResult>| {
+                .weigher(|_k: &ResultKey, v: &Arc<TravelResult>| {
                     u32::try_from(v.size_bytes() / 1024 + 1).unwrap_or(u32::MAX)
                 })
                 .build(),
@@ -178,19 +178,19 @@ impl AccessCache {
         &self,
         state: &AppState,
         version: u64,
-    ) -> ApiResult<Arc<AccessInputs>> {
+    ) -> ApiResult<Arc<TravelInputs>> {
         let state = state.clone();
         let task = tokio::spawn(async move {
             let store = Arc::clone(&state.store);
-            let opts = AccessOptions {
+            let opts = TravelOptions {
                 all_villages: true,
                 max_cells: Some(state.config.max_grid_cells),
                 dem: state.config.dem.clone(),
-                ..AccessOptions::default()
+                ..TravelOptions::default()
             };
             let init = async move {
                 tokio::task::spawn_blocking(move || {
-                    AccessInputs::from_store(store.as_ref(), &opts, &ProjProjections).map(Arc::new)
+                    TravelInputs::from_store(store.as_ref(), &opts, &ProjProjections).map(Arc::new)
                 })
                 .await
                 .map_err(ApiError::internal)?
@@ -212,7 +212,7 @@ impl AccessCache {
         &self,
         state: &AppState,
         run: &RunParams,
-    ) -> ApiResult<(u64, Arc<AccessResult>)> {
+    ) -> ApiResult<(u64, Arc<TravelResult>)> {
         let version = self.version(state).await?;
         let key = ResultKey {
             version,
@@ -253,7 +253,7 @@ impl AccessCache {
                         },
                     )?;
                     tracing::info!(elapsed = ?t0.elapsed(), scenario = scenario.name, "travel time searched");
-                    Ok::<_, AccessError>(Arc::new(result))
+                    Ok::<_, TravelError>(Arc::new(result))
                 })
                 .await
                 .map_err(ApiError::internal)?
@@ -651,7 +651,7 @@ async fn search_or_whatif<'a>(
     state: &AppState,
     p: &'a Params,
     run: &RunParams,
-) -> ApiResult<(u64, Arc<AccessResult>, String, Option<&'a str>)> {
+) -> ApiResult<(u64, Arc<TravelResult>, String, Option<&'a str>)> {
     let Some(id) = p.get("whatif").filter(|w| !w.is_empty()) else {
         let (version, result) = state.access.result(state, run).await?;
         return Ok((version, result, run.filter.describe(), None));
@@ -874,7 +874,7 @@ struct UnderservedRequest<'a> {
     list: &'a ListParams,
     filter: &'a PlaceFilter,
     echo: FilterEcho,
-    result: &'a AccessResult,
+    result: &'a TravelResult,
     sources: &'a str,
     version: u64,
     whatif: Option<&'a str>,
@@ -1113,7 +1113,7 @@ pub async fn catchments(
     let sources = point_sources(&body)?;
     let version = state.access.version(&state).await?;
     let inputs = state.access.inputs(&state, version).await?;
-    let out = tokio::task::spawn_blocking(move || -> Result<Value, AccessError> {
+    let out = tokio::task::spawn_blocking(move || -> Result<Value, TravelError> {
         let surface = inputs.surface(&run.scenario)?;
         let result = inputs.run_on(
             &surface,

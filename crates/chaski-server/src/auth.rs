@@ -9,7 +9,7 @@ use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
-use chaski_core::access_control::{Access, Role, Token};
+use chaski_core::auth::{Access, Role, Token};
 
 /// Who is calling: the verified token (if any) and the rights it grants.
 #[derive(Debug, Clone)]

@@ -32,7 +32,7 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use chaski_analysis::clusters::{self as engine, ClusterOptions, Clusters, ClustersError, Method};
-use chaski_core::access_control::{Access, AccessRecord, FIELD_VIOLENCE_RISK, Role, Visibility};
+use chaski_core::auth::{Access, AccessRecord, FIELD_VIOLENCE_RISK, Role, Visibility};
 use chaski_core::disclosure::Shown;
 use chaski_core::layer::{Feature, Layer, LayerKind};
 use chaski_core::store::{LayerInfo, Store};

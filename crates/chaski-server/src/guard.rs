@@ -24,7 +24,7 @@ use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use chaski_core::access_control::AccessRecord;
+use chaski_core::auth::AccessRecord;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};

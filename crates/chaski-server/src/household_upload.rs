@@ -48,7 +48,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chaski_core::access_control::Role;
+use chaski_core::auth::Role;
 use chaski_core::household::write::{Deleted, Refusal, Withdrawal};
 use chaski_core::layer::{Layer, LayerKind};
 use chaski_core::store::StoreError;

@@ -17,7 +17,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use chaski_core::access_control::{Role, Visibility};
+use chaski_core::auth::{Role, Visibility};
 use chaski_core::layer::Layer;
 use chaski_core::store::Store;
 use chaski_core::value::Value as FieldValue;

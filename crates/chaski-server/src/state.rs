@@ -5,7 +5,7 @@ use crate::config::ServerConfig;
 use crate::encoding::Encoding;
 use crate::error::ApiError;
 use bytes::Bytes;
-use chaski_core::access_control::TokenStore;
+use chaski_core::auth::TokenStore;
 use chaski_core::store::Store;
 use std::sync::{Arc, Mutex, RwLock};
 

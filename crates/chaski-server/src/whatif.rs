@@ -59,7 +59,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use chaski_analysis::travel::scenario::{RouteClass, WaterClass};
 use chaski_analysis::travel::village_access::AccessStatus;
-use chaski_analysis::travel::{AccessResult, Edit, Facility, PlaceFilter, Recompute};
+use chaski_analysis::travel::{Edit, Facility, PlaceFilter, Recompute, TravelResult};
 use chaski_core::Layer;
 use chaski_core::domain::{BirthCare, Category};
 use chaski_core::layer::{Feature, LayerKind};
@@ -103,7 +103,7 @@ struct WhatIfLayer {
 /// villages of the search, shared with the base search).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChangedVillage {
-    /// Index into [`AccessResult::places`].
+    /// Index into [`TravelResult::places`].
     pub place: usize,
     /// Minutes before the edits (None: no time).
     pub before_min: Option<f64>,
@@ -125,7 +125,7 @@ pub struct WhatIf {
     /// The villages whose time or facility changes, most improved first.
     pub changed: Vec<ChangedVillage>,
     /// The search with the edits.
-    pub result: Arc<AccessResult>,
+    pub result: Arc<TravelResult>,
     /// Data version of the store the edits were applied to.
     pub version: u64,
     layers: Vec<WhatIfLayer>,
@@ -612,7 +612,7 @@ fn run_params(p: &Params, members: Vec<(String, String)>) -> ApiResult<RunParams
 }
 
 /// Villages whose time or facility differs, most improved first.
-fn villages_changed(base: &AccessResult, after: &AccessResult) -> Vec<ChangedVillage> {
+fn villages_changed(base: &TravelResult, after: &TravelResult) -> Vec<ChangedVillage> {
     let mut out: Vec<(f64, ChangedVillage)> = Vec::new();
     for (i, (a, b)) in base.access.iter().zip(&after.access).enumerate() {
         let fa = a.source.and_then(|s| base.sources.get(s)).map(|f| &f.code);
@@ -741,7 +741,7 @@ fn answer_body(
 
 /// Known population of the villages within `minutes`: `None` when no
 /// village of the result has a known population (unknown is not zero).
-fn population_within(r: &AccessResult, minutes: f64) -> Option<u64> {
+fn population_within(r: &TravelResult, minutes: f64) -> Option<u64> {
     r.places
         .iter()
         .zip(&r.access)

@@ -19,15 +19,15 @@
 //! use chaski_analysis::travel::cost::Direction;
 //! use chaski_analysis::travel::scenario::Scenario;
 //! use chaski_core::store::memory::MemoryStore;
-//! use chaski_analysis::travel::{AccessInputs, AccessOptions};
+//! use chaski_analysis::travel::{TravelInputs, TravelOptions};
 //!
 //! let store = MemoryStore::new(); // with a `dem` raster and a `facilities` layer
 //! # let projections: &dyn chaski_core::crs::Projections = todo!(); // PROJ in chaski-io
-//! let inputs = AccessInputs::from_store(&store, &AccessOptions::default(), projections)?;
+//! let inputs = TravelInputs::from_store(&store, &TravelOptions::default(), projections)?;
 //! let result = inputs.run(&Scenario::walking(), Direction::ToSource, None)?;
 //! let minutes = result.minutes_at(-74.1, -12.95);
 //! let route = result.route_from(-74.1, -12.95);
-//! # Ok::<(), chaski_analysis::travel::AccessError>(())
+//! # Ok::<(), chaski_analysis::travel::TravelError>(())
 //! ```
 
 use crate::travel::cost::{
@@ -58,7 +58,7 @@ use std::time::Instant;
 /// The travel-time pipeline failed (each variant names the input at fault).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum AccessError {
+pub enum TravelError {
     /// A category expression could not be read.
     #[error("category '{value}': {reason} (e.g. '>=I-3', 'I-4', 'I-3,I-4')")]
     Category {
@@ -184,17 +184,17 @@ pub enum AccessError {
     },
     /// The district summary could not be made.
     #[error(transparent)]
-    Summary(#[from] crate::travel::village_access::AccessError),
+    Summary(#[from] crate::travel::village_access::SummaryError),
 }
 
-fn crs(what: impl Into<String>) -> impl FnOnce(CrsError) -> AccessError {
+fn crs(what: impl Into<String>) -> impl FnOnce(CrsError) -> TravelError {
     let what = what.into();
-    move |source| AccessError::Crs { what, source }
+    move |source| TravelError::Crs { what, source }
 }
 
-fn store_err(what: impl Into<String>) -> impl FnOnce(StoreError) -> AccessError {
+fn store_err(what: impl Into<String>) -> impl FnOnce(StoreError) -> TravelError {
     let what = what.into();
-    move |source| AccessError::Store { what, source }
+    move |source| TravelError::Store { what, source }
 }
 
 /// A raster on a metric grid, with how to go back to longitude/latitude.
@@ -266,9 +266,9 @@ impl Lattice {
         height: usize,
         transform: [f64; 6],
         projection: &dyn Projection,
-    ) -> Result<Self, AccessError> {
+    ) -> Result<Self, TravelError> {
         if width == 0 || height == 0 {
-            return Err(AccessError::Raster {
+            return Err(TravelError::Raster {
                 what: format!("grid {width} x {height}"),
                 reason: "has no cells".to_owned(),
             });
@@ -384,8 +384,8 @@ pub fn to_metric(
     cell: Option<f64>,
     max_cells: Option<usize>,
     projections: &dyn Projections,
-) -> Result<Metric, AccessError> {
-    let bad = |reason: String| AccessError::Raster {
+) -> Result<Metric, TravelError> {
+    let bad = |reason: String| TravelError::Raster {
         what: what.to_owned(),
         reason,
     };
@@ -448,7 +448,7 @@ pub fn to_metric(
     let cell = match cell {
         Some(c) if c.is_finite() && c > 0.0 => c,
         Some(c) => {
-            return Err(AccessError::Option {
+            return Err(TravelError::Option {
                 option: "cell",
                 value: c.to_string(),
                 reason: "must be a positive number of metres",
@@ -661,9 +661,9 @@ fn check_cells(
     width: usize,
     height: usize,
     max: Option<usize>,
-) -> Result<(), AccessError> {
+) -> Result<(), TravelError> {
     match max {
-        Some(max) if width.saturating_mul(height) > max => Err(AccessError::TooLarge {
+        Some(max) if width.saturating_mul(height) > max => Err(TravelError::TooLarge {
             what: what.to_owned(),
             width,
             height,
@@ -705,7 +705,7 @@ impl SourceFilter {
     pub fn new(
         category: Option<&str>,
         birth_care: Option<BirthCareFilter>,
-    ) -> Result<Self, AccessError> {
+    ) -> Result<Self, TravelError> {
         let categories = match category.map(str::trim) {
             None | Some("") => None,
             Some(text) => {
@@ -778,8 +778,8 @@ impl SourceFilter {
 
 /// The categories selected by a category expression ('>=I-3', '>I-2',
 /// '<=I-2', '<I-3', '=I-4', 'I-4', 'I-3,I-4').
-pub fn parse_categories(text: &str) -> Result<Vec<Category>, AccessError> {
-    let err = |reason: String| AccessError::Category {
+pub fn parse_categories(text: &str) -> Result<Vec<Category>, TravelError> {
+    let err = |reason: String| TravelError::Category {
         value: text.to_owned(),
         reason,
     };
@@ -888,7 +888,7 @@ pub fn burn_layer(
     projection: &dyn Projection,
     routes: &mut Raster<u8>,
     water: &mut Raster<u8>,
-) -> Result<usize, AccessError> {
+) -> Result<usize, TravelError> {
     let mut burned = 0;
     for f in &layer.features {
         let (route, wclass) = route_class(layer.kind, &text(layer, f, "class"));
@@ -935,7 +935,7 @@ pub fn villages(
     layer: &Layer,
     metric: &Metric,
     all: bool,
-) -> Result<(Vec<Place>, usize), AccessError> {
+) -> Result<(Vec<Place>, usize), TravelError> {
     let (b, extent_epsg) = metric.extent;
     let mut lonlats = Vec::new();
     let mut meta = Vec::new();
@@ -1006,7 +1006,7 @@ fn district_of(layer: &Layer, f: &chaski_core::Feature) -> Option<District> {
 }
 
 /// The district polygons of `layer` in the metric CRS.
-pub fn districts_of(layer: &Layer, forward: &dyn Projection) -> Result<Vec<District>, AccessError> {
+pub fn districts_of(layer: &Layer, forward: &dyn Projection) -> Result<Vec<District>, TravelError> {
     let mut out = Vec::new();
     for f in &layer.features {
         let Some(mut d) = district_of(layer, f) else {
@@ -1038,7 +1038,7 @@ pub fn district_layer(
     store: &dyn Store,
     named: Option<&str>,
     option: &'static str,
-) -> Result<String, AccessError> {
+) -> Result<String, TravelError> {
     use chaski_core::layer::GeometryType;
     let layers = store
         .layers()
@@ -1060,11 +1060,11 @@ pub fn district_layer(
     if let Some(name) = named.map(str::trim).filter(|n| !n.is_empty()) {
         return match layers.iter().find(|l| l.name == name) {
             Some(l) if l.geometry_type == GeometryType::MultiPolygon => Ok(name.to_owned()),
-            Some(_) => Err(AccessError::Districts {
+            Some(_) => Err(TravelError::Districts {
                 option,
                 reason: format!("layer '{name}' is not a layer of polygons ({})", listed()),
             }),
-            None => Err(AccessError::Districts {
+            None => Err(TravelError::Districts {
                 option,
                 reason: format!("no layer '{name}' in the store ({})", listed()),
             }),
@@ -1087,7 +1087,7 @@ pub fn district_layer(
             None
         }
     };
-    pick.map(str::to_owned).ok_or_else(|| AccessError::Districts {
+    pick.map(str::to_owned).ok_or_else(|| TravelError::Districts {
         option,
         reason: if candidates.is_empty() {
             listed()
@@ -1126,7 +1126,7 @@ pub fn find_district(
     key: &str,
     layer: &str,
     option: &'static str,
-) -> Result<usize, AccessError> {
+) -> Result<usize, TravelError> {
     let key = key.trim();
     if let Some(i) = districts.iter().position(|d| d.code == key) {
         return Ok(i);
@@ -1152,7 +1152,7 @@ pub fn find_district(
             let like: Vec<usize> = (0..districts.len())
                 .filter(|&i| !folded.is_empty() && fold(&districts[i].name).contains(&folded))
                 .collect();
-            Err(AccessError::Districts {
+            Err(TravelError::Districts {
                 option,
                 reason: if like.is_empty() {
                     format!("no district with code or name '{key}' in layer '{layer}'")
@@ -1164,7 +1164,7 @@ pub fn find_district(
                 },
             })
         }
-        several => Err(AccessError::Districts {
+        several => Err(TravelError::Districts {
             option,
             reason: format!(
                 "{} districts of layer '{layer}' are named '{key}': give the code of one ({})",
@@ -1177,7 +1177,7 @@ pub fn find_district(
 
 /// One district as a filter: its polygons and box, and the districts before
 /// it in the layer that touch its box (a village on a shared border belongs to
-/// the first district, as in [`AccessResult::district_summary`]).
+/// the first district, as in [`TravelResult::district_summary`]).
 #[derive(Debug, Clone)]
 struct DistrictArea {
     polygons: MultiPolygon<f64>,
@@ -1282,7 +1282,7 @@ pub enum SurfaceModel {
 
 /// What to read from the store and how.
 #[derive(Debug, Clone, PartialEq)]
-pub struct AccessOptions {
+pub struct TravelOptions {
     /// DEM raster in the store (None: found by [`find_dem`]).
     pub dem: Option<String>,
     /// Facilities layer (default `facilities`).
@@ -1318,7 +1318,7 @@ pub struct AccessOptions {
     pub land_cover: Option<String>,
 }
 
-impl Default for AccessOptions {
+impl Default for TravelOptions {
     fn default() -> Self {
         Self {
             dem: None,
@@ -1360,7 +1360,7 @@ pub const DEFAULT_STREAM_KM2: f64 = 1.0;
 
 /// The drainage-area threshold in km² when `rivers` asks for streams derived
 /// from the DEM (`dem`, or `dem:KM2`); `None` for a layer name or `none`.
-pub fn derived_rivers(rivers: Option<&str>) -> Result<Option<f64>, AccessError> {
+pub fn derived_rivers(rivers: Option<&str>) -> Result<Option<f64>, TravelError> {
     let Some(spec) = rivers.map(str::trim) else {
         return Ok(None);
     };
@@ -1373,7 +1373,7 @@ pub fn derived_rivers(rivers: Option<&str>) -> Result<Option<f64>, AccessError> 
     };
     match km2.trim().parse::<f64>() {
         Ok(v) if v.is_finite() && v > 0.0 => Ok(Some(v)),
-        _ => Err(AccessError::Option {
+        _ => Err(TravelError::Option {
             option: "rivers",
             value: spec.to_owned(),
             reason: "expected dem or dem:KM2 with a drainage area in km² above 0 (e.g. dem:1.5)",
@@ -1384,7 +1384,7 @@ pub fn derived_rivers(rivers: Option<&str>) -> Result<Option<f64>, AccessError> 
 /// Streams of the DEM on `metric`'s grid: [`WaterClass::River`] where at
 /// least `km2` km² drain through a cell (Priority-Flood, D8 and flow
 /// accumulation, see [`crate::travel::hydrology`]), 0 elsewhere.
-pub fn dem_streams(metric: &Metric, km2: f64) -> Result<Raster<u8>, AccessError> {
+pub fn dem_streams(metric: &Metric, km2: f64) -> Result<Raster<u8>, TravelError> {
     let flow = flow_grid(&metric.raster)?;
     let t = metric.raster.transform;
     let cell_m2 = (t[1] * t[5]).abs().max(f64::MIN_POSITIVE);
@@ -1402,8 +1402,8 @@ pub fn land_cover_on(
     metric: &Metric,
     lc: &Raster<f32>,
     name: &str,
-) -> Result<Raster<f32>, AccessError> {
-    let bad = |reason: String| AccessError::Raster {
+) -> Result<Raster<f32>, TravelError> {
+    let bad = |reason: String| TravelError::Raster {
         what: format!("'{name}' (land cover)"),
         reason,
     };
@@ -1474,11 +1474,11 @@ fn line_layer(
     given: Option<&str>,
     default: &str,
     option: &'static str,
-) -> Result<Option<String>, AccessError> {
+) -> Result<Option<String>, TravelError> {
     match given {
         Some(n) if n.eq_ignore_ascii_case("none") => Ok(None),
         Some(n) if names.iter().any(|x| x == n) => Ok(Some(n.to_owned())),
-        Some(n) => Err(AccessError::MissingLayer {
+        Some(n) => Err(TravelError::MissingLayer {
             layer: n.to_owned(),
             option,
             available: names_in_words(names),
@@ -1519,14 +1519,14 @@ pub fn find_dem(
     store: &dyn Store,
     named: Option<&str>,
     land_cover: Option<&str>,
-) -> Result<String, AccessError> {
+) -> Result<String, TravelError> {
     let rasters: Vec<String> = store
         .rasters()
         .map_err(store_err("listing the store's rasters"))?
         .into_iter()
         .map(|r| r.name)
         .collect();
-    let err = |reason: String| AccessError::Dem {
+    let err = |reason: String| TravelError::Dem {
         reason,
         available: store_contents(store),
     };
@@ -1564,7 +1564,7 @@ pub fn find_dem(
 }
 
 /// Read the layers `opts` names from `store`.
-pub fn read_layers(store: &dyn Store, opts: &AccessOptions) -> Result<StoreLayers, AccessError> {
+pub fn read_layers(store: &dyn Store, opts: &TravelOptions) -> Result<StoreLayers, TravelError> {
     let names: Vec<String> = store
         .layers()
         .map_err(store_err("listing the store's layers"))?
@@ -1583,7 +1583,7 @@ pub fn read_layers(store: &dyn Store, opts: &AccessOptions) -> Result<StoreLayer
         tracing::warn!("no 'communities' layer in the store: no village table");
         None
     } else {
-        return Err(AccessError::MissingLayer {
+        return Err(TravelError::MissingLayer {
             layer: opts.villages.clone(),
             option: "villages",
             available: store_contents(store),
@@ -1596,7 +1596,7 @@ pub fn read_layers(store: &dyn Store, opts: &AccessOptions) -> Result<StoreLayer
                 layer.kind.geometry_type(),
                 chaski_core::layer::GeometryType::MultiPolygon
             ) {
-                return Err(AccessError::NotPolygons {
+                return Err(TravelError::NotPolygons {
                     layer: d.clone(),
                     option: "districts",
                     holds: format!(
@@ -1609,7 +1609,7 @@ pub fn read_layers(store: &dyn Store, opts: &AccessOptions) -> Result<StoreLayer
             Some(layer)
         }
         Some(d) => {
-            return Err(AccessError::MissingLayer {
+            return Err(TravelError::MissingLayer {
                 layer: d.clone(),
                 option: "districts",
                 available: store_contents(store),
@@ -1651,7 +1651,7 @@ pub fn read_layers(store: &dyn Store, opts: &AccessOptions) -> Result<StoreLayer
 
 /// Everything a search needs that does not depend on the scenario: the
 /// raster on a metric grid, the burned lines, the sources, villages and districts.
-pub struct AccessInputs {
+pub struct TravelInputs {
     /// The raster on a metric grid.
     pub metric: Arc<Metric>,
     /// The raster as named in messages (`'dem'`, a file path).
@@ -1685,14 +1685,14 @@ pub struct AccessInputs {
     pub land_cover: Option<Arc<Raster<f32>>>,
 }
 
-impl AccessInputs {
+impl TravelInputs {
     /// Read the DEM ([`find_dem`] with `opts.dem`) and the layers from `store` and
     /// prepare them, with the metric CRS from `projections`.
     pub fn from_store(
         store: &dyn Store,
-        opts: &AccessOptions,
+        opts: &TravelOptions,
         projections: &dyn Projections,
-    ) -> Result<Self, AccessError> {
+    ) -> Result<Self, TravelError> {
         let dem = find_dem(store, opts.dem.as_deref(), opts.land_cover.as_deref())?;
         if let Some(max) = opts.max_cells {
             let info = store
@@ -1701,7 +1701,7 @@ impl AccessInputs {
                 .into_iter()
                 .find(|r| r.name == dem);
             if let Some(i) = info.filter(|i| i.width.saturating_mul(i.height) > max) {
-                return Err(AccessError::TooLarge {
+                return Err(TravelError::TooLarge {
                     what: format!("'{dem}'"),
                     width: i.width,
                     height: i.height,
@@ -1722,9 +1722,9 @@ impl AccessInputs {
         layers: &StoreLayers,
         raster: Raster<f32>,
         what: &str,
-        opts: &AccessOptions,
+        opts: &TravelOptions,
         projections: &dyn Projections,
-    ) -> Result<Self, AccessError> {
+    ) -> Result<Self, TravelError> {
         let filter = SourceFilter::new(opts.category.as_deref(), opts.birth_care)?;
         let metric = to_metric(raster, what, opts.cell, opts.max_cells, projections)?;
         let grid = Grid::of(&metric.raster)?;
@@ -1821,7 +1821,7 @@ impl AccessInputs {
     }
 
     /// What a run of `scenario` with `result` used and assumed (see [`RunReport`]).
-    pub fn report(&self, scenario: &Scenario, result: &AccessResult) -> RunReport {
+    pub fn report(&self, scenario: &Scenario, result: &TravelResult) -> RunReport {
         let terrain = self.model == SurfaceModel::Terrain;
         // Tobler on the flat (5.04 km/h) times the traveller and off-path factors.
         let off_path = terrain.then(|| {
@@ -1917,7 +1917,7 @@ impl AccessInputs {
     }
 
     /// The travel surface of `scenario` (ignored for friction rasters).
-    pub fn surface(&self, scenario: &Scenario) -> Result<CostSurface, AccessError> {
+    pub fn surface(&self, scenario: &Scenario) -> Result<CostSurface, TravelError> {
         let raster = &self.metric.raster;
         Ok(match self.model {
             SurfaceModel::SpeedKmh => CostSurface::from_speed_kmh(raster)?,
@@ -1942,12 +1942,12 @@ impl AccessInputs {
     pub fn uncertainty(
         &self,
         scenario: &Scenario,
-        result: &AccessResult,
+        result: &TravelResult,
         runs: u32,
         on_run: &dyn Fn(usize, usize),
-    ) -> Result<Vec<Option<Interval>>, AccessError> {
+    ) -> Result<Vec<Option<Interval>>, TravelError> {
         if self.model != SurfaceModel::Terrain {
-            return Err(AccessError::Option {
+            return Err(TravelError::Option {
                 option: "uncertainty",
                 value: runs.to_string(),
                 reason: "needs the terrain model: a friction raster has no speed parameters to vary",
@@ -2010,7 +2010,7 @@ impl AccessInputs {
         scenario: &Scenario,
         direction: Direction,
         max_minutes: Option<f64>,
-    ) -> Result<AccessResult, AccessError> {
+    ) -> Result<TravelResult, TravelError> {
         let surface = self.surface(scenario)?;
         self.run_on(
             &surface,
@@ -2034,7 +2034,7 @@ impl AccessInputs {
         sources: &[Facility],
         what: &str,
         run: RunSettings,
-    ) -> Result<AccessResult, AccessError> {
+    ) -> Result<TravelResult, TravelError> {
         let RunSettings {
             direction,
             max_minutes,
@@ -2042,7 +2042,7 @@ impl AccessInputs {
         } = run;
         if let Some(m) = max_minutes {
             if !(m.is_finite() && m > 0.0) {
-                return Err(AccessError::Option {
+                return Err(TravelError::Option {
                     option: "max-minutes",
                     value: m.to_string(),
                     reason: "must be a positive number of minutes",
@@ -2050,7 +2050,7 @@ impl AccessInputs {
             }
         }
         if sources.is_empty() {
-            return Err(AccessError::Sources {
+            return Err(TravelError::Sources {
                 what: what.to_owned(),
                 reason: format!(
                     "no facility with a location matches the filter ({})",
@@ -2094,7 +2094,7 @@ impl AccessInputs {
         sources: &[Facility],
         what: &str,
         run: RunSettings,
-    ) -> Result<AccessResult, AccessError> {
+    ) -> Result<TravelResult, TravelError> {
         let RunSettings {
             direction,
             max_minutes,
@@ -2104,7 +2104,7 @@ impl AccessInputs {
         let grid = surface.grid();
         let used = sources.len() - times.skipped_sources.len();
         if used == 0 {
-            return Err(AccessError::Sources {
+            return Err(TravelError::Sources {
                 what: what.to_owned(),
                 reason: format!(
                     "none of the {} facilities matching the filter ({}) lies on a passable cell of the surface",
@@ -2132,7 +2132,7 @@ impl AccessInputs {
                 }
             }
         }
-        Ok(AccessResult {
+        Ok(TravelResult {
             metric: Arc::clone(metric),
             times,
             sources: sources.to_vec(),
@@ -2181,17 +2181,17 @@ pub struct EditEffect {
     pub removed: usize,
 }
 
-/// Inputs with edits applied ([`AccessInputs::with_edits`]).
+/// Inputs with edits applied ([`TravelInputs::with_edits`]).
 pub struct EditedInputs {
     /// The edited inputs.
-    pub inputs: AccessInputs,
+    pub inputs: TravelInputs,
     /// For each of their facilities, its index among the unedited inputs' (None: added).
     pub origin: Vec<Option<usize>>,
     /// What each edit did, in order.
     pub effects: Vec<EditEffect>,
 }
 
-/// How a result with edits was computed ([`AccessInputs::run_edited`]).
+/// How a result with edits was computed ([`TravelInputs::run_edited`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Recompute {
     /// Only cells whose time changed were searched again
@@ -2204,13 +2204,13 @@ pub enum Recompute {
     Full,
 }
 
-impl AccessInputs {
+impl TravelInputs {
     /// A copy of these inputs with `edits` applied in order; the inputs
     /// themselves are left alone. Lines need the terrain model; each edit
     /// is checked: line vertices and facilities on the grid (facilities on a
     /// cell with data), bridges over at least one river cell, removed codes
     /// existing. Errors name the edit's index and field.
-    pub fn with_edits(&self, edits: &[Edit]) -> Result<EditedInputs, AccessError> {
+    pub fn with_edits(&self, edits: &[Edit]) -> Result<EditedInputs, TravelError> {
         let grid = self.grid();
         let raster = &self.metric.raster;
         let (mut routes, mut water) = (self.routes.clone(), self.water.clone());
@@ -2219,7 +2219,7 @@ impl AccessInputs {
         let mut effects = Vec::with_capacity(edits.len());
         let mut lines = 0;
         for (index, edit) in edits.iter().enumerate() {
-            let fail = |field: &'static str, reason: String| AccessError::Edit {
+            let fail = |field: &'static str, reason: String| TravelError::Edit {
                 index,
                 field,
                 reason,
@@ -2364,10 +2364,10 @@ impl AccessInputs {
     pub fn run_edited(
         &self,
         edited: &EditedInputs,
-        base: &AccessResult,
+        base: &TravelResult,
         scenario: &Scenario,
         filter: &SourceFilter,
-    ) -> Result<(AccessResult, Recompute), AccessError> {
+    ) -> Result<(TravelResult, Recompute), TravelError> {
         let accepted = |list: &[Facility]| -> Vec<usize> {
             list.iter()
                 .enumerate()
@@ -2402,7 +2402,7 @@ impl AccessInputs {
             return Ok((result, Recompute::Full));
         };
         if sources.is_empty() {
-            return Err(AccessError::Sources {
+            return Err(TravelError::Sources {
                 what,
                 reason: format!(
                     "no facility with a location matches the filter ({})",
@@ -2468,7 +2468,7 @@ pub struct Isochrone {
 /// One facility's catchment: the cells it is the nearest source of.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Catchment {
-    /// Index into [`AccessResult::sources`].
+    /// Index into [`TravelResult::sources`].
     pub source: usize,
     /// Area in km² (of the metric cells).
     pub area_km2: f64,
@@ -2558,7 +2558,7 @@ pub struct RunSettings {
 
 /// A search's outcome: times, allocation, routes and the village table.
 #[derive(Debug, Clone)]
-pub struct AccessResult {
+pub struct TravelResult {
     /// The raster on a metric grid it was searched on.
     pub metric: Arc<Metric>,
     /// Seconds, allocation and back-pointers per cell.
@@ -2584,7 +2584,7 @@ pub struct AccessResult {
     passable: Vec<u64>,
 }
 
-impl AccessResult {
+impl TravelResult {
     /// How this search ran.
     pub fn settings(&self) -> RunSettings {
         RunSettings {
@@ -2746,7 +2746,7 @@ impl AccessResult {
         &self,
         districts: &[District],
         thresholds: &[f64],
-    ) -> Result<DistrictSummary, AccessError> {
+    ) -> Result<DistrictSummary, TravelError> {
         let list: Vec<Village> = self.places.iter().map(|p| p.village.clone()).collect();
         Ok(district_summary(
             districts,
@@ -2850,12 +2850,12 @@ mod tests {
     #[test]
     fn pipeline_on_a_hand_computed_grid() {
         let (store, p) = synthetic();
-        let opts = AccessOptions {
+        let opts = TravelOptions {
             dem: Some("speed".to_owned()),
             model: SurfaceModel::SpeedKmh,
-            ..AccessOptions::default()
+            ..TravelOptions::default()
         };
-        let inputs = AccessInputs::from_store(&store, &opts, &TestProjections).unwrap();
+        let inputs = TravelInputs::from_store(&store, &opts, &TestProjections).unwrap();
         assert_eq!(inputs.facilities.len(), 2);
         // V7 is outside the raster's extent and not listed.
         assert_eq!((inputs.places.len(), inputs.outside_extent), (3, 1));
@@ -2937,13 +2937,13 @@ mod tests {
             .to_string();
         assert!(e.starts_with("the 1 point sources: none of the 1"), "{e}");
         // A cap below 200 cells refuses the raster before reading it.
-        let capped = AccessOptions {
+        let capped = TravelOptions {
             max_cells: Some(199),
             ..opts
         };
         assert!(matches!(
-            AccessInputs::from_store(&store, &capped, &TestProjections),
-            Err(AccessError::TooLarge {
+            TravelInputs::from_store(&store, &capped, &TestProjections),
+            Err(TravelError::TooLarge {
                 width: 20,
                 height: 10,
                 max: 199,
@@ -2955,12 +2955,12 @@ mod tests {
     #[test]
     fn edits_on_a_hand_computed_grid() {
         let (store, p) = synthetic();
-        let opts = AccessOptions {
+        let opts = TravelOptions {
             dem: Some("speed".to_owned()),
             model: SurfaceModel::SpeedKmh,
-            ..AccessOptions::default()
+            ..TravelOptions::default()
         };
-        let inputs = AccessInputs::from_store(&store, &opts, &TestProjections).unwrap();
+        let inputs = TravelInputs::from_store(&store, &opts, &TestProjections).unwrap();
         let base = inputs
             .run(&Scenario::walking(), Direction::ToSource, None)
             .unwrap();
@@ -3109,11 +3109,11 @@ mod tests {
         }
         let minutes = |rivers: Option<&str>, path: bool, scenario: &Scenario| {
             let (store, p) = valley(path);
-            let opts = AccessOptions {
+            let opts = TravelOptions {
                 rivers: rivers.map(str::to_owned),
-                ..AccessOptions::default()
+                ..TravelOptions::default()
             };
-            let inputs = AccessInputs::from_store(&store, &opts, &TestProjections).unwrap();
+            let inputs = TravelInputs::from_store(&store, &opts, &TestProjections).unwrap();
             let r = inputs.run(scenario, Direction::ToSource, None).unwrap();
             let (lon, lat) = inputs.places[0].lonlat;
             // Northernmost row the route reaches.
@@ -3132,7 +3132,7 @@ mod tests {
         // 0.036 km² the stream is column 12 from row 1 down; row 0 is its source.
         let (store, _) = valley(false);
         let inputs =
-            AccessInputs::from_store(&store, &AccessOptions::default(), &TestProjections).unwrap();
+            TravelInputs::from_store(&store, &TravelOptions::default(), &TestProjections).unwrap();
         let streams = dem_streams(&inputs.metric, 0.036).unwrap();
         let cells: Vec<usize> = (0..200).filter(|&i| streams.data[i] != 0).collect();
         assert_eq!(cells, (1..10).map(|r| r * 20 + 12).collect::<Vec<_>>());
@@ -3171,11 +3171,11 @@ mod tests {
         store
             .write_layer(&villages, chaski_core::store::WriteMode::Replace)
             .unwrap();
-        let opts = AccessOptions {
+        let opts = TravelOptions {
             rivers: Some("dem:0.036".to_owned()),
-            ..AccessOptions::default()
+            ..TravelOptions::default()
         };
-        let inputs = AccessInputs::from_store(&store, &opts, &TestProjections).unwrap();
+        let inputs = TravelInputs::from_store(&store, &opts, &TestProjections).unwrap();
         let r = inputs.run(&walking, Direction::ToSource, None).unwrap();
         assert_eq!(r.access[1].status, AccessStatus::Reached);
         assert!(r.access[1].minutes.is_some());
@@ -3205,12 +3205,12 @@ mod tests {
         geo.nodata = Some(-1.0);
         store.write_raster("lc_geo", &geo).unwrap();
         let minutes = |land_cover: Option<&str>, scenario: &Scenario| {
-            let opts = AccessOptions {
+            let opts = TravelOptions {
                 rivers: Some("none".to_owned()),
                 land_cover: land_cover.map(str::to_owned),
-                ..AccessOptions::default()
+                ..TravelOptions::default()
             };
-            let inputs = AccessInputs::from_store(&store, &opts, &TestProjections).unwrap();
+            let inputs = TravelInputs::from_store(&store, &opts, &TestProjections).unwrap();
             let r = inputs.run(scenario, Direction::ToSource, None).unwrap();
             (r.access[0].minutes, r.access[0].status)
         };
@@ -3242,11 +3242,11 @@ mod tests {
         let mut other = lc.clone();
         other.epsg = Some(32717);
         store.write_raster("lc17", &other).unwrap();
-        let opts = AccessOptions {
+        let opts = TravelOptions {
             land_cover: Some("lc17".to_owned()),
-            ..AccessOptions::default()
+            ..TravelOptions::default()
         };
-        let e = AccessInputs::from_store(&store, &opts, &TestProjections)
+        let e = TravelInputs::from_store(&store, &opts, &TestProjections)
             .err()
             .unwrap()
             .to_string();

@@ -63,7 +63,7 @@ use geo::{BoundingRect, Intersects, MultiPolygon, Point, Rect};
 /// Inputs of an access summary are inconsistent.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
-pub enum AccessError {
+pub enum SummaryError {
     /// Thresholds must be positive, finite and strictly ascending.
     #[error(
         "time thresholds {thresholds:?} (minutes) must be positive, finite and strictly ascending"
@@ -290,16 +290,16 @@ pub fn district_summary(
     villages: &[Village],
     access: &[VillageAccess],
     thresholds: &[f64],
-) -> Result<DistrictSummary, AccessError> {
+) -> Result<DistrictSummary, SummaryError> {
     if villages.len() != access.len() {
-        return Err(AccessError::Mismatch {
+        return Err(SummaryError::Mismatch {
             villages: villages.len(),
             access: access.len(),
         });
     }
     let ascending = thresholds.windows(2).all(|w| w[0] < w[1]);
     if !ascending || thresholds.iter().any(|t| !t.is_finite() || *t <= 0.0) {
-        return Err(AccessError::Thresholds {
+        return Err(SummaryError::Thresholds {
             thresholds: thresholds.to_vec(),
         });
     }
@@ -637,7 +637,7 @@ mod tests {
         let villages = [Village::new("v", "", 0.0, 0.0)];
         assert!(matches!(
             district_summary(&[], &villages, &[], &[60.0]),
-            Err(AccessError::Mismatch {
+            Err(SummaryError::Mismatch {
                 villages: 1,
                 access: 0
             })
@@ -646,7 +646,7 @@ mod tests {
         for bad in [vec![120.0, 60.0], vec![0.0, 60.0], vec![f64::NAN]] {
             assert!(matches!(
                 district_summary(&[], &villages, &acc, &bad),
-                Err(AccessError::Thresholds { .. })
+                Err(SummaryError::Thresholds { .. })
             ));
         }
         let ok = district_summary(&[], &villages, &acc, &[]).unwrap();

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use crate::common::{chaski, demo_data, demo_store, peru, require_tool, text};
-use chaski_core::access_control::TokenStore as _;
+use chaski_core::auth::TokenStore as _;
 use std::path::Path;
 use std::process::Command;
 

@@ -15,7 +15,7 @@
 //! Unknown flags count as "not seen". For callers without the violence grant
 //! the level is derived with [`Violence::Unknown`]: violence risk then never
 //! raises a level, so `risk_level` tells nothing about it
-//! ([`crate::access_control::Visibility`] applies this to every record it
+//! ([`crate::auth::Visibility`] applies this to every record it
 //! shows).
 //!
 //! # Risk fields

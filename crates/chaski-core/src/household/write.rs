@@ -30,7 +30,7 @@
 //!    records added earlier in the same upload.
 //!
 //! ```
-//! use chaski_core::access_control::{Access, Role};
+//! use chaski_core::auth::{Access, Role};
 //! use chaski_core::household::places::{Place, Places};
 //! use chaski_core::household::write::{WriteRules, check_scope, plan_edit};
 //! use chaski_core::{Feature, Layer, LayerKind, Value};
@@ -72,7 +72,7 @@
 //! ```
 
 use super::places::{Place, Places, text};
-use crate::access_control::{Access, Role, Visibility};
+use crate::auth::{Access, Role, Visibility};
 use crate::layer::{Feature, Layer};
 use crate::store::LayerEdit;
 use crate::value::Value;

@@ -7,8 +7,8 @@
 //! `synchronous=FULL`, so every write is committed (and durable) before the
 //! call returns.
 
-use chaski_core::access_control::{
-    Access, AccessEntry, AccessError, AccessRecord, Role, Token, TokenStore, find_by_secret,
+use chaski_core::auth::{
+    Access, AccessEntry, AccessRecord, AuthError, Role, Token, TokenStore, find_by_secret,
     hash_secret, new_secret, new_token, now_unix,
 };
 use chaski_core::household::places::Place;
@@ -82,14 +82,14 @@ impl std::fmt::Debug for GpkgTokenStore {
     }
 }
 
-fn backend(path: &Path, e: &rusqlite::Error) -> AccessError {
-    AccessError::Backend(format!("{}: {e}", path.display()))
+fn backend(path: &Path, e: &rusqlite::Error) -> AuthError {
+    AuthError::Backend(format!("{}: {e}", path.display()))
 }
 
 impl GpkgTokenStore {
     /// Open the token tables of the file at `path` (created when missing).
     /// Open the layer store first so the file is a GeoPackage.
-    pub fn open(path: impl AsRef<Path>) -> Result<Self, AccessError> {
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, AuthError> {
         let path = path.as_ref().to_path_buf();
         let conn = Connection::open(&path).map_err(|e| backend(&path, &e))?;
         let setup = || -> rusqlite::Result<()> {
@@ -118,12 +118,12 @@ impl GpkgTokenStore {
         self.conn.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn err(&self, e: &rusqlite::Error) -> AccessError {
+    fn err(&self, e: &rusqlite::Error) -> AuthError {
         backend(&self.path, e)
     }
 
     /// Run `sql` for each place in one transaction; the rows it changed.
-    fn change_places(&self, places: &[Place], sql: &str) -> Result<usize, AccessError> {
+    fn change_places(&self, places: &[Place], sql: &str) -> Result<usize, AuthError> {
         let mut conn = self.conn();
         let run = |conn: &mut Connection| -> rusqlite::Result<usize> {
             let tx = conn.transaction()?;
@@ -141,7 +141,7 @@ impl GpkgTokenStore {
     }
 
     /// Every token with its stored hash.
-    fn rows(&self) -> Result<Vec<(String, Token)>, AccessError> {
+    fn rows(&self) -> Result<Vec<(String, Token)>, AuthError> {
         let conn = self.conn();
         let read = || -> rusqlite::Result<Vec<(String, String, Token)>> {
             let mut st = conn.prepare(
@@ -170,7 +170,7 @@ impl GpkgTokenStore {
             .into_iter()
             .map(|(hash, role, mut token)| {
                 token.role = role.parse().map_err(|_| {
-                    AccessError::Backend(format!(
+                    AuthError::Backend(format!(
                         "{}: chaski_tokens row '{}': unknown role '{role}'",
                         self.path.display(),
                         token.id
@@ -183,7 +183,7 @@ impl GpkgTokenStore {
 }
 
 impl TokenStore for GpkgTokenStore {
-    fn create(&self, access: &Access, label: Option<&str>) -> Result<(Token, String), AccessError> {
+    fn create(&self, access: &Access, label: Option<&str>) -> Result<(Token, String), AuthError> {
         let access = Access::new(access.role, access.scope.clone(), access.violence)?;
         let secret = new_secret();
         let token = new_token(&access, label);
@@ -205,7 +205,7 @@ impl TokenStore for GpkgTokenStore {
         Ok((token, secret))
     }
 
-    fn verify(&self, secret: &str) -> Result<Option<Token>, AccessError> {
+    fn verify(&self, secret: &str) -> Result<Option<Token>, AuthError> {
         let rows = self.rows()?;
         Ok(find_by_secret(
             secret,
@@ -213,11 +213,11 @@ impl TokenStore for GpkgTokenStore {
         ))
     }
 
-    fn list(&self) -> Result<Vec<Token>, AccessError> {
+    fn list(&self) -> Result<Vec<Token>, AuthError> {
         Ok(self.rows()?.into_iter().map(|(_, t)| t).collect())
     }
 
-    fn revoke(&self, id: &str) -> Result<(), AccessError> {
+    fn revoke(&self, id: &str) -> Result<(), AuthError> {
         let conn = self.conn();
         conn.execute(
             "UPDATE chaski_tokens SET revoked = ?2 WHERE id = ?1 AND revoked IS NULL",
@@ -234,11 +234,11 @@ impl TokenStore for GpkgTokenStore {
         if exists {
             Ok(())
         } else {
-            Err(AccessError::NotFound(id.to_owned()))
+            Err(AuthError::NotFound(id.to_owned()))
         }
     }
 
-    fn log(&self, r: &AccessRecord<'_>) -> Result<(), AccessError> {
+    fn log(&self, r: &AccessRecord<'_>) -> Result<(), AuthError> {
         self.conn()
             .execute(
                 "INSERT INTO access_log (who, what, \"when\", count, status, detail) \
@@ -256,7 +256,7 @@ impl TokenStore for GpkgTokenStore {
         Ok(())
     }
 
-    fn places(&self) -> Result<Vec<Place>, AccessError> {
+    fn places(&self) -> Result<Vec<Place>, AuthError> {
         let conn = self.conn();
         let read = || -> rusqlite::Result<Vec<Place>> {
             let mut st = conn.prepare(
@@ -275,21 +275,21 @@ impl TokenStore for GpkgTokenStore {
         read().map_err(|e| self.err(&e))
     }
 
-    fn add_places(&self, places: &[Place]) -> Result<usize, AccessError> {
+    fn add_places(&self, places: &[Place]) -> Result<usize, AuthError> {
         self.change_places(
             places,
             "INSERT OR IGNORE INTO chaski_places (facility, sector, community) VALUES (?1, ?2, ?3)",
         )
     }
 
-    fn remove_places(&self, places: &[Place]) -> Result<usize, AccessError> {
+    fn remove_places(&self, places: &[Place]) -> Result<usize, AuthError> {
         self.change_places(
             places,
             "DELETE FROM chaski_places WHERE facility = ?1 AND sector = ?2 AND community = ?3",
         )
     }
 
-    fn access_log(&self) -> Result<Vec<AccessEntry>, AccessError> {
+    fn access_log(&self) -> Result<Vec<AccessEntry>, AuthError> {
         let conn = self.conn();
         let read = || -> rusqlite::Result<Vec<AccessEntry>> {
             let mut st = conn.prepare(
@@ -359,7 +359,7 @@ mod tests {
         assert!(store.verify(&secret).unwrap().is_none());
         assert!(matches!(
             store.revoke("missing"),
-            Err(AccessError::NotFound(_))
+            Err(AuthError::NotFound(_))
         ));
 
         store

@@ -3,7 +3,7 @@
 //! the interpolation lattice stays within a millimetre of PROJ, and the grid
 //! caps and CRS checks hold.
 
-use chaski_analysis::travel::{AccessError, Lattice, to_metric};
+use chaski_analysis::travel::{Lattice, TravelError, to_metric};
 use chaski_core::crs::Projection;
 use chaski_core::raster::Raster;
 use chaski_io::crs::{ProjProjection, ProjProjections};
@@ -126,7 +126,7 @@ fn grid_cap_is_checked_before_warping() {
     .err()
     .unwrap();
     assert!(
-        matches!(e, AccessError::TooLarge { max: 10_000, width, height, .. } if width * height > 30_000),
+        matches!(e, TravelError::TooLarge { max: 10_000, width, height, .. } if width * height > 30_000),
         "{e}"
     );
     assert!(
@@ -148,7 +148,7 @@ fn grid_cap_is_checked_before_warping() {
     );
     assert!(matches!(
         to_metric(utm, "utm", None, Some(89_999), &ProjProjections),
-        Err(AccessError::TooLarge {
+        Err(TravelError::TooLarge {
             width: 300,
             height: 300,
             ..

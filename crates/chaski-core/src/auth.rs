@@ -37,7 +37,7 @@ pub const FIELD_RISK_LEVEL: &str = "risk_level";
 /// An error of token handling.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum AccessError {
+pub enum AuthError {
     /// A role name that is not one of public, analyst, cha, facility, admin.
     #[error("unknown role '{0}': expected public, analyst, cha, facility or admin")]
     UnknownRole(String),
@@ -99,7 +99,7 @@ impl fmt::Display for Role {
 }
 
 impl FromStr for Role {
-    type Err = AccessError;
+    type Err = AuthError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_lowercase().as_str() {
             "public" => Ok(Self::Public),
@@ -107,7 +107,7 @@ impl FromStr for Role {
             "cha" | "acs" => Ok(Self::Cha),
             "facility" | "ipress" => Ok(Self::Facility),
             "admin" => Ok(Self::Admin),
-            _ => Err(AccessError::UnknownRole(s.to_owned())),
+            _ => Err(AuthError::UnknownRole(s.to_owned())),
         }
     }
 }
@@ -135,17 +135,17 @@ impl Access {
 
     /// Checked rights: a scoped role needs a non-empty scope, others take none;
     /// the public role cannot hold the violence grant.
-    pub fn new(role: Role, scope: Option<String>, violence: bool) -> Result<Self, AccessError> {
+    pub fn new(role: Role, scope: Option<String>, violence: bool) -> Result<Self, AuthError> {
         let scope = scope.map(|s| s.trim().to_owned());
         match (role.is_scoped(), scope.as_deref()) {
             (true, None | Some("")) => {
-                return Err(AccessError::BadScope {
+                return Err(AuthError::BadScope {
                     role,
                     problem: "needs a scope (CHA sector or RENIPRESS code)",
                 });
             }
             (false, Some(_)) => {
-                return Err(AccessError::BadScope {
+                return Err(AuthError::BadScope {
                     role,
                     problem: "takes no scope",
                 });
@@ -153,7 +153,7 @@ impl Access {
             _ => {}
         }
         if role == Role::Public && violence {
-            return Err(AccessError::BadScope {
+            return Err(AuthError::BadScope {
                 role,
                 problem: "cannot hold the violence grant",
             });
@@ -246,27 +246,27 @@ impl<'a> AccessRecord<'a> {
 /// Where tokens and the access log live.
 pub trait TokenStore: Send + Sync {
     /// Create a token; returns it with its secret, which is never shown again.
-    fn create(&self, access: &Access, label: Option<&str>) -> Result<(Token, String), AccessError>;
+    fn create(&self, access: &Access, label: Option<&str>) -> Result<(Token, String), AuthError>;
     /// The live (not revoked) token whose secret is `secret`.
-    fn verify(&self, secret: &str) -> Result<Option<Token>, AccessError>;
+    fn verify(&self, secret: &str) -> Result<Option<Token>, AuthError>;
     /// Every token, revoked ones included, oldest first.
-    fn list(&self) -> Result<Vec<Token>, AccessError>;
+    fn list(&self) -> Result<Vec<Token>, AuthError>;
     /// Revoke token `id` (revoking twice is fine); `NotFound` when it does not exist.
-    fn revoke(&self, id: &str) -> Result<(), AccessError>;
+    fn revoke(&self, id: &str) -> Result<(), AuthError>;
     /// Write one entry to the access log (committed before the call returns).
-    fn log(&self, record: &AccessRecord<'_>) -> Result<(), AccessError>;
+    fn log(&self, record: &AccessRecord<'_>) -> Result<(), AuthError>;
     /// Record that `who` received `count` records from `what` (status 200).
-    fn log_access(&self, who: Option<&str>, what: &str, count: u64) -> Result<(), AccessError> {
+    fn log_access(&self, who: Option<&str>, what: &str, count: u64) -> Result<(), AuthError> {
         self.log(&AccessRecord::served(who, what, count))
     }
     /// The access log, oldest first.
-    fn access_log(&self) -> Result<Vec<AccessEntry>, AccessError>;
+    fn access_log(&self) -> Result<Vec<AccessEntry>, AuthError>;
     /// The register of places (see [`crate::household::places`]), in order.
-    fn places(&self) -> Result<Vec<Place>, AccessError>;
+    fn places(&self) -> Result<Vec<Place>, AuthError>;
     /// Register `places`; returns how many were new.
-    fn add_places(&self, places: &[Place]) -> Result<usize, AccessError>;
+    fn add_places(&self, places: &[Place]) -> Result<usize, AuthError>;
     /// Unregister `places`; returns how many were registered.
-    fn remove_places(&self, places: &[Place]) -> Result<usize, AccessError>;
+    fn remove_places(&self, places: &[Place]) -> Result<usize, AuthError>;
 }
 
 /// Seconds since the Unix epoch.
@@ -367,7 +367,7 @@ impl MemoryTokenStore {
 }
 
 impl TokenStore for MemoryTokenStore {
-    fn create(&self, access: &Access, label: Option<&str>) -> Result<(Token, String), AccessError> {
+    fn create(&self, access: &Access, label: Option<&str>) -> Result<(Token, String), AuthError> {
         let access = Access::new(access.role, access.scope.clone(), access.violence)?;
         let secret = new_secret();
         let token = new_token(&access, label);
@@ -377,7 +377,7 @@ impl TokenStore for MemoryTokenStore {
         Ok((token, secret))
     }
 
-    fn verify(&self, secret: &str) -> Result<Option<Token>, AccessError> {
+    fn verify(&self, secret: &str) -> Result<Option<Token>, AuthError> {
         let inner = self.lock();
         Ok(find_by_secret(
             secret,
@@ -385,24 +385,24 @@ impl TokenStore for MemoryTokenStore {
         ))
     }
 
-    fn list(&self) -> Result<Vec<Token>, AccessError> {
+    fn list(&self) -> Result<Vec<Token>, AuthError> {
         Ok(self.lock().tokens.iter().map(|(_, t)| t.clone()).collect())
     }
 
-    fn revoke(&self, id: &str) -> Result<(), AccessError> {
+    fn revoke(&self, id: &str) -> Result<(), AuthError> {
         let mut inner = self.lock();
         let t = inner
             .tokens
             .iter_mut()
             .find(|(_, t)| t.id == id)
-            .ok_or_else(|| AccessError::NotFound(id.to_owned()))?;
+            .ok_or_else(|| AuthError::NotFound(id.to_owned()))?;
         if t.1.revoked.is_none() {
             t.1.revoked = Some(now_unix());
         }
         Ok(())
     }
 
-    fn log(&self, r: &AccessRecord<'_>) -> Result<(), AccessError> {
+    fn log(&self, r: &AccessRecord<'_>) -> Result<(), AuthError> {
         self.lock().log.push(AccessEntry {
             who: r.who.map(str::to_owned),
             what: r.what.to_owned(),
@@ -414,15 +414,15 @@ impl TokenStore for MemoryTokenStore {
         Ok(())
     }
 
-    fn access_log(&self) -> Result<Vec<AccessEntry>, AccessError> {
+    fn access_log(&self) -> Result<Vec<AccessEntry>, AuthError> {
         Ok(self.lock().log.clone())
     }
 
-    fn places(&self) -> Result<Vec<Place>, AccessError> {
+    fn places(&self) -> Result<Vec<Place>, AuthError> {
         Ok(self.lock().places.iter().cloned().collect())
     }
 
-    fn add_places(&self, places: &[Place]) -> Result<usize, AccessError> {
+    fn add_places(&self, places: &[Place]) -> Result<usize, AuthError> {
         let mut inner = self.lock();
         Ok(places
             .iter()
@@ -430,7 +430,7 @@ impl TokenStore for MemoryTokenStore {
             .count())
     }
 
-    fn remove_places(&self, places: &[Place]) -> Result<usize, AccessError> {
+    fn remove_places(&self, places: &[Place]) -> Result<usize, AuthError> {
         let mut inner = self.lock();
         Ok(places.iter().filter(|p| inner.places.remove(*p)).count())
     }
@@ -694,10 +694,7 @@ mod tests {
         store.revoke(&token.id).unwrap();
         assert!(store.verify(&secret).unwrap().is_none());
         assert!(store.list().unwrap()[0].revoked.is_some());
-        assert!(matches!(
-            store.revoke("nope"),
-            Err(AccessError::NotFound(_))
-        ));
+        assert!(matches!(store.revoke("nope"), Err(AuthError::NotFound(_))));
         assert!(
             store
                 .create(
