@@ -20,9 +20,10 @@ use chaski_analysis::travel::cost::{Direction, NO_SOURCE, Neighbourhood};
 use chaski_analysis::travel::scenario::Scenario;
 use chaski_analysis::travel::uncertainty::Interval;
 use chaski_analysis::travel::village_access::{AccessStatus, DistrictSummary};
+use chaski_analysis::travel::vocab::{BirthCareFilter, CategoryFilter, Preset};
 use chaski_analysis::travel::{
-    BirthCareFilter, RunSettings, SourceFilter, SurfaceModel, TravelError, TravelInputs,
-    TravelOptions, TravelResult, read_layers,
+    RunSettings, SourceFilter, SurfaceModel, TravelError, TravelInputs, TravelOptions,
+    TravelResult, read_layers,
 };
 use chaski_core::raster::Raster;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -39,14 +40,9 @@ pub const DISTRICT_MINUTES: [f64; 3] = [60.0, 120.0, 240.0];
 /// Errors of `chaski catchments` (each names the input at fault).
 #[derive(Debug, thiserror::Error)]
 pub enum CatchmentsError {
-    /// `--category` could not be read.
-    #[error("--category '{value}': {reason} (e.g. '>=I-3', 'I-4', 'I-3,I-4')")]
-    Category {
-        /// The argument.
-        value: String,
-        /// Why.
-        reason: String,
-    },
+    /// An option of the pipeline, named as its flag.
+    #[error("{0}")]
+    Flag(String),
     /// The scenario file could not be read or is invalid.
     #[error("scenario {path}: {reason}")]
     Scenario {
@@ -55,43 +51,6 @@ pub enum CatchmentsError {
         /// Why.
         reason: String,
     },
-}
-
-/// Built-in scenario names accepted by `--preset`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Preset {
-    /// On foot (Tobler, off path 0.6).
-    Walking,
-    /// Vehicles on roads, walking elsewhere.
-    #[value(alias = "motorised")]
-    Motorized,
-    /// Rainy season: fords closed, slower walking and unpaved roads.
-    Rainy,
-    /// A woman in labour walking with company.
-    Pregnant,
-    /// A patient carried on a stretcher.
-    Stretcher,
-}
-
-impl Preset {
-    fn scenario(self) -> Scenario {
-        match self {
-            Self::Walking => Scenario::walking(),
-            Self::Motorized => Scenario::motorised(),
-            Self::Rainy => Scenario::rainy_season(),
-            Self::Pregnant => Scenario::pregnant_woman(),
-            Self::Stretcher => Scenario::stretcher(),
-        }
-    }
-}
-
-/// Direction of travel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum DirectionArg {
-    /// From each place to the facility (patients).
-    To,
-    /// From the facility out to each place (staff visits).
-    From,
 }
 
 /// Unit of a `--friction` raster.
@@ -155,11 +114,11 @@ pub struct Args {
 
     /// Only facilities of these categories: '>=I-3', '>I-2', '<=I-2', 'I-4', 'I-3,I-4'.
     #[arg(long, allow_hyphen_values = true)]
-    pub category: Option<String>,
+    pub category: Option<CategoryFilter>,
 
-    /// Only facilities with this birth care (basic includes complete).
-    #[arg(long, value_enum)]
-    pub birth_care: Option<BirthCareArg>,
+    /// Only facilities with this birth care: basic (basic or complete) or complete.
+    #[arg(long)]
+    pub birth_care: Option<BirthCareFilter>,
 
     /// Villages layer (points) to report on.
     #[arg(long, default_value = "communities")]
@@ -191,13 +150,13 @@ pub struct Args {
     #[arg(long, conflicts_with = "preset")]
     pub scenario: Option<PathBuf>,
 
-    /// Built-in scenario.
-    #[arg(long, value_enum)]
+    /// Built-in scenario: walking, motorised, rainy, pregnant or stretcher.
+    #[arg(long)]
     pub preset: Option<Preset>,
 
-    /// Travel to the facility (patients) or from it (staff).
-    #[arg(long, value_enum, default_value = "to")]
-    pub direction: DirectionArg,
+    /// Travel to the facility (patients: `to`) or from it (staff: `from`).
+    #[arg(long, default_value = "to")]
+    pub direction: Direction,
 
     /// Stop the search at this many minutes (cells farther stay without a time).
     #[arg(long, allow_negative_numbers = true)]
@@ -689,7 +648,7 @@ fn check_args(args: &Args) -> Result<Vec<f64>> {
     if let Some(m) = args.max_minutes {
         if !(m.is_finite() && m > 0.0) {
             return Err(TravelError::Option {
-                option: "max-minutes",
+                option: "max_minutes",
                 value: m.to_string(),
                 reason: "must be a positive number of minutes",
             }
@@ -722,7 +681,7 @@ fn access_options(args: &Args) -> TravelOptions {
         roads: args.roads.clone(),
         rivers: args.rivers.clone(),
         category: args.category.clone(),
-        birth_care: args.birth_care.map(Into::into),
+        birth_care: args.birth_care,
         cell: args.cell,
         model: match (&args.friction, args.friction_unit) {
             (None, _) => SurfaceModel::Terrain,
@@ -737,15 +696,53 @@ fn access_options(args: &Args) -> TravelOptions {
 
 /// Run `chaski catchments`.
 pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
+    run_pipeline(store_path, args).map_err(|e| match e.downcast::<TravelError>() {
+        Ok(t) => flagged(t),
+        Err(e) => e,
+    })
+}
+
+/// The flag of a pipeline option (`max_minutes` is `--max-minutes`).
+fn flag(option: &str) -> String {
+    format!("--{}", option.replace('_', "-"))
+}
+
+/// A pipeline error as the command line says it: options named by their flags.
+fn flagged(e: TravelError) -> anyhow::Error {
+    let text = match &e {
+        TravelError::Option {
+            option,
+            value,
+            reason,
+        } => format!("{} {value}: {reason}", flag(option)),
+        TravelError::MissingLayer {
+            layer,
+            option,
+            available,
+        } => format!(
+            "layer '{layer}' ({}) is not in the store; it has {available}",
+            flag(option)
+        ),
+        TravelError::NotPolygons {
+            layer,
+            option,
+            holds,
+        } => format!(
+            "layer '{layer}' ({}) holds {holds}, not polygons: name a layer of district \
+             boundaries (import one with `chaski import FILE --layer districts --kind boundaries`)",
+            flag(option)
+        ),
+        TravelError::Districts { option, reason } => format!("{}: {reason}", flag(option)),
+        TravelError::Dem { .. } => format!("{e} (--dem)"),
+        _ => return e.into(),
+    };
+    CatchmentsError::Flag(text).into()
+}
+
+fn run_pipeline(store_path: &Path, args: &Args) -> Result<ExitCode> {
     let start = Instant::now();
     let bands = check_args(args)?;
-    let filter = SourceFilter::new(args.category.as_deref(), args.birth_care.map(Into::into))
-        .map_err(|e| match e {
-            TravelError::Category { value, reason } => {
-                anyhow::Error::from(CatchmentsError::Category { value, reason })
-            }
-            other => other.into(),
-        })?;
+    let filter = SourceFilter::new(args.category.as_ref(), args.birth_care);
     let opts = access_options(args);
     let mut stages = Stages::new(6);
 
@@ -814,10 +811,7 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
     stages.next("searching");
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
-    let direction = match args.direction {
-        DirectionArg::To => Direction::ToSource,
-        DirectionArg::From => Direction::FromSource,
-    };
+    let direction = args.direction;
     let result = inputs.run_on(
         &surface,
         &scenario_name,
@@ -859,10 +853,7 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
     stages.end("villages");
 
     stages.next("writing outputs");
-    let direction = match args.direction {
-        DirectionArg::To => "to the facility",
-        DirectionArg::From => "from the facility",
-    };
+    let direction = args.direction.describe();
     let report = inputs.report(&scenario, &result);
     let outcome = Outcome {
         result: &result,
@@ -997,7 +988,7 @@ mod tests {
             "24",
         ]);
         let o = access_options(&cli.args);
-        assert_eq!(o.category.as_deref(), Some(">=I-3"));
+        assert_eq!(o.category.map(|c| c.to_string()).as_deref(), Some(">=I-3"));
         assert_eq!(o.birth_care, Some(BirthCareFilter::Complete));
         assert_eq!(o.rivers.as_deref(), Some("none"));
         assert_eq!(o.model, SurfaceModel::SecondsPerMetre);

@@ -50,7 +50,7 @@ enum Command {
     /// Print a summary of every layer in the store.
     Summary(summary::Args),
     /// Travel time to the nearest health facility: rasters, isochrones, catchments, villages and districts.
-    Catchments(catchments::Args),
+    Catchments(Box<catchments::Args>),
     /// At-risk household clusters: spatial scan, DBSCAN or Gi* hot spots (private data: aggregates only unless --with-members).
     Clusters(clusters::Args),
     /// Access tokens for private household data: create (prints the secret once), list, revoke.

@@ -43,9 +43,10 @@ use chaski_analysis::travel::cost::{Direction, Neighbourhood};
 use chaski_analysis::travel::scenario::Scenario;
 use chaski_analysis::travel::village_access::AccessStatus;
 use chaski_analysis::travel::village_access::District;
+use chaski_analysis::travel::vocab::{BirthCareFilter, CategoryFilter, Preset};
 use chaski_analysis::travel::{
-    BirthCareFilter, Facility, PlaceFilter, RunSettings, SourceFilter, TravelError, TravelInputs,
-    TravelOptions, TravelResult, deg, district_layer, district_polygons, find_district,
+    Facility, PlaceFilter, RunSettings, SourceFilter, TravelError, TravelInputs, TravelOptions,
+    TravelResult, deg, district_layer, district_polygons, find_district,
 };
 use chaski_core::store::StoreError;
 use chaski_io::crs::ProjProjections;
@@ -70,7 +71,6 @@ impl From<TravelError> for ApiError {
     fn from(e: TravelError) -> Self {
         match e {
             TravelError::TooLarge { .. } => Self::TooLarge(e.to_string()),
-            TravelError::Category { .. } => Self::BadRequest(format!("query parameter {e}")),
             TravelError::Option { .. } | TravelError::Districts { .. } => {
                 Self::BadRequest(e.to_string())
             }
@@ -539,6 +539,22 @@ impl Params {
             .map(|(_, v)| v.trim())
     }
 
+    /// Parameter `name` read by the engine's parser of its vocabulary
+    /// (`chaski_analysis::travel::vocab`); absent or empty: None.
+    pub(crate) fn parsed<T>(&self, name: &str) -> ApiResult<Option<T>>
+    where
+        T: std::str::FromStr,
+        T::Err: std::fmt::Display,
+    {
+        match self.get(name).filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(v) => v
+                .parse()
+                .map(Some)
+                .map_err(|e| ApiError::BadRequest(format!("query parameter '{name}': {e}"))),
+        }
+    }
+
     fn required(&self, name: &str) -> ApiResult<&str> {
         match self.get(name) {
             Some(v) if !v.is_empty() => Ok(v),
@@ -576,52 +592,15 @@ pub(crate) struct RunParams {
     pub(crate) neighbourhood: Neighbourhood,
 }
 
-/// A preset by name, with the CLI's aliases.
-fn preset(name: &str) -> Option<(&'static str, Scenario)> {
-    Some(match name.to_ascii_lowercase().as_str() {
-        "" | "walking" => ("walking", Scenario::walking()),
-        "motorised" | "motorized" => ("motorised", Scenario::motorised()),
-        "rainy" | "rainy_season" => ("rainy_season", Scenario::rainy_season()),
-        "pregnant" | "pregnant_woman" => ("pregnant_woman", Scenario::pregnant_woman()),
-        "stretcher" => ("stretcher", Scenario::stretcher()),
-        _ => return None,
-    })
-}
-
 impl RunParams {
     pub(crate) fn parse(p: &Params) -> ApiResult<Self> {
-        let birth_care = match p.get("birth_care").map(str::to_ascii_lowercase).as_deref() {
-            None | Some("") => None,
-            Some("basic") => Some(BirthCareFilter::Basic),
-            Some("complete") => Some(BirthCareFilter::Complete),
-            Some(other) => {
-                return Err(ApiError::BadRequest(format!(
-                    "query parameter 'birth_care': '{other}' is not basic or complete"
-                )));
-            }
-        };
-        let filter = SourceFilter::new(p.get("category"), birth_care)?;
-        let (preset, scenario) = preset(p.get("preset").unwrap_or("")).ok_or_else(|| {
-            ApiError::BadRequest(format!(
-                "query parameter 'preset': '{}' is not one of walking, motorised, rainy, pregnant, stretcher",
-                p.get("preset").unwrap_or("")
-            ))
-        })?;
-        let direction = match p.get("direction").map(str::to_ascii_lowercase).as_deref() {
-            None | Some("" | "to") => Direction::ToSource,
-            Some("from") => Direction::FromSource,
-            Some(other) => {
-                return Err(ApiError::BadRequest(format!(
-                    "query parameter 'direction': '{other}' is not to or from"
-                )));
-            }
-        };
-        let neighbourhood = match p.get("moves").filter(|m| !m.is_empty()) {
-            None => Neighbourhood::default(),
-            Some(m) => m
-                .parse()
-                .map_err(|e| ApiError::BadRequest(format!("query parameter 'moves': {e}")))?,
-        };
+        let birth_care = p.parsed::<BirthCareFilter>("birth_care")?;
+        let category = p.parsed::<CategoryFilter>("category")?;
+        let filter = SourceFilter::new(category.as_ref(), birth_care);
+        let preset = p.parsed::<Preset>("preset")?.unwrap_or(Preset::Walking);
+        let (scenario, preset) = (preset.scenario(), preset.name());
+        let direction = p.parsed::<Direction>("direction")?.unwrap_or_default();
+        let neighbourhood = p.parsed::<Neighbourhood>("moves")?.unwrap_or_default();
         Ok(Self {
             filter,
             preset,
@@ -633,10 +612,7 @@ impl RunParams {
 }
 
 pub(crate) fn direction_text(d: Direction) -> &'static str {
-    match d {
-        Direction::ToSource => "to the facility",
-        Direction::FromSource => "from the facility",
-    }
+    d.describe()
 }
 
 pub(crate) fn facility_json(f: &Facility) -> Value {

@@ -155,31 +155,6 @@ impl std::fmt::Display for Neighbourhood {
     }
 }
 
-/// A neighbourhood that is not 8, 16 or 24 moves.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("'{0}' is not a number of moves: 8 (as GRASS r.cost), 16 (r.cost -k, the default) or 24")]
-pub struct NeighbourhoodError(pub String);
-
-/// The one parser of `--moves` and the `moves` query parameter.
-///
-/// ```
-/// use chaski_analysis::travel::cost::Neighbourhood;
-/// assert_eq!("24".parse::<Neighbourhood>(), Ok(Neighbourhood::Extended24));
-/// assert_eq!(Neighbourhood::Queen8.to_string(), "8");
-/// assert!("12".parse::<Neighbourhood>().is_err());
-/// ```
-impl std::str::FromStr for Neighbourhood {
-    type Err = NeighbourhoodError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim() {
-            "8" => Ok(Self::Queen8),
-            "16" => Ok(Self::Knight16),
-            "24" => Ok(Self::Extended24),
-            other => Err(NeighbourhoodError(other.to_owned())),
-        }
-    }
-}
-
 /// Back-pointer of a source cell or of a cell not reached.
 pub const NO_MOVE: u8 = u8::MAX;
 /// Allocation of a cell not reached.

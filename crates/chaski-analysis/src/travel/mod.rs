@@ -24,6 +24,7 @@ pub mod rasterize;
 pub mod scenario;
 pub mod uncertainty;
 pub mod village_access;
+pub mod vocab;
 
 pub use pipeline::*;
 

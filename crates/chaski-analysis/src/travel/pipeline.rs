@@ -45,6 +45,7 @@ use crate::travel::village_access::{
     AccessStatus, District, DistrictSummary, Village, VillageAccess, district_summary,
     village_access,
 };
+use crate::travel::vocab::{BirthCareFilter, CategoryFilter};
 use chaski_core::crs::{CrsError, Projection, Projections, UtmZone};
 use chaski_core::domain::{BirthCare, Category};
 use chaski_core::raster::Raster;
@@ -59,16 +60,9 @@ use std::time::Instant;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TravelError {
-    /// A category expression could not be read.
-    #[error("category '{value}': {reason} (e.g. '>=I-3', 'I-4', 'I-3,I-4')")]
-    Category {
-        /// The expression.
-        value: String,
-        /// Why.
-        reason: String,
-    },
-    /// An option has a value out of range (option names as in `chaski catchments`).
-    #[error("--{option} {value}: {reason}")]
+    /// An option has a value out of range (`option` as the HTTP query
+    /// parameter names it; the command line maps it to its flag).
+    #[error("{option} {value}: {reason}")]
     Option {
         /// Option name.
         option: &'static str,
@@ -107,8 +101,9 @@ pub enum TravelError {
         /// Why.
         reason: String,
     },
-    /// A layer named explicitly is not in the store (option names as in `chaski catchments`).
-    #[error("layer '{layer}' (--{option}) is not in the store; it has {available}")]
+    /// A layer named explicitly is not in the store (`option`: which layer of
+    /// the options it is).
+    #[error("layer '{layer}' (the {option} layer) is not in the store; it has {available}")]
     MissingLayer {
         /// Layer name.
         layer: String,
@@ -119,7 +114,7 @@ pub enum TravelError {
     },
     /// A layer named for districts does not hold polygons.
     #[error(
-        "layer '{layer}' (--{option}) holds {holds}, not polygons: name a layer of district \
+        "layer '{layer}' (the {option} layer) holds {holds}, not polygons: name a layer of district \
          boundaries (import one with `chaski import FILE --layer districts --kind boundaries`)"
     )]
     NotPolygons {
@@ -673,25 +668,6 @@ fn check_cells(
     }
 }
 
-/// Birth-care filter of the sources.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum BirthCareFilter {
-    /// Basic or complete emergency obstetric care.
-    Basic,
-    /// Complete emergency obstetric care.
-    Complete,
-}
-
-impl BirthCareFilter {
-    /// `basic` or `complete`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Basic => "basic",
-            Self::Complete => "complete",
-        }
-    }
-}
-
 /// Which facilities are sources.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SourceFilter {
@@ -700,25 +676,13 @@ pub struct SourceFilter {
 }
 
 impl SourceFilter {
-    /// A filter from a category expression ('>=I-3', '>I-2', '<=I-2', '<I-3',
-    /// '=I-4', 'I-4', 'I-3,I-4') and a birth-care level (basic includes complete).
-    pub fn new(
-        category: Option<&str>,
-        birth_care: Option<BirthCareFilter>,
-    ) -> Result<Self, TravelError> {
-        let categories = match category.map(str::trim) {
-            None | Some("") => None,
-            Some(text) => {
-                let mut c = parse_categories(text)?;
-                c.sort();
-                c.dedup();
-                Some(c)
-            }
-        };
-        Ok(Self {
-            categories,
+    /// A filter of categories and a birth-care level (basic includes complete);
+    /// None: any.
+    pub fn new(category: Option<&CategoryFilter>, birth_care: Option<BirthCareFilter>) -> Self {
+        Self {
+            categories: category.map(|c| c.categories().to_vec()),
             birth_care,
-        })
+        }
     }
 
     /// The categories selected (None: all).
@@ -774,37 +738,6 @@ impl SourceFilter {
             parts.join(" and ")
         }
     }
-}
-
-/// The categories selected by a category expression ('>=I-3', '>I-2',
-/// '<=I-2', '<I-3', '=I-4', 'I-4', 'I-3,I-4').
-pub fn parse_categories(text: &str) -> Result<Vec<Category>, TravelError> {
-    let err = |reason: String| TravelError::Category {
-        value: text.to_owned(),
-        reason,
-    };
-    let parse = |s: &str| s.trim().parse::<Category>().map_err(|e| err(e.to_string()));
-    let t = text.trim();
-    for (op, keep) in [
-        (">=", (|a, b| a >= b) as fn(Category, Category) -> bool),
-        ("<=", |a, b| a <= b),
-        (">", |a, b| a > b),
-        ("<", |a, b| a < b),
-        ("=", |a, b| a == b),
-    ] {
-        if let Some(rest) = t.strip_prefix(op) {
-            let bound = parse(rest)?;
-            let out: Vec<Category> = Category::ALL
-                .into_iter()
-                .filter(|&c| keep(c, bound))
-                .collect();
-            if out.is_empty() {
-                return Err(err("selects no category".to_owned()));
-            }
-            return Ok(out);
-        }
-    }
-    t.split(',').map(parse).collect()
 }
 
 /// One facility (or any source), located.
@@ -1301,8 +1234,8 @@ pub struct TravelOptions {
     /// Rivers layer (None: `rivers` when present; `none` to skip; `dem` or
     /// `dem:KM2` to derive streams from the DEM, see [`derived_rivers`]).
     pub rivers: Option<String>,
-    /// Category expression of the sources (e.g. `>=I-3`).
-    pub category: Option<String>,
+    /// Categories of the sources (e.g. `>=I-3`).
+    pub category: Option<CategoryFilter>,
     /// Birth care of the sources.
     pub birth_care: Option<BirthCareFilter>,
     /// Cell size in metres when warping a geographic raster (default: its own resolution).
@@ -1534,7 +1467,7 @@ pub fn find_dem(
         return if rasters.iter().any(|r| r == n) {
             Ok(n.to_owned())
         } else {
-            Err(err(format!("no raster named '{n}' (--dem)")))
+            Err(err(format!("no raster named '{n}' (the DEM named)")))
         };
     }
     if rasters.iter().any(|r| r == "dem") {
@@ -1552,7 +1485,7 @@ pub fn find_dem(
                 .to_owned(),
         )),
         several => Err(err(format!(
-            "{} rasters could be the DEM ({}): name it with --dem",
+            "{} rasters could be the DEM ({}): name the one to use",
             several.len(),
             several
                 .iter()
@@ -1725,7 +1658,7 @@ impl TravelInputs {
         opts: &TravelOptions,
         projections: &dyn Projections,
     ) -> Result<Self, TravelError> {
-        let filter = SourceFilter::new(opts.category.as_deref(), opts.birth_care)?;
+        let filter = SourceFilter::new(opts.category.as_ref(), opts.birth_care);
         let metric = to_metric(raster, what, opts.cell, opts.max_cells, projections)?;
         let grid = Grid::of(&metric.raster)?;
         let (mut routes, mut water) = (None, None);
@@ -1837,7 +1770,7 @@ impl TravelInputs {
         }
         if terrain && self.water.is_none() {
             assumptions.push(
-                "no rivers in the store (and none derived with --rivers dem): no river is a \
+                "no rivers in the store (and none derived from the DEM): no river is a \
                  barrier"
                     .to_owned(),
             );
@@ -2043,7 +1976,7 @@ impl TravelInputs {
         if let Some(m) = max_minutes {
             if !(m.is_finite() && m > 0.0) {
                 return Err(TravelError::Option {
-                    option: "max-minutes",
+                    option: "max_minutes",
                     value: m.to_string(),
                     reason: "must be a positive number of minutes",
                 });
@@ -2760,27 +2693,6 @@ impl TravelResult {
 mod tests {
     use super::*;
     use crate::testing::TestProjections;
-    use chaski_core::domain::Category::{I1, I2, I3, I4, II1, II2, IIE, III1, III2, IIIE};
-
-    #[test]
-    fn category_expressions() {
-        let p = |s: &str| parse_categories(s).unwrap();
-        assert_eq!(p(">=I-3"), vec![I3, I4, II1, II2, IIE, III1, III2, IIIE]);
-        assert_eq!(p(">II-E"), vec![III1, III2, IIIE]);
-        assert_eq!(p("<I-3"), vec![I1, I2]);
-        assert_eq!(p("<=i2"), vec![I1, I2]);
-        assert_eq!(p("=I-4"), vec![I4]);
-        assert_eq!(p("I-3, I-4"), vec![I3, I4]);
-        for bad in ["<I-1", ">=IV", "I-3,,I-4", ""] {
-            assert!(parse_categories(bad).is_err(), "{bad}");
-        }
-        let f = SourceFilter::new(Some(">=I-3"), Some(BirthCareFilter::Basic)).unwrap();
-        assert!(f.accepts(Some(I4), Some(BirthCare::Complete)));
-        assert!(!f.accepts(Some(I4), Some(BirthCare::None)));
-        assert!(!f.accepts(Some(I2), Some(BirthCare::Basic)));
-        assert!(!f.accepts(None, Some(BirthCare::Basic)));
-        assert!(SourceFilter::default().accepts(None, None));
-    }
 
     /// A store with a 20 x 10 speed raster of 30 m cells in UTM 18S at
     /// 3.6 km/h (1 m/s) whose column 12 is nodata, facilities A (I-1) at cell
@@ -2909,7 +2821,7 @@ mod tests {
         assert_eq!(iso.geometry["coordinates"].as_array().unwrap().len(), 2);
 
         // Only >= I-3: B alone, and the west half is cut off by the nodata column.
-        let high = SourceFilter::new(Some(">=I-3"), None).unwrap();
+        let high = SourceFilter::new(Some(&">=I-3".parse().unwrap()), None);
         let sources = high.select(&inputs.facilities);
         assert_eq!(sources.len(), 1);
         let surface = inputs.surface(&Scenario::walking()).unwrap();
@@ -2918,7 +2830,7 @@ mod tests {
             .unwrap();
         assert_eq!(r.access[0].status, AccessStatus::NotReached);
         assert_eq!(r.point(lon, lat).status, AccessStatus::OutsideSurface);
-        let complete = SourceFilter::new(None, Some(BirthCareFilter::Complete)).unwrap();
+        let complete = SourceFilter::new(None, Some(BirthCareFilter::Complete));
         assert_eq!(complete.select(&inputs.facilities), sources);
         // No source on the surface: an error naming them.
         let nowhere = vec![Facility {
@@ -3102,10 +3014,7 @@ mod tests {
         assert_eq!(derived_rivers(Some("dem:0.036")).unwrap(), Some(0.036));
         for bad in ["dem:0", "dem:-1", "dem:x", "dem:inf"] {
             let e = derived_rivers(Some(bad)).unwrap_err().to_string();
-            assert!(
-                e.starts_with(&format!("--rivers {bad}: expected dem")),
-                "{e}"
-            );
+            assert!(e.starts_with(&format!("rivers {bad}: expected dem")), "{e}");
         }
         let minutes = |rivers: Option<&str>, path: bool, scenario: &Scenario| {
             let (store, p) = valley(path);

@@ -18,6 +18,7 @@
 //! assert_eq!(Scenario::preset("rainy_season"), Some(Scenario::rainy_season()));
 //! ```
 
+use super::vocab::Preset;
 use serde::{Deserialize, Serialize};
 
 /// A scenario parameter is out of range.
@@ -285,25 +286,9 @@ impl Default for Scenario {
 }
 
 impl Scenario {
-    /// Names of the built-in scenarios.
-    pub const PRESETS: [&'static str; 5] = [
-        "walking",
-        "motorised",
-        "rainy_season",
-        "pregnant_woman",
-        "stretcher",
-    ];
-
-    /// A built-in scenario by name.
+    /// A built-in scenario by name (or a short word of [`Preset`]).
     pub fn preset(name: &str) -> Option<Self> {
-        Some(match name {
-            "walking" => Self::walking(),
-            "motorised" | "motorized" => Self::motorised(),
-            "rainy_season" => Self::rainy_season(),
-            "pregnant_woman" => Self::pregnant_woman(),
-            "stretcher" => Self::stretcher(),
-            _ => return None,
-        })
+        name.parse::<Preset>().ok().map(Preset::scenario)
     }
 
     /// On foot (all defaults).
@@ -434,7 +419,7 @@ mod tests {
 
     #[test]
     fn presets_are_valid_and_named() {
-        for name in Scenario::PRESETS {
+        for name in Preset::ALL.map(Preset::name) {
             let s = Scenario::preset(name).unwrap();
             assert_eq!(s.name, name);
             s.validate().unwrap();
