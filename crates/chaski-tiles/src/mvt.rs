@@ -4,6 +4,9 @@
 //! Geometry is taken as already prepared in integer tile coordinates (see
 //! [`crate::geom`]): this module writes exactly what it is given, so the
 //! command integers can be checked against the specification's examples.
+//!
+//! This is the crate's one encoder, kept over the `mvt` crate after a side-by-side
+//! bench (figures in the crate README).
 
 use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;

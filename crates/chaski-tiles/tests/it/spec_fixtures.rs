@@ -3,7 +3,8 @@
 //! 017 (valid point), 018 (multipoint), 019 (linestring), 020 (multilinestring),
 //! 021 (polygon) and 022 (multipolygon with a hole). The expected arrays are
 //! copied from the specification; the tiles are decoded with prost (protobuf
-//! only) and with the independent `mvt-reader` crate.
+//! only) and with the independent `mvt-reader` crate, which also reads back layers (order, empty
+//! ones left out, version, extent), feature ids and the property value types.
 
 use crate::common;
 
@@ -227,4 +228,59 @@ fn property_values_roundtrip() {
     assert_eq!(l.prop(f0, "d").unwrap().double_value, Some(2.5));
     assert_eq!(l.prop(f0, "b").unwrap().bool_value, Some(true));
     assert_eq!(l.features[1].tags, vec![1, 1]);
+}
+
+#[test]
+fn layers_ids_and_value_types_with_mvt_reader() {
+    use mvt_reader::feature::Value;
+    let g = TileGeometry::Points(vec![[1, 1]]);
+    let mut a = TileLayer::new("a");
+    a.add_feature(
+        Some(7),
+        &g,
+        &[
+            ("t", PropValue::Text("Quinua".into())),
+            ("u", PropValue::int(42)),
+            ("s", PropValue::int(-5)),
+            ("d", PropValue::Double(2.5)),
+            ("b", PropValue::Bool(false)),
+        ],
+    );
+    a.add_feature(None, &g, &[("u", PropValue::Uint(u64::MAX))]);
+    // An empty geometry adds nothing; a layer without features is left out.
+    a.add_feature(Some(9), &TileGeometry::Lines(vec![]), &[]);
+    let empty = TileLayer::new("empty");
+    let mut b = TileLayer::new("b");
+    b.add_feature(Some(0), &g, &[]);
+    let reader = mvt_reader::Reader::new(encode_tile(&[a, empty, b])).unwrap();
+    let meta: Vec<(String, u32, u32, usize)> = reader
+        .get_layer_metadata()
+        .unwrap()
+        .into_iter()
+        .map(|l| (l.name, l.version, l.extent, l.feature_count))
+        .collect();
+    assert_eq!(
+        meta,
+        vec![("a".into(), 2, 4096, 2), ("b".into(), 2, 4096, 1)]
+    );
+    let fa = reader.get_features(0).unwrap();
+    assert_eq!((fa[0].id, fa[1].id), (Some(7), None));
+    let props = fa[0].properties.clone().unwrap();
+    assert_eq!(props["t"], Value::String("Quinua".into()));
+    assert_eq!(props["u"], Value::UInt(42));
+    assert_eq!(props["s"], Value::SInt(-5));
+    assert_eq!(props["d"], Value::Double(2.5));
+    assert_eq!(props["b"], Value::Bool(false));
+    assert_eq!(
+        fa[1].properties.clone().unwrap()["u"],
+        Value::UInt(u64::MAX)
+    );
+    let fb = reader.get_features(1).unwrap();
+    assert_eq!(fb[0].id, Some(0));
+    assert!(
+        fb[0]
+            .properties
+            .as_ref()
+            .is_none_or(std::collections::HashMap::is_empty)
+    );
 }
