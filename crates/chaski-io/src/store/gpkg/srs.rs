@@ -23,9 +23,8 @@ fn utm_wkt(zone: u32, south: bool) -> String {
 }
 
 /// Name and WKT definition of EPSG:`code`: built in for WGS 84 and its UTM
-/// zones (every DEM chaski has met), else looked up in PROJ's database through
-/// GDAL's OSR (a read of the CRS database only; GDAL writes nothing). None
-/// when the code is unknown.
+/// zones (every DEM chaski has met), else looked up with [`lookup_epsg`].
+/// None when the code is unknown.
 fn crs_definition(code: u32) -> Option<(String, String)> {
     match code {
         4326 => Some(("WGS 84 geodetic".into(), WGS84_WKT.into())),
@@ -37,13 +36,26 @@ fn crs_definition(code: u32) -> Option<(String, String)> {
             format!("WGS 84 / UTM zone {}S", code - 32700),
             utm_wkt(code - 32700, true),
         )),
-        _ => {
-            let sr = gdal::spatial_ref::SpatialRef::from_epsg(code).ok()?;
-            let wkt = sr.to_wkt().ok().filter(|w| !w.is_empty())?;
-            let name = sr.name().unwrap_or_else(|| format!("EPSG:{code}"));
-            Some((name, wkt))
-        }
+        _ => lookup_epsg(code),
     }
+}
+
+/// Name and WKT definition of EPSG:`code` from PROJ's database, through
+/// GDAL's OSR (a read of the CRS database only; GDAL writes nothing).
+#[cfg(feature = "gdal")]
+fn lookup_epsg(code: u32) -> Option<(String, String)> {
+    let sr = gdal::spatial_ref::SpatialRef::from_epsg(code).ok()?;
+    let wkt = sr.to_wkt().ok().filter(|w| !w.is_empty())?;
+    let name = sr.name().unwrap_or_else(|| format!("EPSG:{code}"));
+    Some((name, wkt))
+}
+
+/// Without the `gdal` feature there is no CRS database to look codes up in:
+/// codes other than WGS 84 and its UTM zones are registered without a
+/// definition (GeoPackage's `undefined`).
+#[cfg(not(feature = "gdal"))]
+fn lookup_epsg(_code: u32) -> Option<(String, String)> {
+    None
 }
 
 /// The `srs_id` for EPSG:`epsg` (-1, the undefined Cartesian SRS, for none),
@@ -95,6 +107,36 @@ pub(super) fn srs_id(conn: &Connection, epsg: Option<u32>) -> Result<i64, GpkgEr
 mod tests {
     use super::*;
 
+    #[test]
+    fn built_in_definitions_need_no_crs_database() {
+        let (name, wkt) = crs_definition(4326).unwrap();
+        assert_eq!(
+            (name.as_str(), wkt.as_str()),
+            ("WGS 84 geodetic", WGS84_WKT)
+        );
+        let (name, wkt) = crs_definition(32718).unwrap();
+        assert_eq!(name, "WGS 84 / UTM zone 18S");
+        assert!(
+            wkt.starts_with(r#"PROJCS["WGS 84 / UTM zone 18S""#),
+            "{wkt}"
+        );
+        assert!(
+            wkt.contains(r#"PARAMETER["central_meridian",-75]"#),
+            "{wkt}"
+        );
+        assert!(wkt.ends_with(r#"AUTHORITY["EPSG","32718"]]"#), "{wkt}");
+        let (name, _) = crs_definition(32601).unwrap();
+        assert_eq!(name, "WGS 84 / UTM zone 1N");
+    }
+
+    /// Without GDAL, codes outside WGS 84 and its UTM zones have no definition.
+    #[cfg(not(feature = "gdal"))]
+    #[test]
+    fn other_codes_are_unknown_without_gdal() {
+        assert!(crs_definition(24878).is_none());
+    }
+
+    #[cfg(feature = "gdal")]
     #[test]
     fn utm_definitions_match_proj() {
         for code in [32617, 32618, 32619, 32718, 32719, 32601, 32760] {

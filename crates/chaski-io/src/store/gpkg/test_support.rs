@@ -1,7 +1,7 @@
 //! Helpers of the store's unit tests: sample layers, a store in a temporary
 //! directory, and queries of the spatial index.
 
-use super::GpkgStore;
+use super::open::GpkgStore;
 use chaski_core::layer::{Feature, Layer, LayerKind};
 use chaski_core::value::Value;
 use geo::{Geometry, GeometryCollection, MultiLineString, MultiPoint, MultiPolygon};
