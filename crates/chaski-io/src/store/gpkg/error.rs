@@ -62,6 +62,7 @@ pub(super) fn sql_error(path: &Path, e: &rusqlite::Error) -> StoreError {
     StoreError::Backend(format!("{}: {e}", path.display()))
 }
 
+/// A [`StoreError::Corrupt`] of the file at `path`.
 pub(super) fn corrupt(path: &Path, reason: impl Into<String>) -> StoreError {
     StoreError::Corrupt {
         path: path.to_owned(),

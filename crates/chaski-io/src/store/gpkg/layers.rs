@@ -297,6 +297,7 @@ fn merge_into_layer(
     })
 }
 
+/// Write a layer (replace, append or upsert) in one IMMEDIATE transaction.
 pub(super) fn write_layer_tx(
     conn: &mut Connection,
     layer: &Layer,
@@ -339,6 +340,7 @@ pub(super) fn write_layer_tx(
     Ok(summary)
 }
 
+/// Read a layer, all its fields or `only` these, in one transaction.
 pub(super) fn read_layer_tx(
     conn: &mut Connection,
     name: &str,
@@ -586,6 +588,7 @@ pub(super) fn edit_layer_tx(
     Ok(Some(summary))
 }
 
+/// The infos of every layer, or of layer `only`, in name order.
 pub(super) fn layer_infos(
     conn: &mut Connection,
     only: Option<&str>,

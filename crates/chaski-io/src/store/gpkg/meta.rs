@@ -15,6 +15,7 @@ pub(super) struct Meta {
     pub(super) fields: Vec<Field>,
 }
 
+/// A layer kind as `chaski_layers` stores it.
 pub(super) fn parse_kind(name: &str, kind: &str) -> Result<LayerKind, GpkgError> {
     serde_json::from_value(serde_json::Value::String(kind.to_owned())).map_err(|_| {
         GpkgError::Corrupt(format!(
@@ -23,6 +24,7 @@ pub(super) fn parse_kind(name: &str, kind: &str) -> Result<LayerKind, GpkgError>
     })
 }
 
+/// A field list as `chaski_layers` stores it (JSON).
 pub(super) fn parse_fields(name: &str, fields: &str) -> Result<Vec<Field>, GpkgError> {
     serde_json::from_str(fields).map_err(|e| {
         GpkgError::Corrupt(format!(
@@ -31,10 +33,12 @@ pub(super) fn parse_fields(name: &str, fields: &str) -> Result<Vec<Field>, GpkgE
     })
 }
 
+/// A data version as stored (a non-negative integer).
 pub(super) fn to_version(v: i64) -> Result<u64, GpkgError> {
     u64::try_from(v).map_err(|_| GpkgError::Corrupt(format!("negative data version {v}")))
 }
 
+/// What `chaski_layers` says of layer `name`, None when chaski has no such layer.
 pub(super) fn load_meta(conn: &Connection, name: &str) -> Result<Option<Meta>, GpkgError> {
     let row = conn
         .query_row(
@@ -52,6 +56,7 @@ pub(super) fn load_meta(conn: &Connection, name: &str) -> Result<Option<Meta>, G
     .transpose()
 }
 
+/// Increment the store-wide data version; returns the new one.
 pub(super) fn bump_version(conn: &Connection) -> Result<u64, GpkgError> {
     let v: i64 = conn.query_row(
         "INSERT INTO chaski_meta (key, value) VALUES ('version', 1) \
@@ -62,6 +67,7 @@ pub(super) fn bump_version(conn: &Connection) -> Result<u64, GpkgError> {
     to_version(v)
 }
 
+/// The number of rows of `table`.
 pub(super) fn count_rows(conn: &Connection, table: &str) -> Result<usize, GpkgError> {
     let n: i64 = conn.query_row(&format!("SELECT COUNT(*) FROM {}", q(table)), [], |r| {
         r.get(0)
@@ -69,6 +75,7 @@ pub(super) fn count_rows(conn: &Connection, table: &str) -> Result<usize, GpkgEr
     Ok(usize::try_from(n).unwrap_or(0))
 }
 
+/// True when the file has a table (or index, view...) named `name`, in any case.
 pub(super) fn table_exists(conn: &Connection, name: &str) -> Result<bool, GpkgError> {
     Ok(conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = ?1 COLLATE NOCASE)",

@@ -28,6 +28,7 @@ pub(super) fn drop_rtree(conn: &Connection, name: &str) -> Result<(), GpkgError>
     Ok(())
 }
 
+/// Create the `gpkg_rtree_index` triggers that keep a layer's index up to date.
 pub(super) fn create_triggers(conn: &Connection, name: &str) -> Result<(), GpkgError> {
     let t = q(name);
     let rt = q(&rtree_name(name));

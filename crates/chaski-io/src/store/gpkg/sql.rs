@@ -11,6 +11,7 @@ pub(super) fn q(id: &str) -> String {
     format!("\"{}\"", id.replace('"', "\"\""))
 }
 
+/// The name of a layer's spatial index table.
 pub(super) fn rtree_name(layer: &str) -> String {
     format!("rtree_{layer}_geom")
 }
@@ -42,6 +43,7 @@ pub(super) fn column_names(fields: &[Field]) -> Vec<String> {
         .collect()
 }
 
+/// The SQL column type of a field type.
 pub(super) fn sql_type(ty: FieldType) -> &'static str {
     match ty {
         FieldType::Text => "TEXT",
@@ -95,6 +97,7 @@ pub(super) fn code_key(v: &Value) -> Option<String> {
     }
 }
 
+/// The key of a stored `code` value, as [`code_key`] makes it.
 pub(super) fn stored_code_key(v: ValueRef<'_>) -> Option<String> {
     match v {
         ValueRef::Null => None,
@@ -171,6 +174,7 @@ pub(super) fn write_row(
     stmt.raw_execute()
 }
 
+/// The union of two bounds (min x, min y, max x, max y).
 pub(super) fn union(a: Option<[f64; 4]>, b: Option<[f64; 4]>) -> Option<[f64; 4]> {
     match (a, b) {
         (Some(a), Some(b)) => Some([

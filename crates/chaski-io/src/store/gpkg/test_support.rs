@@ -10,6 +10,7 @@ use rusqlite::params;
 use std::path::PathBuf;
 use std::process::Command;
 
+/// A community feature at (x, y) with code `code` and population `pop`.
 pub(super) fn community(code: Option<&str>, pop: i64, x: f64, y: f64) -> Feature {
     Feature {
         fid: 0,
@@ -25,12 +26,14 @@ pub(super) fn community(code: Option<&str>, pop: i64, x: f64, y: f64) -> Feature
     }
 }
 
+/// A `communities` layer of `features`.
 pub(super) fn communities(features: Vec<Feature>) -> Layer {
     let mut l = Layer::new("communities", LayerKind::Communities);
     l.features = features;
     l
 }
 
+/// A new store in a temporary directory (kept while the `TempDir` lives).
 pub(super) fn tmp_store() -> (tempfile::TempDir, PathBuf, GpkgStore) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.gpkg");
@@ -84,6 +87,7 @@ pub(super) fn rtree_window(store: &GpkgStore, layer: &str, w: [f64; 4]) -> Vec<i
     ids
 }
 
+/// The number of entries of a layer's spatial index, after SQLite's `rtreecheck`.
 pub(super) fn rtree_count(store: &GpkgStore, layer: &str) -> i64 {
     let c = store.conn.lock().unwrap();
     let check: String = c
