@@ -1,22 +1,33 @@
-//! [`build_layer`]: a typed layer and its report from a source table.
+//! [`build_layer`]: a typed layer and its report from a source table, in
+//! steps: the column plan ([`super::columns`]), the report, the join key, the
+//! reprojection, then each record (a withdrawal, or a geometry checked and
+//! shaped, values parsed, its key checked and, for households, the household
+//! checks), and last the report's totals and file-level warnings.
 
-use super::columns::Target;
+use super::columns::{Target, plan_columns};
 use super::error::ImportError;
 use super::geometry::{CoordCheck, check_lonlat, first_coord, is_wgs84, shape};
 use super::options::{ImportOptions, resolve_kind};
 use super::report::{Action, ImportReport, Issue};
-use super::source::{SourceRecord, SourceTable};
-use super::values::{core_value, extra_name, extra_value, infer_type, to_text};
+use super::source::{GeomError, SourceColumn, SourceRecord, SourceTable};
+use super::values::{core_value, extra_value, to_text};
 use super::warnings::{column_list, layer_warnings};
+use chaski_core::household::write::Withdrawal;
 use chaski_core::layer::{Feature, GeometryType, Layer, LayerKind};
-use chaski_core::schema::{match_core_field_ranked, normalize_name};
-use chaski_core::value::{Field, FieldType, Value};
+use chaski_core::schema::normalize_name;
+use chaski_core::value::Value;
 use geo::{BoundingRect, Coord, Geometry, Point};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 /// Build a typed layer from a source table. Only file-level problems are errors;
 /// row problems go to the report.
+///
+/// The steps: 1. the column plan (module `columns`); 2. the report; 3. the
+/// join key; 4. a note of dropped household columns; 5. the rows the reader
+/// could not read, rejected; 6. the reprojection; 7. the check that
+/// coordinates without a CRS are degrees; 8. each record; 9. the report's
+/// totals and the file-level warnings.
 pub fn build_layer(
     table: SourceTable,
     path: &Path,
@@ -24,141 +35,56 @@ pub fn build_layer(
 ) -> Result<(Layer, ImportReport), ImportError> {
     let kind = resolve_kind(opts)?;
     let mut layer = Layer::new(opts.layer.clone(), kind);
-    let core_count = layer.fields.len();
-    let mut taken: HashSet<String> = layer.fields.iter().map(|f| f.name.clone()).collect();
-    let mut core_taken = vec![false; core_count];
-    let mapping = opts.mapping.as_ref();
+    let plan = plan_columns(&table, path, opts.mapping.as_ref(), &mut layer)?;
+    let mut report = new_report(&table, path, opts, kind);
+    let joining = opts.join_key().is_some();
+    let join_idx = join_index(&table, path, opts, &layer, &plan.targets)?;
+    note_dropped_columns(&mut report, plan.dropped_columns);
+    reject_problems(&mut report, &table.problems);
+    #[cfg(feature = "proj")]
+    let transformer = reprojection(&table, path, joining)?;
+    #[cfg(not(feature = "proj"))]
+    refuse_reprojection(&table, path, joining)?;
+    check_degrees(&table, path, joining)?;
 
-    // Column plan.
-    let is_households = kind == LayerKind::Households;
-    let household_plan = is_households.then(|| {
-        crate::households::plan_columns(
-            &table
-                .columns
-                .iter()
-                .map(|c| match mapping.and_then(|m| m.rename(&c.name)) {
-                    Some(r) => (r.to_owned(), true),
-                    None => (c.name.clone(), false),
-                })
-                .collect::<Vec<_>>(),
-        )
-    });
-    let mut targets = Vec::with_capacity(table.columns.len());
-    let mut extra_types: Vec<(usize, FieldType)> = Vec::new(); // (source column, type)
-    let mut dropped_columns = Vec::new();
-    if is_households {
-        // Personal identifiers are refused, even renamed by a mapping file,
-        // unless an admin's mapping allows the column by name.
-        let personal: Vec<(String, &'static str)> = table
-            .columns
-            .iter()
-            .enumerate()
-            .filter(|(ci, c)| {
-                !mapping.is_some_and(|m| m.drops(&c.name) || m.allows_personal(&c.name))
-                    && !matches!(
-                        household_plan.as_ref().map(|p| p[*ci]),
-                        Some(crate::households::ColumnUse::Skip)
-                    )
-            })
-            .filter_map(|(_, c)| {
-                crate::households::personal_identifier(&c.name)
-                    .or_else(|| {
-                        mapping
-                            .and_then(|m| m.rename(&c.name))
-                            .and_then(crate::households::personal_identifier)
-                    })
-                    .map(|what| (c.name.clone(), what))
-            })
-            .collect();
-        if !personal.is_empty() {
-            return Err(ImportError::PersonalData {
-                path: path.to_owned(),
-                columns: personal,
-            });
-        }
-    }
-    // Other kinds: each core field goes to the column that matches it best (a
-    // mapping file's rename, then the field's own name, its aliases in order,
-    // then their stems: see chaski_core::schema), then to the first such column.
-    let mut column_core: Vec<Option<usize>> = vec![None; table.columns.len()];
-    if !is_households {
-        let mut best: HashMap<usize, ((bool, chaski_core::schema::MatchRank), usize)> =
-            HashMap::new();
-        for (ci, col) in table.columns.iter().enumerate() {
-            if mapping.is_some_and(|m| m.drops(&col.name)) {
-                continue;
-            }
-            let renamed = mapping.and_then(|m| m.rename(&col.name));
-            let Some((c, rank)) = match_core_field_ranked(kind, renamed.unwrap_or(&col.name))
-            else {
-                continue;
-            };
-            let Some(i) = layer.fields.iter().position(|f| f.name == c.name) else {
-                continue;
-            };
-            let bid = ((renamed.is_none(), rank), ci);
-            best.entry(i)
-                .and_modify(|b| {
-                    if bid < *b {
-                        *b = bid;
-                    }
-                })
-                .or_insert(bid);
-        }
-        for (i, (_, ci)) in best {
-            column_core[ci] = Some(i);
-        }
-    }
-    for (ci, col) in table.columns.iter().enumerate() {
-        if mapping.is_some_and(|m| m.drops(&col.name)) {
-            targets.push(Target::Skip);
-            continue;
-        }
-        let name = mapping
-            .and_then(|m| m.rename(&col.name))
-            .unwrap_or(&col.name);
-        let core = match household_plan.as_ref().map(|p| p[ci]) {
-            Some(crate::households::ColumnUse::Skip) => {
-                targets.push(Target::Skip);
-                continue;
-            }
-            Some(crate::households::ColumnUse::Core(c)) => layer
-                .fields
-                .iter()
-                .position(|f| f.name == c.name)
-                .filter(|&i| !core_taken[i]),
-            Some(crate::households::ColumnUse::Extra) => None,
-            None => column_core[ci],
-        };
-        if let Some(i) = core {
-            core_taken[i] = true;
-            targets.push(Target::Core(i));
-        } else if is_households
-            && !mapping.is_some_and(|m| m.keeps(&col.name) || m.allows_personal(&col.name))
-        {
-            // Only the household schema is stored.
-            dropped_columns.push(col.name.clone());
-            targets.push(Target::Skip);
+    let builder = RowBuilder {
+        kind,
+        layer: &layer,
+        targets: &plan.targets,
+        columns: &table.columns,
+        opts,
+        joining,
+        join_idx,
+        x_field: if table.row_label == "row" {
+            "longitude"
         } else {
-            let ty = if table.infer_types && col.ty == FieldType::Text {
-                infer_type(
-                    table
-                        .records
-                        .iter()
-                        .map(|r| r.values.get(ci).and_then(to_text)),
-                )
-            } else {
-                col.ty
-            };
-            let n = extra_name(name, &taken);
-            taken.insert(n.clone());
-            layer.fields.push(Field::new(n, ty));
-            extra_types.push((ci, ty));
-            targets.push(Target::Extra(layer.fields.len() - 1));
-        }
-    }
+            "geometry"
+        },
+        #[cfg(feature = "proj")]
+        source_crs: &report.source_crs,
+        #[cfg(feature = "proj")]
+        transformer,
+    };
+    let rows = builder.build_rows(table.records);
+    finish(
+        &mut layer,
+        &mut report,
+        rows,
+        &table.columns,
+        &plan.targets,
+        opts,
+    );
+    Ok((layer, report))
+}
 
-    let mut report = ImportReport {
+/// Step 2: the report of the table before its records are built.
+fn new_report(
+    table: &SourceTable,
+    path: &Path,
+    opts: &ImportOptions,
+    kind: LayerKind,
+) -> ImportReport {
+    ImportReport {
         file: path.to_owned(),
         layer: opts.layer.clone(),
         kind: Some(kind),
@@ -175,31 +101,41 @@ pub fn build_layer(
         dropped_columns: Vec::new(),
         warnings: Vec::new(),
         join: None,
+    }
+}
+
+/// Step 3: the layer field of the join key, None without one. Household
+/// records are never joined, and the key must be one of the table's columns.
+fn join_index(
+    table: &SourceTable,
+    path: &Path,
+    opts: &ImportOptions,
+    layer: &Layer,
+    targets: &[Target],
+) -> Result<Option<usize>, ImportError> {
+    let Some(key) = opts.join_key() else {
+        return Ok(None);
     };
-    // A joined table: its key must be one of its columns.
-    let join_key = opts.join_key();
-    let joining = join_key.is_some();
-    if joining && is_households {
+    if layer.kind == LayerKind::Households {
         return Err(ImportError::JoinHouseholds {
             path: path.to_owned(),
         });
     }
-    let join_idx = match join_key {
-        Some(key) => {
-            let key = normalize_name(key);
-            let found = layer.field_index(&key).filter(|&i| {
-                targets
-                    .iter()
-                    .any(|t| matches!(t, Target::Core(j) | Target::Extra(j) if *j == i))
-            });
-            Some(found.ok_or_else(|| ImportError::JoinKey {
-                path: path.to_owned(),
-                key: key.clone(),
-                columns: column_list(table.columns.iter().map(|c| c.name.as_str())),
-            })?)
-        }
-        None => None,
-    };
+    let key = normalize_name(key);
+    let found = layer.field_index(&key).filter(|&i| {
+        targets
+            .iter()
+            .any(|t| matches!(t, Target::Core(j) | Target::Extra(j) if *j == i))
+    });
+    Ok(Some(found.ok_or_else(|| ImportError::JoinKey {
+        path: path.to_owned(),
+        key: key.clone(),
+        columns: column_list(table.columns.iter().map(|c| c.name.as_str())),
+    })?))
+}
+
+/// Step 4: a note of the household columns that were not stored.
+fn note_dropped_columns(report: &mut ImportReport, dropped_columns: Vec<String>) {
     if !dropped_columns.is_empty() {
         report.notes.push(format!(
             "columns outside the household schema were not stored: {} (an admin keeps one \
@@ -208,55 +144,11 @@ pub fn build_layer(
         ));
         report.dropped_columns = dropped_columns;
     }
-    // Household rows with consent = no are withdrawals: they need only a code.
-    let withdrawal_of =
-        |rec: &SourceRecord| -> Option<Result<chaski_core::household::write::Withdrawal, String>> {
-            if !is_households {
-                return None;
-            }
-            let core = |name: &str| -> Value {
-                targets
-                    .iter()
-                    .enumerate()
-                    .find_map(|(ci, t)| match *t {
-                        Target::Core(i) if layer.fields[i].name == name => Some((ci, i)),
-                        _ => None,
-                    })
-                    .and_then(|(ci, i)| {
-                        core_value(
-                            kind,
-                            name,
-                            layer.fields[i].ty,
-                            rec.values.get(ci).unwrap_or(&Value::Null),
-                        )
-                        .ok()
-                    })
-                    .unwrap_or(Value::Null)
-            };
-            if core("consent") != Value::Bool(false) {
-                return None;
-            }
-            let text = |name: &str| match core(name) {
-                Value::Text(t) if !t.trim().is_empty() => Some(t.trim().to_owned()),
-                Value::Int(n) => Some(n.to_string()),
-                _ => None,
-            };
-            Some(
-                text("code")
-                    .map(|code| chaski_core::household::write::Withdrawal {
-                        row: rec.row,
-                        code,
-                        submission_uuid: text("submission_uuid"),
-                        cha_sector: text("cha_sector"),
-                        facility: text("facility"),
-                    })
-                    .ok_or_else(|| {
-                        "consent = no (a withdrawal) but no household code: nothing to delete"
-                            .to_owned()
-                    }),
-            )
-        };
-    for (row, e) in &table.problems {
+}
+
+/// Step 5: the rows the reader could not make a record of, rejected.
+fn reject_problems(report: &mut ImportReport, problems: &[(usize, GeomError)]) {
+    for (row, e) in problems {
         report.issues.push(Issue {
             row: *row,
             field: (!e.field.is_empty()).then(|| e.field.clone()),
@@ -265,10 +157,18 @@ pub fn build_layer(
         });
         report.rejected += 1;
     }
+}
 
-    // Reprojection.
-    #[cfg(feature = "proj")]
-    let transformer = match &table.crs {
+/// Step 6: the transformation of the table's coordinates to EPSG:4326; None
+/// when they are in it already, or for a joined table (its geometries are
+/// not used). A CRS PROJ does not know fails the import.
+#[cfg(feature = "proj")]
+fn reprojection(
+    table: &SourceTable,
+    path: &Path,
+    joining: bool,
+) -> Result<Option<crate::crs::Transformer>, ImportError> {
+    Ok(match &table.crs {
         Some(crs) if !is_wgs84(crs) && !joining => Some(
             crate::crs::Transformer::new(crs, "EPSG:4326").map_err(|e| ImportError::Crs {
                 path: path.to_owned(),
@@ -277,8 +177,12 @@ pub fn build_layer(
             })?,
         ),
         _ => None,
-    };
-    #[cfg(not(feature = "proj"))]
+    })
+}
+
+/// Step 6 without PROJ: a table in another CRS than EPSG:4326 is refused.
+#[cfg(not(feature = "proj"))]
+fn refuse_reprojection(table: &SourceTable, path: &Path, joining: bool) -> Result<(), ImportError> {
     if let Some(crs) = &table.crs
         && !is_wgs84(crs)
         && !joining
@@ -288,7 +192,12 @@ pub fn build_layer(
             what: "PROJ (reprojection)",
         });
     }
-    // A file without a CRS whose coordinates are clearly not degrees.
+    Ok(())
+}
+
+/// Step 7: refuse a file without a CRS whose coordinates are clearly not
+/// degrees (judged on the first coordinates of up to 50 records).
+fn check_degrees(table: &SourceTable, path: &Path, joining: bool) -> Result<(), ImportError> {
     if table.crs.is_none() && !joining {
         let mut sample = table
             .records
@@ -309,249 +218,457 @@ pub fn build_layer(
             });
         }
     }
+    Ok(())
+}
 
-    let x_field = if table.row_label == "row" {
-        "longitude"
-    } else {
-        "geometry"
-    };
-    let want = kind.geometry_type();
-    let is_point = want == GeometryType::Point;
-    let mut seen_codes: HashSet<String> = HashSet::new();
-    let mut seen_uuids: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    let code_idx = layer.field_index("code");
-    let code_required = kind
-        .core_fields()
+/// Step 9: the report's totals and issues in row order, the layer's
+/// features, and the file-level warnings (not for households).
+fn finish(
+    layer: &mut Layer,
+    report: &mut ImportReport,
+    rows: Built,
+    columns: &[SourceColumn],
+    targets: &[Target],
+    opts: &ImportOptions,
+) {
+    report.rejected += rows
+        .issues
         .iter()
-        .any(|c| c.name == "code" && c.required);
-    let mut issues: Vec<Issue> = Vec::new();
-    let mut features = Vec::with_capacity(table.records.len());
-    let mut codes_assigned = 0usize;
+        .filter(|i| i.action == Action::Rejected)
+        .count();
+    report.issues.extend(rows.issues);
+    report.issues.sort_by_key(|i| i.row);
+    report.imported = rows.features.len();
+    report.feature_rows = rows.feature_rows;
+    report.withdrawals = rows.withdrawals;
+    report.withdrawn = report.withdrawals.len();
+    layer.features = rows.features;
+    if layer.kind != LayerKind::Households {
+        report.warnings = layer_warnings(
+            layer,
+            columns,
+            targets,
+            opts,
+            opts.join_key().is_some(),
+            rows.codes_assigned,
+            report.row_label,
+        );
+    }
+}
 
-    for rec in table.records {
-        let reject = |issues: &mut Vec<Issue>, field: Option<String>, reason: String| {
-            issues.push(Issue {
-                row: rec.row,
-                field,
-                reason,
-                action: Action::Rejected,
-            });
+/// Reject row `row`: an issue with [`Action::Rejected`].
+fn reject(issues: &mut Vec<Issue>, row: usize, field: Option<String>, reason: String) {
+    issues.push(Issue {
+        row,
+        field,
+        reason,
+        action: Action::Rejected,
+    });
+}
+
+/// What the records of a table became.
+#[derive(Default)]
+struct Built {
+    /// The features, numbered from 1.
+    features: Vec<Feature>,
+    /// The row of each feature.
+    feature_rows: Vec<usize>,
+    /// Household withdrawals (`consent = no`).
+    withdrawals: Vec<Withdrawal>,
+    /// Row issues, in the order found.
+    issues: Vec<Issue>,
+    /// Built whose missing code was assigned.
+    codes_assigned: usize,
+    /// Codes (or join keys) seen so far.
+    seen_codes: HashSet<String>,
+    /// Household submission ids seen so far, with their row.
+    seen_uuids: HashMap<String, usize>,
+}
+
+/// Step 8: builds each record of a table into a feature (or a withdrawal, or
+/// a rejected row).
+struct RowBuilder<'a> {
+    kind: LayerKind,
+    /// The layer, with its fields (extra fields included) and no features yet.
+    layer: &'a Layer,
+    targets: &'a [Target],
+    columns: &'a [SourceColumn],
+    opts: &'a ImportOptions,
+    /// The rows update stored features by key: their geometry is not used.
+    joining: bool,
+    /// The layer field of the join key.
+    join_idx: Option<usize>,
+    /// The field named in coordinate problems (`longitude` for CSV rows).
+    x_field: &'static str,
+    /// The source CRS, for messages.
+    #[cfg(feature = "proj")]
+    source_crs: &'a str,
+    #[cfg(feature = "proj")]
+    transformer: Option<crate::crs::Transformer>,
+}
+
+impl RowBuilder<'_> {
+    /// True for a household layer.
+    fn is_households(&self) -> bool {
+        self.kind == LayerKind::Households
+    }
+
+    /// Build every record, in order.
+    fn build_rows(&self, records: Vec<SourceRecord>) -> Built {
+        let mut rows = Built {
+            features: Vec::with_capacity(records.len()),
+            ..Built::default()
         };
-        match withdrawal_of(&rec) {
+        for rec in records {
+            self.build_row(rec, &mut rows);
+        }
+        rows
+    }
+
+    /// One record: a withdrawal, a rejected row, or a feature.
+    fn build_row(&self, rec: SourceRecord, rows: &mut Built) {
+        let row = rec.row;
+        match self.withdrawal(&rec) {
             Some(Ok(w)) => {
-                report.withdrawals.push(w);
-                continue;
+                rows.withdrawals.push(w);
+                return;
             }
             Some(Err(reason)) => {
-                reject(&mut issues, Some("code".to_owned()), reason);
-                continue;
+                reject(&mut rows.issues, row, Some("code".to_owned()), reason);
+                return;
             }
             None => {}
         }
-        // A joined table's rows update stored features: their geometry is not used.
-        let geom = if joining {
+        let geometry = if self.joining {
             Geometry::Point(Point::new(0.0, 0.0))
         } else {
-            let mut geom = match rec.geometry {
-                Ok(g) => g,
-                Err(e) => {
-                    reject(
-                        &mut issues,
-                        (!e.field.is_empty()).then_some(e.field),
-                        e.reason,
-                    );
-                    continue;
-                }
+            let Some(g) = self.geometry(row, rec.geometry, &mut rows.issues) else {
+                return;
             };
-            #[cfg(feature = "proj")]
-            if let Some(t) = &transformer {
-                use geo::MapCoordsInPlace;
-                let failed: std::cell::RefCell<Option<chaski_core::crs::CrsError>> =
-                    std::cell::RefCell::new(None);
-                let r = t.run(|f| {
-                    let failed = &failed;
-                    geom.map_coords_in_place(|c| match f(c.x, c.y) {
-                        Ok((x, y)) => Coord { x, y },
-                        Err(e) => {
-                            failed.borrow_mut().get_or_insert(e);
-                            c
-                        }
-                    });
-                });
-                if let Some(e) = r.err().or_else(|| failed.into_inner()) {
-                    reject(
-                        &mut issues,
-                        Some(x_field.to_owned()),
-                        format!("outside the area of {}: {e}", report.source_crs),
-                    );
-                    continue;
-                }
-            }
-            // Coordinate checks.
-            let mut verdict = CoordCheck::Ok;
-            {
-                use geo::CoordsIter;
-                for c in geom.coords_iter() {
-                    match check_lonlat(c.x, c.y, opts.region.as_ref(), is_point) {
-                        CoordCheck::Ok => {}
-                        v => {
-                            verdict = v;
-                            break;
-                        }
-                    }
-                }
-            }
-            match verdict {
-                CoordCheck::Ok => {}
-                CoordCheck::Bad(reason) => {
-                    reject(&mut issues, Some(x_field.to_owned()), reason);
-                    continue;
-                }
-                CoordCheck::Swapped => {
-                    let (x, y) = first_coord(&geom).map_or((0.0, 0.0), |c| (c.x, c.y));
-                    let region = opts
-                        .region
-                        .as_ref()
-                        .map_or("the region", |r| r.name.as_str());
-                    if opts.fix_swapped {
-                        use geo::MapCoordsInPlace;
-                        geom.map_coords_in_place(|c| Coord { x: c.y, y: c.x });
-                        issues.push(Issue {
-                            row: rec.row,
-                            field: Some(x_field.to_owned()),
-                            reason: format!(
-                                "latitude and longitude were swapped (lon {x}, lat {y} is outside {region}); exchanged"
-                            ),
-                            action: Action::Repaired,
-                        });
-                    } else {
-                        reject(
-                            &mut issues,
-                            Some(x_field.to_owned()),
-                            format!(
-                                "latitude and longitude look swapped: lon {x}, lat {y} is outside {region} but \
-                                 lon {y}, lat {x} is inside (import with --fix-swapped to exchange them)"
-                            ),
-                        );
-                        continue;
-                    }
-                }
-            }
-            if let Some(region) = &opts.region
-                && let Some(r) = geom.bounding_rect()
-            {
-                let [a, b, c, d] = region.bounds;
-                if r.max().x < a || r.min().x > c || r.max().y < b || r.min().y > d {
-                    // A household outside the region cannot belong to any CHA sector in it.
-                    if is_households {
-                        reject(
-                            &mut issues,
-                            Some(x_field.to_owned()),
-                            format!(
-                                "outside {} (lon {:.5}, lat {:.5})",
-                                region.name,
-                                r.min().x,
-                                r.min().y
-                            ),
-                        );
-                        continue;
-                    }
-                    issues.push(Issue {
-                        row: rec.row,
-                        field: Some(x_field.to_owned()),
-                        reason: format!(
-                            "outside {} (lon {:.5}, lat {:.5})",
-                            region.name,
-                            r.min().x,
-                            r.min().y
-                        ),
-                        action: Action::Warning,
-                    });
-                }
-            }
-            match shape(geom, want) {
-                Ok((g, None)) => g,
-                Ok((g, Some(note))) => {
-                    issues.push(Issue {
-                        row: rec.row,
-                        field: Some("geometry".to_owned()),
-                        reason: note,
-                        action: Action::Repaired,
-                    });
-                    g
-                }
-                Err(reason) => {
-                    reject(&mut issues, Some("geometry".to_owned()), reason);
-                    continue;
-                }
+            g
+        };
+        let (mut values, consent_error) = self.values(row, &rec.values, &mut rows.issues);
+        if !self.check_lengths(row, &values, &mut rows.issues)
+            || !self.check_key(row, &mut values, rows)
+            || !self.check_household(row, &mut values, consent_error, rows)
+        {
+            return;
+        }
+        rows.feature_rows.push(row);
+        rows.features.push(Feature {
+            fid: rows.features.len() as i64 + 1,
+            geometry,
+            values,
+        });
+    }
+
+    /// The value of core field `name` in `rec`, null when absent or unreadable.
+    fn core(&self, rec: &SourceRecord, name: &str) -> Value {
+        self.targets
+            .iter()
+            .enumerate()
+            .find_map(|(ci, t)| match *t {
+                Target::Core(i) if self.layer.fields[i].name == name => Some((ci, i)),
+                _ => None,
+            })
+            .and_then(|(ci, i)| {
+                core_value(
+                    self.kind,
+                    name,
+                    self.layer.fields[i].ty,
+                    rec.values.get(ci).unwrap_or(&Value::Null),
+                )
+                .ok()
+            })
+            .unwrap_or(Value::Null)
+    }
+
+    /// A household row with `consent = no` is a withdrawal: it needs only a
+    /// code (an error without one). None for any other row.
+    fn withdrawal(&self, rec: &SourceRecord) -> Option<Result<Withdrawal, String>> {
+        if !self.is_households() {
+            return None;
+        }
+        if self.core(rec, "consent") != Value::Bool(false) {
+            return None;
+        }
+        let text = |name: &str| match self.core(rec, name) {
+            Value::Text(t) if !t.trim().is_empty() => Some(t.trim().to_owned()),
+            Value::Int(n) => Some(n.to_string()),
+            _ => None,
+        };
+        Some(
+            text("code")
+                .map(|code| Withdrawal {
+                    row: rec.row,
+                    code,
+                    submission_uuid: text("submission_uuid"),
+                    cha_sector: text("cha_sector"),
+                    facility: text("facility"),
+                })
+                .ok_or_else(|| {
+                    "consent = no (a withdrawal) but no household code: nothing to delete"
+                        .to_owned()
+                }),
+        )
+    }
+
+    /// The record's geometry in EPSG:4326, its coordinates checked, shaped to
+    /// the layer's geometry type; None when the row is rejected.
+    fn geometry(
+        &self,
+        row: usize,
+        geometry: Result<Geometry<f64>, GeomError>,
+        issues: &mut Vec<Issue>,
+    ) -> Option<Geometry<f64>> {
+        let mut geom = match geometry {
+            Ok(g) => g,
+            Err(e) => {
+                reject(
+                    issues,
+                    row,
+                    (!e.field.is_empty()).then_some(e.field),
+                    e.reason,
+                );
+                return None;
             }
         };
+        #[cfg(feature = "proj")]
+        if let Err(reason) = self.reproject(&mut geom) {
+            reject(issues, row, Some(self.x_field.to_owned()), reason);
+            return None;
+        }
+        if !self.check_coordinates(row, &mut geom, issues) || !self.check_region(row, &geom, issues)
+        {
+            return None;
+        }
+        match shape(geom, self.kind.geometry_type()) {
+            Ok((g, None)) => Some(g),
+            Ok((g, Some(note))) => {
+                issues.push(Issue {
+                    row,
+                    field: Some("geometry".to_owned()),
+                    reason: note,
+                    action: Action::Repaired,
+                });
+                Some(g)
+            }
+            Err(reason) => {
+                reject(issues, row, Some("geometry".to_owned()), reason);
+                None
+            }
+        }
+    }
 
-        // Values.
-        let mut values = vec![Value::Null; layer.fields.len()];
+    /// Transform `geom` to EPSG:4326 (nothing to do without a transformer);
+    /// `Err` says why a coordinate could not be.
+    #[cfg(feature = "proj")]
+    fn reproject(&self, geom: &mut Geometry<f64>) -> Result<(), String> {
+        use geo::MapCoordsInPlace;
+        let Some(t) = &self.transformer else {
+            return Ok(());
+        };
+        let failed: std::cell::RefCell<Option<chaski_core::crs::CrsError>> =
+            std::cell::RefCell::new(None);
+        let r = t.run(|f| {
+            let failed = &failed;
+            geom.map_coords_in_place(|c| match f(c.x, c.y) {
+                Ok((x, y)) => Coord { x, y },
+                Err(e) => {
+                    failed.borrow_mut().get_or_insert(e);
+                    c
+                }
+            });
+        });
+        match r.err().or_else(|| failed.into_inner()) {
+            Some(e) => Err(format!("outside the area of {}: {e}", self.source_crs)),
+            None => Ok(()),
+        }
+    }
+
+    /// Check every coordinate (see [`check_lonlat`]): a bad one rejects the
+    /// row; swapped ones are exchanged with `fix_swapped` (repaired), else
+    /// reject it. False when the row is rejected.
+    fn check_coordinates(
+        &self,
+        row: usize,
+        geom: &mut Geometry<f64>,
+        issues: &mut Vec<Issue>,
+    ) -> bool {
+        let is_point = self.kind.geometry_type() == GeometryType::Point;
+        let mut verdict = CoordCheck::Ok;
+        {
+            use geo::CoordsIter;
+            for c in geom.coords_iter() {
+                match check_lonlat(c.x, c.y, self.opts.region.as_ref(), is_point) {
+                    CoordCheck::Ok => {}
+                    v => {
+                        verdict = v;
+                        break;
+                    }
+                }
+            }
+        }
+        match verdict {
+            CoordCheck::Ok => true,
+            CoordCheck::Bad(reason) => {
+                reject(issues, row, Some(self.x_field.to_owned()), reason);
+                false
+            }
+            CoordCheck::Swapped => {
+                let (x, y) = first_coord(geom).map_or((0.0, 0.0), |c| (c.x, c.y));
+                let region = self
+                    .opts
+                    .region
+                    .as_ref()
+                    .map_or("the region", |r| r.name.as_str());
+                if self.opts.fix_swapped {
+                    use geo::MapCoordsInPlace;
+                    geom.map_coords_in_place(|c| Coord { x: c.y, y: c.x });
+                    issues.push(Issue {
+                        row,
+                        field: Some(self.x_field.to_owned()),
+                        reason: format!(
+                            "latitude and longitude were swapped (lon {x}, lat {y} is outside {region}); exchanged"
+                        ),
+                        action: Action::Repaired,
+                    });
+                    true
+                } else {
+                    reject(
+                        issues,
+                        row,
+                        Some(self.x_field.to_owned()),
+                        format!(
+                            "latitude and longitude look swapped: lon {x}, lat {y} is outside {region} but \
+                             lon {y}, lat {x} is inside (import with --fix-swapped to exchange them)"
+                        ),
+                    );
+                    false
+                }
+            }
+        }
+    }
+
+    /// A geometry entirely outside the region: a household cannot belong to
+    /// any CHA sector in it and is rejected; other rows get a warning. False
+    /// when the row is rejected.
+    fn check_region(&self, row: usize, geom: &Geometry<f64>, issues: &mut Vec<Issue>) -> bool {
+        if let Some(region) = &self.opts.region
+            && let Some(r) = geom.bounding_rect()
+        {
+            let [a, b, c, d] = region.bounds;
+            if r.max().x < a || r.min().x > c || r.max().y < b || r.min().y > d {
+                let reason = format!(
+                    "outside {} (lon {:.5}, lat {:.5})",
+                    region.name,
+                    r.min().x,
+                    r.min().y
+                );
+                if self.is_households() {
+                    reject(issues, row, Some(self.x_field.to_owned()), reason);
+                    return false;
+                }
+                issues.push(Issue {
+                    row,
+                    field: Some(self.x_field.to_owned()),
+                    reason,
+                    action: Action::Warning,
+                });
+            }
+        }
+        true
+    }
+
+    /// The layer values of a record: core values parsed (one that cannot be
+    /// is left empty, with a warning), extra values converted. Also, for a
+    /// household, why its consent could not be read (column, reason).
+    fn values(
+        &self,
+        row: usize,
+        raw_values: &[Value],
+        issues: &mut Vec<Issue>,
+    ) -> (Vec<Value>, Option<(String, String)>) {
+        let is_households = self.is_households();
+        let mut values = vec![Value::Null; self.layer.fields.len()];
         let mut consent_error: Option<(String, String)> = None;
-        for (ci, target) in targets.iter().enumerate() {
-            let raw = rec.values.get(ci).unwrap_or(&Value::Null);
+        for (ci, target) in self.targets.iter().enumerate() {
+            let raw = raw_values.get(ci).unwrap_or(&Value::Null);
             match *target {
                 Target::Skip => {}
                 Target::Core(i) => {
-                    let f = &layer.fields[i];
-                    match core_value(kind, &f.name, f.ty, raw) {
+                    let f = &self.layer.fields[i];
+                    match core_value(self.kind, &f.name, f.ty, raw) {
                         Ok(v) => values[i] = v,
                         Err(reason) if is_households && f.name == "consent" => {
-                            consent_error = Some((table.columns[ci].name.clone(), reason));
+                            consent_error = Some((self.columns[ci].name.clone(), reason));
                         }
                         Err(reason) if is_households && f.name == "risk_level" => {
                             issues.push(Issue {
-                                row: rec.row,
-                                field: Some(table.columns[ci].name.clone()),
+                                row,
+                                field: Some(self.columns[ci].name.clone()),
                                 reason: format!("{reason}; derived from the flags instead"),
                                 action: Action::Warning,
                             });
                         }
                         Err(reason) => issues.push(Issue {
-                            row: rec.row,
-                            field: Some(table.columns[ci].name.clone()),
+                            row,
+                            field: Some(self.columns[ci].name.clone()),
                             reason: format!("{reason}; left empty"),
                             action: Action::Warning,
                         }),
                     }
                 }
-                Target::Extra(i) => values[i] = extra_value(layer.fields[i].ty, raw),
+                Target::Extra(i) => values[i] = extra_value(self.layer.fields[i].ty, raw),
             }
         }
-        if is_households
+        (values, consent_error)
+    }
+
+    /// Households: a text value longer than `max_field_chars` rejects the
+    /// row. False when the row is rejected.
+    fn check_lengths(&self, row: usize, values: &[Value], issues: &mut Vec<Issue>) -> bool {
+        let max = self.opts.max_field_chars;
+        if self.is_households()
             && let Some((i, n)) = values.iter().enumerate().find_map(|(i, v)| match v {
-                Value::Text(t) if t.chars().count() > opts.max_field_chars => {
-                    Some((i, t.chars().count()))
-                }
+                Value::Text(t) if t.chars().count() > max => Some((i, t.chars().count())),
                 _ => None,
             })
         {
             reject(
-                &mut issues,
-                Some(layer.fields[i].name.clone()),
+                issues,
+                row,
+                Some(self.layer.fields[i].name.clone()),
                 format!(
-                    "{n} characters long: a household field holds at most {} (max_field_chars)",
-                    opts.max_field_chars
+                    "{n} characters long: a household field holds at most {max} (max_field_chars)"
                 ),
             );
-            continue;
+            return false;
         }
-        if let Some(ki) = join_idx {
-            let key = &layer.fields[ki].name;
+        true
+    }
+
+    /// The row's key. Joined: a row without the key is rejected, a repeated
+    /// key warned of (the last row wins). Otherwise a missing required code
+    /// rejects a private row and is assigned (`LAYER-ROW`, repaired) to
+    /// others, and a repeated code is warned of (not for households, which
+    /// repeat their code once per visit). False when the row is rejected.
+    fn check_key(&self, row: usize, values: &mut [Value], rows: &mut Built) -> bool {
+        if let Some(ki) = self.join_idx {
+            let key = &self.layer.fields[ki].name;
             match to_text(&values[ki]).filter(|k| !k.trim().is_empty()) {
                 None => {
                     reject(
-                        &mut issues,
+                        &mut rows.issues,
+                        row,
                         Some(key.clone()),
                         format!("no {key}: the row cannot be joined"),
                     );
-                    continue;
+                    return false;
                 }
-                Some(k) if !seen_codes.insert(crate::join::normalize_key(&k)) => {
-                    issues.push(Issue {
-                        row: rec.row,
+                Some(k) if !rows.seen_codes.insert(crate::join::normalize_key(&k)) => {
+                    rows.issues.push(Issue {
+                        row,
                         field: Some(key.clone()),
                         reason: format!(
                             "{key} '{k}' appears more than once: the last row's values win"
@@ -561,21 +678,27 @@ pub fn build_layer(
                 }
                 Some(_) => {}
             }
-        } else if let Some(ci) = code_idx {
+        } else if let Some(ci) = self.layer.field_index("code") {
+            let code_required = self
+                .kind
+                .core_fields()
+                .iter()
+                .any(|c| c.name == "code" && c.required);
             match &values[ci] {
-                Value::Null if code_required && kind.is_private() => {
+                Value::Null if code_required && self.kind.is_private() => {
                     reject(
-                        &mut issues,
+                        &mut rows.issues,
+                        row,
                         Some("code".to_owned()),
                         "missing household code".to_owned(),
                     );
-                    continue;
+                    return false;
                 }
                 Value::Null if code_required => {
-                    codes_assigned += 1;
-                    let code = format!("{}-{}", opts.layer, rec.row);
-                    issues.push(Issue {
-                        row: rec.row,
+                    rows.codes_assigned += 1;
+                    let code = format!("{}-{}", self.opts.layer, row);
+                    rows.issues.push(Issue {
+                        row,
                         field: Some("code".to_owned()),
                         reason: format!("missing code; assigned '{code}'"),
                         action: Action::Repaired,
@@ -583,9 +706,9 @@ pub fn build_layer(
                     values[ci] = Value::Text(code);
                 }
                 // Households repeat their code once per visit: submissions are checked instead.
-                Value::Text(c) if !is_households && !seen_codes.insert(c.clone()) => {
-                    issues.push(Issue {
-                        row: rec.row,
+                Value::Text(c) if !self.is_households() && !rows.seen_codes.insert(c.clone()) => {
+                    rows.issues.push(Issue {
+                        row,
                         field: Some("code".to_owned()),
                         reason: format!("code '{c}' appears more than once"),
                         action: Action::Warning,
@@ -594,74 +717,61 @@ pub fn build_layer(
                 _ => {}
             }
         }
-        if is_households {
-            match crate::households::finish_row(
-                &layer,
-                &mut values,
-                opts.known_codes.as_deref(),
-                &mut seen_uuids,
-                rec.row,
-            ) {
-                crate::households::RowCheck::Reject(field, reason) => {
-                    let (field, reason) = match (field.as_str(), consent_error) {
-                        ("consent", Some((column, e))) => (
-                            column,
-                            format!(
-                                "{e}: household data are stored only with the family's consent"
-                            ),
-                        ),
-                        _ => (field, reason),
-                    };
-                    reject(&mut issues, Some(field), reason);
-                    continue;
+        true
+    }
+
+    /// Households: the checks and derived values of
+    /// [`crate::households::finish_row`]; its warnings are recorded, a
+    /// refusal rejects the row (a refusal for consent says why the consent
+    /// could not be read, when it could not). False when the row is rejected.
+    fn check_household(
+        &self,
+        row: usize,
+        values: &mut [Value],
+        consent_error: Option<(String, String)>,
+        rows: &mut Built,
+    ) -> bool {
+        if !self.is_households() {
+            return true;
+        }
+        match crate::households::finish_row(
+            self.layer,
+            values,
+            self.opts.known_codes.as_deref(),
+            &mut rows.seen_uuids,
+            row,
+        ) {
+            crate::households::RowCheck::Reject(field, reason) => {
+                let (field, reason) = match (field.as_str(), consent_error) {
+                    ("consent", Some((column, e))) => (
+                        column,
+                        format!("{e}: household data are stored only with the family's consent"),
+                    ),
+                    _ => (field, reason),
+                };
+                reject(&mut rows.issues, row, Some(field), reason);
+                false
+            }
+            crate::households::RowCheck::Keep(warnings) => {
+                for (field, reason) in warnings {
+                    rows.issues.push(Issue {
+                        row,
+                        field: Some(field),
+                        reason,
+                        action: Action::Warning,
+                    });
                 }
-                crate::households::RowCheck::Keep(warnings) => {
-                    for (field, reason) in warnings {
-                        issues.push(Issue {
-                            row: rec.row,
-                            field: Some(field),
-                            reason,
-                            action: Action::Warning,
-                        });
-                    }
-                }
+                true
             }
         }
-        report.feature_rows.push(rec.row);
-        features.push(Feature {
-            fid: features.len() as i64 + 1,
-            geometry: geom,
-            values,
-        });
     }
-    report.rejected += issues
-        .iter()
-        .filter(|i| i.action == Action::Rejected)
-        .count();
-    report.issues.extend(issues);
-    report.issues.sort_by_key(|i| i.row);
-    report.imported = features.len();
-    report.withdrawn = report.withdrawals.len();
-    layer.features = features;
-    if !is_households {
-        report.warnings = layer_warnings(
-            &layer,
-            &table.columns,
-            &targets,
-            opts,
-            joining,
-            codes_assigned,
-            table.row_label,
-        );
-    }
-    Ok((layer, report))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::import::point;
-    use crate::import::source::{GeomError, SourceColumn};
+    use chaski_core::value::{Field, FieldType};
 
     type Row<'a> = (&'a str, Result<(f64, f64), &'a str>);
 
