@@ -15,7 +15,7 @@
 //!
 //! Rows are numbered as a spreadsheet shows them: the header is row 1.
 
-use crate::import::{GeomError, SourceColumn, SourceRecord, SourceTable};
+use crate::import::source::{GeomError, SourceColumn, SourceRecord, SourceTable};
 use crate::mapping::Mapping;
 use chaski_core::schema::normalize_name;
 use chaski_core::value::{FieldType, Value};

@@ -7,7 +7,7 @@
 //! reproject with PROJ. GDAL's own error messages are captured (not printed) and
 //! put into ours.
 
-use crate::import::{GeomError, SourceColumn, SourceRecord, SourceTable};
+use crate::import::source::{GeomError, SourceColumn, SourceRecord, SourceTable};
 use chaski_core::value::{FieldType, Value};
 use gdal::vector::{LayerAccess, OGRFieldType};
 use gdal::{Dataset, DatasetOptions, GdalOpenFlags};

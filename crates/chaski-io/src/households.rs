@@ -46,7 +46,8 @@
 //! `risk_level`, when the source leaves it empty, is derived with the rule of
 //! [`chaski_core::household::derive_risk_level`] (violence risk included).
 
-use crate::import::{GeomError, ImportReport, SourceColumn, SourceRecord, SourceTable};
+use crate::import::report::ImportReport;
+use crate::import::source::{GeomError, SourceColumn, SourceRecord, SourceTable};
 use chaski_core::auth::{
     Access, AccessRecord, AuthError, FIELD_CHA_SECTOR, FIELD_FACILITY, Role, TokenStore,
 };

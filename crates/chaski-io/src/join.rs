@@ -155,7 +155,7 @@ fn convert(v: &Value, ty: FieldType) -> Option<Value> {
             .map(|f| Value::Int(f as i64)),
         (FieldType::Real, Value::Int(i)) => Some(Value::Real(*i as f64)),
         (FieldType::Real, Value::Text(s)) => crate::csv::parse_number(s).map(Value::Real),
-        (FieldType::Date, Value::Text(s)) => crate::import::parse_date(s).map(Value::Text),
+        (FieldType::Date, Value::Text(s)) => crate::import::parse::parse_date(s).map(Value::Text),
         _ => None,
     }
 }

@@ -29,11 +29,14 @@
 //! cannot be moved (a rotated grid, a damaged row, a read-only file) stays
 //! there and is still read.
 
-use super::{GpkgError, WGS84_WKT, bump_version, load_meta, q, table_exists, to_version};
+use super::error::GpkgError;
+use super::meta::{bump_version, load_meta, table_exists, to_version};
+use super::sql::q;
+use super::srs::srs_id;
 use chaski_core::raster::Raster;
 use chaski_core::store::{RasterInfo, StoreError};
 use rusqlite::types::ValueRef;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, TransactionBehavior, params};
 use std::borrow::Cow;
 use std::io::{Cursor, Read};
 
@@ -316,90 +319,6 @@ impl Stats {
             ]
         })
     }
-}
-
-// ---------------------------------------------------------------------------
-// Spatial reference systems
-// ---------------------------------------------------------------------------
-
-/// OGC WKT 1 of WGS 84 / UTM zone `zone` (north or south), as GDAL writes it.
-fn utm_wkt(zone: u32, south: bool) -> String {
-    let meridian = i64::from(zone) * 6 - 183;
-    format!(
-        r#"PROJCS["WGS 84 / UTM zone {zone}{hemi}",GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563,AUTHORITY["EPSG","7030"]],AUTHORITY["EPSG","6326"]],PRIMEM["Greenwich",0,AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],AUTHORITY["EPSG","4326"]],PROJECTION["Transverse_Mercator"],PARAMETER["latitude_of_origin",0],PARAMETER["central_meridian",{meridian}],PARAMETER["scale_factor",0.9996],PARAMETER["false_easting",500000],PARAMETER["false_northing",{north}],UNIT["metre",1,AUTHORITY["EPSG","9001"]],AXIS["Easting",EAST],AXIS["Northing",NORTH],AUTHORITY["EPSG","{code}"]]"#,
-        hemi = if south { "S" } else { "N" },
-        north = if south { 10_000_000 } else { 0 },
-        code = if south { 32700 } else { 32600 } + zone,
-    )
-}
-
-/// Name and WKT definition of EPSG:`code`: built in for WGS 84 and its UTM
-/// zones (every DEM chaski has met), else looked up in PROJ's database through
-/// GDAL's OSR (a read of the CRS database only; GDAL writes nothing). None
-/// when the code is unknown.
-fn crs_definition(code: u32) -> Option<(String, String)> {
-    match code {
-        4326 => Some(("WGS 84 geodetic".into(), WGS84_WKT.into())),
-        32601..=32660 => Some((
-            format!("WGS 84 / UTM zone {}N", code - 32600),
-            utm_wkt(code - 32600, false),
-        )),
-        32701..=32760 => Some((
-            format!("WGS 84 / UTM zone {}S", code - 32700),
-            utm_wkt(code - 32700, true),
-        )),
-        _ => {
-            let sr = gdal::spatial_ref::SpatialRef::from_epsg(code).ok()?;
-            let wkt = sr.to_wkt().ok().filter(|w| !w.is_empty())?;
-            let name = sr.name().unwrap_or_else(|| format!("EPSG:{code}"));
-            Some((name, wkt))
-        }
-    }
-}
-
-/// The `srs_id` for EPSG:`epsg` (-1, the undefined Cartesian SRS, for none),
-/// registering it in `gpkg_spatial_ref_sys` when missing.
-fn srs_id(conn: &Connection, epsg: Option<u32>) -> Result<i64, GpkgError> {
-    let Some(code) = epsg else { return Ok(-1) };
-    let found: Option<i64> = conn
-        .query_row(
-            "SELECT srs_id FROM gpkg_spatial_ref_sys \
-             WHERE upper(organization) = 'EPSG' AND organization_coordsys_id = ?1 \
-             ORDER BY srs_id = ?1 DESC, srs_id LIMIT 1",
-            [code],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if let Some(id) = found {
-        return Ok(id);
-    }
-    let taken: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM gpkg_spatial_ref_sys WHERE srs_id = ?1)",
-        [code],
-        |r| r.get(0),
-    )?;
-    let id = if taken {
-        conn.query_row(
-            "SELECT MAX(100000, MAX(srs_id) + 1) FROM gpkg_spatial_ref_sys",
-            [],
-            |r| r.get(0),
-        )?
-    } else {
-        i64::from(code)
-    };
-    let (srs_name, definition) = crs_definition(code).unwrap_or_else(|| {
-        tracing::warn!(
-            epsg = code,
-            "GeoPackage store: EPSG code unknown to PROJ, registered without a definition"
-        );
-        (format!("EPSG:{code}"), "undefined".to_owned())
-    });
-    conn.execute(
-        "INSERT INTO gpkg_spatial_ref_sys (srs_name, srs_id, organization, organization_coordsys_id, definition) \
-         VALUES (?1, ?2, 'EPSG', ?3, ?4)",
-        params![srs_name, id, code, definition],
-    )?;
-    Ok(id)
 }
 
 // ---------------------------------------------------------------------------
@@ -1041,19 +960,13 @@ pub(super) fn migrate_legacy(conn: &mut Connection) {
 #[cfg(test)]
 #[allow(clippy::float_cmp)] // exact, representable values
 mod tests {
-    use super::super::GpkgStore;
     use super::*;
+    use crate::store::gpkg::GpkgStore;
+    use crate::store::gpkg::test_support::tmp_store;
     use chaski_core::layer::{Layer, LayerKind};
     use chaski_core::store::{Store, WriteMode};
     use std::io::Write as _;
-    use std::path::{Path, PathBuf};
-
-    fn tmp_store() -> (tempfile::TempDir, PathBuf, GpkgStore) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("store.gpkg");
-        let store = GpkgStore::open(&path).unwrap();
-        (dir, path, store)
-    }
+    use std::path::Path;
 
     /// A 600 x 300 UTM 18S raster (3 x 2 tiles, partial edge tiles) whose
     /// cells include every awkward Float32 value.
@@ -1298,30 +1211,77 @@ mod tests {
     }
 
     #[test]
-    fn utm_definitions_match_proj() {
-        for code in [32617, 32618, 32619, 32718, 32719, 32601, 32760] {
-            let (name, wkt) = crs_definition(code).unwrap();
-            let ours = gdal::spatial_ref::SpatialRef::from_wkt(&wkt).unwrap();
-            let proj = gdal::spatial_ref::SpatialRef::from_epsg(code).unwrap();
-            assert!(ours == proj, "EPSG:{code}: {wkt}");
-            assert_eq!(Some(name), proj.name(), "EPSG:{code}");
-            assert_eq!(ours.auth_code().unwrap(), code as i32);
-        }
-        // Other codes come from PROJ's database.
-        let (name, wkt) = crs_definition(24878).unwrap();
-        assert_eq!(name, "PSAD56 / UTM zone 18S");
-        assert!(
-            wkt.contains("Provisional_South_American_Datum_1956"),
-            "{wkt}"
+    fn raster_round_trip_and_validation() {
+        let (_dir, path, store) = tmp_store();
+        let mut r = Raster::filled(
+            3,
+            2,
+            [-74.0, 0.5, 0.0, -12.0, 0.0, -0.25],
+            Some(4326),
+            0.0f32,
         );
-        assert!(crs_definition(999_999).is_none());
+        r.data = vec![1.0, -2.5, 3.25, f32::MAX, -0.0, 1e-30];
+        r.nodata = Some(-9999.0);
+        assert_eq!(store.write_raster("dem", &r).unwrap(), 1);
+        let mut nan = Raster::filled(1, 1, [0.0, 1.0, 0.0, 0.0, 0.0, -1.0], None, 7.0f32);
+        nan.nodata = Some(f64::NAN);
+        assert_eq!(store.write_raster("cost", &nan).unwrap(), 2);
+        assert_eq!(store.read_raster("dem").unwrap(), r);
+        let back = store.read_raster("cost").unwrap();
+        assert!(back.nodata.unwrap().is_nan());
+        assert_eq!((back.data, back.epsg), (vec![7.0], None));
+        let infos = store.rasters().unwrap();
+        assert_eq!(
+            infos.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(),
+            ["cost", "dem"]
+        );
+        assert_eq!(infos[1].bounds, [-74.0, -12.5, -72.5, -12.0]);
+        assert_eq!(
+            (infos[1].width, infos[1].height, infos[1].version),
+            (3, 2, 1)
+        );
+        assert!(matches!(
+            store.read_raster("nope"),
+            Err(StoreError::NotFound(_))
+        ));
+        // Wrong cell count is refused.
+        let mut bad = r.clone();
+        bad.data.pop();
+        assert!(matches!(
+            store.write_raster("bad", &bad),
+            Err(StoreError::Conflict { .. })
+        ));
+        assert_eq!(store.version().unwrap(), 2);
+        // Damaged cells are reported as corrupt.
+        {
+            let c = store.conn.lock().unwrap();
+            c.execute("UPDATE dem SET tile_data = x'49492a00'", [])
+                .unwrap();
+        }
+        match store.read_raster("dem") {
+            Err(StoreError::Corrupt { reason, .. }) => {
+                assert!(
+                    reason.contains("raster 'dem': unreadable TIFF tile"),
+                    "{reason}"
+                );
+            }
+            other => panic!("expected Corrupt, got {other:?}"),
+        }
+        // Deleting a raster by name bumps the version.
+        assert!(store.delete_layer("cost").unwrap());
+        assert_eq!(store.version().unwrap(), 3);
+        drop(store);
+        let again = GpkgStore::open(&path).unwrap();
+        assert_eq!(again.rasters().unwrap().len(), 1);
     }
 
     /// Open raster `name` of `store` with GDAL (the GeoPackage driver).
+    #[cfg(feature = "gdal")]
     fn gdal_open(store: &Path, name: &str) -> gdal::Dataset {
         gdal::Dataset::open(format!("GPKG:{}:{name}", store.display())).unwrap()
     }
 
+    #[cfg(feature = "gdal")]
     #[test]
     fn gdal_reads_the_cells_bit_for_bit() {
         let (_dir, path, store) = tmp_store();
@@ -1471,8 +1431,8 @@ mod tests {
         assert_eq!(back.data, cost.data);
         assert_eq!(store.read_raster("rot").unwrap(), rotated);
         // GDAL sees the migrated DEM.
-        let ds = gdal_open(&path, "dem");
-        assert_eq!(ds.raster_size(), (600, 300));
+        #[cfg(feature = "gdal")]
+        assert_eq!(gdal_open(&path, "dem").raster_size(), (600, 300));
 
         // Deleting the last old-format raster empties the old table, which
         // goes at the next open.
