@@ -14,8 +14,10 @@
 //! between sources are broken by the lower source index, so the result does
 //! not depend on thread timing.
 
-use super::{CostSurface, Move, NO_MOVE, SearchOptions, TravelTimes};
-use super::{move_cost, moves, queue_key};
+use super::moves::{Move, NO_MOVE, moves};
+use super::options::SearchOptions;
+use super::surface::{CostSurface, move_cost, queue_key};
+use super::times::TravelTimes;
 use crate::travel::queue::RadixHeap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
