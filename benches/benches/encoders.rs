@@ -28,66 +28,12 @@ use chaski_io::import::{ImportOptions, Imported, import_file};
 use chaski_tiles::mvt::{EXTENT, PropValue, TileGeometry, TileLayer, encode_tile};
 use chaski_tiles::{LayerSource, TileCoord, TileSource, render};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use prost::Message;
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Duration;
 
-/// vector_tile.proto 2.1 (field names as in the proto), for reading chaski's tiles back.
-#[allow(clippy::struct_field_names)]
-mod pb {
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct Tile {
-        #[prost(message, repeated, tag = "3")]
-        pub layers: Vec<Layer>,
-    }
-
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct Layer {
-        #[prost(uint32, required, tag = "15")]
-        pub version: u32,
-        #[prost(string, required, tag = "1")]
-        pub name: String,
-        #[prost(message, repeated, tag = "2")]
-        pub features: Vec<Feature>,
-        #[prost(string, repeated, tag = "3")]
-        pub keys: Vec<String>,
-        #[prost(message, repeated, tag = "4")]
-        pub values: Vec<Value>,
-        #[prost(uint32, optional, tag = "5")]
-        pub extent: Option<u32>,
-    }
-
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct Feature {
-        #[prost(uint64, optional, tag = "1")]
-        pub id: Option<u64>,
-        #[prost(uint32, repeated, tag = "2")]
-        pub tags: Vec<u32>,
-        #[prost(int32, optional, tag = "3")]
-        pub r#type: Option<i32>,
-        #[prost(uint32, repeated, tag = "4")]
-        pub geometry: Vec<u32>,
-    }
-
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct Value {
-        #[prost(string, optional, tag = "1")]
-        pub string_value: Option<String>,
-        #[prost(float, optional, tag = "2")]
-        pub float_value: Option<f32>,
-        #[prost(double, optional, tag = "3")]
-        pub double_value: Option<f64>,
-        #[prost(int64, optional, tag = "4")]
-        pub int_value: Option<i64>,
-        #[prost(uint64, optional, tag = "5")]
-        pub uint_value: Option<u64>,
-        #[prost(sint64, optional, tag = "6")]
-        pub sint_value: Option<i64>,
-        #[prost(bool, optional, tag = "7")]
-        pub bool_value: Option<bool>,
-    }
-}
+/// vector_tile.proto 2.1, for reading chaski's tiles back.
+use chaski_testing::mvt_proto as pb;
 
 /// One prepared feature, as the tile pipeline hands it to an encoder.
 struct Prepared {
@@ -161,7 +107,7 @@ fn geometry(ty: i32, geom: &[u32]) -> TileGeometry {
     }
 }
 
-fn prop_value(v: &pb::Value) -> PropValue {
+fn prop_value(v: &pb::PValue) -> PropValue {
     if let Some(s) = &v.string_value {
         PropValue::Text(s.as_str().into())
     } else if let Some(d) = v.double_value {
@@ -179,7 +125,7 @@ fn prop_value(v: &pb::Value) -> PropValue {
 
 /// The prepared layers of a tile written by chaski's encoder.
 fn prepare(bytes: &[u8]) -> Vec<PreparedLayer> {
-    let tile = pb::Tile::decode(bytes).unwrap();
+    let tile = pb::decode(bytes);
     tile.layers
         .iter()
         .map(|l| PreparedLayer {
@@ -292,7 +238,7 @@ type Decoded = Vec<(
 )>;
 
 fn decoded(bytes: &[u8]) -> Decoded {
-    let tile = pb::Tile::decode(bytes).unwrap();
+    let tile = pb::decode(bytes);
     tile.layers
         .into_iter()
         .map(|l| {

@@ -605,7 +605,7 @@ mod tests {
     }
 
     #[test]
-    fn access_control_roles_see_their_households() {
+    fn auth_roles_see_their_households() {
         let a = |r, s: Option<&str>| Access::new(r, s.map(str::to_owned), false).unwrap();
         assert_eq!(fids(&Access::public()), Vec::<i64>::new());
         assert_eq!(fids(&a(Role::Analyst, None)), vec![1, 2, 3, 4]);
@@ -618,7 +618,7 @@ mod tests {
     }
 
     #[test]
-    fn access_control_strips_violence_unless_granted() {
+    fn auth_strips_violence_unless_granted() {
         let l = households();
         let plain = Access::new(Role::Analyst, None, false).unwrap();
         let v = Visibility::new(&plain, &l);
@@ -648,7 +648,7 @@ mod tests {
     }
 
     #[test]
-    fn access_control_checks_scopes() {
+    fn auth_checks_scopes() {
         assert!(Access::new(Role::Cha, None, false).is_err());
         assert!(Access::new(Role::Facility, Some("  ".into()), false).is_err());
         assert!(Access::new(Role::Analyst, Some("S1".into()), false).is_err());
@@ -665,7 +665,7 @@ mod tests {
     }
 
     #[test]
-    fn access_control_hash_and_compare() {
+    fn auth_hash_and_compare() {
         // SHA-256("abc") from FIPS 180-2, appendix B.1.
         assert_eq!(
             hash_secret("abc"),
@@ -680,7 +680,7 @@ mod tests {
     }
 
     #[test]
-    fn access_control_memory_store_lifecycle() {
+    fn auth_memory_store_lifecycle() {
         let store: Box<dyn TokenStore> = Box::new(MemoryTokenStore::new());
         let access = Access::new(Role::Cha, Some("S1".into()), false).unwrap();
         let (token, secret) = store.create(&access, Some("Rosa")).unwrap();

@@ -2,9 +2,13 @@
 //! `../shared/data/peru` (beside the repository) and GDAL's command-line
 //! tools. When one is absent the test fails under `CHASKI_REQUIRE_DATA=1` (as
 //! `make test` sets), else it is skipped with one line saying what and why.
-//! A dev-dependency only: no build of chaski links it.
+//! Also an independent decoder of vector tiles ([`mvt_proto`]) for the tests
+//! and benches that read tiles back. A dev-dependency only: no build of chaski
+//! links it.
 
 #![forbid(unsafe_code)]
+
+pub mod mvt_proto;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

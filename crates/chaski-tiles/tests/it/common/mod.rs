@@ -1,85 +1,10 @@
-//! Test helpers: an independent protobuf decoding of MVT (prost, with the
-//! message definitions of vector_tile.proto 2.1), a strict checker of
+//! Test helpers: the independent MVT decoding of `chaski_testing::mvt_proto`
+//! (prost, with the messages of vector_tile.proto 2.1), a strict checker of
 //! geometry command streams, and the real data of ../shared/data/peru (or a
 //! failure, or a line saying what is skipped, when it is absent:
 //! [`require_data`]).
 
-use prost::Message;
-
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct Tile {
-    #[prost(message, repeated, tag = "3")]
-    pub layers: Vec<Layer>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct Layer {
-    #[prost(uint32, required, tag = "15")]
-    pub version: u32,
-    #[prost(string, required, tag = "1")]
-    pub name: String,
-    #[prost(message, repeated, tag = "2")]
-    pub features: Vec<Feature>,
-    #[prost(string, repeated, tag = "3")]
-    pub keys: Vec<String>,
-    #[prost(message, repeated, tag = "4")]
-    pub values: Vec<PValue>,
-    #[prost(uint32, optional, tag = "5")]
-    pub extent: Option<u32>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct Feature {
-    #[prost(uint64, optional, tag = "1")]
-    pub id: Option<u64>,
-    #[prost(uint32, repeated, tag = "2")]
-    pub tags: Vec<u32>,
-    #[prost(int32, optional, tag = "3")]
-    pub r#type: Option<i32>,
-    #[prost(uint32, repeated, tag = "4")]
-    pub geometry: Vec<u32>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct PValue {
-    #[prost(string, optional, tag = "1")]
-    pub string_value: Option<String>,
-    #[prost(float, optional, tag = "2")]
-    pub float_value: Option<f32>,
-    #[prost(double, optional, tag = "3")]
-    pub double_value: Option<f64>,
-    #[prost(int64, optional, tag = "4")]
-    pub int_value: Option<i64>,
-    #[prost(uint64, optional, tag = "5")]
-    pub uint_value: Option<u64>,
-    #[prost(sint64, optional, tag = "6")]
-    pub sint_value: Option<i64>,
-    #[prost(bool, optional, tag = "7")]
-    pub bool_value: Option<bool>,
-}
-
-impl PValue {
-    pub fn as_f64(&self) -> Option<f64> {
-        self.double_value
-            .or(self.float_value.map(f64::from))
-            .or(self.int_value.map(|v| v as f64))
-            .or(self.uint_value.map(|v| v as f64))
-            .or(self.sint_value.map(|v| v as f64))
-    }
-}
-
-pub fn decode(bytes: &[u8]) -> Tile {
-    Tile::decode(bytes).expect("valid protobuf")
-}
-
-impl Layer {
-    /// The value of property `key` of `f`.
-    pub fn prop<'a>(&'a self, f: &Feature, key: &str) -> Option<&'a PValue> {
-        f.tags
-            .chunks(2)
-            .find_map(|kv| (self.keys[kv[0] as usize] == key).then(|| &self.values[kv[1] as usize]))
-    }
-}
+pub use chaski_testing::mvt_proto::{PValue, Tile, decode};
 
 fn unzig(v: u32) -> i64 {
     i64::from((v >> 1) as i32 ^ -((v & 1) as i32))
@@ -187,5 +112,4 @@ pub fn slippy_tile(lon: f64, lat: f64, z: u8) -> (u32, u32) {
         y.floor().clamp(0.0, n - 1.0) as u32,
     )
 }
-
 pub use chaski_testing::peru;
