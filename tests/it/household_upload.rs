@@ -12,7 +12,7 @@ use chaski_core::layer::{Feature, Layer, LayerKind};
 use chaski_core::store::memory::MemoryStore;
 use chaski_core::store::{Store, WriteMode};
 use chaski_core::value::Value as FieldValue;
-use chaski_server::household_upload::ENDPOINT;
+use chaski_server::routes::households::UPLOAD_ENDPOINT as ENDPOINT;
 use chaski_server::state::AppState;
 use chaski_server::{ServerConfig, app};
 use http_body_util::BodyExt;

@@ -12,6 +12,21 @@
 //! the caller may see, which fields are stripped, and `risk_level` derived
 //! again without the violence risk for callers who may not see it (a stored
 //! `alto` with no other reason would otherwise reveal it).
+//!
+//! The role policy says which role may ask for which answer, whatever
+//! serves it (HTTP or the command line):
+//!
+//! | role | household records | writes | clusters | member codes | tile layer `households` | tile layer `clusters` |
+//! |---|---|---|---|---|---|---|
+//! | public | no | no | no | no | no | no |
+//! | analyst | no | no | over all | no | no | over all |
+//! | admin | all | any layer | over all | yes | all | over all |
+//! | cha, facility | their scope | `households`, their scope | over their scope | their scope's | their scope | over their scope |
+//!
+//! See [`Role::sees_households`], [`Role::may_write_households`],
+//! [`Role::may_choose_household_layer`], [`Role::may_ask_clusters`],
+//! [`Role::may_see_cluster_members`], [`Role::may_see_layer`] and, for what
+//! an answer is computed from, [`Access::scope_key`].
 
 use crate::household::places::Place;
 use crate::layer::{Feature, Layer};
@@ -90,6 +105,86 @@ impl Role {
     pub fn is_scoped(self) -> bool {
         matches!(self, Self::Cha | Self::Facility)
     }
+
+    /// Whether the role may see individual household records or points
+    /// (admin; CHA and facility within their scope). Analysts work with
+    /// clusters and aggregates, public callers with aggregates only.
+    pub fn sees_households(self) -> bool {
+        matches!(self, Self::Admin | Self::Cha | Self::Facility)
+    }
+
+    /// Whether the role may write household records (uploads, deletions):
+    /// admin, and CHA and facility within their scope.
+    pub fn may_write_households(self) -> bool {
+        matches!(self, Self::Admin | Self::Cha | Self::Facility)
+    }
+
+    /// Whether the role may name the household layer a write goes to (admin
+    /// only; every other role writes to `households`).
+    pub fn may_choose_household_layer(self) -> bool {
+        self == Self::Admin
+    }
+
+    /// Whether the role may ask for clusters of households: every role with a
+    /// token (clusters are drawn from household points, so never the public).
+    pub fn may_ask_clusters(self) -> bool {
+        self != Self::Public
+    }
+
+    /// Whether the role may receive the member household codes of clusters:
+    /// only the roles that see household records, never analysts.
+    pub fn may_see_cluster_members(self) -> bool {
+        self.sees_households()
+    }
+
+    /// Whether the role may see the private tile layer `layer`: household
+    /// points for the roles that see household records, clusters for every
+    /// role that may ask for clusters.
+    pub fn may_see_layer(self, layer: PrivateLayer) -> bool {
+        match layer {
+            PrivateLayer::Households => self.sees_households(),
+            PrivateLayer::Clusters => self.may_ask_clusters(),
+        }
+    }
+}
+
+/// A tile layer drawn from household points, served only to the roles that
+/// may see it (see [`Role::may_see_layer`]) and never part of a public catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PrivateLayer {
+    /// The households the caller may see, as points.
+    Households,
+    /// The clusters of the households the caller may see, as polygons.
+    Clusters,
+}
+
+impl PrivateLayer {
+    /// Every private layer, in the order they are listed.
+    pub const ALL: [Self; 2] = [Self::Households, Self::Clusters];
+
+    /// Name of the tile layer.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Households => "households",
+            Self::Clusters => "clusters",
+        }
+    }
+
+    /// The private layer named `name`; None for any other name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|l| l.name() == name)
+    }
+}
+
+/// Whether `role` may see the tile layer `name` (None: not a private layer).
+pub fn may_see_layer(role: Role, name: &str) -> Option<bool> {
+    PrivateLayer::from_name(name).map(|l| role.may_see_layer(l))
+}
+
+/// Whether a list of flags (case definitions of clusters, such as
+/// `anaemia,violence_risk`) reads the restricted violence risk.
+pub fn reads_violence(flags: &str) -> bool {
+    flags.to_ascii_lowercase().contains(FIELD_VIOLENCE_RISK)
 }
 
 impl fmt::Display for Role {
@@ -163,6 +258,41 @@ impl Access {
             scope,
             violence,
         })
+    }
+
+    /// Whether the caller may read household field `name`: `violence_risk`
+    /// needs the violence grant, other fields are as the role sees them.
+    pub fn may_read_field(&self, name: &str) -> bool {
+        name != FIELD_VIOLENCE_RISK || self.violence
+    }
+
+    /// The rights that shape an answer: the violence grant counts only when
+    /// the answer reads the violence risk (`reads_violence`), so callers who
+    /// differ in nothing else share the answer.
+    #[must_use]
+    pub fn for_answer(&self, reads_violence: bool) -> Self {
+        Self {
+            violence: self.violence && reads_violence,
+            ..self.clone()
+        }
+    }
+
+    /// Which households the caller's answers are computed from, as a cache-key
+    /// part: `none` (public), `all` (analyst and admin alike), `cha:SECTOR` or
+    /// `facility:CODE`, with `+violence` for the violence grant. Callers with
+    /// the same key are given the same answers.
+    pub fn scope_key(&self) -> String {
+        let scope = match self.role {
+            Role::Public => "none".to_owned(),
+            Role::Analyst | Role::Admin => "all".to_owned(),
+            Role::Cha => format!("cha:{}", self.scope.as_deref().unwrap_or("")),
+            Role::Facility => format!("facility:{}", self.scope.as_deref().unwrap_or("")),
+        };
+        if self.violence {
+            format!("{scope}+violence")
+        } else {
+            scope
+        }
     }
 }
 
@@ -462,7 +592,7 @@ impl Visibility {
     /// (admin, CHA and facility). Analysts get clusters and aggregates drawn
     /// from the households [`Self::may_see`] admits, never the records.
     pub fn sees_households(&self) -> bool {
-        matches!(self.access.role, Role::Admin | Role::Cha | Role::Facility)
+        self.access.role.sees_households()
     }
 
     /// Whether the caller may see `feature`. A scoped role sees a household only
@@ -645,6 +775,49 @@ mod tests {
             out.value(&out.features[0], FIELD_VIOLENCE_RISK),
             &Value::Bool(true)
         );
+    }
+
+    #[test]
+    fn role_policy_of_answers_and_layers() {
+        use Role::{Admin, Analyst, Cha, Facility, Public};
+        assert_eq!(may_see_layer(Analyst, "households"), Some(false));
+        assert_eq!(may_see_layer(Analyst, "clusters"), Some(true));
+        assert_eq!(may_see_layer(Public, "clusters"), Some(false));
+        assert_eq!(may_see_layer(Cha, "households"), Some(true));
+        assert_eq!(may_see_layer(Admin, "communities"), None);
+        assert!(!Analyst.may_see_cluster_members() && Facility.may_see_cluster_members());
+        assert!(!Public.may_ask_clusters() && Analyst.may_ask_clusters());
+        for role in [Public, Analyst] {
+            assert!(
+                !role.sees_households() && !role.may_write_households(),
+                "{role}"
+            );
+        }
+        for role in [Admin, Cha, Facility] {
+            assert!(
+                role.sees_households() && role.may_write_households(),
+                "{role}"
+            );
+            assert_eq!(role.may_choose_household_layer(), role == Admin, "{role}");
+        }
+        for layer in PrivateLayer::ALL {
+            assert_eq!(PrivateLayer::from_name(layer.name()), Some(layer));
+        }
+    }
+
+    #[test]
+    fn scope_keys_and_the_violence_grant() {
+        let cha = Access::new(Role::Cha, Some("S1".into()), true).unwrap();
+        assert_eq!(cha.scope_key(), "cha:S1+violence");
+        assert_eq!(cha.for_answer(false).scope_key(), "cha:S1");
+        assert_eq!(cha.for_answer(true).scope_key(), "cha:S1+violence");
+        let an = Access::new(Role::Analyst, None, false).unwrap();
+        let ad = Access::new(Role::Admin, None, false).unwrap();
+        assert_eq!(an.scope_key(), ad.scope_key());
+        assert_eq!(Access::public().scope_key(), "none");
+        assert!(reads_violence("anaemia,Violence_Risk") && !reads_violence("anaemia"));
+        assert!(!an.may_read_field(FIELD_VIOLENCE_RISK) && an.may_read_field("anaemia"));
+        assert!(cha.may_read_field(FIELD_VIOLENCE_RISK));
     }
 
     #[test]

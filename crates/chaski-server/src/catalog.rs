@@ -5,7 +5,7 @@
 //! Mercator and indexes it (see `chaski_tiles`); tile requests then only query.
 //! Private layers (households) are never part of it: the private tile layers
 //! `households` and `clusters` are built per caller scope by
-//! [`crate::clusters::private_layer`] and listed (in `GET /catalog` and
+//! [`crate::clusters::PrivateCache::layer`] and listed (in `GET /catalog` and
 //! TileJSON) only for tokens whose role may see them.
 
 use crate::config::ServerConfig;

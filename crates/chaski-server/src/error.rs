@@ -96,3 +96,40 @@ impl From<chaski_core::store::StoreError> for ApiError {
         }
     }
 }
+
+impl From<chaski_analysis::travel::TravelError> for ApiError {
+    fn from(e: chaski_analysis::travel::TravelError) -> Self {
+        use chaski_analysis::travel::TravelError;
+        match e {
+            TravelError::TooLarge { .. } => Self::TooLarge(e.to_string()),
+            TravelError::Option { .. } | TravelError::Districts { .. } => {
+                Self::BadRequest(e.to_string())
+            }
+            TravelError::Sources { .. } | TravelError::Edit { .. } => {
+                Self::Unprocessable(e.to_string())
+            }
+            TravelError::Store {
+                source: chaski_core::store::StoreError::NotFound(name),
+                ..
+            } => Self::NotFound(format!(
+                "no travel-time surface: the store has no '{name}' (import a DEM with `chaski import FILE.tif --layer dem`)"
+            )),
+            TravelError::Dem { .. } | TravelError::MissingLayer { .. } => {
+                Self::NotFound(format!("no travel-time surface: {e}"))
+            }
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl ApiError {
+    /// The error of a shared cache's computation, answered as the first
+    /// caller's was (400 and 404 keep their message, anything else is internal).
+    pub(crate) fn from_shared(e: &std::sync::Arc<Self>) -> Self {
+        match e.as_ref() {
+            Self::BadRequest(m) => Self::BadRequest(m.clone()),
+            Self::NotFound(m) => Self::NotFound(m.clone()),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}

@@ -2,25 +2,26 @@
 #![forbid(unsafe_code)]
 
 pub mod analysis_layers;
-pub mod api;
 pub mod auth;
 pub mod catalog;
 pub mod clusters;
 pub mod config;
+pub mod edits;
 pub mod encoding;
 pub mod error;
 pub mod guard;
-pub mod household_upload;
-pub mod households;
+pub mod params;
+pub mod render;
+pub mod routes;
 pub mod state;
 pub mod styles;
-pub mod tiles;
-pub mod viewer;
-pub mod whatif;
+pub mod travel;
+pub mod whatifs;
+pub mod write_limit;
 
 use crate::error::ApiError;
+use crate::routes::{accessibility, households, tiles, viewer, whatif};
 use crate::state::AppState;
-use axum::extract::State;
 use axum::http::{Method, header};
 use axum::routing::get;
 use axum::serve::ListenerExt;
@@ -56,13 +57,16 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(viewer::index))
         .route("/viewer/{file}", get(viewer::asset))
         .route("/health", get(health))
-        .route("/catalog", get(catalog))
+        .route("/catalog", get(routes::catalog::catalog))
         .route("/tiles/{spec}", get(tiles::tilejson))
         .route("/tiles/{layers}/{z}/{x}/{y}", get(tiles::tile))
-        .route("/styles/{name}", get(styles::style))
-        .route("/api/accessibility", get(api::accessibility))
-        .route("/api/villages/underserved", get(api::underserved))
-        .route("/api/catchments", axum::routing::post(api::catchments))
+        .route("/styles/{name}", get(routes::styles::style))
+        .route("/api/accessibility", get(accessibility::accessibility))
+        .route("/api/villages/underserved", get(accessibility::underserved))
+        .route(
+            "/api/catchments",
+            axum::routing::post(accessibility::catchments),
+        )
         .route("/api/whatif", axum::routing::post(whatif::create))
         .route(
             "/api/whatif/{id}",
@@ -92,7 +96,7 @@ pub fn app(state: AppState) -> Router {
 /// already encoded, or is under 32 bytes (`DefaultPredicate`).
 fn compression() -> CompressionLayer<impl Predicate> {
     let predicate = DefaultPredicate::new()
-        .and(NotForContentType::const_new(tiles::MVT_MIME))
+        .and(NotForContentType::const_new(render::MVT_MIME))
         .and(
             |_: axum::http::StatusCode,
              _: axum::http::Version,
@@ -113,15 +117,15 @@ fn household_routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route(
             "/api/households",
-            get(households::list).post(household_upload::upload).layer(
+            get(households::list).post(households::upload).layer(
                 axum::extract::DefaultBodyLimit::max(state.config.max_upload_bytes),
             ),
         )
         .route(
             "/api/households/{code}",
-            axum::routing::delete(household_upload::delete),
+            axum::routing::delete(households::delete),
         )
-        .route("/api/clusters", get(clusters::clusters))
+        .route("/api/clusters", get(routes::clusters::clusters))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             guard::household_guard,
@@ -137,30 +141,6 @@ async fn not_found(uri: axum::http::Uri) -> ApiError {
         "no endpoint at '{}': see / for the viewer, /catalog for layers, /tiles/LAYERS.json for TileJSON",
         uri.path()
     ))
-}
-
-/// `GET /catalog`: every public layer with fields, geometry type, bounds, zoom range,
-/// feature count and data version, plus the styles available.
-async fn catalog(
-    State(state): State<AppState>,
-    caller: auth::OptionalCaller,
-    headers: axum::http::HeaderMap,
-) -> Json<Value> {
-    let cat = state.catalog();
-    let base = tiles::base_url(&state, &headers);
-    // Private layers (households, clusters) only for tokens whose role may see them.
-    let private = clusters::private_layers(&state, cat.version, &caller.0).await;
-    let mut layers: Vec<catalog::LayerEntry<'_>> = cat
-        .layers
-        .iter()
-        .map(|(name, l)| catalog::entry(name, l, &base))
-        .collect();
-    layers.extend(private.iter().map(|(n, l)| catalog::entry(n, l, &base)));
-    let styles: Vec<String> = styles::style_names(&state.config.styles_dir)
-        .into_iter()
-        .map(|s| format!("{base}/styles/{s}.json"))
-        .collect();
-    Json(json!({ "version": cat.version, "layers": layers, "styles": styles }))
 }
 
 /// Serve `state` on `listener` until Ctrl-C or SIGTERM, refreshing the catalog

@@ -1,54 +1,19 @@
-//! Shared state of the server.
+//! Shared state of the server: the store, the settings, the catalog and the
+//! caches every handler reads. Below every route module: it holds their
+//! caches' types ([`crate::render`], [`crate::travel`], [`crate::whatifs`],
+//! [`crate::clusters`], [`crate::write_limit`]) and imports no handler.
 
 use crate::catalog::Catalog;
+use crate::clusters::{PrivateCache, tile_cluster_options};
 use crate::config::ServerConfig;
-use crate::encoding::Encoding;
 use crate::error::ApiError;
-use bytes::Bytes;
+use crate::render::{TileCache, tile_cache};
+use crate::travel::AccessCache;
+use crate::whatifs::WhatIfs;
+use crate::write_limit::WriteLimiter;
 use chaski_core::auth::TokenStore;
 use chaski_core::store::Store;
 use std::sync::{Arc, Mutex, RwLock};
-
-/// Key of one cached tile representation.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct TileKey {
-    /// Data version the tile was made from.
-    pub version: u64,
-    /// Requested layers, comma-joined in request order.
-    pub layers: Arc<str>,
-    /// Zoom.
-    pub z: u8,
-    /// Column.
-    pub x: u32,
-    /// Row.
-    pub y: u32,
-    /// Encoding of the body.
-    pub encoding: Encoding,
-}
-
-/// A tile ready to send: body in one encoding and its ETag.
-#[derive(Debug)]
-pub struct CachedTile {
-    /// Body (empty for an empty tile).
-    pub body: Bytes,
-    /// Strong ETag, quoted.
-    pub etag: String,
-    /// The ETag as a header value, validated once.
-    pub etag_header: axum::http::HeaderValue,
-}
-
-impl CachedTile {
-    /// A tile with its ETag.
-    pub fn new(body: Bytes, etag: String) -> Self {
-        let etag_header = axum::http::HeaderValue::from_str(&etag)
-            .unwrap_or_else(|_| axum::http::HeaderValue::from_static("\"0\""));
-        Self {
-            body,
-            etag,
-            etag_header,
-        }
-    }
-}
 
 /// State shared by every handler. Cheap to clone.
 #[derive(Clone)]
@@ -58,22 +23,23 @@ pub struct AppState {
     /// Settings.
     pub config: Arc<ServerConfig>,
     catalog: Arc<RwLock<Arc<Catalog>>>,
-    /// Tile cache bounded in bytes, one entry per representation.
-    pub cache: moka::future::Cache<TileKey, Arc<CachedTile>>,
+    /// Cache of the base tiles (public layers), bounded in bytes, one entry
+    /// per representation; private tiles never enter it.
+    pub cache: TileCache,
     /// `Cache-Control` for tile URLs carrying the current data version.
     pub cache_control_versioned: axum::http::HeaderValue,
     /// `Cache-Control` for other tile URLs.
     pub cache_control: axum::http::HeaderValue,
     /// Travel-time inputs and searches of the analysis APIs.
-    pub access: Arc<crate::api::AccessCache>,
+    pub access: Arc<AccessCache>,
     /// Access tokens and the access log (None: no tokens, every caller is public).
     pub tokens: Option<Arc<dyn TokenStore>>,
     /// What-if edits and their tiles, in memory.
-    pub whatifs: Arc<crate::whatif::WhatIfs>,
+    pub whatifs: Arc<WhatIfs>,
     /// Cached cluster results and private tile layers (households, clusters) per scope.
-    pub private: Arc<crate::clusters::PrivateCache>,
+    pub private: Arc<PrivateCache>,
     /// Household writes per token over the last hour.
-    pub writes: Arc<crate::guard::WriteLimiter>,
+    pub writes: Arc<WriteLimiter>,
     /// Community and facility codes (and community locations) for household
     /// writes, with the (name, version) of the layers they were read from.
     known_codes: Arc<Mutex<Option<KnownCodesEntry>>>,
@@ -86,13 +52,14 @@ impl AppState {
     /// Build the state and the first catalog (blocking: reads every public layer).
     pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> Result<Self, ApiError> {
         let catalog = Catalog::build(store.as_ref(), &config)?;
-        let cache = moka::future::Cache::builder()
-            .max_capacity(config.cache_mb.saturating_mul(1024 * 1024))
-            .weigher(|k: &TileKey, v: &Arc<CachedTile>| {
-                let bytes = v.body.len() + v.etag.len() + k.layers.len() + 96;
-                u32::try_from(bytes).unwrap_or(u32::MAX)
-            })
-            .build();
+        let cache = tile_cache(config.cache_mb.saturating_mul(1024 * 1024), false);
+        let access = AccessCache::new(
+            Arc::clone(&store),
+            config.max_grid_cells,
+            config.dem.clone(),
+        );
+        let private =
+            PrivateCache::new(Arc::clone(&store), config.max_zoom, tile_cluster_options());
         let header = |v: String| {
             axum::http::HeaderValue::from_str(&v)
                 .unwrap_or_else(|_| axum::http::HeaderValue::from_static("no-cache"))
@@ -107,11 +74,11 @@ impl AppState {
             config: Arc::new(config),
             catalog: Arc::new(RwLock::new(Arc::new(catalog))),
             cache,
-            access: Arc::new(crate::api::AccessCache::new()),
+            access: Arc::new(access),
             tokens: None,
-            whatifs: Arc::new(crate::whatif::WhatIfs::new()),
-            private: Arc::new(crate::clusters::PrivateCache::default()),
-            writes: Arc::new(crate::guard::WriteLimiter::default()),
+            whatifs: Arc::new(WhatIfs::new()),
+            private: Arc::new(private),
+            writes: Arc::new(WriteLimiter::default()),
             known_codes: Arc::new(Mutex::new(None)),
         })
     }
@@ -129,7 +96,11 @@ impl AppState {
         mut self,
         options: chaski_analysis::clusters::ClusterOptions,
     ) -> Self {
-        self.private = Arc::new(crate::clusters::PrivateCache::new(options));
+        self.private = Arc::new(PrivateCache::new(
+            Arc::clone(&self.store),
+            self.config.max_zoom,
+            options,
+        ));
         self
     }
 

@@ -1,4 +1,5 @@
-//! `GET /styles/{name}.json`: MapLibre styles with this server's URLs filled in.
+//! MapLibre styles with this server's URLs filled in (served by
+//! `GET /styles/{name}.json`, see [`crate::routes::styles`]).
 //!
 //! The styles of the repository's `styles/` folder are built into the binary
 //! ([`EMBEDDED`]), so `chaski serve` started from any folder serves them; a
@@ -12,12 +13,7 @@
 //! server's base URL. The data version is part of the TileJSON's tile URLs, so
 //! clients never show stale tiles after an import.
 
-use crate::error::ApiError;
-use crate::state::AppState;
-use crate::tiles::base_url;
-use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use crate::catalog::Catalog;
 use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::BTreeSet;
@@ -86,7 +82,7 @@ pub fn check_dir(dir: &std::path::Path) -> Result<Vec<String>, String> {
 
 /// The template of style `name` and where it came from (for error messages),
 /// or `None` when there is no such style.
-fn template(dir: &std::path::Path, name: &str) -> Option<(Cow<'static, str>, String)> {
+pub(crate) fn template(dir: &std::path::Path, name: &str) -> Option<(Cow<'static, str>, String)> {
     if embedded(dir) {
         EMBEDDED
             .iter()
@@ -100,36 +96,9 @@ fn template(dir: &std::path::Path, name: &str) -> Option<(Cow<'static, str>, Str
     }
 }
 
-/// `GET /styles/{name}`.
-pub async fn style(
-    State(state): State<AppState>,
-    Path(file): Path<String>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    let name = file.strip_suffix(".json").unwrap_or(&file);
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        return Err(ApiError::BadRequest(format!("invalid style name '{name}'")));
-    }
-    let dir = &state.config.styles_dir;
-    let Some((text, origin)) = template(dir, name) else {
-        return Err(ApiError::NotFound(format!(
-            "no style named '{name}' (available: {})",
-            style_names(dir).join(", ")
-        )));
-    };
-    let base = base_url(&state, &headers);
-    let template: Value = serde_json::from_str(&text.replace("{{CHASKI_URL}}", &base))
-        .map_err(|e| ApiError::internal(format!("style {origin}: {e}")))?;
-    Ok(Json(fill_style(template, &state.catalog(), &base)))
-}
-
 /// Point the style's chaski source at the served layers it uses and drop
 /// style layers whose source-layer is not served.
-pub fn fill_style(mut style: Value, catalog: &crate::catalog::Catalog, base: &str) -> Value {
+pub fn fill_style(mut style: Value, catalog: &Catalog, base: &str) -> Value {
     let used: BTreeSet<String> = style["layers"]
         .as_array()
         .map(|ls| {
@@ -183,17 +152,6 @@ pub fn fill_style(mut style: Value, catalog: &crate::catalog::Catalog, base: &st
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use crate::{ServerConfig, app};
-    use axum::body::Body;
-    use axum::http::{Request, StatusCode};
-    use chaski_core::Layer;
-    use chaski_core::layer::{Feature, LayerKind};
-    use chaski_core::store::memory::MemoryStore;
-    use chaski_core::store::{Store as _, WriteMode};
-    use chaski_core::value::{Field, FieldType, Value as CoreValue};
-    use http_body_util::BodyExt;
-    use std::sync::Arc;
-    use tower::ServiceExt;
 
     fn repo_styles() -> std::path::PathBuf {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../styles")
@@ -235,98 +193,6 @@ mod tests {
         assert_eq!(check_dir(&dir).unwrap(), ["mine"]);
         let e = check_dir(&dir.join("mine.json")).unwrap_err();
         assert!(e.contains("not a folder"), "{e}");
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    async fn get(state: &AppState, uri: &str) -> (StatusCode, Vec<u8>) {
-        let res = app(state.clone())
-            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        let status = res.status();
-        (
-            status,
-            res.into_body().collect().await.unwrap().to_bytes().to_vec(),
-        )
-    }
-
-    /// With no styles folder configured (the default), the built-in styles are
-    /// served and listed, whatever the working folder (tests run in the crate's
-    /// folder, which has no `styles/`).
-    #[tokio::test]
-    async fn built_in_styles_are_served_without_a_styles_folder() {
-        assert!(!std::path::Path::new("styles/default.json").exists());
-        let store = MemoryStore::new();
-        let mut paths = Layer::new("paths", LayerKind::Paths);
-        paths.fields = vec![Field::new("class", FieldType::Text)];
-        paths.features.push(Feature {
-            fid: 1,
-            geometry: geo::Geometry::LineString(geo::LineString::from(vec![
-                (-74.12, -12.93),
-                (-74.10, -12.91),
-            ])),
-            values: vec![CoreValue::Text("footpath".into())],
-        });
-        store.write_layer(&paths, WriteMode::Replace).unwrap();
-        let config = ServerConfig::default();
-        assert!(config.styles_dir.as_os_str().is_empty());
-        let state = AppState::new(Arc::new(store), config).unwrap();
-
-        let (status, body) = get(&state, "/styles/default.json").await;
-        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
-        let style: Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(style["version"], 8);
-        let url = style["sources"]["chaski"]["url"].as_str().unwrap();
-        assert!(url.contains("/tiles/paths.json?v="), "{url}");
-        let (status, body) = get(&state, "/catalog").await;
-        assert_eq!(status, StatusCode::OK);
-        let catalog: Value = serde_json::from_slice(&body).unwrap();
-        let styles: Vec<&str> = catalog["styles"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(Value::as_str)
-            .collect();
-        assert!(
-            styles.len() == EMBEDDED.len()
-                && styles.iter().any(|s| s.ends_with("/styles/default.json")),
-            "{styles:?}"
-        );
-        let (status, body) = get(&state, "/styles/nope.json").await;
-        assert_eq!(status, StatusCode::NOT_FOUND);
-        assert!(String::from_utf8_lossy(&body).contains("available: default"));
-        for uri in ["/", "/viewer/app.js", "/viewer/i18n.js", "/viewer/app.css"] {
-            let (status, body) = get(&state, uri).await;
-            assert_eq!(status, StatusCode::OK, "{uri}");
-            assert!(!body.is_empty(), "{uri}");
-        }
-    }
-
-    /// A folder given with `--styles` replaces the built-in styles.
-    #[tokio::test]
-    async fn a_styles_folder_replaces_the_built_in_styles() {
-        let dir = std::env::temp_dir().join(format!("chaski-styles-own-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(
-            dir.join("mine.json"),
-            r#"{"version": 8, "name": "mine", "sources": {}, "layers": []}"#,
-        )
-        .unwrap();
-        let config = ServerConfig {
-            styles_dir: dir.clone(),
-            ..ServerConfig::default()
-        };
-        let state = AppState::new(Arc::new(MemoryStore::new()), config).unwrap();
-        let (status, body) = get(&state, "/styles/mine.json").await;
-        assert_eq!(status, StatusCode::OK);
-        assert_eq!(
-            serde_json::from_slice::<Value>(&body).unwrap()["name"],
-            "mine"
-        );
-        assert_eq!(
-            get(&state, "/styles/default.json").await.0,
-            StatusCode::NOT_FOUND
-        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -6,13 +6,13 @@ use axum::extract::Path;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
-const INDEX_HTML: &str = include_str!("../assets/index.html");
-const APP_JS: &str = include_str!("../assets/app.js");
-const I18N_JS: &str = include_str!("../assets/i18n.js");
-const APP_CSS: &str = include_str!("../assets/app.css");
-const MAPLIBRE_JS: &str = include_str!("../assets/vendor/maplibre-gl.js");
-const MAPLIBRE_CSS: &str = include_str!("../assets/vendor/maplibre-gl.css");
-const MAPLIBRE_LICENSE: &str = include_str!("../assets/vendor/LICENSE.txt");
+const INDEX_HTML: &str = include_str!("../../assets/index.html");
+const APP_JS: &str = include_str!("../../assets/app.js");
+const I18N_JS: &str = include_str!("../../assets/i18n.js");
+const APP_CSS: &str = include_str!("../../assets/app.css");
+const MAPLIBRE_JS: &str = include_str!("../../assets/vendor/maplibre-gl.js");
+const MAPLIBRE_CSS: &str = include_str!("../../assets/vendor/maplibre-gl.css");
+const MAPLIBRE_LICENSE: &str = include_str!("../../assets/vendor/LICENSE.txt");
 
 fn asset_response(body: &'static str, mime: &'static str, max_age: u32) -> Response {
     (

@@ -1,10 +1,10 @@
 //! `GET /tiles/{layers}.json` (TileJSON 3.0.0) and `GET /tiles/{layers}/{z}/{x}/{y}[.mvt|.pbf]`.
 //!
 //! Per request: parse and check z/x/y → resolve the layers in the current
-//! catalog → negotiate the encoding → look the representation up in the cache
-//! (an uncached identity tile is rendered in `spawn_blocking`; a compressed one
-//! is compressed once from the cached identity tile) → 304 when `If-None-Match`
-//! matches, else the body with `ETag`, `Cache-Control` and `Vary`.
+//! catalog → negotiate the encoding → the one cached render of
+//! [`crate::render`] (base scope, keyed by the catalog's tiles version) → 304
+//! when `If-None-Match` matches, else the body with `ETag`, `Cache-Control`
+//! and `Vary`.
 //!
 //! The private layers `households` and `clusters` (see [`crate::clusters`])
 //! resolve only for a token whose role may see them; for anyone else (no
@@ -18,47 +18,29 @@
 
 use crate::auth::{Caller, OptionalCaller};
 use crate::catalog::{Catalog, CatalogLayer};
-use crate::config::EmptyTile;
+use crate::clusters::HOUSEHOLDS_LAYER;
 use crate::encoding::Encoding;
 use crate::error::ApiError;
-use crate::state::{AppState, CachedTile, TileKey};
+use crate::params::parse_coord;
+use crate::render::{
+    MVT_MIME, TileKey, TileScope, cached_tile, empty_status, etag_matches, negotiate,
+    render_sources, tile_response,
+};
+use crate::routes::shared::base_url;
+use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use chaski_tiles::{RenderOptions, TileCoord, TileSource};
-use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// MIME type of Mapbox Vector Tiles.
-pub const MVT_MIME: &str = "application/vnd.mapbox-vector-tile";
-
-/// Query string of tile URLs: `v` is the data version the URL was made for.
-#[derive(Debug, Deserialize)]
-pub struct TileQuery {
-    /// Data version.
-    pub v: Option<u64>,
-}
-
-/// The base URL clients reach this server at.
-pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
-    if let Some(u) = &state.config.public_url {
-        return u.trim_end_matches('/').to_owned();
-    }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    let proto = headers
-        .get("x-forwarded-proto")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("http");
-    format!("{proto}://{host}")
-}
+/// Endpoint name of household tiles in the access log.
+pub const TILE_ENDPOINT: &str = "/tiles/households";
 
 /// `Cache-Control` of every answer holding a private layer.
 pub const PRIVATE_CACHE_CONTROL: &str = "private, no-store";
@@ -79,8 +61,10 @@ async fn resolve_private(
         if catalog.layers.contains_key(name) || out.iter().any(|(n, _)| n == name) {
             continue;
         }
-        if let Some(l) =
-            crate::clusters::private_layer(state, catalog.version, name, caller).await?
+        if let Some(l) = state
+            .private
+            .layer(catalog.version, name, &caller.access)
+            .await?
         {
             out.push((name.to_owned(), l));
         }
@@ -227,29 +211,6 @@ fn center_zoom(b: &[f64; 4]) -> u8 {
     (360.0 / span).log2().floor().clamp(0.0, 22.0) as u8 + 1
 }
 
-/// Parse `z`, `x` and `y` (with an optional `.mvt` or `.pbf` suffix) and check them.
-pub fn parse_coord(z: &str, x: &str, y: &str, max_zoom: u8) -> Result<TileCoord, ApiError> {
-    let y = y
-        .strip_suffix(".mvt")
-        .or_else(|| y.strip_suffix(".pbf"))
-        .unwrap_or(y);
-    let parse = |what: &str, s: &str| {
-        s.parse::<u32>().map_err(|_| {
-            ApiError::BadRequest(format!("tile {what} '{s}' is not a non-negative integer"))
-        })
-    };
-    let (zn, xn, yn) = (parse("z", z)?, parse("x", x)?, parse("y", y)?);
-    if zn > u32::from(max_zoom) {
-        return Err(ApiError::BadRequest(format!(
-            "zoom {zn} is beyond this server's maximum zoom {max_zoom}"
-        )));
-    }
-    TileCoord::new(zn as u8, xn, yn).map_err(|e| ApiError::BadRequest(e.to_string()))
-}
-
-/// Tiles at this zoom and above are rendered on the async worker itself.
-const INLINE_RENDER_ZOOM: u8 = 12;
-
 /// `GET /tiles/{layers}/{z}/{x}/{y}`.
 pub async fn tile(
     State(state): State<AppState>,
@@ -274,12 +235,9 @@ pub async fn tile(
         .collect::<Vec<_>>()
         .join(",")
         .into();
-    let encoding = Encoding::negotiate(
-        headers
-            .get(header::ACCEPT_ENCODING)
-            .and_then(|h| h.to_str().ok()),
-    );
+    let encoding = negotiate(&headers);
     let key = TileKey {
+        scope: TileScope::Base,
         version: catalog.tiles_version,
         layers: names,
         z: coord.z(),
@@ -287,7 +245,20 @@ pub async fn tile(
         y: coord.y(),
         encoding,
     };
-    let cached = get_tile(&state, &catalog, key).await?;
+    let spec = Arc::clone(&key.layers);
+    let render_catalog = Arc::clone(&catalog);
+    let cached = cached_tile(
+        &state.cache,
+        state.config.cache_mb != 0,
+        key,
+        move |coord| {
+            let resolved = render_catalog.resolve(&spec)?;
+            let sources: Vec<&dyn TileSource> =
+                resolved.iter().map(|(_, l)| l.source.as_ref()).collect();
+            render_sources(&sources, coord)
+        },
+    )
+    .await?;
     let versioned = query
         .get("v")
         .and_then(|v| v.parse::<u64>().ok())
@@ -297,146 +268,13 @@ pub async fn tile(
     } else {
         state.cache_control.clone()
     };
-    Ok(cached_response(
-        &state,
+    Ok(tile_response(
         &headers,
         &cached,
         encoding,
         cache_control,
+        state.config.empty_tile,
     ))
-}
-
-/// Whether the request's `If-None-Match` names `etag` (or `*`).
-fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
-    headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|h| h.to_str().ok())
-        .is_some_and(|inm| {
-            inm.split(',')
-                .map(|t| t.trim().trim_start_matches("W/"))
-                .any(|t| t == etag || t == "*")
-        })
-}
-
-/// `identity` compressed once in `enc` (off the async runtime), its ETag
-/// suffixed with the encoding; an empty tile stays as it is.
-pub(crate) async fn encoded(
-    identity: Arc<CachedTile>,
-    enc: Encoding,
-) -> Result<Arc<CachedTile>, ApiError> {
-    if identity.body.is_empty() {
-        return Ok(identity);
-    }
-    let raw = identity.body.clone();
-    let body = tokio::task::spawn_blocking(move || enc.compress(&raw))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
-    let base = identity.etag.trim_end_matches('"');
-    Ok(Arc::new(CachedTile::new(
-        Bytes::from(body),
-        format!("{base}{}\"", enc.etag_suffix()),
-    )))
-}
-
-/// The answer for a public tile ready in `cached`: 304 when `If-None-Match`
-/// matches its ETag, the configured empty-tile status for an empty tile, else
-/// the body in `encoding`; with `ETag`, `Cache-Control` and
-/// `Vary: Accept-Encoding`.
-pub(crate) fn cached_response(
-    state: &AppState,
-    headers: &HeaderMap,
-    cached: &CachedTile,
-    encoding: Encoding,
-    cache_control: HeaderValue,
-) -> Response {
-    let mut out_headers = HeaderMap::with_capacity(6);
-    out_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(MVT_MIME));
-    out_headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-    out_headers.insert(header::ETAG, cached.etag_header.clone());
-    out_headers.insert(header::CACHE_CONTROL, cache_control);
-    if etag_matches(headers, &cached.etag) {
-        return (StatusCode::NOT_MODIFIED, out_headers).into_response();
-    }
-    if cached.body.is_empty() {
-        out_headers.remove(header::CONTENT_TYPE);
-        let status = match state.config.empty_tile {
-            EmptyTile::NoContent => StatusCode::NO_CONTENT,
-            EmptyTile::Ok => StatusCode::OK,
-            EmptyTile::NotFound => StatusCode::NOT_FOUND,
-        };
-        return (status, out_headers).into_response();
-    }
-    if let Some(enc) = encoding.header() {
-        out_headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(enc));
-    }
-    (StatusCode::OK, out_headers, cached.body.clone()).into_response()
-}
-
-/// The cached representation for `key`, rendering or compressing it once.
-async fn get_tile(
-    state: &AppState,
-    catalog: &Arc<Catalog>,
-    key: TileKey,
-) -> Result<Arc<CachedTile>, ApiError> {
-    // Fast path: a cached representation, without building the render future.
-    if let Some(hit) = state.cache.get(&key).await {
-        return Ok(hit);
-    }
-    let fetch = {
-        let key = key.clone();
-        let catalog = catalog.clone();
-        let state = state.clone();
-        async move {
-            if key.encoding == Encoding::Identity {
-                let names = key.layers.clone();
-                let coord = TileCoord::new(key.z, key.x, key.y)
-                    .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-                let render = move || -> Result<Vec<u8>, ApiError> {
-                    let resolved = catalog.resolve(&names)?;
-                    let sources: Vec<&dyn chaski_tiles::TileSource> =
-                        resolved.iter().map(|(_, l)| l.source.as_ref()).collect();
-                    chaski_tiles::render(&sources, coord).map_err(ApiError::internal)
-                };
-                // High-zoom tiles cover little ground and render in microseconds (no
-                // tile holds more than the clustering threshold below the maximum
-                // zoom): render them in place rather than paying a thread hand-off.
-                let body = if coord.z() >= INLINE_RENDER_ZOOM {
-                    render()?
-                } else {
-                    tokio::task::spawn_blocking(render)
-                        .await
-                        .map_err(ApiError::internal)??
-                };
-                let etag = format!("\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(&body));
-                Ok(Arc::new(CachedTile::new(Bytes::from(body), etag)))
-            } else {
-                let identity = Box::pin(get_tile(
-                    &state,
-                    &catalog,
-                    TileKey {
-                        encoding: Encoding::Identity,
-                        ..key.clone()
-                    },
-                ))
-                .await?;
-                encoded(identity, key.encoding).await
-            }
-        }
-    };
-    if state.config.cache_mb == 0 {
-        // Caching disabled: render (and compress) every request.
-        return fetch.await;
-    }
-    state
-        .cache
-        .try_get_with(key, fetch)
-        .await
-        .map_err(|e: Arc<ApiError>| match e.as_ref() {
-            ApiError::BadRequest(m) => ApiError::BadRequest(m.clone()),
-            ApiError::NotFound(m) => ApiError::NotFound(m.clone()),
-            other => ApiError::Internal(other.to_string()),
-        })
 }
 
 /// A tile source that remembers how many features its last tile layer held.
@@ -503,7 +341,7 @@ async fn private_tile(
         .iter()
         .map(|(name, l)| -> Arc<dyn TileSource> {
             let is_private = private.iter().any(|(n, _)| n == name);
-            if is_private && *name == crate::clusters::HOUSEHOLDS_LAYER {
+            if is_private && *name == HOUSEHOLDS_LAYER {
                 Arc::new(Counting {
                     inner: l.source.clone(),
                     count: households.clone(),
@@ -515,16 +353,12 @@ async fn private_tile(
         .collect();
     let body = tokio::task::spawn_blocking(move || {
         let refs: Vec<&dyn TileSource> = sources.iter().map(AsRef::as_ref).collect();
-        chaski_tiles::render(&refs, coord).map_err(ApiError::internal)
+        render_sources(&refs, coord)
     })
     .await
     .map_err(ApiError::internal)??;
     let count = households.load(Ordering::Relaxed) as u64;
-    let encoding = Encoding::negotiate(
-        headers
-            .get(header::ACCEPT_ENCODING)
-            .and_then(|h| h.to_str().ok()),
-    );
+    let encoding = negotiate(headers);
     let etag = format!(
         "\"{:016x}{}\"",
         xxhash_rust::xxh3::xxh3_64(&body),
@@ -545,12 +379,7 @@ async fn private_tile(
     }
     if body.is_empty() {
         out_headers.remove(header::CONTENT_TYPE);
-        let status = match state.config.empty_tile {
-            EmptyTile::NoContent => StatusCode::NO_CONTENT,
-            EmptyTile::Ok => StatusCode::OK,
-            EmptyTile::NotFound => StatusCode::NOT_FOUND,
-        };
-        return Ok((status, out_headers).into_response());
+        return Ok((empty_status(state.config.empty_tile), out_headers).into_response());
     }
     let body = if encoding == Encoding::Identity {
         body
@@ -568,7 +397,7 @@ async fn private_tile(
         if let Some(tokens) = state.tokens.clone() {
             let who = caller.token_id().map(str::to_owned);
             tokio::task::spawn_blocking(move || {
-                tokens.log_access(who.as_deref(), crate::clusters::TILE_ENDPOINT, count)
+                tokens.log_access(who.as_deref(), TILE_ENDPOINT, count)
             })
             .await
             .map_err(ApiError::internal)?
@@ -577,7 +406,7 @@ async fn private_tile(
         tracing::info!(
             token_id = caller.token_id().unwrap_or("-"),
             role = %caller.role(),
-            endpoint = crate::clusters::TILE_ENDPOINT,
+            endpoint = TILE_ENDPOINT,
             z = coord.z(),
             count,
             "household tile served"

@@ -1,5 +1,19 @@
-//! `POST /api/households` (upload household records) and
-//! `DELETE /api/households/{code}` (a family withdraws its consent).
+//! Household data behind access control: records, public aggregates and
+//! writes. Who may do what is `chaski_core::auth`'s role policy; the query
+//! strings are read by [`crate::params`].
+//!
+//! * `GET /api/households`: household records as GeoJSON. Admins see every
+//!   household, a CHA token the households of its sector, a facility token
+//!   those of its RENIPRESS code; public and analyst callers get 403 (analysts
+//!   work with clusters and aggregates). `violence_risk` is removed unless the token holds the
+//!   violence grant. Every answer is written to the token store's access log
+//!   and to `tracing` (token id, endpoint, count; never the secret) before it
+//!   is sent: if the log cannot be written, nothing is sent.
+//! * `GET /api/households/summary?by=community`: public aggregates, household
+//!   counts per community with counts under [`MIN_CELL`] suppressed (`null`,
+//!   `suppressed: true`).
+//! * `POST /api/households` (upload household records) and
+//!   `DELETE /api/households/{code}` (a family withdraws its consent).
 //!
 //! The body of an upload is a CSV export of ODK Central or KoBoToolbox
 //! (`Content-Type: text/csv`; `,` or `;` delimited, columns recognised as in
@@ -38,30 +52,219 @@
 //!   access log (token id, endpoint, counts; never the body) and the catalog
 //!   has moved to the new data version.
 
-use crate::auth::Caller;
+use crate::auth::{Caller, OptionalCaller};
 use crate::error::ApiError;
+use crate::params::{DEFAULT_HOUSEHOLD_LAYER, DeleteParams, UploadParams, summary_by};
 use crate::state::AppState;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chaski_core::auth::Role;
+use chaski_core::auth::{Role, Visibility};
 use chaski_core::household::write::{Deleted, Refusal, Withdrawal};
 use chaski_core::layer::{Layer, LayerKind};
-use chaski_core::store::StoreError;
+use chaski_core::store::{Store, StoreError};
+use chaski_core::value::Value as FieldValue;
 use chaski_io::households::{
     HouseholdWriteError, HouseholdWriter, HouseholdWritten, KnownCodes, write_households,
 };
 use chaski_io::import::{Action, ImportError, ImportOptions, ImportReport, Issue, build_layer};
 use chaski_io::mapping::Mapping;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+/// Smallest count shown in public aggregates; smaller ones are suppressed.
+pub const MIN_CELL: u64 = 5;
+
+const LIST_ENDPOINT: &str = "/api/households";
+
+/// Every household layer of the store.
+fn household_layers(store: &dyn Store) -> Result<Vec<Layer>, ApiError> {
+    let mut out = Vec::new();
+    for info in store.layers()? {
+        if info.kind.is_private() {
+            out.push(store.read_layer(&info.name)?);
+        }
+    }
+    Ok(out)
+}
+
+fn feature_json(layer: &Layer, f: &chaski_core::layer::Feature) -> Value {
+    let mut props = Map::new();
+    props.insert("layer".into(), Value::String(layer.name.clone()));
+    for (field, v) in layer.fields.iter().zip(&f.values) {
+        let v = match v {
+            FieldValue::Real(x) if !x.is_finite() => Value::Null,
+            other => serde_json::to_value(other).unwrap_or(Value::Null),
+        };
+        props.insert(field.name.clone(), v);
+    }
+    let geometry = serde_json::to_value(geojson::Geometry::new(geojson::GeometryValue::from(
+        &f.geometry,
+    )))
+    .unwrap_or(Value::Null);
+    json!({ "type": "Feature", "id": f.fid, "geometry": geometry, "properties": props })
+}
+
+/// `GET /api/households`: the household records the caller may see.
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    if !caller.role().sees_households() {
+        return Err(ApiError::Forbidden(if caller.role() == Role::Public {
+            "household records are private: only aggregates are public \
+             (see /api/households/summary?by=community)"
+                .into()
+        } else {
+            "the analyst role sees clusters (/api/clusters) and aggregates \
+             (/api/households/summary), not household records"
+                .into()
+        }));
+    }
+    let st = state.clone();
+    let access = caller.access.clone();
+    let token_id = caller.token_id().map(str::to_owned);
+    let role = caller.role();
+    let (body, count) = tokio::task::spawn_blocking(move || -> Result<(Value, u64), ApiError> {
+        let mut features = Vec::new();
+        let stripped = Visibility::new(
+            &access,
+            &Layer::new(DEFAULT_HOUSEHOLD_LAYER, LayerKind::Households),
+        )
+        .stripped_fields();
+        for layer in household_layers(st.store.as_ref())? {
+            let vis = Visibility::new(&access, &layer);
+            let mut seen = vis.apply(&layer);
+            // By code, then submission and visit: the order tells nothing of
+            // when records of other scopes were written.
+            let key = |l: &Layer, f: &chaski_core::layer::Feature| {
+                ["code", "submission_uuid", "visit_date"]
+                    .map(|n| l.value(f, n).to_string())
+                    .join("\u{0}")
+            };
+            let shape = Layer::new(&seen.name, seen.kind);
+            let shape = Layer {
+                fields: seen.fields.clone(),
+                ..shape
+            };
+            seen.features.sort_by_cached_key(|f| key(&shape, f));
+            for (fid, f) in (1..).zip(seen.features.iter_mut()) {
+                f.fid = fid;
+            }
+            features.extend(seen.features.iter().map(|f| feature_json(&seen, f)));
+        }
+        let count = features.len() as u64;
+        // Log before answering: an unlogged release of household data must not happen.
+        if let Some(tokens) = &st.tokens {
+            tokens
+                .log_access(token_id.as_deref(), LIST_ENDPOINT, count)
+                .map_err(ApiError::internal)?;
+        }
+        let body = json!({
+            "type": "FeatureCollection",
+            "count": count,
+            "stripped_fields": stripped,
+            "features": features,
+        });
+        Ok((body, count))
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    tracing::info!(
+        token_id = caller.token_id().unwrap_or("-"),
+        role = %role,
+        endpoint = LIST_ENDPOINT,
+        count,
+        "household records served"
+    );
+    Ok(Json(body))
+}
+
+/// `GET /api/households/summary?by=community`: household counts per community
+/// (and an `unknown` group), public, protected with
+/// [`chaski_core::disclosure`]: counts under [`MIN_CELL`] suppressed; a
+/// community suppressed too when some CHA sector or some facility holds all
+/// but 1 to 4 of its households (the contributor rule); then complementary
+/// suppression across the communities, so that with the total known no
+/// suppressed count can be recovered by subtraction; shown counts rounded to
+/// 5. Suppressed groups are `households: null, suppressed: true`, whatever
+/// the reason. Read from the store's committed data. A wrong or revoked token
+/// is answered exactly as no token.
+pub async fn summary(
+    State(state): State<AppState>,
+    OptionalCaller(caller): OptionalCaller,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    use chaski_core::disclosure::{ROUND_TO, Shown, contributor_discloses, protect_table_with};
+
+    /// Households of one community: all, by CHA sector, by facility.
+    #[derive(Default)]
+    struct Cell {
+        total: u64,
+        sectors: BTreeMap<Option<String>, u64>,
+        facilities: BTreeMap<Option<String>, u64>,
+    }
+
+    let Query(params) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    summary_by(params)?;
+    let st = state.clone();
+    let groups = tokio::task::spawn_blocking(move || -> Result<Vec<Value>, ApiError> {
+        let mut cells: BTreeMap<String, Cell> = BTreeMap::new();
+        for layer in household_layers(st.store.as_ref())? {
+            let idx = |name: &str| layer.field_index(name);
+            let (community, sector, facility) =
+                (idx("community"), idx("cha_sector"), idx("facility"));
+            let text = |f: &chaski_core::layer::Feature, i: Option<usize>| match i
+                .and_then(|i| f.values.get(i))
+            {
+                Some(FieldValue::Text(t)) if !t.trim().is_empty() => Some(t.trim().to_owned()),
+                _ => None,
+            };
+            for f in &layer.features {
+                let key = text(f, community).unwrap_or_else(|| "unknown".to_owned());
+                let cell = cells.entry(key).or_default();
+                cell.total += 1;
+                *cell.sectors.entry(text(f, sector)).or_default() += 1;
+                *cell.facilities.entry(text(f, facility)).or_default() += 1;
+            }
+        }
+        let cells: Vec<(String, Cell)> = cells.into_iter().collect();
+        let counts: Vec<u64> = cells.iter().map(|(_, c)| c.total).collect();
+        let protected = protect_table_with(&counts, |i| {
+            let c = &cells[i].1;
+            contributor_discloses(c.total, c.sectors.values().copied())
+                || contributor_discloses(c.total, c.facilities.values().copied())
+        });
+        Ok(cells
+            .iter()
+            .zip(protected.shown())
+            .map(|((community, _), shown)| {
+                json!({
+                    "community": community,
+                    "households": shown.value(),
+                    "suppressed": shown == Shown::Suppressed,
+                })
+            })
+            .collect())
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    tracing::debug!(
+        token_id = caller.token_id().unwrap_or("-"),
+        groups = groups.len(),
+        "household summary served"
+    );
+    Ok(Json(json!({
+        "by": "community",
+        "min_cell": MIN_CELL,
+        "rounded_to": ROUND_TO,
+        "groups": groups,
+    })))
+}
+
 /// The upload endpoint, as written to the access log.
-pub const ENDPOINT: &str = "POST /api/households";
+pub const UPLOAD_ENDPOINT: &str = "POST /api/households";
 
 /// The deletion endpoint, as written to the access log.
 pub const DELETE_ENDPOINT: &str = "DELETE /api/households/{code}";
@@ -167,13 +370,11 @@ fn writer_checks(state: &AppState, caller: &Caller, what: &str) -> Result<(), Ap
             "{what} needs a bearer token (admin, cha or facility)"
         )));
     };
-    match caller.role() {
-        Role::Admin | Role::Cha | Role::Facility => {}
-        role => {
-            return Err(ApiError::Forbidden(format!(
-                "a {role} token cannot write household records (admin, cha or facility only)"
-            )));
-        }
+    let role = caller.role();
+    if !role.may_write_households() {
+        return Err(ApiError::Forbidden(format!(
+            "a {role} token cannot write household records (admin, cha or facility only)"
+        )));
     }
     state.writes.check(&token.id, state.config.writes_per_hour)
 }
@@ -207,35 +408,13 @@ pub async fn upload(
         }
     })?;
     let Query(params) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let mut skip = false;
-    let mut layer_name = "households".to_owned();
-    let mut drop = Vec::new();
-    for (k, v) in params {
-        match (k.as_str(), v.as_str()) {
-            ("on_error", "skip") => skip = true,
-            ("on_error", "reject") => skip = false,
-            ("on_error", other) => {
-                return Err(ApiError::BadRequest(format!(
-                    "on_error={other}: expected reject (the default: nothing is written if a row \
-                     is invalid) or skip"
-                )));
-            }
-            ("layer", name) => name.clone_into(&mut layer_name),
-            ("drop", cols) => drop.extend(
-                cols.split(',')
-                    .map(str::trim)
-                    .filter(|c| !c.is_empty())
-                    .map(str::to_owned),
-            ),
-            (other, _) => {
-                return Err(ApiError::BadRequest(format!(
-                    "unknown parameter '{other}': expected layer, on_error or drop"
-                )));
-            }
-        }
-    }
+    let UploadParams {
+        skip,
+        layer: layer_name,
+        drop,
+    } = UploadParams::parse(params)?;
     chaski_core::store::check_name(&layer_name).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    if layer_name != "households" && caller.role() != Role::Admin {
+    if layer_name != DEFAULT_HOUSEHOLD_LAYER && !caller.role().may_choose_household_layer() {
         return Err(ApiError::Forbidden(format!(
             "only admin tokens choose the layer: a {} token uploads to 'households'",
             caller.role()
@@ -276,25 +455,18 @@ pub async fn delete(
 ) -> Result<Json<Value>, ApiError> {
     writer_checks(&state, &caller, "deleting household records")?;
     let Query(params) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let mut layer_name = "households".to_owned();
+    let DeleteParams {
+        layer: layer_name,
+        cha_sector,
+        facility,
+    } = DeleteParams::parse(params)?;
     let mut w = Withdrawal {
         row: 0,
         code: code.trim().to_owned(),
+        cha_sector,
+        facility,
         ..Withdrawal::default()
     };
-    for (k, v) in params {
-        let v = v.trim().to_owned();
-        match k.as_str() {
-            "layer" => layer_name = v,
-            "sector" | "cha_sector" => w.cha_sector = (!v.is_empty()).then_some(v),
-            "facility" => w.facility = (!v.is_empty()).then_some(v),
-            other => {
-                return Err(ApiError::BadRequest(format!(
-                    "unknown parameter '{other}': expected layer, sector or facility"
-                )));
-            }
-        }
-    }
     if w.code.is_empty() || w.code.chars().count() > state.config.max_field_chars {
         return Err(ApiError::BadRequest(format!(
             "household code: 1 to {} characters (max_field_chars)",
@@ -302,7 +474,7 @@ pub async fn delete(
         )));
     }
     chaski_core::store::check_name(&layer_name).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    if layer_name != "households" && caller.role() != Role::Admin {
+    if layer_name != DEFAULT_HOUSEHOLD_LAYER && !caller.role().may_choose_household_layer() {
         return Err(ApiError::Forbidden(format!(
             "only admin tokens choose the layer: a {} token deletes from 'households'",
             caller.role()
@@ -517,14 +689,22 @@ fn process(
             "the body holds no household rows".into(),
         ));
     }
-    let written = write(state, caller, ENDPOINT, layer_name, layer, &report, &known)?;
+    let written = write(
+        state,
+        caller,
+        UPLOAD_ENDPOINT,
+        layer_name,
+        layer,
+        &report,
+        &known,
+    )?;
     for r in &written.repaired {
         warnings.push(json!({ "row": r.row, "field": r.field, "reason": r.reason }));
     }
     tracing::info!(
         token_id = caller.token_id().unwrap_or("-"),
         role = %caller.role(),
-        endpoint = ENDPOINT,
+        endpoint = UPLOAD_ENDPOINT,
         inserted = written.inserted,
         updated = written.updated,
         deleted = written.deleted_records(),

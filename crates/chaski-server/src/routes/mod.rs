@@ -1,0 +1,26 @@
+//! The handlers, one module per route family. They read the request through
+//! [`crate::params`] and [`crate::auth`], work through the state's caches
+//! ([`crate::state`]) and the one cached tile render ([`crate::render`]), and
+//! answer JSON, tiles or [`crate::error::ApiError`]. No route module is
+//! imported by anything below it; [`crate::app`] wires them.
+//!
+//! | module | endpoints |
+//! |---|---|
+//! | [`catalog`] | `GET /catalog` |
+//! | [`tiles`] | `GET /tiles/{layers}.json`, `GET /tiles/{layers}/{z}/{x}/{y}` |
+//! | [`styles`] | `GET /styles/{name}.json` |
+//! | [`viewer`] | `GET /`, `GET /viewer/{file}` |
+//! | [`accessibility`] | `GET /api/accessibility`, `GET /api/villages/underserved`, `POST /api/catchments` |
+//! | [`whatif`] | `POST /api/whatif`, `GET`/`DELETE /api/whatif/{id}`, `GET /whatif/{id}/tiles/…` |
+//! | [`households`] | `GET`/`POST /api/households`, `DELETE /api/households/{code}`, `GET /api/households/summary` |
+//! | [`clusters`] | `GET /api/clusters` |
+
+pub mod accessibility;
+pub mod catalog;
+pub mod clusters;
+pub mod households;
+pub mod shared;
+pub mod styles;
+pub mod tiles;
+pub mod viewer;
+pub mod whatif;
