@@ -3,11 +3,13 @@
 
 mod build;
 mod drainage;
+mod households;
+mod network;
 pub mod terrain;
 pub mod utm;
 mod write;
 
-pub use build::{RiskInputs, risk_level};
+pub use households::{RiskInputs, risk_level};
 pub use write::{DemoError, DemoFile, FACILITY_HEADERS, KOBO_COLUMNS, write_files};
 
 use chaski_core::layer::{Feature, Layer, LayerKind};
@@ -132,8 +134,8 @@ pub fn generate(opts: &DemoOptions) -> DemoRegion {
     let facilities = build::facilities(&villages, &mut rng(4));
     let nearest = build::nearest_facility(&villages, &facilities);
     let water = build::water_systems(&villages, &terrain, &mut rng(5), opts.water_systems);
-    let rivers = build::rivers(&terrain, &drainage.tributaries);
-    let paths = build::paths(
+    let rivers = network::rivers(&terrain, &drainage.tributaries);
+    let paths = network::paths(
         &villages,
         &facilities,
         &nearest,
@@ -142,8 +144,8 @@ pub fn generate(opts: &DemoOptions) -> DemoRegion {
         &rivers,
         &mut rng(6),
     );
-    let roads = build::roads(&terrain, &villages[0]);
-    let (households, clusters) = build::households(
+    let roads = network::roads(&terrain, &villages[0]);
+    let (households, clusters) = households::households(
         &villages,
         &facilities,
         &nearest,
