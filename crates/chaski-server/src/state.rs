@@ -49,6 +49,16 @@ pub struct AppState {
 type KnownCodesEntry = (Vec<(String, u64)>, Arc<chaski_io::households::KnownCodes>);
 
 impl AppState {
+    /// `Cache-Control` of a tile: long-lived when its URL carries the data
+    /// version (`versioned`), short otherwise.
+    pub fn tile_cache_control(&self, versioned: bool) -> axum::http::HeaderValue {
+        if versioned {
+            self.cache_control_versioned.clone()
+        } else {
+            self.cache_control.clone()
+        }
+    }
+
     /// Build the state and the first catalog (blocking: reads every public layer).
     pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> Result<Self, ApiError> {
         let catalog = Catalog::build(store.as_ref(), &config)?;

@@ -2,7 +2,7 @@
 
 use super::{
     EditFn, EditScope, EditSummary, LayerInfo, RasterInfo, Result, Store, StoreError, UpsertKeys,
-    WriteMode, WriteSummary, check_name, layer_bounds, merge_fields,
+    WriteMode, WriteSummary, check_kind, check_name, layer_bounds, merge_fields,
 };
 use crate::layer::{Feature, Layer, LayerKind};
 use crate::raster::Raster;
@@ -103,15 +103,7 @@ impl Store for MemoryStore {
                 l
             }
             (mode, Some((old, _))) => {
-                if old.kind != layer.kind {
-                    return Err(StoreError::Conflict {
-                        layer: layer.name.clone(),
-                        reason: format!(
-                            "the stored layer holds {} but the new data holds {}",
-                            old.kind, layer.kind
-                        ),
-                    });
-                }
+                check_kind(&layer.name, old.kind, layer.kind, false)?;
                 let fields = merge_fields(&layer.name, &old.fields, &layer.fields)?;
                 let mut out = Layer {
                     name: old.name.clone(),
@@ -170,16 +162,8 @@ impl Store for MemoryStore {
         check_name(name)?;
         let mut inner = self.write();
         let old = inner.layers.get(name).map(|(l, _)| l);
-        if let Some(o) = old
-            && o.kind != kind
-        {
-            return Err(StoreError::Conflict {
-                layer: name.to_owned(),
-                reason: format!(
-                    "the stored layer holds {} but the edit is for {kind}",
-                    o.kind
-                ),
-            });
+        if let Some(o) = old {
+            check_kind(name, o.kind, kind, true)?;
         }
         let seen = old.map(|o| Layer {
             features: o

@@ -51,6 +51,29 @@ pub enum StoreError {
     Backend(String),
 }
 
+/// A write must be of the kind of layer already stored under its name: a
+/// [`StoreError::Conflict`] naming both kinds otherwise (`edit`: the write is
+/// an edit rather than new data). Every backend checks with this one rule.
+pub fn check_kind(
+    layer: &str,
+    stored: LayerKind,
+    written: LayerKind,
+    edit: bool,
+) -> Result<(), StoreError> {
+    if stored == written {
+        return Ok(());
+    }
+    let reason = if edit {
+        format!("the stored layer holds {stored} but the edit is for {written}")
+    } else {
+        format!("the stored layer holds {stored} but the new data holds {written}")
+    };
+    Err(StoreError::Conflict {
+        layer: layer.to_owned(),
+        reason,
+    })
+}
+
 /// Result of store operations.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

@@ -263,16 +263,11 @@ pub async fn tile(
         .get("v")
         .and_then(|v| v.parse::<u64>().ok())
         .is_some_and(|v| v == catalog.tiles_version);
-    let cache_control = if versioned {
-        state.cache_control_versioned.clone()
-    } else {
-        state.cache_control.clone()
-    };
     Ok(tile_response(
         &headers,
         &cached,
         encoding,
-        cache_control,
+        state.tile_cache_control(versioned),
         state.config.empty_tile,
     ))
 }

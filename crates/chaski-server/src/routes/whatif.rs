@@ -519,16 +519,11 @@ pub async fn tile(
         w.render(&render_catalog, &spec, coord)
     })
     .await?;
-    let cache_control = if own_only {
-        state.cache_control_versioned.clone()
-    } else {
-        state.cache_control.clone()
-    };
     Ok(tile_response(
         &headers,
         &cached,
         encoding,
-        cache_control,
+        state.tile_cache_control(own_only),
         state.config.empty_tile,
     ))
 }

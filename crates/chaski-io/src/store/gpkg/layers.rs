@@ -16,7 +16,7 @@ use super::srs::SRS_ID;
 use chaski_core::layer::{Feature, GeometryType, Layer, LayerKind};
 use chaski_core::store::{
     EditFn, EditScope, EditSummary, LayerInfo, StoreError, UpsertKeys, WriteMode, WriteSummary,
-    merge_fields,
+    check_kind, merge_fields,
 };
 use chaski_core::value::Field;
 use geo::{Geometry, GeometryCollection, LineString, MultiLineString, MultiPolygon};
@@ -189,16 +189,7 @@ fn merge_into_layer(
 ) -> Result<Merged, GpkgError> {
     let name = &layer.name;
     let geometry_type = layer.kind.geometry_type();
-    if old.kind != layer.kind {
-        return Err(StoreError::Conflict {
-            layer: name.clone(),
-            reason: format!(
-                "the stored layer holds {} but the new data holds {}",
-                old.kind, layer.kind
-            ),
-        }
-        .into());
-    }
+    check_kind(name, old.kind, layer.kind, false)?;
     let (fields, cols, src) = add_columns(conn, name, &old.fields, &layer.fields)?;
     // Upsert keys (per layer kind): rank of the key field and its value as stored.
     let keys = UpsertKeys::new(layer.kind, &fields);
@@ -459,17 +450,8 @@ pub(super) fn edit_layer_tx(
 ) -> Result<Option<EditSummary>, GpkgError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let meta = load_meta(&tx, name)?;
-    if let Some(m) = &meta
-        && m.kind != kind
-    {
-        return Err(StoreError::Conflict {
-            layer: name.to_owned(),
-            reason: format!(
-                "the stored layer holds {} but the edit is for {kind}",
-                m.kind
-            ),
-        }
-        .into());
+    if let Some(m) = &meta {
+        check_kind(name, m.kind, kind, true)?;
     }
     if meta.is_none() && (table_exists(&tx, name)? || table_exists(&tx, &rtree_name(name))?) {
         return Err(StoreError::Conflict {
