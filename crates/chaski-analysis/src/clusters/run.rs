@@ -13,8 +13,6 @@ use chaski_core::layer::Layer;
 use chaski_core::value::Value;
 use geo::{BoundingRect, ConvexHull, Geometry, MultiPoint, Point};
 use rayon::prelude::*;
-use rstar::primitives::GeomWithData;
-use rstar::{AABB, RTree};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -269,17 +267,19 @@ struct Area {
 fn run_dbscan(d: &Data, o: &ClusterOptions) -> Result<Vec<ClusterRow>, ClustersError> {
     let idx: Vec<usize> = (0..d.xy.len()).filter(|&i| d.case[i]).collect();
     let pts: Vec<[f64; 2]> = idx.iter().map(|&i| d.xy[i]).collect();
-    // Every household (cases and controls), indexed once while DBSCAN runs:
-    // each cluster's shape is tested only against those inside its bounding box.
-    let (labels, all) = rayon::join(
+    // Every household (cases and controls) sorted by x once, while DBSCAN
+    // runs: each cluster's shape is tested only against those inside its
+    // bounding box (an x range of the sorted list, then y).
+    let (labels, by_x) = rayon::join(
         || dbscan(&pts, o.eps_m, o.min_points),
         || {
-            RTree::<GeomWithData<[f64; 2], usize>>::bulk_load(
+            let mut by_x: Vec<(f64, f64, usize)> =
                 d.xy.iter()
                     .enumerate()
-                    .map(|(i, &xy)| GeomWithData::new(xy, i))
-                    .collect(),
-            )
+                    .map(|(i, &[x, y])| (x, y, i))
+                    .collect();
+            by_x.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+            by_x
         },
     );
     let labels = labels?;
@@ -310,13 +310,16 @@ fn run_dbscan(d: &Data, o: &ClusterOptions) -> Result<Vec<ClusterRow>, ClustersE
             let shape = buffered.convex_hull();
             // Households inside the shape (cases and controls).
             let inside: Vec<usize> = shape.bounding_rect().map_or_else(Vec::new, |b| {
-                let envelope = AABB::from_corners([b.min().x, b.min().y], [b.max().x, b.max().y]);
-                let mut inside: Vec<usize> = all
-                    .locate_in_envelope(envelope)
-                    .filter(|h| {
-                        geo::Contains::contains(&shape, &Point::new(h.geom()[0], h.geom()[1]))
+                let (lo, hi) = (b.min(), b.max());
+                let from = by_x.partition_point(|h| h.0 < lo.x);
+                let to = by_x.partition_point(|h| h.0 <= hi.x);
+                let mut inside: Vec<usize> = by_x[from..to]
+                    .iter()
+                    .filter(|&&(x, y, _)| {
+                        (lo.y..=hi.y).contains(&y)
+                            && geo::Contains::contains(&shape, &Point::new(x, y))
                     })
-                    .map(|h| h.data)
+                    .map(|h| h.2)
                     .collect();
                 inside.sort_unstable();
                 inside
