@@ -150,25 +150,31 @@ impl GpkgStore {
         }
         let conn = Connection::open(&path).map_err(|e| sql_error(&path, &e))?;
         // Read-only checks first: a file we refuse is left untouched.
-        let setup = || -> Result<Check, GpkgError> {
+        let setup = || -> Result<(Check, bool), GpkgError> {
             conn.busy_timeout(Duration::from_secs(10))?;
             register_functions(&conn)?;
             verify_geopackage(&conn)?;
+            let writes = setup_writes(&conn)?;
             let check = if len > QUICK_CHECK_MAX_BYTES {
                 Check::passed()
-            } else if setup_writes(&conn)? {
+            } else if writes {
                 quick_check(&conn)?;
                 Check::passed()
             } else {
+                // Nothing below writes: the check runs meanwhile.
                 Check::start(&path)
             };
             configure(&conn)?;
-            ensure_schema(&conn)?;
-            Ok(check)
+            if writes {
+                ensure_schema(&conn)?;
+            }
+            Ok((check, writes))
         };
-        let check = setup().map_err(|e| e.into_store(&path))?;
+        let (check, writes) = setup().map_err(|e| e.into_store(&path))?;
         let mut conn = conn;
-        coverage::migrate_legacy(&mut conn);
+        if writes {
+            coverage::migrate_legacy(&mut conn);
+        }
         Ok(Self {
             path,
             conn: Mutex::new(conn),
