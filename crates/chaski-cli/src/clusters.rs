@@ -330,12 +330,14 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
     let opts = args.options();
     opts.validate().map_err(cli_error)?;
     let store = crate::store::open(store_path)?;
-    // Only the fields the flags and the answer use: households carry many more.
-    let fields = lib::needed_fields(&opts.flags);
-    let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
-    let layer = store
-        .read_layer_fields(&args.layer, &fields)
-        .with_context(|| format!("reading layer '{}'", args.layer))?;
+    let read = |fields: Vec<String>| {
+        let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
+        store
+            .read_layer_fields(&args.layer, &fields)
+            .with_context(|| format!("reading layer '{}'", args.layer))
+    };
+    // Only the fields this run uses: households carry many more.
+    let layer = read(lib::fields_used(&opts))?;
     if args.with_members {
         eprintln!(
             "chaski: warning: the output contains household-level data (member household codes of layer '{}'): restricted, do not share",
@@ -348,7 +350,15 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
         opts.method.as_str(),
         layer.len()
     ));
-    let found = lib::find_clusters(&layer, &opts, &chaski_io::crs::ProjProjections);
+    let mut found = lib::find_clusters(&layer, &opts, &chaski_io::crs::ProjProjections);
+    if found
+        .as_ref()
+        .is_err_and(|e| e.parameter() == Some("flags"))
+    {
+        // A flag error lists the layer's risk fields: give it from all of them.
+        let every = read(lib::needed_fields(&opts.flags))?;
+        found = lib::find_clusters(&every, &opts, &chaski_io::crs::ProjProjections);
+    }
     bar.finish_and_clear();
     let found = found.map_err(cli_error)?;
     let elapsed = started.elapsed();

@@ -3,6 +3,7 @@
 //! on a household with no value is not true.
 
 use super::error::ClustersError;
+use super::options::{By, ClusterOptions, Method};
 use chaski_core::household::RISK_FIELDS;
 use chaski_core::layer::Layer;
 use chaski_core::value::{FieldType, Value};
@@ -68,6 +69,36 @@ pub fn needed_fields(spec: &str) -> Vec<String> {
         if !names.contains(&name) {
             names.push(name);
         }
+    }
+    names
+}
+
+/// The fields a run with `opts` reads: each field the flags name, the code
+/// with [`ClusterOptions::with_members`] and the community for Gi* by
+/// community. A layer read with only these gives the same clusters as the
+/// whole layer; a flag error, though, lists the layer's risk fields, so
+/// report it from a layer read with [`needed_fields`] (as `chaski clusters`
+/// does).
+pub fn fields_used(opts: &ClusterOptions) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    let mut add = |name: &str| {
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_owned());
+        }
+    };
+    for raw in opts
+        .flags
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        add(split_flag(raw).0);
+    }
+    if opts.with_members {
+        add("code");
+    }
+    if opts.method == Method::Gistar && opts.by == By::Community {
+        add("community");
     }
     names
 }

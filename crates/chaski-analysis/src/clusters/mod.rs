@@ -36,7 +36,7 @@ pub mod run;
 mod tests;
 
 pub use error::ClustersError;
-pub use flags::needed_fields;
+pub use flags::{fields_used, needed_fields};
 pub use options::{By, ClusterOptions, GiValue, Method};
 pub use rows::{
     ClusterRow, Clusters, HEADER, MIN_GROUP, bernoulli_stats, cells, feature, feature_collection,

@@ -12,26 +12,26 @@ use chaski_core::crs::{CrsError, Projection, Projections};
 use chaski_core::layer::Layer;
 use chaski_core::value::Value;
 use geo::{BoundingRect, ConvexHull, Geometry, MultiPoint, Point};
-use rstar::primitives::GeomWithData;
-use rstar::{AABB, RTree};
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// The households: projected points, case labels and codes.
+/// The households: projected points, case labels and, when the run uses
+/// them, codes (members) and communities (Gi* by community).
 struct Data {
     name: String,
     xy: Vec<[f64; 2]>,
     case: Vec<bool>,
+    /// Number of cases.
+    cases: usize,
+    /// Empty unless the members are asked for.
     codes: Vec<String>,
+    /// Empty unless Gi* is by community.
     community: Vec<String>,
     proj: Arc<dyn Projection>,
 }
 
 impl Data {
-    fn cases(&self) -> usize {
-        self.case.iter().filter(|&&c| c).count()
-    }
-
     fn crs_error(&self, source: CrsError) -> ClustersError {
         ClustersError::Projection {
             layer: self.name.clone(),
@@ -65,7 +65,7 @@ impl Data {
         let (lon, lat) = self.lonlat(cx, cy)?;
         let cases = members.iter().filter(|&&i| self.case[i]).count();
         let (expected, relative_risk, llr) =
-            bernoulli_stats(cases, members.len(), self.cases(), self.xy.len());
+            bernoulli_stats(cases, members.len(), self.cases, self.xy.len());
         Ok(ClusterRow {
             lon,
             lat,
@@ -88,9 +88,11 @@ impl Data {
 fn read_data(
     layer: &Layer,
     flags: &[Flag],
-    all: bool,
+    opts: &ClusterOptions,
     projections: &dyn Projections,
 ) -> Result<Data, ClustersError> {
+    let (all, want_codes) = (opts.all, opts.with_members);
+    let want_community = opts.method == Method::Gistar && opts.by == By::Community;
     let bounds = layer
         .bounds()
         .ok_or_else(|| ClustersError::NoPoints(layer.name.clone()))?;
@@ -125,18 +127,22 @@ fn read_data(
         } else {
             hits.any(|h| h)
         });
-        codes.push(
-            code_idx
-                .and_then(|i| f.values.get(i))
-                .filter(|v| !v.is_null())
-                .map_or_else(|| format!("fid {}", f.fid), ToString::to_string),
-        );
-        community.push(
-            comm_idx
-                .and_then(|i| f.values.get(i))
-                .map(ToString::to_string)
-                .unwrap_or_default(),
-        );
+        if want_codes {
+            codes.push(
+                code_idx
+                    .and_then(|i| f.values.get(i))
+                    .filter(|v| !v.is_null())
+                    .map_or_else(|| format!("fid {}", f.fid), ToString::to_string),
+            );
+        }
+        if want_community {
+            community.push(
+                comm_idx
+                    .and_then(|i| f.values.get(i))
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+            );
+        }
     }
     if skipped > 0 {
         tracing::warn!(layer = %layer.name, skipped, "features without a point geometry skipped");
@@ -152,6 +158,7 @@ fn read_data(
     Ok(Data {
         name: layer.name.clone(),
         xy: lonlat.iter().map(|&(x, y)| [x, y]).collect(),
+        cases: case.iter().filter(|&&c| c).count(),
         case,
         codes,
         community,
@@ -181,7 +188,7 @@ pub fn find_clusters(
 ) -> Result<Clusters, ClustersError> {
     opts.validate()?;
     let flags = parse_flags(layer, &opts.flags)?;
-    let data = read_data(layer, &flags, opts.all, projections)?;
+    let data = read_data(layer, &flags, opts, projections)?;
     let mut k_distances = None;
     let mut rows = match opts.method {
         Method::Scan => run_scan(&data, opts)?,
@@ -212,7 +219,7 @@ pub fn find_clusters(
         method: opts.method,
         rows,
         households: data.xy.len(),
-        cases: data.cases(),
+        cases: data.cases,
         flags: flags.into_iter().map(|f| f.text).collect(),
         k_distances,
     })
@@ -249,55 +256,84 @@ fn run_scan(d: &Data, o: &ClusterOptions) -> Result<Vec<ClusterRow>, ClustersErr
     Ok(rows)
 }
 
+/// The shape of a DBSCAN cluster and the households inside it.
+struct Area {
+    /// Buffered hull, metres.
+    ring: Vec<[f64; 2]>,
+    /// Households inside (cases and controls), ascending.
+    inside: Vec<usize>,
+}
+
 fn run_dbscan(d: &Data, o: &ClusterOptions) -> Result<Vec<ClusterRow>, ClustersError> {
     let idx: Vec<usize> = (0..d.xy.len()).filter(|&i| d.case[i]).collect();
     let pts: Vec<[f64; 2]> = idx.iter().map(|&i| d.xy[i]).collect();
-    let labels = dbscan(&pts, o.eps_m, o.min_points)?;
+    // Every household (cases and controls) sorted by x once, while DBSCAN
+    // runs: each cluster's shape is tested only against those inside its
+    // bounding box (an x range of the sorted list, then y).
+    let (labels, by_x) = rayon::join(
+        || dbscan(&pts, o.eps_m, o.min_points),
+        || {
+            let mut by_x: Vec<(f64, f64, usize)> =
+                d.xy.iter()
+                    .enumerate()
+                    .map(|(i, &[x, y])| (x, y, i))
+                    .collect();
+            by_x.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+            by_x
+        },
+    );
+    let labels = labels?;
     let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for (j, l) in labels.iter().enumerate() {
         if let Some(l) = l {
             groups.entry(*l).or_default().push(j);
         }
     }
+    let groups: Vec<(usize, Vec<usize>)> = groups.into_iter().collect();
     let r = o.eps_m / 2.0;
-    // Every household (cases and controls), indexed once: each cluster's
-    // shape is tested only against those inside its bounding box.
-    let all: RTree<GeomWithData<[f64; 2], usize>> = RTree::bulk_load(
-        d.xy.iter()
-            .enumerate()
-            .map(|(i, &xy)| GeomWithData::new(xy, i))
-            .collect(),
-    );
-    let mut rows = Vec::new();
-    for (label, members) in groups {
-        // Buffered hull: hull of 32-gons of radius eps/2 around the hull vertices.
-        let mp: MultiPoint<f64> = members
-            .iter()
-            .map(|&j| Point::new(pts[j][0], pts[j][1]))
-            .collect();
-        let hull = mp.convex_hull();
-        let buffered: MultiPoint<f64> = hull
-            .exterior()
-            .points()
-            .flat_map(|p| circle([p.x(), p.y()], r, 32))
-            .map(|q| Point::new(q[0], q[1]))
-            .collect();
-        let shape = buffered.convex_hull();
-        // Households inside the shape (cases and controls).
-        let inside: Vec<usize> = shape.bounding_rect().map_or_else(Vec::new, |b| {
-            let envelope = AABB::from_corners([b.min().x, b.min().y], [b.max().x, b.max().y]);
-            let mut inside: Vec<usize> = all
-                .locate_in_envelope(envelope)
-                .filter(|h| geo::Contains::contains(&shape, &Point::new(h.geom()[0], h.geom()[1])))
-                .map(|h| h.data)
+    // The shapes in parallel (in metres); rows and their projection after, in order.
+    let areas: Vec<Area> = groups
+        .par_iter()
+        .map(|(_, members)| {
+            // Buffered hull: hull of 32-gons of radius eps/2 around the hull vertices.
+            let mp: MultiPoint<f64> = members
+                .iter()
+                .map(|&j| Point::new(pts[j][0], pts[j][1]))
                 .collect();
-            inside.sort_unstable();
-            inside
-        });
+            let hull = mp.convex_hull();
+            let buffered: MultiPoint<f64> = hull
+                .exterior()
+                .points()
+                .flat_map(|p| circle([p.x(), p.y()], r, 32))
+                .map(|q| Point::new(q[0], q[1]))
+                .collect();
+            let shape = buffered.convex_hull();
+            // Households inside the shape (cases and controls).
+            let inside: Vec<usize> = shape.bounding_rect().map_or_else(Vec::new, |b| {
+                let (lo, hi) = (b.min(), b.max());
+                let from = by_x.partition_point(|h| h.0 < lo.x);
+                let to = by_x.partition_point(|h| h.0 <= hi.x);
+                let mut inside: Vec<usize> = by_x[from..to]
+                    .iter()
+                    .filter(|&&(x, y, _)| {
+                        (lo.y..=hi.y).contains(&y)
+                            && geo::Contains::contains(&shape, &Point::new(x, y))
+                    })
+                    .map(|h| h.2)
+                    .collect();
+                inside.sort_unstable();
+                inside
+            });
+            let ring = shape.exterior().points().map(|p| [p.x(), p.y()]).collect();
+            Area { ring, inside }
+        })
+        .collect();
+    let mut rows = Vec::with_capacity(groups.len());
+    for ((label, members), Area { ring, inside }) in groups.into_iter().zip(areas) {
         let case_members: Vec<usize> = members.iter().map(|&j| idx[j]).collect();
         let mut row = d.group_row(&case_members, o.with_members)?;
         let cases_in = inside.iter().filter(|&&i| d.case[i]).count();
-        let (expected, rr, llr) = bernoulli_stats(cases_in, inside.len(), d.cases(), d.xy.len());
+        let (expected, rr, llr) = bernoulli_stats(cases_in, inside.len(), d.cases, d.xy.len());
         // households/cases of the area; a small cluster is judged by its members.
         if case_members.len() >= MIN_GROUP {
             row.households = inside.len();
@@ -309,7 +345,6 @@ fn run_dbscan(d: &Data, o: &ClusterOptions) -> Result<Vec<ClusterRow>, ClustersE
             row.households = case_members.len();
         }
         row.radius_m = row.radius_m.map(|x| x + r);
-        let ring: Vec<[f64; 2]> = shape.exterior().points().map(|p| [p.x(), p.y()]).collect();
         row.polygon = Some(d.ring(&ring)?);
         row.id = format!("D{}", label + 1);
         rows.push(row);

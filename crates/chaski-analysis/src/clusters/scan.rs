@@ -36,19 +36,22 @@
 //! compared with the same null distribution of the maximum (conservative).
 //!
 //! **Speed.** Each centre's neighbour order is computed once (capped by the
-//! share and radius) and reused for every replicate: only the case labels
-//! change. For the Bernoulli model the replicates run 64 at a time, one counter
-//! lane per replicate, walking each centre's list once per batch and keeping,
-//! per window size n, the largest case count of any window (for a fixed n the
-//! LLR of a high-rate window grows with c), so the LLR is computed once per
-//! (n, replicate) instead of once per window; batches run in parallel with
-//! rayon. The observed data are scored only at windows whose last tie group
-//! holds a case (for a fixed c the LLR falls as n grows). Memory is 4 bytes per
-//! (centre, neighbour) pair: N²·share·4 bytes without a radius, e.g. 200 MB
-//! for 10,000 households at 50 % (inputs needing more than 2^30 pairs are
-//! refused: lower `max_share` or set `max_radius`). The Poisson model walks
-//! every window of every replicate (O(R·N²·share)); it suits community- or
-//! village-level data of a few thousand points.
+//! share and radius; module `windows`: nearest candidates selected and radix
+//! sorted on f32 distances, then put in exact order) and reused for every
+//! replicate: only the case labels change. For the Bernoulli model the
+//! replicates run 64 at a time, one counter lane per replicate, walking each
+//! centre's list once per batch and keeping, per window size n, the largest
+//! case count of any window (for a fixed n the LLR of a high-rate window grows
+//! with c), so the LLR is computed once per (n, replicate) instead of once per
+//! window; batches run in parallel with rayon, and the walk uses the widest
+//! vector instructions the processor has (module `null`). The observed data
+//! are scored only at windows whose last tie group holds a case (for a fixed c
+//! the LLR falls as n grows). Memory is 4 bytes per (centre, neighbour) pair:
+//! N²·share·4 bytes without a radius, e.g. 200 MB for 10,000 households at
+//! 50 % (inputs needing more than 2^30 pairs are refused: lower `max_share` or
+//! set `max_radius`). The Poisson model walks every window of every replicate
+//! (O(R·N²·share)); it suits community- or village-level data of a few
+//! thousand points.
 //!
 //! Parameters: points in metres (`[x, y]` of a projected CRS), per-point data
 //! and [`ScanOptions`]. Returns a [`ScanResult`]: clusters ordered by LLR (the
@@ -70,12 +73,16 @@
 //! assert!(top.p_value < 0.05);
 //! ```
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+mod null;
+mod stats;
+mod windows;
+
+use null::{NullDistribution, replicate_rng};
+use rand::Rng;
 use rayon::prelude::*;
-use rstar::RTree;
-use rstar::primitives::GeomWithData;
+use stats::{bernoulli_llr, bernoulli_null_term, poisson_llr};
 use thiserror::Error;
+use windows::{IDX, LAST, Windows};
 
 /// Errors of the scan statistic.
 #[derive(Debug, Error, Clone, PartialEq)]
@@ -206,180 +213,28 @@ pub struct ScanResult {
     pub total: f64,
 }
 
-/// x·ln(x/y) with 0·ln 0 = 0.
-#[inline]
-fn xlog(x: f64, y: f64) -> f64 {
-    if x > 0.0 { x * (x / y).ln() } else { 0.0 }
-}
-
-/// Bernoulli LLR of a window with `c` cases among `n` households (N, C totals),
-/// or None when the window is not high-rate.
-#[inline]
-fn bernoulli_llr(c: f64, n: f64, big_c: f64, big_n: f64) -> Option<f64> {
-    if c * big_n <= n * big_c {
-        return None;
-    }
-    let out_n = big_n - n;
-    let out_c = big_c - c;
-    let l = xlog(c, n) + xlog(n - c, n) + xlog(out_c, out_n) + xlog(out_n - out_c, out_n)
-        - (xlog(big_c, big_n) + xlog(big_n - big_c, big_n));
-    Some(l)
-}
-
-/// Poisson LLR of a window with `c` cases and expected `e` (C total cases).
-#[inline]
-fn poisson_llr(c: f64, e: f64, big_c: f64) -> Option<f64> {
-    if c <= e || e.is_nan() {
-        return None;
-    }
-    Some(xlog(c, e) + xlog(big_c - c, big_c - e))
-}
-
-const LAST: u32 = 1 << 31;
-const IDX: u32 = LAST - 1;
-
-/// Neighbour order of every centre, capped; `LAST` marks the end of a
-/// distance-tie group that is a valid window.
-struct Windows {
-    entries: Vec<u32>,
-    offsets: Vec<usize>,
-}
-
-impl Windows {
-    fn list(&self, c: usize) -> &[u32] {
-        &self.entries[self.offsets[c]..self.offsets[c + 1]]
-    }
-
-    /// `weights`: None for unit weights (count cap `floor(max_weight)`).
-    fn build(
-        points: &[[f64; 2]],
-        weights: Option<&[f64]>,
-        max_weight: f64,
-        max_radius: Option<f64>,
-    ) -> Windows {
-        let n = points.len();
-        let tree = max_radius.map(|_| {
-            RTree::bulk_load(
-                points
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &p)| GeomWithData::new(p, i as u32))
-                    .collect::<Vec<_>>(),
-            )
-        });
-        let count_cap = if weights.is_none() {
-            max_weight.floor() as usize
-        } else {
-            n
-        };
-        let lists: Vec<Vec<u32>> = (0..n)
-            .into_par_iter()
-            .map(|c| {
-                let p = points[c];
-                let cand = match (&tree, max_radius) {
-                    (Some(t), Some(r)) => sorted_nearest(
-                        points,
-                        p,
-                        t.locate_within_distance(p, r * r).map(|g| g.data),
-                        count_cap + 1,
-                    ),
-                    _ => sorted_nearest(points, p, 0..n as u32, count_cap + 1),
-                };
-                let mut out: Vec<u32> = Vec::with_capacity(cand.len());
-                let mut cum = 0.0;
-                let mut keep = 0;
-                for (k, &(d, j)) in cand.iter().enumerate() {
-                    cum += weights.map_or(1.0, |w| w[j as usize]);
-                    if k + 1 > count_cap || cum > max_weight {
-                        break;
-                    }
-                    out.push(j);
-                    let group_end = cand.get(k + 1).is_none_or(|&(d_next, _)| d_next != d);
-                    if group_end {
-                        if let Some(last) = out.last_mut() {
-                            *last |= LAST;
-                        }
-                        keep = out.len();
-                    }
-                }
-                out.truncate(keep);
-                out
-            })
-            .collect();
-        let mut offsets = Vec::with_capacity(n + 1);
-        offsets.push(0);
-        let mut total = 0;
-        for l in &lists {
-            total += l.len();
-            offsets.push(total);
-        }
-        let mut entries = Vec::with_capacity(total);
-        for l in lists {
-            entries.extend(l);
-        }
-        Windows { entries, offsets }
-    }
-}
-
-/// The `keep` candidates nearest to `p` as (squared distance bits, index),
-/// ordered by distance then index. Selection and sorting run on 64-bit keys
-/// (squared distance rounded to f32, index), whose order agrees with the exact
-/// one except inside groups of equal f32 distance; candidates tying with the
-/// last selected f32 distance are kept too, and a final sort on the exact
-/// distances (adaptive, so nearly free on the nearly sorted keys) fixes the
-/// order before truncating.
-fn sorted_nearest(
-    points: &[[f64; 2]],
-    p: [f64; 2],
-    cand: impl Iterator<Item = u32>,
-    keep: usize,
-) -> Vec<(u64, u32)> {
-    let d2 = |j: u32| {
-        let q = points[j as usize];
-        (q[0] - p[0]).powi(2) + (q[1] - p[1]).powi(2)
-    };
-    let mut keys: Vec<u64> = cand
-        .map(|j| (u64::from((d2(j) as f32).to_bits()) << 32) | u64::from(j))
-        .collect();
-    if keep == 0 {
-        return Vec::new();
-    }
-    if keys.len() > keep {
-        keys.select_nth_unstable(keep - 1);
-        let bound = keys[keep - 1] >> 32;
-        let extra: Vec<u64> = keys[keep..]
-            .iter()
-            .copied()
-            .filter(|&k| k >> 32 == bound)
-            .collect();
-        keys.truncate(keep);
-        keys.extend(extra);
-    }
-    keys.sort_unstable();
-    let mut exact: Vec<(u64, u32)> = keys
-        .iter()
-        .map(|&k| {
-            let j = k as u32;
-            (d2(j).to_bits(), j)
-        })
-        .collect();
-    // The stable sort is adaptive: linear on the nearly sorted runs here.
-    #[allow(clippy::stable_sort_primitive)]
-    exact.sort();
-    exact.truncate(keep);
-    exact
-}
-
 #[derive(Clone, Copy)]
 enum Model {
-    Bernoulli { n: f64, c: f64 },
-    Poisson { p: f64, c: f64 },
+    /// N households, C cases and the LLR's shared part.
+    Bernoulli {
+        n: f64,
+        c: f64,
+        null_term: f64,
+    },
+    Poisson {
+        p: f64,
+        c: f64,
+    },
 }
 
 impl Model {
     fn llr(self, c: f64, w: f64) -> Option<f64> {
         match self {
-            Model::Bernoulli { n, c: big_c } => bernoulli_llr(c, w, big_c, n),
+            Model::Bernoulli {
+                n,
+                c: big_c,
+                null_term,
+            } => bernoulli_llr(c, w, big_c, n, null_term),
             Model::Poisson { p, c: big_c } => poisson_llr(c, w * big_c / p, big_c),
         }
     }
@@ -452,99 +307,6 @@ fn max_llr(
     }
     best
 }
-
-/// The generator of replicate `r`.
-fn replicate_rng(seed: u64, r: usize) -> ChaCha8Rng {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(r as u64);
-    rng
-}
-
-/// Case households of Bernoulli replicate `r`: `big_c` of `n`, uniformly.
-fn bernoulli_replicate(seed: u64, r: usize, n: usize, big_c: usize) -> Vec<usize> {
-    let mut rng = replicate_rng(seed, r);
-    rand::seq::index::sample(&mut rng, n, big_c).into_vec()
-}
-
-/// Case labels of Bernoulli replicates `first..first + count` (count ≤ 64):
-/// one byte lane per replicate in a 64-byte label per household.
-fn batch_labels(n: usize, big_c: usize, seed: u64, first: usize, count: usize) -> Vec<[u8; 64]> {
-    let mut labels = vec![[0u8; 64]; n];
-    for (b, r) in (first..first + count).enumerate() {
-        for i in bernoulli_replicate(seed, r, n, big_c) {
-            labels[i][b] = 1;
-        }
-    }
-    labels
-}
-
-/// Maximum LLR per replicate from `maxc[size][r]`.
-fn batch_max_llr<T: Copy + Into<u32>>(
-    maxc: &[[T; 64]],
-    n: usize,
-    big_c: usize,
-    min_cases: u32,
-    count: usize,
-) -> Vec<f64> {
-    let (big_n, big_cf) = (n as f64, big_c as f64);
-    let mut out = vec![0.0f64; count];
-    for (size, row) in maxc.iter().enumerate().skip(1) {
-        for (o, &c) in out.iter_mut().zip(row) {
-            let c: u32 = c.into();
-            if c >= min_cases
-                && let Some(l) = bernoulli_llr(f64::from(c), size as f64, big_cf, big_n)
-            {
-                *o = o.max(l);
-            }
-        }
-    }
-    out
-}
-
-/// Maximum LLR of Bernoulli replicates `first..first + count` (count ≤ 64),
-/// 64 at a time with one counter lane per replicate, so that the inner loops
-/// are branch-free and vectorise. `maxc[size][r]` is the largest case count of
-/// any window of `size` households in replicate `first + r`. Written for `u16`
-/// lanes (windows of at most 65,535 households: half the cache traffic) and
-/// `u32` lanes, with plain operators so that debug builds stay fast too.
-macro_rules! bernoulli_batch {
-    ($name:ident, $lane:ty) => {
-        #[allow(clippy::needless_range_loop)]
-        fn $name(
-            windows: &Windows,
-            n: usize,
-            big_c: usize,
-            cap: usize,
-            opts: &ScanOptions,
-            first: usize,
-            count: usize,
-        ) -> Vec<f64> {
-            let labels = batch_labels(n, big_c, opts.seed, first, count);
-            let mut maxc: Vec<[$lane; 64]> = vec![[0; 64]; cap + 1];
-            for centre in 0..n {
-                let mut cnt = [0 as $lane; 64];
-                for (pos, &e) in windows.list(centre).iter().enumerate() {
-                    let lab: &[u8; 64] = &labels[(e & IDX) as usize];
-                    for r in 0..64 {
-                        cnt[r] += lab[r] as $lane;
-                    }
-                    if e & LAST != 0
-                        && let Some(row) = maxc.get_mut(pos + 1)
-                    {
-                        for r in 0..64 {
-                            // A select with an unconditional store: vectorises as max.
-                            row[r] = if cnt[r] > row[r] { cnt[r] } else { row[r] };
-                        }
-                    }
-                }
-            }
-            batch_max_llr(&maxc, n, big_c, opts.min_cases, count)
-        }
-    };
-}
-
-bernoulli_batch!(bernoulli_batch_u16, u16);
-bernoulli_batch!(bernoulli_batch_u32, u32);
 
 fn check_inputs(points: &[[f64; 2]], opts: &ScanOptions) -> Result<(), ScanError> {
     if let Some(index) = points
@@ -685,23 +447,23 @@ pub fn bernoulli(
     let cap = ((n as f64) * opts.max_share).floor() as usize;
     let windows = Windows::build(points, None, cap as f64, opts.max_radius);
     let counts: Vec<u32> = cases.iter().map(|&c| u32::from(c)).collect();
+    let (big_n, big_cf) = (n as f64, big_c as f64);
+    let null_term = bernoulli_null_term(big_cf, big_n);
     let model = Model::Bernoulli {
-        n: n as f64,
-        c: big_c as f64,
+        n: big_n,
+        c: big_cf,
+        null_term,
     };
-    let batches: Vec<usize> = (0..opts.replicates.div_ceil(64)).collect();
-    let null: Vec<f64> = batches
-        .into_par_iter()
-        .flat_map_iter(|b| {
-            let first = b * 64;
-            let count = 64.min(opts.replicates - first);
-            if u16::try_from(cap).is_ok() {
-                bernoulli_batch_u16(&windows, n, big_c, cap, opts, first, count)
-            } else {
-                bernoulli_batch_u32(&windows, n, big_c, cap, opts, first, count)
-            }
-        })
-        .collect();
+    let null = NullDistribution {
+        n,
+        big_c,
+        cap,
+        seed: opts.seed,
+        replicates: opts.replicates,
+        min_cases: opts.min_cases,
+        null_term,
+    }
+    .max_llrs(&windows);
     Ok(report(
         points,
         &windows,
@@ -789,7 +551,11 @@ pub fn poisson(
 #[cfg(test)]
 #[allow(clippy::float_cmp)]
 mod tests {
+    use super::null::bernoulli_replicate;
+    use super::stats::xlog;
     use super::*;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
 
     fn line(n: usize) -> Vec<[f64; 2]> {
         (0..n).map(|i| [100.0 * i as f64, 0.0]).collect()

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 use super::error::ClustersError;
-use super::flags::{Flag, holds, needed_fields, parse_flags};
+use super::flags::{Flag, fields_used, holds, needed_fields, parse_flags};
 use super::options::{By, ClusterOptions, GiValue, Method};
 use super::rows::{ClusterRow, bernoulli_stats, cells, feature, properties, shown_polygon};
 use super::run::find_clusters;
@@ -108,6 +108,111 @@ fn the_needed_fields_give_the_same_flags_and_errors() {
             text(parse_flags(&part, spec)),
             text(parse_flags(&l, spec)),
             "{spec}"
+        );
+    }
+}
+
+/// 240 households in three hamlets of a few hundred metres, with every kind
+/// of field a run may read and some it never does.
+fn hamlets() -> Layer {
+    let mut l = Layer::new("households", LayerKind::Households);
+    l.fields = ["code", "community", "cha", "risk_level"]
+        .into_iter()
+        .map(|f| Field::new(f, FieldType::Text))
+        .chain([
+            Field::new("members", FieldType::Int),
+            Field::new("pregnant", FieldType::Int),
+            Field::new("anaemia", FieldType::Bool),
+        ])
+        .collect();
+    for k in 0..240_i32 {
+        let hamlet = k % 3;
+        let (dx, dy) = (f64::from(k % 7) * 3e-4, f64::from(k % 11) * 2e-4);
+        let lon = -74.0 + f64::from(hamlet) * 0.02 + dx;
+        let lat = -13.0 + f64::from(hamlet) * 0.01 + dy;
+        let anaemia = if k % 13 == 0 {
+            Value::Null
+        } else {
+            Value::Bool(hamlet == 1 || k % 5 == 0)
+        };
+        l.features.push(Feature {
+            fid: i64::from(k) + 1,
+            geometry: Geometry::Point(Point::new(lon, lat)),
+            values: vec![
+                format!("H{k}").into(),
+                format!("C{hamlet}").into(),
+                "ACS1".into(),
+                (if k % 4 == 0 { "alto" } else { "bajo" }).into(),
+                Value::Int(i64::from(1 + k % 6)),
+                Value::Int(i64::from(k % 2)),
+                anaemia,
+            ],
+        });
+    }
+    l
+}
+
+#[test]
+fn a_layer_of_the_fields_used_gives_the_same_clusters() {
+    let l = hamlets();
+    let base = ClusterOptions {
+        flags: "anaemia".into(),
+        replicates: 99,
+        ..ClusterOptions::default()
+    };
+    for opts in [
+        base.clone(),
+        ClusterOptions {
+            flags: "anaemia,risk_level=alto".into(),
+            all: true,
+            with_members: true,
+            ..base.clone()
+        },
+        ClusterOptions {
+            method: Method::Dbscan,
+            eps_m: 120.0,
+            k_distance: Some(3),
+            ..base.clone()
+        },
+        ClusterOptions {
+            method: Method::Dbscan,
+            flags: "pregnant>0, members>=3".into(),
+            with_members: true,
+            ..base.clone()
+        },
+        ClusterOptions {
+            method: Method::Gistar,
+            cell_m: 100.0,
+            k: 4,
+            alpha: 0.9,
+            value: GiValue::Count,
+            ..base.clone()
+        },
+        ClusterOptions {
+            method: Method::Gistar,
+            by: By::Community,
+            k: 1,
+            alpha: 0.99,
+            with_members: true,
+            ..base.clone()
+        },
+    ] {
+        let used = fields_used(&opts);
+        let used: Vec<&str> = used.iter().map(String::as_str).collect();
+        let mut part = l.clone();
+        let keep = chaski_core::store::FieldSelection::new(&part.fields, &used);
+        keep.apply(&mut part.fields);
+        for feat in &mut part.features {
+            keep.apply(&mut feat.values);
+        }
+        assert!(part.fields.len() < l.fields.len(), "{used:?}");
+        let whole = find_clusters(&l, &opts, &TestProjections);
+        let partial = find_clusters(&part, &opts, &TestProjections);
+        assert!(whole.as_ref().is_ok_and(|c| !c.rows.is_empty()), "{opts:?}");
+        assert_eq!(
+            partial.as_ref().map_err(ToString::to_string),
+            whole.as_ref().map_err(ToString::to_string),
+            "{opts:?}"
         );
     }
 }

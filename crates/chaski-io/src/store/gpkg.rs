@@ -17,8 +17,10 @@
 //! through the triggers.
 //!
 //! Opening checks the file cheaply (SQLite header, declared size against the
-//! file length, `application_id`, and `PRAGMA quick_check` up to 64 MiB): a
-//! damaged or foreign file gives
+//! file length, `application_id`) and runs `PRAGMA quick_check` up to 64 MiB
+//! (in the background when opening writes nothing: reads return their data
+//! only once it has passed, writes wait for it; module `check`): a damaged or
+//! foreign file gives
 //! [`StoreError::Corrupt`](chaski_core::store::StoreError::Corrupt) and is left untouched.
 //!
 //! Geometries are stored in the layer's geometry type when that is lossless
@@ -28,13 +30,15 @@
 //! point layers a one-point `MultiPoint` as a `Point` (also when reading files
 //! other tools wrote). Other geometries are stored as written.
 //!
-//! The parts: opening and creating a file (`open`), the SQL functions the
+//! The parts: opening and creating a file (`open`), its integrity check
+//! (`check`), the SQL functions the
 //! rtree triggers call (`sql_functions`), the geometry codec (`codec`),
 //! spatial reference systems (`srs`), the layer tables (`layers`, with their
 //! SQL in `sql`, chaski's bookkeeping in `meta` and the spatial index in
 //! `rtree`), rasters (`coverage`) and the [`Store`](chaski_core::store::Store)
 //! implementation (`store_impl`).
 
+mod check;
 mod codec;
 mod coverage;
 mod error;

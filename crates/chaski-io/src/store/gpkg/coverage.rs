@@ -897,6 +897,12 @@ fn migrate_one(conn: &mut Connection, name: &str) -> Result<(), GpkgError> {
     Ok(())
 }
 
+/// Whether the store still has rasters of the old format (`chaski_rasters`),
+/// which opening converts.
+pub(super) fn has_legacy_rasters(conn: &Connection) -> Result<bool, GpkgError> {
+    table_exists(conn, LEGACY_TABLE)
+}
+
 /// Move the rasters of a store written before coverages (`chaski_rasters`)
 /// into coverages, one transaction each, and drop the emptied table. Best
 /// effort: a raster that cannot be moved stays where it is (and is still

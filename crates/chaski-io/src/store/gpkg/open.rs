@@ -1,6 +1,19 @@
 //! Opening and creating a store: the [`GpkgStore`] handle, the cheap checks
 //! of a file before it is used, and the tables every store needs.
+//!
+//! Opening checks the raw header (magic, page size, declared size against the
+//! file length) and that the file is a GeoPackage before SQLite writes
+//! anything, then runs `PRAGMA quick_check` (files up to 64 MiB). When opening
+//! must write (a file not yet in WAL mode, chaski's tables missing, old-format
+//! rasters to convert) the check runs first, as part of `open`. Otherwise it
+//! runs in the background on a second connection (module `check`) while the
+//! caller goes on: reads return their data only once it has passed (else its
+//! error) and writes wait for it, so a corrupt store is still never read from
+//! or written to; only the first read overlaps with the check. A file damaged
+//! in a way only the check finds is thus reported by the first read or write
+//! instead of by `open`, with the same error.
 
+use super::check::{Check, quick_check};
 use super::coverage;
 use super::error::{GpkgError, corrupt, sql_error};
 use super::sql_functions::register_functions;
@@ -101,6 +114,7 @@ CREATE TABLE IF NOT EXISTS chaski_coverages (
 pub struct GpkgStore {
     path: PathBuf,
     pub(super) conn: Mutex<Connection>,
+    check: Check,
 }
 
 impl std::fmt::Debug for GpkgStore {
@@ -116,8 +130,11 @@ impl GpkgStore {
     /// missing or empty.
     ///
     /// A file that is not a GeoPackage, or is truncated or damaged, gives
-    /// [`StoreError::Corrupt`]. A GeoPackage written by another tool is
-    /// accepted: chaski's tables are added to it, its own layers are left alone.
+    /// [`StoreError::Corrupt`] (damage that only the integrity check finds, when
+    /// that check runs in the background, at the first read or write instead:
+    /// see [the store's documentation](crate::store::gpkg)). A GeoPackage written by another
+    /// tool is accepted: chaski's tables are added to it, its own layers are
+    /// left alone.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         let len = match std::fs::metadata(&path) {
@@ -133,22 +150,35 @@ impl GpkgStore {
         }
         let conn = Connection::open(&path).map_err(|e| sql_error(&path, &e))?;
         // Read-only checks first: a file we refuse is left untouched.
-        let setup = || -> Result<(), GpkgError> {
+        let setup = || -> Result<(Check, bool), GpkgError> {
             conn.busy_timeout(Duration::from_secs(10))?;
             register_functions(&conn)?;
             verify_geopackage(&conn)?;
-            if len <= QUICK_CHECK_MAX_BYTES {
+            let writes = setup_writes(&conn)?;
+            let check = if len > QUICK_CHECK_MAX_BYTES {
+                Check::passed()
+            } else if writes {
                 quick_check(&conn)?;
-            }
+                Check::passed()
+            } else {
+                // Nothing below writes: the check runs meanwhile.
+                Check::start(&path)
+            };
             configure(&conn)?;
-            ensure_schema(&conn)
+            if writes {
+                ensure_schema(&conn)?;
+            }
+            Ok((check, writes))
         };
-        setup().map_err(|e| e.into_store(&path))?;
+        let (check, writes) = setup().map_err(|e| e.into_store(&path))?;
         let mut conn = conn;
-        coverage::migrate_legacy(&mut conn);
+        if writes {
+            coverage::migrate_legacy(&mut conn);
+        }
         Ok(Self {
             path,
             conn: Mutex::new(conn),
+            check,
         })
     }
 
@@ -163,8 +193,29 @@ impl GpkgStore {
         self.run(|c| quick_check(c))
     }
 
-    /// Run `f` on the connection, errors mapped to [`StoreError`] with the path.
+    /// Run `f` on the connection once the integrity check has passed, errors
+    /// mapped to [`StoreError`] with the path: for writes (and anything else).
     pub(super) fn run<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, GpkgError>,
+    ) -> Result<T> {
+        self.check.verdict(&self.path)?;
+        self.run_unchecked(f)
+    }
+
+    /// Run `f`, a read, on the connection while the integrity check may still
+    /// be running; its result is returned only once the check has passed
+    /// (else the check's error, in place of the result).
+    pub(super) fn read<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, GpkgError>,
+    ) -> Result<T> {
+        let out = self.run_unchecked(f);
+        self.check.verdict(&self.path)?;
+        out
+    }
+
+    fn run_unchecked<T>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, GpkgError>,
     ) -> Result<T> {
@@ -333,19 +384,31 @@ fn verify_geopackage(conn: &Connection) -> Result<(), GpkgError> {
     }
 }
 
-fn ensure_schema(conn: &Connection) -> Result<(), GpkgError> {
+/// Whether opening will write: the file is not in WAL mode yet, chaski's
+/// tables are missing, or old-format rasters wait to be converted.
+fn setup_writes(conn: &Connection) -> Result<bool, GpkgError> {
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+    Ok(!mode.eq_ignore_ascii_case("wal")
+        || missing_tables(conn)?
+        || coverage::has_legacy_rasters(conn)?)
+}
+
+/// Whether any of [`SCHEMA_TABLES`] is missing.
+fn missing_tables(conn: &Connection) -> Result<bool, GpkgError> {
     let mut present = 0usize;
-    {
-        let mut stmt = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table'")?;
-        let mut rows = stmt.query([])?;
-        while let Some(row) = rows.next()? {
-            let name: String = row.get(0)?;
-            if SCHEMA_TABLES.contains(&name.as_str()) {
-                present += 1;
-            }
+    let mut stmt = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table'")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let name: String = row.get(0)?;
+        if SCHEMA_TABLES.contains(&name.as_str()) {
+            present += 1;
         }
     }
-    if present < SCHEMA_TABLES.len() {
+    Ok(present < SCHEMA_TABLES.len())
+}
+
+fn ensure_schema(conn: &Connection) -> Result<(), GpkgError> {
+    if missing_tables(conn)? {
         conn.execute_batch("BEGIN IMMEDIATE;")?;
         let r = conn
             .execute_batch(SCHEMA_SQL)
@@ -360,17 +423,6 @@ fn ensure_schema(conn: &Connection) -> Result<(), GpkgError> {
         }
     }
     Ok(())
-}
-
-fn quick_check(conn: &Connection) -> Result<(), GpkgError> {
-    let first: String = conn.query_row("PRAGMA quick_check(1)", [], |r| r.get(0))?;
-    if first == "ok" {
-        Ok(())
-    } else {
-        Err(GpkgError::Corrupt(format!(
-            "integrity check failed: {first}"
-        )))
-    }
 }
 
 #[cfg(test)]
@@ -537,6 +589,66 @@ mod tests {
         let list = ogrinfo(&["-ro", "-q", path.to_str().unwrap()]);
         assert!(list.contains(&format!("{foreign} (Point)")), "{list}");
         assert!(list.contains("communities (Point)"), "{list}");
+    }
+
+    #[test]
+    fn damage_only_the_integrity_check_finds_is_never_read_nor_written_over() {
+        let (_dir, path, store) = tmp_store();
+        let layer = communities(
+            (0..3000)
+                .map(|i| {
+                    community(
+                        Some(&i.to_string()),
+                        i,
+                        -74.0 + f64::from(i as i32) * 1e-4,
+                        -13.0,
+                    )
+                })
+                .collect(),
+        );
+        store.write_layer(&layer, WriteMode::Replace).unwrap();
+        drop(store);
+        // Break a page of the spatial index, which reading the layer never visits.
+        let (root, page_size): (i64, i64) = {
+            let c = Connection::open(&path).unwrap();
+            let root = c
+                .query_row(
+                    "SELECT rootpage FROM sqlite_master WHERE name = 'rtree_communities_geom_rowid'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            let size = c.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
+            (root, size)
+        };
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[((root - 1) * page_size) as usize] = 0;
+        std::fs::write(&path, &bytes).unwrap();
+
+        // Opening writes nothing here, so the check runs in the background:
+        // open succeeds, and the first read returns the check's error, not the layer.
+        let store = GpkgStore::open(&path).unwrap();
+        match store.read_layer("communities") {
+            Err(StoreError::Corrupt { path: p, reason }) => {
+                assert_eq!(p, path);
+                assert!(reason.contains("integrity check failed"), "{reason}");
+            }
+            other => panic!("expected Corrupt, got {:?}", other.map(|l| l.len())),
+        }
+        // ... every later call too, and nothing is written.
+        assert!(matches!(store.layers(), Err(StoreError::Corrupt { .. })));
+        assert!(matches!(
+            store.write_layer(&communities(vec![]), WriteMode::Replace),
+            Err(StoreError::Corrupt { .. })
+        ));
+        drop(store);
+        assert_eq!(std::fs::read(&path).unwrap(), bytes);
+        // The layer itself reads fine without the check: only the check found it.
+        let c = Connection::open(&path).unwrap();
+        let n: i64 = c
+            .query_row("SELECT count(*) FROM communities", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 3000);
     }
 
     #[test]

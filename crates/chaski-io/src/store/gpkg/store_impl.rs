@@ -34,22 +34,22 @@ impl Store for GpkgStore {
     }
 
     fn layers(&self) -> Result<Vec<LayerInfo>> {
-        self.run(|c| layer_infos(c, None))
+        self.read(|c| layer_infos(c, None))
     }
 
     fn layer_info(&self, name: &str) -> Result<LayerInfo> {
-        self.run(|c| layer_infos(c, Some(name)))?
+        self.read(|c| layer_infos(c, Some(name)))?
             .into_iter()
             .next()
             .ok_or_else(|| StoreError::NotFound(name.to_owned()))
     }
 
     fn read_layer(&self, name: &str) -> Result<Layer> {
-        self.run(|c| read_layer_tx(c, name, None))
+        self.read(|c| read_layer_tx(c, name, None))
     }
 
     fn read_layer_fields(&self, name: &str, fields: &[&str]) -> Result<Layer> {
-        self.run(|c| read_layer_tx(c, name, Some(fields)))
+        self.read(|c| read_layer_tx(c, name, Some(fields)))
     }
 
     fn write_layer(&self, layer: &Layer, mode: WriteMode) -> Result<WriteSummary> {
@@ -73,11 +73,11 @@ impl Store for GpkgStore {
     }
 
     fn rasters(&self) -> Result<Vec<RasterInfo>> {
-        self.run(|c| coverage::raster_infos(c))
+        self.read(|c| coverage::raster_infos(c))
     }
 
     fn read_raster(&self, name: &str) -> Result<Raster<f32>> {
-        self.run(|c| coverage::read_raster_conn(c, name))
+        self.read(|c| coverage::read_raster_conn(c, name))
     }
 
     fn write_raster(&self, name: &str, raster: &Raster<f32>) -> Result<u64> {
@@ -86,7 +86,7 @@ impl Store for GpkgStore {
     }
 
     fn version(&self) -> Result<u64> {
-        self.run(|c| {
+        self.read(|c| {
             let v: Option<i64> = c
                 .query_row(
                     "SELECT value FROM chaski_meta WHERE key = 'version'",
