@@ -12,7 +12,31 @@
 pub struct RadixHeap {
     last: u64,
     len: usize,
-    buckets: [Vec<(u64, u32)>; 65],
+    buckets: [Vec<Entry>; 65],
+}
+
+/// One `(key, value)` pair in 12 bytes (a `(u64, u32)` tuple takes 16): the
+/// buckets are most of the heap's memory traffic.
+#[derive(Debug, Clone, Copy)]
+#[repr(C)]
+struct Entry {
+    key: [u32; 2],
+    value: u32,
+}
+
+impl Entry {
+    #[inline]
+    fn new(key: u64, value: u32) -> Self {
+        Self {
+            key: [key as u32, (key >> 32) as u32],
+            value,
+        }
+    }
+
+    #[inline]
+    fn key(self) -> u64 {
+        u64::from(self.key[0]) | (u64::from(self.key[1]) << 32)
+    }
 }
 
 impl Default for RadixHeap {
@@ -51,7 +75,7 @@ impl RadixHeap {
     #[inline]
     pub fn push(&mut self, key: u64, value: u32) {
         let key = key.max(self.last);
-        self.buckets[bucket(key ^ self.last)].push((key, value));
+        self.buckets[bucket(key ^ self.last)].push(Entry::new(key, value));
         self.len += 1;
     }
 
@@ -63,7 +87,7 @@ impl RadixHeap {
         }
         let key = self.last;
         self.len -= self.buckets[0].len();
-        out.extend(self.buckets[0].drain(..).map(|e| e.1));
+        out.extend(self.buckets[0].drain(..).map(|e| e.value));
         Some(key)
     }
 
@@ -71,10 +95,10 @@ impl RadixHeap {
     fn refill(&mut self) -> Option<()> {
         let i = self.buckets.iter().position(|b| !b.is_empty())?;
         let mut items = std::mem::take(&mut self.buckets[i]);
-        let min = items.iter().map(|e| e.0).min()?;
+        let min = items.iter().map(|e| e.key()).min()?;
         self.last = min;
-        for (k, v) in items.drain(..) {
-            self.buckets[bucket(k ^ min)].push((k, v));
+        for e in items.drain(..) {
+            self.buckets[bucket(e.key() ^ min)].push(e);
         }
         self.buckets[i] = items;
         Some(())
@@ -88,7 +112,7 @@ impl RadixHeap {
         }
         let e = self.buckets[0].pop()?;
         self.len -= 1;
-        Some(e)
+        Some((e.key(), e.value))
     }
 }
 
