@@ -23,7 +23,7 @@
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
-use chaski_core::layer::{Layer, LayerKind};
+use chaski_core::layer::LayerKind;
 use chaski_io::import::{ImportOptions, Imported, import_file};
 use chaski_tiles::mvt::{EXTENT, PropValue, TileGeometry, TileLayer, encode_tile};
 use chaski_tiles::{LayerSource, TileCoord, TileSource, render};
@@ -332,21 +332,6 @@ fn rotating_set() -> Vec<TileCoord> {
     out
 }
 
-fn load_villages() -> Option<Layer> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/peru/villages/ccpp_ign100k.gpkg");
-    if !path.exists() {
-        eprintln!("skipped: {} is absent", path.display());
-        return None;
-    }
-    let mut opts = ImportOptions::new("communities");
-    opts.kind = Some(LayerKind::Communities);
-    match import_file(&path, &opts) {
-        Ok(Imported::Layer(l, _)) => Some(l),
-        other => panic!("cannot read {}: {other:?}", path.display()),
-    }
-}
-
 /// Every tile at z0–`zmax` over `bounds` (west, south, east, north).
 fn covering(bounds: [f64; 4], zmax: u8) -> Vec<TileCoord> {
     let mut out = Vec::new();
@@ -405,7 +390,11 @@ fn compare_shapes() {
 
 fn encoders(c: &mut Criterion) {
     compare_shapes();
-    let Some(villages) = load_villages() else {
+    let Some(villages) = chaski_benches::peru_layer(
+        "villages/ccpp_ign100k.gpkg",
+        "communities",
+        LayerKind::Communities,
+    ) else {
         return;
     };
     let source = LayerSource::new(&villages).unwrap();

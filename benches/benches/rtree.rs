@@ -8,30 +8,19 @@
 #![allow(missing_docs)]
 
 use chaski_core::index::SpatialIndex;
-use chaski_core::layer::{Layer, LayerKind};
-use chaski_io::import::{ImportOptions, Imported, import_file};
+use chaski_core::layer::LayerKind;
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
-use std::path::Path;
 use std::time::Duration;
 
-fn villages() -> Option<Layer> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/peru/villages/ccpp_ign100k.gpkg");
-    if !path.exists() {
-        eprintln!("skipped: {} is absent", path.display());
-        return None;
-    }
-    let mut opts = ImportOptions::new("communities");
-    opts.kind = Some(LayerKind::Communities);
-    match import_file(&path, &opts) {
-        Ok(Imported::Layer(l, _)) => Some(l),
-        other => panic!("cannot read the villages: {other:?}"),
-    }
-}
-
 fn bench(c: &mut Criterion) {
-    let Some(layer) = villages() else { return };
+    let Some(layer) = chaski_benches::peru_layer(
+        "villages/ccpp_ign100k.gpkg",
+        "communities",
+        LayerKind::Communities,
+    ) else {
+        return;
+    };
     assert_eq!(layer.len(), 136_587);
     let bounds = layer.bounds().expect("extent");
     let projection = chaski_io::crs::metric_projection(&bounds).expect("UTM zone");

@@ -12,28 +12,10 @@
 #![allow(missing_docs)]
 
 use chaski_core::layer::{Layer, LayerKind};
-use chaski_io::import::{ImportOptions, Imported, import_file};
 use chaski_tiles::{LayerSource, TileCoord, TileSource, render};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
-use std::path::Path;
 use std::time::Duration;
-
-fn load(rel: &str, name: &str, kind: LayerKind) -> Option<Layer> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/peru")
-        .join(rel);
-    if !path.exists() {
-        eprintln!("skipped: {} is absent", path.display());
-        return None;
-    }
-    let mut opts = ImportOptions::new(name);
-    opts.kind = Some(kind);
-    match import_file(&path, &opts) {
-        Ok(Imported::Layer(l, _)) => Some(l),
-        other => panic!("cannot read {}: {other:?}", path.display()),
-    }
-}
 
 fn bench_layer(c: &mut Criterion, group: &str, layer: &Layer) {
     let mut g = c.benchmark_group(group);
@@ -61,14 +43,14 @@ fn bench_layer(c: &mut Criterion, group: &str, layer: &Layer) {
 }
 
 fn tiles(c: &mut Criterion) {
-    if let Some(districts) = load(
+    if let Some(districts) = chaski_benches::peru_layer(
         "admin/distritos.geojson",
         "districts",
         LayerKind::Boundaries,
     ) {
         bench_layer(c, "tiles_districts", &districts);
     }
-    if let Some(villages) = load(
+    if let Some(villages) = chaski_benches::peru_layer(
         "villages/ccpp_ign100k.gpkg",
         "communities",
         LayerKind::Communities,
