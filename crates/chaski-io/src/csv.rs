@@ -156,7 +156,7 @@ fn decode_lines(bytes: &[u8]) -> (String, Option<String>) {
 }
 
 /// The delimiter used in the header line: the most frequent of `,`, `;` and tab.
-fn detect_delimiter(text: &str) -> u8 {
+pub(crate) fn detect_delimiter(text: &str) -> u8 {
     let header = text.lines().next().unwrap_or("");
     let count = |c: char| header.chars().filter(|&h| h == c).count();
     let (comma, semi, tab) = (count(','), count(';'), count('\t'));

@@ -13,3 +13,4 @@ pub mod mapping;
 #[cfg(feature = "gdal")]
 pub mod raster;
 pub mod store;
+pub mod tables;

@@ -82,6 +82,7 @@ mod search;
 mod surface;
 mod times;
 mod update;
+mod window;
 
 #[cfg(test)]
 mod tests;
@@ -92,3 +93,4 @@ pub use search::travel_time;
 pub use surface::{CostSurface, NO_SOURCE, SurfaceChange, tobler_kmh};
 pub use times::TravelTimes;
 pub use update::update_travel_time;
+pub use window::times_within;

@@ -15,6 +15,7 @@
 //! districts ([`places`]); prepare all of it once ([`inputs`]), build the travel
 //! surface of a [`Scenario`](scenario::Scenario), search and read off times,
 //! allocation, routes, the per-village table and isochrones ([`results`]);
+//! minutes between candidate sites and the villages in their reach ([`reach`]);
 //! answer what-if edits ([`edits`]). Errors: [`error`]. Villages outside the
 //! grid or on nodata cells are "outside the surface" and never given a time.
 //!
@@ -53,6 +54,7 @@ pub mod inputs;
 pub mod layers;
 pub mod metric;
 pub mod places;
+pub mod reach;
 pub mod results;
 pub mod sources;
 
@@ -70,6 +72,7 @@ pub use metric::{Lattice, Metric, to_metric};
 pub use places::{
     Place, PlaceFilter, district_layer, district_polygons, districts_of, find_district, villages,
 };
+pub use reach::ReachMatrix;
 pub use results::{
     Catchment, Isochrone, PointAccess, RunReport, RunSettings, TravelResult, deg, multipolygon_json,
 };

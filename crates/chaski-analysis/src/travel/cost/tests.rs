@@ -548,6 +548,70 @@ fn threads_give_the_one_thread_result(
     assert!(one.settled > w * h / 2);
 }
 
+/// A search on the window a time limit allows gives every target the time a
+/// search of the whole surface gives it, to the bit.
+#[rstest]
+#[case::isotropic(false, Direction::ToSource, Neighbourhood::Knight16)]
+#[case::terrain_to(true, Direction::ToSource, Neighbourhood::Knight16)]
+#[case::terrain_from_24(true, Direction::FromSource, Neighbourhood::Extended24)]
+#[case::isotropic_8(false, Direction::FromSource, Neighbourhood::Queen8)]
+fn windowed_searches_equal_whole_ones(
+    #[case] terrain: bool,
+    #[case] direction: Direction,
+    #[case] neighbourhood: Neighbourhood,
+) {
+    use super::window::times_within;
+    use crate::travel::friction::{TerrainInputs, terrain_surface};
+    use crate::travel::scenario::Scenario;
+    let (w, h) = (160usize, 120usize);
+    let mut next = lcg(11);
+    let mut rand = move || (next() >> 40) as f32 / (1u64 << 24) as f32;
+    let mut r = flat(w, h, 1.0);
+    for (i, v) in r.data.iter_mut().enumerate() {
+        let (c, row) = ((i % w) as f32, (i / w) as f32);
+        *v = if terrain {
+            3000.0 + 40.0 * (c / 17.0).sin() * (row / 11.0).cos() + 3.0 * rand()
+        } else {
+            1.0 + 5.0 * rand()
+        };
+        if rand() < 0.04 {
+            *v = f32::NAN;
+        }
+    }
+    let surface = if terrain {
+        terrain_surface(&TerrainInputs::new(&r), &Scenario::walking()).unwrap()
+    } else {
+        CostSurface::from_speed_kmh(&r).unwrap()
+    };
+    let targets: Vec<(usize, usize)> = (0..400)
+        .map(|k| ((k * 37) % (w + 3), (k * 53) % (h + 2)))
+        .collect();
+    let mut reached = 0;
+    for (source, limit) in [((5, 5), 2_000.0), ((80, 60), 9_000.0), ((150, 110), 600.0)] {
+        let opts = SearchOptions {
+            direction,
+            neighbourhood,
+            max_seconds: Some(limit),
+        };
+        let near = times_within(&surface, source, &opts, &targets);
+        let whole = travel_time(&surface, &[source], &opts);
+        for (k, &(c, r)) in targets.iter().enumerate() {
+            let expected = if surface.passable(source.0, source.1) {
+                whole.time(c, r)
+            } else {
+                None
+            };
+            assert_eq!(
+                near[k].map(f32::to_bits),
+                expected.map(f32::to_bits),
+                "target {k} ({c}, {r}) from {source:?}"
+            );
+            reached += usize::from(near[k].is_some());
+        }
+    }
+    assert!(reached > 20, "only {reached} targets reached");
+}
+
 #[test]
 fn rectangular_cells() {
     let mut r = flat(50, 50, 3.6);
