@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod clusters;
+pub mod siting;
 pub mod travel;
 
 #[cfg(test)]
