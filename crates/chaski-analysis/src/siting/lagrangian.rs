@@ -97,7 +97,7 @@ pub(crate) fn bound(s: &Savings, p: usize, incumbent: f64, max_iter: usize) -> L
                 .sum();
         }
         let l = relevant.iter().map(|&i| mu[i as usize]).sum::<f64>() + top_p(&w, p, &mut idx);
-        if l < upper - 1e-12 * upper.abs().max(1.0) {
+        if !upper.is_finite() || l < upper - 1e-12 * upper.abs().max(1.0) {
             upper = l;
             stall = 0;
         } else {

@@ -325,6 +325,26 @@ pub fn solve(
     }
 }
 
+/// The MILP of `objective` on `problem`, as [`solve`] hands it to a backend
+/// but without warm start: its first columns are the binary site variables
+/// of the eligible, not existing candidates in ascending order. For
+/// exporting a model or solving it with a backend directly (the objective
+/// includes the constant `offset`, so it equals [`Solution::objective`]).
+pub fn milp_model(problem: &SitingProblem, objective: &Objective) -> Result<MilpModel, SitingError> {
+    validate(problem, objective)?;
+    let ctx = Ctx::new(problem);
+    let mut m = match *objective {
+        Objective::MaxCovering { p, threshold_min } => max_covering::MaxCovering::new(problem, threshold_min).milp(&ctx, p, &[]),
+        Objective::PMedian { p } => p_median::PMedian::new(problem).milp(&ctx, p, &[]),
+        Objective::CapacitatedCovering { p, threshold_min, stay_days } => {
+            capacitated::Capacitated::new(problem, threshold_min, stay_days).milp(&ctx, p, &[])
+        }
+        Objective::SetCovering { threshold_min } => set_covering::model(problem, &ctx, threshold_min),
+    };
+    m.initial = None;
+    Ok(m)
+}
+
 pub(crate) fn validate(problem: &SitingProblem, objective: &Objective) -> Result<(), SitingError> {
     let villages = problem.matrix.villages();
     if problem.demand.len() != villages {
