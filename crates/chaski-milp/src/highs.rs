@@ -44,7 +44,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 pub struct Highs;
 
 fn err(message: impl Into<String>) -> SitingError {
-    SitingError::Milp { backend: "highs".into(), message: message.into() }
+    SitingError::Milp {
+        backend: "highs".into(),
+        message: message.into(),
+    }
 }
 
 fn solve_inner(model: &MilpModel) -> Result<MilpResult, SitingError> {
@@ -55,13 +58,18 @@ fn solve_inner(model: &MilpModel) -> Result<MilpResult, SitingError> {
         .map(|c| pb.add_column_with_integrality(c.cost, c.lower..=c.upper, c.integer))
         .collect();
     for row in &model.rows {
-        pb.add_row(row.lower..=row.upper, row.entries.iter().map(|&(j, a)| (cols[j], a)));
+        pb.add_row(
+            row.lower..=row.upper,
+            row.entries.iter().map(|&(j, a)| (cols[j], a)),
+        );
     }
     let sense = match model.sense {
         MilpSense::Minimise => Sense::Minimise,
         MilpSense::Maximise => Sense::Maximise,
     };
-    let mut m = pb.try_optimise(sense).map_err(|s| err(format!("loading the model: {s:?}")))?;
+    let mut m = pb
+        .try_optimise(sense)
+        .map_err(|s| err(format!("loading the model: {s:?}")))?;
     m.make_quiet();
     m.set_option("time_limit", model.time_limit.as_secs_f64().min(1e9));
     m.set_option("mip_rel_gap", model.rel_gap);
@@ -78,7 +86,12 @@ fn solve_inner(model: &MilpModel) -> Result<MilpResult, SitingError> {
         _ => MilpStatus::Stopped,
     };
     if model.columns.is_empty() {
-        return Ok(MilpResult { status, objective: Some(model.offset), bound: Some(model.offset), values: Some(Vec::new()) });
+        return Ok(MilpResult {
+            status,
+            objective: Some(model.offset),
+            bound: Some(model.offset),
+            values: Some(Vec::new()),
+        });
     }
     let values = solved.get_solution().columns().to_vec();
     let has_solution = values.len() == model.columns.len() && model.is_feasible(&values, 1e-5);
@@ -87,13 +100,25 @@ fn solve_inner(model: &MilpModel) -> Result<MilpResult, SitingError> {
     let gap = solved.mip_gap();
     let bound = if has_solution && gap.is_finite() && raw != 0.0 {
         let width = gap * raw.abs();
-        Some(model.offset + if model.sense == MilpSense::Maximise { raw + width } else { raw - width })
+        Some(
+            model.offset
+                + if model.sense == MilpSense::Maximise {
+                    raw + width
+                } else {
+                    raw - width
+                },
+        )
     } else if status == MilpStatus::Optimal && has_solution {
         objective
     } else {
         None
     };
-    Ok(MilpResult { status, objective, bound, values: has_solution.then_some(values) })
+    Ok(MilpResult {
+        status,
+        objective,
+        bound,
+        values: has_solution.then_some(values),
+    })
 }
 
 impl MilpBackend for Highs {

@@ -330,16 +330,25 @@ pub fn solve(
 /// of the eligible, not existing candidates in ascending order. For
 /// exporting a model or solving it with a backend directly (the objective
 /// includes the constant `offset`, so it equals [`Solution::objective`]).
-pub fn milp_model(problem: &SitingProblem, objective: &Objective) -> Result<MilpModel, SitingError> {
+pub fn milp_model(
+    problem: &SitingProblem,
+    objective: &Objective,
+) -> Result<MilpModel, SitingError> {
     validate(problem, objective)?;
     let ctx = Ctx::new(problem);
     let mut m = match *objective {
-        Objective::MaxCovering { p, threshold_min } => max_covering::MaxCovering::new(problem, threshold_min).milp(&ctx, p, &[]),
-        Objective::PMedian { p } => p_median::PMedian::new(problem).milp(&ctx, p, &[]),
-        Objective::CapacitatedCovering { p, threshold_min, stay_days } => {
-            capacitated::Capacitated::new(problem, threshold_min, stay_days).milp(&ctx, p, &[])
+        Objective::MaxCovering { p, threshold_min } => {
+            max_covering::MaxCovering::new(problem, threshold_min).milp(&ctx, p, &[])
         }
-        Objective::SetCovering { threshold_min } => set_covering::model(problem, &ctx, threshold_min),
+        Objective::PMedian { p } => p_median::PMedian::new(problem).milp(&ctx, p, &[]),
+        Objective::CapacitatedCovering {
+            p,
+            threshold_min,
+            stay_days,
+        } => capacitated::Capacitated::new(problem, threshold_min, stay_days).milp(&ctx, p, &[]),
+        Objective::SetCovering { threshold_min } => {
+            set_covering::model(problem, &ctx, threshold_min)
+        }
     };
     m.initial = None;
     Ok(m)
@@ -467,7 +476,10 @@ pub(crate) fn run_milp(
     backend.solve(model)
 }
 
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "internal driver: the parts of one solve"
+)]
 fn solve_p(
     model: &dyn SitingModel,
     ctx: &Ctx,
@@ -554,7 +566,10 @@ fn solve_p(
 }
 
 /// Orders `chosen` greedily (curve), fills the report.
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "internal driver: the parts of one solve"
+)]
 pub(crate) fn finish(
     model: &dyn SitingModel,
     ctx: &Ctx,

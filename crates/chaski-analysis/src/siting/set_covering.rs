@@ -191,7 +191,13 @@ fn covers_all(n: usize, lists: &[Vec<u32>], set: &[usize]) -> bool {
 /// The set-covering MILP over `lists`, warm started with `warm` (positions).
 fn milp_of(n: usize, lists: &[Vec<u32>], warm: &[usize]) -> MilpModel {
     let nx = lists.len();
-    let mut rows: Vec<MilpRow> = (0..n).map(|_| MilpRow { lower: 1.0, upper: f64::INFINITY, entries: Vec::new() }).collect();
+    let mut rows: Vec<MilpRow> = (0..n)
+        .map(|_| MilpRow {
+            lower: 1.0,
+            upper: f64::INFINITY,
+            entries: Vec::new(),
+        })
+        .collect();
     for (q, list) in lists.iter().enumerate() {
         for &k in list {
             rows[k as usize].entries.push((q, 1.0));

@@ -6,7 +6,10 @@ use chaski_milp::Highs;
 use proptest::prelude::*;
 
 fn options() -> SolveOptions {
-    SolveOptions { gap_tolerance: 0.0, ..SolveOptions::default() }
+    SolveOptions {
+        gap_tolerance: 0.0,
+        ..SolveOptions::default()
+    }
 }
 
 proptest! {
@@ -36,8 +39,16 @@ fn method_names_highs_when_it_ran() {
     let mut ran = 0;
     for seed in 0..200 {
         let problem = small(seed, 30, 10);
-        let avail = problem.candidates.iter().filter(|c| c.eligible && !c.existing).count();
-        let objective = Objective::CapacitatedCovering { p: avail.min(3), threshold_min: 50.0, stay_days: 20.0 };
+        let avail = problem
+            .candidates
+            .iter()
+            .filter(|c| c.eligible && !c.existing)
+            .count();
+        let objective = Objective::CapacitatedCovering {
+            p: avail.min(3),
+            threshold_min: 50.0,
+            stay_days: 20.0,
+        };
         let s = solve(&problem, &objective, &options(), Some(&Highs)).unwrap();
         if s.method.ends_with("highs") {
             ran += 1;

@@ -29,24 +29,52 @@ pub fn small(seed: u64, villages: usize, candidates: usize) -> SitingProblem {
             }
         }
     }
-    let demand = (0..villages).map(|_| if r.unit() < 0.15 { 0.0 } else { (r.unit() * 50.0).round() }).collect();
+    let demand = (0..villages)
+        .map(|_| {
+            if r.unit() < 0.15 {
+                0.0
+            } else {
+                (r.unit() * 50.0).round()
+            }
+        })
+        .collect();
     let cands = (0..candidates)
         .map(|_| Candidate {
             existing: r.unit() < 0.15,
             eligible: r.unit() < 0.85,
-            beds: if r.unit() < 0.2 { None } else { Some((r.next() % 12) as u32) },
+            beds: if r.unit() < 0.2 {
+                None
+            } else {
+                Some((r.next() % 12) as u32)
+            },
         })
         .collect();
-    SitingProblem { demand, candidates: cands, matrix: TravelMatrix::from_entries(villages, candidates, entries).unwrap() }
+    SitingProblem {
+        demand,
+        candidates: cands,
+        matrix: TravelMatrix::from_entries(villages, candidates, entries).unwrap(),
+    }
 }
 
 /// Villages and candidates as points in a `side` km square, walking at
 /// 4 km/h; pairs up to `max_min` minutes; demand 1–200 births, skewed.
-pub fn square(seed: u64, villages: usize, candidates: usize, side: f64, max_min: f32) -> SitingProblem {
+pub fn square(
+    seed: u64,
+    villages: usize,
+    candidates: usize,
+    side: f64,
+    max_min: f32,
+) -> SitingProblem {
     let mut r = Mix(seed);
-    let vp: Vec<(f64, f64)> = (0..villages).map(|_| (r.unit() * side, r.unit() * side)).collect();
-    let cp: Vec<(f64, f64)> = (0..candidates).map(|_| (r.unit() * side, r.unit() * side)).collect();
-    let demand = (0..villages).map(|_| (1.0 + 199.0 * r.unit().powi(3)).round()).collect();
+    let vp: Vec<(f64, f64)> = (0..villages)
+        .map(|_| (r.unit() * side, r.unit() * side))
+        .collect();
+    let cp: Vec<(f64, f64)> = (0..candidates)
+        .map(|_| (r.unit() * side, r.unit() * side))
+        .collect();
+    let demand = (0..villages)
+        .map(|_| (1.0 + 199.0 * r.unit().powi(3)).round())
+        .collect();
     let mut entries = Vec::new();
     for (j, c) in cp.iter().enumerate() {
         for (i, v) in vp.iter().enumerate() {
@@ -56,7 +84,11 @@ pub fn square(seed: u64, villages: usize, candidates: usize, side: f64, max_min:
             }
         }
     }
-    let open = Candidate { existing: false, eligible: true, beds: None };
+    let open = Candidate {
+        existing: false,
+        eligible: true,
+        beds: None,
+    };
     SitingProblem {
         demand,
         candidates: vec![open; candidates],
@@ -66,9 +98,16 @@ pub fn square(seed: u64, villages: usize, candidates: usize, side: f64, max_min:
 
 pub fn objective_for(kind: u8, p: usize, t: f32) -> Objective {
     match kind % 4 {
-        0 => Objective::MaxCovering { p, threshold_min: t },
+        0 => Objective::MaxCovering {
+            p,
+            threshold_min: t,
+        },
         1 => Objective::PMedian { p },
         2 => Objective::SetCovering { threshold_min: t },
-        _ => Objective::CapacitatedCovering { p, threshold_min: t, stay_days: 20.0 },
+        _ => Objective::CapacitatedCovering {
+            p,
+            threshold_min: t,
+            stay_days: 20.0,
+        },
     }
 }

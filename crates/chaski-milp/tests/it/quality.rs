@@ -8,7 +8,11 @@ use chaski_milp::Highs;
 use std::time::{Duration, Instant};
 
 fn check(objective: Objective, problem: &chaski_analysis::siting::SitingProblem) -> f64 {
-    let heur_opts = SolveOptions { exact_max_vars: 0, gap_tolerance: 0.0, ..SolveOptions::default() };
+    let heur_opts = SolveOptions {
+        exact_max_vars: 0,
+        gap_tolerance: 0.0,
+        ..SolveOptions::default()
+    };
     let t0 = Instant::now();
     let h = solve(problem, &objective, &heur_opts, None).unwrap();
     let th = t0.elapsed();
@@ -32,8 +36,12 @@ fn check(objective: Objective, problem: &chaski_analysis::siting::SitingProblem)
     let e_objective = optimum;
     // The heuristic's own bound is valid against the proven optimum.
     match objective {
-        Objective::PMedian { .. } => assert!(h.bound <= e_objective * (1.0 + 1e-6) && h.objective >= e_objective * (1.0 - 1e-6)),
-        _ => assert!(h.bound >= e_objective * (1.0 - 1e-6) && h.objective <= e_objective * (1.0 + 1e-6)),
+        Objective::PMedian { .. } => assert!(
+            h.bound <= e_objective * (1.0 + 1e-6) && h.objective >= e_objective * (1.0 - 1e-6)
+        ),
+        _ => assert!(
+            h.bound >= e_objective * (1.0 - 1e-6) && h.objective <= e_objective * (1.0 + 1e-6)
+        ),
     }
     gap
 }
@@ -43,7 +51,13 @@ fn heuristics_within_two_percent_of_highs() {
     let problem = square(2024, 2_000, 200, 100.0, 240.0);
     eprintln!("200 x 2000: {} matrix entries", problem.matrix.entries());
     for p in [5, 10, 20] {
-        let g = check(Objective::MaxCovering { p, threshold_min: 120.0 }, &problem);
+        let g = check(
+            Objective::MaxCovering {
+                p,
+                threshold_min: 120.0,
+            },
+            &problem,
+        );
         assert!(g <= 0.02, "max covering p = {p}: {:.3}%", 100.0 * g);
     }
     for p in [5, 10, 20] {
