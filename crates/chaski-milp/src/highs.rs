@@ -79,10 +79,9 @@ fn solve_inner(model: &MilpModel) -> Result<MilpResult, SitingError> {
     }
     let solved = m.try_solve().map_err(|s| err(format!("solving: {s:?}")))?;
     let status = match solved.status() {
-        HighsModelStatus::Optimal => MilpStatus::Optimal,
+        HighsModelStatus::Optimal | HighsModelStatus::ModelEmpty => MilpStatus::Optimal,
         HighsModelStatus::Infeasible => MilpStatus::Infeasible,
         HighsModelStatus::ReachedTimeLimit => MilpStatus::TimeLimit,
-        HighsModelStatus::ModelEmpty => MilpStatus::Optimal,
         _ => MilpStatus::Stopped,
     };
     if model.columns.is_empty() {

@@ -13,6 +13,11 @@
 //! lowers it; each relaxed solution's sites are evaluated, which gives
 //! feasible solutions too (the Lagrangian heuristic).
 
+#![expect(
+    clippy::many_single_char_names,
+    reason = "the notation of the algorithm: d demand, p sites, s savings, t minutes"
+)]
+
 /// Per site `a` (position in the list of choosable sites), its `(village, saving)` pairs.
 pub(crate) struct Savings {
     pub villages: usize,
@@ -115,7 +120,7 @@ pub(crate) fn bound(s: &Savings, p: usize, incumbent: f64, max_iter: usize) -> L
         if upper - lower <= 1e-10 * upper.abs().max(1.0) || alpha < 2e-3 {
             break;
         }
-        for &a in idx.iter() {
+        for &a in &idx {
             for &(i, v) in &s.lists[a] {
                 if v > mu[i as usize] {
                     count[i as usize] += 1;

@@ -242,6 +242,9 @@ impl Ctx {
     }
 }
 
+/// Per-village `(candidate, minutes, demand served)` and `(village, home, demand)` flows.
+pub(crate) type Assignment = (Vec<Option<(usize, f32, f64)>>, Vec<(usize, usize, f64)>);
+
 /// What [`solve`] needs of a model with a fixed number of new sites.
 pub(crate) trait SitingModel {
     /// Maximise (covering) or minimise (p-median).
@@ -251,10 +254,7 @@ pub(crate) trait SitingModel {
     /// Demand "covered" by an open mask (see [`Solution::covered_after`]).
     fn covered(&self, open: &[bool]) -> f64;
     /// Per-village assignment and flows of an open mask.
-    fn assignment(
-        &self,
-        open: &[bool],
-    ) -> (Vec<Option<(usize, f32, f64)>>, Vec<(usize, usize, f64)>);
+    fn assignment(&self, open: &[bool]) -> Assignment;
     /// Villages with demand that no openable site serves.
     fn uncoverable(&self, ctx: &Ctx) -> Vec<usize>;
     /// Greedy + interchange: `p` sites of `ctx.avail`.
@@ -275,8 +275,10 @@ pub(crate) trait SitingModel {
 /// Relative gap `|bound - objective| / max(|objective|, |bound|)`.
 pub(crate) fn rel_gap(objective: f64, bound: f64) -> f64 {
     let den = objective.abs().max(bound.abs());
-    if den == 0.0 || !den.is_finite() {
-        if objective == bound { 0.0 } else { 1.0 }
+    if den == 0.0 {
+        0.0
+    } else if !den.is_finite() {
+        1.0
     } else {
         (bound - objective).abs() / den
     }
@@ -476,10 +478,6 @@ pub(crate) fn run_milp(
     backend.solve(model)
 }
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "internal driver: the parts of one solve"
-)]
 fn solve_p(
     model: &dyn SitingModel,
     ctx: &Ctx,

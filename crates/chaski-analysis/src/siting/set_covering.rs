@@ -162,7 +162,7 @@ fn lower_bound(n: usize, lists: &[Vec<u32>], upper: usize) -> usize {
             }
         }
         let g: Vec<f64> = (0..n).map(|k| 1.0 - f64::from(count[k])).collect();
-        count.iter_mut().for_each(|c| *c = 0);
+        count.fill(0);
         let norm: f64 = (0..n)
             .filter(|&k| !(lam[k] <= 0.0 && g[k] < 0.0))
             .map(|k| g[k] * g[k])

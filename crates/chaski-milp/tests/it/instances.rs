@@ -52,7 +52,7 @@ pub fn small(seed: u64, villages: usize, candidates: usize) -> SitingProblem {
     SitingProblem {
         demand,
         candidates: cands,
-        matrix: TravelMatrix::from_entries(villages, candidates, entries).unwrap(),
+        matrix: TravelMatrix::from_entries(villages, candidates, entries).expect("matrix"),
     }
 }
 
@@ -92,7 +92,7 @@ pub fn square(
     SitingProblem {
         demand,
         candidates: vec![open; candidates],
-        matrix: TravelMatrix::from_entries(villages, candidates, entries).unwrap(),
+        matrix: TravelMatrix::from_entries(villages, candidates, entries).expect("matrix"),
     }
 }
 

@@ -14,17 +14,17 @@ fn check(objective: Objective, problem: &chaski_analysis::siting::SitingProblem)
         ..SolveOptions::default()
     };
     let t0 = Instant::now();
-    let h = solve(problem, &objective, &heur_opts, None).unwrap();
+    let h = solve(problem, &objective, &heur_opts, None).expect("heuristic");
     let th = t0.elapsed();
     // HiGHS alone on the model, without the heuristic's warm start or bound.
-    let mut model = milp_model(problem, &objective).unwrap();
+    let mut model = milp_model(problem, &objective).expect("model");
     model.rel_gap = 1e-6;
     model.time_limit = Duration::from_secs(60);
     let t1 = Instant::now();
-    let r = Highs.solve(&model).unwrap();
+    let r = Highs.solve(&model).expect("highs");
     let te = t1.elapsed();
     assert_eq!(r.status, MilpStatus::Optimal, "{objective:?}");
-    let optimum = r.objective.unwrap();
+    let optimum = r.objective.expect("a solution");
     let gap = (h.objective - optimum).abs() / optimum.abs().max(1e-12);
     eprintln!(
         "{objective:?}: heuristic {:.1} in {th:.2?} ({}, own bound gap {:.4}%); HiGHS optimum {optimum:.1} in {te:.2?}: heuristic within {:.4}%",
