@@ -44,10 +44,15 @@
 //! assert!((s.objective - 100.0).abs() < 1e-9);
 //! ```
 
+#![expect(
+    clippy::many_single_char_names,
+    reason = "the notation of the algorithm: d demand, p sites, s savings, t minutes"
+)]
+
 use crate::siting::flow::Network;
 use crate::siting::max_covering::MaxCovering;
 use crate::siting::milp::{MilpColumn, MilpModel, MilpRow, MilpSense};
-use crate::siting::{Ctx, SitingModel, SitingProblem, search};
+use crate::siting::{Assignment, Ctx, SitingModel, SitingProblem, search};
 
 /// The capacitated covering model.
 pub(crate) struct Capacitated<'a> {
@@ -138,10 +143,7 @@ impl SitingModel for Capacitated<'_> {
         self.value(open)
     }
 
-    fn assignment(
-        &self,
-        open: &[bool],
-    ) -> (Vec<Option<(usize, f32, f64)>>, Vec<(usize, usize, f64)>) {
+    fn assignment(&self, open: &[bool]) -> Assignment {
         let (_, flows) = self.flow(open, true);
         let n = self.demand().len();
         let mut best: Vec<Option<(usize, f64)>> = vec![None; n];

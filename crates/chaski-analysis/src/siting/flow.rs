@@ -1,6 +1,11 @@
 //! Maximum flow (Dinic 1970) on `f64` capacities, for the capacitated model's
 //! split assignment of villages to homes.
 
+#![expect(
+    clippy::many_single_char_names,
+    reason = "the notation of the algorithm: d demand, p sites, s savings, t minutes"
+)]
+
 /// A flow network.
 pub(crate) struct Network {
     to: Vec<usize>,

@@ -13,6 +13,11 @@
 //! lowers it; each relaxed solution's sites are evaluated, which gives
 //! feasible solutions too (the Lagrangian heuristic).
 
+#![expect(
+    clippy::many_single_char_names,
+    reason = "the notation of the algorithm: d demand, p sites, s savings, t minutes"
+)]
+
 /// Per site `a` (position in the list of choosable sites), its `(village, saving)` pairs.
 pub(crate) struct Savings {
     pub villages: usize,
@@ -97,7 +102,7 @@ pub(crate) fn bound(s: &Savings, p: usize, incumbent: f64, max_iter: usize) -> L
                 .sum();
         }
         let l = relevant.iter().map(|&i| mu[i as usize]).sum::<f64>() + top_p(&w, p, &mut idx);
-        if l < upper - 1e-12 * upper.abs().max(1.0) {
+        if !upper.is_finite() || l < upper - 1e-12 * upper.abs().max(1.0) {
             upper = l;
             stall = 0;
         } else {
@@ -115,7 +120,7 @@ pub(crate) fn bound(s: &Savings, p: usize, incumbent: f64, max_iter: usize) -> L
         if upper - lower <= 1e-10 * upper.abs().max(1.0) || alpha < 2e-3 {
             break;
         }
-        for &a in idx.iter() {
+        for &a in &idx {
             for &(i, v) in &s.lists[a] {
                 if v > mu[i as usize] {
                     count[i as usize] += 1;

@@ -41,7 +41,7 @@
 use crate::siting::lagrangian::{self, Savings};
 use crate::siting::milp::{MilpColumn, MilpModel, MilpRow, MilpSense};
 use crate::siting::search::scan_order;
-use crate::siting::{Ctx, SitingModel, SitingProblem};
+use crate::siting::{Assignment, Ctx, SitingModel, SitingProblem};
 
 /// The maximal covering model of a problem and threshold.
 pub(crate) struct MaxCovering<'a> {
@@ -128,10 +128,7 @@ impl SitingModel for MaxCovering<'_> {
         self.value(open)
     }
 
-    fn assignment(
-        &self,
-        open: &[bool],
-    ) -> (Vec<Option<(usize, f32, f64)>>, Vec<(usize, usize, f64)>) {
+    fn assignment(&self, open: &[bool]) -> Assignment {
         let mut a: Vec<Option<(usize, f32, f64)>> = vec![None; self.demand.len()];
         for (j, list) in self.reach.iter().enumerate() {
             if open[j] {

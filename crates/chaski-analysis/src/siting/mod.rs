@@ -242,6 +242,9 @@ impl Ctx {
     }
 }
 
+/// Per-village `(candidate, minutes, demand served)` and `(village, home, demand)` flows.
+pub(crate) type Assignment = (Vec<Option<(usize, f32, f64)>>, Vec<(usize, usize, f64)>);
+
 /// What [`solve`] needs of a model with a fixed number of new sites.
 pub(crate) trait SitingModel {
     /// Maximise (covering) or minimise (p-median).
@@ -251,10 +254,7 @@ pub(crate) trait SitingModel {
     /// Demand "covered" by an open mask (see [`Solution::covered_after`]).
     fn covered(&self, open: &[bool]) -> f64;
     /// Per-village assignment and flows of an open mask.
-    fn assignment(
-        &self,
-        open: &[bool],
-    ) -> (Vec<Option<(usize, f32, f64)>>, Vec<(usize, usize, f64)>);
+    fn assignment(&self, open: &[bool]) -> Assignment;
     /// Villages with demand that no openable site serves.
     fn uncoverable(&self, ctx: &Ctx) -> Vec<usize>;
     /// Greedy + interchange: `p` sites of `ctx.avail`.
@@ -275,8 +275,10 @@ pub(crate) trait SitingModel {
 /// Relative gap `|bound - objective| / max(|objective|, |bound|)`.
 pub(crate) fn rel_gap(objective: f64, bound: f64) -> f64 {
     let den = objective.abs().max(bound.abs());
-    if den == 0.0 || !den.is_finite() {
-        if objective == bound { 0.0 } else { 1.0 }
+    if den == 0.0 {
+        0.0
+    } else if !den.is_finite() {
+        1.0
     } else {
         (bound - objective).abs() / den
     }
@@ -323,6 +325,35 @@ pub fn solve(
             set_covering::solve(problem, &ctx, threshold_min, options, milp)
         }
     }
+}
+
+/// The MILP of `objective` on `problem`, as [`solve`] hands it to a backend
+/// but without warm start: its first columns are the binary site variables
+/// of the eligible, not existing candidates in ascending order. For
+/// exporting a model or solving it with a backend directly (the objective
+/// includes the constant `offset`, so it equals [`Solution::objective`]).
+pub fn milp_model(
+    problem: &SitingProblem,
+    objective: &Objective,
+) -> Result<MilpModel, SitingError> {
+    validate(problem, objective)?;
+    let ctx = Ctx::new(problem);
+    let mut m = match *objective {
+        Objective::MaxCovering { p, threshold_min } => {
+            max_covering::MaxCovering::new(problem, threshold_min).milp(&ctx, p, &[])
+        }
+        Objective::PMedian { p } => p_median::PMedian::new(problem).milp(&ctx, p, &[]),
+        Objective::CapacitatedCovering {
+            p,
+            threshold_min,
+            stay_days,
+        } => capacitated::Capacitated::new(problem, threshold_min, stay_days).milp(&ctx, p, &[]),
+        Objective::SetCovering { threshold_min } => {
+            set_covering::model(problem, &ctx, threshold_min)
+        }
+    };
+    m.initial = None;
+    Ok(m)
 }
 
 pub(crate) fn validate(problem: &SitingProblem, objective: &Objective) -> Result<(), SitingError> {
@@ -447,7 +478,6 @@ pub(crate) fn run_milp(
     backend.solve(model)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn solve_p(
     model: &dyn SitingModel,
     ctx: &Ctx,
@@ -534,7 +564,10 @@ fn solve_p(
 }
 
 /// Orders `chosen` greedily (curve), fills the report.
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "internal driver: the parts of one solve"
+)]
 pub(crate) fn finish(
     model: &dyn SitingModel,
     ctx: &Ctx,

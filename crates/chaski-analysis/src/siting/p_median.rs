@@ -51,10 +51,15 @@
 //! assert_eq!(s.penalty_min, Some(90.0));
 //! ```
 
+#![expect(
+    clippy::many_single_char_names,
+    reason = "the notation of the algorithm: d demand, p sites, s savings, t minutes"
+)]
+
 use crate::siting::lagrangian::{self, Savings};
 use crate::siting::milp::{MilpColumn, MilpModel, MilpRow, MilpSense};
 use crate::siting::search::scan_order;
-use crate::siting::{Ctx, SitingModel, SitingProblem};
+use crate::siting::{Assignment, Ctx, SitingModel, SitingProblem};
 
 /// The p-median model of a problem.
 pub(crate) struct PMedian<'a> {
@@ -177,10 +182,7 @@ impl SitingModel for PMedian<'_> {
             .sum()
     }
 
-    fn assignment(
-        &self,
-        open: &[bool],
-    ) -> (Vec<Option<(usize, f32, f64)>>, Vec<(usize, usize, f64)>) {
+    fn assignment(&self, open: &[bool]) -> Assignment {
         let a = self
             .inv
             .iter()
@@ -205,6 +207,10 @@ impl SitingModel for PMedian<'_> {
             .collect()
     }
 
+    #[expect(
+        clippy::float_cmp,
+        reason = "minutes copied from the same matrix: equal means served by that site"
+    )]
     fn heuristic(&self, ctx: &Ctx, p: usize, seed: u64) -> Vec<usize> {
         let mut open = ctx.base.clone();
         let mut cur = self.nearest(&open);

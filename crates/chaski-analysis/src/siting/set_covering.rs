@@ -162,7 +162,7 @@ fn lower_bound(n: usize, lists: &[Vec<u32>], upper: usize) -> usize {
             }
         }
         let g: Vec<f64> = (0..n).map(|k| 1.0 - f64::from(count[k])).collect();
-        count.iter_mut().for_each(|c| *c = 0);
+        count.fill(0);
         let norm: f64 = (0..n)
             .filter(|&k| !(lam[k] <= 0.0 && g[k] < 0.0))
             .map(|k| g[k] * g[k])
@@ -188,6 +188,43 @@ fn covers_all(n: usize, lists: &[Vec<u32>], set: &[usize]) -> bool {
     c.iter().all(|&x| x)
 }
 
+/// The set-covering MILP over `lists`, warm started with `warm` (positions).
+fn milp_of(n: usize, lists: &[Vec<u32>], warm: &[usize]) -> MilpModel {
+    let nx = lists.len();
+    let mut rows: Vec<MilpRow> = (0..n)
+        .map(|_| MilpRow {
+            lower: 1.0,
+            upper: f64::INFINITY,
+            entries: Vec::new(),
+        })
+        .collect();
+    for (q, list) in lists.iter().enumerate() {
+        for &k in list {
+            rows[k as usize].entries.push((q, 1.0));
+        }
+    }
+    let mut init = vec![0.0; nx];
+    for &q in warm {
+        init[q] = 1.0;
+    }
+    MilpModel {
+        sense: MilpSense::Minimise,
+        columns: vec![MilpColumn::binary(1.0); nx],
+        rows,
+        initial: Some(init),
+        ..MilpModel::default()
+    }
+}
+
+/// The MILP of a problem (no warm start).
+pub(crate) fn model(problem: &SitingProblem, ctx: &Ctx, threshold: f32) -> MilpModel {
+    let mc = MaxCovering::new(problem, threshold);
+    let (n, lists) = must_cover(&mc, ctx);
+    let mut m = milp_of(n, &lists, &[]);
+    m.initial = None;
+    m
+}
+
 pub(crate) fn solve(
     problem: &SitingProblem,
     ctx: &Ctx,
@@ -207,31 +244,9 @@ pub(crate) fn solve(
         let remaining = options.time_limit.saturating_sub(start.elapsed());
         if let Some(backend) = backend {
             let nx = ctx.avail.len();
-            let mut rows: Vec<MilpRow> = (0..n)
-                .map(|_| MilpRow {
-                    lower: 1.0,
-                    upper: f64::INFINITY,
-                    entries: Vec::new(),
-                })
-                .collect();
-            for (q, list) in lists.iter().enumerate() {
-                for &k in list {
-                    rows[k as usize].entries.push((q, 1.0));
-                }
-            }
-            let mut init = vec![0.0; nx];
-            for &q in &best {
-                init[q] = 1.0;
-            }
-            let model = MilpModel {
-                sense: MilpSense::Minimise,
-                columns: vec![MilpColumn::binary(1.0); nx],
-                rows,
-                offset: 0.0,
-                initial: Some(init),
-                time_limit: remaining.max(Duration::from_millis(100)),
-                rel_gap: options.gap_tolerance,
-            };
+            let mut model = milp_of(n, &lists, &best);
+            model.time_limit = remaining.max(Duration::from_millis(100));
+            model.rel_gap = options.gap_tolerance;
             let res = run_milp(backend, &model)?;
             method = format!("{method}+{}", backend.name());
             if let Some(values) = &res.values {

@@ -424,7 +424,7 @@ proptest! {
         prop_assert!(s.gap >= 0.0);
         // heuristic + bound only: the bound is valid, the gap consistent
         let h = solve(&problem, &objective, &heuristic_only(), None).unwrap();
-        prop_assert!(h.gap >= 0.0);
+        prop_assert!(h.gap >= 0.0 && h.bound.is_finite());
         if max {
             prop_assert!(h.bound >= best.objective - tol, "bound {} < optimum {}", h.bound, best.objective);
             prop_assert!(h.objective <= best.objective + tol);

@@ -1,0 +1,135 @@
+//! Facility-siting benchmarks on villages and candidates as points in a
+//! 100 km square, walking at 4 km/h (deterministic, seeded):
+//! - maximal covering, 10,000 villages × 500 candidates, T = 120 min (each
+//!   candidate reaches ~1–3 % of the villages; the matrix holds the pairs
+//!   within T), p = 25, to proven optimum or gap < 1 % (target ≤ 10 s);
+//! - p-median, 2,000 villages × 200 candidates, pairs within 240 min,
+//!   p = 20, with HiGHS, the gap reported (target ≤ 30 s).
+//!
+//! Run with `cargo bench -p chaski-benches --bench siting`.
+
+#![allow(missing_docs)]
+
+use chaski_analysis::siting::{
+    Candidate, Objective, SitingProblem, SolveOptions, TravelMatrix, solve,
+};
+use chaski_milp::Highs;
+use criterion::{Criterion, criterion_group, criterion_main};
+use std::hint::black_box;
+use std::time::Duration;
+
+/// Small deterministic generator (SplitMix64).
+struct Mix(u64);
+
+impl Mix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+fn square(seed: u64, villages: usize, candidates: usize, max_min: f32) -> SitingProblem {
+    let side = 100.0;
+    let mut r = Mix(seed);
+    let vp: Vec<(f64, f64)> = (0..villages)
+        .map(|_| (r.unit() * side, r.unit() * side))
+        .collect();
+    let cp: Vec<(f64, f64)> = (0..candidates)
+        .map(|_| (r.unit() * side, r.unit() * side))
+        .collect();
+    let demand = (0..villages)
+        .map(|_| (1.0 + 199.0 * r.unit().powi(3)).round())
+        .collect();
+    let mut entries = Vec::new();
+    for (j, c) in cp.iter().enumerate() {
+        for (i, v) in vp.iter().enumerate() {
+            let minutes = ((c.0 - v.0).hypot(c.1 - v.1) / 4.0 * 60.0) as f32;
+            if minutes <= max_min {
+                entries.push((i, j, minutes));
+            }
+        }
+    }
+    let open = Candidate {
+        existing: false,
+        eligible: true,
+        beds: None,
+    };
+    SitingProblem {
+        demand,
+        candidates: vec![open; candidates],
+        matrix: TravelMatrix::from_entries(villages, candidates, entries).expect("matrix"),
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let mut g = c.benchmark_group("siting");
+    g.sample_size(10).measurement_time(Duration::from_secs(20));
+
+    let cover = square(7, 10_000, 500, 120.0);
+    let share = cover.matrix.entries() as f64 / (500.0 * 10_000.0);
+    let objective = Objective::MaxCovering {
+        p: 25,
+        threshold_min: 120.0,
+    };
+    let options = SolveOptions {
+        gap_tolerance: 0.01,
+        time_limit: Duration::from_secs(10),
+        ..SolveOptions::default()
+    };
+    let s = solve(&cover, &objective, &options, Some(&Highs)).expect("solve");
+    eprintln!(
+        "max covering 10000 x 500 (each candidate reaches {:.2}% of villages), p = 25: {:.0} of {:.0} covered, bound {:.0}, gap {:.4}%, {:?}, {}",
+        100.0 * share,
+        s.objective,
+        s.total_demand,
+        s.bound,
+        100.0 * s.gap,
+        s.status,
+        s.method
+    );
+    g.bench_function("max_covering_10000_villages_500_candidates_p25", |b| {
+        b.iter(|| solve(black_box(&cover), &objective, &options, Some(&Highs)).expect("solve"));
+    });
+
+    let median = square(11, 2_000, 200, 240.0);
+    let objective = Objective::PMedian { p: 20 };
+    let options = SolveOptions {
+        gap_tolerance: 1e-4,
+        time_limit: Duration::from_secs(30),
+        ..SolveOptions::default()
+    };
+    let s = solve(&median, &objective, &options, Some(&Highs)).expect("solve");
+    eprintln!(
+        "p-median 2000 x 200 ({} pairs), p = 20: {:.0} demand-minutes, bound {:.0}, gap {:.4}%, {:?}, {}",
+        median.matrix.entries(),
+        s.objective,
+        s.bound,
+        100.0 * s.gap,
+        s.status,
+        s.method
+    );
+    g.bench_function("p_median_2000_villages_200_candidates_p20", |b| {
+        b.iter(|| solve(black_box(&median), &objective, &options, Some(&Highs)).expect("solve"));
+    });
+    // The MILP itself on the same p-median (no heuristic bound to stop early).
+    let model = chaski_analysis::siting::milp_model(&median, &objective).expect("model");
+    g.bench_function(
+        "p_median_2000_villages_200_candidates_p20_highs_only",
+        |b| {
+            b.iter(|| {
+                chaski_analysis::siting::milp::MilpBackend::solve(&Highs, black_box(&model))
+                    .expect("highs")
+            });
+        },
+    );
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
