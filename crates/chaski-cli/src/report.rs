@@ -59,17 +59,15 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
         None => (0..data.districts.len()).collect(),
     };
     let spinner = crate::output::spinner("travel times to care");
-    let (any, birth) = match TravelInputs::from_store(
-        store.as_ref(),
-        &report::travel_options(),
-        &ProjProjections,
-    ) {
-        Ok(inputs) => {
-            let (a, b) = report::run_searches(&inputs);
-            (a.map_err(|e| e.to_string()), b.map_err(|e| e.to_string()))
-        }
-        Err(e) => (Err(e.to_string()), Err(e.to_string())),
-    };
+    let (any, birth) =
+        match TravelInputs::from_store(store.as_ref(), &report::travel_options(), &ProjProjections)
+        {
+            Ok(inputs) => {
+                let (a, b) = report::run_searches(&inputs);
+                (a.map_err(|e| e.to_string()), b.map_err(|e| e.to_string()))
+            }
+            Err(e) => (Err(e.to_string()), Err(e.to_string())),
+        };
     spinner.finish_and_clear();
     for (what, r) in [("any facility", &any), ("birth care", &birth)] {
         if let Err(e) = r {

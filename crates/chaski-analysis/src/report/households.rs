@@ -95,7 +95,8 @@ impl Cell {
     /// Whether some table of the district cannot be protected without
     /// hiding its total.
     fn needs_hidden_total(&self) -> bool {
-        self.levels().total_suppressed() || (0..FLAGS.len()).any(|i| self.flag(i).total_suppressed())
+        self.levels().total_suppressed()
+            || (0..FLAGS.len()).any(|i| self.flag(i).total_suppressed())
     }
 }
 
@@ -183,7 +184,10 @@ impl Protected {
             let mut changed = false;
             if !table.total_suppressed() {
                 for (i, cell) in cells.iter().enumerate().take(n) {
-                    if !table.is_suppressed(i) && !forced[i] && cell.all.n > 0 && cell.needs_hidden_total()
+                    if !table.is_suppressed(i)
+                        && !forced[i]
+                        && cell.all.n > 0
+                        && cell.needs_hidden_total()
                     {
                         forced[i] = true;
                         changed = true;

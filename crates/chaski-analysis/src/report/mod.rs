@@ -54,12 +54,12 @@ pub mod water;
 #[cfg(test)]
 mod tests;
 
+use crate::travel::cost::Direction;
 use crate::travel::features::point_of;
+use crate::travel::scenario::Scenario;
 use crate::travel::village_access::{
     Count, District, DistrictAccess, Village, VillageAccess, district_summary,
 };
-use crate::travel::cost::Direction;
-use crate::travel::scenario::Scenario;
 use crate::travel::vocab::BirthCareFilter;
 use crate::travel::{
     RunSettings, SourceFilter, TravelError, TravelInputs, TravelOptions, TravelResult,
@@ -669,7 +669,11 @@ impl<'a> Reporter<'a> {
         projections: &'a dyn Projections,
     ) -> Self {
         let index = DistrictIndex::new(&data.districts);
-        let villages = data.villages.as_ref().map(village_points).unwrap_or_default();
+        let villages = data
+            .villages
+            .as_ref()
+            .map(village_points)
+            .unwrap_or_default();
         let village_district = villages.iter().map(|v| index.locate(v.lonlat)).collect();
         Self {
             water: water::Placed::new(data.water.as_ref(), &index),

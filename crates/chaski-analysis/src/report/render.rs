@@ -206,8 +206,7 @@ pub fn escape_html(s: &str) -> String {
 /// One CSV field, quoted when it must be. A field that a spreadsheet would
 /// read as a formula (`=`, `+`, `-`, `@` first) is prefixed with `'`.
 fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '@']) || (s.starts_with('-') && s.parse::<f64>().is_err())
-    {
+    let s = if s.starts_with(['=', '+', '@']) || (s.starts_with('-') && s.parse::<f64>().is_err()) {
         format!("'{s}")
     } else {
         s.to_owned()
@@ -268,7 +267,14 @@ impl Csv {
 fn tally_rows(c: &mut Csv, head: [&str; 4], t: &Tally) {
     let [code, name, table, row] = head;
     c.row(&[code, name, table, row, "villages", &t.villages.to_string()]);
-    c.row(&[code, name, table, row, "population", &opt_text(t.population)]);
+    c.row(&[
+        code,
+        name,
+        table,
+        row,
+        "population",
+        &opt_text(t.population),
+    ]);
     c.row(&[
         code,
         name,
@@ -286,7 +292,14 @@ fn access_rows(c: &mut Csv, r: &DistrictReport, table: &str, a: &AccessTable) {
         c.row(&[code, name, table, "unavailable", "reason", why]);
         return;
     }
-    c.row(&[code, name, table, "scenario", "value", &opt_text(a.scenario.as_deref())]);
+    c.row(&[
+        code,
+        name,
+        table,
+        "scenario",
+        "value",
+        &opt_text(a.scenario.as_deref()),
+    ]);
     for b in &a.bands {
         let m = format!("{}", b.minutes);
         tally_rows(c, [code, name, table, &format!("within_{m}")], &b.within);
@@ -321,7 +334,14 @@ pub fn csv(r: &DistrictReport) -> String {
     let w = &r.water;
     if w.available {
         for s in &w.by_status {
-            c.row(&[code, name, "water_systems", &s.status, "systems", &s.systems.to_string()]);
+            c.row(&[
+                code,
+                name,
+                "water_systems",
+                &s.status,
+                "systems",
+                &s.systems.to_string(),
+            ]);
             c.row(&[
                 code,
                 name,
@@ -331,7 +351,14 @@ pub fn csv(r: &DistrictReport) -> String {
                 &opt_text(s.households_served),
             ]);
         }
-        c.row(&[code, name, "water_systems", "all", "systems", &w.systems.to_string()]);
+        c.row(&[
+            code,
+            name,
+            "water_systems",
+            "all",
+            "systems",
+            &w.systems.to_string(),
+        ]);
         tally_rows(
             &mut c,
             [code, name, "villages_without_water", "all"],
@@ -340,7 +367,14 @@ pub fn csv(r: &DistrictReport) -> String {
         for v in &w.villages {
             let t = "villages_without_water";
             c.row(&[code, name, t, &v.code, "name", &v.name]);
-            c.row(&[code, name, t, &v.code, "population", &opt_text(v.population)]);
+            c.row(&[
+                code,
+                name,
+                t,
+                &v.code,
+                "population",
+                &opt_text(v.population),
+            ]);
             c.row(&[
                 code,
                 name,
@@ -351,19 +385,54 @@ pub fn csv(r: &DistrictReport) -> String {
             ]);
         }
     } else {
-        c.row(&[code, name, "water_systems", "unavailable", "reason", "no water_systems layer"]);
+        c.row(&[
+            code,
+            name,
+            "water_systems",
+            "unavailable",
+            "reason",
+            "no water_systems layer",
+        ]);
     }
     let h = &r.households;
     if h.available {
-        c.row(&[code, name, "households", "all", "households", &h.households.to_string()]);
+        c.row(&[
+            code,
+            name,
+            "households",
+            "all",
+            "households",
+            &h.households.to_string(),
+        ]);
         for l in &h.risk_levels {
-            c.row(&[code, name, "households", &l.level, "households", &l.households.to_string()]);
+            c.row(&[
+                code,
+                name,
+                "households",
+                &l.level,
+                "households",
+                &l.households.to_string(),
+            ]);
         }
         for f in &h.flags {
-            c.row(&[code, name, "households", &f.flag, "households", &f.households.to_string()]);
+            c.row(&[
+                code,
+                name,
+                "households",
+                &f.flag,
+                "households",
+                &f.households.to_string(),
+            ]);
         }
     } else {
-        c.row(&[code, name, "households", "unavailable", "reason", "no household layer"]);
+        c.row(&[
+            code,
+            name,
+            "households",
+            "unavailable",
+            "reason",
+            "no household layer",
+        ]);
     }
     c.out
 }
@@ -600,10 +669,8 @@ pub fn html(r: &DistrictReport, lang: Lang) -> String {
                     escape_html(&v.code),
                     escape_html(&v.name),
                     pop_cell(t, v.population),
-                    v.nearest_operational_m.map_or_else(
-                        || t.none_near.to_owned(),
-                        |m| grouped(m.max(0.0) as u64)
-                    )
+                    v.nearest_operational_m
+                        .map_or_else(|| t.none_near.to_owned(), |m| grouped(m.max(0.0) as u64))
                 );
             }
             b.push_str("</tbody></table>\n");
@@ -742,6 +809,9 @@ mod tests {
         assert_eq!(grouped(0), "0");
         assert_eq!(grouped(1234), "1,234");
         assert_eq!(grouped(123_456_789), "123,456,789");
-        assert_eq!(escape_html("<a href='x'>&</a>"), "&lt;a href=&#39;x&#39;&gt;&amp;&lt;/a&gt;");
+        assert_eq!(
+            escape_html("<a href='x'>&</a>"),
+            "&lt;a href=&#39;x&#39;&gt;&amp;&lt;/a&gt;"
+        );
     }
 }

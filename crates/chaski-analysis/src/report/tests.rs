@@ -49,7 +49,12 @@ fn at(dx: f64, y: f64) -> (f64, f64) {
     projection().inverse_one(X0 + dx, y).unwrap()
 }
 
-fn feature(layer: &Layer, fid: usize, geometry: Geometry<f64>, values: &[(&str, Value)]) -> Feature {
+fn feature(
+    layer: &Layer,
+    fid: usize,
+    geometry: Geometry<f64>,
+    values: &[(&str, Value)],
+) -> Feature {
     let mut v = vec![Value::Null; layer.fields.len()];
     for (name, value) in values {
         v[layer.field_index(name).unwrap()] = value.clone();
@@ -180,7 +185,10 @@ fn store() -> MemoryStore {
     }
     // D1: 12 households of one sector, alto 3, medio 4, bajo 5 (one bajo
     // with a violence risk and a stored "alto"); D3: 20 of one sector.
-    let h = households(&[(300.0, "S1", "aaammmmbbbbv"), (3900.0, "S3", &"b".repeat(20))]);
+    let h = households(&[
+        (300.0, "S1", "aaammmmbbbbv"),
+        (3900.0, "S3", &"b".repeat(20)),
+    ]);
     for l in [&f, &v, &w, &d, &h] {
         store.write_layer(l, WriteMode::Replace).unwrap();
     }
@@ -243,8 +251,13 @@ fn bands(a: &AccessTable) -> Vec<(f64, Tally, Tally)> {
 fn villages_and_bands_match_the_hand_computation() {
     let w = world();
     let r = w.reporter();
-    let d1 = r.report(w.data.find("010101").unwrap(), "2026-12-05").unwrap();
-    assert_eq!((d1.code.as_str(), d1.name.as_str()), ("010101", "Distrito 010101"));
+    let d1 = r
+        .report(w.data.find("010101").unwrap(), "2026-12-05")
+        .unwrap();
+    assert_eq!(
+        (d1.code.as_str(), d1.name.as_str()),
+        ("010101", "Distrito 010101")
+    );
     // V1, V2 and V7 (on the border: the first district has it).
     assert_eq!(d1.villages.total, tally(3, Some(370), 0));
     // V2's code names D2; V3 carries D1's code but lies in D2.
@@ -334,7 +347,10 @@ fn water_systems_and_distances_match_the_hand_computation() {
         .iter()
         .map(|s| (s.systems, s.households_served))
         .collect();
-    assert_eq!(rows, vec![(0, None), (1, Some(20)), (1, None), (1, Some(10))]);
+    assert_eq!(
+        rows,
+        vec![(0, None), (1, Some(20)), (1, None), (1, Some(10))]
+    );
     assert_eq!(d2.systems, 3);
     // V3 is 900 m from W4 (in D1): served. V4 stands on W2, but W2 is only
     // partial: its nearest operational system is W1, hypot(1020, 500) m away.
@@ -366,7 +382,10 @@ fn households_are_protected_across_and_within_districts() {
     // complement; danger signs 3 of 12: hidden; malnutrition 0: shown.
     assert_eq!(h.households, Shown::Count(10));
     let levels: Vec<Shown> = h.risk_levels.iter().map(|l| l.households).collect();
-    assert_eq!(levels, vec![Shown::Suppressed, Shown::Suppressed, Shown::Count(5)]);
+    assert_eq!(
+        levels,
+        vec![Shown::Suppressed, Shown::Suppressed, Shown::Count(5)]
+    );
     let flags: Vec<(&str, Shown)> = h
         .flags
         .iter()
@@ -380,8 +399,14 @@ fn households_are_protected_across_and_within_districts() {
             ("danger_signs", Shown::Suppressed),
         ]
     );
-    assert_eq!(w.reporter().report(2, "d").unwrap().households.households, Shown::Count(20));
-    assert_eq!(w.reporter().report(1, "d").unwrap().households.households, Shown::Count(0));
+    assert_eq!(
+        w.reporter().report(2, "d").unwrap().households.households,
+        Shown::Count(20)
+    );
+    assert_eq!(
+        w.reporter().report(1, "d").unwrap().households.households,
+        Shown::Count(0)
+    );
 
     // Two households in D2: under 5. Knowing the store's total (32), D1 and
     // D3 would give D2 by subtraction: the smallest other district, D1 (12),
@@ -395,10 +420,17 @@ fn households_are_protected_across_and_within_districts() {
     for i in [0, 1] {
         let h = r.report(i, "d").unwrap().households;
         assert_eq!(h.households, Shown::Suppressed, "district {i}");
-        assert!(h.risk_levels.iter().all(|l| l.households == Shown::Suppressed));
+        assert!(
+            h.risk_levels
+                .iter()
+                .all(|l| l.households == Shown::Suppressed)
+        );
         assert!(h.flags.iter().all(|f| f.households == Shown::Suppressed));
     }
-    assert_eq!(r.report(2, "d").unwrap().households.households, Shown::Count(20));
+    assert_eq!(
+        r.report(2, "d").unwrap().households.households,
+        Shown::Count(20)
+    );
 
     // The contributor rule: in D3, sector S3 holds 17 of 20 households and
     // would learn that S4 holds 3: D3 is hidden, and D1 with it (complementary).
@@ -408,8 +440,14 @@ fn households_are_protected_across_and_within_districts() {
         (3950.0, "S4", "bbb"),
     ])];
     let r = w.reporter();
-    assert_eq!(r.report(2, "d").unwrap().households.households, Shown::Suppressed);
-    assert_eq!(r.report(0, "d").unwrap().households.households, Shown::Suppressed);
+    assert_eq!(
+        r.report(2, "d").unwrap().households.households,
+        Shown::Suppressed
+    );
+    assert_eq!(
+        r.report(0, "d").unwrap().households.households,
+        Shown::Suppressed
+    );
 
     // Within a district: 5 households, alto 1 and medio 4. The levels table
     // cannot hide them without its total (k = 2, H = 5 < 6), so D1's total is
@@ -421,9 +459,21 @@ fn households_are_protected_across_and_within_districts() {
     let r = w.reporter();
     let h = r.report(0, "d").unwrap().households;
     assert_eq!(h.households, Shown::Suppressed);
-    assert!(h.risk_levels.iter().all(|l| l.households == Shown::Suppressed));
-    assert_eq!(r.report(2, "d").unwrap().households.households, Shown::Suppressed);
-    let index = r.index(&(0..3).map(|i| r.report(i, "d").unwrap()).collect::<Vec<_>>(), "d");
+    assert!(
+        h.risk_levels
+            .iter()
+            .all(|l| l.households == Shown::Suppressed)
+    );
+    assert_eq!(
+        r.report(2, "d").unwrap().households.households,
+        Shown::Suppressed
+    );
+    let index = r.index(
+        &(0..3)
+            .map(|i| r.report(i, "d").unwrap())
+            .collect::<Vec<_>>(),
+        "d",
+    );
     assert_eq!(index.households_outside_districts, Shown::Count(0));
 }
 
@@ -485,7 +535,10 @@ fn no_household_figure_under_five_is_recoverable() {
                     .map(|(_, c)| c)
                     .collect();
                 let k = hid.len() as u64;
-                assert!(k == 0 || (k >= 2 && hid.iter().sum::<u64>() >= k + 4), "{hid:?}");
+                assert!(
+                    k == 0 || (k >= 2 && hid.iter().sum::<u64>() >= k + 4),
+                    "{hid:?}"
+                );
             }
             assert_eq!(h.flags.len(), FLAGS.len());
         }
@@ -496,7 +549,10 @@ fn no_household_figure_under_five_is_recoverable() {
         // least their number plus 4 (so no one of them is pinned under 5).
         let k = hidden.iter().filter(|&&n| n > 0).count() as u64;
         let h: u64 = hidden.iter().sum();
-        assert!(k == 0 || (k >= 2 && h >= k + 4), "{hidden:?} hidden, {shown:?} shown");
+        assert!(
+            k == 0 || (k >= 2 && h >= k + 4),
+            "{hidden:?} hidden, {shown:?} shown"
+        );
     }
 }
 
@@ -528,11 +584,17 @@ fn without_a_search_the_access_tables_say_why() {
         &TestProjections,
     );
     let rep = r.report(0, "d").unwrap();
-    assert_eq!(rep.any_facility.unavailable.as_deref(), Some("no DEM in the store"));
+    assert_eq!(
+        rep.any_facility.unavailable.as_deref(),
+        Some("no DEM in the store")
+    );
     assert!(rep.any_facility.bands.is_empty());
     assert_eq!(rep.villages.total, tally(3, Some(370), 0));
     let html = render::html(&rep, Lang::Es);
-    assert!(html.contains("No disponible: no DEM in the store"), "{html}");
+    assert!(
+        html.contains("No disponible: no DEM in the store"),
+        "{html}"
+    );
 }
 
 #[test]
@@ -568,12 +630,18 @@ fn renders_csv_html_and_json_from_the_same_report() {
     assert!(en.contains("<html lang=\"en\">") && en.contains("District report: Distrito 010102"));
     let json = serde_json::to_value(&rep).unwrap();
     assert_eq!(json["villages"]["villages"], 4);
-    assert_eq!(json["any_facility"]["bands"][1]["beyond"]["population"], serde_json::Value::Null);
+    assert_eq!(
+        json["any_facility"]["bands"][1]["beyond"]["population"],
+        serde_json::Value::Null
+    );
     assert_eq!(json["households"]["households"], 0);
     let reports: Vec<DistrictReport> = (0..3).map(|i| r.report(i, "d").unwrap()).collect();
     let index = r.index(&reports, "d");
     let csv = render::index_csv(&index);
-    assert!(csv.contains("010101,Distrito 010101,010101.html,3,370,0,0,370,0,0,10\n"), "{csv}");
+    assert!(
+        csv.contains("010101,Distrito 010101,010101.html,3,370,0,0,370,0,0,10\n"),
+        "{csv}"
+    );
     assert!(render::index_html(&index, Lang::Es).contains("<a href=\"010102.html\">010102</a>"));
 }
 
@@ -581,7 +649,12 @@ fn renders_csv_html_and_json_from_the_same_report() {
 fn vocabulary_and_dates() {
     assert_eq!("ES".parse::<Lang>(), Ok(Lang::Es));
     assert_eq!(" en ".parse::<Lang>(), Ok(Lang::En));
-    assert!("fr".parse::<Lang>().unwrap_err().to_string().contains("es, en"));
+    assert!(
+        "fr".parse::<Lang>()
+            .unwrap_err()
+            .to_string()
+            .contains("es, en")
+    );
     assert_eq!("CSV".parse::<Format>(), Ok(Format::Csv));
     assert!("pdf".parse::<Format>().is_err());
     // 2026-12-05 04:59 UTC is still 2026-12-04 in Peru.

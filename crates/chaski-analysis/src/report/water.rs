@@ -135,7 +135,10 @@ impl<'a> Placed<'a> {
             systems += 1;
             let row = &mut by_status[s];
             row.systems += 1;
-            if let Some(n) = layer.value(&layer.features[f], "households_served").as_i64() {
+            if let Some(n) = layer
+                .value(&layer.features[f], "households_served")
+                .as_i64()
+            {
                 row.households_served = Some(row.households_served.unwrap_or(0) + n);
             }
         }

@@ -33,7 +33,14 @@ fn long_csv(path: &Path) -> BTreeMap<(String, String, String), String> {
     let mut r = csv::Reader::from_reader(text.as_bytes());
     assert_eq!(
         r.headers().unwrap().iter().collect::<Vec<_>>(),
-        ["district_code", "district_name", "table", "row", "column", "value"]
+        [
+            "district_code",
+            "district_name",
+            "table",
+            "row",
+            "column",
+            "value"
+        ]
     );
     r.records()
         .map(|rec| {
@@ -53,7 +60,10 @@ fn summary_number(summary: &str, layer: &str, key: &str) -> u64 {
         .split("\n\n")
         .find(|b| b.starts_with(&format!("{layer} (")))
         .unwrap_or_else(|| panic!("no {layer} in {summary}"));
-    let at = block.find(key).unwrap_or_else(|| panic!("{key} in {block}")) + key.len();
+    let at = block
+        .find(key)
+        .unwrap_or_else(|| panic!("{key} in {block}"))
+        + key.len();
     block[at..]
         .trim_start()
         .split(|c: char| !c.is_ascii_digit())
@@ -96,7 +106,10 @@ fn demo_district_report_matches_summary_catchments_and_the_demo_files() {
     let (dir, store) = demo_store();
     let out = dir.path().join("one");
     let o = out.to_str().unwrap();
-    ok(&chaski(&store, &["report", "--district", DISTRICT, "--out", o]));
+    ok(&chaski(
+        &store,
+        &["report", "--district", DISTRICT, "--out", o],
+    ));
     for ext in ["html", "csv", "json"] {
         assert!(out.join(format!("{DISTRICT}.{ext}")).is_file(), "{ext}");
     }
@@ -108,14 +121,22 @@ fn demo_district_report_matches_summary_catchments_and_the_demo_files() {
 
     // Villages: the demo gives each village its district's code (ubigeo).
     let villages = demo_rows(dir.path(), "communities.csv");
-    let mine: Vec<&BTreeMap<String, String>> =
-        villages.iter().filter(|v| v["ubigeo"] == DISTRICT).collect();
-    let population: u64 = mine.iter().map(|v| v["population"].parse::<u64>().unwrap()).sum();
+    let mine: Vec<&BTreeMap<String, String>> = villages
+        .iter()
+        .filter(|v| v["ubigeo"] == DISTRICT)
+        .collect();
+    let population: u64 = mine
+        .iter()
+        .map(|v| v["population"].parse::<u64>().unwrap())
+        .sum();
     assert_eq!(j["villages"]["villages"], mine.len());
     assert_eq!(j["villages"]["population"], population);
     assert_eq!(j["villages"]["with_other_district_code"], 0);
     assert_eq!(cell("villages", "all", "villages"), mine.len().to_string());
-    assert_eq!(cell("villages", "all", "population"), population.to_string());
+    assert_eq!(
+        cell("villages", "all", "population"),
+        population.to_string()
+    );
     assert!(html.contains("<title>Informe distrital: Chaskipampa (synthetic) (059903)</title>"));
     let grouped = |n: u64| {
         let s = n.to_string();
@@ -132,9 +153,18 @@ fn demo_district_report_matches_summary_catchments_and_the_demo_files() {
 
     // Access: the same bands as `chaski catchments --districts districts`,
     // walking from every facility and from those with birth care.
-    for (table, extra) in [("any_facility", vec![]), ("birth_care", vec!["--birth-care", "basic"])] {
+    for (table, extra) in [
+        ("any_facility", vec![]),
+        ("birth_care", vec!["--birth-care", "basic"]),
+    ] {
         let c = dir.path().join(table);
-        let mut args = vec!["catchments", "--out", c.to_str().unwrap(), "--districts", "districts"];
+        let mut args = vec![
+            "catchments",
+            "--out",
+            c.to_str().unwrap(),
+            "--districts",
+            "districts",
+        ];
         args.extend(extra);
         ok(&chaski(&store, &args));
         let mut r = csv::Reader::from_path(c.join("districts.csv")).unwrap();
@@ -147,33 +177,65 @@ fn demo_district_report_matches_summary_catchments_and_the_demo_files() {
         let get = |name: &str| row[headers.iter().position(|h| h == name).unwrap()].to_owned();
         for (i, m) in ["60", "120", "240"].into_iter().enumerate() {
             let band = &j[table]["bands"][i];
-            for (side, what) in [("within", "villages"), ("beyond", "villages"), ("within", "population"), ("beyond", "population")] {
+            for (side, what) in [
+                ("within", "villages"),
+                ("beyond", "villages"),
+                ("within", "population"),
+                ("beyond", "population"),
+            ] {
                 let want = get(&format!("{what}_{side}_{m}"));
-                assert_eq!(band[side][what].to_string(), want, "{table} {side} {m} {what}");
+                assert_eq!(
+                    band[side][what].to_string(),
+                    want,
+                    "{table} {side} {m} {what}"
+                );
                 assert_eq!(cell(table, &format!("{side}_{m}"), what), want);
             }
         }
-        assert_eq!(j[table]["without_time"]["villages"].to_string(), get("villages_without_time"));
+        assert_eq!(
+            j[table]["without_time"]["villages"].to_string(),
+            get("villages_without_time")
+        );
     }
-    assert_eq!(j["birth_care"]["facilities"], "basic or complete birth care");
+    assert_eq!(
+        j["birth_care"]["facilities"],
+        "basic or complete birth care"
+    );
 
     // Water: systems by status over the four districts add up to the
     // summary's; the villages without an operational system within 1 km are
     // those this test finds on the sphere (none lies within 5 m of 1 km).
     let all = dir.path().join("all");
-    ok(&chaski(&store, &["report", "--all", "--out", all.to_str().unwrap(), "--lang", "en"]));
+    ok(&chaski(
+        &store,
+        &[
+            "report",
+            "--all",
+            "--out",
+            all.to_str().unwrap(),
+            "--lang",
+            "en",
+        ],
+    ));
     let summary = ok(&chaski(&store, &["summary"]));
     let reports: Vec<Value> = CODES
         .iter()
         .map(|c| json(&all.join(format!("{c}.json"))))
         .collect();
     for status in ["operational", "partial", "down"] {
-        let k = ["operational", "partial", "down"].iter().position(|s| *s == status).unwrap();
+        let k = ["operational", "partial", "down"]
+            .iter()
+            .position(|s| *s == status)
+            .unwrap();
         let sum: u64 = reports
             .iter()
             .map(|r| r["water"]["by_status"][k]["systems"].as_u64().unwrap())
             .sum();
-        assert_eq!(sum, summary_number(&summary, "water_systems", &format!("{status} ")), "{status}");
+        assert_eq!(
+            sum,
+            summary_number(&summary, "water_systems", &format!("{status} ")),
+            "{status}"
+        );
     }
     let systems = demo_rows(dir.path(), "water_systems.csv");
     let working: Vec<(f64, f64)> = systems
@@ -187,7 +249,11 @@ fn demo_district_report_matches_summary_catchments_and_the_demo_files() {
             .iter()
             .map(|&w| haversine_m(lonlat(v), w))
             .fold(f64::INFINITY, f64::min);
-        assert!((d - 1000.0).abs() > 5.0, "{} is {d} m from water", v["code"]);
+        assert!(
+            (d - 1000.0).abs() > 5.0,
+            "{} is {d} m from water",
+            v["code"]
+        );
         if d > 1000.0 {
             dry.push(v["code"].clone());
         }
@@ -208,14 +274,26 @@ fn demo_district_report_matches_summary_catchments_and_the_demo_files() {
     let index = json(&all.join("index.json"));
     let rows = index["districts"].as_array().unwrap();
     assert_eq!(rows.len(), 4);
-    let villages_sum: u64 = rows.iter().map(|r| r["villages"]["villages"].as_u64().unwrap()).sum();
-    let population_sum: u64 = rows.iter().map(|r| r["villages"]["population"].as_u64().unwrap()).sum();
+    let villages_sum: u64 = rows
+        .iter()
+        .map(|r| r["villages"]["villages"].as_u64().unwrap())
+        .sum();
+    let population_sum: u64 = rows
+        .iter()
+        .map(|r| r["villages"]["population"].as_u64().unwrap())
+        .sum();
     assert_eq!(villages_sum, summary_number(&summary, "communities", "): "));
-    assert_eq!(population_sum, summary_number(&summary, "communities", "population "));
+    assert_eq!(
+        population_sum,
+        summary_number(&summary, "communities", "population ")
+    );
     assert_eq!(index["villages_outside_districts"]["villages"], 0);
     let households: u64 = rows.iter().map(|r| r["households"].as_u64().unwrap()).sum();
     let about = summary_number(&summary, "households", "about ");
-    assert!(households.abs_diff(about) <= 2 * 4 + 2, "{households} vs about {about}");
+    assert!(
+        households.abs_diff(about) <= 2 * 4 + 2,
+        "{households} vs about {about}"
+    );
     // The single report and the --all one say the same (but the language).
     let mut single = j.clone();
     let mut again = reports[2].clone();
@@ -240,16 +318,44 @@ fn demo_district_report_matches_summary_catchments_and_the_demo_files() {
 fn report_errors_name_what_is_wrong() {
     let (dir, store) = demo_store();
     let o = dir.path().join("r");
-    let out = chaski(&store, &["report", "--district", "999999", "--out", o.to_str().unwrap()]);
+    let out = chaski(
+        &store,
+        &[
+            "report",
+            "--district",
+            "999999",
+            "--out",
+            o.to_str().unwrap(),
+        ],
+    );
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("no district with code '999999' in layer 'districts'"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("no district with code '999999' in layer 'districts'"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = chaski(&store, &["report", "--out", o.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "neither --district nor --all");
     let out = chaski(&store, &["report", "--all", "--format", "pdf"]);
-    assert!(text(&out.stderr).contains("'pdf' is not one of html, csv, json"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("'pdf' is not one of html, csv, json"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = chaski(&store, &["report", "--all", "--lang", "fr"]);
     assert!(text(&out.stderr).contains("es, en"));
     // Only what was asked for.
-    ok(&chaski(&store, &["report", "--district", "059901", "--format", "csv", "--out", o.to_str().unwrap()]));
+    ok(&chaski(
+        &store,
+        &[
+            "report",
+            "--district",
+            "059901",
+            "--format",
+            "csv",
+            "--out",
+            o.to_str().unwrap(),
+        ],
+    ));
     assert!(o.join("059901.csv").is_file() && !o.join("059901.html").exists());
 }
