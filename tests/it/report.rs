@@ -29,14 +29,14 @@ fn region() -> &'static chaski_demo::DemoRegion {
 }
 
 /// The demo region with its DEM; `households` replaces the demo's households.
-fn state(households: Option<Layer>) -> (AppState, Arc<MemoryTokenStore>) {
+fn state(households: Option<&Layer>) -> (AppState, Arc<MemoryTokenStore>) {
     let store = MemoryStore::new();
     for l in &region().layers {
         if l.kind != LayerKind::Households || households.is_none() {
             store.write_layer(l, WriteMode::Replace).unwrap();
         }
     }
-    if let Some(h) = &households {
+    if let Some(h) = households {
         store.write_layer(h, WriteMode::Replace).unwrap();
     }
     store.write_raster("dem", &region().dem).unwrap();
@@ -226,10 +226,13 @@ async fn unknown_districts_are_404_and_bad_parameters_400() {
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
 }
 
+/// Households per district: (district code, [(CHA sector, levels)]).
+type Plan<'a> = &'a [(&'a str, &'a [(&'a str, &'a str)])];
+
 /// Households at village locations of each district: per district a list of
 /// (CHA sector, level letter: `a` alto by danger signs, `m` medio by anaemia,
 /// `b` bajo), and the exact counts per district for the checks.
-fn crafted(plan: &[(&str, &[(&str, &str)])]) -> Layer {
+fn crafted(plan: Plan<'_>) -> Layer {
     let c = region().layer("communities").unwrap();
     let mut l = Layer::new("households", LayerKind::Households);
     let mut n = 0;
@@ -350,7 +353,7 @@ async fn household_figures_are_the_same_for_every_caller_and_hide_small_groups()
     // 059902, 059903 and 059904 would give it by subtraction: the smallest of
     // them, 059904 (20), is hidden too. In 059902, alto 2 is hidden with
     // medio 10; bajo 28 is shown as 30.
-    let a: &[(&str, &[(&str, &str)])] = &[
+    let a: Plan<'_> = &[
         ("059901", &[("X1", "bbb")]),
         (
             "059902",
@@ -361,17 +364,17 @@ async fn household_figures_are_the_same_for_every_caller_and_hide_small_groups()
     ];
     // (B) In 059903, sector X3 holds 27 of 30 households and X5 3: X3 would
     // learn X5's count from the total; 059903 is hidden, and 059904 with it.
-    let b: &[(&str, &[(&str, &str)])] = &[
+    let b: Plan<'_> = &[
         ("059902", &[("X2", &"b".repeat(40))]),
         ("059903", &[("X3", &"b".repeat(27)), ("X5", "bbb")]),
         ("059904", &[("X4", &"b".repeat(20))]),
     ];
-    let cases: [(&[(&str, &[(&str, &str)])], [u64; 4], [bool; 4]); 2] = [
+    let cases: [(Plan<'_>, [u64; 4], [bool; 4]); 2] = [
         (a, [3, 40, 30, 20], [true, false, false, true]),
         (b, [0, 40, 30, 20], [false, false, true, true]),
     ];
     for (plan, exact, want_hidden) in cases {
-        let (st, tokens) = state(Some(crafted(plan)));
+        let (st, tokens) = state(Some(&crafted(plan)));
         let mut seen: Option<Vec<Value>> = None;
         for (who, auth) in callers(tokens.as_ref(), &["X1", "X2", "X3", "X5"]) {
             let reports = reports_as(&st, auth.as_deref()).await;
@@ -418,7 +421,7 @@ async fn household_figures_are_the_same_for_every_caller_and_hide_small_groups()
         );
     }
     // In (A), 059902's levels: alto 2 and medio 10 hidden together, bajo 30.
-    let (st, _) = state(Some(crafted(a)));
+    let (st, _) = state(Some(&crafted(a)));
     let j = get(&st, &report_uri("059902", ""), None).await.json();
     let levels: Vec<Value> = j["households"]["risk_levels"]
         .as_array()

@@ -55,10 +55,13 @@ struct Part {
 }
 
 impl Part {
-    fn add(&mut self, sector: &Option<String>, facility: &Option<String>) {
+    fn add(&mut self, sector: Option<&str>, facility: Option<&str>) {
         self.n += 1;
-        *self.sectors.entry(sector.clone()).or_default() += 1;
-        *self.facilities.entry(facility.clone()).or_default() += 1;
+        *self.sectors.entry(sector.map(str::to_owned)).or_default() += 1;
+        *self
+            .facilities
+            .entry(facility.map(str::to_owned))
+            .or_default() += 1;
     }
 
     /// The contributor rule ([`contributor_discloses`]) by CHA sector and by facility.
@@ -162,17 +165,18 @@ impl Protected {
                     .unwrap_or(n);
                 let (sector, facility) = (text(layer, f, "cha_sector"), text(layer, f, "facility"));
                 let cell = &mut cells[district];
-                cell.all.add(&sector, &facility);
+                let (sector, facility) = (sector.as_deref(), facility.as_deref());
+                cell.all.add(sector, facility);
                 let level = derive_risk_level(layer, &f.values, Violence::Unknown);
                 if let Some(k) = LEVELS.iter().position(|&l| l == level) {
-                    cell.levels[k].add(&sector, &facility);
+                    cell.levels[k].add(sector, facility);
                 }
                 for (k, flag) in FLAGS.iter().enumerate() {
                     let (with, without) = &mut cell.flags[k];
                     if layer.value(f, flag).as_bool() == Some(true) {
-                        with.add(&sector, &facility);
+                        with.add(sector, facility);
                     } else {
-                        without.add(&sector, &facility);
+                        without.add(sector, facility);
                     }
                 }
             }

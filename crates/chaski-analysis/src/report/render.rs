@@ -580,6 +580,10 @@ fn access_html(out: &mut String, t: &T, heading: &str, a: &AccessTable) {
 }
 
 /// The report as a printable HTML page in `lang` (see the module documentation).
+#[expect(
+    clippy::many_single_char_names,
+    reason = "t (the texts), r (the report) and b (the page) are on every line"
+)]
 pub fn html(r: &DistrictReport, lang: Lang) -> String {
     let t = texts(lang);
     let mut b = String::new();

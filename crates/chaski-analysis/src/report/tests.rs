@@ -19,6 +19,8 @@
 //!
 //! D1 spans x −600..660, D2 660..3000, D3 3600..4200 (no village).
 
+#![allow(clippy::many_single_char_names)]
+
 use super::households::FLAGS;
 use super::render;
 use super::*;

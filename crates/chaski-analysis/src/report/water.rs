@@ -69,8 +69,19 @@ pub struct WaterTable {
 /// The water systems with their location, status and district.
 pub(crate) struct Placed<'a> {
     layer: Option<&'a Layer>,
-    /// (feature index, lon/lat, status index in [`STATUSES`], district).
-    systems: Vec<(usize, (f64, f64), usize, Option<usize>)>,
+    systems: Vec<System>,
+}
+
+/// One located water system.
+struct System {
+    /// Index in the layer's features.
+    feature: usize,
+    /// Longitude, latitude.
+    lonlat: (f64, f64),
+    /// Index of its status in [`STATUSES`].
+    status: usize,
+    /// The district holding it.
+    district: Option<usize>,
 }
 
 fn status_of(layer: &Layer, f: &Feature) -> usize {
@@ -94,7 +105,12 @@ impl<'a> Placed<'a> {
                 .enumerate()
                 .filter_map(|(i, f)| {
                     let p = point_of(&f.geometry)?;
-                    Some((i, p, status_of(l, f), index.locate(p)))
+                    Some(System {
+                        feature: i,
+                        lonlat: p,
+                        status: status_of(l, f),
+                        district: index.locate(p),
+                    })
                 })
                 .collect()
         });
@@ -128,17 +144,12 @@ impl<'a> Placed<'a> {
             });
         };
         let mut systems = 0;
-        for &(f, _, s, district) in &self.systems {
-            if district != Some(i) {
-                continue;
-            }
+        for system in self.systems.iter().filter(|s| s.district == Some(i)) {
             systems += 1;
-            let row = &mut by_status[s];
+            let row = &mut by_status[system.status];
             row.systems += 1;
-            if let Some(n) = layer
-                .value(&layer.features[f], "households_served")
-                .as_i64()
-            {
+            let f = &layer.features[system.feature];
+            if let Some(n) = layer.value(f, "households_served").as_i64() {
                 row.households_served = Some(row.households_served.unwrap_or(0) + n);
             }
         }
@@ -166,7 +177,7 @@ impl<'a> Placed<'a> {
                     code: v.code.clone(),
                     name: v.name.clone(),
                     population: v.population,
-                    nearest_operational_m: m.map(|m| m.round()),
+                    nearest_operational_m: m.map(f64::round),
                 })
                 .collect(),
         })
@@ -196,10 +207,10 @@ impl<'a> Placed<'a> {
             ..Layer::new(layer.name.clone(), layer.kind)
         };
         working.fields.clone_from(&layer.fields);
-        for &(f, p, s, _) in &self.systems {
-            if s == 0 && near(p) {
-                let mut feature = layer.features[f].clone();
-                feature.geometry = geo::Geometry::Point(p.into());
+        for s in &self.systems {
+            if s.status == 0 && near(s.lonlat) {
+                let mut feature = layer.features[s.feature].clone();
+                feature.geometry = geo::Geometry::Point(s.lonlat.into());
                 working.features.push(feature);
             }
         }
