@@ -26,6 +26,8 @@ struct Texts {
     villages: &'static str,
     population: &'static str,
     without_population: &'static str,
+    no_population_col: &'static str,
+    scenario: &'static str,
     unknown: &'static str,
     other_code: &'static str,
     outside_with_code: &'static str,
@@ -77,6 +79,8 @@ const ES: Texts = Texts {
     villages: "Centros poblados",
     population: "Población",
     without_population: "Centros poblados sin población conocida",
+    no_population_col: "De ellos sin población conocida",
+    scenario: "Escenario",
     unknown: "desconocida",
     other_code: "Centros poblados dentro del distrito con código (ubigeo) de otro distrito",
     outside_with_code: "Centros poblados con el código de este distrito fuera de su límite",
@@ -133,6 +137,8 @@ const EN: Texts = Texts {
     villages: "Villages",
     population: "Population",
     without_population: "Villages without a known population",
+    no_population_col: "Of which without a known population",
+    scenario: "Scenario",
     unknown: "unknown",
     other_code: "Villages inside the district whose code (ubigeo) names another district",
     outside_with_code: "Villages with this district's code outside its limits",
@@ -543,8 +549,8 @@ fn access_html(out: &mut String, t: &T, heading: &str, a: &AccessTable) {
     let _ = writeln!(
         out,
         "<table><thead><tr><th>{}</th><th class=\"n\">{}</th><th class=\"n\">{}</th>\
-         <th class=\"n\">{} ({})</th></tr></thead><tbody>",
-        t.threshold, t.villages, t.population, t.villages, t.without_population
+         <th class=\"n\">{}</th></tr></thead><tbody>",
+        t.threshold, t.villages, t.population, t.no_population_col
     );
     for b in &a.bands {
         let h = b.minutes / 60.0;
@@ -572,7 +578,8 @@ fn access_html(out: &mut String, t: &T, heading: &str, a: &AccessTable) {
     );
     let _ = writeln!(
         out,
-        "<p class=\"note\">{}: {}; {}.</p>",
+        "<p class=\"note\">{}: {} · {} {}.</p>",
+        t.scenario,
         escape_html(a.scenario.as_deref().unwrap_or("")),
         opt_text(a.sources),
         t.facilities_used
