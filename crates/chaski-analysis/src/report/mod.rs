@@ -616,8 +616,9 @@ pub struct IndexRow {
     pub beyond_2h_birth_care: Option<Tally>,
     /// Villages without an operational water system within 1 km.
     pub without_water: Option<Tally>,
-    /// Households (protected as one table over every district).
-    pub households: Shown,
+    /// Households (protected as one table over every district); None when
+    /// the store holds no household data.
+    pub households: Option<Shown>,
 }
 
 /// The index of every district's report.
@@ -631,8 +632,9 @@ pub struct ReportIndex {
     pub data_version: u64,
     /// One row per district, in layer order.
     pub districts: Vec<IndexRow>,
-    /// Households inside no district polygon (protected with the districts).
-    pub households_outside_districts: Shown,
+    /// Households inside no district polygon (protected with the districts);
+    /// None when the store holds no household data.
+    pub households_outside_districts: Option<Shown>,
     /// Villages inside no district polygon.
     pub villages_outside_districts: Tally,
 }
@@ -835,10 +837,11 @@ impl<'a> Reporter<'a> {
                     beyond_2h_any_facility: beyond_2h(&r.any_facility),
                     beyond_2h_birth_care: beyond_2h(&r.birth_care),
                     without_water: r.water.available.then_some(r.water.villages_without),
-                    households: r.households.households,
+                    households: r.households.available.then_some(r.households.households),
                 })
                 .collect(),
-            households_outside_districts: self.households.outside(),
+            households_outside_districts: (!self.data.households.is_empty())
+                .then(|| self.households.outside()),
             villages_outside_districts: Tally::of(
                 self.villages
                     .iter()

@@ -466,7 +466,7 @@ pub fn index_csv(index: &ReportIndex) -> String {
             pop(d.beyond_2h_birth_care),
             villages(d.without_water),
             pop(d.without_water),
-            d.households.to_string(),
+            opt_text(d.households),
         ];
         let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
         out.push_str(&line.join(","));
@@ -484,7 +484,7 @@ pub fn index_csv(index: &ReportIndex) -> String {
         String::new(),
         String::new(),
         String::new(),
-        index.households_outside_districts.to_string(),
+        opt_text(index.households_outside_districts),
     ];
     let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
     out.push_str(&line.join(","));
@@ -789,7 +789,7 @@ pub fn index_html(index: &ReportIndex, lang: Lang) -> String {
             d.without_water
                 .map(|w| grouped(w.villages as u64))
                 .unwrap_or_default(),
-            shown_cell(d.households)
+            d.households.map(shown_cell).unwrap_or_default()
         );
     }
     let v = &index.villages_outside_districts;
@@ -800,7 +800,10 @@ pub fn index_html(index: &ReportIndex, lang: Lang) -> String {
         t.outside_districts,
         grouped(v.villages as u64),
         pop_cell(t, v.population),
-        shown_cell(index.households_outside_districts)
+        index
+            .households_outside_districts
+            .map(shown_cell)
+            .unwrap_or_default()
     );
     let _ = writeln!(b, "<p class=\"note\">{}</p>", t.suppression);
     page(lang, t.index_title, &b)
