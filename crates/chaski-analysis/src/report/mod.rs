@@ -35,10 +35,10 @@
 //! 2. Access (any facility; birth care): villages and population reached
 //!    within and beyond 60, 120 and 240 minutes, and those without a time
 //!    (off the travel-time surface), counted by
-//!    [`district_summary`](crate::travel::village_access::district_summary).
+//!    [`district_summary`].
 //! 3. Water systems by status, and the villages with no operational system
 //!    within [`WATER_RADIUS_M`] metres (distances in the UTM zone of the
-//!    district through [`Projections`], with [`SpatialIndex`]); a system in a
+//!    district through [`Projections`], with [`chaski_core::index::SpatialIndex`]); a system in a
 //!    neighbouring district counts.
 //! 4. Households: the total, households per risk level (derived without the
 //!    violence risk) and with anaemia, malnutrition or danger signs, protected
