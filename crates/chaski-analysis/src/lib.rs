@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod clusters;
+pub mod report;
 pub mod siting;
 pub mod travel;
 

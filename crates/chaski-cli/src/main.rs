@@ -6,6 +6,7 @@ mod demo;
 mod households;
 mod import;
 mod output;
+mod report;
 mod serve;
 mod store;
 mod summary;
@@ -59,6 +60,8 @@ enum Command {
     Households(households::Args),
     /// The register of places (facility, CHA sector, community) that CHA and facility tokens write in.
     Places(households::PlacesArgs),
+    /// District report for the participatory budget: villages, access to care, water, households at risk (HTML, CSV, JSON).
+    Report(report::Args),
 }
 
 fn main() -> ExitCode {
@@ -104,5 +107,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Tokens(args) => tokens::run(&cli.store, args),
         Command::Households(args) => households::run(&cli.store, args),
         Command::Places(args) => households::run_places(&cli.store, args),
+        Command::Report(args) => report::run(&cli.store, &args),
     }
 }

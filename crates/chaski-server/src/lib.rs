@@ -75,6 +75,7 @@ pub fn app(state: AppState) -> Router {
         .route("/whatif/{id}/tiles/{spec}", get(whatif::tilejson))
         .route("/whatif/{id}/tiles/{layers}/{z}/{x}/{y}", get(whatif::tile))
         .route("/api/households/summary", get(households::summary))
+        .route("/api/districts/{code}/report", get(routes::report::report))
         .merge(household_routes(&state))
         .fallback(not_found)
         .layer(compression())

@@ -49,7 +49,7 @@ pub mod vocab;
 pub mod burn;
 pub mod edits;
 pub mod error;
-mod features;
+pub(crate) mod features;
 pub mod inputs;
 pub mod layers;
 pub mod metric;

@@ -16,6 +16,7 @@ mod common;
 mod first_day;
 mod gis_clients;
 mod imports;
+mod report;
 mod serve;
 mod store;
 mod summary;

@@ -14,11 +14,13 @@
 //! | [`whatif`] | `POST /api/whatif`, `GET`/`DELETE /api/whatif/{id}`, `GET /whatif/{id}/tiles/…` |
 //! | [`households`] | `GET`/`POST /api/households`, `DELETE /api/households/{code}`, `GET /api/households/summary` |
 //! | [`clusters`] | `GET /api/clusters` |
+//! | [`report`] | `GET /api/districts/{code}/report` |
 
 pub mod accessibility;
 pub mod catalog;
 pub mod clusters;
 pub mod households;
+pub mod report;
 pub mod shared;
 pub mod styles;
 pub mod tiles;
