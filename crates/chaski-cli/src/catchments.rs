@@ -16,14 +16,13 @@
 //! surface" and never given a time.
 
 use anyhow::{Context, Result};
-use chaski_analysis::travel::cost::{Direction, NO_SOURCE, Neighbourhood};
+use chaski_analysis::travel::cost::{Direction, NO_SOURCE};
 use chaski_analysis::travel::scenario::Scenario;
 use chaski_analysis::travel::uncertainty::Interval;
 use chaski_analysis::travel::village_access::{AccessStatus, DistrictSummary};
-use chaski_analysis::travel::vocab::{BirthCareFilter, CategoryFilter, Preset};
+use chaski_analysis::travel::vocab::{BirthCareFilter, CategoryFilter};
 use chaski_analysis::travel::{
-    RunSettings, SourceFilter, SurfaceModel, TravelError, TravelInputs, TravelOptions,
-    TravelResult, read_layers,
+    RunSettings, SourceFilter, TravelError, TravelInputs, TravelOptions, TravelResult, read_layers,
 };
 use chaski_core::raster::Raster;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -33,6 +32,8 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
+
+pub use crate::surface::SurfaceArgs;
 
 /// District time thresholds in minutes (cumulative), beyond the last = "beyond 4 hours".
 pub const DISTRICT_MINUTES: [f64; 3] = [60.0, 120.0, 240.0];
@@ -51,16 +52,6 @@ pub enum CatchmentsError {
         /// Why.
         reason: String,
     },
-}
-
-/// Unit of a `--friction` raster.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum FrictionUnit {
-    /// Speed in km/h (0 or less: impassable).
-    Kmh,
-    /// Seconds per metre.
-    #[value(name = "s_per_m", alias = "s-per-m")]
-    SPerM,
 }
 
 /// Compression of the output GeoTIFFs.
@@ -95,22 +86,13 @@ impl From<BirthCareArg> for BirthCareFilter {
 /// Arguments of `chaski catchments`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// The travel surface and the layers on it.
+    #[command(flatten)]
+    pub surface: SurfaceArgs,
+
     /// Folder for the outputs (created when missing).
     #[arg(long)]
     pub out: PathBuf,
-
-    /// DEM raster in the store (default: the raster called `dem`, else the store's only
-    /// raster other than --land-cover).
-    #[arg(long)]
-    pub dem: Option<String>,
-
-    /// Read the DEM from this GeoTIFF (or any GDAL raster) instead of the store.
-    #[arg(long, conflicts_with = "friction")]
-    pub dem_file: Option<PathBuf>,
-
-    /// Facilities layer (the sources).
-    #[arg(long, default_value = "facilities")]
-    pub facilities: String,
 
     /// Only facilities of these categories: '>=I-3', '>I-2', '<=I-2', 'I-4', 'I-3,I-4'.
     #[arg(long, allow_hyphen_values = true)]
@@ -120,10 +102,6 @@ pub struct Args {
     #[arg(long)]
     pub birth_care: Option<BirthCareFilter>,
 
-    /// Villages layer (points) to report on.
-    #[arg(long, default_value = "communities")]
-    pub villages: String,
-
     /// Also list the villages outside the raster's extent (all "outside the surface").
     #[arg(long)]
     pub all_villages: bool,
@@ -132,28 +110,6 @@ pub struct Args {
     #[arg(long)]
     pub districts: Option<String>,
 
-    /// Paths layer burned into the terrain model (default: `paths` when present; `none` to skip).
-    #[arg(long)]
-    pub paths: Option<String>,
-
-    /// Roads layer (default: `roads` when present; `none` to skip).
-    #[arg(long)]
-    pub roads: Option<String>,
-
-    /// Rivers layer, barriers except at bridges and fords (default: `rivers` when present; `none` to skip).
-    /// `dem` or `dem:KM2` derives streams from the DEM instead: cells draining at least KM2 km²
-    /// (default 1) by flow accumulation; mapped paths and roads cross them as fords.
-    #[arg(long)]
-    pub rivers: Option<String>,
-
-    /// Scenario TOML file (fields of the walking scenario it changes).
-    #[arg(long, conflicts_with = "preset")]
-    pub scenario: Option<PathBuf>,
-
-    /// Built-in scenario: walking, motorised, rainy, pregnant or stretcher.
-    #[arg(long)]
-    pub preset: Option<Preset>,
-
     /// Travel to the facility (patients: `to`) or from it (staff: `from`).
     #[arg(long, default_value = "to")]
     pub direction: Direction,
@@ -161,29 +117,6 @@ pub struct Args {
     /// Stop the search at this many minutes (cells farther stay without a time).
     #[arg(long, allow_negative_numbers = true)]
     pub max_minutes: Option<f64>,
-
-    /// A friction raster replacing the terrain model (speed or pace per cell).
-    #[arg(long)]
-    pub friction: Option<PathBuf>,
-
-    /// Unit of the --friction raster.
-    #[arg(long, value_enum, default_value = "kmh")]
-    pub friction_unit: FrictionUnit,
-
-    /// Land-cover raster in the store (class codes, EPSG:4326 or the grid's CRS): each class
-    /// walks at the off-path factor the scenario's `[[land_cover]]` table gives it (0: impassable).
-    #[arg(long)]
-    pub land_cover: Option<String>,
-
-    /// Moves of the search: 8 (as GRASS r.cost; at most 8.2 % longer than the straight
-    /// line), 16 (8 neighbours and knight's moves, as GRASS r.cost -k; at most 2.75 %) or 24
-    /// (also three-by-one moves; at most 1.3 %). Each move costs the integral of pace along it.
-    #[arg(long, default_value = "16")]
-    pub moves: Neighbourhood,
-
-    /// Cell size in metres when warping a geographic raster (default: its own resolution).
-    #[arg(long)]
-    pub cell: Option<f64>,
 
     /// Compression of the output GeoTIFFs.
     #[arg(long, value_enum, default_value = "deflate")]
@@ -624,26 +557,6 @@ fn write_text(path: &Path, text: &str) -> Result<()> {
     std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }
 
-fn scenario(args: &Args) -> Result<Scenario> {
-    let s = if let Some(path) = &args.scenario {
-        let text = std::fs::read_to_string(path).map_err(|e| CatchmentsError::Scenario {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
-        toml::from_str::<Scenario>(&text).map_err(|e| CatchmentsError::Scenario {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?
-    } else {
-        args.preset.unwrap_or(Preset::Walking).scenario()
-    };
-    s.validate().map_err(|e| CatchmentsError::Scenario {
-        path: args.scenario.clone().unwrap_or_default(),
-        reason: e.to_string(),
-    })?;
-    Ok(s)
-}
-
 fn check_args(args: &Args) -> Result<Vec<f64>> {
     if let Some(m) = args.max_minutes {
         if !(m.is_finite() && m > 0.0) {
@@ -672,25 +585,21 @@ fn check_args(args: &Args) -> Result<Vec<f64>> {
 /// The options of the shared pipeline ([`chaski_analysis::travel`]) for `args`.
 fn access_options(args: &Args) -> TravelOptions {
     TravelOptions {
-        dem: args.dem.clone(),
-        facilities: args.facilities.clone(),
-        villages: args.villages.clone(),
+        dem: args.surface.dem.clone(),
+        facilities: args.surface.facilities.clone(),
+        villages: args.surface.villages.clone(),
         all_villages: args.all_villages,
         districts: args.districts.clone(),
-        paths: args.paths.clone(),
-        roads: args.roads.clone(),
-        rivers: args.rivers.clone(),
+        paths: args.surface.paths.clone(),
+        roads: args.surface.roads.clone(),
+        rivers: args.surface.rivers.clone(),
         category: args.category.clone(),
         birth_care: args.birth_care,
-        cell: args.cell,
-        model: match (&args.friction, args.friction_unit) {
-            (None, _) => SurfaceModel::Terrain,
-            (Some(_), FrictionUnit::Kmh) => SurfaceModel::SpeedKmh,
-            (Some(_), FrictionUnit::SPerM) => SurfaceModel::SecondsPerMetre,
-        },
+        cell: args.surface.cell,
+        model: args.surface.model(),
         max_cells: None,
-        land_cover: args.land_cover.clone(),
-        neighbourhood: args.moves,
+        land_cover: args.surface.land_cover.clone(),
+        neighbourhood: args.surface.moves,
     }
 }
 
@@ -749,7 +658,11 @@ fn run_pipeline(store_path: &Path, args: &Args) -> Result<ExitCode> {
     stages.next("reading the store and the raster");
     // A raster file (GDAL) is read on the other core while the store (SQLite)
     // opens and its layers are read.
-    let file = args.friction.as_ref().or(args.dem_file.as_ref());
+    let file = args
+        .surface
+        .friction
+        .as_ref()
+        .or(args.surface.dem_file.as_ref());
     let (layers, input) = std::thread::scope(|s| -> Result<_> {
         let raster = file.map(|f| s.spawn(move || chaski_io::raster::read_raster(f)));
         let store = crate::store::open(store_path)?;
@@ -763,8 +676,8 @@ fn run_pipeline(store_path: &Path, args: &Args) -> Result<ExitCode> {
         } else {
             let dem = chaski_analysis::travel::find_dem(
                 store.as_ref(),
-                args.dem.as_deref(),
-                args.land_cover.as_deref(),
+                args.surface.dem.as_deref(),
+                args.surface.land_cover.as_deref(),
             )?;
             let r = store
                 .read_raster(&dem)
@@ -777,11 +690,11 @@ fn run_pipeline(store_path: &Path, args: &Args) -> Result<ExitCode> {
     stages.end("read");
 
     stages.next("projecting the raster");
-    if args.friction.is_some() {
+    if args.surface.friction.is_some() {
         for (o, v) in [
-            ("paths", &args.paths),
-            ("roads", &args.roads),
-            ("rivers", &args.rivers),
+            ("paths", &args.surface.paths),
+            ("roads", &args.surface.roads),
+            ("rivers", &args.surface.rivers),
         ] {
             if v.is_some() {
                 tracing::warn!("--{o} is ignored with --friction");
@@ -799,10 +712,10 @@ fn run_pipeline(store_path: &Path, args: &Args) -> Result<ExitCode> {
     stages.end("project");
 
     stages.next("building the travel surface");
-    let scenario = if args.friction.is_some() {
+    let scenario = if args.surface.friction.is_some() {
         Scenario::walking()
     } else {
-        scenario(args)?
+        args.surface.scenario()?
     };
     let scenario_name = inputs.scenario_name(&scenario);
     let surface = inputs.surface(&scenario)?;
@@ -816,11 +729,11 @@ fn run_pipeline(store_path: &Path, args: &Args) -> Result<ExitCode> {
         &surface,
         &scenario_name,
         &inputs.facilities,
-        &format!("layer '{}'", args.facilities),
+        &format!("layer '{}'", args.surface.facilities),
         RunSettings {
             direction,
             max_minutes: args.max_minutes,
-            neighbourhood: args.moves,
+            neighbourhood: args.surface.moves,
         },
     )?;
     drop(surface);
@@ -875,7 +788,7 @@ fn run_pipeline(store_path: &Path, args: &Args) -> Result<ExitCode> {
     writeln!(
         text,
         "catchments: {scenario_name}, {direction}; facilities in '{}' matching {}: {}, {used} used as sources{}",
-        args.facilities,
+        args.surface.facilities,
         filter.describe(),
         inputs.facilities.len(),
         if skipped > 0 {
@@ -926,7 +839,7 @@ fn run_pipeline(store_path: &Path, args: &Args) -> Result<ExitCode> {
         writeln!(
             text,
             "villages of '{}': {} listed{}: {}; {beyond}",
-            args.villages,
+            args.surface.villages,
             result.places.len(),
             if inputs.outside_extent > 0 && !args.all_villages {
                 format!(

@@ -8,8 +8,10 @@ mod import;
 mod output;
 mod report;
 mod serve;
+mod site;
 mod store;
 mod summary;
+mod surface;
 mod tokens;
 
 use anyhow::Result;
@@ -62,6 +64,8 @@ enum Command {
     Places(households::PlacesArgs),
     /// District report for the participatory budget: villages, access to care, water, households at risk (HTML, CSV, JSON).
     Report(report::Args),
+    /// Where to open maternity waiting homes: maximal covering, p-median, set covering or capacitated two-level siting.
+    Site(Box<site::Args>),
 }
 
 fn main() -> ExitCode {
@@ -108,5 +112,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Households(args) => households::run(&cli.store, args),
         Command::Places(args) => households::run_places(&cli.store, args),
         Command::Report(args) => report::run(&cli.store, &args),
+        Command::Site(args) => site::run(&cli.store, &args),
     }
 }

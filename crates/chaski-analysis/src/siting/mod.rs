@@ -50,6 +50,7 @@ mod matrix;
 pub mod max_covering;
 pub mod milp;
 pub mod p_median;
+pub mod plan;
 pub mod search;
 pub mod set_covering;
 

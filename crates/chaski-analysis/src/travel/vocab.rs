@@ -48,7 +48,7 @@ pub enum VocabError {
     },
 }
 
-fn not_one_of(value: &str, expected: &'static str) -> VocabError {
+pub(crate) fn not_one_of(value: &str, expected: &'static str) -> VocabError {
     VocabError::NotOneOf {
         value: value.to_owned(),
         expected,

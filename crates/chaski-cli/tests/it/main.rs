@@ -18,5 +18,6 @@ mod gis_clients;
 mod imports;
 mod report;
 mod serve;
+mod site;
 mod store;
 mod summary;

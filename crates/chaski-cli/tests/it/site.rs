@@ -1,0 +1,163 @@
+//! `chaski site` on the demo region: the optimum equals a brute force over
+//! the matrix the command exported, the same run on that matrix
+//! (`--matrix`, `--demand-file`) gives the same homes, and bad options are
+//! named.
+
+use crate::common::{chaski, demo_store, text};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+fn ok(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+fn rows(path: &Path) -> Vec<Vec<String>> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    r.records()
+        .map(|x| x.unwrap().iter().map(str::to_owned).collect())
+        .collect()
+}
+
+fn json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn demo_siting_equals_brute_force_and_its_own_matrix() {
+    let (dir, store) = demo_store();
+    let out = dir.path().join("site");
+    ok(&chaski(
+        &store,
+        &[
+            "site",
+            "--out",
+            out.to_str().unwrap(),
+            "--homes",
+            "2",
+            "--minutes",
+            "60",
+            "--candidates",
+            "facilities",
+        ],
+    ));
+    // Independent optimum: every pair of candidates, demand within 60 min.
+    let demand: BTreeMap<String, f64> = rows(&out.join("demand.csv"))
+        .into_iter()
+        .map(|r| (r[0].clone(), r[1].parse().unwrap()))
+        .collect();
+    let mut reach: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for r in rows(&out.join("matrix.csv")) {
+        let minutes: f64 = r[2].parse().unwrap();
+        assert!((0.0..=60.0).contains(&minutes), "{r:?}");
+        reach.entry(r[1].clone()).or_default().insert(r[0].clone());
+    }
+    let sites: Vec<&String> = reach.keys().collect();
+    assert!(
+        sites.len() >= 3,
+        "{} candidates reach a village",
+        sites.len()
+    );
+    let mut best = 0.0f64;
+    for (i, a) in sites.iter().enumerate() {
+        for b in &sites[i + 1..] {
+            let covered: f64 = reach[*a].union(&reach[*b]).map(|v| demand[v]).sum();
+            best = best.max(covered);
+        }
+    }
+    let answer = json(&out.join("siting.json"));
+    let objective = answer["objective"].as_f64().unwrap();
+    assert!(
+        (objective - best).abs() < 1e-6 * best.max(1.0),
+        "{objective} vs {best}"
+    );
+    assert_eq!(answer["status"], "optimal");
+    assert!((answer["covered_after"].as_f64().unwrap() - best).abs() < 1e-6 * best);
+    let chosen = |a: &Value| -> Vec<String> {
+        a["chosen"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["code"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(chosen(&answer).len(), 2);
+    // The curve adds up to the objective.
+    let gains: f64 = rows(&out.join("curve.csv"))
+        .iter()
+        .map(|r| r[4].parse::<f64>().unwrap())
+        .sum();
+    assert!((gains - objective).abs() < 1e-6 * objective.max(1.0));
+    // The same siting on the exported numbers.
+    let again = dir.path().join("again");
+    ok(&chaski(
+        &store,
+        &[
+            "site",
+            "--out",
+            again.to_str().unwrap(),
+            "--homes",
+            "2",
+            "--minutes",
+            "60",
+            "--matrix",
+            out.join("matrix.csv").to_str().unwrap(),
+            "--demand-file",
+            out.join("demand.csv").to_str().unwrap(),
+        ],
+    ));
+    let other = json(&again.join("siting.json"));
+    assert_eq!(other["objective"].as_f64(), Some(objective));
+    assert_eq!(chosen(&other).len(), 2);
+    let covered = |codes: &[String]| -> f64 {
+        let all: BTreeSet<&String> = codes.iter().flat_map(|c| &reach[c]).collect();
+        all.into_iter().map(|v| demand[v]).sum()
+    };
+    assert!((covered(&chosen(&other)) - best).abs() < 1e-6 * best);
+}
+
+#[test]
+fn siting_errors_name_what_is_wrong() {
+    let (dir, store) = demo_store();
+    let out = dir.path().join("site");
+    let o = out.to_str().unwrap();
+    for (args, expected) in [
+        (vec!["--minutes", "-5"], "--minutes -5"),
+        (vec!["--existing", "NOPE-1"], "existing home 'NOPE-1'"),
+        (vec!["--model", "tsp"], "covering, p-median"),
+        (vec!["--birth-rate", "2"], "--birth-rate 2"),
+        (vec!["--homes", "0"], "--homes 0"),
+    ] {
+        let mut all = vec!["site", "--out", o, "--candidates", "facilities"];
+        all.extend(args.iter().copied());
+        let r = chaski(&store, &all);
+        assert!(!r.status.success(), "{args:?} succeeded");
+        let e = text(&r.stderr);
+        assert!(e.contains(expected), "{args:?}: {e}");
+    }
+    let bad = dir.path().join("m.csv");
+    std::fs::write(&bad, "village,candidate,minutes\nA,H,x\n").unwrap();
+    let r = chaski(
+        &store,
+        &[
+            "site",
+            "--out",
+            o,
+            "--matrix",
+            bad.to_str().unwrap(),
+            "--demand-file",
+            bad.to_str().unwrap(),
+        ],
+    );
+    let e = text(&r.stderr);
+    assert!(
+        e.contains("row 2, column 'minutes'") && e.contains("m.csv"),
+        "{e}"
+    );
+}
