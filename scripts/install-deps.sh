@@ -8,6 +8,8 @@ APT_PACKAGES=(
   libproj-dev   # PROJ 9.1: coordinate transformations (chaski-io)
   libsqlite3-dev # SQLite, shared with GDAL: the GeoPackage store
   pkg-config
+  cmake         # builds HiGHS from source (the MILP solver of chaski site, crate highs)
+  g++           # HiGHS is C++
   libclang-dev  # bindgen in proj-sys
   gdal-bin      # ogr2ogr/ogrinfo: reference tool in tests
   python3-gdal  # validate_gpkg.py: GDAL's GeoPackage validator in tests

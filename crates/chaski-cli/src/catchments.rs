@@ -874,6 +874,8 @@ fn run_pipeline(store_path: &Path, args: &Args) -> Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chaski_analysis::travel::SurfaceModel;
+    use chaski_analysis::travel::cost::Neighbourhood;
 
     #[test]
     fn options_follow_the_arguments() {

@@ -15,6 +15,7 @@ use chaski_analysis::siting::plan::{
 };
 use chaski_analysis::travel::vocab::Preset;
 use chaski_analysis::travel::{SurfaceModel, TravelInputs, TravelOptions, read_layers};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -213,7 +214,6 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
     write(&plan, &args.out)?;
     let s = &plan.solution;
     let mut out = std::io::stdout().lock();
-    use std::io::Write as _;
     writeln!(
         out,
         "{} with {} new home(s): objective {:.2}, bound {:.2}, gap {:.3} % ({:?}, {})",
