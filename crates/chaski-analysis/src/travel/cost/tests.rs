@@ -472,29 +472,8 @@ fn threads_give_the_one_thread_result(
     #[case] neighbourhood: Neighbourhood,
     #[case] threads: usize,
 ) {
-    use crate::travel::friction::{TerrainInputs, terrain_surface};
-    use crate::travel::scenario::Scenario;
-    // 230 x 170 cells of random speed (or random hills), nodata holes.
     let (w, h) = (230usize, 170usize);
-    let mut next = lcg(7);
-    let mut rand = move || (next() >> 40) as f32 / (1u64 << 24) as f32;
-    let mut r = flat(w, h, 1.0);
-    for (i, v) in r.data.iter_mut().enumerate() {
-        let (c, row) = ((i % w) as f32, (i / w) as f32);
-        *v = if terrain {
-            3000.0 + 40.0 * (c / 17.0).sin() * (row / 11.0).cos() + 3.0 * rand()
-        } else {
-            1.0 + 5.0 * rand()
-        };
-        if rand() < 0.04 {
-            *v = f32::NAN;
-        }
-    }
-    let surface = if terrain {
-        terrain_surface(&TerrainInputs::new(&r), &Scenario::walking()).unwrap()
-    } else {
-        CostSurface::from_speed_kmh(&r).unwrap()
-    };
+    let surface = random_surface(w, h, 7, terrain);
     let sources = [
         (3, 3),
         (200, 20),
@@ -548,23 +527,12 @@ fn threads_give_the_one_thread_result(
     assert!(one.settled > w * h / 2);
 }
 
-/// A search on the window a time limit allows gives every target the time a
-/// search of the whole surface gives it, to the bit.
-#[rstest]
-#[case::isotropic(false, Direction::ToSource, Neighbourhood::Knight16)]
-#[case::terrain_to(true, Direction::ToSource, Neighbourhood::Knight16)]
-#[case::terrain_from_24(true, Direction::FromSource, Neighbourhood::Extended24)]
-#[case::isotropic_8(false, Direction::FromSource, Neighbourhood::Queen8)]
-fn windowed_searches_equal_whole_ones(
-    #[case] terrain: bool,
-    #[case] direction: Direction,
-    #[case] neighbourhood: Neighbourhood,
-) {
-    use super::window::times_within;
+/// `w` x `h` cells of 10 m of random speed (or random hills with `terrain`),
+/// with nodata holes, from `seed`.
+fn random_surface(w: usize, h: usize, seed: u64, terrain: bool) -> CostSurface {
     use crate::travel::friction::{TerrainInputs, terrain_surface};
     use crate::travel::scenario::Scenario;
-    let (w, h) = (160usize, 120usize);
-    let mut next = lcg(11);
+    let mut next = lcg(seed);
     let mut rand = move || (next() >> 40) as f32 / (1u64 << 24) as f32;
     let mut r = flat(w, h, 1.0);
     for (i, v) in r.data.iter_mut().enumerate() {
@@ -578,11 +546,28 @@ fn windowed_searches_equal_whole_ones(
             *v = f32::NAN;
         }
     }
-    let surface = if terrain {
+    if terrain {
         terrain_surface(&TerrainInputs::new(&r), &Scenario::walking()).unwrap()
     } else {
         CostSurface::from_speed_kmh(&r).unwrap()
-    };
+    }
+}
+
+/// A search on the window a time limit allows gives every target the time a
+/// search of the whole surface gives it, to the bit.
+#[rstest]
+#[case::isotropic(false, Direction::ToSource, Neighbourhood::Knight16)]
+#[case::terrain_to(true, Direction::ToSource, Neighbourhood::Knight16)]
+#[case::terrain_from_24(true, Direction::FromSource, Neighbourhood::Extended24)]
+#[case::isotropic_8(false, Direction::FromSource, Neighbourhood::Queen8)]
+fn windowed_searches_equal_whole_ones(
+    #[case] terrain: bool,
+    #[case] direction: Direction,
+    #[case] neighbourhood: Neighbourhood,
+) {
+    use super::window::times_within;
+    let (w, h) = (160usize, 120usize);
+    let surface = random_surface(w, h, 11, terrain);
     let targets: Vec<(usize, usize)> = (0..400)
         .map(|k| ((k * 37) % (w + 3), (k * 53) % (h + 2)))
         .collect();
