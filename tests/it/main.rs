@@ -17,6 +17,7 @@ mod import;
 mod report;
 mod security;
 mod server;
+mod siting;
 mod store;
 mod support;
 mod tile_budget;

@@ -68,6 +68,7 @@ pub fn app(state: AppState) -> Router {
             axum::routing::post(accessibility::catchments),
         )
         .route("/api/whatif", axum::routing::post(whatif::create))
+        .route("/api/siting", axum::routing::post(routes::siting::siting))
         .route(
             "/api/whatif/{id}",
             get(whatif::summary).delete(whatif::delete),

@@ -52,6 +52,8 @@ pub struct AccessCache {
     results: moka::future::Cache<ResultKey, Arc<TravelResult>>,
     /// District polygons (longitude/latitude) per (data version, layer).
     districts: moka::future::Cache<(u64, String), Arc<[District]>>,
+    /// Answers of `POST /api/siting` per data version and request.
+    pub(crate) siting: moka::future::Cache<(u64, String), Arc<String>>,
     version: AtomicU64,
 }
 
@@ -80,6 +82,7 @@ impl AccessCache {
                 })
                 .build(),
             districts: moka::future::Cache::builder().max_capacity(4).build(),
+            siting: moka::future::Cache::builder().max_capacity(16).build(),
             version: AtomicU64::new(u64::MAX),
         }
     }
@@ -103,6 +106,7 @@ impl AccessCache {
             self.inputs.invalidate_all();
             self.results.invalidate_all();
             self.districts.invalidate_all();
+            self.siting.invalidate_all();
         }
         Ok(v)
     }

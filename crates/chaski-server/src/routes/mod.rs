@@ -22,6 +22,7 @@ pub mod clusters;
 pub mod households;
 pub mod report;
 pub mod shared;
+pub mod siting;
 pub mod styles;
 pub mod tiles;
 pub mod viewer;
