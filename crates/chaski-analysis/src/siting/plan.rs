@@ -19,7 +19,9 @@
 //! births the beds can take (`beds × 365 / stay_days` a year per home).
 
 use super::milp::MilpBackend;
-use super::{Candidate, Objective, SitingError, SitingProblem, Solution, SolveOptions};
+use super::{
+    Candidate, Objective, SitingError, SitingProblem, Solution, SolveOptions, SolveStatus,
+};
 use crate::travel::cost::Direction;
 use crate::travel::scenario::Scenario;
 use crate::travel::vocab::{BirthCareFilter, VocabError, not_one_of};
@@ -727,7 +729,12 @@ impl Plan {
             "objective": s.objective,
             "bound": s.bound,
             "gap": s.gap,
-            "status": format!("{:?}", s.status).to_lowercase(),
+            "status": match s.status {
+                SolveStatus::Optimal => "optimal",
+                SolveStatus::GapLimit => "gap_limit",
+                SolveStatus::TimeLimit => "time_limit",
+                SolveStatus::HeuristicOnly => "heuristic_only",
+            },
             "method": s.method,
             "total_demand": s.total_demand,
             "covered_before": s.covered_before,
