@@ -9,41 +9,13 @@ use chaski_analysis::travel::cost::{CostSurface, SearchOptions, travel_time};
 use chaski_analysis::travel::friction::{TerrainInputs, terrain_surface};
 use chaski_analysis::travel::hydrology::flow_grid;
 use chaski_analysis::travel::scenario::Scenario;
+use chaski_benches::andean_dem as dem;
 use chaski_core::raster::Raster;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::time::Duration;
 
-const CELL: f64 = 30.0;
 const NODATA: f32 = -9999.0;
-
-/// Andean-like terrain: long ridges and valleys plus shorter relief, 1.5-4.5 km.
-fn dem(width: usize, height: usize, basin: bool) -> Raster<f32> {
-    let mut r = Raster::filled(
-        width,
-        height,
-        [560_000.0, CELL, 0.0, 8_560_000.0, 0.0, -CELL],
-        Some(32718),
-        0f32,
-    );
-    r.nodata = Some(f64::from(NODATA));
-    let (cx, cy) = (width as f64 / 2.0, height as f64 / 2.0);
-    for row in 0..height {
-        for col in 0..width {
-            let (x, y) = (col as f64, row as f64);
-            let inside = ((x - cx) / cx).powi(2) + ((y - cy) / cy).powi(2) <= 0.9;
-            r.data[row * width + col] = if basin && !inside {
-                NODATA
-            } else {
-                (3000.0
-                    + 900.0 * (x / 310.0).sin() * (y / 270.0).cos()
-                    + 250.0 * (x / 41.0 + y / 57.0).sin()
-                    + 60.0 * (x / 9.0).cos() * (y / 11.0).sin()) as f32
-            };
-        }
-    }
-    r
-}
 
 /// `n` sources on passable cells spread over the grid (deterministic).
 fn sources(surface: &CostSurface, n: usize) -> Vec<(usize, usize)> {
