@@ -266,11 +266,7 @@ impl SitingModel for Capacitated<'_> {
                 });
             }
         }
-        rows.push(MilpRow {
-            lower: p as f64,
-            upper: p as f64,
-            entries: (0..nx).map(|q| (q, 1.0)).collect(),
-        });
+        rows.push(MilpRow::exactly(p, nx));
         let open = ctx.open_mask(warm);
         let mut init = vec![0.0; columns.len()];
         for (q, &a) in ctx.avail.iter().enumerate() {

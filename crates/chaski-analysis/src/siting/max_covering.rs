@@ -268,11 +268,7 @@ impl SitingModel for MaxCovering<'_> {
                 }
             }
         }
-        rows.push(MilpRow {
-            lower: p as f64,
-            upper: p as f64,
-            entries: (0..nx).map(|q| (q, 1.0)).collect(),
-        });
+        rows.push(MilpRow::exactly(p, nx));
         let mut init = vec![0.0; nx + villages.len()];
         let open = ctx.open_mask(warm);
         let cnt = self.counts(&open);

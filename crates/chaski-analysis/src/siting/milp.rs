@@ -79,6 +79,18 @@ pub struct MilpRow {
     pub entries: Vec<(usize, f64)>,
 }
 
+impl MilpRow {
+    /// Exactly `p` of the first `n` columns (the binary site columns) at 1:
+    /// `Σ x = p`.
+    pub fn exactly(p: usize, n: usize) -> Self {
+        Self {
+            lower: p as f64,
+            upper: p as f64,
+            entries: (0..n).map(|q| (q, 1.0)).collect(),
+        }
+    }
+}
+
 /// A mixed-integer linear programme.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MilpModel {

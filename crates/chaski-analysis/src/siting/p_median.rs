@@ -333,11 +333,7 @@ impl SitingModel for PMedian<'_> {
                     entries,
                 }),
         );
-        rows.push(MilpRow {
-            lower: p as f64,
-            upper: p as f64,
-            entries: (0..nx).map(|q| (q, 1.0)).collect(),
-        });
+        rows.push(MilpRow::exactly(p, nx));
         // Warm start: each village's best saving among the warm sites.
         let open = ctx.open_mask(warm);
         let mut init = vec![0.0; columns.len()];
