@@ -585,21 +585,11 @@ fn check_args(args: &Args) -> Result<Vec<f64>> {
 /// The options of the shared pipeline ([`chaski_analysis::travel`]) for `args`.
 fn access_options(args: &Args) -> TravelOptions {
     TravelOptions {
-        dem: args.surface.dem.clone(),
-        facilities: args.surface.facilities.clone(),
-        villages: args.surface.villages.clone(),
         all_villages: args.all_villages,
         districts: args.districts.clone(),
-        paths: args.surface.paths.clone(),
-        roads: args.surface.roads.clone(),
-        rivers: args.surface.rivers.clone(),
         category: args.category.clone(),
         birth_care: args.birth_care,
-        cell: args.surface.cell,
-        model: args.surface.model(),
-        max_cells: None,
-        land_cover: args.surface.land_cover.clone(),
-        neighbourhood: args.surface.moves,
+        ..args.surface.travel_options()
     }
 }
 

@@ -14,7 +14,7 @@ use chaski_analysis::siting::plan::{
     Referral, Request, field_values, plan, plan_from_matrix,
 };
 use chaski_analysis::travel::vocab::Preset;
-use chaski_analysis::travel::{SurfaceModel, TravelInputs, TravelOptions, read_layers};
+use chaski_analysis::travel::{TravelInputs, read_layers};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -173,19 +173,7 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
         let demand = chaski_io::tables::read_demand(demand)?;
         plan_from_matrix(&request, &rows, &demand, backend).map_err(flagged)?
     } else {
-        let opts = TravelOptions {
-            dem: args.surface.dem.clone(),
-            facilities: args.surface.facilities.clone(),
-            villages: args.surface.villages.clone(),
-            paths: args.surface.paths.clone(),
-            roads: args.surface.roads.clone(),
-            rivers: args.surface.rivers.clone(),
-            cell: args.surface.cell,
-            land_cover: args.surface.land_cover.clone(),
-            neighbourhood: args.surface.moves,
-            model: args.surface.model(),
-            ..TravelOptions::default()
-        };
+        let opts = args.surface.travel_options();
         let store = crate::store::open(store_path)?;
         let layers = read_layers(store.as_ref(), &opts)?;
         if let Some(field) = &args.demand {
@@ -269,35 +257,4 @@ fn write(plan: &Plan, out: &Path) -> Result<()> {
     write_table(&out.join("matrix.csv"), plan.matrix_table())?;
     write_table(&out.join("demand.csv"), plan.demand_table())?;
     Ok(())
-}
-
-impl SurfaceArgs {
-    /// How the raster becomes a surface.
-    pub fn model(&self) -> SurfaceModel {
-        match (&self.friction, self.friction_unit) {
-            (None, _) => SurfaceModel::Terrain,
-            (Some(_), crate::surface::FrictionUnit::Kmh) => SurfaceModel::SpeedKmh,
-            (Some(_), crate::surface::FrictionUnit::SPerM) => SurfaceModel::SecondsPerMetre,
-        }
-    }
-
-    /// The raster of the surface: `--friction` or `--dem-file`, else the store's DEM;
-    /// and its name in messages.
-    pub fn raster(
-        &self,
-        store: &dyn chaski_core::store::Store,
-    ) -> Result<(chaski_core::raster::Raster<f32>, String)> {
-        if let Some(f) = self.friction.as_ref().or(self.dem_file.as_ref()) {
-            return Ok((chaski_io::raster::read_raster(f)?, f.display().to_string()));
-        }
-        let dem = chaski_analysis::travel::find_dem(
-            store,
-            self.dem.as_deref(),
-            self.land_cover.as_deref(),
-        )?;
-        let r = store
-            .read_raster(&dem)
-            .with_context(|| format!("reading the DEM '{dem}' from the store"))?;
-        Ok((r, format!("'{dem}'")))
-    }
 }

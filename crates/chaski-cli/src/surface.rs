@@ -2,10 +2,11 @@
 //! the DEM or friction raster, the layers burned into it, the scenario and
 //! the moves of the search.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use chaski_analysis::travel::cost::Neighbourhood;
 use chaski_analysis::travel::scenario::Scenario;
 use chaski_analysis::travel::vocab::Preset;
+use chaski_analysis::travel::{SurfaceModel, TravelOptions};
 use std::path::PathBuf;
 
 /// Unit of a `--friction` raster.
@@ -109,5 +110,54 @@ impl SurfaceArgs {
                 reason: e.to_string(),
             })?;
         Ok(s)
+    }
+}
+
+impl SurfaceArgs {
+    /// The options of the shared pipeline ([`chaski_analysis::travel`]) these
+    /// flags set (no facility filter, villages in the raster's extent, no districts).
+    pub fn travel_options(&self) -> TravelOptions {
+        TravelOptions {
+            dem: self.dem.clone(),
+            facilities: self.facilities.clone(),
+            villages: self.villages.clone(),
+            paths: self.paths.clone(),
+            roads: self.roads.clone(),
+            rivers: self.rivers.clone(),
+            cell: self.cell,
+            model: self.model(),
+            land_cover: self.land_cover.clone(),
+            neighbourhood: self.moves,
+            ..TravelOptions::default()
+        }
+    }
+
+    /// How the raster becomes a surface.
+    pub fn model(&self) -> SurfaceModel {
+        match (&self.friction, self.friction_unit) {
+            (None, _) => SurfaceModel::Terrain,
+            (Some(_), FrictionUnit::Kmh) => SurfaceModel::SpeedKmh,
+            (Some(_), FrictionUnit::SPerM) => SurfaceModel::SecondsPerMetre,
+        }
+    }
+
+    /// The raster of the surface: `--friction` or `--dem-file`, else the store's DEM;
+    /// and its name in messages.
+    pub fn raster(
+        &self,
+        store: &dyn chaski_core::store::Store,
+    ) -> Result<(chaski_core::raster::Raster<f32>, String)> {
+        if let Some(f) = self.friction.as_ref().or(self.dem_file.as_ref()) {
+            return Ok((chaski_io::raster::read_raster(f)?, f.display().to_string()));
+        }
+        let dem = chaski_analysis::travel::find_dem(
+            store,
+            self.dem.as_deref(),
+            self.land_cover.as_deref(),
+        )?;
+        let r = store
+            .read_raster(&dem)
+            .with_context(|| format!("reading the DEM '{dem}' from the store"))?;
+        Ok((r, format!("'{dem}'")))
     }
 }
