@@ -1,17 +1,24 @@
 //! `POST /api/siting` through `app(state)` with `oneshot`, on the demo region:
 //! the same homes and figures as `chaski site`'s pipeline called directly,
-//! every caller answered alike (no household data in it), bad members named.
+//! every caller answered alike (no household data in it), bad members named;
+//! with demand from households, each caller counts only what its rights allow
+//! (tried as an attacker: no token, a bad token, another sector's CHA, an
+//! analyst moving a small count).
 
-use crate::support::{call, config};
+use crate::support::{bearer, call, config, demo_store};
 use axum::http::StatusCode;
 use chaski_analysis::siting::plan::{CandidateKind, Candidates, Request, plan};
 use chaski_analysis::travel::scenario::Scenario;
 use chaski_analysis::travel::{TravelInputs, TravelOptions};
+use chaski_core::auth::{Access, MemoryTokenStore, Role, TokenStore};
+use chaski_core::layer::Layer;
 use chaski_core::layer::LayerKind;
 use chaski_core::store::memory::MemoryStore;
 use chaski_core::store::{Store, WriteMode};
+use chaski_core::value::Value as Field;
 use chaski_server::state::AppState;
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 fn store() -> MemoryStore {
@@ -120,4 +127,204 @@ async fn bad_siting_requests_are_named() {
         assert_eq!(r.status, status, "{body}: {}", r.text());
         assert!(r.text().contains(expected), "{body}: {}", r.text());
     }
+}
+
+/// Pregnant women per community, counted from the layer by hand, over the
+/// households `keep` admits.
+fn pregnant_by_village(h: &Layer, keep: impl Fn(&str) -> bool) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    for f in &h.features {
+        let text = |name: &str| {
+            h.value(f, name)
+                .as_str()
+                .unwrap_or_default()
+                .trim()
+                .to_owned()
+        };
+        if !keep(&text("cha_sector")) {
+            continue;
+        }
+        let n = h.value(f, "pregnant").as_i64().unwrap_or(0).max(0) as u64;
+        *out.entry(text("community")).or_default() += n;
+    }
+    out
+}
+
+/// Demand per village code of an answer.
+fn demand_of(j: &Value) -> BTreeMap<String, f64> {
+    j["villages"]["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let p = &f["properties"];
+            (
+                p["code"].as_str().unwrap().to_owned(),
+                p["demand"].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+// Shown demand is exact: 0, 2.5 or a multiple of 5.
+#[allow(clippy::float_cmp)]
+async fn household_demand_follows_the_callers_rights() {
+    let (store, households, _) = demo_store();
+    let region = chaski_demo::generate(&chaski_demo::DemoOptions::default());
+    store.write_raster("dem", &region.dem).unwrap();
+    let store = Arc::new(store);
+    let tokens = Arc::new(MemoryTokenStore::new());
+    let mk = |role, scope: Option<&str>| {
+        tokens
+            .create(
+                &Access::new(role, scope.map(str::to_owned), false).unwrap(),
+                None,
+            )
+            .unwrap()
+    };
+    let sector = households.value(&households.features[0], "cha_sector");
+    let sector = sector.as_str().unwrap().trim().to_owned();
+    let (admin, analyst, cha) = (
+        mk(Role::Admin, None),
+        mk(Role::Analyst, None),
+        mk(Role::Cha, Some(&sector)),
+    );
+    let st = AppState::new(store.clone() as Arc<dyn Store>, config())
+        .unwrap()
+        .with_tokens(tokens.clone());
+    let body = r#"{"homes": 2, "minutes": 90, "candidates": "facilities", "demand_households": "pregnant", "heuristic": true}"#;
+    let post = |auth: Option<String>, body: &'static str| {
+        let st = st.clone();
+        async move {
+            call(
+                &st,
+                "POST",
+                "/api/siting",
+                auth.as_deref(),
+                Some(("application/json", body.into())),
+            )
+            .await
+        }
+    };
+
+    // No token, a malformed and an unknown token: 401, nothing computed, audited.
+    for auth in [None, Some("Basic x".to_owned()), Some(bearer("chk_nope"))] {
+        let r = post(auth.clone(), body).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{auth:?}: {}", r.text());
+        assert!(r.json()["error"].as_str().is_some(), "{auth:?}");
+    }
+    let refused = tokens.access_log().unwrap();
+    assert_eq!(
+        refused
+            .iter()
+            .filter(|e| e.what == "POST /api/siting" && e.status == 401)
+            .count(),
+        3
+    );
+    // The same body without household demand stays open to everyone.
+    let open = post(
+        None,
+        r#"{"homes": 2, "minutes": 90, "candidates": "facilities"}"#,
+    )
+    .await;
+    assert_eq!(open.status, StatusCode::OK, "{}", open.text());
+
+    let villages: Vec<String> = demand_of(&open.json()).into_keys().collect();
+    let exact_all = pregnant_by_village(&households, |_| true);
+    let exact_cha = pregnant_by_village(&households, |s| s == sector);
+    let expected = |counts: &BTreeMap<String, u64>| -> BTreeMap<String, f64> {
+        villages
+            .iter()
+            .map(|v| (v.clone(), counts.get(v).copied().unwrap_or(0) as f64))
+            .collect()
+    };
+
+    // Admin: every household, exactly; private answer, logged with the token id.
+    let r = post(Some(bearer(&admin.1)), body).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.headers["cache-control"], "private, no-store");
+    let j = r.json();
+    assert_eq!(j["demand"]["source"], "households");
+    assert_eq!(j["demand"]["protected"], false);
+    assert_eq!(demand_of(&j), expected(&exact_all));
+    assert!(
+        tokens
+            .access_log()
+            .unwrap()
+            .iter()
+            .any(|e| e.what == "POST /api/siting"
+                && e.status == 200
+                && e.who.as_deref() == Some(admin.0.id.as_str()))
+    );
+
+    // A CHA: only its own sector's households; the others' pregnant women are
+    // not in its answer (another scope's villages weigh 0).
+    let r = post(Some(bearer(&cha.1)), body).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let mine = demand_of(&r.json());
+    assert_eq!(mine, expected(&exact_cha));
+    assert!(
+        exact_all
+            .iter()
+            .any(|(v, n)| *n > 0 && mine.get(v) == Some(&0.0))
+    );
+
+    // An analyst: the published table only. Every village is 0, the weight of a
+    // suppressed cell, or a multiple of 5 within 2 of its count.
+    let r = post(Some(bearer(&analyst.1)), body).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let j = r.json();
+    assert_eq!(j["demand"]["protected"], true);
+    let shown = demand_of(&j);
+    let small: Vec<&String> = villages
+        .iter()
+        .filter(|v| (1..5).contains(&exact_all.get(*v).copied().unwrap_or(0)))
+        .collect();
+    for (v, d) in &shown {
+        let n = exact_all.get(v).copied().unwrap_or(0) as f64;
+        assert!(
+            *d == 0.0 && n == 0.0 || *d == 2.5 || (d % 5.0 == 0.0 && (d - n).abs() <= 2.0),
+            "{v}: {n} shown as {d}"
+        );
+    }
+    for v in &small {
+        assert_eq!(shown[*v], 2.5, "{v} holds 1 to 4 pregnant women");
+    }
+    // The attack: move one small village from 1..4 to another count of 1..4 (a
+    // new pregnancy in a tiny village). With ≥ 2 primary cells holding ≥ k + 4
+    // women, the published table, and so the whole answer, is unchanged.
+    let k = small.len() as u64;
+    let h: u64 = small.iter().map(|v| exact_all[*v]).sum();
+    assert!(
+        k >= 2 && h >= k + 4,
+        "the demo has small villages: k {k}, H {h}"
+    );
+    let target = small[0].clone();
+    let before = exact_all[&target];
+    let mut moved = households.clone();
+    let pregnant = moved.field_index("pregnant").unwrap();
+    let f = moved
+        .features
+        .iter_mut()
+        .find(|f| {
+            households.value(f, "community").as_str().map(str::trim) == Some(target.as_str())
+                && (before > 1 || households.value(f, "pregnant").as_i64() == Some(0))
+        })
+        .unwrap();
+    let old = f.values[pregnant].as_i64().unwrap_or(0);
+    let new = if before > 1 { old - 1 } else { old + 1 };
+    f.values[pregnant] = Field::Int(new);
+    store.write_layer(&moved, WriteMode::Replace).unwrap();
+    let again = post(Some(bearer(&analyst.1)), body).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(
+        again.body,
+        r.body,
+        "{target}: {before} → {} changed the answer",
+        (before as i64) - old + new
+    );
+    // ... while the admin sees the change.
+    let admin_again = demand_of(&post(Some(bearer(&admin.1)), body).await.json());
+    assert_ne!(admin_again[&target], before as f64);
 }

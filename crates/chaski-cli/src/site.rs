@@ -9,12 +9,14 @@ use crate::output::csv_writer;
 use crate::surface::SurfaceArgs;
 use anyhow::{Context, Result};
 use chaski_analysis::siting::SolveOptions;
+use chaski_analysis::siting::households::HouseholdDemand;
 use chaski_analysis::siting::plan::{
     CandidateKind, Candidates, DEFAULT_BIRTH_RATE, DEFAULT_STAY_DAYS, Demand, Model, Plan,
     Referral, Request, field_values, plan, plan_from_matrix,
 };
 use chaski_analysis::travel::vocab::Preset;
 use chaski_analysis::travel::{TravelInputs, read_layers};
+use chaski_core::auth::{Access, Role};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -63,6 +65,12 @@ pub struct Args {
     /// without population.
     #[arg(long, conflicts_with_all = ["birth_rate", "demand"])]
     pub demand_per_village: Option<f64>,
+
+    /// Demand counted from the household records: the sum of this numeric or yes/no
+    /// field (e.g. pregnant) over each village's households, as its published table
+    /// (cells under 5 suppressed and weighed 2.5, others rounded to 5).
+    #[arg(long, value_name = "FIELD", conflicts_with_all = ["birth_rate", "demand", "demand_per_village", "matrix"])]
+    pub demand_households: Option<String>,
 
     /// Time limit of the matrix, minutes (default: --minutes; p-median 4 × --minutes, at least 480).
     #[arg(long)]
@@ -158,6 +166,29 @@ fn flagged(e: chaski_analysis::siting::plan::PlanError) -> anyhow::Error {
     }
 }
 
+/// Demand `field` of the store's household layers per village of `inputs`,
+/// as an analyst may know it: the published table.
+fn household_demand(
+    store: &dyn chaski_core::store::Store,
+    inputs: &TravelInputs,
+    field: &str,
+) -> Result<HouseholdDemand> {
+    let mut layers = Vec::new();
+    for info in store.layers()? {
+        if info.kind == chaski_core::layer::LayerKind::Households {
+            layers.push(store.read_layer(&info.name)?);
+        }
+    }
+    let villages: Vec<String> = inputs
+        .places
+        .iter()
+        .map(|p| p.village.code.clone())
+        .collect();
+    let analyst = Access::new(Role::Analyst, None, false)?;
+    HouseholdDemand::of(&layers, field, &analyst, &villages)
+        .with_context(|| format!("--demand-households {field}"))
+}
+
 /// Run `chaski site`.
 pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
     let start = Instant::now();
@@ -194,6 +225,9 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
             &opts,
             &chaski_io::crs::ProjProjections,
         )?;
+        if let Some(field) = &args.demand_households {
+            request.demand = Demand::Households(household_demand(store.as_ref(), &inputs, field)?);
+        }
         let scenario = args.surface.scenario()?;
         plan(&inputs, &scenario, &request, backend).map_err(flagged)?
     };

@@ -6,7 +6,9 @@
 //!
 //! **Demand** per village is expected births per year, population × crude
 //! birth rate ([`DEFAULT_BIRTH_RATE`]), or any numeric field of the villages
-//! layer ([`Demand::Field`]), or given per village code (a demand table).
+//! layer ([`Demand::Field`]), or the pregnant women (any numeric field) of the
+//! household records under the caller's access rules ([`Demand::Households`],
+//! [`super::households`]), or given per village code (a demand table).
 //!
 //! **Candidates** are the facilities with birth care (basic or complete), every
 //! facility, every village, or points given by the caller. Existing homes are
@@ -33,6 +35,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::TravelMatrix;
+use super::households::HouseholdDemand;
 
 /// Default crude birth rate: births per inhabitant per year. INEI publishes
 /// the rate by department in its population estimates and projections; Peru's
@@ -161,6 +164,27 @@ pub enum Demand {
     /// The same demand in every village (villages counted, not births: for
     /// data without population).
     Uniform(f64),
+    /// Counted from the household records, as the caller may know them
+    /// ([`HouseholdDemand::of`]).
+    Households(HouseholdDemand),
+}
+
+impl Demand {
+    /// Where the demand comes from, for answers.
+    pub fn to_json(&self) -> Json {
+        match self {
+            Self::BirthRate(rate) => json!({"source": "birth_rate", "birth_rate": rate}),
+            Self::Field(field, _) => json!({"source": "field", "field": field}),
+            Self::Uniform(d) => json!({"source": "per_village", "per_village": d}),
+            Self::Households(h) => json!({
+                "source": "households",
+                "field": h.field,
+                "protected": h.protected,
+                "households": h.households,
+                "outside_villages": h.outside,
+            }),
+        }
+    }
 }
 
 /// The second level of the two-level model: homes within reach of complete
@@ -334,6 +358,9 @@ pub enum PlanError {
         /// What is wrong.
         reason: String,
     },
+    /// Demand from households cannot be counted for this caller.
+    #[error("demand from households: {0}")]
+    Households(String),
     /// Travel time could not be computed.
     #[error(transparent)]
     Travel(#[from] TravelError),
@@ -430,6 +457,7 @@ pub fn plan(
                 p.village.population.unwrap_or(0) as f64 * rate
             }
             Demand::Field(_, values) => values.get(&p.village.code).copied().unwrap_or(0.0),
+            Demand::Households(h) => h.values.get(&p.village.code).copied().unwrap_or(0.0),
             Demand::Uniform(d) => *d,
         };
         villages.push(Site {
@@ -726,6 +754,7 @@ impl Plan {
             "homes": self.request.homes,
             "minutes": self.request.minutes,
             "matrix_minutes": self.matrix_minutes,
+            "demand": self.request.demand.to_json(),
             "objective": s.objective,
             "bound": s.bound,
             "gap": s.gap,

@@ -161,3 +161,78 @@ fn siting_errors_name_what_is_wrong() {
         "{e}"
     );
 }
+
+#[test]
+// Shown demand is exact: 0, 2.5 or a multiple of 5.
+#[allow(clippy::float_cmp)]
+fn household_demand_is_the_published_table() {
+    let (dir, store) = demo_store();
+    let out = dir.path().join("site");
+    let o = out.to_str().unwrap();
+    let stdout = ok(&chaski(
+        &store,
+        &[
+            "site",
+            "--out",
+            o,
+            "--homes",
+            "2",
+            "--candidates",
+            "facilities",
+            "--demand-households",
+            "pregnant",
+        ],
+    ));
+    assert!(stdout.contains("2 new home(s)"), "{stdout}");
+    // Pregnant women per community, by hand from the demo's households file.
+    let mut exact: BTreeMap<String, u64> = BTreeMap::new();
+    let mut r = csv::Reader::from_path(dir.path().join("demo/households.csv")).unwrap();
+    let header = r.headers().unwrap().clone();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (community, pregnant) = (col("community"), col("pregnant"));
+    for rec in r.records() {
+        let rec = rec.unwrap();
+        *exact.entry(rec[community].to_owned()).or_default() +=
+            rec[pregnant].parse::<u64>().unwrap_or(0);
+    }
+    let demand = rows(&out.join("demand.csv"));
+    assert!(demand.len() > 10);
+    let mut small = 0;
+    for row in &demand {
+        let n = exact.get(&row[0]).copied().unwrap_or(0);
+        let shown: f64 = row[1].parse().unwrap();
+        match n {
+            0 => assert_eq!(shown, 0.0, "{row:?}"),
+            1..=4 => {
+                small += 1;
+                assert_eq!(shown, 2.5, "{row:?}: {n} women must not show");
+            }
+            // Shown rounded to 5, or suppressed with the others.
+            _ => assert!(
+                shown == 2.5 || shown == (5 * ((n + 2) / 5)) as f64,
+                "{row:?}: {n}"
+            ),
+        }
+    }
+    assert!(small > 0, "the demo has villages of 1 to 4 pregnant women");
+    let j = json(&out.join("siting.json"));
+    assert_eq!(j["demand"]["source"], "households");
+    assert_eq!(j["demand"]["protected"], true);
+
+    // A field that is not numeric, or one the command may not read.
+    for (field, expected) in [
+        ("community", "no numeric or yes/no field 'community'"),
+        (
+            "violence_risk",
+            "no numeric or yes/no field 'violence_risk'",
+        ),
+    ] {
+        let r = chaski(&store, &["site", "--out", o, "--demand-households", field]);
+        assert!(!r.status.success());
+        let e = text(&r.stderr);
+        assert!(
+            e.contains("--demand-households") && e.contains(expected),
+            "{e}"
+        );
+    }
+}

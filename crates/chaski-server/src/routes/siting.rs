@@ -1,11 +1,12 @@
 //! `POST /api/siting`: where to open maternity waiting homes, as `chaski site`
 //! answers it (one pipeline, [`chaski_analysis::siting::plan`]), on the
-//! store's DEM and its public layers (facilities and villages: no household
-//! data, so every caller may ask).
+//! store's DEM and its public layers (facilities and villages: every caller
+//! may ask).
 //!
 //! The body is a JSON object whose members have the names of the command's
 //! options with `_`: `model`, `homes`, `minutes`, `candidates`, `existing`
-//! (array of codes), `birth_rate` or `demand_per_village`, `matrix_minutes`,
+//! (array of codes), `birth_rate`, `demand_per_village` or
+//! `demand_households` (a numeric household field such as `pregnant`), `matrix_minutes`,
 //! `referral_minutes`, `referral_preset`, `beds`, `stay_days`, `preset`
 //! (travel scenario of the villages, default walking), `heuristic` and
 //! `time_limit` (seconds, at most [`MAX_TIME_LIMIT_S`]). An unknown member or a
@@ -15,9 +16,20 @@
 //! The answer is the `siting.json` of the command plus `homes` (GeoJSON of the
 //! open homes) and `villages` (GeoJSON of the villages with their home,
 //! minutes and births served). The work runs on the blocking pool, and
-//! answers are cached per data version and body.
+//! answers are cached per data version, body and (with household demand)
+//! the caller's access.
+//!
+//! **Household demand** (`demand_households`) follows the rules of
+//! [`chaski_analysis::siting::households`]: a caller without a token gets 401;
+//! an admin counts every household, a CHA or facility token only the
+//! households of its own scope (exactly); an analyst counts every household
+//! through the published table (cells under 5 suppressed). Such answers are
+//! `Cache-Control: private, no-store`, and each is written to the access log
+//! with the token id.
 
+use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::guard::NO_STORE;
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -25,11 +37,15 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chaski_analysis::siting::SolveOptions;
+use chaski_analysis::siting::households::HouseholdDemand;
 use chaski_analysis::siting::plan::{
     CandidateKind, Candidates, DEFAULT_BIRTH_RATE, DEFAULT_STAY_DAYS, Demand, Model, PlanError,
     Referral, Request, plan,
 };
 use chaski_analysis::travel::vocab::Preset;
+use chaski_core::auth::{AccessRecord, Role};
+use chaski_core::layer::LayerKind;
+use chaski_core::store::Store;
 use serde::Deserialize;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -37,6 +53,9 @@ use std::time::Duration;
 
 /// Largest solver time limit a request may ask, seconds.
 pub const MAX_TIME_LIMIT_S: f64 = 60.0;
+
+/// The endpoint, as the access log names it.
+const ENDPOINT: &str = "POST /api/siting";
 
 /// Largest body, bytes.
 const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -53,6 +72,7 @@ struct Body {
     existing: Vec<String>,
     birth_rate: Option<f64>,
     demand_per_village: Option<f64>,
+    demand_households: Option<String>,
     matrix_minutes: Option<f64>,
     referral_minutes: Option<f64>,
     referral_preset: Option<String>,
@@ -75,9 +95,23 @@ where
 
 /// The request, the scenario and whether to use the MILP solver.
 fn request(b: &Body) -> Result<(Request, Preset, bool), ApiError> {
-    if b.birth_rate.is_some() && b.demand_per_village.is_some() {
+    let demands = [
+        b.birth_rate.is_some(),
+        b.demand_per_village.is_some(),
+        b.demand_households.is_some(),
+    ];
+    if demands.iter().filter(|d| **d).count() > 1 {
         return Err(ApiError::BadRequest(
-            "members 'birth_rate' and 'demand_per_village': give one of them".into(),
+            "members 'birth_rate', 'demand_per_village' and 'demand_households': give one of them"
+                .into(),
+        ));
+    }
+    if b.demand_households
+        .as_deref()
+        .is_some_and(|f| f.trim().is_empty())
+    {
+        return Err(ApiError::BadRequest(
+            "member 'demand_households': name a numeric household field, such as 'pregnant'".into(),
         ));
     }
     let limit = b.time_limit.unwrap_or(MAX_TIME_LIMIT_S);
@@ -131,9 +165,52 @@ impl From<PlanError> for ApiError {
     }
 }
 
+/// A row of the access log for a siting on household demand (served or
+/// refused). A refusal whose row cannot be written is logged and still
+/// refused; an answer whose row cannot be written is not given (500).
+async fn audit(
+    state: &AppState,
+    who: Option<&str>,
+    status: u16,
+    field: &str,
+) -> Result<(), ApiError> {
+    let Some(tokens) = state.tokens.clone() else {
+        return Ok(());
+    };
+    let who = who.map(str::to_owned);
+    let detail = format!("demand_households={field}");
+    let written = tokio::task::spawn_blocking(move || {
+        tokens.log(&AccessRecord {
+            who: who.as_deref(),
+            what: ENDPOINT,
+            count: 0,
+            status,
+            detail: Some(&detail),
+        })
+    })
+    .await;
+    if matches!(written, Ok(Ok(()))) {
+        return Ok(());
+    }
+    tracing::error!(endpoint = ENDPOINT, status, "access log row not written");
+    Err(ApiError::internal("access log row not written"))
+}
+
+/// The household layers of the store.
+fn household_layers(store: &dyn Store) -> Result<Vec<chaski_core::Layer>, ApiError> {
+    let mut layers = Vec::new();
+    for info in store.layers().map_err(ApiError::internal)? {
+        if info.kind == LayerKind::Households {
+            layers.push(store.read_layer(&info.name).map_err(ApiError::internal)?);
+        }
+    }
+    Ok(layers)
+}
+
 /// `POST /api/siting`.
 pub async fn siting(
     State(state): State<AppState>,
+    caller: Result<Caller, ApiError>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body.map_err(|e| ApiError::BadRequest(format!("body: {}", e.body_text())))?;
@@ -148,17 +225,52 @@ pub async fn siting(
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::BadRequest(format!("body: not a siting request: {e}")))?
     };
-    let (request, preset, exact) = request(&parsed)?;
+    let (mut request, preset, exact) = request(&parsed)?;
+    let households = parsed.demand_households.clone();
+    let caller = match (&households, caller) {
+        (None, _) => None,
+        (Some(field), Err(e)) => {
+            let _refused_anyway = audit(&state, None, e.status().as_u16(), field).await;
+            return Err(e);
+        }
+        (Some(field), Ok(c)) if c.role() == Role::Public => {
+            let _refused_anyway = audit(&state, None, 401, field).await;
+            return Err(ApiError::Unauthorized(
+                "member 'demand_households': demand from households needs a token \
+                 (admin, CHA, facility or analyst); without one, use births from population"
+                    .into(),
+            ));
+        }
+        (Some(_), Ok(c)) => Some(c),
+    };
     let version = state.access.version().await?;
-    let key = (version, format!("{parsed:?}"));
+    let scope = caller
+        .as_ref()
+        .map(|c| format!("{} {}", c.role(), c.access.scope_key()))
+        .unwrap_or_default();
+    let key = (version, format!("{parsed:?} {scope}"));
     let access = Arc::clone(&state.access);
-    let answer = state
-        .access
-        .siting
-        .try_get_with(key, async move {
-            let inputs = access.inputs(version).await?;
-            tokio::task::spawn_blocking(move || {
+    let store = Arc::clone(&state.store);
+    let who = caller
+        .as_ref()
+        .and_then(|c| c.token_id().map(str::to_owned));
+    let rights = caller.as_ref().map(|c| c.access.clone());
+    let answer =
+        state
+            .access
+            .siting
+            .try_get_with(key, async move {
+                let inputs = access.inputs(version).await?;
+                tokio::task::spawn_blocking(move || {
                 let t0 = std::time::Instant::now();
+                if let (Some(field), Some(rights)) = (&households, &rights) {
+                    let villages: Vec<String> =
+                        inputs.places.iter().map(|p| p.village.code.clone()).collect();
+                    let layers = household_layers(store.as_ref())?;
+                    request.demand = Demand::Households(HouseholdDemand::of(
+                        &layers, field, rights, &villages,
+                    )?);
+                }
                 let milp = chaski_milp::Highs;
                 let backend: Option<&dyn chaski_analysis::siting::milp::MilpBackend> =
                     exact.then_some(&milp as _);
@@ -171,9 +283,20 @@ pub async fn siting(
             })
             .await
             .map_err(ApiError::internal)?
-        })
-        .await
-        .map_err(|e: Arc<ApiError>| (*e).clone())?;
+            })
+            .await
+            .map_err(|e: Arc<ApiError>| (*e).clone())?;
+    if let Some(field) = &parsed.demand_households {
+        audit(&state, who.as_deref(), 200, field).await?;
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                (header::CACHE_CONTROL, NO_STORE),
+            ],
+            answer.as_str().to_owned(),
+        )
+            .into_response());
+    }
     Ok((
         [(header::CONTENT_TYPE, "application/json")],
         answer.as_str().to_owned(),
