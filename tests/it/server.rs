@@ -387,3 +387,90 @@ async fn travel_time_and_catchments_are_tile_layers_that_follow_the_data() {
         assert!(same(&after, &later, name), "{name} was rebuilt");
     }
 }
+
+/// The `underserved` tile layer holds the villages beyond 120 minutes on foot
+/// of birth care, the same ones `/api/villages/underserved` lists for that
+/// threshold and filter, with their minutes.
+#[tokio::test]
+async fn underserved_villages_are_a_tile_layer() {
+    let store = MemoryStore::new();
+    let region = chaski_demo::generate(&chaski_demo::DemoOptions::default());
+    for l in &region.layers {
+        store.write_layer(l, WriteMode::Replace).unwrap();
+    }
+    store.write_raster("dem", &region.dem).unwrap();
+    let st = AppState::new(Arc::new(store), ServerConfig::default()).unwrap();
+    let api = get(
+        &st,
+        "/api/villages/underserved?minutes=120&birth_care=basic&limit=10000",
+        &[],
+    )
+    .await
+    .json();
+    let expected: std::collections::BTreeMap<String, Option<f64>> = api["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let p = &f["properties"];
+            (
+                p["code"].as_str().unwrap().to_owned(),
+                p["minutes"].as_f64(),
+            )
+        })
+        .collect();
+    assert!(expected.len() >= 5, "{}", expected.len());
+    let cat = get(&st, "/catalog", &[]).await.json();
+    let entry = cat["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == "underserved")
+        .expect("an underserved layer");
+    assert_eq!(entry["feature_count"], expected.len());
+
+    // One z6 tile holds the demo valley: its features are those villages.
+    let tiles: std::collections::BTreeSet<(u32, u32)> = api["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let c = &f["geometry"]["coordinates"];
+            crate::support::tile_xy(c[0].as_f64().unwrap(), c[1].as_f64().unwrap(), 6)
+        })
+        .collect();
+    assert_eq!(tiles.len(), 1, "{tiles:?}");
+    let (x, y) = *tiles.first().unwrap();
+    let r = get(&st, &format!("/tiles/underserved/6/{x}/{y}.mvt"), &[]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let reader = mvt_reader::Reader::new(r.body.clone()).unwrap();
+    assert_eq!(reader.get_layer_names().unwrap(), ["underserved"]);
+    let mut seen = std::collections::BTreeMap::new();
+    for f in reader.get_features(0).unwrap() {
+        let props = f.properties.unwrap();
+        let code = match &props["code"] {
+            mvt_reader::feature::Value::String(s) => s.clone(),
+            other => panic!("code {other:?}"),
+        };
+        let minutes = match props.get("minutes") {
+            Some(mvt_reader::feature::Value::Double(m)) => Some(*m),
+            Some(mvt_reader::feature::Value::Float(m)) => Some(f64::from(*m)),
+            _ => None,
+        };
+        seen.insert(code, minutes);
+    }
+    assert_eq!(
+        seen.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>()
+    );
+    for (code, m) in &seen {
+        match (m, expected[code]) {
+            (Some(a), Some(b)) => assert!((a - b).abs() <= 0.05 + 1e-9, "{code}: {a} vs {b}"),
+            (None, None) => {}
+            other => panic!("{code}: {other:?}"),
+        }
+        if let Some(a) = m {
+            assert!(*a > 120.0, "{code}: {a}");
+        }
+    }
+}

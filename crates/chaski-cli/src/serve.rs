@@ -51,10 +51,22 @@ pub struct Args {
     /// How far from its community a CHA or facility token may place a household, in metres.
     #[arg(long, default_value_t = ServerConfig::default().max_household_distance_m)]
     pub max_household_distance_m: f64,
+    /// Threshold of the `underserved` tile layer: villages beyond this many minutes on foot
+    /// of a facility with birth care.
+    #[arg(long, default_value_t = ServerConfig::default().underserved_minutes, value_parser = positive_minutes)]
+    pub underserved_minutes: f64,
     /// DEM raster of the travel-time APIs and layers (default: the raster called `dem`, else
     /// the store's only raster).
     #[arg(long)]
     pub dem: Option<String>,
+}
+
+/// A number of minutes above 0.
+fn positive_minutes(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(m) if m.is_finite() && m > 0.0 => Ok(m),
+        _ => Err(format!("'{s}' is not a number of minutes above 0")),
+    }
 }
 
 pub fn run(store_path: &Path, args: Args) -> Result<ExitCode> {
@@ -87,6 +99,7 @@ pub fn run(store_path: &Path, args: Args) -> Result<ExitCode> {
         writes_per_hour: args.writes_per_hour,
         max_household_distance_m: args.max_household_distance_m,
         dem: args.dem.clone(),
+        underserved_minutes: args.underserved_minutes,
         ..ServerConfig::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -14,6 +14,9 @@ use chaski_analysis::siting::plan::{
     CandidateKind, Candidates, DEFAULT_BIRTH_RATE, DEFAULT_STAY_DAYS, Demand, Model, Plan,
     Referral, Request, field_values, plan, plan_from_matrix,
 };
+use chaski_analysis::travel::underserved::{
+    COLUMNS, beyond_birth_care, geojson, population, table,
+};
 use chaski_analysis::travel::vocab::Preset;
 use chaski_analysis::travel::{TravelInputs, read_layers};
 use chaski_core::auth::{Access, Role};
@@ -196,6 +199,7 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
     let milp = chaski_milp::Highs;
     let backend: Option<&dyn chaski_analysis::siting::milp::MilpBackend> =
         (!args.heuristic).then_some(&milp as _);
+    let mut underserved = None;
     let plan = if let (Some(matrix), Some(demand)) = (&args.matrix, &args.demand_file) {
         let rows: Vec<(String, String, f64)> = chaski_io::tables::read_matrix(matrix)?
             .into_iter()
@@ -229,11 +233,27 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
             request.demand = Demand::Households(household_demand(store.as_ref(), &inputs, field)?);
         }
         let scenario = args.surface.scenario()?;
-        plan(&inputs, &scenario, &request, backend).map_err(flagged)?
+        let plan = plan(&inputs, &scenario, &request, backend).map_err(flagged)?;
+        underserved = Some(
+            beyond_birth_care(&inputs, &scenario, args.minutes)
+                .context("the underserved villages (beyond --minutes of birth care)")?,
+        );
+        plan
     };
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     write(&plan, &args.out)?;
+    if let Some(u) = &underserved {
+        std::fs::write(
+            args.out.join("underserved.geojson"),
+            geojson(u, args.minutes).to_string() + "\n",
+        )
+        .with_context(|| format!("writing {}", args.out.join("underserved.geojson").display()))?;
+        write_table(
+            &args.out.join("underserved.csv"),
+            (COLUMNS.to_vec(), table(u)),
+        )?;
+    }
     let s = &plan.solution;
     let mut out = std::io::stdout().lock();
     writeln!(
@@ -257,6 +277,15 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
     for (k, row) in plan.curve_table().1.iter().enumerate() {
         let gain: f64 = row[4].parse().unwrap_or(f64::NAN);
         writeln!(out, "  {}. {} {} (+{gain:.2})", k + 1, row[1], row[2])?;
+    }
+    if let Some(u) = &underserved {
+        writeln!(
+            out,
+            "beyond {} min of birth care today: {} villages, population {}",
+            args.minutes,
+            u.len(),
+            population(u).map_or_else(|| "unknown".to_owned(), |p| p.to_string())
+        )?;
     }
     writeln!(
         out,

@@ -7,16 +7,21 @@
 //!   beyond (the travel-time surface as contour polygons), with `min_minutes`,
 //!   `max_minutes` and a `band` label;
 //! - `catchments`: each facility's catchment (the cells that reach it first),
-//!   with the facility's `code`, `name` and `category`.
+//!   with the facility's `code`, `name` and `category`;
+//! - `underserved`: the villages beyond
+//!   [`ServerConfig::underserved_minutes`](crate::config::ServerConfig::underserved_minutes)
+//!   (default 120) on foot of a facility with birth care (basic or complete),
+//!   or that none reaches, with `code`, `name`, `population`, `minutes`,
+//!   `status` and `facility` ([`chaski_analysis::travel::underserved`]).
 //!
 //! They are rebuilt with the catalog whenever the store's data version changes
 //! (an import, a new facility), so the tiles show the new catchments at once.
 //! Any problem (no DEM, a grid too large) leaves them out with a log line; it
 //! never stops the server.
 
-use chaski_analysis::travel::cost::Direction;
+use chaski_analysis::report::run_searches;
 use chaski_analysis::travel::isochrone::{catchments, time_bands};
-use chaski_analysis::travel::scenario::Scenario;
+use chaski_analysis::travel::underserved::{self, underserved};
 use chaski_analysis::travel::{TravelInputs, TravelOptions, TravelResult};
 use chaski_core::Layer;
 use chaski_core::layer::{Feature, LayerKind};
@@ -28,8 +33,14 @@ use geo::{Geometry, MapCoords, MultiPolygon};
 /// Band limits of the `travel_time` layer, in minutes.
 pub const BANDS: [f64; 4] = [30.0, 60.0, 120.0, 240.0];
 
-/// The computed layers for `store`, or none when it has no DEM or facilities.
-pub fn build(store: &dyn Store, max_cells: usize, dem: Option<&str>) -> Vec<Layer> {
+/// The computed layers for `store`, or none when it has no DEM or facilities;
+/// `underserved_minutes` is the threshold of the `underserved` layer.
+pub fn build(
+    store: &dyn Store,
+    max_cells: usize,
+    dem: Option<&str>,
+    underserved_minutes: f64,
+) -> Vec<Layer> {
     let has_dem = chaski_analysis::travel::find_dem(store, dem, None).is_ok();
     let has_facilities = store
         .layers()
@@ -37,7 +48,7 @@ pub fn build(store: &dyn Store, max_cells: usize, dem: Option<&str>) -> Vec<Laye
     if !has_dem || !has_facilities {
         return Vec::new();
     }
-    match compute(store, max_cells, dem) {
+    match compute(store, max_cells, dem, underserved_minutes) {
         Ok(layers) => layers,
         Err(e) => {
             tracing::warn!(error = %e, "travel-time tile layers left out");
@@ -46,7 +57,12 @@ pub fn build(store: &dyn Store, max_cells: usize, dem: Option<&str>) -> Vec<Laye
     }
 }
 
-fn compute(store: &dyn Store, max_cells: usize, dem: Option<&str>) -> Result<Vec<Layer>, String> {
+fn compute(
+    store: &dyn Store,
+    max_cells: usize,
+    dem: Option<&str>,
+    underserved_minutes: f64,
+) -> Result<Vec<Layer>, String> {
     let opts = TravelOptions {
         max_cells: Some(max_cells),
         dem: dem.map(str::to_owned),
@@ -54,10 +70,20 @@ fn compute(store: &dyn Store, max_cells: usize, dem: Option<&str>) -> Result<Vec
     };
     let inputs =
         TravelInputs::from_store(store, &opts, &ProjProjections).map_err(|e| e.to_string())?;
-    let result = inputs
-        .run(&Scenario::walking(), Direction::ToSource, None)
-        .map_err(|e| e.to_string())?;
-    Ok(layers_of(&result))
+    // Walking to any facility and to birth care, on one surface.
+    let (any, birth) = run_searches(&inputs);
+    let mut layers = layers_of(&any.map_err(|e| e.to_string())?);
+    match birth {
+        Ok(b) => {
+            let villages = underserved(&b.places, &b.access, underserved_minutes);
+            if !villages.is_empty() {
+                layers.push(underserved::layer(&villages, "underserved"));
+            }
+        }
+        // No facility with birth care: no underserved layer, the others stay.
+        Err(e) => tracing::info!(error = %e, "underserved layer left out"),
+    }
+    Ok(layers)
 }
 
 /// The `travel_time` bands and `catchments` of a search, in longitude/latitude

@@ -180,9 +180,12 @@ impl Catalog {
                 }
             }
         } else if config.analysis_layers {
-            for layer in
-                crate::analysis_layers::build(store, config.max_grid_cells, config.dem.as_deref())
-            {
+            for layer in crate::analysis_layers::build(
+                store,
+                config.max_grid_cells,
+                config.dem.as_deref(),
+                config.underserved_minutes,
+            ) {
                 if infos.iter().any(|i| i.name == layer.name) {
                     continue;
                 }

@@ -56,6 +56,9 @@ pub struct ServerConfig {
     /// Serve the walking travel-time bands and facility catchments as tile layers
     /// (`travel_time`, `catchments`) when the store has a DEM and facilities.
     pub analysis_layers: bool,
+    /// Threshold of the `underserved` tile layer: villages beyond this many
+    /// minutes on foot of a facility with birth care (default 120).
+    pub underserved_minutes: f64,
     /// Largest household upload body, in bytes (default 5 MiB: a CHA's month of
     /// visits is a few kilobytes); larger ones answer 413.
     pub max_upload_bytes: usize,
@@ -88,6 +91,7 @@ impl Default for ServerConfig {
             styles_dir: std::path::PathBuf::new(),
             max_grid_cells: 25_000_000,
             analysis_layers: true,
+            underserved_minutes: 120.0,
             max_upload_bytes: 5 * 1024 * 1024,
             max_upload_rows: 5_000,
             max_field_chars: chaski_io::import::MAX_FIELD_CHARS,

@@ -43,6 +43,7 @@ pub mod queue;
 pub mod rasterize;
 pub mod scenario;
 pub mod uncertainty;
+pub mod underserved;
 pub mod village_access;
 pub mod vocab;
 

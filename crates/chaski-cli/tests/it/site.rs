@@ -236,3 +236,52 @@ fn household_demand_is_the_published_table() {
         );
     }
 }
+
+#[test]
+fn underserved_villages_equal_those_of_catchments() {
+    let (dir, store) = demo_store();
+    let out = dir.path().join("site");
+    let stdout = ok(&chaski(
+        &store,
+        &["site", "--out", out.to_str().unwrap(), "--minutes", "60"],
+    ));
+    // Independently: `chaski catchments --birth-care basic`, villages beyond 60
+    // minutes or not reached.
+    let c = dir.path().join("catchments");
+    ok(&chaski(
+        &store,
+        &[
+            "catchments",
+            "--birth-care",
+            "basic",
+            "--out",
+            c.to_str().unwrap(),
+        ],
+    ));
+    let expected: BTreeMap<String, String> = rows(&c.join("villages.csv"))
+        .into_iter()
+        .filter(|r| {
+            r[4] == "not reached" || (r[4] == "reached" && r[2].parse::<f64>().unwrap() > 60.0)
+        })
+        .map(|r| (r[0].clone(), r[2].clone()))
+        .collect();
+    assert!(expected.len() >= 5);
+    let got = rows(&out.join("underserved.csv"));
+    assert_eq!(
+        got.iter().map(|r| &r[0]).collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>()
+    );
+    for r in &got {
+        let want: f64 = expected[&r[0]].parse().unwrap();
+        let have: f64 = r[3].parse().unwrap();
+        assert!((want - have).abs() <= 0.05, "{r:?} vs {want}");
+    }
+    let population: u64 = got.iter().map(|r| r[2].parse::<u64>().unwrap_or(0)).sum();
+    let j = json(&out.join("underserved.geojson"));
+    assert_eq!(j["features"].as_array().unwrap().len(), got.len());
+    assert_eq!(j["population"], population);
+    assert!(
+        stdout.contains(&format!("{} villages, population {population}", got.len())),
+        "{stdout}"
+    );
+}
