@@ -18,29 +18,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::time::Duration;
 
-/// Small deterministic generator (SplitMix64) so the bench needs no rand.
-struct Mix(u64);
-
-impl Mix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn range(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.unit()
-    }
-    /// Standard normal (Box–Muller).
-    fn normal(&mut self) -> f64 {
-        let u = self.unit().max(1e-300);
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * self.unit()).cos()
-    }
-}
+// The engine's seeded generator (SplitMix64), so the bench needs no rand.
+use chaski_analysis::siting::generated::Mix;
 
 /// Households in hamlets: hamlet sizes 50–400, spread 20–150 m, until `n`.
 fn district(n: usize, side: f64, seed: u64) -> Vec<[f64; 2]> {
@@ -48,7 +27,7 @@ fn district(n: usize, side: f64, seed: u64) -> Vec<[f64; 2]> {
     let mut pts = Vec::with_capacity(n);
     while pts.len() < n {
         let centre = [rng.range(0.0, side), rng.range(0.0, side)];
-        let size = 50 + (rng.next() % 351) as usize;
+        let size = 50 + (rng.next_u64() % 351) as usize;
         let spread = rng.range(20.0, 150.0);
         for _ in 0..size.min(n - pts.len()) {
             pts.push([

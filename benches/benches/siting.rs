@@ -11,60 +11,16 @@
 #![allow(missing_docs)]
 
 use chaski_analysis::siting::{
-    Candidate, Objective, SitingProblem, SolveOptions, TravelMatrix, solve,
+    Candidate, Objective, SitingProblem, SolveOptions, TravelMatrix, generated, solve,
 };
 use chaski_milp::Highs;
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::time::Duration;
 
-/// Small deterministic generator (SplitMix64).
-struct Mix(u64);
-
-impl Mix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
+/// Villages and candidates in a 100 km square ([`generated::square`]).
 fn square(seed: u64, villages: usize, candidates: usize, max_min: f32) -> SitingProblem {
-    let side = 100.0;
-    let mut r = Mix(seed);
-    let vp: Vec<(f64, f64)> = (0..villages)
-        .map(|_| (r.unit() * side, r.unit() * side))
-        .collect();
-    let cp: Vec<(f64, f64)> = (0..candidates)
-        .map(|_| (r.unit() * side, r.unit() * side))
-        .collect();
-    let demand = (0..villages)
-        .map(|_| (1.0 + 199.0 * r.unit().powi(3)).round())
-        .collect();
-    let mut entries = Vec::new();
-    for (j, c) in cp.iter().enumerate() {
-        for (i, v) in vp.iter().enumerate() {
-            let minutes = ((c.0 - v.0).hypot(c.1 - v.1) / 4.0 * 60.0) as f32;
-            if minutes <= max_min {
-                entries.push((i, j, minutes));
-            }
-        }
-    }
-    let open = Candidate {
-        existing: false,
-        eligible: true,
-        beds: None,
-    };
-    SitingProblem {
-        demand,
-        candidates: vec![open; candidates],
-        matrix: TravelMatrix::from_entries(villages, candidates, entries).expect("matrix"),
-    }
+    generated::square(seed, villages, candidates, 100.0, max_min)
 }
 
 fn bench(c: &mut Criterion) {
@@ -145,8 +101,8 @@ fn with_matrix(c: &mut Criterion) {
     let dem = chaski_benches::andean_dem(2000, 2000, false);
     let surface =
         terrain_surface(&TerrainInputs::new(&dem), &Scenario::walking()).expect("surface");
-    let mut r = Mix(3);
-    let mut cell = || ((r.next() % 2000) as usize, (r.next() % 2000) as usize);
+    let mut r = generated::Mix(3);
+    let mut cell = || ((r.next_u64() % 2000) as usize, (r.next_u64() % 2000) as usize);
     let villages: Vec<(usize, usize)> = (0..5000).map(|_| cell()).collect();
     let candidates: Vec<(usize, usize)> = (0..300).map(|_| cell()).collect();
     let demand: Vec<f64> = (0..5000u32).map(|i| 1.0 + f64::from(i % 17)).collect();

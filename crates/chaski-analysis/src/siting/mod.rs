@@ -45,6 +45,7 @@ pub mod brute_force;
 pub mod capacitated;
 mod error;
 pub(crate) mod flow;
+pub mod generated;
 pub mod households;
 pub(crate) mod lagrangian;
 mod matrix;

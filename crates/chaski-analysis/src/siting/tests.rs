@@ -329,76 +329,7 @@ fn empty_problem(#[case] objective: Objective) {
     assert!(s.chosen.is_empty() && s.assignment.is_empty());
 }
 
-/// SplitMix64 for the random instances.
-struct Mix(u64);
-impl Mix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
-/// A random instance of up to 30 villages and 10 candidates.
-pub(crate) fn random_problem(seed: u64, villages: usize, candidates: usize) -> SitingProblem {
-    let mut r = Mix(seed);
-    let mut entries = Vec::new();
-    for i in 0..villages {
-        for j in 0..candidates {
-            if r.unit() < 0.6 {
-                entries.push((i, j, (r.unit() * 100.0).round() as f32));
-            }
-        }
-    }
-    let demand = (0..villages)
-        .map(|_| {
-            if r.unit() < 0.15 {
-                0.0
-            } else {
-                (r.unit() * 50.0).round()
-            }
-        })
-        .collect();
-    let n_candidates = candidates;
-    let candidates = (0..candidates)
-        .map(|_| {
-            let existing = r.unit() < 0.15;
-            let eligible = r.unit() < 0.85;
-            let beds = if r.unit() < 0.2 {
-                None
-            } else {
-                Some((r.next() % 12) as u32)
-            };
-            cand(existing, eligible, beds)
-        })
-        .collect();
-    SitingProblem {
-        demand,
-        candidates,
-        matrix: TravelMatrix::from_entries(villages, n_candidates, entries).unwrap(),
-    }
-}
-
-pub(crate) fn objective_for(kind: u8, p: usize, t: f32) -> Objective {
-    match kind % 4 {
-        0 => Objective::MaxCovering {
-            p,
-            threshold_min: t,
-        },
-        1 => Objective::PMedian { p },
-        2 => Objective::SetCovering { threshold_min: t },
-        _ => Objective::CapacitatedCovering {
-            p,
-            threshold_min: t,
-            stay_days: 20.0,
-        },
-    }
-}
+use super::generated::{objective_for, small as random_problem};
 
 fn maximise(o: &Objective) -> bool {
     matches!(
