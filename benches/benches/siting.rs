@@ -102,7 +102,12 @@ fn with_matrix(c: &mut Criterion) {
     let surface =
         terrain_surface(&TerrainInputs::new(&dem), &Scenario::walking()).expect("surface");
     let mut r = generated::Mix(3);
-    let mut cell = || ((r.next_u64() % 2000) as usize, (r.next_u64() % 2000) as usize);
+    let mut cell = || {
+        (
+            (r.next_u64() % 2000) as usize,
+            (r.next_u64() % 2000) as usize,
+        )
+    };
     let villages: Vec<(usize, usize)> = (0..5000).map(|_| cell()).collect();
     let candidates: Vec<(usize, usize)> = (0..300).map(|_| cell()).collect();
     let demand: Vec<f64> = (0..5000u32).map(|i| 1.0 + f64::from(i % 17)).collect();

@@ -393,13 +393,11 @@ async fn travel_time_and_catchments_are_tile_layers_that_follow_the_data() {
 /// threshold and filter, with their minutes.
 #[tokio::test]
 async fn underserved_villages_are_a_tile_layer() {
-    let store = MemoryStore::new();
-    let region = chaski_demo::generate(&chaski_demo::DemoOptions::default());
-    for l in &region.layers {
-        store.write_layer(l, WriteMode::Replace).unwrap();
-    }
-    store.write_raster("dem", &region.dem).unwrap();
-    let st = AppState::new(Arc::new(store), ServerConfig::default()).unwrap();
+    let st = AppState::new(
+        Arc::new(crate::support::demo_region_store()),
+        ServerConfig::default(),
+    )
+    .unwrap();
     let api = get(
         &st,
         "/api/villages/underserved?minutes=120&birth_care=basic&limit=10000",
@@ -407,18 +405,7 @@ async fn underserved_villages_are_a_tile_layer() {
     )
     .await
     .json();
-    let expected: std::collections::BTreeMap<String, Option<f64>> = api["features"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            let p = &f["properties"];
-            (
-                p["code"].as_str().unwrap().to_owned(),
-                p["minutes"].as_f64(),
-            )
-        })
-        .collect();
+    let expected = crate::support::number_by_code(&api, "minutes");
     assert!(expected.len() >= 5, "{}", expected.len());
     let cat = get(&st, "/catalog", &[]).await.json();
     let entry = cat["layers"]

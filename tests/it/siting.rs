@@ -5,7 +5,7 @@
 //! (tried as an attacker: no token, a bad token, another sector's CHA, an
 //! analyst moving a small count).
 
-use crate::support::{bearer, call, config, demo_store};
+use crate::support::{bearer, call, config, demo_region_store, number_by_code};
 use axum::http::StatusCode;
 use chaski_analysis::siting::plan::{CandidateKind, Candidates, Request, plan};
 use chaski_analysis::travel::scenario::Scenario;
@@ -152,17 +152,9 @@ fn pregnant_by_village(h: &Layer, keep: impl Fn(&str) -> bool) -> BTreeMap<Strin
 
 /// Demand per village code of an answer.
 fn demand_of(j: &Value) -> BTreeMap<String, f64> {
-    j["villages"]["features"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            let p = &f["properties"];
-            (
-                p["code"].as_str().unwrap().to_owned(),
-                p["demand"].as_f64().unwrap(),
-            )
-        })
+    number_by_code(&j["villages"], "demand")
+        .into_iter()
+        .map(|(code, d)| (code, d.unwrap()))
         .collect()
 }
 
@@ -170,10 +162,8 @@ fn demand_of(j: &Value) -> BTreeMap<String, f64> {
 // Shown demand is exact: 0, 2.5 or a multiple of 5.
 #[allow(clippy::float_cmp)]
 async fn household_demand_follows_the_callers_rights() {
-    let (store, households, _) = demo_store();
-    let region = chaski_demo::generate(&chaski_demo::DemoOptions::default());
-    store.write_raster("dem", &region.dem).unwrap();
-    let store = Arc::new(store);
+    let store = Arc::new(demo_region_store());
+    let households = store.read_layer("households").unwrap();
     let tokens = Arc::new(MemoryTokenStore::new());
     let mk = |role, scope: Option<&str>| {
         tokens

@@ -104,6 +104,32 @@ pub fn demo_store() -> (MemoryStore, Layer, Layer) {
     )
 }
 
+/// The whole demo region (every layer, households too, and its DEM as
+/// `dem`) in a memory store.
+pub fn demo_region_store() -> MemoryStore {
+    let store = MemoryStore::new();
+    let region = chaski_demo::generate(&chaski_demo::DemoOptions::default());
+    for l in &region.layers {
+        store.write_layer(l, WriteMode::Replace).unwrap();
+    }
+    store.write_raster("dem", &region.dem).unwrap();
+    store
+}
+
+/// A numeric property of every feature of a GeoJSON FeatureCollection, by
+/// the feature's `code` (None where it is null).
+pub fn number_by_code(fc: &Value, key: &str) -> std::collections::BTreeMap<String, Option<f64>> {
+    fc["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let p = &f["properties"];
+            (p["code"].as_str().unwrap().to_owned(), p[key].as_f64())
+        })
+        .collect()
+}
+
 /// Tokens as usual, but the access log cannot be written.
 pub struct FailingLog(pub MemoryTokenStore);
 
