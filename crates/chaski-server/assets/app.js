@@ -684,7 +684,7 @@
     function chart(j) {
       const curve = j.chosen || [];
       const base = baseValue(j);
-      const W = 272, H = 172, L = 46, R = 26, T = 14, B = 30;
+      const W = 272, H = 150, L = 46, R = 26, T = 14, B = 30;
       const pts = [{ k: 0, v: base }].concat(curve.map((c) => ({ k: c.rank, v: c.objective, c })));
       const top = Math.max(1e-9, ...pts.map((p) => p.v), ...curve.map((c) => c.gain));
       const step = tickStep(top, 4);
@@ -763,7 +763,8 @@
       const out = [];
       const status = t("solve." + j.status, null, String(j.status));
       out.push(el("p", { id: "pl-status", "data-status": j.status },
-        t("planner.status") + ": ", el("b", {}, status), j.method ? " (" + j.method + ")" : null));
+        t("planner.status") + ": ", el("b", {}, status),
+        " · " + t("planner.gap") + ": ", el("b", { id: "pl-gap", "data-value": j.gap }, pct(j.gap, 2))));
       const value = (id, x) => el("b", { id, "data-value": x }, num(x));
       // Births within the threshold (the p-median: within the matrix's limit).
       const within = j.model === "p-median" && j.matrix_minutes ? j.matrix_minutes : j.minutes;
@@ -774,8 +775,8 @@
         " → " + t("planner.after") + " ", value("pl-covered-after", j.covered_after),
         " " + t("planner.ofTotal", { total: num(j.total_demand), share: pct(j.share_after) })));
       out.push(el("p", { class: "small" },
-        t("planner.gap") + ": ", el("b", { id: "pl-gap", "data-value": j.gap }, pct(j.gap, 2)),
-        " · " + t("planner.objective") + ": " + num(j.objective) + " / " + num(j.bound)));
+        t("planner.objective") + ": " + num(j.objective) + " / " + num(j.bound) +
+        (j.method ? " (" + j.method + ")" : "")));
       if (j.model === "p-median") {
         out.push(el("p", { class: "small" }, t("planner.weighted") + ": " + num(j.weighted_minutes, 0)));
       }

@@ -116,9 +116,8 @@
 
       "planner.title": "Casas maternas",
       "planner.help":
-        "Dónde abrir casas maternas para que más gestantes lleguen a tiempo: elija el modelo y " +
-        "pulse Calcular. El mapa muestra las casas elegidas (número: orden) y los centros " +
-        "poblados cubiertos o no.",
+        "Dónde abrir casas maternas: elija el modelo y pulse Calcular. El mapa muestra las " +
+        "casas elegidas (número: orden) y los centros poblados cubiertos o no.",
       "planner.model": "modelo",
       "planner.homes": "número de casas",
       "planner.minutes": "umbral (minutos)",
@@ -281,9 +280,8 @@
 
       "planner.title": "Maternity waiting homes",
       "planner.help":
-        "Where to open maternity waiting homes so that more pregnant women reach care in time: " +
-        "choose the model and compute. The map shows the chosen homes (number: rank) and the " +
-        "villages covered or not.",
+        "Where to open maternity waiting homes: choose the model and compute. The map shows " +
+        "the chosen homes (number: rank) and the villages covered or not.",
       "planner.model": "model",
       "planner.homes": "number of homes",
       "planner.minutes": "threshold (minutes)",
