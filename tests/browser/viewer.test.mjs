@@ -3,7 +3,14 @@
 // facility of the served data have the facility's colour), that it opens on the
 // data's extent, that its texts are Spanish by default and English with the ES | EN
 // switch, then clicks, what-if edits and private layers (household clusters drawn
-// and queryable). Keeps screenshots in screenshots/.
+// and queryable). A second test sites maternity waiting homes through the planner
+// panel (Casas maternas) and checks the page against POST /api/siting called from
+// here with the same body: the homes in the same order, the births covered, one
+// chart point per home at the curve's values, the homes drawn on the map (a black
+// ring at each home's position, rank labels), the downloads; and that a bad request
+// shows the API's error in the panel. Test runs write their screenshots to out/
+// (git-ignored); screenshots/ holds the reviewed ones kept in the repository
+// (screenshots/planner.png: a copy of out/planner.png, looked at before committing).
 // Needs CHASKI_URL (a running `chaski serve`), CHASKI_DATA (the folder of the demo
 // files it serves) and Debian's chromium.
 import { test } from "node:test";
@@ -157,8 +164,9 @@ async function assertLanguage(page, lang) {
   );
 }
 
-test("viewer renders features from chaski tiles", async () => {
-  const browser = await chromium.launch({
+// Headless Chromium with WebGL in software (SwiftShader).
+const launch = () =>
+  chromium.launch({
     executablePath,
     args: [
       "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -166,6 +174,9 @@ test("viewer renders features from chaski tiles", async () => {
       "--use-gl=angle", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
     ],
   });
+
+test("viewer renders features from chaski tiles", async () => {
+  const browser = await launch();
   try {
     const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
     const errors = [];
@@ -188,8 +199,8 @@ test("viewer renders features from chaski tiles", async () => {
       data: window.chaski.dataBounds,
       initial: window.chaski.initialBounds,
     }));
-    mkdirSync("screenshots", { recursive: true });
-    await page.screenshot({ path: "screenshots/viewer.png" });
+    mkdirSync("out", { recursive: true });
+    await page.screenshot({ path: "out/viewer.png" });
     assert.equal(state.error, null, "viewer error: " + state.error);
     assert.ok(state.ready, "map never became idle");
     assert.ok(state.rendered > 0, "no features rendered");
@@ -258,7 +269,7 @@ test("viewer renders features from chaski tiles", async () => {
       for (const id of ids) found[id] = map.queryRenderedFeatures(box, { layers: ["test-" + id] }).length;
       return found;
     });
-    await page.screenshot({ path: "screenshots/viewer-cluster.png" });
+    await page.screenshot({ path: "out/viewer-cluster.png" });
     await page.evaluate(() => {
       const map = window.chaski.map;
       for (const id of ["facility-clusters", "facility-clusters-count", "facilities"]) map.removeLayer("test-" + id);
@@ -269,7 +280,7 @@ test("viewer renders features from chaski tiles", async () => {
     await page.click("#lang button[data-lang=en]");
     await assertLanguage(page, "en");
     assert.equal(await page.evaluate(() => sessionStorage.getItem("chaski.lang")), "en");
-    await page.screenshot({ path: "screenshots/viewer-en.png" });
+    await page.screenshot({ path: "out/viewer-en.png" });
     await page.reload({ waitUntil: "load" });
     await waitReady(page);
     await assertLanguage(page, "en");
@@ -303,7 +314,7 @@ test("viewer renders features from chaski tiles", async () => {
     await page.click("#lang button[data-lang=es]");
     assert.match(await page.textContent(".maplibregl-popup .access"), /\d+ min a pie hasta/);
     assert.ok(await page.evaluate(() => !!window.chaski.map.getLayer("chaski-route")), "route not drawn");
-    await page.screenshot({ path: "screenshots/viewer-access.png" });
+    await page.screenshot({ path: "out/viewer-access.png" });
 
     // What-if: draw the README's footpath from Pucyuchaca and a bridge by clicking,
     // compute, and see the tiles, the summary and the popup change.
@@ -360,7 +371,7 @@ test("viewer renders features from chaski tiles", async () => {
     await page.waitForSelector(".maplibregl-popup .access .before", { timeout: 10_000 });
     const withEdits = await page.evaluate(() => window.chaski.lastAccess.minutes);
     assert.ok(Math.abs(withEdits - pucyuchaca.after_min) < 5, withEdits + " vs " + pucyuchaca.after_min);
-    await page.screenshot({ path: "screenshots/viewer-whatif.png" });
+    await page.screenshot({ path: "out/viewer-whatif.png" });
     // Clear drops the what-if and brings the base tiles back.
     await page.click("#wi-clear");
     assert.equal(await page.$(".maplibregl-popup"), null, "the what-if popup stayed open");
@@ -417,7 +428,7 @@ test("viewer renders features from chaski tiles", async () => {
       for (const id of ids) window.chaski.map.setLayoutProperty(id, "visibility", "visible");
     }, clusterLayers);
     assert.ok(differ > 50, `hiding ${clustersShown} rendered clusters changed ${differ} pixels`);
-    await page.screenshot({ path: "screenshots/viewer-clusters.png" });
+    await page.screenshot({ path: "out/viewer-clusters.png" });
     await page.evaluate(() => window.chaski.map.jumpTo({ center: [-74.1147, -12.9281], zoom: 15 }));
     await page.waitForFunction(
       () => window.chaski.map.loaded() &&
@@ -425,7 +436,7 @@ test("viewer renders features from chaski tiles", async () => {
       null,
       { timeout: 30_000 }
     );
-    await page.screenshot({ path: "screenshots/viewer-private.png" });
+    await page.screenshot({ path: "out/viewer-private.png" });
     await page.click("#token-forget");
     await page.evaluate(() => window.chaski.private.done);
     assert.equal(await page.evaluate(() => !!window.chaski.map.getSource("chaski-private")), false);
@@ -435,6 +446,198 @@ test("viewer renders features from chaski tiles", async () => {
     // The cluster counts are drawn with local fonts: no glyph server is needed.
     const mapErrors = await page.evaluate(() => window.chaski.mapErrors);
     assert.deepEqual(mapErrors.filter((m) => /glyph|font/i.test(m)), [], "map errors: " + mapErrors);
+  } finally {
+    await browser.close();
+  }
+});
+
+// POST /api/siting from the test itself, not through the page: the expectation
+// the planner panel is checked against.
+async function siting(body) {
+  const r = await fetch(url + "/api/siting", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return { status: r.status, json: await r.json() };
+}
+
+// Fill the planner form with a siting request (members of POST /api/siting) and
+// press Calcular; resolves when the page has the answer (or its error).
+async function runPlanner(page, form) {
+  await page.selectOption("#pl-model", form.model);
+  if (form.homes !== undefined) await page.fill("#pl-homes", String(form.homes));
+  await page.fill("#pl-minutes", String(form.minutes));
+  await page.selectOption("#pl-candidates", form.candidates);
+  await page.selectOption("#pl-preset", form.preset);
+  await page.fill("#pl-birth-rate", String(form.birth_rate));
+  const seq = await page.evaluate(() => window.chaski.planner.seq);
+  await page.click("#pl-run");
+  await page.waitForFunction((seq) => window.chaski.planner.settled > seq, seq, { timeout: 120_000 });
+  return page.evaluate(() => {
+    const s = window.chaski.planner;
+    return { body: s.body, error: s.error, answer: s.answer };
+  });
+}
+
+test("planner: maternity waiting homes sited through the panel", async () => {
+  const browser = await launch();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    const external = [];
+    page.on("request", (r) => {
+      if (!r.url().startsWith(url) && !r.url().startsWith("data:") && !r.url().startsWith("blob:")) {
+        external.push(r.url());
+      }
+    });
+    await page.goto(url + "/", { waitUntil: "load" });
+    await waitReady(page);
+    assert.equal(await page.evaluate(() => window.chaski.error), null);
+    assert.equal((await page.textContent("#planner h2")).trim(), "Casas maternas");
+    assert.equal((await page.textContent("#pl-run")).trim(), "Calcular");
+    assert.equal(await page.inputValue("#pl-minutes"), "120");
+    assert.equal(await page.isVisible("#pl-beds"), false, "beds only for the capacitated model");
+
+    // Covering, 3 homes within 120 minutes among all facilities: the page sends that
+    // body and shows what the API answers to the same body sent from here.
+    const body = { model: "covering", homes: 3, minutes: 120, candidates: "facilities", preset: "walking", birth_rate: 0.02 };
+    const direct = await siting(body);
+    assert.equal(direct.status, 200, JSON.stringify(direct.json));
+    const want = direct.json;
+    assert.equal(want.chosen.length, 3, "the demo should open 3 homes: " + JSON.stringify(want.chosen));
+    const got = await runPlanner(page, body);
+    assert.equal(got.error, null, "planner error: " + got.error);
+    assert.deepEqual(got.body, body);
+    await page.waitForFunction(
+      (n) => window.chaski.map.queryRenderedFeatures({ layers: ["chaski-planner-homes"] }).length >= n,
+      want.homes.features.length,
+      { timeout: 30_000 }
+    );
+    await waitIdle(page);
+
+    // The homes in the same order, the same totals, status and gap.
+    const codes = want.chosen.map((c) => c.code);
+    const rows = await page.$$eval("#pl-curve-table tbody tr", (rs) =>
+      rs.map((r) => ({ rank: r.dataset.rank, code: r.dataset.code, text: r.textContent })));
+    assert.deepEqual(rows.map((r) => r.code), codes);
+    assert.deepEqual(rows.map((r) => Number(r.rank)), [1, 2, 3]);
+    rows.forEach((r, i) => assert.ok(r.text.includes(codes[i]), r.text));
+    const shown = await page.evaluate(() => {
+      const v = (id) => document.getElementById(id);
+      return {
+        before: Number(v("pl-covered-before").dataset.value), beforeText: v("pl-covered-before").textContent,
+        after: Number(v("pl-covered-after").dataset.value), afterText: v("pl-covered-after").textContent,
+        gap: Number(v("pl-gap").dataset.value), status: v("pl-status").dataset.status,
+        statusText: v("pl-status").textContent,
+      };
+    });
+    // (=== rather than Object.is: the API may write a sum of nothing as -0.0.)
+    const same = (a, b, what) => assert.ok(a === b, `${what}: page ${a}, API ${b}`);
+    same(shown.before, want.covered_before, "births covered before");
+    same(shown.after, want.covered_after, "births covered after");
+    assert.ok(want.covered_after > want.covered_before, "the homes cover no birth");
+    const fmt = (x) => page.evaluate((x) => (Math.abs(x) < 0.05 ? 0 : x).toLocaleString("es-PE", { maximumFractionDigits: 1 }), x);
+    assert.equal(shown.beforeText, await fmt(want.covered_before));
+    assert.equal(shown.afterText, await fmt(want.covered_after));
+    same(shown.gap, want.gap, "gap");
+    assert.equal(shown.status, want.status);
+    assert.match(shown.statusText, /^Estado: /);
+    assert.match(await page.textContent("#pl-result"), /Nacimientos al año a 120 min o menos/);
+
+    // The chart: one point per home, at the curve's values, and one gain bar per home.
+    const points = await page.$$eval("#pl-chart circle.pl-point", (cs) =>
+      cs.map((c) => ({ k: Number(c.dataset.k), code: c.dataset.code, value: Number(c.dataset.value), gain: Number(c.dataset.gain) })));
+    assert.deepEqual(points, want.chosen.map((c) => ({ k: c.rank, code: c.code, value: c.objective, gain: c.gain })));
+    assert.equal(await page.$$eval("#pl-chart rect.pl-gain", (r) => r.length), want.chosen.length);
+    // Higher points for larger values (the y axis points up).
+    const ys = await page.$$eval("#pl-chart circle.pl-point", (cs) => cs.map((c) => Number(c.getAttribute("cy"))));
+    for (let i = 1; i < ys.length; i++) {
+      assert.ok(want.chosen[i].objective < want.chosen[i - 1].objective || ys[i] <= ys[i - 1], "curve drawn upside down: " + ys);
+    }
+    assert.match(await page.getAttribute("#pl-chart", "aria-label"), /^Curva de cobertura: 1: /);
+
+    // The map: the homes layers hold the answer's homes with their rank, drawn
+    // (a black ring around each home's projected position), and the villages
+    // coloured as covered or not.
+    const wantHomes = want.homes.features.map((f) => ({ code: f.properties.code, rank: f.properties.rank, lonlat: f.geometry.coordinates }));
+    assert.deepEqual(wantHomes.map((h) => h.code).sort(), [...codes].sort());
+    const drawn = await page.evaluate(() => {
+      const map = window.chaski.map;
+      const uniq = (fs, key) => [...new Map(fs.map((f) => [f.properties[key], f.properties])).values()];
+      return {
+        homes: uniq(map.queryRenderedFeatures({ layers: ["chaski-planner-homes"] }), "code"),
+        ranks: uniq(map.queryRenderedFeatures({ layers: ["chaski-planner-ranks"] }), "code"),
+        villages: uniq(map.queryRenderedFeatures({ layers: ["chaski-planner-villages"] }), "code"),
+      };
+    });
+    assert.deepEqual(drawn.homes.map((p) => p.code).sort(), [...codes].sort());
+    assert.deepEqual(drawn.ranks.map((p) => [p.code, p.rank]).sort(), wantHomes.map((h) => [h.code, h.rank]).sort());
+    const covered = (fs) => fs.filter((p) => Number(p.served) > 0).map((p) => p.code).sort();
+    const wantVillages = want.villages.features.map((f) => f.properties);
+    assert.equal(drawn.villages.length, wantVillages.length, "villages of the plan in view after the fit");
+    assert.deepEqual(covered(drawn.villages), covered(wantVillages));
+    const xy = await page.evaluate((hs) => hs.map((h) => {
+      const p = window.chaski.map.project(h.lonlat);
+      return [p.x, p.y];
+    }), wantHomes);
+    const ring = xy.flatMap(([x, y]) => [[x + 11.5, y], [x - 11.5, y], [x, y + 11.5], [x, y - 11.5]]);
+    const { pixels } = await canvasPixels(page, ring);
+    wantHomes.forEach((h, i) => {
+      const dark = pixels.slice(4 * i, 4 * i + 4).filter(([r, g, b]) => Math.max(r, g, b) < 100).length;
+      assert.ok(dark >= 3, `home ${h.code}: no black ring drawn at ${xy[i]}: ${JSON.stringify(pixels.slice(4 * i, 4 * i + 4))}`);
+    });
+
+    // The downloads are the answer's GeoJSON.
+    for (const [id, data] of [["#pl-download-homes", want.homes], ["#pl-download-villages", want.villages]]) {
+      const href = await page.getAttribute(id, "href");
+      assert.match(href, /^blob:/);
+      assert.deepEqual(await page.evaluate((h) => fetch(h).then((r) => r.json()), href), data, id);
+    }
+
+    // English: the results follow the switch; back to Spanish.
+    await page.click("#lang button[data-lang=en]");
+    assert.equal((await page.textContent("#planner h2")).trim(), "Maternity waiting homes");
+    assert.match(await page.textContent("#pl-status"), /^Status: /);
+    assert.match(await page.textContent("#pl-result"), /Births a year within 120 min/);
+    assert.deepEqual(await page.$$eval("#pl-curve-table tbody tr", (rs) => rs.map((r) => r.dataset.code)), codes);
+    await page.click("#lang button[data-lang=es]");
+    assert.match(await page.textContent("#pl-status"), /^Estado: /);
+
+    // The panel scrolled to the planner: the form, the results and the curve in view.
+    await page.evaluate(() => document.getElementById("planner").scrollIntoView({ block: "start" }));
+    mkdirSync("out", { recursive: true });
+    await page.screenshot({ path: "out/planner.png" });
+
+    // A bad request: the API's error, in the panel; the plan leaves the map.
+    const bad = { ...body, homes: 0 };
+    const badDirect = await siting(bad);
+    assert.ok(badDirect.status === 400 || badDirect.status === 422, "homes 0: HTTP " + badDirect.status);
+    assert.ok(badDirect.json.error, JSON.stringify(badDirect.json));
+    const badGot = await runPlanner(page, bad);
+    assert.equal(badGot.answer, null);
+    assert.deepEqual(badGot.body, bad);
+    const errorText = await page.textContent("#pl-result .error");
+    assert.ok(errorText.includes(badDirect.json.error), errorText + " lacks " + badDirect.json.error);
+    assert.ok(errorText.includes(String(badDirect.status)), errorText);
+    assert.equal(await page.$("#pl-chart"), null, "the chart of the previous plan stayed");
+    assert.equal(
+      await page.evaluate(() => window.chaski.map.querySourceFeatures("chaski-planner-homes").length),
+      0,
+      "the homes of the previous plan stayed on the map"
+    );
+    // An empty threshold is not sent: the panel asks for it.
+    const seq = await page.evaluate(() => window.chaski.planner.seq);
+    await page.fill("#pl-homes", "3");
+    await page.fill("#pl-minutes", "");
+    await page.click("#pl-run");
+    assert.match(await page.textContent("#pl-result .error"), /Indique un número en «umbral \(minutos\)»/);
+    assert.equal(await page.evaluate(() => window.chaski.planner.seq), seq, "an empty threshold was sent");
+    await page.screenshot({ path: "out/planner-error.png" });
+
+    assert.deepEqual(errors, [], "page errors");
+    assert.deepEqual(external, [], "the viewer must work offline (no external requests)");
   } finally {
     await browser.close();
   }

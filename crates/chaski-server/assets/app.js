@@ -133,6 +133,7 @@
         // A click shows the attributes of the feature under it (if any) and, from the
         // travel-time API, the minutes on foot to the nearest facility and the route.
         const whatif = setupWhatIf(map, style);
+        setupPlanner(map, ids);
         setupPrivate(map, ids);
         map.on("click", (e) => {
           if (whatif.editing()) {
@@ -140,7 +141,10 @@
             return;
           }
           const feats = map.queryRenderedFeatures(e.point, { layers: ids });
-          const f = feats.length ? { layer: feats[0].sourceLayer, properties: feats[0].properties } : null;
+          // Tile features name their layer of the data; the planner's GeoJSON, its map layer.
+          const f = feats.length
+            ? { layer: feats[0].sourceLayer || feats[0].layer.id, properties: feats[0].properties }
+            : null;
           closeAccess(map);
           const popup = new maplibregl.Popup({ className: "popup" }).setLngLat(e.lngLat).addTo(map);
           window.chaski.popup = popup;
@@ -541,6 +545,358 @@
     $("whatif").hidden = false;
     redraw();
     return { editing: () => state.mode !== null, addVertex, id: () => state.id };
+  }
+
+  // The planner panel (casas maternas): sends its form to POST /api/siting and
+  // draws the answer: the homes on the map (white circles with a black ring and
+  // their rank, readable in black and white), the villages covered (filled) or
+  // not (hollow), the results, the coverage curve as an SVG chart and a table,
+  // and links to download the homes and villages as GeoJSON. Texts from the API
+  // (codes, names, errors) are set as text, never as markup.
+  function setupPlanner(map, ids) {
+    const $ = (id) => document.getElementById(id);
+    const SVG = "http://www.w3.org/2000/svg";
+    const HOMES = "chaski-planner-homes";
+    const RANKS = "chaski-planner-ranks";
+    const VILLAGES = "chaski-planner-villages";
+    // seq: requests sent; settled: the last one answered (for tests); answer or error.
+    const state = { seq: 0, settled: 0, body: null, answer: null, error: null, downloads: null };
+    window.chaski.planner = state;
+    // What the result area shows: nothing, "computing", an error or the answer;
+    // built again after a language switch.
+    let view = { kind: "none" };
+    I.onChange(() => show(view));
+
+    const empty = () => ({ type: "FeatureCollection", features: [] });
+    map.addSource(VILLAGES, { type: "geojson", data: empty() });
+    map.addSource(HOMES, { type: "geojson", data: empty() });
+    const covered = [">", ["coalesce", ["get", "served"], 0], 0];
+    map.addLayer({
+      id: VILLAGES, type: "circle", source: VILLAGES,
+      paint: {
+        "circle-radius": ["interpolate", ["linear"], ["zoom"], 8, 3, 14, 7],
+        "circle-color": ["case", covered, "#1f4e9c", "#ffffff"],
+        "circle-stroke-color": ["case", covered, "#ffffff", "#b2182b"],
+        "circle-stroke-width": ["case", covered, 1, 2],
+      },
+    });
+    map.addLayer({
+      id: HOMES, type: "circle", source: HOMES,
+      paint: {
+        "circle-radius": 10,
+        "circle-color": ["match", ["get", "status"], "existing", "#bdbdbd", "#ffffff"],
+        "circle-stroke-color": "#000000",
+        "circle-stroke-width": 3,
+      },
+    });
+    map.addLayer({
+      id: RANKS, type: "symbol", source: HOMES,
+      layout: {
+        "text-field": ["case", ["==", ["get", "status"], "existing"], "E", ["to-string", ["get", "rank"]]],
+        "text-font": ["Noto Sans Bold"],
+        "text-size": 13,
+        "text-allow-overlap": true,
+        "text-ignore-placement": true,
+      },
+      paint: { "text-color": "#000000" },
+    });
+    // A click on a home or a village of the plan shows its fields.
+    ids.push(VILLAGES, HOMES);
+
+    function syncForm() {
+      const model = $("pl-model").value;
+      $("pl-homes-row").hidden = $("pl-homes").disabled = model === "set-covering";
+      $("pl-beds-row").hidden = $("pl-beds").disabled = model !== "capacitated";
+    }
+
+    // The number in a field, or an error naming the field (an empty or non-numeric
+    // field cannot be sent as JSON; the API judges the values).
+    function number(id, key) {
+      const v = $(id).value.trim();
+      if (v === "" || !Number.isFinite(Number(v))) {
+        const e = new Error("missing " + id);
+        e.field = key;
+        throw e;
+      }
+      return Number(v);
+    }
+
+    // The request body: the members of POST /api/siting.
+    function body() {
+      const model = $("pl-model").value;
+      const b = { model };
+      if (model !== "set-covering") b.homes = number("pl-homes", "planner.homes");
+      b.minutes = number("pl-minutes", "planner.minutes");
+      b.candidates = $("pl-candidates").value;
+      b.preset = $("pl-preset").value;
+      b.birth_rate = number("pl-birth-rate", "planner.birthRate");
+      if (model === "capacitated") b.beds = number("pl-beds", "planner.beds");
+      return b;
+    }
+
+    // An element with properties (class, data-*, aria-* and others) and children
+    // (nodes, or strings set as text).
+    function el(tag, props, ...kids) {
+      const e = document.createElement(tag);
+      for (const [k, v] of Object.entries(props || {})) {
+        if (k === "class") e.className = v;
+        else if (k.startsWith("data-") || k.startsWith("aria-")) e.setAttribute(k, v);
+        else e[k] = v;
+      }
+      e.append(...kids.filter((k) => k !== null && k !== undefined && k !== false));
+      return e;
+    }
+    function svg(tag, attrs, text) {
+      const e = document.createElementNS(SVG, tag);
+      for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, String(v));
+      if (text !== undefined) e.textContent = text;
+      return e;
+    }
+
+    // A number the language's way; no "-0" for a sum that rounds to zero.
+    const num = (x, digits) => {
+      const d = digits === undefined ? 1 : digits;
+      const v = Math.abs(Number(x)) < 0.5 * Math.pow(10, -d) ? 0 : Number(x);
+      return v.toLocaleString(I.locale(), { maximumFractionDigits: d });
+    };
+    const pct = (x, digits) =>
+      x === null || x === undefined ? "–" : num(100 * x, digits === undefined ? 1 : digits) + " %";
+
+    // The value of the curve before the first new home (existing homes only), from
+    // the first point and its gain (p-median: minutes saved, the others: births added).
+    const baseValue = (j) => {
+      const c = (j.chosen || [])[0];
+      if (!c) return null;
+      return j.model === "p-median" ? c.objective + c.gain : c.objective - c.gain;
+    };
+
+    // A round step for about `n` ticks up to `max`.
+    function tickStep(max, n) {
+      const raw = max / n;
+      const pow = Math.pow(10, Math.floor(Math.log10(raw)));
+      const f = raw / pow;
+      return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * pow;
+    }
+
+    // The coverage curve: the objective with the first k homes (k = 0: existing
+    // homes only) as a line with one point per home, and the gain of each home as
+    // a bar. Plain SVG, drawn here: no library.
+    function chart(j) {
+      const curve = j.chosen || [];
+      const base = baseValue(j);
+      const W = 272, H = 150, L = 46, R = 26, T = 14, B = 30;
+      const pts = [{ k: 0, v: base }].concat(curve.map((c) => ({ k: c.rank, v: c.objective, c })));
+      const top = Math.max(1e-9, ...pts.map((p) => p.v), ...curve.map((c) => c.gain));
+      const step = tickStep(top, 4);
+      const ymax = Math.ceil(top / step - 1e-9) * step;
+      const kmax = Math.max(1, curve.length);
+      const x = (k) => L + (k / kmax) * (W - L - R);
+      const y = (v) => T + (1 - v / ymax) * (H - T - B);
+      const compact = (v) => Number(v).toLocaleString(I.locale(), { notation: "compact", maximumFractionDigits: 1 });
+      const points = curve.map((c) => c.rank + ": " + num(c.objective)).join("; ");
+      const root = svg("svg", {
+        id: "pl-chart", class: "pl-chart", viewBox: `0 0 ${W} ${H}`, width: W, height: H,
+        role: "img", "aria-label": t("planner.chart", { points }),
+      });
+      for (let v = 0; v <= ymax + step / 2; v += step) {
+        root.append(
+          svg("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), class: "grid" }),
+          svg("text", { x: L - 4, y: y(v) + 3.5, "text-anchor": "end", class: "tick" }, compact(v))
+        );
+      }
+      const every = Math.ceil(kmax / 10);
+      for (let k = 0; k <= kmax; k += every) {
+        root.append(svg("text", { x: x(k), y: H - B + 13, "text-anchor": "middle", class: "tick" }, String(k)));
+      }
+      root.append(
+        svg("line", { x1: L, x2: W - R, y1: y(0), y2: y(0), class: "axis" }),
+        svg("line", { x1: L, x2: L, y1: T, y2: y(0), class: "axis" }),
+        svg("text", { x: (L + W - R) / 2, y: H - 3, "text-anchor": "middle", class: "tick" },
+          t("planner.axis"))
+      );
+      const bw = Math.min(18, (W - L - R) / kmax / 2);
+      for (const c of curve) {
+        const bar = svg("rect", {
+          class: "pl-gain", x: x(c.rank) - bw / 2, y: y(Math.max(0, c.gain)), width: bw,
+          height: Math.max(0, y(0) - y(Math.max(0, c.gain))), "data-k": c.rank, "data-gain": c.gain,
+        });
+        bar.append(svg("title", {}, t("planner.col.gain") + " " + c.rank + ": " + num(c.gain)));
+        root.append(bar);
+      }
+      const line = pts.filter((p) => p.v !== null);
+      root.append(svg("polyline", { class: "pl-line", points: line.map((p) => x(p.k) + "," + y(p.v)).join(" ") }));
+      if (base !== null) root.append(svg("circle", { class: "pl-base", cx: x(0), cy: y(base), r: 3 }));
+      for (const p of pts.slice(1)) {
+        const dot = svg("circle", {
+          class: "pl-point", cx: x(p.k), cy: y(p.v), r: 4,
+          "data-k": p.k, "data-value": p.v, "data-gain": p.c.gain, "data-code": p.c.code,
+        });
+        dot.append(svg("title", {}, p.k + " · " + p.c.code + ": " + num(p.v) + " (+" + num(p.c.gain) + ")"));
+        root.append(dot);
+        if (curve.length <= 6) {
+          root.append(svg("text", { x: x(p.k), y: y(p.v) - 7, "text-anchor": "middle", class: "value" }, compact(p.v)));
+        }
+      }
+      return root;
+    }
+
+    // The curve as a table: rank, home, value with the first k homes, gain (the
+    // p-median's birth-weighted minutes in whole numbers).
+    function curveTable(j) {
+      const d = j.model === "p-median" ? 0 : 1;
+      const head = el("tr", {},
+        ...["planner.col.rank", "planner.col.home", "planner.col.value", "planner.col.gain"].map((k) =>
+          el("th", { scope: "col" }, t(k))));
+      const rows = (j.chosen || []).map((c) => el("tr", { "data-rank": c.rank, "data-code": c.code },
+        el("td", {}, String(c.rank)),
+        el("td", { title: String(c.name || "") }, String(c.code) + (c.name ? " " + c.name : "")),
+        el("td", { class: "n" }, num(c.objective, d)),
+        el("td", { class: "n" }, (c.gain >= 0 ? "+" : "") + num(c.gain, d))));
+      return el("table", { id: "pl-curve-table" }, el("thead", {}, head), el("tbody", {}, ...rows));
+    }
+
+    function legendRow(cls, key) {
+      return el("div", { class: "legend-row" }, el("span", { class: "swatch " + cls }), el("span", {}, t(key)));
+    }
+
+    function answerView(j) {
+      const out = [];
+      const status = t("solve." + j.status, null, String(j.status));
+      out.push(el("p", { id: "pl-status", "data-status": j.status },
+        t("planner.status") + ": ", el("b", {}, status),
+        " · " + t("planner.gap") + ": ", el("b", { id: "pl-gap", "data-value": j.gap }, pct(j.gap, 2))));
+      const value = (id, x) => el("b", { id, "data-value": x }, num(x));
+      // Births within the threshold (the p-median: within the matrix's limit).
+      const within = j.model === "p-median" && j.matrix_minutes ? j.matrix_minutes : j.minutes;
+      out.push(el("p", { class: "pl-covered" },
+        t("planner.births", { m: within }) + ": ",
+        el("br"),
+        t("planner.before") + " ", value("pl-covered-before", j.covered_before),
+        " → " + t("planner.after") + " ", value("pl-covered-after", j.covered_after),
+        " " + t("planner.ofTotal", { total: num(j.total_demand), share: pct(j.share_after) })));
+      out.push(el("p", { class: "small" },
+        t("planner.objective") + ": " + num(j.objective) + " / " + num(j.bound) +
+        (j.method ? " (" + j.method + ")" : "")));
+      if (j.model === "p-median") {
+        out.push(el("p", { class: "small" }, t("planner.weighted") + ": " + num(j.weighted_minutes, 0)));
+      }
+      if ((j.uncoverable || []).length) {
+        out.push(el("p", { class: "small" }, t("planner.uncoverable", { n: j.uncoverable.length })));
+      }
+      if ((j.chosen || []).length) {
+        out.push(el("h3", {}, t("planner.curve")));
+        out.push(el("figure", { class: "pl-figure" }, chart(j),
+          el("figcaption", { class: "small" }, t(j.model === "p-median" ? "planner.curve.minutes" : "planner.curve.covered"))));
+        out.push(curveTable(j));
+      } else {
+        out.push(el("p", {}, t("planner.none")));
+      }
+      out.push(el("div", { class: "pl-legend" },
+        legendRow("pl-home", "planner.legend.home"),
+        (j.existing || []).length ? legendRow("pl-home existing", "planner.legend.existing") : null,
+        legendRow("pl-covered", "planner.legend.covered"),
+        legendRow("pl-uncovered", "planner.legend.uncovered")));
+      if (state.downloads) {
+        out.push(el("p", { class: "small pl-downloads" }, t("planner.download") + " ",
+          el("a", { id: "pl-download-homes", href: state.downloads.homes, download: "casas-maternas.geojson" },
+            t("planner.download.homes")),
+          " · ",
+          el("a", { id: "pl-download-villages", href: state.downloads.villages, download: "centros-poblados-plan.geojson" },
+            t("planner.download.villages"))));
+      }
+      return out;
+    }
+
+    function show(v) {
+      view = v;
+      const box = $("pl-result");
+      if (v.kind === "none") box.replaceChildren();
+      else if (v.kind === "computing") box.replaceChildren(el("p", { class: "small" }, t("planner.computing")));
+      else if (v.kind === "missing") {
+        box.replaceChildren(el("p", { class: "error", role: "alert" }, t("planner.missing", { field: t(v.field) })));
+      } else if (v.kind === "error") {
+        const msg = v.message ? t("planner.error", { status: v.status, msg: v.message }) : t("planner.failed");
+        box.replaceChildren(el("p", { class: "error", role: "alert" }, msg));
+      } else box.replaceChildren(...answerView(v.answer));
+    }
+
+    function forgetDownloads() {
+      if (state.downloads) {
+        URL.revokeObjectURL(state.downloads.homes);
+        URL.revokeObjectURL(state.downloads.villages);
+      }
+      state.downloads = null;
+    }
+
+    // The homes and villages of an answer on the map, and the map fitted to them.
+    function draw(j) {
+      const homes = j && j.homes ? j.homes : empty();
+      const villages = j && j.villages ? j.villages : empty();
+      map.getSource(HOMES).setData(homes);
+      map.getSource(VILLAGES).setData(villages);
+      forgetDownloads();
+      if (!j) return;
+      const blob = (data) => URL.createObjectURL(new Blob([JSON.stringify(data)], { type: "application/geo+json" }));
+      state.downloads = { homes: blob(homes), villages: blob(villages) };
+      let b = null;
+      for (const f of homes.features.concat(villages.features)) {
+        const c = f.geometry && f.geometry.coordinates;
+        if (!Array.isArray(c) || !Number.isFinite(c[0]) || !Number.isFinite(c[1])) continue;
+        b = b ? [Math.min(b[0], c[0]), Math.min(b[1], c[1]), Math.max(b[2], c[0]), Math.max(b[3], c[1])] : [c[0], c[1], c[0], c[1]];
+      }
+      if (b) map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 40, maxZoom: 14, animate: false });
+    }
+
+    function run(e) {
+      e.preventDefault();
+      let b;
+      try {
+        b = body();
+      } catch (err) {
+        if (!err.field) throw err;
+        state.error = t("planner.missing", { field: t(err.field) });
+        show({ kind: "missing", field: err.field });
+        return;
+      }
+      const seq = ++state.seq;
+      state.body = b;
+      $("pl-run").disabled = true;
+      show({ kind: "computing" });
+      const settle = () => {
+        if (seq !== state.seq) return;
+        $("pl-run").disabled = false;
+        state.settled = seq;
+      };
+      const failed = (v) => {
+        state.answer = null;
+        state.error = v.message || t("planner.failed");
+        draw(null);
+        show(v);
+      };
+      state.done = getJson("/api/siting", {
+        method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(b),
+      })
+        .then(({ ok, status, j }) => {
+          if (seq !== state.seq) return;
+          if (!ok) {
+            failed({ kind: "error", status, message: j && j.error ? String(j.error) : "HTTP " + status });
+            return;
+          }
+          state.answer = j;
+          state.error = null;
+          draw(j);
+          show({ kind: "answer", answer: j });
+        })
+        .catch((err) => {
+          if (seq === state.seq) failed({ kind: "error", status: "–", message: String((err && err.message) || err) });
+        })
+        .finally(settle);
+    }
+
+    $("pl-model").addEventListener("change", syncForm);
+    $("pl-form").addEventListener("submit", run);
+    syncForm();
+    $("planner").hidden = false;
   }
 
   // Close the popup of the last click and drop its route.
