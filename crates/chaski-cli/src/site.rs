@@ -267,12 +267,11 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
         s.status,
         s.method
     )?;
+    let (before, after) = plan.covered();
     writeln!(
         out,
-        "demand within reach: {:.1} before, {:.1} after, of {:.1}",
-        s.covered_before + 0.0,
-        s.covered_after + 0.0,
-        s.total_demand
+        "demand within {} min: {before:.1} before, {after:.1} after, of {:.1}",
+        args.minutes, s.total_demand
     )?;
     for (k, row) in plan.curve_table().1.iter().enumerate() {
         let gain: f64 = row[4].parse().unwrap_or(f64::NAN);

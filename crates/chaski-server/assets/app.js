@@ -570,7 +570,10 @@
     const empty = () => ({ type: "FeatureCollection", features: [] });
     map.addSource(VILLAGES, { type: "geojson", data: empty() });
     map.addSource(HOMES, { type: "geojson", data: empty() });
-    const covered = [">", ["coalesce", ["get", "served"], 0], 0];
+    // Covered: served by a home within the threshold (the p-median serves every
+    // village its matrix reaches; only those within the threshold count).
+    const covered = ["all", [">", ["coalesce", ["get", "served"], 0], 0],
+      ["<=", ["coalesce", ["get", "minutes"], 1e9], ["coalesce", ["get", "threshold"], 1e9]]];
     map.addLayer({
       id: VILLAGES, type: "circle", source: VILLAGES,
       paint: {
@@ -766,8 +769,8 @@
         t("planner.status") + ": ", el("b", {}, status),
         " · " + t("planner.gap") + ": ", el("b", { id: "pl-gap", "data-value": j.gap }, pct(j.gap, 2))));
       const value = (id, x) => el("b", { id, "data-value": x }, num(x));
-      // Births within the threshold (the p-median: within the matrix's limit).
-      const within = j.model === "p-median" && j.matrix_minutes ? j.matrix_minutes : j.minutes;
+      // Births within the threshold (for every model, the p-median too).
+      const within = j.minutes;
       out.push(el("p", { class: "pl-covered" },
         t("planner.births", { m: within }) + ": ",
         el("br"),
@@ -831,13 +834,16 @@
     // The homes and villages of an answer on the map, and the map fitted to them.
     function draw(j) {
       const homes = j && j.homes ? j.homes : empty();
-      const villages = j && j.villages ? j.villages : empty();
+      const villages = j && j.villages ? {
+        type: "FeatureCollection",
+        features: j.villages.features.map((f) => ({ ...f, properties: { ...f.properties, threshold: j.minutes } })),
+      } : empty();
       map.getSource(HOMES).setData(homes);
       map.getSource(VILLAGES).setData(villages);
       forgetDownloads();
       if (!j) return;
       const blob = (data) => URL.createObjectURL(new Blob([JSON.stringify(data)], { type: "application/geo+json" }));
-      state.downloads = { homes: blob(homes), villages: blob(villages) };
+      state.downloads = { homes: blob(homes), villages: blob(j.villages) };
       let b = null;
       for (const f of homes.features.concat(villages.features)) {
         const c = f.geometry && f.geometry.coordinates;

@@ -724,11 +724,45 @@ impl Plan {
         (total > 0.0).then(|| covered / total)
     }
 
-    /// The answer as JSON: settings, objective, bound, gap, covered demand
-    /// before and after, the chosen sites in order with their gains, the
-    /// coverage curve and what no candidate reaches.
+    /// Demand of the villages within T ([`Request::minutes`]) of a site
+    /// `open` admits, from the matrix.
+    fn within_threshold(&self, open: impl Fn(usize) -> bool) -> f64 {
+        let t = self.request.minutes as f32;
+        let mut reached = vec![false; self.villages.len()];
+        for &(v, c, m) in &self.matrix {
+            if m <= t && open(c) {
+                reached[v] = true;
+            }
+        }
+        reached
+            .iter()
+            .zip(&self.demand)
+            .filter(|(r, _)| **r)
+            .map(|(_, d)| d)
+            .sum::<f64>()
+            + 0.0 // an empty sum is -0.0; say 0
+    }
+
+    /// Demand within T of the existing homes and of all open homes: the
+    /// solver's figures for the covering models; for the p-median, whose
+    /// solver counts what the matrix reaches, recounted within T.
+    pub fn covered(&self) -> (f64, f64) {
+        let s = &self.solution;
+        if self.request.model != Model::PMedian {
+            // + 0.0: an empty sum is -0.0; say 0.
+            return (s.covered_before + 0.0, s.covered_after + 0.0);
+        }
+        let before = self.within_threshold(|c| self.flags[c].existing);
+        let after = self.within_threshold(|c| self.flags[c].existing || s.chosen.contains(&c));
+        (before, after)
+    }
+
+    /// The answer as JSON: settings, objective, bound, gap, demand within T
+    /// before and after ([`Self::covered`]), the chosen sites in order with
+    /// their gains, the coverage curve and what no candidate reaches.
     pub fn to_json(&self) -> Json {
         let s = &self.solution;
+        let (before, after) = self.covered();
         let site = |i: usize| {
             let c = &self.candidates[i];
             json!({
@@ -766,10 +800,10 @@ impl Plan {
             },
             "method": s.method,
             "total_demand": s.total_demand,
-            "covered_before": s.covered_before,
-            "covered_after": s.covered_after,
-            "share_before": self.share(s.covered_before),
-            "share_after": self.share(s.covered_after),
+            "covered_before": before,
+            "covered_after": after,
+            "share_before": self.share(before),
+            "share_after": self.share(after),
             "weighted_minutes": s.weighted_minutes,
             "existing": self.flags.iter().enumerate().filter(|(_, f)| f.existing).map(|(i, _)| site(i)).collect::<Vec<_>>(),
             "chosen": chosen,

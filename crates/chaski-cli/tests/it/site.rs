@@ -285,3 +285,40 @@ fn underserved_villages_equal_those_of_catchments() {
         "{stdout}"
     );
 }
+
+#[test]
+fn p_median_reports_the_births_within_the_threshold() {
+    let (dir, store) = demo_store();
+    let out = dir.path().join("site");
+    ok(&chaski(
+        &store,
+        &[
+            "site",
+            "--out",
+            out.to_str().unwrap(),
+            "--model",
+            "p-median",
+            "--homes",
+            "2",
+            "--minutes",
+            "60",
+            "--candidates",
+            "facilities",
+        ],
+    ));
+    // By hand: each village's minutes to its (nearest open) home against 60.
+    let within: f64 = rows(&out.join("villages.csv"))
+        .iter()
+        .filter(|r| r[4].parse::<f64>().is_ok_and(|m| m <= 60.0))
+        .map(|r| r[2].parse::<f64>().unwrap())
+        .sum();
+    let j = json(&out.join("siting.json"));
+    let after = j["covered_after"].as_f64().unwrap();
+    assert!(
+        (after - within).abs() < 1e-6 * within.max(1.0),
+        "{after} vs {within}"
+    );
+    assert!(after < j["total_demand"].as_f64().unwrap());
+    // No existing home: 0, not -0.
+    assert_eq!(j["covered_before"].to_string(), "0.0");
+}
