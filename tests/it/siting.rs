@@ -318,3 +318,67 @@ async fn household_demand_follows_the_callers_rights() {
     let admin_again = demand_of(&post(Some(bearer(&admin.1)), body).await.json());
     assert_ne!(admin_again[&target], before as f64);
 }
+
+#[tokio::test]
+async fn candidate_points_are_sited_like_the_stores_facilities() {
+    let store = store();
+    let facilities = store.read_layer("facilities").unwrap();
+    let st = AppState::new(Arc::new(store), config()).unwrap();
+    let post = |body: String| {
+        let st = st.clone();
+        async move {
+            call(
+                &st,
+                "POST",
+                "/api/siting",
+                None,
+                Some(("application/json", body)),
+            )
+            .await
+        }
+    };
+    // Every facility of the store as a point of the caller: the same answer.
+    let points: Vec<Value> = facilities
+        .features
+        .iter()
+        .map(|f| {
+            let geo::Geometry::Point(p) = &f.geometry else {
+                panic!("a facility is a point")
+            };
+            serde_json::json!({
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [p.x(), p.y()]},
+                "properties": {
+                    "code": facilities.value(f, "code").as_str().unwrap(),
+                    "name": facilities.value(f, "name").as_str().unwrap(),
+                },
+            })
+        })
+        .collect();
+    let fc = serde_json::json!({"type": "FeatureCollection", "features": points});
+    let a = post(r#"{"homes": 2, "minutes": 60, "candidates": "facilities"}"#.into()).await;
+    let b =
+        post(serde_json::json!({"homes": 2, "minutes": 60, "candidate_points": fc}).to_string())
+            .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    assert_eq!(b.status, StatusCode::OK, "{}", b.text());
+    assert_eq!(a.json()["chosen"], b.json()["chosen"]);
+    assert_eq!(a.json()["objective"], b.json()["objective"]);
+
+    let one = |props: Value, coords: Value| {
+        serde_json::json!({"candidate_points": {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "geometry": {"type": "Point", "coordinates": coords}, "properties": props}]}})
+        .to_string()
+    };
+    for (body, status, expected) in [
+        (one(serde_json::json!({}), serde_json::json!([-74.1, -12.95])), StatusCode::BAD_REQUEST, "feature 0: properties.code missing"),
+        (one(serde_json::json!({"code": "X"}), serde_json::json!([-274.1, -12.95])), StatusCode::BAD_REQUEST, "is not a longitude and latitude"),
+        (r#"{"candidate_points": [1, 2]}"#.to_owned(), StatusCode::BAD_REQUEST, "not a GeoJSON FeatureCollection"),
+        (r#"{"candidates": "villages", "candidate_points": {"type": "FeatureCollection", "features": []}}"#.to_owned(), StatusCode::BAD_REQUEST, "give one of them"),
+        (r#"{"candidate_points": {"type": "FeatureCollection", "features": []}}"#.to_owned(), StatusCode::UNPROCESSABLE_ENTITY, "no point given"),
+    ] {
+        let r = post(body.clone()).await;
+        assert_eq!(r.status, status, "{body}: {}", r.text());
+        assert!(r.text().contains(expected), "{body}: {}", r.text());
+    }
+}

@@ -12,7 +12,7 @@ use chaski_analysis::siting::SolveOptions;
 use chaski_analysis::siting::households::HouseholdDemand;
 use chaski_analysis::siting::plan::{
     CandidateKind, Candidates, DEFAULT_BIRTH_RATE, DEFAULT_STAY_DAYS, Demand, Model, Plan,
-    Referral, Request, field_values, plan, plan_from_matrix,
+    Referral, Request, Site, field_values, plan, plan_from_matrix,
 };
 use chaski_analysis::travel::underserved::{
     COLUMNS, beyond_birth_care, geojson, population, table,
@@ -51,6 +51,12 @@ pub struct Args {
     /// facilities or villages.
     #[arg(long, default_value = "birth-care")]
     pub candidates: CandidateKind,
+
+    /// Candidate sites from a file of points instead (CSV with code, name and lon/lat
+    /// columns, GeoJSON or any vector format GDAL reads), e.g. the buildings a
+    /// municipality offers.
+    #[arg(long, value_name = "FILE", conflicts_with = "matrix")]
+    pub candidates_file: Option<PathBuf>,
 
     /// Codes of candidates that are existing homes (always open), comma-separated.
     #[arg(long, value_delimiter = ',')]
@@ -192,6 +198,49 @@ fn household_demand(
         .with_context(|| format!("--demand-households {field}"))
 }
 
+/// The candidate points of `file`: code, name and location of each feature.
+fn candidate_points(file: &Path) -> Result<Vec<Site>> {
+    use chaski_core::layer::LayerKind;
+    use chaski_io::import::{ImportOptions, Imported, import_file};
+    let mut opts = ImportOptions::new("candidates");
+    opts.kind = Some(LayerKind::Communities);
+    let layer = match import_file(file, &opts)
+        .with_context(|| format!("--candidates-file {}", file.display()))?
+    {
+        Imported::Layer(l, _) => l,
+        Imported::Raster(..) => {
+            anyhow::bail!("--candidates-file {}: a raster, not points", file.display())
+        }
+    };
+    layer
+        .features
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let geo::Geometry::Point(p) = &f.geometry else {
+                anyhow::bail!(
+                    "--candidates-file {}: feature {}: not a point",
+                    file.display(),
+                    i + 1
+                );
+            };
+            let text = |name: &str| {
+                layer
+                    .value(f, name)
+                    .as_str()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned()
+            };
+            Ok(Site {
+                code: text("code"),
+                name: text("name"),
+                lonlat: Some((p.x(), p.y())),
+            })
+        })
+        .collect()
+}
+
 /// Run `chaski site`.
 pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
     let start = Instant::now();
@@ -229,6 +278,9 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
             &opts,
             &chaski_io::crs::ProjProjections,
         )?;
+        if let Some(file) = &args.candidates_file {
+            request.candidates = Candidates::Points(candidate_points(file)?);
+        }
         if let Some(field) = &args.demand_households {
             request.demand = Demand::Households(household_demand(store.as_ref(), &inputs, field)?);
         }

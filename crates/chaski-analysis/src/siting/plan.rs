@@ -347,6 +347,9 @@ pub enum PlanError {
     /// No candidate site.
     #[error("no candidate site: {0}")]
     NoCandidates(String),
+    /// A candidate point given by the caller cannot be used.
+    #[error("candidate points: {0}")]
+    Candidate(String),
     /// No village with demand.
     #[error("no village with demand: {0}")]
     NoDemand(String),
@@ -673,7 +676,32 @@ fn candidates_of(inputs: &TravelInputs, which: &Candidates) -> Result<Vec<Site>,
                 lonlat: Some(p.lonlat),
             })
             .collect(),
-        Candidates::Points(points) => points.clone(),
+        Candidates::Points(points) => {
+            let mut seen = std::collections::HashSet::new();
+            for (i, p) in points.iter().enumerate() {
+                if p.code.trim().is_empty() {
+                    return Err(PlanError::Candidate(format!("point {}: no code", i + 1)));
+                }
+                if !seen.insert(p.code.as_str()) {
+                    return Err(PlanError::Candidate(format!(
+                        "point {}: code '{}' given twice",
+                        i + 1,
+                        p.code
+                    )));
+                }
+                if !p
+                    .lonlat
+                    .is_some_and(|(x, y)| x.is_finite() && y.is_finite())
+                {
+                    return Err(PlanError::Candidate(format!(
+                        "point {} ('{}'): no longitude and latitude",
+                        i + 1,
+                        p.code
+                    )));
+                }
+            }
+            points.clone()
+        }
     };
     if out.is_empty() {
         return Err(PlanError::NoCandidates(match which {

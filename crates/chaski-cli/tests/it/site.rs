@@ -322,3 +322,42 @@ fn p_median_reports_the_births_within_the_threshold() {
     // No existing home: 0, not -0.
     assert_eq!(j["covered_before"].to_string(), "0.0");
 }
+
+#[test]
+fn candidates_from_a_file_of_points() {
+    let (dir, store) = demo_store();
+    let site = |out: &str, extra: &[&str]| {
+        let out = dir.path().join(out);
+        let mut args = vec!["site", "--out", out.to_str().unwrap(), "--homes", "2"];
+        args.extend_from_slice(extra);
+        ok(&chaski(&store, &args));
+        json(&out.join("siting.json"))
+    };
+    // The facilities file of the demo as points: the same homes as the store's
+    // facilities as candidates.
+    let file = dir.path().join("demo/facilities.csv");
+    let from_store = site("a", &["--candidates", "facilities"]);
+    let from_file = site("b", &["--candidates-file", file.to_str().unwrap()]);
+    assert_eq!(from_store["chosen"], from_file["chosen"]);
+    assert_eq!(from_store["objective"], from_file["objective"]);
+    // Two points with one code: named.
+    let twice = dir.path().join("twice.csv");
+    std::fs::write(
+        &twice,
+        "code,name,lon,lat\nA,x,-74.1,-12.95\nA,y,-74.12,-12.96\n",
+    )
+    .unwrap();
+    let r = chaski(
+        &store,
+        &[
+            "site",
+            "--out",
+            dir.path().join("c").to_str().unwrap(),
+            "--candidates-file",
+            twice.to_str().unwrap(),
+        ],
+    );
+    assert!(!r.status.success());
+    let e = text(&r.stderr);
+    assert!(e.contains("point 2: code 'A' given twice"), "{e}");
+}

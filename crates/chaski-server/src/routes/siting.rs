@@ -4,7 +4,9 @@
 //! may ask).
 //!
 //! The body is a JSON object whose members have the names of the command's
-//! options with `_`: `model`, `homes`, `minutes`, `candidates`, `existing`
+//! options with `_`: `model`, `homes`, `minutes`, `candidates` or
+//! `candidate_points` (a GeoJSON FeatureCollection of Points with a `code`
+//! and optionally a `name`, at most 5,000), `existing`
 //! (array of codes), `birth_rate`, `demand_per_village` or
 //! `demand_households` (a numeric household field such as `pregnant`), `matrix_minutes`,
 //! `referral_minutes`, `referral_preset`, `beds`, `stay_days`, `preset`
@@ -40,7 +42,7 @@ use chaski_analysis::siting::SolveOptions;
 use chaski_analysis::siting::households::HouseholdDemand;
 use chaski_analysis::siting::plan::{
     CandidateKind, Candidates, DEFAULT_BIRTH_RATE, DEFAULT_STAY_DAYS, Demand, Model, PlanError,
-    Referral, Request, plan,
+    Referral, Request, Site, plan,
 };
 use chaski_analysis::travel::vocab::Preset;
 use chaski_core::auth::{AccessRecord, Role};
@@ -68,6 +70,7 @@ struct Body {
     homes: Option<usize>,
     minutes: Option<f64>,
     candidates: Option<String>,
+    candidate_points: Option<serde_json::Value>,
     #[serde(default)]
     existing: Vec<String>,
     birth_rate: Option<f64>,
@@ -129,11 +132,21 @@ fn request(b: &Body) -> Result<(Request, Preset, bool), ApiError> {
         model: word("model", b.model.as_ref(), Model::Covering)?,
         homes: b.homes.unwrap_or(1),
         minutes: b.minutes.unwrap_or(120.0),
-        candidates: Candidates::Kind(word(
-            "candidates",
-            b.candidates.as_ref(),
-            CandidateKind::BirthCare,
-        )?),
+        candidates: match &b.candidate_points {
+            Some(points) => {
+                if b.candidates.is_some() {
+                    return Err(ApiError::BadRequest(
+                        "members 'candidates' and 'candidate_points': give one of them".into(),
+                    ));
+                }
+                Candidates::Points(candidate_points(points)?)
+            }
+            None => Candidates::Kind(word(
+                "candidates",
+                b.candidates.as_ref(),
+                CandidateKind::BirthCare,
+            )?),
+        },
         existing: b.existing.clone(),
         demand: match b.demand_per_village {
             Some(d) => Demand::Uniform(d),
@@ -153,6 +166,59 @@ fn request(b: &Body) -> Result<(Request, Preset, bool), ApiError> {
     };
     let preset = word("preset", b.preset.as_ref(), Preset::Walking)?;
     Ok((request, preset, !b.heuristic.unwrap_or(false)))
+}
+
+/// Most candidate points one request may give.
+const MAX_POINTS: usize = 5_000;
+
+/// The candidate points of a GeoJSON FeatureCollection of Points with a
+/// `code` (and optionally a `name`) in their properties.
+fn candidate_points(v: &serde_json::Value) -> Result<Vec<Site>, ApiError> {
+    let bad = |what: String| ApiError::BadRequest(format!("member 'candidate_points': {what}"));
+    let fc = match v.to_string().parse::<geojson::GeoJson>() {
+        Ok(geojson::GeoJson::FeatureCollection(fc)) => fc,
+        Ok(_) => return Err(bad("not a GeoJSON FeatureCollection".into())),
+        Err(e) => return Err(bad(format!("not a GeoJSON FeatureCollection: {e}"))),
+    };
+    if fc.features.len() > MAX_POINTS {
+        return Err(bad(format!(
+            "{} points; at most {MAX_POINTS}",
+            fc.features.len()
+        )));
+    }
+    fc.features
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let point = match f.geometry.as_ref().map(|g| &g.value) {
+                Some(geojson::GeometryValue::Point { coordinates }) if coordinates.len() >= 2 => {
+                    (coordinates[0], coordinates[1])
+                }
+                _ => return Err(bad(format!("feature {i}: not a Point"))),
+            };
+            if !(-180.0..=180.0).contains(&point.0) || !(-90.0..=90.0).contains(&point.1) {
+                return Err(bad(format!(
+                    "feature {i}: [{}, {}] is not a longitude and latitude",
+                    point.0, point.1
+                )));
+            }
+            let prop = |name: &str| {
+                f.property(name).and_then(|p| match p {
+                    serde_json::Value::String(s) => Some(s.trim().to_owned()),
+                    serde_json::Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                })
+            };
+            let code = prop("code")
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| bad(format!("feature {i}: properties.code missing")))?;
+            Ok(Site {
+                code,
+                name: prop("name").unwrap_or_default(),
+                lonlat: Some(point),
+            })
+        })
+        .collect()
 }
 
 impl From<PlanError> for ApiError {
