@@ -12,7 +12,7 @@ use chaski_analysis::siting::SolveOptions;
 use chaski_analysis::siting::households::HouseholdDemand;
 use chaski_analysis::siting::plan::{
     CandidateKind, Candidates, DEFAULT_BIRTH_RATE, DEFAULT_STAY_DAYS, Demand, Model, Plan,
-    Referral, Request, Site, field_values, plan, plan_from_matrix,
+    Referral, Request, Site, field_values, plan_from_matrix, plan_on,
 };
 use chaski_analysis::travel::underserved::{
     COLUMNS, beyond_birth_care, geojson, population, table,
@@ -285,9 +285,10 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
             request.demand = Demand::Households(household_demand(store.as_ref(), &inputs, field)?);
         }
         let scenario = args.surface.scenario()?;
-        let plan = plan(&inputs, &scenario, &request, backend).map_err(flagged)?;
+        let surface = inputs.surface(&scenario)?;
+        let plan = plan_on(&inputs, &surface, &request, backend).map_err(flagged)?;
         underserved = Some(
-            beyond_birth_care(&inputs, &scenario, args.minutes)
+            beyond_birth_care(&inputs, &surface, &scenario, args.minutes)
                 .context("the underserved villages (beyond --minutes of birth care)")?,
         );
         plan

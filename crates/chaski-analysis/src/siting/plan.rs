@@ -24,7 +24,7 @@ use super::milp::MilpBackend;
 use super::{
     Candidate, Objective, SitingError, SitingProblem, Solution, SolveOptions, SolveStatus,
 };
-use crate::travel::cost::Direction;
+use crate::travel::cost::{CostSurface, Direction};
 use crate::travel::scenario::Scenario;
 use crate::travel::vocab::{BirthCareFilter, VocabError, not_one_of};
 use crate::travel::{Facility, RunSettings, SourceFilter, TravelError, TravelInputs};
@@ -447,6 +447,18 @@ pub fn plan(
     milp: Option<&dyn MilpBackend>,
 ) -> Result<Plan, PlanError> {
     request.check()?;
+    plan_on(inputs, &inputs.surface(scenario)?, request, milp)
+}
+
+/// [`plan`] on a cost surface of `inputs` already built (by
+/// [`TravelInputs::surface`]), for a caller that searches it again.
+pub fn plan_on(
+    inputs: &TravelInputs,
+    surface: &CostSurface,
+    request: &Request,
+    milp: Option<&dyn MilpBackend>,
+) -> Result<Plan, PlanError> {
+    request.check()?;
     let candidates = candidates_of(inputs, &request.candidates)?;
     let mut villages = Vec::with_capacity(inputs.places.len());
     let mut demand = Vec::with_capacity(inputs.places.len());
@@ -477,13 +489,12 @@ pub fn plan(
             without_population
         )));
     }
-    let surface = inputs.surface(scenario)?;
     let lonlats: Vec<(f64, f64)> = candidates
         .iter()
         .map(|c| c.lonlat.unwrap_or((f64::NAN, f64::NAN)))
         .collect();
     let limit = request.matrix_limit();
-    let reach = inputs.reach(&surface, &lonlats, limit, Direction::ToSource)?;
+    let reach = inputs.reach(surface, &lonlats, limit, Direction::ToSource)?;
     let referral_minutes = match &request.referral {
         Some(r) => referral(inputs, r, &lonlats)?,
         None => vec![None; candidates.len()],

@@ -197,17 +197,17 @@ pub fn layer(villages: &[Underserved], name: &str) -> Layer {
 }
 
 /// The villages of `inputs` beyond `minutes` of a facility with birth care
-/// (basic or complete) by `scenario`, travelling to the facility: the
-/// underserved layer `chaski site` writes beside its answer.
+/// (basic or complete) on `surface` (of `scenario`), travelling to the
+/// facility: the underserved layer `chaski site` writes beside its answer.
 pub fn beyond_birth_care(
     inputs: &super::TravelInputs,
+    surface: &super::cost::CostSurface,
     scenario: &super::scenario::Scenario,
     minutes: f64,
 ) -> Result<Vec<Underserved>, super::TravelError> {
     let filter = super::SourceFilter::new(None, Some(BirthCareFilter::Basic));
-    let surface = inputs.surface(scenario)?;
     let result = inputs.run_on(
-        &surface,
+        surface,
         &inputs.scenario_name(scenario),
         &filter.select(&inputs.facilities),
         &format!(
