@@ -12,11 +12,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs=${1:-11}
-peru=../shared/data/peru
-dem=$peru/elevation/torobamba_alos_1s.tif
-for f in "$dem" "$peru/focus/vraem_box_villages.geojson" "$peru/focus/vraem_box_facilities.geojson"; do
-  [ -f "$f" ] || { echo "needs $f" >&2; exit 1; }
-done
+# shellcheck source=benches/process/torobamba_store.sh
+. benches/process/torobamba_store.sh
 command -v gdal_calc.py >/dev/null || {
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
@@ -27,9 +24,7 @@ bin=target/release/chaski
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 store=$work/torobamba.gpkg
-"$bin" --store "$store" import "$dem" --layer dem >/dev/null 2>&1
-"$bin" --store "$store" import "$peru/focus/vraem_box_villages.geojson" --layer communities >/dev/null 2>&1
-"$bin" --store "$store" import "$peru/focus/vraem_box_facilities.geojson" --layer facilities >/dev/null 2>&1
+torobamba_store "$bin" "$store"
 gdalwarp -q -t_srs EPSG:32718 -tr 30 30 -r bilinear -dstnodata -9999 "$dem" "$work/utm.tif"
 gdal_calc.py --quiet -A "$work/utm.tif" --outfile="$work/friction.tif" --calc "0.72+0*A" --NoDataValue=-9999
 

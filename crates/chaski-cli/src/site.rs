@@ -287,10 +287,16 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
         let scenario = args.surface.scenario()?;
         let surface = inputs.surface(&scenario)?;
         let plan = plan_on(&inputs, &surface, &request, backend).map_err(flagged)?;
-        underserved = Some(
-            beyond_birth_care(&inputs, &surface, &scenario, args.minutes)
-                .context("the underserved villages (beyond --minutes of birth care)")?,
-        );
+        // The siting stands without it (e.g. no facility records birth care).
+        underserved = match beyond_birth_care(&inputs, &surface, &scenario, args.minutes) {
+            Ok(u) => Some(u),
+            Err(e) => {
+                eprintln!(
+                    "chaski: warning: no underserved.csv (villages beyond --minutes of birth care): {e}"
+                );
+                None
+            }
+        };
         plan
     };
     std::fs::create_dir_all(&args.out)

@@ -361,3 +361,40 @@ fn candidates_from_a_file_of_points() {
     let e = text(&r.stderr);
     assert!(e.contains("point 2: code 'A' given twice"), "{e}");
 }
+
+#[test]
+fn a_store_without_birth_care_still_gets_its_siting() {
+    let (dir, store) = demo_store();
+    // The demo's facilities, none with birth care recorded.
+    let csv = std::fs::read_to_string(dir.path().join("demo/facilities.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header = lines.next().unwrap();
+    let col = header.split(',').position(|h| h == "atencion_parto").unwrap();
+    let mut none = vec![header.to_owned()];
+    for l in lines {
+        let mut v: Vec<&str> = l.split(',').collect();
+        v[col] = "none";
+        none.push(v.join(","));
+    }
+    let file = dir.path().join("none.csv");
+    std::fs::write(&file, none.join("\n") + "\n").unwrap();
+    ok(&chaski(
+        &store,
+        &["import", file.to_str().unwrap(), "--layer", "facilities"],
+    ));
+    let out = dir.path().join("site");
+    let r = chaski(
+        &store,
+        &[
+            "site",
+            "--out",
+            out.to_str().unwrap(),
+            "--candidates",
+            "facilities",
+        ],
+    );
+    let stdout = ok(&r);
+    assert!(stdout.contains("1 new home(s)"), "{stdout}");
+    assert!(text(&r.stderr).contains("warning: no underserved.csv"));
+    assert!(out.join("siting.json").exists() && !out.join("underserved.csv").exists());
+}
