@@ -81,6 +81,33 @@ async fn siting_over_http_equals_the_pipeline() {
             .filter(|v| v.lonlat.is_some())
             .count()
     );
+    // Another number of homes and another model on the same candidates and
+    // limit: solved on the matrix already searched; a new threshold searches.
+    for (body, matrices) in [
+        (
+            r#"{"homes": 1, "minutes": 60, "candidates": "facilities"}"#,
+            1,
+        ),
+        (
+            r#"{"model": "set_covering", "minutes": 60, "candidates": "facilities"}"#,
+            1,
+        ),
+        (
+            r#"{"homes": 1, "minutes": 45, "candidates": "facilities"}"#,
+            2,
+        ),
+    ] {
+        let r = call(
+            &st,
+            "POST",
+            "/api/siting",
+            None,
+            Some(("application/json", body.into())),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{body}: {}", r.text());
+        assert_eq!(st.access.cached_siting_matrices().await, matrices, "{body}");
+    }
     // Cached: the same answer again.
     let again = call(
         &st,

@@ -11,6 +11,7 @@
 
 use crate::error::ApiError;
 use crate::params::{ListParams, RunParams};
+use chaski_analysis::siting::plan::CandidateMatrix;
 use chaski_analysis::travel::cost::{Direction, Neighbourhood};
 use chaski_analysis::travel::village_access::District;
 use chaski_analysis::travel::vocab::BirthCareFilter;
@@ -54,6 +55,10 @@ pub struct AccessCache {
     districts: moka::future::Cache<(u64, String), Arc<[District]>>,
     /// Answers of `POST /api/siting` per data version and request.
     pub(crate) siting: moka::future::Cache<(u64, String), Arc<String>>,
+    /// Candidate matrices of `POST /api/siting` per data version, scenario,
+    /// candidates, matrix limit and referral (any number of homes, model
+    /// objective or demand is solved on them).
+    pub(crate) siting_matrices: moka::future::Cache<(u64, String), Arc<CandidateMatrix>>,
     version: AtomicU64,
 }
 
@@ -83,8 +88,15 @@ impl AccessCache {
                 .build(),
             districts: moka::future::Cache::builder().max_capacity(4).build(),
             siting: moka::future::Cache::builder().max_capacity(16).build(),
+            siting_matrices: moka::future::Cache::builder().max_capacity(8).build(),
             version: AtomicU64::new(u64::MAX),
         }
+    }
+
+    /// Number of cached siting matrices (after pending maintenance).
+    pub async fn cached_siting_matrices(&self) -> u64 {
+        self.siting_matrices.run_pending_tasks().await;
+        self.siting_matrices.entry_count()
     }
 
     /// Number of cached searches (after pending maintenance).
@@ -107,6 +119,7 @@ impl AccessCache {
             self.results.invalidate_all();
             self.districts.invalidate_all();
             self.siting.invalidate_all();
+            self.siting_matrices.invalidate_all();
         }
         Ok(v)
     }

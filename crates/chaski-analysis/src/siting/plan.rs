@@ -27,7 +27,7 @@ use super::{
 use crate::travel::cost::{CostSurface, Direction};
 use crate::travel::scenario::Scenario;
 use crate::travel::vocab::{BirthCareFilter, VocabError, not_one_of};
-use crate::travel::{Facility, RunSettings, SourceFilter, TravelError, TravelInputs};
+use crate::travel::{Facility, ReachMatrix, RunSettings, SourceFilter, TravelError, TravelInputs};
 use chaski_core::Layer;
 use serde_json::{Value as Json, json};
 use std::collections::HashMap;
@@ -271,7 +271,9 @@ impl Request {
         })
     }
 
-    fn check(&self) -> Result<(), PlanError> {
+    /// Whether the options can be solved (homes, minutes, rates, days and
+    /// limits in range), an error naming the first that cannot.
+    pub fn check(&self) -> Result<(), PlanError> {
         let bad = |option: &'static str, value: String, reason: &'static str| {
             Err(PlanError::Option {
                 option,
@@ -459,7 +461,63 @@ pub fn plan_on(
     milp: Option<&dyn MilpBackend>,
 ) -> Result<Plan, PlanError> {
     request.check()?;
+    let matrix = candidate_matrix(inputs, surface, request)?;
+    plan_with(inputs, request, &matrix, milp)
+}
+
+/// The travel-time part of a siting: the candidates, the matrix from every
+/// village to each within the request's limit, and each candidate's minutes
+/// to complete obstetric care (with a referral). It depends on the
+/// candidates, the surface, the matrix limit and the referral, not on the
+/// number of homes, the objective or the demand: a caller may keep it and
+/// solve many requests on it ([`plan_with`]).
+#[derive(Debug, Clone)]
+pub struct CandidateMatrix {
+    /// The candidate sites.
+    pub candidates: Vec<Site>,
+    /// Minutes from the villages of the inputs to each candidate.
+    pub reach: ReachMatrix,
+    /// Its time limit, minutes.
+    pub limit: f64,
+    /// Per candidate, minutes to complete obstetric care (None: beyond the
+    /// referral's limit, or no referral asked).
+    pub referral_minutes: Vec<Option<f64>>,
+}
+
+/// The [`CandidateMatrix`] of `request` on `surface` of `inputs`.
+pub fn candidate_matrix(
+    inputs: &TravelInputs,
+    surface: &CostSurface,
+    request: &Request,
+) -> Result<CandidateMatrix, PlanError> {
     let candidates = candidates_of(inputs, &request.candidates)?;
+    let lonlats: Vec<(f64, f64)> = candidates
+        .iter()
+        .map(|c| c.lonlat.unwrap_or((f64::NAN, f64::NAN)))
+        .collect();
+    let limit = request.matrix_limit();
+    let reach = inputs.reach(surface, &lonlats, limit, Direction::ToSource)?;
+    let referral_minutes = match &request.referral {
+        Some(r) => referral(inputs, r, &lonlats)?,
+        None => vec![None; candidates.len()],
+    };
+    Ok(CandidateMatrix {
+        candidates,
+        reach,
+        limit,
+        referral_minutes,
+    })
+}
+
+/// Solve `request` on `matrix`, made by [`candidate_matrix`] for a request
+/// with the same candidates, matrix limit and referral, on `inputs`.
+pub fn plan_with(
+    inputs: &TravelInputs,
+    request: &Request,
+    matrix: &CandidateMatrix,
+    milp: Option<&dyn MilpBackend>,
+) -> Result<Plan, PlanError> {
+    request.check()?;
     let mut villages = Vec::with_capacity(inputs.places.len());
     let mut demand = Vec::with_capacity(inputs.places.len());
     let mut without_population = 0;
@@ -489,28 +547,18 @@ pub fn plan_on(
             without_population
         )));
     }
-    let lonlats: Vec<(f64, f64)> = candidates
-        .iter()
-        .map(|c| c.lonlat.unwrap_or((f64::NAN, f64::NAN)))
-        .collect();
-    let limit = request.matrix_limit();
-    let reach = inputs.reach(surface, &lonlats, limit, Direction::ToSource)?;
-    let referral_minutes = match &request.referral {
-        Some(r) => referral(inputs, r, &lonlats)?,
-        None => vec![None; candidates.len()],
-    };
     let mut plan = solve_plan(
         request,
         villages,
         demand,
-        candidates,
-        &referral_minutes,
-        reach.entries,
-        limit,
+        matrix.candidates.clone(),
+        &matrix.referral_minutes,
+        matrix.reach.entries.clone(),
+        matrix.limit,
         milp,
     )?;
     plan.villages_without_population = without_population;
-    plan.off_surface = reach.off_surface;
+    plan.off_surface = matrix.reach.off_surface.clone();
     Ok(plan)
 }
 

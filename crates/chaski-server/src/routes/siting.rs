@@ -17,9 +17,11 @@
 //!
 //! The answer is the `siting.json` of the command plus `homes` (GeoJSON of the
 //! open homes) and `villages` (GeoJSON of the villages with their home,
-//! minutes and births served). The work runs on the blocking pool, and
-//! answers are cached per data version, body and (with household demand)
-//! the caller's access.
+//! minutes and births served). The work runs on the blocking pool. Answers
+//! are cached per data version, body and (with household demand) the
+//! caller's access; the candidates' matrix per data version, scenario,
+//! candidates, matrix limit and referral, so that asking again with other
+//! homes, another model objective or another demand only solves.
 //!
 //! **Household demand** (`demand_households`) follows the rules of
 //! [`chaski_analysis::siting::households`]: a caller without a token gets 401;
@@ -42,7 +44,7 @@ use chaski_analysis::siting::SolveOptions;
 use chaski_analysis::siting::households::HouseholdDemand;
 use chaski_analysis::siting::plan::{
     CandidateKind, Candidates, DEFAULT_BIRTH_RATE, DEFAULT_STAY_DAYS, Demand, Model, PlanError,
-    Referral, Request, Site, plan,
+    Referral, Request, Site, candidate_matrix, plan_with,
 };
 use chaski_analysis::travel::vocab::Preset;
 use chaski_core::auth::{AccessRecord, Role};
@@ -326,29 +328,56 @@ pub async fn siting(
             .access
             .siting
             .try_get_with(key, async move {
+                request.check()?;
                 let inputs = access.inputs(version).await?;
+                // The matrix, kept for any number of homes, objective or demand.
+                let matrix_key = (
+                    version,
+                    format!(
+                        "{preset:?} {:?} {} {:?}",
+                        request.candidates,
+                        request.matrix_limit(),
+                        request.referral
+                    ),
+                );
+                let (for_matrix, matrix_inputs) = (request.clone(), Arc::clone(&inputs));
+                let matrix = access
+                    .siting_matrices
+                    .try_get_with(matrix_key, async move {
+                        tokio::task::spawn_blocking(move || {
+                            let t0 = std::time::Instant::now();
+                            let surface = matrix_inputs.surface(&preset.scenario())?;
+                            let m = candidate_matrix(&matrix_inputs, &surface, &for_matrix)?;
+                            tracing::info!(elapsed = ?t0.elapsed(), candidates = m.candidates.len(), "siting matrix");
+                            Ok::<_, ApiError>(Arc::new(m))
+                        })
+                        .await
+                        .map_err(ApiError::internal)?
+                    })
+                    .await
+                    .map_err(|e: Arc<ApiError>| (*e).clone())?;
                 tokio::task::spawn_blocking(move || {
-                let t0 = std::time::Instant::now();
-                if let (Some(field), Some(rights)) = (&households, &rights) {
-                    let villages: Vec<String> =
-                        inputs.places.iter().map(|p| p.village.code.clone()).collect();
-                    let layers = household_layers(store.as_ref())?;
-                    request.demand = Demand::Households(HouseholdDemand::of(
-                        &layers, field, rights, &villages,
-                    )?);
-                }
-                let milp = chaski_milp::Highs;
-                let backend: Option<&dyn chaski_analysis::siting::milp::MilpBackend> =
-                    exact.then_some(&milp as _);
-                let p = plan(&inputs, &preset.scenario(), &request, backend)?;
-                let mut json = p.to_json();
-                json["homes"] = p.sites_geojson();
-                json["villages"] = p.villages_geojson();
-                tracing::info!(elapsed = ?t0.elapsed(), model = %request.model, "siting solved");
-                Ok::<_, ApiError>(Arc::new(json.to_string()))
-            })
-            .await
-            .map_err(ApiError::internal)?
+                    let t0 = std::time::Instant::now();
+                    if let (Some(field), Some(rights)) = (&households, &rights) {
+                        let villages: Vec<String> =
+                            inputs.places.iter().map(|p| p.village.code.clone()).collect();
+                        let layers = household_layers(store.as_ref())?;
+                        request.demand = Demand::Households(HouseholdDemand::of(
+                            &layers, field, rights, &villages,
+                        )?);
+                    }
+                    let milp = chaski_milp::Highs;
+                    let backend: Option<&dyn chaski_analysis::siting::milp::MilpBackend> =
+                        exact.then_some(&milp as _);
+                    let p = plan_with(&inputs, &request, &matrix, backend)?;
+                    let mut json = p.to_json();
+                    json["homes"] = p.sites_geojson();
+                    json["villages"] = p.villages_geojson();
+                    tracing::info!(elapsed = ?t0.elapsed(), model = %request.model, "siting solved");
+                    Ok::<_, ApiError>(Arc::new(json.to_string()))
+                })
+                .await
+                .map_err(ApiError::internal)?
             })
             .await
             .map_err(|e: Arc<ApiError>| (*e).clone())?;
