@@ -558,7 +558,7 @@ pub fn plan_with(
         milp,
     )?;
     plan.villages_without_population = without_population;
-    plan.off_surface = matrix.reach.off_surface.clone();
+    plan.off_surface.clone_from(&matrix.reach.off_surface);
     Ok(plan)
 }
 
