@@ -375,7 +375,6 @@ fn numbered(path: &Path, n: usize) -> PathBuf {
         .unwrap_or_default();
     let ext = path
         .extension()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "png".to_owned());
+        .map_or_else(|| "png".to_owned(), |s| s.to_string_lossy().into_owned());
     path.with_file_name(format!("{stem}-{n}.{ext}"))
 }

@@ -122,6 +122,10 @@ fn swatch(item: Item, cx: f64, cy: f64) -> String {
 /// The legend of `items` in a box at (`x`, `y`) of `w` × `max_h` mm, in one
 /// column or, when `w` allows and one does not fit, two; returns the SVG,
 /// the height used and how many items fit.
+#[expect(
+    clippy::many_single_char_names,
+    reason = "page geometry reads as its formulas: x, y, w, h, r(ect), s(vg), t(exts)"
+)]
 pub fn legend_svg(
     items: &[Item],
     lang: Lang,

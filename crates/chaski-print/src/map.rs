@@ -92,6 +92,8 @@ pub struct PageInfo {
     pub label_boxes: Vec<Rect>,
     /// The smallest size of every symbol drawn in the frame, mm.
     pub symbol_sizes: Vec<f64>,
+    /// The box of every symbol drawn in the frame (labels keep clear of them).
+    pub symbol_boxes: Vec<Rect>,
     /// Household codes labelled on the page.
     pub labelled: Vec<String>,
     /// Household codes drawn whose label found no place.
@@ -115,6 +117,7 @@ impl PageInfo {
             scale_bar: None,
             label_boxes: Vec::new(),
             symbol_sizes: Vec::new(),
+            symbol_boxes: Vec::new(),
             labelled: Vec::new(),
             dropped: Vec::new(),
             households_at: Vec::new(),
@@ -337,6 +340,10 @@ struct IndexRow {
 }
 
 /// A map or detail page: its SVG body, what is on it and its grid.
+#[expect(
+    clippy::many_single_char_names,
+    reason = "page geometry reads as its formulas: x, y, w, h, r(ect), s(vg), t(exts)"
+)]
 fn map_page(
     map: &RiskMap,
     spec: &PageSpec,
@@ -560,6 +567,7 @@ fn map_page(
     }
     s.push_str("</g>");
 
+    info.symbol_boxes.clone_from(&obstacles);
     // Labels, with leader lines to those placed away from their symbol.
     let placement = place_labels(&requests, &obstacles, r.grown(-0.5));
     for (id, b) in &placement.placed {
@@ -746,6 +754,10 @@ impl LabelText {
 }
 
 /// Shaded relief and contours over the frame; the contour interval drawn.
+#[expect(
+    clippy::many_single_char_names,
+    reason = "page geometry reads as its formulas: x, y, w, h, r(ect), s(vg), t(exts)"
+)]
 fn relief_svg(
     relief: &chaski_analysis::risk_map::ReliefGrid,
     frame: &MapFrame,
@@ -816,6 +828,10 @@ fn relief_svg(
 }
 
 /// The panel: title block, legend, scale bar, north arrow, QR code.
+#[expect(
+    clippy::many_single_char_names,
+    reason = "page geometry reads as its formulas: x, y, w, h, r(ect), s(vg), t(exts)"
+)]
 fn panel_svg(
     map: &RiskMap,
     spec: &PageSpec,
@@ -1041,7 +1057,7 @@ fn wrap(s: &str, max_w: f64, size_pt: f64) -> Vec<String> {
         };
         if text_width_mm(&candidate, size_pt, Weight::Regular) > max_w && !line.is_empty() {
             lines.push(std::mem::take(&mut line));
-            line = word.to_owned();
+            word.clone_into(&mut line);
         } else {
             line = candidate;
         }
@@ -1053,6 +1069,10 @@ fn wrap(s: &str, max_w: f64, size_pt: f64) -> Vec<String> {
 }
 
 /// The household index: as many pages as the rows need.
+#[expect(
+    clippy::many_single_char_names,
+    reason = "page geometry reads as its formulas: x, y, w, h, r(ect), s(vg), t(exts)"
+)]
 fn index_pages(
     map: &RiskMap,
     spec: &PageSpec,

@@ -283,8 +283,9 @@ impl PageSpec {
     pub fn panel_mm(&self) -> f64 {
         match (self.size, self.orientation) {
             (PaperSize::A4, Orientation::Portrait) => 66.0,
-            (PaperSize::A3, Orientation::Portrait) => 78.0,
-            (PaperSize::A4, Orientation::Landscape) => 78.0,
+            (PaperSize::A3, Orientation::Portrait) | (PaperSize::A4, Orientation::Landscape) => {
+                78.0
+            }
             (PaperSize::A3, Orientation::Landscape) => 96.0,
         }
     }

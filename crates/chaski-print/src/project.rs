@@ -25,14 +25,14 @@
 //! use chaski_print::page::Rect;
 //! let p = LocalProjection::new(-74.0, -13.0);
 //! let (x, y) = p.forward(-74.0, -12.99);
-//! assert!(x.abs() < 1e-9 && (y - 1105.8).abs() < 1.0); // 0.01° of latitude is about 1,106 m here
+//! assert!(x.abs() < 1e-9 && (y - 1106.3).abs() < 0.1); // 0.01° of latitude is 1,106.3 m here
 //! let (lon, lat) = p.inverse(x, y);
 //! assert!((lon + 74.0).abs() < 1e-12 && (lat + 12.99).abs() < 1e-12);
 //!
 //! let frame = MapFrame::new(p, 5000.0, Rect::new(10.0, 10.0, 190.0, 200.0));
 //! let (px, py) = frame.to_page(-74.0, -12.99);
-//! // 1,106 m north of the centre at 1:5,000 is 221 mm above the frame's centre (y down).
-//! assert!((px - 105.0).abs() < 1e-9 && (py - (110.0 - 221.16)).abs() < 0.1);
+//! // 1,106.3 m north of the centre at 1:5,000 is 221.26 mm above the frame's centre (y down).
+//! assert!((px - 105.0).abs() < 1e-9 && (py - (110.0 - 221.26)).abs() < 0.01);
 //! ```
 
 use crate::page::Rect;

@@ -53,6 +53,10 @@ pub fn zoom_for(denominator: f64, lat: f64) -> f64 {
 /// The QR code of `link` as SVG, its top-left corner at (`x`, `y`), `size`
 /// mm wide and tall (quiet zone included); also the number of modules across
 /// the symbol (without the quiet zone).
+#[expect(
+    clippy::many_single_char_names,
+    reason = "page geometry reads as its formulas: x, y, w, h, r(ect), s(vg), t(exts)"
+)]
 pub fn qr_svg(link: &str, x: f64, y: f64, size: f64) -> Result<(String, usize), PrintError> {
     let code = QrCode::with_error_correction_level(link.as_bytes(), EcLevel::M).map_err(|e| {
         PrintError::Qr {

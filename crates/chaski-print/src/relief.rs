@@ -108,6 +108,10 @@ pub fn shadow_alpha(shade: f32) -> f32 {
 
 /// Bilinear value of `values` at fractional cell position (`u`, `v`)
 /// (cell centres at whole numbers + 0.5), NaN neighbours left out.
+#[expect(
+    clippy::many_single_char_names,
+    reason = "page geometry reads as its formulas: x, y, w, h, r(ect), s(vg), t(exts)"
+)]
 pub fn bilinear(values: &[f32], cols: usize, rows: usize, u: f64, v: f64) -> f32 {
     let (u, v) = (u - 0.5, v - 0.5);
     if !(u.is_finite() && v.is_finite()) || u < -0.5 || v < -0.5 {
@@ -163,12 +167,16 @@ pub fn contour_interval(min: f64, max: f64, denominator: f64) -> f64 {
 
 /// The contour lines of `values` at `level`, as polylines in cell units
 /// (x from the west edge, y from the north edge; cell centres at +0.5).
+#[expect(
+    clippy::many_single_char_names,
+    reason = "page geometry reads as its formulas: x, y, w, h, r(ect), s(vg), t(exts)"
+)]
 pub fn contours(values: &[f32], cols: usize, rows: usize, level: f64) -> Vec<Vec<(f64, f64)>> {
     if values.len() != cols * rows || cols < 2 || rows < 2 {
         return Vec::new();
     }
     let z = |c: usize, r: usize| f64::from(values[r * cols + c]);
-    let mut segments: Vec<((f64, f64), (f64, f64))> = Vec::new();
+    let mut segments: Vec<Segment> = Vec::new();
     for r in 0..rows - 1 {
         for c in 0..cols - 1 {
             // Corners: top-left, top-right, bottom-right, bottom-left.
@@ -214,11 +222,14 @@ pub fn contours(values: &[f32], cols: usize, rows: usize, level: f64) -> Vec<Vec
             }
         }
     }
-    join(segments)
+    join(&segments)
 }
 
+/// A piece of contour between two edge crossings of one square.
+type Segment = ((f64, f64), (f64, f64));
+
 /// Segments joined end to end into polylines.
-fn join(segments: Vec<((f64, f64), (f64, f64))>) -> Vec<Vec<(f64, f64)>> {
+fn join(segments: &[Segment]) -> Vec<Vec<(f64, f64)>> {
     let key = |p: (f64, f64)| ((p.0 * 1e6).round() as i64, (p.1 * 1e6).round() as i64);
     let mut ends: HashMap<(i64, i64), Vec<usize>> = HashMap::new();
     for (i, (a, b)) in segments.iter().enumerate() {

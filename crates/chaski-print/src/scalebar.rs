@@ -21,6 +21,7 @@ use crate::font::Weight;
 use crate::i18n::{decimal, thousands};
 use crate::page::Lang;
 use crate::svg::{num, rect, text};
+use std::fmt::Write;
 
 /// A scale bar.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -103,11 +104,12 @@ impl ScaleBar {
             Weight::Regular,
             "middle",
         ));
-        s.push_str(&format!(
+        let _ = write!(
+            s,
             "<desc>bar {} m = {} mm</desc>",
             num(self.metres),
             num(self.length_mm)
-        ));
+        );
         s.push_str(&text(
             x,
             top + h + 3.6,

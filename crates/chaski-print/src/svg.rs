@@ -36,7 +36,7 @@ pub fn num(v: f64) -> String {
     if !v.is_finite() {
         return "0".to_owned();
     }
-    let s = format!("{:.3}", v);
+    let s = format!("{v:.3}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
     if s == "-0" || s.is_empty() {
         "0".to_owned()
