@@ -7,6 +7,8 @@
 //! woman with anaemia, H03 a child under 5, H04 a violence risk and nothing
 //! else, H05–H12 no flag. Community C2 holds 3 households of sector S3.
 
+#![allow(clippy::many_single_char_names)]
+
 use super::*;
 use chaski_core::auth::{Access, Role};
 use chaski_core::store::WriteMode;
