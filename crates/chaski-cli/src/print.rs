@@ -241,10 +241,14 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
         .iter()
         .map(|m| m.households.as_ref().map_or(0, Vec::len))
         .sum();
-    // A release of household data is logged before it is written.
-    if households > 0
-        && let Some(tokens) = &tokens
-    {
+    // A release of household data is logged before it is written; without a log, nothing is.
+    if households > 0 {
+        let Some(tokens) = &tokens else {
+            bail!(
+                "the access log of {} cannot be opened: a map with household points is not printed without it",
+                store_path.display()
+            );
+        };
         let detail = format!(
             "{} map(s): {}; access {}",
             maps.len(),
