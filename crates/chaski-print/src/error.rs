@@ -1,4 +1,10 @@
-//! The errors of printing.
+//! The errors of printing: each names the option, page or link at fault.
+//!
+//! ```
+//! use chaski_print::PaperSize;
+//! let err = "a5".parse::<PaperSize>().unwrap_err();
+//! assert_eq!(err.to_string(), "size: 'a5' is not a4 or a3");
+//! ```
 
 /// A map could not be laid out or rendered.
 #[derive(Debug, thiserror::Error)]

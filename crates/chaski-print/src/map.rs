@@ -138,6 +138,15 @@ pub struct PrintedPage {
 }
 
 /// The marks of a household, in drawing order.
+///
+/// ```
+/// use chaski_analysis::risk_map::HouseholdMarks;
+/// use chaski_print::map::marks_of;
+/// use chaski_print::symbols::Mark;
+/// let m = HouseholdMarks { pregnant: true, child_under5: false, anaemia_malnutrition: false,
+///     danger_signs: true, priority: true };
+/// assert_eq!(marks_of(&m), vec![Mark::DangerSigns, Mark::Pregnant]);
+/// ```
 pub fn marks_of(m: &HouseholdMarks) -> Vec<Mark> {
     let mut v = Vec::new();
     if m.danger_signs {

@@ -26,7 +26,7 @@
 //!   the values [`Visibility::values`] gives: without the violence grant,
 //!   `violence_risk` is gone and `risk_level` is derived as if it were
 //!   unknown. The violence risk therefore shows only as
-//!   [`MapHousehold::priority`] ("visita prioritaria": risk level *alto* as
+//!   [`HouseholdMarks::priority`] ("visita prioritaria": risk level *alto* as
 //!   the caller may see it), never as a mark of its own.
 //! - **Everyone else** (public, analyst) gets no household point and no code:
 //!   each community's label carries its household count as
