@@ -881,7 +881,7 @@ fn panel_svg(
             )
         }
         Orientation::Landscape => {
-            let title_h = 62.0;
+            let title_h = 52.0;
             let side_h = qr_size + 16.0;
             (
                 Rect::new(p.x + 2.5, p.y + 2.5, p.w - 5.0, title_h),
