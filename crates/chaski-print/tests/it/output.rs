@@ -1,7 +1,8 @@
 //! The PDF and PNG read back by independent tools (poppler): pages and
 //! size, every font embedded, the texts a reader looks for, the household
-//! codes of a granted map and none on a public one. Fails rather than skips
-//! when poppler is missing under CHASKI_REQUIRE_DATA=1.
+//! codes of a granted map and none on a public one; the QR code decoded from
+//! the rendered page by rqrr. Fails rather than skips when poppler is missing
+//! under CHASKI_REQUIRE_DATA=1.
 
 use crate::common::{codes_in, households, map, run, spec};
 use chaski_print::{Renderer, compose};
@@ -96,4 +97,39 @@ fn png_at_the_dpi_asked() {
 #[test]
 fn only_the_bundled_font_is_loaded() {
     assert_eq!(Renderer::new().families(), vec!["DejaVu Sans".to_owned()]);
+}
+
+/// Grey levels of a PNG (8-bit RGBA, as the renderer writes it).
+fn grey(png: &[u8]) -> (usize, usize, Vec<u8>) {
+    let mut reader = png::Decoder::new(std::io::Cursor::new(png))
+        .read_info()
+        .unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let frame = reader.next_frame(&mut buf).unwrap();
+    let n = frame.color_type.samples();
+    let g = buf[..frame.buffer_size()]
+        .chunks(n)
+        .map(|p| ((u16::from(p[0]) + u16::from(p[1]) + u16::from(p[2])) / 3) as u8)
+        .collect();
+    (frame.width as usize, frame.height as usize, g)
+}
+
+#[test]
+fn the_qr_code_reads_back_as_the_viewer_link() {
+    let pages = compose(&map(Some(households(20, 0))), &spec("a4", "portrait", "es")).unwrap();
+    let link = pages[0].info.link.clone().unwrap();
+    assert!(
+        link.starts_with("https://chaski.example.org/#") && !link.contains("SYN"),
+        "{link}"
+    );
+    // The whole page at 200 dpi, read by an independent decoder (rqrr).
+    let png = chaski_print::png(&pages[..1], 200.0).unwrap().remove(0);
+    let (w, h, g) = grey(&png);
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| g[y * w + x]);
+    let found: Vec<String> = img
+        .detect_grids()
+        .into_iter()
+        .filter_map(|grid| grid.decode().ok().map(|(_, content)| content))
+        .collect();
+    assert_eq!(found, vec![link]);
 }
