@@ -765,10 +765,13 @@ impl MapSource {
                     return Err(RiskMapError::UnknownArea {
                         what: "CHA sector",
                         code: code.clone(),
-                        known: self.households.as_ref().map_or_else(
-                            || "the store has no household layer".to_owned(),
-                            |h| Self::some_codes(h, "cha_sector"),
-                        ),
+                        // Sector codes come from household records: listed only
+                        // to callers who may see them.
+                        known: match &self.households {
+                            None => "the store has no household layer".to_owned(),
+                            Some(h) if sees => Self::some_codes(h, "cha_sector"),
+                            Some(_) => "no household is recorded in it".to_owned(),
+                        },
                     });
                 }
                 // The main community first.

@@ -304,6 +304,15 @@ fn unknown_areas_and_atlases() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("CHA sector") && err.contains("S1"), "{err}");
+    // Sector codes come from household records: not listed to the public.
+    let err = src
+        .gather(&Access::public(), &MapArea::Sector("S9".into()), None, None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("CHA sector 'S9'") && !err.contains("S1"),
+        "{err}"
+    );
     let (d, areas) = src.atlas("059901", AtlasBy::Community).unwrap();
     assert_eq!(d.name, "Chaski Alto");
     assert_eq!(areas, vec![community("C1"), community("C2")]);
