@@ -310,7 +310,7 @@ fn unknown_areas_and_atlases() {
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("CHA sector 'S9'") && !err.contains("S1"),
+        err.contains("CHA sector with code 'S9'") && !err.contains("S1"),
         "{err}"
     );
     let (d, areas) = src.atlas("059901", AtlasBy::Community).unwrap();
