@@ -14,6 +14,7 @@ APT_PACKAGES=(
   gdal-bin      # ogr2ogr/ogrinfo: reference tool in tests
   python3-gdal  # validate_gpkg.py: GDAL's GeoPackage validator in tests
   proj-bin      # cs2cs: reference tool in tests
+  poppler-utils # pdfinfo, pdffonts, pdftotext, pdftoppm: independent readers of printed maps in tests
   grass-core    # GRASS GIS r.cost: reference tool of the travel-time tests
   python3-qgis  # QGIS 3.22 Python API: headless test that QGIS opens the store (run with /usr/bin/python3)
   curl          # health checks in the browser and load tests

@@ -3,6 +3,7 @@
 
 pub mod clusters;
 pub mod report;
+pub mod risk_map;
 pub mod siting;
 pub mod travel;
 

@@ -6,6 +6,7 @@ mod demo;
 mod households;
 mod import;
 mod output;
+mod print;
 mod report;
 mod serve;
 mod site;
@@ -64,6 +65,8 @@ enum Command {
     Places(households::PlacesArgs),
     /// District report for the participatory budget: villages, access to care, water, households at risk (HTML, CSV, JSON).
     Report(report::Args),
+    /// Printed risk maps for community health agents (vector PDF or PNG; a community, a CHA sector, a facility's area or a district atlas).
+    Print(Box<print::Args>),
     /// Where to open maternity waiting homes: maximal covering, p-median, set covering or capacitated two-level siting.
     Site(Box<site::Args>),
 }
@@ -113,5 +116,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Places(args) => households::run_places(&cli.store, args),
         Command::Report(args) => report::run(&cli.store, &args),
         Command::Site(args) => site::run(&cli.store, &args),
+        Command::Print(args) => print::run(&cli.store, &args),
     }
 }

@@ -1,6 +1,6 @@
 //! What the tests need from outside the repository: the real data of
 //! `../shared/data/peru` (beside the repository) and GDAL's command-line
-//! tools. When one is absent the test fails under `CHASKI_REQUIRE_DATA=1` (as
+//! tools (and poppler's PDF tools). When one is absent the test fails under `CHASKI_REQUIRE_DATA=1` (as
 //! `make test` sets), else it is skipped with one line saying what and why.
 //! Also an independent decoder of vector tiles ([`mvt_proto`]) for the tests
 //! and benches that read tiles back. A dev-dependency only: no build of chaski
@@ -63,16 +63,33 @@ pub fn peru(rel: &str) -> Option<PathBuf> {
 /// Whether command `tool` runs (`tool --version`); else see [`unavailable`].
 #[track_caller]
 pub fn require_tool(tool: &str) -> bool {
+    require_command(tool, "--version", "gdal-bin")
+}
+
+/// Whether command `tool` of Debian package `package` runs (`tool ARG`,
+/// e.g. `-v`, must succeed); else see [`unavailable`].
+#[track_caller]
+pub fn require_command(tool: &str, arg: &str, package: &str) -> bool {
     let runs = Command::new(tool)
-        .arg("--version")
+        .arg(arg)
         .output()
         .is_ok_and(|o| o.status.success());
     if !runs {
         unavailable(&format!(
-            "command {tool} is not available (Debian package gdal-bin; scripts/install-deps.sh)"
+            "command {tool} is not available (Debian package {package}; scripts/install-deps.sh)"
         ));
     }
     runs
+}
+
+/// Whether poppler's `pdfinfo`, `pdffonts`, `pdftotext` and `pdftoppm` run
+/// (Debian package poppler-utils), the independent readers of printed maps;
+/// else see [`unavailable`].
+#[track_caller]
+pub fn require_poppler() -> bool {
+    ["pdfinfo", "pdffonts", "pdftotext", "pdftoppm"]
+        .into_iter()
+        .all(|t| require_command(t, "-v", "poppler-utils"))
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The `chaski` binary end to end, built as one test binary: `import`, `demo`,
 //! `summary` and `serve` (commands), `catchments`, `clusters`, a missing store
 //! (store), `serve` from any folder (serve) and README's first day on the
-//! real data (first_day).
+//! real data (first_day), printed risk maps read back by poppler (print).
 
 #![allow(
     clippy::unwrap_used,
@@ -16,6 +16,7 @@ mod common;
 mod first_day;
 mod gis_clients;
 mod imports;
+mod print;
 mod report;
 mod serve;
 mod site;

@@ -99,6 +99,80 @@ pub fn derive_risk_level(layer: &Layer, values: &[Value], violence: Violence) ->
     }
 }
 
+/// Households per community as the public may see them (the figures of
+/// `GET /api/households/summary?by=community` and of printed maps without
+/// household rights), over every household of `layers`, by community code in
+/// key order, households without a community in a group `unknown`.
+///
+/// Protected with [`crate::disclosure`]: counts under
+/// [`MIN_CELL`](crate::disclosure::MIN_CELL) suppressed; a community
+/// suppressed too when one CHA sector or one facility holds all but 1 to 4 of
+/// its households ([`contributor_discloses`](crate::disclosure::contributor_discloses));
+/// then complementary suppression across the communities, so that with the
+/// total known no suppressed count follows by subtraction; shown counts
+/// rounded to 5. Every caller computes these figures with this one function,
+/// so two outputs never publish different tables of the same households.
+///
+/// ```
+/// use chaski_core::disclosure::Shown;
+/// use chaski_core::household::community_counts;
+/// use chaski_core::{Feature, Layer, LayerKind, Value};
+///
+/// let mut layer = Layer::new("households", LayerKind::Households);
+/// let (c, s) = (layer.field_index("community").unwrap(), layer.field_index("cha_sector").unwrap());
+/// for (k, (community, sector)) in [("A", "S1"), ("A", "S2")].iter().cycle().take(12).chain([("B", "S3"); 3].iter()).enumerate() {
+///     let mut values = vec![Value::Null; layer.fields.len()];
+///     values[c] = Value::Text((*community).into());
+///     values[s] = Value::Text((*sector).into());
+///     layer.features.push(Feature { fid: k as i64 + 1, geometry: geo::Point::new(-74.0, -13.0).into(), values });
+/// }
+/// let counts = community_counts(&[layer]);
+/// // B (3 households) is under 5; A is suppressed too, so B cannot be had by subtraction.
+/// assert_eq!(counts, vec![("A".to_owned(), Shown::Suppressed), ("B".to_owned(), Shown::Suppressed)]);
+/// ```
+pub fn community_counts(layers: &[Layer]) -> Vec<(String, crate::disclosure::Shown)> {
+    use crate::disclosure::{contributor_discloses, protect_table_with};
+    use std::collections::BTreeMap;
+
+    /// Households of one community: all, by CHA sector, by facility.
+    #[derive(Default)]
+    struct Cell {
+        total: u64,
+        sectors: BTreeMap<Option<String>, u64>,
+        facilities: BTreeMap<Option<String>, u64>,
+    }
+
+    let mut cells: BTreeMap<String, Cell> = BTreeMap::new();
+    for layer in layers {
+        let idx = |name: &str| layer.field_index(name);
+        let (community, sector, facility) = (idx("community"), idx("cha_sector"), idx("facility"));
+        let text =
+            |f: &crate::layer::Feature, i: Option<usize>| match i.and_then(|i| f.values.get(i)) {
+                Some(Value::Text(t)) if !t.trim().is_empty() => Some(t.trim().to_owned()),
+                _ => None,
+            };
+        for f in &layer.features {
+            let key = text(f, community).unwrap_or_else(|| "unknown".to_owned());
+            let cell = cells.entry(key).or_default();
+            cell.total += 1;
+            *cell.sectors.entry(text(f, sector)).or_default() += 1;
+            *cell.facilities.entry(text(f, facility)).or_default() += 1;
+        }
+    }
+    let cells: Vec<(String, Cell)> = cells.into_iter().collect();
+    let counts: Vec<u64> = cells.iter().map(|(_, c)| c.total).collect();
+    let protected = protect_table_with(&counts, |i| {
+        let c = &cells[i].1;
+        contributor_discloses(c.total, c.sectors.values().copied())
+            || contributor_discloses(c.total, c.facilities.values().copied())
+    });
+    cells
+        .into_iter()
+        .zip(protected.shown())
+        .map(|((community, _), shown)| (community, shown))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

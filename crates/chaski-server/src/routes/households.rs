@@ -73,7 +73,6 @@ use chaski_io::households::{
 use chaski_io::import::{Action, ImportError, ImportOptions, ImportReport, Issue, build_layer};
 use chaski_io::mapping::Mapping;
 use serde_json::{Map, Value, json};
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// Smallest count shown in public aggregates; smaller ones are suppressed.
@@ -182,8 +181,9 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<
 }
 
 /// `GET /api/households/summary?by=community`: household counts per community
-/// (and an `unknown` group), public, protected with
-/// [`chaski_core::disclosure`]: counts under [`MIN_CELL`] suppressed; a
+/// (and an `unknown` group), public, protected by
+/// [`chaski_core::household::community_counts`] (the figures printed maps
+/// show without household rights): counts under [`MIN_CELL`] suppressed; a
 /// community suppressed too when some CHA sector or some facility holds all
 /// but 1 to 4 of its households (the contributor rule); then complementary
 /// suppression across the communities, so that with the total known no
@@ -196,50 +196,16 @@ pub async fn summary(
     OptionalCaller(caller): OptionalCaller,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    use chaski_core::disclosure::{ROUND_TO, Shown, contributor_discloses, protect_table_with};
-
-    /// Households of one community: all, by CHA sector, by facility.
-    #[derive(Default)]
-    struct Cell {
-        total: u64,
-        sectors: BTreeMap<Option<String>, u64>,
-        facilities: BTreeMap<Option<String>, u64>,
-    }
+    use chaski_core::disclosure::{ROUND_TO, Shown};
 
     let Query(params) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     summary_by(params)?;
     let st = state.clone();
     let groups = tokio::task::spawn_blocking(move || -> Result<Vec<Value>, ApiError> {
-        let mut cells: BTreeMap<String, Cell> = BTreeMap::new();
-        for layer in household_layers(st.store.as_ref())? {
-            let idx = |name: &str| layer.field_index(name);
-            let (community, sector, facility) =
-                (idx("community"), idx("cha_sector"), idx("facility"));
-            let text = |f: &chaski_core::layer::Feature, i: Option<usize>| match i
-                .and_then(|i| f.values.get(i))
-            {
-                Some(FieldValue::Text(t)) if !t.trim().is_empty() => Some(t.trim().to_owned()),
-                _ => None,
-            };
-            for f in &layer.features {
-                let key = text(f, community).unwrap_or_else(|| "unknown".to_owned());
-                let cell = cells.entry(key).or_default();
-                cell.total += 1;
-                *cell.sectors.entry(text(f, sector)).or_default() += 1;
-                *cell.facilities.entry(text(f, facility)).or_default() += 1;
-            }
-        }
-        let cells: Vec<(String, Cell)> = cells.into_iter().collect();
-        let counts: Vec<u64> = cells.iter().map(|(_, c)| c.total).collect();
-        let protected = protect_table_with(&counts, |i| {
-            let c = &cells[i].1;
-            contributor_discloses(c.total, c.sectors.values().copied())
-                || contributor_discloses(c.total, c.facilities.values().copied())
-        });
-        Ok(cells
-            .iter()
-            .zip(protected.shown())
-            .map(|((community, _), shown)| {
+        let layers = household_layers(st.store.as_ref())?;
+        Ok(chaski_core::household::community_counts(&layers)
+            .into_iter()
+            .map(|(community, shown)| {
                 json!({
                     "community": community,
                     "households": shown.value(),
