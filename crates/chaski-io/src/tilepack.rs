@@ -105,7 +105,7 @@ impl PmtilesWriter {
     pub fn create(path: &Path, info: &PackageInfo) -> Result<Self, TilePackError> {
         let partial = partial_path(path);
         let file = std::fs::File::create(&partial).map_err(|source| TilePackError::Write {
-            path: partial.clone(),
+            path: path.to_owned(),
             source,
         })?;
         let [w, s, e, n] = info.bounds;
@@ -177,7 +177,7 @@ impl MbtilesWriter {
         }
         // Created first so a folder that cannot be written says so plainly.
         std::fs::File::create(&partial).map_err(|source| TilePackError::Write {
-            path: partial.clone(),
+            path: path.to_owned(),
             source,
         })?;
         let sql = |source| TilePackError::Sqlite {
