@@ -79,6 +79,9 @@ fn format_of(args: &Args) -> Result<Format> {
 }
 
 pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
+    if args.out.is_dir() {
+        anyhow::bail!("--out {}: is a folder, not a file", args.out.display());
+    }
     let format = format_of(args)?;
     let bbox = args
         .bbox
@@ -110,9 +113,6 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
             args.out.display(),
             dir.display()
         );
-    }
-    if args.out.is_dir() {
-        anyhow::bail!("--out {}: is a folder, not a file", args.out.display());
     }
     let store = crate::store::open(store_path)?;
     let area = match (&args.district, bbox) {

@@ -224,8 +224,12 @@ pub fn plan(catalog: &Catalog, request: &Request) -> Result<Plan, PackageError> 
                 a[3].min(data[3]),
             ];
             if b[0] > b[2] || b[1] > b[3] {
+                let flag = match request.area {
+                    Area::District { .. } => "--district",
+                    _ => "--bbox",
+                };
                 return Err(PackageError::EmptyArea(format!(
-                    "the {} holds none of the layers' data (their bounds: {},{},{},{})",
+                    "{flag}: the {} holds none of the layers' data (their bounds: {},{},{},{})",
                     request.area.describe(),
                     data[0],
                     data[1],
