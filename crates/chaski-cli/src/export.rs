@@ -205,9 +205,9 @@ fn progress_bar(total: usize) -> indicatif::ProgressBar {
         Some(total as u64),
         indicatif::ProgressDrawTarget::stderr(),
     );
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} tiles rendered {elapsed:>4} {msg}")
-    {
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{bar:30} {pos}/{len} tiles rendered {elapsed:>4} {msg}",
+    ) {
         bar.set_style(style);
     }
     bar

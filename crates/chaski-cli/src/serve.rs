@@ -114,11 +114,15 @@ pub fn run(store_path: &Path, args: Args) -> Result<ExitCode> {
     runtime.block_on(async move {
         let mut archives = std::collections::BTreeMap::new();
         for path in &args.pmtiles {
-            let name = chaski_server::package::archive_name(path).map_err(|e| anyhow::anyhow!(e))?;
+            let name =
+                chaski_server::package::archive_name(path).map_err(|e| anyhow::anyhow!(e))?;
             let archive = chaski_io::tilepack::PmtilesArchive::open(path)
                 .await
                 .with_context(|| format!("--pmtiles {}", path.display()))?;
-            if archives.insert(name.clone(), std::sync::Arc::new(archive)).is_some() {
+            if archives
+                .insert(name.clone(), std::sync::Arc::new(archive))
+                .is_some()
+            {
                 anyhow::bail!(
                     "--pmtiles {}: two archives are named '{name}' (name them apart)",
                     path.display()

@@ -133,12 +133,10 @@ impl PmtilesWriter {
 
     /// Write the directories and header, and move the archive to its name.
     pub fn finish(self) -> Result<PathBuf, TilePackError> {
-        self.inner
-            .finalize()
-            .map_err(|e| TilePackError::Pmtiles {
-                path: self.partial.clone(),
-                reason: e.to_string(),
-            })?;
+        self.inner.finalize().map_err(|e| TilePackError::Pmtiles {
+            path: self.partial.clone(),
+            reason: e.to_string(),
+        })?;
         rename_into_place(&self.partial, &self.path)?;
         Ok(self.path)
     }
@@ -215,11 +213,8 @@ impl MbtilesWriter {
             ("json", json),
         ];
         for (k, v) in rows {
-            conn.execute(
-                "INSERT INTO metadata (name, value) VALUES (?1, ?2)",
-                (k, v),
-            )
-            .map_err(sql)?;
+            conn.execute("INSERT INTO metadata (name, value) VALUES (?1, ?2)", (k, v))
+                .map_err(sql)?;
         }
         conn.execute_batch("BEGIN").map_err(sql)?;
         Ok(Self {

@@ -275,7 +275,10 @@ impl Catalog {
 
 /// The tile of resolved `layers` at `coord` (one MVT layer each, in order):
 /// the one render of public tiles ([`Catalog::render`]).
-pub fn render_layers(layers: &[(&str, &CatalogLayer)], coord: TileCoord) -> Result<Vec<u8>, ApiError> {
+pub fn render_layers(
+    layers: &[(&str, &CatalogLayer)],
+    coord: TileCoord,
+) -> Result<Vec<u8>, ApiError> {
     let sources: Vec<&dyn TileSource> = layers.iter().map(|(_, l)| l.source.as_ref()).collect();
     chaski_tiles::render(&sources, coord).map_err(ApiError::internal)
 }

@@ -21,8 +21,8 @@ use crate::encoding::Encoding;
 use crate::error::ApiError;
 use crate::styles;
 use chaski_core::store::Store;
-use geo::{Intersects, MultiPolygon, Rect, coord};
 use chaski_tiles::{PackageInfo, TileCoord, TileSink};
+use geo::{Intersects, MultiPolygon, Rect, coord};
 use rayon::prelude::*;
 use serde_json::Value;
 
@@ -104,7 +104,10 @@ impl Area {
             .map_err(|e| err(&format!("reading layer '{layer}': {e}")))?;
         let list = district_polygons(&features);
         let i = find_district(&list, key, &layer, "--district").map_err(|e| err(&e))?;
-        let d = list.into_iter().nth(i).ok_or_else(|| err(&"no such district"))?;
+        let d = list
+            .into_iter()
+            .nth(i)
+            .ok_or_else(|| err(&"no such district"))?;
         Ok(Self::District {
             code: d.code,
             name: d.name,
@@ -321,12 +324,11 @@ pub fn write_tiles(
         let rendered: Vec<Result<Option<(Vec<u8>, usize)>, PackageError>> = chunk
             .par_iter()
             .map(|&coord| {
-                let raw = catalog::render_layers(&resolved, coord).map_err(|e| {
-                    PackageError::Render {
+                let raw =
+                    catalog::render_layers(&resolved, coord).map_err(|e| PackageError::Render {
                         coord,
                         reason: e.to_string(),
-                    }
-                })?;
+                    })?;
                 if raw.is_empty() {
                     return Ok(None);
                 }
@@ -360,9 +362,8 @@ const PMTILES_LICENSE: &str = include_str!("../assets/vendor/pmtiles-LICENSE.txt
 /// the style): see [`styles::package_style`]. `template` is a style template
 /// (None: the built-in default style).
 pub fn style(plan: &Plan, archive: &str, template: Option<Value>) -> Value {
-    let template = template.unwrap_or_else(|| {
-        serde_json::from_str(styles::EMBEDDED[0].1).unwrap_or(Value::Null)
-    });
+    let template = template
+        .unwrap_or_else(|| serde_json::from_str(styles::EMBEDDED[0].1).unwrap_or(Value::Null));
     let layers: Vec<&str> = plan.layers.iter().map(String::as_str).collect();
     styles::package_style(template, &layers, archive, plan.info.center)
 }
@@ -393,7 +394,10 @@ pub fn viewer_files(archive: &str, style: &Value) -> Vec<(&'static str, Vec<u8>)
         ("style.json", (pretty + "\n").into_bytes()),
         ("maplibre-gl.js", MAPLIBRE_JS.as_bytes().to_vec()),
         ("maplibre-gl.css", MAPLIBRE_CSS.as_bytes().to_vec()),
-        ("maplibre-gl-LICENSE.txt", MAPLIBRE_LICENSE.as_bytes().to_vec()),
+        (
+            "maplibre-gl-LICENSE.txt",
+            MAPLIBRE_LICENSE.as_bytes().to_vec(),
+        ),
         ("pmtiles.js", PMTILES_JS.as_bytes().to_vec()),
         ("pmtiles-LICENSE.txt", PMTILES_LICENSE.as_bytes().to_vec()),
     ]
@@ -437,7 +441,8 @@ mod tests {
 
     #[test]
     fn the_viewer_page_inlines_the_style_safely() {
-        let style = serde_json::json!({"version": 8, "name": "a</script>b", "sources": {}, "layers": []});
+        let style =
+            serde_json::json!({"version": 8, "name": "a</script>b", "sources": {}, "layers": []});
         let files = viewer_files("x\".pmtiles", &style);
         let html = String::from_utf8(files[0].1.clone()).unwrap();
         assert!(!html.contains("a</script>b"));

@@ -47,7 +47,12 @@ fn dump(kind: &str, file: &Path, out: &Path) -> Option<BTreeMap<String, Vec<u8>>
     let mut tiles = BTreeMap::new();
     for e in std::fs::read_dir(out.join("tiles")).unwrap() {
         let e = e.unwrap();
-        let name = e.file_name().to_str().unwrap().trim_end_matches(".bin").to_owned();
+        let name = e
+            .file_name()
+            .to_str()
+            .unwrap()
+            .trim_end_matches(".bin")
+            .to_owned();
         tiles.insert(name, std::fs::read(e.path()).unwrap());
     }
     assert_eq!(
@@ -119,9 +124,18 @@ async fn the_pmtiles_archive_reads_back_independently_and_equals_the_served_tile
     let out = chaski(&store, &["export", "--out", archive.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let said = text(&out.stderr);
-    assert!(said.contains("wrote") && said.contains("demo.pmtiles"), "{said}");
+    assert!(
+        said.contains("wrote") && said.contains("demo.pmtiles"),
+        "{said}"
+    );
     assert!(!archive.with_extension("pmtiles.partial").exists());
-    for f in ["style.json", "index.html", "offline.js", "maplibre-gl.js", "pmtiles.js"] {
+    for f in [
+        "style.json",
+        "index.html",
+        "offline.js",
+        "maplibre-gl.js",
+        "pmtiles.js",
+    ] {
         assert!(pkg.join(f).is_file(), "{f} is not beside the archive");
     }
 
@@ -133,8 +147,14 @@ async fn the_pmtiles_archive_reads_back_independently_and_equals_the_served_tile
     assert_eq!(head["tile_type"], "MVT");
     assert_eq!(head["tile_compression"], "GZIP");
     assert_eq!(head["clustered"], true, "tiles in Hilbert order");
-    assert_eq!((head["min_zoom"].as_u64(), head["max_zoom"].as_u64()), (Some(0), Some(14)));
-    assert_eq!(head["addressed_tiles_count"].as_u64(), Some(tiles.len() as u64));
+    assert_eq!(
+        (head["min_zoom"].as_u64(), head["max_zoom"].as_u64()),
+        (Some(0), Some(14))
+    );
+    assert_eq!(
+        head["addressed_tiles_count"].as_u64(),
+        Some(tiles.len() as u64)
+    );
     let meta = json_file(&dir.path().join("dump/metadata.json"));
     let spec = meta["name"].as_str().unwrap().to_owned();
     let ids: Vec<&str> = meta["vector_layers"]
@@ -159,7 +179,11 @@ async fn the_pmtiles_archive_reads_back_independently_and_equals_the_served_tile
         .iter()
         .map(|l| l["name"].as_str().unwrap())
         .collect();
-    assert_eq!(public.join(","), spec, "the package holds every public layer");
+    assert_eq!(
+        public.join(","),
+        spec,
+        "the package holds every public layer"
+    );
     assert!(public.contains(&"travel_time") && public.contains(&"communities"));
 
     // Every tile the server serves over the data, z0-z14, is in the archive with
@@ -174,19 +198,30 @@ async fn the_pmtiles_archive_reads_back_independently_and_equals_the_served_tile
         match status {
             StatusCode::OK => {
                 served += 1;
-                let stored = tiles.get(&key).unwrap_or_else(|| panic!("{key} served, not packaged"));
+                let stored = tiles
+                    .get(&key)
+                    .unwrap_or_else(|| panic!("{key} served, not packaged"));
                 let tile = gunzip(stored);
-                assert_eq!(tile, body, "{key}: the packaged tile differs from the served one");
+                assert_eq!(
+                    tile, body,
+                    "{key}: the packaged tile differs from the served one"
+                );
                 let names = layer_names(&tile);
                 for p in PRIVATE {
                     assert!(!names.iter().any(|n| n == p), "{key} holds {p}");
                 }
             }
-            StatusCode::NO_CONTENT => assert!(!tiles.contains_key(&key), "{key}: empty, yet packaged"),
+            StatusCode::NO_CONTENT => {
+                assert!(!tiles.contains_key(&key), "{key}: empty, yet packaged")
+            }
             other => panic!("{uri}: {other}"),
         }
     }
-    assert_eq!(served, tiles.len(), "the archive holds exactly the served tiles");
+    assert_eq!(
+        served,
+        tiles.len(),
+        "the archive holds exactly the served tiles"
+    );
     assert!(served > 100, "{served} tiles");
 
     // The style reads the archive beside it through pmtiles://, without text.
@@ -194,16 +229,26 @@ async fn the_pmtiles_archive_reads_back_independently_and_equals_the_served_tile
     assert_eq!(style["sources"]["chaski"]["url"], "pmtiles://demo.pmtiles");
     assert!(style.get("glyphs").is_none());
     let html = std::fs::read_to_string(pkg.join("index.html")).unwrap();
-    assert!(html.contains("pmtiles.js") && !html.contains("https://"), "{html}");
+    assert!(
+        html.contains("pmtiles.js") && !html.contains("https://"),
+        "{html}"
+    );
 
     // The same archive served by `chaski serve --pmtiles` (the server's tile headers).
-    let opened = chaski_io::tilepack::PmtilesArchive::open(&archive).await.unwrap();
+    let opened = chaski_io::tilepack::PmtilesArchive::open(&archive)
+        .await
+        .unwrap();
     let st = st.with_archives(BTreeMap::from([("demo".to_owned(), Arc::new(opened))]));
     let (status, _, body) = get(&st, "/archives/demo.json", &[]).await;
     assert_eq!(status, StatusCode::OK);
     let tj: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(tj["vector_layers"], meta["vector_layers"]);
-    assert!(tj["tiles"][0].as_str().unwrap().ends_with("/archives/demo/{z}/{x}/{y}.mvt"));
+    assert!(
+        tj["tiles"][0]
+            .as_str()
+            .unwrap()
+            .ends_with("/archives/demo/{z}/{x}/{y}.mvt")
+    );
     let (key, stored) = tiles.iter().next_back().unwrap();
     let zxy: Vec<&str> = key.split('-').collect();
     let uri = format!("/archives/demo/{}/{}/{}.mvt", zxy[0], zxy[1], zxy[2]);
@@ -214,11 +259,18 @@ async fn the_pmtiles_archive_reads_back_independently_and_equals_the_served_tile
     let etag = h[header::ETAG].to_str().unwrap().to_owned();
     let served_uri = format!("/tiles/{spec}/{}/{}/{}.mvt", zxy[0], zxy[1], zxy[2]);
     let (_, served_h, _) = get(&st, &served_uri, &[(header::ACCEPT_ENCODING, "gzip")]).await;
-    assert_eq!(etag, served_h[header::ETAG].to_str().unwrap(), "the same ETag as /tiles");
+    assert_eq!(
+        etag,
+        served_h[header::ETAG].to_str().unwrap(),
+        "the same ETag as /tiles"
+    );
     let (status, _, _) = get(
         &st,
         &uri,
-        &[(header::ACCEPT_ENCODING, "gzip"), (header::IF_NONE_MATCH, &etag)],
+        &[
+            (header::ACCEPT_ENCODING, "gzip"),
+            (header::IF_NONE_MATCH, &etag),
+        ],
     )
     .await;
     assert_eq!(status, StatusCode::NOT_MODIFIED);
@@ -247,13 +299,27 @@ fn a_district_mbtiles_reads_back_with_tms_rows_and_opens_in_ogrinfo() {
         ],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("district 059901"), "{}", text(&out.stderr));
-    assert!(!dir.path().join("index.html").exists(), "no viewer for MBTiles");
+    assert!(
+        text(&out.stderr).contains("district 059901"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        !dir.path().join("index.html").exists(),
+        "no viewer for MBTiles"
+    );
     // The whole-region export at z12, to compare: the district's is a part of it.
     let all = dir.path().join("all.pmtiles");
     let out = chaski(
         &store,
-        &["export", "--out", all.to_str().unwrap(), "--maxzoom", "12", "--no-viewer"],
+        &[
+            "export",
+            "--out",
+            all.to_str().unwrap(),
+            "--maxzoom",
+            "12",
+            "--no-viewer",
+        ],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(!dir.path().join("style.json").exists());
@@ -266,7 +332,10 @@ fn a_district_mbtiles_reads_back_with_tms_rows_and_opens_in_ogrinfo() {
     };
     let meta = json_file(&dir.path().join("mb/metadata.json"));
     assert_eq!(meta["format"], "pbf");
-    assert_eq!((meta["minzoom"].as_str(), meta["maxzoom"].as_str()), (Some("0"), Some("12")));
+    assert_eq!(
+        (meta["minzoom"].as_str(), meta["maxzoom"].as_str()),
+        (Some("0"), Some("12"))
+    );
     let json: serde_json::Value = serde_json::from_str(meta["json"].as_str().unwrap()).unwrap();
     let ids: Vec<String> = json["vector_layers"]
         .as_array()
@@ -276,14 +345,19 @@ fn a_district_mbtiles_reads_back_with_tms_rows_and_opens_in_ogrinfo() {
         .collect();
     assert!(ids.contains(&"communities".to_owned()), "{ids:?}");
     assert!(!ids.iter().any(|i| PRIVATE.contains(&i.as_str())));
-    assert!(!rows.is_empty() && rows.len() < every.len(), "{} of {}", rows.len(), every.len());
+    assert!(
+        !rows.is_empty() && rows.len() < every.len(),
+        "{} of {}",
+        rows.len(),
+        every.len()
+    );
     for (key, data) in &rows {
         let v: Vec<u32> = key.split('-').map(|p| p.parse().unwrap()).collect();
         let (z, x, row) = (v[0], v[1], v[2]);
         let y = (1u32 << z) - 1 - row;
-        let same = every
-            .get(&format!("{z}-{x}-{y}"))
-            .unwrap_or_else(|| panic!("MBTiles {z}/{x}/row {row} is no tile {z}/{x}/{y} of the region"));
+        let same = every.get(&format!("{z}-{x}-{y}")).unwrap_or_else(|| {
+            panic!("MBTiles {z}/{x}/row {row} is no tile {z}/{x}/{y} of the region")
+        });
         assert_eq!(gunzip(data), gunzip(same), "{z}/{x}/{y}");
     }
 
@@ -320,15 +394,33 @@ fn bad_export_inputs_are_clear_errors() {
     let cases: Vec<(Vec<&str>, &[&str])> = vec![
         (vec!["--bbox", "1,2,3"], &["--bbox", "four numbers"]),
         (vec!["--bbox", "a,b,c,d"], &["--bbox", "four numbers"]),
-        (vec!["--bbox", "-73,-13,-74,-12"], &["--bbox", "minimum above its maximum"]),
-        (vec!["--bbox", "200,0,201,1"], &["--bbox", "longitudes and latitudes"]),
-        (vec!["--bbox", "0,0,1,1"], &["--bbox", "bounding box 0,0,1,1", "none of the layers"]),
+        (
+            vec!["--bbox", "-73,-13,-74,-12"],
+            &["--bbox", "minimum above its maximum"],
+        ),
+        (
+            vec!["--bbox", "200,0,201,1"],
+            &["--bbox", "longitudes and latitudes"],
+        ),
+        (
+            vec!["--bbox", "0,0,1,1"],
+            &["--bbox", "bounding box 0,0,1,1", "none of the layers"],
+        ),
         (vec!["--district", "999999"], &["--district", "999999"]),
-        (vec!["--district", "059901", "--districts", "nope"], &["--districts", "nope"]),
-        (vec!["--minzoom", "9", "--maxzoom", "3"], &["--minzoom 9", "--maxzoom 3"]),
+        (
+            vec!["--district", "059901", "--districts", "nope"],
+            &["--districts", "nope"],
+        ),
+        (
+            vec!["--minzoom", "9", "--maxzoom", "3"],
+            &["--minzoom 9", "--maxzoom 3"],
+        ),
         (vec!["--maxzoom", "23"], &["--maxzoom 23"]),
         (vec!["--layers", "households"], &["--layers", "households"]),
-        (vec!["--layers", "communities,clusters"], &["--layers", "clusters"]),
+        (
+            vec!["--layers", "communities,clusters"],
+            &["--layers", "clusters"],
+        ),
     ];
     for (extra, expected) in cases {
         let mut args = vec!["export", "--out", g];
@@ -342,15 +434,29 @@ fn bad_export_inputs_are_clear_errors() {
         (d.join("x.geojson"), &["--out", "--format"]),
     ];
     for (path, expected) in path_cases {
-        check_error(&store, &["export", "--out", path.to_str().unwrap()], expected);
+        check_error(
+            &store,
+            &["export", "--out", path.to_str().unwrap()],
+            expected,
+        );
     }
     assert!(!good.exists(), "a failed export left {}", good.display());
     // A missing store is refused, as by every command but import and demo.
-    check_error(&d.join("none.gpkg"), &["export", "--out", g], &["no store at", "none.gpkg"]);
+    check_error(
+        &d.join("none.gpkg"),
+        &["export", "--out", g],
+        &["no store at", "none.gpkg"],
+    );
     // A bad archive for `chaski serve --pmtiles` is an error at start.
     check_error(
         &store,
-        &["serve", "--listen", "127.0.0.1:0", "--pmtiles", a_file.to_str().unwrap()],
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--pmtiles",
+            a_file.to_str().unwrap(),
+        ],
         &["--pmtiles", "plain.txt"],
     );
 }
@@ -363,6 +469,9 @@ fn check_error(store: &Path, args: &[&str], expected: &[&str]) {
     assert_eq!(out.status.code(), Some(2), "{args:?} should fail: {err}");
     assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
     for e in expected {
-        assert!(err.contains(e), "{args:?}: the error does not say '{e}': {err}");
+        assert!(
+            err.contains(e),
+            "{args:?}: the error does not say '{e}': {err}"
+        );
     }
 }

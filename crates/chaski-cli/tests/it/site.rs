@@ -369,7 +369,10 @@ fn a_store_without_birth_care_still_gets_its_siting() {
     let csv = std::fs::read_to_string(dir.path().join("demo/facilities.csv")).unwrap();
     let mut lines = csv.lines();
     let header = lines.next().unwrap();
-    let col = header.split(',').position(|h| h == "atencion_parto").unwrap();
+    let col = header
+        .split(',')
+        .position(|h| h == "atencion_parto")
+        .unwrap();
     let mut none = vec![header.to_owned()];
     for l in lines {
         let mut v: Vec<&str> = l.split(',').collect();

@@ -47,5 +47,7 @@ pub async fn catalog(
             })
         })
         .collect();
-    Json(json!({ "version": cat.version, "layers": layers, "styles": styles, "archives": archives }))
+    Json(
+        json!({ "version": cat.version, "layers": layers, "styles": styles, "archives": archives }),
+    )
 }
