@@ -166,7 +166,7 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
         }
     };
     bar.finish_and_clear();
-    let file_size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let file_size = std::fs::metadata(&path).map_or(0, |m| m.len());
     eprintln!(
         "chaski: wrote {} ({} tiles of {} candidates, {} on disk, {} of gzip tiles, {:.1} s)",
         path.display(),

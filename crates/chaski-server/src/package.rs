@@ -304,6 +304,9 @@ pub struct Progress {
     pub raw_bytes: u64,
 }
 
+/// A rendered tile: gzip-compressed, and its size uncompressed.
+type Rendered = (Vec<u8>, usize);
+
 /// Render every tile of `plan` (in parallel, a chunk at a time) and hand the
 /// non-empty ones, gzip-compressed as the server sends them, to `sink` in
 /// plan order; `progress` is called after each chunk. Returns the final count.
@@ -321,7 +324,7 @@ pub fn write_tiles(
         ..Progress::default()
     };
     for chunk in plan.tiles.chunks(CHUNK) {
-        let rendered: Vec<Result<Option<(Vec<u8>, usize)>, PackageError>> = chunk
+        let rendered: Vec<Result<Option<Rendered>, PackageError>> = chunk
             .par_iter()
             .map(|&coord| {
                 let raw =
@@ -410,8 +413,7 @@ pub fn archive_name(path: &std::path::Path) -> Result<String, String> {
     let stem = path
         .file_name()
         .and_then(|n| n.to_str())
-        .map(|n| n.strip_suffix(".pmtiles").unwrap_or(n))
-        .unwrap_or("");
+        .map_or("", |n| n.strip_suffix(".pmtiles").unwrap_or(n));
     let ok = !stem.is_empty()
         && stem
             .chars()

@@ -140,28 +140,28 @@ impl TileCoord {
     /// assert_eq!(id(2, 0, 0), 5);
     /// ```
     pub fn hilbert_id(self) -> u64 {
-        let z = u32::from(self.z);
-        let before = ((1u64 << (2 * z)) - 1) / 3;
-        let (mut x, mut y) = (u64::from(self.x), u64::from(self.y));
-        let mut d = 0u64;
-        let mut s = (1u64 << z) >> 1;
-        while s > 0 {
-            let rx = u64::from(x & s != 0);
-            let ry = u64::from(y & s != 0);
-            d += s * s * ((3 * rx) ^ ry);
+        let zoom = u32::from(self.z);
+        let before = ((1u64 << (2 * zoom)) - 1) / 3;
+        let (mut col, mut row) = (u64::from(self.x), u64::from(self.y));
+        let mut dist = 0u64;
+        let mut half = (1u64 << zoom) >> 1;
+        while half > 0 {
+            let rx = u64::from(col & half != 0);
+            let ry = u64::from(row & half != 0);
+            dist += half * half * ((3 * rx) ^ ry);
             // Rotate the quadrant so the curve's sub-squares line up.
-            x &= s - 1;
-            y &= s - 1;
+            col &= half - 1;
+            row &= half - 1;
             if ry == 0 {
                 if rx == 1 {
-                    x = s - 1 - x;
-                    y = s - 1 - y;
+                    col = half - 1 - col;
+                    row = half - 1 - row;
                 }
-                std::mem::swap(&mut x, &mut y);
+                std::mem::swap(&mut col, &mut row);
             }
-            s >>= 1;
+            half >>= 1;
         }
-        before + d
+        before + dist
     }
 
     /// Columns and rows `(min_x, min_y, max_x, max_y)`, inclusive, of the

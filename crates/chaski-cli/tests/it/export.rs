@@ -212,7 +212,7 @@ async fn the_pmtiles_archive_reads_back_independently_and_equals_the_served_tile
                 }
             }
             StatusCode::NO_CONTENT => {
-                assert!(!tiles.contains_key(&key), "{key}: empty, yet packaged")
+                assert!(!tiles.contains_key(&key), "{key}: empty, yet packaged");
             }
             other => panic!("{uri}: {other}"),
         }

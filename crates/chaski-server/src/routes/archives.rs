@@ -85,16 +85,15 @@ pub async fn tile(
         encoding,
     };
     let caching = state.config.cache_mb != 0;
-    let cached = match state.cache.get(&key).await.filter(|_| caching) {
-        Some(hit) => hit,
-        None => {
-            let raw = a
-                .tile(coord)
-                .await
-                .map_err(ApiError::internal)?
-                .unwrap_or_default();
-            cached_tile(&state.cache, caching, key, move |_| Ok(raw)).await?
-        }
+    let cached = if let Some(hit) = state.cache.get(&key).await.filter(|_| caching) {
+        hit
+    } else {
+        let raw = a
+            .tile(coord)
+            .await
+            .map_err(ApiError::internal)?
+            .unwrap_or_default();
+        cached_tile(&state.cache, caching, key, move |_| Ok(raw)).await?
     };
     Ok(tile_response(
         &headers,
