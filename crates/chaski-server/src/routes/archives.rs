@@ -8,6 +8,12 @@
 //! render path of [`crate::render`] (archive scope): the same strong ETag of
 //! the uncompressed tile, gzip or brotli negotiated and compressed once, 304
 //! on `If-None-Match`, the configured status for an absent (empty) tile.
+//!
+//! An archive is not a [`chaski_tiles::TileSource`]: a source renders one
+//! layer's features into a tile the server encodes, while an archive holds
+//! whole encoded tiles (several layers each), read asynchronously. Decoding
+//! them to re-encode would cost time and could change their bytes, so an
+//! archive is served as it is, through the same cache and answer path.
 
 use crate::error::ApiError;
 use crate::params::parse_coord;
