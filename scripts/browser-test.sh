@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Browser test of the viewer: loads the demo region into a temporary store, starts
 # `chaski serve` on a free loopback port from the temporary folder (built-in styles), runs
-# the headless Chromium test, stops the server.
+# the headless Chromium test, stops the server. Then the offline viewer of a tile package:
+# `chaski export` of the demo store, opened from file:// with the network disabled.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,3 +30,8 @@ for _ in $(seq 1 100); do
 done
 (cd tests/browser && CHASKI_URL="http://127.0.0.1:$port" CHASKI_TOKEN="$token" CHASKI_DATA="$work/data" \
   node --test viewer.test.mjs)
+kill "$server" 2>/dev/null || true
+
+mkdir -p "$work/pkg"
+"$bin" --store "$work/demo.gpkg" export --out "$work/pkg/demo.pmtiles"
+(cd tests/browser && CHASKI_PACKAGE="$work/pkg" node --test offline.test.mjs)

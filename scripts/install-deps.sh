@@ -18,6 +18,7 @@ APT_PACKAGES=(
   grass-core    # GRASS GIS r.cost: reference tool of the travel-time tests
   python3-qgis  # QGIS 3.22 Python API: headless test that QGIS opens the store (run with /usr/bin/python3)
   curl          # health checks in the browser and load tests
+  python3-venv  # target/pyenv: the PyPI `pmtiles` reader of the tile package tests
 )
 
 missing=()
@@ -40,4 +41,14 @@ if ! command -v cargo >/dev/null 2>&1; then
     echo "cargo (Rust) is required: install it with rustup (https://rustup.rs)" >&2
   fi
   exit 1
+fi
+
+# The independent PMTiles reader of the tile package tests (crates/chaski-cli/tests/it/export.rs):
+# the `pmtiles` package from PyPI, in a virtual environment under target/ (found there by
+# chaski_testing::require_python_module; CHASKI_PYTHON overrides it).
+PYENV="$(cd "$(dirname "$0")/.." && pwd)/target/pyenv"
+if ! "$PYENV/bin/python" -c 'import pmtiles' >/dev/null 2>&1; then
+  echo "installing the Python pmtiles reader in $PYENV"
+  python3 -m venv "$PYENV"
+  "$PYENV/bin/pip" install --quiet --disable-pip-version-check 'pmtiles==3.8.1'
 fi

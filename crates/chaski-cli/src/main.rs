@@ -3,6 +3,7 @@
 mod catchments;
 mod clusters;
 mod demo;
+mod export;
 mod households;
 mod import;
 mod output;
@@ -51,6 +52,8 @@ enum Command {
     Demo(demo::Args),
     /// Serve the store's public layers: vector tiles, TileJSON, styles, catalog and a web viewer.
     Serve(serve::Args),
+    /// A tile package of the public layers (PMTiles or MBTiles) for a district, a box or everything, with a style and an offline viewer.
+    Export(export::Args),
     /// Print a summary of every layer in the store.
     Summary(summary::Args),
     /// Travel time to the nearest health facility: rasters, isochrones, catchments, villages and districts.
@@ -108,6 +111,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Import(args) => import::run(&cli.store, &args),
         Command::Demo(args) => demo::run(&cli.store, &args),
         Command::Serve(args) => serve::run(&cli.store, args),
+        Command::Export(args) => export::run(&cli.store, &args),
         Command::Summary(args) => summary::run(&cli.store, &args),
         Command::Catchments(args) => catchments::run(&cli.store, &args),
         Command::Clusters(args) => clusters::run(&cli.store, &args),

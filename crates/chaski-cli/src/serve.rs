@@ -59,6 +59,11 @@ pub struct Args {
     /// the store's only raster).
     #[arg(long)]
     pub dem: Option<String>,
+    /// A PMTiles archive of vector tiles (e.g. from `chaski export`) to serve as a tile source
+    /// at /archives/NAME.json and /archives/NAME/{z}/{x}/{y}.mvt, NAME being its file name
+    /// without .pmtiles; give it again for more archives.
+    #[arg(long, value_name = "FILE")]
+    pub pmtiles: Vec<PathBuf>,
 }
 
 /// A number of minutes above 0.
@@ -107,10 +112,29 @@ pub fn run(store_path: &Path, args: Args) -> Result<ExitCode> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
+        let mut archives = std::collections::BTreeMap::new();
+        for path in &args.pmtiles {
+            let name =
+                chaski_server::package::archive_name(path).map_err(|e| anyhow::anyhow!(e))?;
+            let archive = chaski_io::tilepack::PmtilesArchive::open(path)
+                .await
+                .with_context(|| format!("--pmtiles {}", path.display()))?;
+            if archives
+                .insert(name.clone(), std::sync::Arc::new(archive))
+                .is_some()
+            {
+                anyhow::bail!(
+                    "--pmtiles {}: two archives are named '{name}' (name them apart)",
+                    path.display()
+                );
+            }
+        }
+        let served_archives = archives.len();
         let state = tokio::task::spawn_blocking(move || AppState::new(store, config))
             .await?
             .map_err(|e| anyhow::anyhow!("{e}"))?
-            .with_tokens(tokens);
+            .with_tokens(tokens)
+            .with_archives(archives);
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("listening on {}", args.listen))?;
@@ -122,8 +146,13 @@ pub fn run(store_path: &Path, args: Args) -> Result<ExitCode> {
             args.listen
         );
         eprintln!(
-            "chaski: serving {} layers on http://{} (viewer at /, catalog at /catalog; {styles})",
+            "chaski: serving {} layers{} on http://{} (viewer at /, catalog at /catalog; {styles})",
             catalog.layers.len(),
+            match served_archives {
+                0 => String::new(),
+                1 => " and 1 PMTiles archive".to_owned(),
+                n => format!(" and {n} PMTiles archives"),
+            },
             args.listen
         );
         chaski_server::serve(

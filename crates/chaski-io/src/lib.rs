@@ -14,3 +14,5 @@ pub mod mapping;
 pub mod raster;
 pub mod store;
 pub mod tables;
+#[cfg(feature = "tilepack")]
+pub mod tilepack;

@@ -12,8 +12,9 @@ use crate::config::ServerConfig;
 use crate::error::ApiError;
 use chaski_core::Layer;
 use chaski_core::store::{LayerInfo, Store};
-use chaski_tiles::{LayerSource, SourceOptions, TileSource};
+use chaski_tiles::{LayerSource, SourceOptions, TileCoord, TileSource};
 use serde::Serialize;
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -230,6 +231,14 @@ impl Catalog {
         })
     }
 
+    /// The public tile of the layers of `spec` (a comma list, in that order)
+    /// at `coord`, uncompressed: what `GET /tiles/{spec}/{z}/{x}/{y}` serves
+    /// and what `chaski export` packages (an empty `Vec` for an empty tile).
+    /// CPU work: call off the async runtime.
+    pub fn render(&self, spec: &str, coord: TileCoord) -> Result<Vec<u8>, ApiError> {
+        render_layers(&self.resolve(spec)?, coord)
+    }
+
     /// Resolve a comma list of layer names; unknown names give a 404 naming them.
     pub fn resolve<'a>(&'a self, spec: &str) -> Result<Vec<(&'a str, &'a CatalogLayer)>, ApiError> {
         let mut out = Vec::new();
@@ -262,4 +271,76 @@ impl Catalog {
         }
         Ok(out)
     }
+}
+
+/// The tile of resolved `layers` at `coord` (one MVT layer each, in order):
+/// the one render of public tiles ([`Catalog::render`]).
+pub fn render_layers(
+    layers: &[(&str, &CatalogLayer)],
+    coord: TileCoord,
+) -> Result<Vec<u8>, ApiError> {
+    let sources: Vec<&dyn TileSource> = layers.iter().map(|(_, l)| l.source.as_ref()).collect();
+    chaski_tiles::render(&sources, coord).map_err(ApiError::internal)
+}
+
+/// The union of the bounds of `layers` (None when none has bounds).
+pub fn bounds_of(layers: &[(&str, &CatalogLayer)]) -> Option<[f64; 4]> {
+    let mut bounds: Option<[f64; 4]> = None;
+    for (_, l) in layers {
+        if let Some(b) = l.info.bounds {
+            bounds = Some(match bounds {
+                None => b,
+                Some(a) => [
+                    a[0].min(b[0]),
+                    a[1].min(b[1]),
+                    a[2].max(b[2]),
+                    a[3].max(b[3]),
+                ],
+            });
+        }
+    }
+    bounds
+}
+
+/// The TileJSON `vector_layers` of `layers`: id, description, fields (the
+/// layer's and those the tiler adds), zooms.
+pub fn vector_layers(layers: &[(&str, &CatalogLayer)]) -> Vec<Value> {
+    layers
+        .iter()
+        .map(|(name, l)| {
+            let fields: serde_json::Map<String, Value> = l
+                .info
+                .fields
+                .iter()
+                .map(|f| (f.name.clone(), Value::from(field_description(f.ty))))
+                .chain(
+                    l.source
+                        .extra_fields()
+                        .iter()
+                        .map(|(n, d)| ((*n).to_owned(), Value::from(*d))),
+                )
+                .collect();
+            json!({
+                "id": name,
+                "description": format!("{} ({})", name, l.info.kind),
+                "fields": fields,
+                "minzoom": l.minzoom,
+                "maxzoom": l.maxzoom,
+            })
+        })
+        .collect()
+}
+
+fn field_description(ty: chaski_core::FieldType) -> &'static str {
+    match ty {
+        chaski_core::FieldType::Text | chaski_core::FieldType::Date => "String",
+        chaski_core::FieldType::Int | chaski_core::FieldType::Real => "Number",
+        chaski_core::FieldType::Bool => "Boolean",
+    }
+}
+
+/// A zoom at which `bounds` fits in about one 512 px view.
+pub fn center_zoom(b: &[f64; 4]) -> u8 {
+    let span = (b[2] - b[0]).max((b[3] - b[1]) * 1.5).max(1e-6);
+    (360.0 / span).log2().floor().clamp(0.0, 22.0) as u8 + 1
 }

@@ -10,6 +10,7 @@ pub mod edits;
 pub mod encoding;
 pub mod error;
 pub mod guard;
+pub mod package;
 pub mod params;
 pub mod render;
 pub mod routes;
@@ -60,6 +61,8 @@ pub fn app(state: AppState) -> Router {
         .route("/catalog", get(routes::catalog::catalog))
         .route("/tiles/{spec}", get(tiles::tilejson))
         .route("/tiles/{layers}/{z}/{x}/{y}", get(tiles::tile))
+        .route("/archives/{spec}", get(routes::archives::tilejson))
+        .route("/archives/{name}/{z}/{x}/{y}", get(routes::archives::tile))
         .route("/styles/{name}", get(routes::styles::style))
         .route("/api/accessibility", get(accessibility::accessibility))
         .route("/api/villages/underserved", get(accessibility::underserved))

@@ -285,10 +285,15 @@ impl ListParams {
 
 /// `minlon,minlat,maxlon,maxlat` in degrees.
 fn parse_bbox(text: &str) -> ApiResult<[f64; 4]> {
+    bbox_of(text, "query parameter 'bbox'").map_err(ApiError::BadRequest)
+}
+
+/// `minlon,minlat,maxlon,maxlat` in degrees (longitudes in −180..180,
+/// latitudes in −90..90, minimums not above maximums); the error names
+/// `what` (a query parameter, a command-line flag) and the expected form.
+pub fn bbox_of(text: &str, what: &str) -> Result<[f64; 4], String> {
     let bad = |why: &str| {
-        ApiError::BadRequest(format!(
-            "query parameter 'bbox': '{text}' {why} (expected minlon,minlat,maxlon,maxlat in degrees)"
-        ))
+        format!("{what}: '{text}' {why} (expected minlon,minlat,maxlon,maxlat in degrees)")
     };
     let parts: Vec<f64> = text
         .split(',')

@@ -34,6 +34,8 @@ pub enum TileScope {
     Base,
     /// The layers of the what-if with this id (and catalog layers mixed in).
     WhatIf(Arc<str>),
+    /// The tiles of the PMTiles archive served under this name.
+    Archive(Arc<str>),
 }
 
 /// Key of one cached tile representation.
@@ -61,7 +63,7 @@ impl TileKey {
     fn weight(&self) -> usize {
         let id = match &self.scope {
             TileScope::Base => 0,
-            TileScope::WhatIf(id) => id.len(),
+            TileScope::WhatIf(id) | TileScope::Archive(id) => id.len(),
         };
         self.layers.len() + id + 96
     }

@@ -13,6 +13,8 @@ use crate::whatifs::WhatIfs;
 use crate::write_limit::WriteLimiter;
 use chaski_core::auth::TokenStore;
 use chaski_core::store::Store;
+use chaski_io::tilepack::PmtilesArchive;
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 /// State shared by every handler. Cheap to clone.
@@ -40,6 +42,8 @@ pub struct AppState {
     pub private: Arc<PrivateCache>,
     /// Household writes per token over the last hour.
     pub writes: Arc<WriteLimiter>,
+    /// PMTiles archives served as tile sources (`chaski serve --pmtiles`), by name.
+    pub archives: Arc<BTreeMap<String, Arc<PmtilesArchive>>>,
     /// Community and facility codes (and community locations) for household
     /// writes, with the (name, version) of the layers they were read from.
     known_codes: Arc<Mutex<Option<KnownCodesEntry>>>,
@@ -89,6 +93,7 @@ impl AppState {
             whatifs: Arc::new(WhatIfs::new()),
             private: Arc::new(private),
             writes: Arc::new(WriteLimiter::default()),
+            archives: Arc::new(BTreeMap::new()),
             known_codes: Arc::new(Mutex::new(None)),
         })
     }
@@ -97,6 +102,14 @@ impl AppState {
     #[must_use]
     pub fn with_tokens(mut self, tokens: Arc<dyn TokenStore>) -> Self {
         self.tokens = Some(tokens);
+        self
+    }
+
+    /// The same state serving `archives` (PMTiles, by name) at
+    /// `/archives/{name}.json` and `/archives/{name}/{z}/{x}/{y}.mvt`.
+    #[must_use]
+    pub fn with_archives(mut self, archives: BTreeMap<String, Arc<PmtilesArchive>>) -> Self {
+        self.archives = Arc::new(archives);
         self
     }
 

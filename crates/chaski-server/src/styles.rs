@@ -148,6 +148,47 @@ pub fn fill_style(mut style: Value, catalog: &Catalog, base: &str) -> Value {
     style
 }
 
+/// The style of a tile package (see [`crate::package`]): the template's
+/// layers whose source-layer the package holds (`layers`), its chaski source
+/// pointing at the archive through the `pmtiles://` protocol of the PMTiles
+/// JavaScript library (`pmtiles://{archive}`, e.g. a file name beside the
+/// style), and the map opening at `center` (longitude, latitude, zoom).
+///
+/// Text layers (symbol layers with a `text-field`, such as the cluster counts
+/// of the default style) are dropped, with the `glyphs` and `sprite` URLs: a
+/// package is read without a server, and MapLibre cannot draw text without
+/// a glyph server. The circles they label stay, sized by `count`.
+pub fn package_style(
+    mut style: Value,
+    layers: &[&str],
+    archive: &str,
+    center: (f64, f64, u8),
+) -> Value {
+    if let Some(list) = style["layers"].as_array_mut() {
+        list.retain(|l| {
+            let served = l["source-layer"]
+                .as_str()
+                .is_none_or(|s| layers.contains(&s));
+            let text = l["layout"].get("text-field").is_some();
+            served && !text
+        });
+    }
+    if let Some(obj) = style.as_object_mut() {
+        obj.remove("glyphs");
+        obj.remove("sprite");
+    }
+    style["center"] = serde_json::json!([center.0, center.1]);
+    style["zoom"] = Value::from(center.2);
+    if let Some(sources) = style["sources"].as_object_mut() {
+        for src in sources.values_mut() {
+            if src["url"].as_str() == Some("{{CHASKI_TILEJSON}}") {
+                src["url"] = Value::from(format!("pmtiles://{archive}"));
+            }
+        }
+    }
+    style
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
@@ -173,6 +214,30 @@ mod tests {
             );
             let _: Value = serde_json::from_str(&file).unwrap();
         }
+    }
+
+    /// A package's style: only the packaged layers, no text (no glyphs
+    /// offline), the source through `pmtiles://`.
+    #[test]
+    fn a_package_style_reads_the_archive_and_draws_no_text() {
+        let template: Value = serde_json::from_str(EMBEDDED[0].1).unwrap();
+        let style = package_style(
+            template,
+            &["communities", "facilities"],
+            "demo.pmtiles",
+            (-74.0, -13.0, 9),
+        );
+        assert_eq!(style["sources"]["chaski"]["url"], "pmtiles://demo.pmtiles");
+        assert!(style.get("glyphs").is_none());
+        let layers = style["layers"].as_array().unwrap();
+        assert!(layers.iter().any(|l| l["id"] == "facility-clusters"));
+        for l in layers {
+            assert!(l["layout"].get("text-field").is_none(), "{l}");
+            if let Some(s) = l["source-layer"].as_str() {
+                assert!(s == "communities" || s == "facilities", "{s}");
+            }
+        }
+        assert_eq!(style["zoom"], 9);
     }
 
     #[test]

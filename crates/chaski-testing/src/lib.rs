@@ -92,6 +92,33 @@ pub fn require_poppler() -> bool {
         .all(|t| require_command(t, "-v", "poppler-utils"))
 }
 
+/// A Python interpreter that imports `module`: `CHASKI_PYTHON`, else the
+/// virtual environment `target/pyenv` that `scripts/install-deps.sh` makes
+/// (the `pmtiles` package from PyPI), else `python3`; see [`unavailable`]
+/// when none does.
+#[track_caller]
+pub fn require_python_module(module: &str) -> Option<PathBuf> {
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    if let Some(p) = std::env::var_os("CHASKI_PYTHON") {
+        candidates.push(PathBuf::from(p));
+    }
+    candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/pyenv/bin/python"));
+    candidates.push(PathBuf::from("python3"));
+    let found = candidates.into_iter().find(|python| {
+        Command::new(python)
+            .args(["-c", &format!("import {module}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    if found.is_none() {
+        unavailable(&format!(
+            "the Python module {module} is not importable (scripts/install-deps.sh installs it \
+             in target/pyenv; or set CHASKI_PYTHON)"
+        ));
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

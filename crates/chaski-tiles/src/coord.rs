@@ -126,6 +126,62 @@ impl TileCoord {
         [w, s, e, n]
     }
 
+    /// The tile's id on the PMTiles v3 Hilbert curve: the number of tiles of
+    /// every lower zoom (`(4^z - 1) / 3`) plus the tile's distance along the
+    /// Hilbert curve over the `2^z × 2^z` grid. Ids grow with zoom, and
+    /// neighbouring tiles of one zoom get near ids, so an archive written in
+    /// id order keeps tiles close on the map close in the file.
+    ///
+    /// ```
+    /// use chaski_tiles::TileCoord;
+    /// let id = |z, x, y| TileCoord::new(z, x, y).unwrap().hilbert_id();
+    /// assert_eq!(id(0, 0, 0), 0);
+    /// assert_eq!([id(1, 0, 0), id(1, 0, 1), id(1, 1, 1), id(1, 1, 0)], [1, 2, 3, 4]);
+    /// assert_eq!(id(2, 0, 0), 5);
+    /// ```
+    pub fn hilbert_id(self) -> u64 {
+        let zoom = u32::from(self.z);
+        let before = ((1u64 << (2 * zoom)) - 1) / 3;
+        let (mut col, mut row) = (u64::from(self.x), u64::from(self.y));
+        let mut dist = 0u64;
+        let mut half = (1u64 << zoom) >> 1;
+        while half > 0 {
+            let rx = u64::from(col & half != 0);
+            let ry = u64::from(row & half != 0);
+            dist += half * half * ((3 * rx) ^ ry);
+            // Rotate the quadrant so the curve's sub-squares line up.
+            col &= half - 1;
+            row &= half - 1;
+            if ry == 0 {
+                if rx == 1 {
+                    col = half - 1 - col;
+                    row = half - 1 - row;
+                }
+                std::mem::swap(&mut col, &mut row);
+            }
+            half >>= 1;
+        }
+        before + dist
+    }
+
+    /// Columns and rows `(min_x, min_y, max_x, max_y)`, inclusive, of the
+    /// tiles at zoom `z` that hold some of `bounds` (`[west, south, east,
+    /// north]` in degrees; latitudes clamped to Web Mercator's).
+    ///
+    /// ```
+    /// use chaski_tiles::TileCoord;
+    /// assert_eq!(TileCoord::range([-180.0, -85.0, 180.0, 85.0], 2), (0, 0, 3, 3));
+    /// assert_eq!(TileCoord::range([-77.1, -12.1, -77.0, -12.0], 10), (292, 546, 292, 546));
+    /// ```
+    pub fn range(bounds: [f64; 4], z: u8) -> (u32, u32, u32, u32) {
+        let z = z.min(MAX_ZOOM);
+        let (x0, y1) = lonlat_to_mercator(bounds[0], bounds[1]);
+        let (x1, y0) = lonlat_to_mercator(bounds[2], bounds[3]);
+        let (min_x, min_y) = tile_of(x0.min(x1), y0.max(y1), z);
+        let (max_x, max_y) = tile_of(x0.max(x1), y0.min(y1), z);
+        (min_x, min_y, max_x, max_y)
+    }
+
     /// The tile at zoom `z` containing the point `(lon, lat)` (degrees).
     pub fn containing(lon: f64, lat: f64, z: u8) -> Result<Self, TileError> {
         let (mx, my) = lonlat_to_mercator(lon, lat);
@@ -167,5 +223,29 @@ mod tests {
         // y = floor((1 - ln(tan + sec)/pi)/2 * 1024) = 546.
         let lima = TileCoord::containing(-77.03, -12.05, 10).unwrap();
         assert_eq!((lima.x(), lima.y()), (292, 546));
+    }
+
+    /// Hilbert ids are a bijection onto `0..(4^(z+1) - 1) / 3` zoom by zoom,
+    /// and consecutive ids of one zoom are neighbouring tiles.
+    #[test]
+    fn hilbert_ids_walk_the_grid() {
+        for z in 0..=6u8 {
+            let n = 1u32 << z;
+            let first = ((1u64 << (2 * u32::from(z))) - 1) / 3;
+            let mut by_id = vec![None; (n * n) as usize];
+            for x in 0..n {
+                for y in 0..n {
+                    let id = TileCoord::new(z, x, y).unwrap().hilbert_id();
+                    let i = usize::try_from(id - first).unwrap();
+                    assert!(by_id[i].is_none(), "id {id} given twice at z{z}");
+                    by_id[i] = Some((x, y));
+                }
+            }
+            let walk: Vec<(u32, u32)> = by_id.into_iter().map(Option::unwrap).collect();
+            for w in walk.windows(2) {
+                let step = w[0].0.abs_diff(w[1].0) + w[0].1.abs_diff(w[1].1);
+                assert_eq!(step, 1, "z{z}: {:?} then {:?}", w[0], w[1]);
+            }
+        }
     }
 }

@@ -5,6 +5,7 @@ pub mod coord;
 pub mod error;
 pub mod geom;
 pub mod mvt;
+pub mod package;
 pub mod source;
 
 /// The `geo` crate this crate builds on (re-exported so callers build
@@ -17,6 +18,7 @@ pub use coord::{
 };
 pub use error::TileError;
 pub use mvt::{EXTENT, TileLayer};
+pub use package::{PackageInfo, TileSink};
 pub use source::{BUFFER, LayerSource, RenderOptions, SourceOptions, TileSource};
 
 use std::io::Write;

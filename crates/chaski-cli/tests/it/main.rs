@@ -1,7 +1,8 @@
 //! The `chaski` binary end to end, built as one test binary: `import`, `demo`,
 //! `summary` and `serve` (commands), `catchments`, `clusters`, a missing store
 //! (store), `serve` from any folder (serve) and README's first day on the
-//! real data (first_day), printed risk maps read back by poppler (print).
+//! real data (first_day), printed risk maps read back by poppler (print), tile
+//! packages (export).
 
 #![allow(
     clippy::unwrap_used,
@@ -13,6 +14,7 @@ mod catchments;
 mod clusters;
 mod commands;
 mod common;
+mod export;
 mod first_day;
 mod gis_clients;
 mod imports;

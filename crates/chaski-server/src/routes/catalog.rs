@@ -33,5 +33,21 @@ pub async fn catalog(
         .into_iter()
         .map(|s| format!("{base}/styles/{s}.json"))
         .collect();
-    Json(json!({ "version": cat.version, "layers": layers, "styles": styles }))
+    let archives: Vec<Value> = state
+        .archives
+        .iter()
+        .map(|(name, a)| {
+            let (minzoom, maxzoom) = a.zooms();
+            json!({
+                "name": name,
+                "minzoom": minzoom,
+                "maxzoom": maxzoom,
+                "bounds": a.bounds(),
+                "tilejson": format!("{base}/archives/{name}.json"),
+            })
+        })
+        .collect();
+    Json(
+        json!({ "version": cat.version, "layers": layers, "styles": styles, "archives": archives }),
+    )
 }

@@ -8,6 +8,7 @@
 //! |---|---|
 //! | [`catalog`] | `GET /catalog` |
 //! | [`tiles`] | `GET /tiles/{layers}.json`, `GET /tiles/{layers}/{z}/{x}/{y}` |
+//! | [`archives`] | `GET /archives/{name}.json`, `GET /archives/{name}/{z}/{x}/{y}` (PMTiles given to `chaski serve --pmtiles`) |
 //! | [`styles`] | `GET /styles/{name}.json` |
 //! | [`viewer`] | `GET /`, `GET /viewer/{file}` |
 //! | [`accessibility`] | `GET /api/accessibility`, `GET /api/villages/underserved`, `POST /api/catchments` |
@@ -17,6 +18,7 @@
 //! | [`report`] | `GET /api/districts/{code}/report` |
 
 pub mod accessibility;
+pub mod archives;
 pub mod catalog;
 pub mod clusters;
 pub mod households;

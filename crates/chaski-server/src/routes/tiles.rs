@@ -142,46 +142,10 @@ pub fn tilejson_for(catalog: &Catalog, layers: &[(&str, &CatalogLayer)], base: &
     let joined = names.join(",");
     let minzoom = layers.iter().map(|(_, l)| l.minzoom).min().unwrap_or(0);
     let maxzoom = layers.iter().map(|(_, l)| l.maxzoom).max().unwrap_or(14);
-    let mut bounds: Option<[f64; 4]> = None;
-    for (_, l) in layers {
-        if let Some(b) = l.info.bounds {
-            bounds = Some(match bounds {
-                None => b,
-                Some(a) => [
-                    a[0].min(b[0]),
-                    a[1].min(b[1]),
-                    a[2].max(b[2]),
-                    a[3].max(b[3]),
-                ],
-            });
-        }
-    }
+    let bounds = crate::catalog::bounds_of(layers);
     let bounds = bounds.unwrap_or([-180.0, -85.051_128_78, 180.0, 85.051_128_78]);
-    let center_zoom = center_zoom(&bounds).clamp(minzoom, maxzoom);
-    let vector_layers: Vec<Value> = layers
-        .iter()
-        .map(|(name, l)| {
-            let fields: serde_json::Map<String, Value> = l
-                .info
-                .fields
-                .iter()
-                .map(|f| (f.name.clone(), Value::from(field_description(f.ty))))
-                .chain(
-                    l.source
-                        .extra_fields()
-                        .iter()
-                        .map(|(n, d)| ((*n).to_owned(), Value::from(*d))),
-                )
-                .collect();
-            json!({
-                "id": name,
-                "description": format!("{} ({})", name, l.info.kind),
-                "fields": fields,
-                "minzoom": l.minzoom,
-                "maxzoom": l.maxzoom,
-            })
-        })
-        .collect();
+    let center_zoom = crate::catalog::center_zoom(&bounds).clamp(minzoom, maxzoom);
+    let vector_layers = crate::catalog::vector_layers(layers);
     json!({
         "tilejson": "3.0.0",
         "name": joined,
@@ -195,20 +159,6 @@ pub fn tilejson_for(catalog: &Catalog, layers: &[(&str, &CatalogLayer)], base: &
         "center": [f64::midpoint(bounds[0], bounds[2]), f64::midpoint(bounds[1], bounds[3]), center_zoom],
         "attribution": "chaski",
     })
-}
-
-fn field_description(ty: chaski_core::FieldType) -> &'static str {
-    match ty {
-        chaski_core::FieldType::Text | chaski_core::FieldType::Date => "String",
-        chaski_core::FieldType::Int | chaski_core::FieldType::Real => "Number",
-        chaski_core::FieldType::Bool => "Boolean",
-    }
-}
-
-/// A zoom at which `bounds` fits in about one 512 px view.
-fn center_zoom(b: &[f64; 4]) -> u8 {
-    let span = (b[2] - b[0]).max((b[3] - b[1]) * 1.5).max(1e-6);
-    (360.0 / span).log2().floor().clamp(0.0, 22.0) as u8 + 1
 }
 
 /// `GET /tiles/{layers}/{z}/{x}/{y}`.
@@ -251,12 +201,7 @@ pub async fn tile(
         &state.cache,
         state.config.cache_mb != 0,
         key,
-        move |coord| {
-            let resolved = render_catalog.resolve(&spec)?;
-            let sources: Vec<&dyn TileSource> =
-                resolved.iter().map(|(_, l)| l.source.as_ref()).collect();
-            render_sources(&sources, coord)
-        },
+        move |coord| render_catalog.render(&spec, coord),
     )
     .await?;
     let versioned = query
