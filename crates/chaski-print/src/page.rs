@@ -353,8 +353,8 @@ pub const MAX_DPI: f32 = 1200.0;
 /// use chaski_print::page::{Dpi, PaperSize, Orientation, PageSpec};
 /// let dpi: Dpi = "150".parse().unwrap();
 /// assert_eq!(dpi.get(), 150.0);
-/// // A4 portrait at 150 dpi: 210 mm and 297 mm at 150 / 25.4 dots per mm, rounded up.
-/// assert_eq!(dpi.pixels(&PageSpec::default()), (1241, 1755));
+/// // A4 portrait at 150 dpi: 210 mm and 297 mm at 150 / 25.4 dots per mm (1240.2, 1753.9), rounded up.
+/// assert_eq!(dpi.pixels(&PageSpec::default()), (1241, 1754));
 /// assert_eq!("5".parse::<Dpi>().unwrap_err().to_string(),
 ///            "dpi: '5' is not a number of dots per inch from 10 to 1200");
 /// assert!("NaN".parse::<Dpi>().is_err() && "abc".parse::<Dpi>().is_err());
