@@ -175,25 +175,21 @@ fn pdf_text(pdf: &[u8]) -> String {
 /// The marks of `code` in the household index (`S`, `A`, `G`, `N`, `P`
 /// letters after the code; empty when none).
 fn index_marks(text: &str, code: &str) -> String {
-    let marks = text
-        .lines()
-        .filter(|l| l.contains("Visita") || l.trim_start().len() > 2)
-        .filter_map(|l| {
-            let words: Vec<&str> = l.split_whitespace().collect();
-            let i = words.iter().position(|w| *w == code)?;
-            // An index row: the grid cell before the code.
-            let cell = i.checked_sub(1).map(|j| words[j])?;
-            if !(cell.len() >= 2 && cell.as_bytes()[0].is_ascii_uppercase()) {
-                return None;
-            }
-            Some(
-                words
-                    .get(i + 1)
-                    .filter(|w| w.chars().all(|c| "SAGNP".contains(c)))
-                    .map_or_else(String::new, |w| (*w).to_owned()),
-            )
-        })
-        .next();
+    let marks = text.lines().find_map(|l| {
+        let words: Vec<&str> = l.split_whitespace().collect();
+        let i = words.iter().position(|w| *w == code)?;
+        // An index row: the grid cell before the code.
+        let cell = i.checked_sub(1).map(|j| words[j])?;
+        if !(cell.len() >= 2 && cell.as_bytes()[0].is_ascii_uppercase()) {
+            return None;
+        }
+        Some(
+            words
+                .get(i + 1)
+                .filter(|w| w.chars().all(|c| "SAGNP".contains(c)))
+                .map_or_else(String::new, |w| (*w).to_owned()),
+        )
+    });
     marks.unwrap_or_else(|| panic!("{code} not in the household index"))
 }
 

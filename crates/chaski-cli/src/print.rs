@@ -228,11 +228,10 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
         size: args.size,
         orientation: args.orientation,
         lang: args.lang,
-        date: args
-            .date
-            .as_ref()
-            .map(|d| d.as_str().to_owned())
-            .unwrap_or_else(|| chaski_analysis::report::peru_date(chaski_core::auth::now_unix())),
+        date: args.date.as_ref().map_or_else(
+            || chaski_analysis::report::peru_date(chaski_core::auth::now_unix()),
+            |d| d.as_str().to_owned(),
+        ),
         viewer_url: args.viewer_url.clone(),
     };
     let mut maps: Vec<RiskMap> = Vec::with_capacity(areas.len());

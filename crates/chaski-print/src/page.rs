@@ -438,37 +438,37 @@ impl PrintDate {
 impl FromStr for PrintDate {
     type Err = PrintError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let t = s.trim();
+        let text = s.trim();
         let bad = || PrintError::Option {
             option: "date",
             value: s.to_owned(),
             expected: "a date YYYY-MM-DD",
         };
-        let b = t.as_bytes();
-        if b.len() != 10
-            || b[4] != b'-'
-            || b[7] != b'-'
-            || !b
+        let bytes = text.as_bytes();
+        if bytes.len() != 10
+            || bytes[4] != b'-'
+            || bytes[7] != b'-'
+            || !bytes
                 .iter()
                 .enumerate()
                 .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
         {
             return Err(bad());
         }
-        let num = |r: std::ops::Range<usize>| t[r].parse::<u32>().map_err(|_| bad());
-        let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-        let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-        let days = match m {
+        let num = |r: std::ops::Range<usize>| text[r].parse::<u32>().map_err(|_| bad());
+        let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+        let days = match month {
             1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
             4 | 6 | 9 | 11 => 30,
             2 if leap => 29,
             2 => 28,
             _ => return Err(bad()),
         };
-        if d == 0 || d > days {
+        if day == 0 || day > days {
             return Err(bad());
         }
-        Ok(Self(t.to_owned()))
+        Ok(Self(text.to_owned()))
     }
 }
 

@@ -77,8 +77,8 @@ pub(crate) fn map_error(e: RiskMapError) -> ApiError {
         RiskMapError::UnknownArea { .. }
         | RiskMapError::UnknownDistrict { .. }
         | RiskMapError::MissingLayer { .. }
-        | RiskMapError::NoDistricts(_) => ApiError::NotFound(e.to_string()),
-        RiskMapError::Store {
+        | RiskMapError::NoDistricts(_)
+        | RiskMapError::Store {
             source: StoreError::NotFound(_),
             ..
         } => ApiError::NotFound(e.to_string()),
