@@ -363,7 +363,15 @@ test("viewer renders features from chaski tiles", async () => {
       null,
       // The what-if tiles are computed on first request; on a loaded 2-core host this takes a while.
       { timeout: 60_000 }
-    );
+    ).catch(async (e) => {
+      console.log("what-if tiles not loaded:", await page.evaluate(() => JSON.stringify({
+        loaded: window.chaski.map.loaded(), errors: window.chaski.mapErrors,
+        url: window.chaski.map.getSource("chaski").url,
+        n: window.chaski.map.querySourceFeatures("chaski", { sourceLayer: "whatif_edits" }).length,
+        tiles: window.chaski.map.areTilesLoaded(),
+      })));
+      throw e;
+    });
     // A click at the village now gives the minutes with the edits, and without.
     await page.evaluate(() => delete window.chaski.lastAccess);
     const v = await at(village);
@@ -639,6 +647,95 @@ test("planner: maternity waiting homes sited through the panel", async () => {
 
     assert.deepEqual(errors, [], "page errors");
     assert.deepEqual(external, [], "the viewer must work offline (no external requests)");
+  } finally {
+    await browser.close();
+  }
+});
+
+// Press Imprimir and wait for the page's answer; resolves with the Print panel's
+// state and the file the browser was given (null when none).
+async function runPrint(page, expectFile) {
+  const seq = await page.evaluate(() => window.chaski.print.seq);
+  const download = expectFile ? page.waitForEvent("download", { timeout: 120_000 }) : Promise.resolve(null);
+  await page.click("#pr-run");
+  await page.waitForFunction((seq) => window.chaski.print.settled > seq, seq, { timeout: 120_000 });
+  const file = await download;
+  const state = await page.evaluate(() => {
+    const s = window.chaski.print;
+    return { url: s.url, status: s.status, contentType: s.contentType, size: s.size, magic: s.magic, error: s.error };
+  });
+  return { state, file: file && { name: file.suggestedFilename(), path: await file.path() } };
+}
+
+test("print: the risk map of the view, downloaded with the caller's token", async () => {
+  const browser = await launch();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    const prints = [];
+    page.on("request", (r) => {
+      if (r.url().includes("/maps/risk.")) prints.push({ url: r.url(), auth: r.headers()["authorization"] || null });
+    });
+    await page.goto(url + "/", { waitUntil: "load" });
+    await waitReady(page);
+    await waitIdle(page);
+    assert.equal(await page.evaluate(() => window.chaski.error), null);
+    assert.equal((await page.textContent("#print h2")).trim(), "Imprimir mapa de riesgo");
+    assert.equal((await page.textContent("#pr-run")).trim(), "Imprimir");
+
+    // No token, the current view: the community nearest the centre, a PDF (aggregates only).
+    const pub = await runPrint(page, true);
+    assert.equal(pub.state.error, null, "print error: " + pub.state.error);
+    assert.equal(pub.state.status, 200);
+    assert.equal(pub.state.contentType, "application/pdf");
+    assert.equal(pub.state.magic, "%PDF-");
+    assert.ok(pub.state.size > 0);
+    assert.match(pub.state.url, /^\/maps\/risk\.pdf\?community=DEMO-CP\d+&size=a4&orientation=portrait&lang=es$/);
+    assert.match(pub.file.name, /^mapa-riesgo-DEMO-CP\d+\.pdf$/);
+    const saved = readFileSync(pub.file.path);
+    assert.equal(saved.length, pub.state.size);
+    assert.equal(saved.subarray(0, 5).toString("latin1"), "%PDF-");
+    assert.equal(prints.at(-1).auth, null);
+    mkdirSync("out", { recursive: true });
+    await page.screenshot({ path: "out/print-panel.png" });
+
+    // With the admin token: the same request carries it as a header, never in the URL,
+    // and the map holds the households (a larger file: the index pages).
+    assert.ok(token, "CHASKI_TOKEN (an admin token of the served store) is required");
+    await page.fill("#token", token);
+    await page.click("#token-use");
+    await page.evaluate(() => window.chaski.private.done);
+    const code = pub.state.url.match(/community=([^&]+)/)[1];
+    await page.fill("#pr-community", code);
+    const admin = await runPrint(page, true);
+    assert.equal(admin.state.status, 200, "print error: " + admin.state.error);
+    assert.equal(admin.state.contentType, "application/pdf");
+    assert.equal(admin.state.magic, "%PDF-");
+    assert.ok(admin.state.size > pub.state.size, `admin ${admin.state.size} B, public ${pub.state.size} B`);
+    assert.equal(prints.at(-1).auth, "Bearer " + token);
+    assert.ok(prints.every((p) => !p.url.includes("chk_")), "a token appeared in a URL");
+
+    // A3 landscape in English as PNG.
+    await page.selectOption("#pr-size", "a3");
+    await page.selectOption("#pr-orientation", "landscape");
+    await page.selectOption("#pr-lang", "en");
+    await page.selectOption("#pr-format", "png");
+    const png = await runPrint(page, true);
+    assert.equal(png.state.status, 200, "print error: " + png.state.error);
+    assert.equal(png.state.contentType, "image/png");
+    assert.equal(png.state.magic, "\x89PNG\r");
+    assert.match(png.state.url, /^\/maps\/risk\.png\?community=.+&size=a3&orientation=landscape&lang=en$/);
+
+    // An unknown community: the server's error in the panel, no file.
+    await page.selectOption("#pr-format", "pdf");
+    await page.fill("#pr-community", "NOPE");
+    const bad = await runPrint(page, false);
+    assert.equal(bad.state.status, 404);
+    assert.match(await page.textContent("#pr-status"), /Error \(404\): no community with code 'NOPE'/);
+
+    await page.click("#token-forget");
+    assert.deepEqual(errors, [], "page errors");
   } finally {
     await browser.close();
   }

@@ -28,7 +28,7 @@ use chaski_analysis::travel::{TravelInputs, TravelOptions, TravelResult};
 use chaski_core::auth::{Access, AccessRecord, Role, TokenStore};
 use chaski_io::crs::ProjProjections;
 use chaski_io::store::tokens::GpkgTokenStore;
-use chaski_print::{Format, Lang, Orientation, PageSpec, PaperSize, PrintedPage};
+use chaski_print::{Dpi, Format, Lang, Orientation, PageSpec, PaperSize, PrintDate, PrintedPage};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::str::FromStr;
@@ -80,8 +80,8 @@ pub struct Args {
     pub format: Format,
 
     /// Resolution of PNG pages, dots per inch (10 to 1200).
-    #[arg(long, default_value_t = 150.0)]
-    pub dpi: f32,
+    #[arg(long, default_value = "150", value_parser = Dpi::from_str)]
+    pub dpi: Dpi,
 
     /// The file to write (FILE.pdf, or FILE.png with later pages in
     /// FILE-2.png, FILE-3.png...); for an atlas in PNG, a folder (one
@@ -124,9 +124,9 @@ pub struct Args {
     #[arg(long)]
     pub no_clusters: bool,
 
-    /// Date in the title block (default: today in Peru).
-    #[arg(long)]
-    pub date: Option<String>,
+    /// Date in the title block, YYYY-MM-DD (default: today in Peru).
+    #[arg(long, value_parser = PrintDate::from_str)]
+    pub date: Option<PrintDate>,
 }
 
 /// The rights of `--as ROLE[:SCOPE]` and `--violence`.
@@ -170,11 +170,16 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
     let store = crate::store::open(store_path)?;
     let (access, who, tokens) = caller(store_path, args)?;
     let source = MapSource::read(store.as_ref(), &args.households)?;
-    let (areas, title) = match (&args.community, &args.sector, &args.facility, &args.atlas) {
-        (Some(c), _, _, _) => (vec![MapArea::Community(c.trim().to_owned())], c.clone()),
-        (_, Some(s), _, _) => (vec![MapArea::Sector(s.trim().to_owned())], s.clone()),
-        (_, _, Some(f), _) => (vec![MapArea::Facility(f.trim().to_owned())], f.clone()),
-        (_, _, _, Some(d)) => {
+    let named = [&args.community, &args.sector, &args.facility]
+        .into_iter()
+        .zip(risk_map::AREA_KINDS)
+        .find_map(|(code, kind)| code.as_ref().map(|c| (kind, c)));
+    let (areas, title) = match (named, &args.atlas) {
+        (Some((kind, code)), _) => (
+            vec![MapArea::new(kind, code).with_context(|| format!("--{kind}"))?],
+            code.clone(),
+        ),
+        (None, Some(d)) => {
             let (district, areas) = source.atlas(d, args.atlas_by).context("--atlas")?;
             if areas.is_empty() {
                 bail!(
@@ -223,10 +228,10 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
         size: args.size,
         orientation: args.orientation,
         lang: args.lang,
-        date: args
-            .date
-            .clone()
-            .unwrap_or_else(|| chaski_analysis::report::peru_date(chaski_core::auth::now_unix())),
+        date: args.date.as_ref().map_or_else(
+            || chaski_analysis::report::peru_date(chaski_core::auth::now_unix()),
+            |d| d.as_str().to_owned(),
+        ),
         viewer_url: args.viewer_url.clone(),
     };
     let mut maps: Vec<RiskMap> = Vec::with_capacity(areas.len());
@@ -341,7 +346,7 @@ fn write(pages: &[(String, PrintedPage)], args: &Args, title: &str) -> Result<St
         }
         Format::Png => {
             let only: Vec<PrintedPage> = pages.iter().map(|(_, p)| p.clone()).collect();
-            let images = chaski_print::png(&only, args.dpi)?;
+            let images = chaski_print::png(&only, args.dpi.get())?;
             if args.atlas.is_some() {
                 std::fs::create_dir_all(&args.out)
                     .with_context(|| format!("--out: creating {}", args.out.display()))?;

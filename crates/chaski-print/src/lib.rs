@@ -19,7 +19,7 @@ pub mod symbols;
 
 pub use error::{PrintError, Result};
 pub use map::{PageInfo, PageKind, PrintedPage, compose};
-pub use page::{Lang, Orientation, PageSpec, PaperSize};
+pub use page::{Dpi, Lang, Orientation, PageSpec, PaperSize, PrintDate};
 pub use render::Renderer;
 
 use chaski_analysis::risk_map::RiskMap;

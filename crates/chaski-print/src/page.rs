@@ -339,3 +339,141 @@ impl PageSpec {
         }
     }
 }
+
+/// Fewest dots per inch of a PNG page.
+pub const MIN_DPI: f32 = 10.0;
+/// Most dots per inch of a PNG page (an A3 page at 1200 dpi is 278
+/// megapixels: a caller serving others bounds it lower, see the server).
+pub const MAX_DPI: f32 = 1200.0;
+
+/// Resolution of a PNG page, dots per inch, from [`MIN_DPI`] to [`MAX_DPI`]:
+/// the one parser of `--dpi` (`chaski print`) and `dpi=` (`GET /maps/risk.png`).
+///
+/// ```
+/// use chaski_print::page::{Dpi, PaperSize, Orientation, PageSpec};
+/// let dpi: Dpi = "150".parse().unwrap();
+/// assert_eq!(dpi.get(), 150.0);
+/// // A4 portrait at 150 dpi: 210 mm and 297 mm at 150 / 25.4 dots per mm (1240.2, 1753.9), rounded up.
+/// assert_eq!(dpi.pixels(&PageSpec::default()), (1241, 1754));
+/// assert_eq!("5".parse::<Dpi>().unwrap_err().to_string(),
+///            "dpi: '5' is not a number of dots per inch from 10 to 1200");
+/// assert!("NaN".parse::<Dpi>().is_err() && "abc".parse::<Dpi>().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct Dpi(f32);
+
+impl Dpi {
+    /// `dpi` when within [`MIN_DPI`]..=[`MAX_DPI`].
+    pub fn new(dpi: f32) -> Result<Self, PrintError> {
+        if dpi.is_finite() && (MIN_DPI..=MAX_DPI).contains(&dpi) {
+            Ok(Self(dpi))
+        } else {
+            Err(Self::error(dpi.to_string()))
+        }
+    }
+
+    fn error(value: String) -> PrintError {
+        PrintError::Option {
+            option: "dpi",
+            value,
+            expected: "a number of dots per inch from 10 to 1200",
+        }
+    }
+
+    /// Dots per inch.
+    pub fn get(self) -> f32 {
+        self.0
+    }
+
+    /// Width and height in pixels of a page of `spec` at this resolution (as
+    /// [`crate::png`] draws it).
+    pub fn pixels(self, spec: &PageSpec) -> (u32, u32) {
+        let (w, h) = spec.page_mm();
+        let px = |mm: f64| (mm / 25.4 * f64::from(self.0)).ceil() as u32;
+        (px(w), px(h))
+    }
+}
+
+impl Default for Dpi {
+    fn default() -> Self {
+        Self(150.0)
+    }
+}
+
+impl FromStr for Dpi {
+    type Err = PrintError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim()
+            .parse::<f32>()
+            .map_err(|_| Self::error(s.to_owned()))
+            .and_then(|v| Self::new(v).map_err(|_| Self::error(s.to_owned())))
+    }
+}
+
+impl fmt::Display for Dpi {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// The date of the title block, `YYYY-MM-DD` (a real calendar date): the one
+/// parser of `--date` (`chaski print`) and `date=` (`GET /maps/risk.pdf`).
+///
+/// ```
+/// use chaski_print::page::PrintDate;
+/// assert_eq!("2026-12-05".parse::<PrintDate>().unwrap().as_str(), "2026-12-05");
+/// assert!("2026-02-30".parse::<PrintDate>().is_err());
+/// assert!("<b>".parse::<PrintDate>().is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrintDate(String);
+
+impl PrintDate {
+    /// The date, `YYYY-MM-DD`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for PrintDate {
+    type Err = PrintError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let text = s.trim();
+        let bad = || PrintError::Option {
+            option: "date",
+            value: s.to_owned(),
+            expected: "a date YYYY-MM-DD",
+        };
+        let bytes = text.as_bytes();
+        if bytes.len() != 10
+            || bytes[4] != b'-'
+            || bytes[7] != b'-'
+            || !bytes
+                .iter()
+                .enumerate()
+                .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+        {
+            return Err(bad());
+        }
+        let num = |r: std::ops::Range<usize>| text[r].parse::<u32>().map_err(|_| bad());
+        let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+        let days = match month {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            2 if leap => 29,
+            2 => 28,
+            _ => return Err(bad()),
+        };
+        if day == 0 || day > days {
+            return Err(bad());
+        }
+        Ok(Self(text.to_owned()))
+    }
+}
+
+impl fmt::Display for PrintDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}

@@ -113,13 +113,7 @@ impl Renderer {
     /// A PNG of one SVG page at `dpi` dots per inch.
     pub fn png(&self, svg: &str, dpi: f32) -> Result<Vec<u8>, PrintError> {
         let bad = |reason: String| PrintError::Png { page: 1, reason };
-        if !(dpi.is_finite() && (10.0..=1200.0).contains(&dpi)) {
-            return Err(PrintError::Option {
-                option: "dpi",
-                value: dpi.to_string(),
-                expected: "a number of dots per inch from 10 to 1200",
-            });
-        }
+        let dpi = crate::page::Dpi::new(dpi)?.get();
         let tree = self.tree(svg, 1)?;
         let scale = dpi / 96.0;
         let w = (tree.size().width() * scale).ceil() as u32;

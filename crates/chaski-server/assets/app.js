@@ -135,6 +135,7 @@
         const whatif = setupWhatIf(map, style);
         setupPlanner(map, ids);
         setupPrivate(map, ids);
+        const printer = setupPrint(map, ids);
         map.on("click", (e) => {
           if (whatif.editing()) {
             whatif.addVertex(e.lngLat);
@@ -145,6 +146,7 @@
           const f = feats.length
             ? { layer: feats[0].sourceLayer || feats[0].layer.id, properties: feats[0].properties }
             : null;
+          printer.pick(f);
           closeAccess(map);
           const popup = new maplibregl.Popup({ className: "popup" }).setLngLat(e.lngLat).addTo(map);
           window.chaski.popup = popup;
@@ -903,6 +905,106 @@
     $("pl-form").addEventListener("submit", run);
     syncForm();
     $("planner").hidden = false;
+  }
+
+  // The Print panel: the printed risk map (GET /maps/risk.pdf or .png, as
+  // `chaski print`) of the community typed or clicked, else of the community
+  // nearest the centre of the view, with the caller's token (an Authorization
+  // header, never in the URL), downloaded as a file. What the map shows is the
+  // server's decision: household points only for a token that may see them.
+  function setupPrint(map, ids) {
+    const $ = (id) => document.getElementById(id);
+    // seq: requests sent; settled: the last one answered; the last answer (for tests).
+    const state = { seq: 0, settled: 0, url: null, status: null, contentType: null, size: 0, magic: null, error: null };
+    window.chaski.print = state;
+    let view = null;
+    const show = (key, vars, error) => {
+      view = { key, vars, error };
+      const el = $("pr-status");
+      I.label(el, key, vars);
+      el.classList.toggle("error", Boolean(error));
+    };
+    I.onChange(() => {
+      if (view) show(view.key, view.vars, view.error);
+    });
+    $("pr-lang").value = I.lang();
+
+    // The community nearest the centre of the view, among the villages drawn with a code.
+    function inView() {
+      const c = map.project(map.getCenter());
+      let best = null;
+      for (const f of map.queryRenderedFeatures({ layers: ids })) {
+        if (f.sourceLayer !== "communities" || !f.properties.code || f.geometry.type !== "Point") continue;
+        const p = map.project(f.geometry.coordinates);
+        const d = (p.x - c.x) ** 2 + (p.y - c.y) ** 2;
+        if (!best || d < best.d) best = { d, code: String(f.properties.code) };
+      }
+      return best && best.code;
+    }
+
+    function run(e) {
+      e.preventDefault();
+      const code = $("pr-community").value.trim() || inView();
+      if (!code) {
+        state.error = t("print.none");
+        show("print.none", null, true);
+        return;
+      }
+      const format = $("pr-format").value;
+      const q = new URLSearchParams({
+        community: code, size: $("pr-size").value, orientation: $("pr-orientation").value, lang: $("pr-lang").value,
+      });
+      const url = "/maps/risk." + format + "?" + q;
+      const seq = ++state.seq;
+      state.url = url;
+      $("pr-run").disabled = true;
+      show("print.printing", { code });
+      const settle = () => {
+        if (seq !== state.seq) return;
+        $("pr-run").disabled = false;
+        state.settled = seq;
+      };
+      state.done = fetch(url, { headers: authHeaders() })
+        .then(async (r) => {
+          const type = r.headers.get("content-type") || "";
+          if (!r.ok || type.startsWith("application/json")) {
+            const j = await r.json().catch(() => ({}));
+            throw Object.assign(new Error(j.error ? String(j.error) : "HTTP " + r.status), { status: r.status });
+          }
+          const blob = await r.blob();
+          if (seq !== state.seq) return;
+          Object.assign(state, {
+            status: r.status, contentType: type, size: blob.size, error: null,
+            magic: String.fromCharCode(...new Uint8Array(await blob.slice(0, 5).arrayBuffer())),
+          });
+          const a = document.createElement("a");
+          a.href = URL.createObjectURL(blob);
+          a.download = "mapa-riesgo-" + code.replace(/[^A-Za-z0-9_-]/g, "_") + "." + format;
+          document.body.append(a);
+          a.click();
+          a.remove();
+          setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
+          show("print.done", { code, size: Math.max(1, Math.round(blob.size / 1024)) });
+        })
+        .catch((err) => {
+          if (seq !== state.seq) return;
+          Object.assign(state, { status: err.status || null, contentType: null, size: 0, magic: null });
+          state.error = String((err && err.message) || err);
+          show("print.error", { status: err.status || "–", msg: state.error }, true);
+        })
+        .finally(settle);
+    }
+
+    $("pr-form").addEventListener("submit", run);
+    $("print").hidden = false;
+    return {
+      // A click on a village makes it the community to print.
+      pick(f) {
+        if (f && f.layer === "communities" && f.properties && f.properties.code) {
+          $("pr-community").value = String(f.properties.code);
+        }
+      },
+    };
   }
 
   // Close the popup of the last click and drop its route.

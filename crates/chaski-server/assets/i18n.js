@@ -172,6 +172,25 @@
       "layer.chaski-planner-homes": "Casa materna (plan)",
       "layer.chaski-planner-villages": "Centro poblado (plan)",
 
+      "print.title": "Imprimir mapa de riesgo",
+      "print.help":
+        "Mapa en papel para el ACS: de la comunidad elegida (clic en un centro poblado) o, si no, " +
+        "de la más cercana al centro de la vista. Con un token de ACS, establecimiento o " +
+        "administrador muestra los hogares de su ámbito; sin él, solo cifras agregadas.",
+      "print.community": "comunidad",
+      "print.view": "vista actual",
+      "print.size": "papel",
+      "print.orientation": "orientación",
+      "print.portrait": "vertical",
+      "print.landscape": "horizontal",
+      "print.lang": "idioma del mapa",
+      "print.format": "formato",
+      "print.run": "Imprimir",
+      "print.printing": "preparando el mapa de {code}…",
+      "print.done": "mapa de {code} descargado ({size} kB)",
+      "print.none": "Ningún centro poblado en la vista: acerque el mapa o haga clic en uno.",
+      "print.error": "Error ({status}): {msg}",
+
       "note":
         "Teselas y biblioteca de mapas servidas por este servidor chaski; funciona sin " +
         'conexión. MapLibre GL JS, <a href="/viewer/maplibre-gl-LICENSE.txt">BSD-3-Clause</a>.',
@@ -337,6 +356,25 @@
       "planner.legend.uncovered": "village not covered",
       "layer.chaski-planner-homes": "Maternity waiting home (plan)",
       "layer.chaski-planner-villages": "Village (plan)",
+
+      "print.title": "Print risk map",
+      "print.help":
+        "A paper map for the CHA: of the community chosen (click a village) or else the one " +
+        "nearest the centre of the view. With a CHA, facility or admin token it shows the " +
+        "households of the token's scope; without one, aggregates only.",
+      "print.community": "community",
+      "print.view": "current view",
+      "print.size": "paper",
+      "print.orientation": "orientation",
+      "print.portrait": "portrait",
+      "print.landscape": "landscape",
+      "print.lang": "map language",
+      "print.format": "format",
+      "print.run": "Print",
+      "print.printing": "preparing the map of {code}…",
+      "print.done": "map of {code} downloaded ({size} kB)",
+      "print.none": "No village in view: zoom in or click one.",
+      "print.error": "Error ({status}): {msg}",
 
       "note":
         "Tiles and map library served by this chaski server; works offline. " +

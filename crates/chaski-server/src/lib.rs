@@ -10,6 +10,7 @@ pub mod edits;
 pub mod encoding;
 pub mod error;
 pub mod guard;
+pub mod maps;
 pub mod package;
 pub mod params;
 pub mod render;
@@ -102,6 +103,7 @@ pub fn app(state: AppState) -> Router {
 fn compression() -> CompressionLayer<impl Predicate> {
     let predicate = DefaultPredicate::new()
         .and(NotForContentType::const_new(render::MVT_MIME))
+        .and(NotForContentType::const_new("application/pdf"))
         .and(
             |_: axum::http::StatusCode,
              _: axum::http::Version,
@@ -115,9 +117,9 @@ fn compression() -> CompressionLayer<impl Predicate> {
         .compress_when(predicate)
 }
 
-/// The routes of household data, behind [`guard::household_guard`] (one
-/// authentication, `Cache-Control: private, no-store`, refused attempts in the
-/// access log).
+/// The routes of household data (and the printed maps that may show it),
+/// behind [`guard::household_guard`] (one authentication,
+/// `Cache-Control: private, no-store`, refused attempts in the access log).
 fn household_routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route(
@@ -131,6 +133,8 @@ fn household_routes(state: &AppState) -> Router<AppState> {
             axum::routing::delete(households::delete),
         )
         .route("/api/clusters", get(routes::clusters::clusters))
+        .route("/maps/risk.pdf", get(routes::maps::pdf))
+        .route("/maps/risk.png", get(routes::maps::png))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             guard::household_guard,

@@ -1,12 +1,13 @@
 //! Shared state of the server: the store, the settings, the catalog and the
 //! caches every handler reads. Below every route module: it holds their
 //! caches' types ([`crate::render`], [`crate::travel`], [`crate::whatifs`],
-//! [`crate::clusters`], [`crate::write_limit`]) and imports no handler.
+//! [`crate::clusters`], [`crate::write_limit`], [`crate::maps`]) and imports no handler.
 
 use crate::catalog::Catalog;
 use crate::clusters::{PrivateCache, tile_cluster_options};
 use crate::config::ServerConfig;
 use crate::error::ApiError;
+use crate::maps::MapCache;
 use crate::render::{TileCache, tile_cache};
 use crate::travel::AccessCache;
 use crate::whatifs::WhatIfs;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub private: Arc<PrivateCache>,
     /// Household writes per token over the last hour.
     pub writes: Arc<WriteLimiter>,
+    /// The layers of printed risk maps and the bound on renders.
+    pub maps: Arc<MapCache>,
     /// PMTiles archives served as tile sources (`chaski serve --pmtiles`), by name.
     pub archives: Arc<BTreeMap<String, Arc<PmtilesArchive>>>,
     /// Community and facility codes (and community locations) for household
@@ -78,6 +81,7 @@ impl AppState {
             axum::http::HeaderValue::from_str(&v)
                 .unwrap_or_else(|_| axum::http::HeaderValue::from_static("no-cache"))
         };
+        let maps = Arc::new(MapCache::new(Arc::clone(&store)));
         Ok(Self {
             store,
             cache_control_versioned: header(format!(
@@ -93,6 +97,7 @@ impl AppState {
             whatifs: Arc::new(WhatIfs::new()),
             private: Arc::new(private),
             writes: Arc::new(WriteLimiter::default()),
+            maps,
             archives: Arc::new(BTreeMap::new()),
             known_codes: Arc::new(Mutex::new(None)),
         })

@@ -149,7 +149,42 @@ pub enum MapArea {
     Facility(String),
 }
 
+/// The words naming the kind of a map's area: the options `--community`,
+/// `--sector` and `--facility` of `chaski print`, the query parameters of
+/// `GET /maps/risk.pdf`.
+pub const AREA_KINDS: [&str; 3] = ["community", "sector", "facility"];
+
+const AREA_EXPECTED: &str = "community:CODE, sector:CODE or facility:CODE";
+
 impl MapArea {
+    /// The area of kind `kind` (one of [`AREA_KINDS`], or the Spanish
+    /// `comunidad`, `establecimiento`) and code `code` (trimmed, not empty):
+    /// the one parser of an area, for the command line and HTTP.
+    ///
+    /// ```
+    /// use chaski_analysis::risk_map::MapArea;
+    /// assert_eq!(MapArea::new("community", " DEMO-CP0001 ").unwrap(),
+    ///            MapArea::Community("DEMO-CP0001".into()));
+    /// assert!(MapArea::new("village", "X").is_err());
+    /// assert!(MapArea::new("sector", "  ").is_err());
+    /// ```
+    pub fn new(kind: &str, code: &str) -> Result<Self, RiskMapError> {
+        let code = code.trim();
+        let bad = || RiskMapError::Vocabulary {
+            value: format!("{kind}:{code}"),
+            expected: AREA_EXPECTED,
+        };
+        if code.is_empty() {
+            return Err(bad());
+        }
+        match kind.trim().to_ascii_lowercase().as_str() {
+            "community" | "comunidad" => Ok(Self::Community(code.to_owned())),
+            "sector" => Ok(Self::Sector(code.to_owned())),
+            "facility" | "establecimiento" => Ok(Self::Facility(code.to_owned())),
+            _ => Err(bad()),
+        }
+    }
+
     /// The code of the area.
     pub fn code(&self) -> &str {
         match self {
@@ -208,21 +243,11 @@ impl FromStr for MapArea {
     /// assert!("village:X".parse::<MapArea>().is_err());
     /// ```
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || RiskMapError::Vocabulary {
+        let (kind, code) = s.split_once(':').ok_or_else(|| RiskMapError::Vocabulary {
             value: s.to_owned(),
-            expected: "community:CODE, sector:CODE or facility:CODE",
-        };
-        let (kind, code) = s.split_once(':').ok_or_else(bad)?;
-        let code = code.trim();
-        if code.is_empty() {
-            return Err(bad());
-        }
-        match kind.trim().to_ascii_lowercase().as_str() {
-            "community" | "comunidad" => Ok(Self::Community(code.to_owned())),
-            "sector" => Ok(Self::Sector(code.to_owned())),
-            "facility" | "establecimiento" => Ok(Self::Facility(code.to_owned())),
-            _ => Err(bad()),
-        }
+            expected: AREA_EXPECTED,
+        })?;
+        Self::new(kind, code)
     }
 }
 

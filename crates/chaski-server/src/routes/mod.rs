@@ -16,12 +16,14 @@
 //! | [`households`] | `GET`/`POST /api/households`, `DELETE /api/households/{code}`, `GET /api/households/summary` |
 //! | [`clusters`] | `GET /api/clusters` |
 //! | [`report`] | `GET /api/districts/{code}/report` |
+//! | [`maps`] | `GET /maps/risk.pdf`, `GET /maps/risk.png` |
 
 pub mod accessibility;
 pub mod archives;
 pub mod catalog;
 pub mod clusters;
 pub mod households;
+pub mod maps;
 pub mod report;
 pub mod shared;
 pub mod siting;
