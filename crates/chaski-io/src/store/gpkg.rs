@@ -46,6 +46,7 @@ mod layers;
 mod meta;
 mod open;
 mod rtree;
+pub(super) mod schema;
 mod sql;
 mod sql_functions;
 mod srs;
@@ -55,3 +56,4 @@ mod test_support;
 
 pub use codec::{GeometryBlobError, blob_bounds, decode_gpkg_geometry, encode_gpkg_geometry};
 pub use open::GpkgStore;
+pub use schema::{MIGRATIONS, Migration, SCHEMA_VERSION, stored_version};

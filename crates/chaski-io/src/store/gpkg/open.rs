@@ -17,7 +17,7 @@ use super::check::{Check, quick_check};
 use super::coverage;
 use super::error::{GpkgError, corrupt, sql_error};
 use super::sql_functions::register_functions;
-use super::srs::WGS84_WKT;
+use super::schema;
 use chaski_core::store::{Result, StoreError};
 use rusqlite::Connection;
 use std::io::Read;
@@ -37,75 +37,6 @@ const USER_VERSION: i64 = 10300;
 
 /// Files up to this size get a `PRAGMA quick_check` on open.
 const QUICK_CHECK_MAX_BYTES: u64 = 64 << 20;
-
-/// Tables every store file needs (created when missing, also in GeoPackages
-/// written by other tools).
-const SCHEMA_TABLES: [&str; 7] = [
-    "gpkg_spatial_ref_sys",
-    "gpkg_contents",
-    "gpkg_geometry_columns",
-    "gpkg_extensions",
-    "chaski_layers",
-    "chaski_meta",
-    "chaski_coverages",
-];
-
-const SCHEMA_SQL: &str = r"
-CREATE TABLE IF NOT EXISTS gpkg_spatial_ref_sys (
-  srs_name TEXT NOT NULL,
-  srs_id INTEGER NOT NULL PRIMARY KEY,
-  organization TEXT NOT NULL,
-  organization_coordsys_id INTEGER NOT NULL,
-  definition TEXT NOT NULL,
-  description TEXT
-);
-INSERT OR IGNORE INTO gpkg_spatial_ref_sys VALUES
-  ('Undefined cartesian SRS', -1, 'NONE', -1, 'undefined', 'undefined cartesian coordinate reference system'),
-  ('Undefined geographic SRS', 0, 'NONE', 0, 'undefined', 'undefined geographic coordinate reference system');
-CREATE TABLE IF NOT EXISTS gpkg_contents (
-  table_name TEXT NOT NULL PRIMARY KEY,
-  data_type TEXT NOT NULL,
-  identifier TEXT UNIQUE,
-  description TEXT DEFAULT '',
-  last_change DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
-  min_x DOUBLE, min_y DOUBLE, max_x DOUBLE, max_y DOUBLE,
-  srs_id INTEGER,
-  CONSTRAINT fk_gc_r_srs_id FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys(srs_id)
-);
-CREATE TABLE IF NOT EXISTS gpkg_geometry_columns (
-  table_name TEXT NOT NULL,
-  column_name TEXT NOT NULL,
-  geometry_type_name TEXT NOT NULL,
-  srs_id INTEGER NOT NULL,
-  z TINYINT NOT NULL,
-  m TINYINT NOT NULL,
-  CONSTRAINT pk_geom_cols PRIMARY KEY (table_name, column_name),
-  CONSTRAINT uk_gc_table_name UNIQUE (table_name),
-  CONSTRAINT fk_gc_tn FOREIGN KEY (table_name) REFERENCES gpkg_contents(table_name),
-  CONSTRAINT fk_gc_srs FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys (srs_id)
-);
-CREATE TABLE IF NOT EXISTS gpkg_extensions (
-  table_name TEXT,
-  column_name TEXT,
-  extension_name TEXT NOT NULL,
-  definition TEXT NOT NULL,
-  scope TEXT NOT NULL,
-  CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name)
-);
-CREATE TABLE IF NOT EXISTS chaski_layers (
-  name TEXT PRIMARY KEY NOT NULL,
-  kind TEXT NOT NULL,
-  version INTEGER NOT NULL,
-  fields TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS chaski_meta (key TEXT PRIMARY KEY NOT NULL, value INTEGER);
-INSERT OR IGNORE INTO chaski_meta (key, value) VALUES ('version', 0);
-CREATE TABLE IF NOT EXISTS chaski_coverages (
-  name TEXT PRIMARY KEY NOT NULL,
-  version INTEGER NOT NULL,
-  nodata_nan INTEGER NOT NULL DEFAULT 0
-);
-";
 
 /// A layer store in one GeoPackage file.
 ///
@@ -150,11 +81,13 @@ impl GpkgStore {
         }
         let conn = Connection::open(&path).map_err(|e| sql_error(&path, &e))?;
         // Read-only checks first: a file we refuse is left untouched.
-        let setup = || -> Result<(Check, bool), GpkgError> {
+        let setup = || -> Result<(Check, bool, bool), GpkgError> {
             conn.busy_timeout(Duration::from_secs(10))?;
             register_functions(&conn)?;
             verify_geopackage(&conn)?;
-            let writes = setup_writes(&conn)?;
+            // A store of a newer chaski is refused before anything is written.
+            let version = schema::check_supported(&conn)?;
+            let writes = setup_writes(&conn, version)?;
             let check = if len > QUICK_CHECK_MAX_BYTES {
                 Check::passed()
             } else if writes {
@@ -165,13 +98,14 @@ impl GpkgStore {
                 Check::start(&path)
             };
             configure(&conn)?;
-            if writes {
-                ensure_schema(&conn)?;
-            }
-            Ok((check, writes))
+            let upgrade = version < schema::SCHEMA_VERSION || schema::missing_tables(&conn)?;
+            Ok((check, writes, upgrade))
         };
-        let (check, writes) = setup().map_err(|e| e.into_store(&path))?;
+        let (check, writes, upgrade) = setup().map_err(|e| e.into_store(&path))?;
         let mut conn = conn;
+        if upgrade {
+            schema::upgrade(&mut conn).map_err(|e| e.into_store(&path))?;
+        }
         if writes {
             coverage::migrate_legacy(&mut conn);
         }
@@ -307,8 +241,7 @@ fn build_new(tmp: &Path) -> Result<()> {
             "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {USER_VERSION};"
         ))?;
         conn.execute_batch("BEGIN IMMEDIATE;")?;
-        conn.execute_batch(SCHEMA_SQL)?;
-        insert_wgs84(&conn)?;
+        schema::create(&conn)?;
         conn.execute_batch("COMMIT;")?;
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
@@ -346,15 +279,6 @@ fn install_new(tmp: &Path, path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn insert_wgs84(conn: &Connection) -> Result<(), GpkgError> {
-    conn.execute(
-        "INSERT OR IGNORE INTO gpkg_spatial_ref_sys VALUES ('WGS 84 geodetic', 4326, 'EPSG', 4326, ?1, \
-         'longitude/latitude coordinates in decimal degrees on the WGS 84 spheroid')",
-        [WGS84_WKT],
-    )?;
-    Ok(())
-}
-
 fn configure(conn: &Connection) -> Result<(), GpkgError> {
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
@@ -384,45 +308,15 @@ fn verify_geopackage(conn: &Connection) -> Result<(), GpkgError> {
     }
 }
 
-/// Whether opening will write: the file is not in WAL mode yet, chaski's
-/// tables are missing, or old-format rasters wait to be converted.
-fn setup_writes(conn: &Connection) -> Result<bool, GpkgError> {
+/// Whether opening will write: the file is not in WAL mode yet, its schema
+/// is older than this chaski's, tables of the layout are missing, or
+/// old-format rasters wait to be converted.
+fn setup_writes(conn: &Connection, version: i64) -> Result<bool, GpkgError> {
     let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
     Ok(!mode.eq_ignore_ascii_case("wal")
-        || missing_tables(conn)?
+        || version < schema::SCHEMA_VERSION
+        || schema::missing_tables(conn)?
         || coverage::has_legacy_rasters(conn)?)
-}
-
-/// Whether any of [`SCHEMA_TABLES`] is missing.
-fn missing_tables(conn: &Connection) -> Result<bool, GpkgError> {
-    let mut present = 0usize;
-    let mut stmt = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table'")?;
-    let mut rows = stmt.query([])?;
-    while let Some(row) = rows.next()? {
-        let name: String = row.get(0)?;
-        if SCHEMA_TABLES.contains(&name.as_str()) {
-            present += 1;
-        }
-    }
-    Ok(present < SCHEMA_TABLES.len())
-}
-
-fn ensure_schema(conn: &Connection) -> Result<(), GpkgError> {
-    if missing_tables(conn)? {
-        conn.execute_batch("BEGIN IMMEDIATE;")?;
-        let r = conn
-            .execute_batch(SCHEMA_SQL)
-            .map_err(GpkgError::from)
-            .and_then(|()| insert_wgs84(conn));
-        match r {
-            Ok(()) => conn.execute_batch("COMMIT;")?,
-            Err(e) => {
-                let _ = conn.execute_batch("ROLLBACK;");
-                return Err(e);
-            }
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
