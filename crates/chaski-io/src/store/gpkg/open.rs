@@ -27,7 +27,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 /// `PRAGMA application_id` of a GeoPackage ("GPKG").
-const APPLICATION_ID: i64 = 0x4750_4B47;
+pub(super) const APPLICATION_ID: i64 = 0x4750_4B47;
 
 /// Application ids of GeoPackage 1.0 ("GP10") and 1.1 ("GP11") files, accepted on open.
 const OLD_APPLICATION_IDS: [i64; 2] = [0x4750_3130, 0x4750_3131];
@@ -160,7 +160,7 @@ impl GpkgStore {
 
 /// Cheap checks of the raw file before SQLite reads it: the SQLite magic and
 /// the database size the header declares against the file length.
-fn check_file_header(path: &Path, len: u64) -> Result<()> {
+pub(super) fn check_file_header(path: &Path, len: u64) -> Result<()> {
     if len < 100 {
         return Err(corrupt(
             path,
@@ -291,7 +291,7 @@ fn configure(conn: &Connection) -> Result<(), GpkgError> {
     Ok(())
 }
 
-fn verify_geopackage(conn: &Connection) -> Result<(), GpkgError> {
+pub(super) fn verify_geopackage(conn: &Connection) -> Result<(), GpkgError> {
     let app_id: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
     let has_contents: bool = conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'gpkg_contents')",

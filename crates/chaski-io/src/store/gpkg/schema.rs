@@ -175,7 +175,31 @@ fn layers_v1(conn: &Connection) -> Result<(), GpkgError> {
 }
 
 fn coverages_v2(conn: &Connection) -> Result<(), GpkgError> {
-    Ok(conn.execute_batch(COVERAGES_SQL)?)
+    conn.execute_batch(COVERAGES_SQL)?;
+    // Coverages written before EPSG:4979 was registered with them.
+    let has_coverages: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'gpkg_2d_gridded_coverage_ancillary')",
+        [],
+        |r| r.get(0),
+    )?;
+    if has_coverages {
+        insert_wgs84_3d(conn)?;
+    }
+    Ok(())
+}
+
+/// WKT of EPSG:4979 (WGS 84 3D), as GDAL registers it.
+const WGS84_3D_WKT: &str = r#"GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563,AUTHORITY["EPSG","7030"]],AUTHORITY["EPSG","6326"]],PRIMEM["Greenwich",0,AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],AUTHORITY["EPSG","4979"]]"#;
+
+/// Register EPSG:4979 (when missing): the 2D gridded coverage extension
+/// requires it (OGC 17-066r1, requirement 3) in every file with coverages.
+pub(super) fn insert_wgs84_3d(conn: &Connection) -> Result<(), GpkgError> {
+    conn.execute(
+        "INSERT OR IGNORE INTO gpkg_spatial_ref_sys VALUES ('WGS 84 3D', 4979, 'EPSG', 4979, ?1, \
+         'longitude/latitude/ellipsoidal height on the WGS 84 spheroid')",
+        [WGS84_3D_WKT],
+    )?;
+    Ok(())
 }
 
 fn tokens_v3(conn: &Connection) -> Result<(), GpkgError> {
