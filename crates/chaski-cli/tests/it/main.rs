@@ -11,6 +11,7 @@
 )]
 
 mod catchments;
+mod check;
 mod clusters;
 mod commands;
 mod common;

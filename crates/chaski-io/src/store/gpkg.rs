@@ -51,11 +51,11 @@ mod sql;
 mod sql_functions;
 mod srs;
 mod store_impl;
-mod verify;
 #[cfg(test)]
 mod test_support;
+mod verify;
 
 pub use codec::{GeometryBlobError, blob_bounds, decode_gpkg_geometry, encode_gpkg_geometry};
 pub use open::GpkgStore;
-pub use verify::{CheckItem, StoreCheck, check_store};
 pub use schema::{MIGRATIONS, Migration, SCHEMA_VERSION, stored_version};
+pub use verify::{CheckItem, StoreCheck, check_store};

@@ -7,13 +7,13 @@
 //! `synchronous=FULL`, so every write is committed (and durable) before the
 //! call returns.
 
+use super::gpkg::schema::{TOKENS_SQL, newer_message, upgrade_access_log};
+use super::gpkg::{SCHEMA_VERSION, stored_version};
 use chaski_core::auth::{
     Access, AccessEntry, AccessRecord, AuthError, Role, Token, TokenStore, find_by_secret,
     hash_secret, new_secret, new_token, now_unix,
 };
 use chaski_core::household::places::Place;
-use super::gpkg::schema::{TOKENS_SQL, newer_message, upgrade_access_log};
-use super::gpkg::{SCHEMA_VERSION, stored_version};
 use rusqlite::{Connection, params};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};

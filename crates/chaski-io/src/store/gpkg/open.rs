@@ -16,8 +16,8 @@
 use super::check::{Check, quick_check};
 use super::coverage;
 use super::error::{GpkgError, corrupt, sql_error};
-use super::sql_functions::register_functions;
 use super::schema;
+use super::sql_functions::register_functions;
 use chaski_core::store::{Result, StoreError};
 use rusqlite::Connection;
 use std::io::Read;

@@ -288,7 +288,11 @@ pub(super) fn upgrade(conn: &mut Connection) -> Result<i64, GpkgError> {
                 m.to, m.what
             ))
         })?;
-        tracing::info!(to = m.to, what = m.what, "GeoPackage store: schema migrated");
+        tracing::info!(
+            to = m.to,
+            what = m.what,
+            "GeoPackage store: schema migrated"
+        );
     }
     if from == SCHEMA_VERSION {
         // The current layout with tables missing (dropped by another tool):
@@ -422,7 +426,10 @@ mod tests {
     fn an_old_store_is_upgraded_on_open_and_keeps_its_data() {
         let dir = tempfile::tempdir().unwrap();
         let path = old_store(dir.path());
-        assert_eq!(stored_version(&Connection::open(&path).unwrap()).unwrap(), 0);
+        assert_eq!(
+            stored_version(&Connection::open(&path).unwrap()).unwrap(),
+            0
+        );
         assert!(!tables(&path).contains(&"chaski_coverages".to_owned()));
 
         let store = GpkgStore::open(&path).unwrap();
@@ -448,7 +455,12 @@ mod tests {
         let log = GpkgTokenStore::open(&path).unwrap().access_log().unwrap();
         assert_eq!(log.len(), 1);
         assert_eq!(
-            (log[0].who.as_deref(), log[0].count, log[0].status, log[0].detail.as_deref()),
+            (
+                log[0].who.as_deref(),
+                log[0].count,
+                log[0].status,
+                log[0].detail.as_deref()
+            ),
             (Some("t1"), 4, 200, None)
         );
         // Opening again changes nothing.
@@ -471,9 +483,17 @@ mod tests {
         let store = GpkgStore::open(&path).unwrap();
         assert_eq!(store.read_layer("communities").unwrap().len(), 2);
         drop(store);
-        assert_eq!(stored_version(&Connection::open(&path).unwrap()).unwrap(), 3);
+        assert_eq!(
+            stored_version(&Connection::open(&path).unwrap()).unwrap(),
+            3
+        );
         let t = tables(&path);
-        for name in ["chaski_coverages", "chaski_tokens", "access_log", "chaski_places"] {
+        for name in [
+            "chaski_coverages",
+            "chaski_tokens",
+            "access_log",
+            "chaski_places",
+        ] {
             assert!(t.iter().any(|x| x == name), "{name} missing: {t:?}");
         }
     }
@@ -494,9 +514,15 @@ mod tests {
         let err = GpkgStore::open(&path).unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains(path.to_str().unwrap()), "{msg}");
-        assert!(msg.contains("from schema version 0 failed at migration 3"), "{msg}");
+        assert!(
+            msg.contains("from schema version 0 failed at migration 3"),
+            "{msg}"
+        );
         assert!(msg.contains("Cannot add a column to a view"), "{msg}");
-        assert_eq!(stored_version(&Connection::open(&path).unwrap()).unwrap(), 0);
+        assert_eq!(
+            stored_version(&Connection::open(&path).unwrap()).unwrap(),
+            0
+        );
         let t = tables(&path);
         assert!(!t.contains(&"chaski_coverages".to_owned()), "{t:?}");
         assert!(!t.contains(&"chaski_tokens".to_owned()), "{t:?}");

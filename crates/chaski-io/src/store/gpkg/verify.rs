@@ -281,8 +281,7 @@ fn geopackage(path: &Path, conn: &Connection) -> CheckItem {
         }
         let srs: BTreeSet<i64> = {
             let mut st = conn.prepare("SELECT srs_id FROM gpkg_spatial_ref_sys")?;
-            st.query_map([], |r| r.get(0))?
-                .collect::<Result<_, _>>()?
+            st.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?
         };
         let mut st = conn.prepare("SELECT table_name, data_type, srs_id FROM gpkg_contents")?;
         let contents = st
@@ -436,9 +435,10 @@ fn blob_is_empty(blob: &[u8], g: &geo::Geometry<f64>) -> bool {
     blob.get(3).is_some_and(|f| f & 0x10 != 0) || g.bounding_rect().is_none()
 }
 
-/// The ids of the features that should be in each table's spatial index
-/// (a valid, non-empty geometry), by table.
-type Indexed = Vec<(String, String, BTreeSet<i64>)>;
+/// By feature table (table, geometry column): the ids of the features that
+/// should be in its spatial index (a valid, non-empty geometry), and those
+/// whose blob is broken (reported as such, not judged again by the index check).
+type Indexed = Vec<(String, String, BTreeSet<i64>, BTreeSet<i64>)>;
 
 fn geometries(path: &Path, conn: &Connection) -> (CheckItem, Indexed) {
     let mut problems = Problems::default();
@@ -455,6 +455,7 @@ fn geometries(path: &Path, conn: &Connection) -> (CheckItem, Indexed) {
             ))?;
             let mut rows = st.query([])?;
             let mut ids = BTreeSet::new();
+            let mut broken = BTreeSet::new();
             while let Some(row) = rows.next()? {
                 let id: i64 = row.get(0)?;
                 let blob = match row.get_ref(1)? {
@@ -470,9 +471,12 @@ fn geometries(path: &Path, conn: &Connection) -> (CheckItem, Indexed) {
                 };
                 blobs += 1;
                 match decode_gpkg_geometry(blob) {
-                    Err(e) => problems.push(format!(
-                        "layer '{table}' feature {id}: broken geometry blob: {e}"
-                    )),
+                    Err(e) => {
+                        broken.insert(id);
+                        problems.push(format!(
+                            "layer '{table}' feature {id}: broken geometry blob: {e}"
+                        ));
+                    }
                     Ok(g) => {
                         let blob_srs = blob_srs_id(blob);
                         if blob_srs.map(i64::from) != Some(srs_id) {
@@ -488,7 +492,7 @@ fn geometries(path: &Path, conn: &Connection) -> (CheckItem, Indexed) {
                     }
                 }
             }
-            indexed.push((table, column, ids));
+            indexed.push((table, column, ids, broken));
         }
         Ok(())
     };
@@ -528,7 +532,10 @@ fn spatial_indexes(path: &Path, conn: &Connection, indexed: &Indexed) -> CheckIt
         )?;
         let rows = st
             .query_map([], |r| {
-                Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<String>>(1)?))
+                Ok((
+                    r.get::<_, Option<String>>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                ))
             })?
             .collect::<Result<Vec<_>, _>>()?;
         for (table, column) in rows {
@@ -543,7 +550,7 @@ fn spatial_indexes(path: &Path, conn: &Connection, indexed: &Indexed) -> CheckIt
                 ));
                 continue;
             }
-            let Some((_, _, want)) = indexed.iter().find(|(t, c, _)| {
+            let Some((_, _, want, broken)) = indexed.iter().find(|(t, c, _, _)| {
                 t.eq_ignore_ascii_case(&table) && c.eq_ignore_ascii_case(&column)
             }) else {
                 problems.push(format!(
@@ -555,6 +562,7 @@ fn spatial_indexes(path: &Path, conn: &Connection, indexed: &Indexed) -> CheckIt
             let have = st
                 .query_map([], |r| r.get::<_, i64>(0))?
                 .collect::<Result<Vec<_>, _>>()?;
+            let have: Vec<i64> = have.into_iter().filter(|id| !broken.contains(id)).collect();
             let n = have.len();
             let have: BTreeSet<i64> = have.into_iter().collect();
             *checked += 1;
@@ -636,9 +644,10 @@ fn consent(path: &Path, conn: &Connection) -> CheckItem {
                     Ok((r.get::<_, i64>(0)?, v))
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
-            let total: i64 = conn.query_row(&format!("SELECT count(*) FROM {}", q(&name)), [], |r| {
-                r.get(0)
-            })?;
+            let total: i64 =
+                conn.query_row(&format!("SELECT count(*) FROM {}", q(&name)), [], |r| {
+                    r.get(0)
+                })?;
             for what in ["no", "missing", "not yes"] {
                 let ids: Vec<i64> = bad.iter().filter(|b| b.1 == what).map(|b| b.0).collect();
                 if !ids.is_empty() {
