@@ -15,6 +15,7 @@ mod check;
 mod clusters;
 mod commands;
 mod common;
+mod crash;
 mod export;
 mod first_day;
 mod gis_clients;
