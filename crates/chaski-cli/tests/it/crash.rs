@@ -234,13 +234,11 @@ fn acknowledged_uploads_survive_sigkill_exactly_once() {
                         }
                     }
                 }
-                let (n, retry) = match pending.take() {
-                    Some(n) => (n, true),
-                    None => {
-                        next += 1;
-                        (next, false)
-                    }
-                };
+                let retry = pending.is_some();
+                let n = pending.take().unwrap_or_else(|| {
+                    next += 1;
+                    next
+                });
                 let status = send(&port, &token, &upload(n));
                 let mut l = log.lock().unwrap();
                 l.sent += 1;

@@ -1,6 +1,7 @@
 //! Access tokens and the access log kept in the store's GeoPackage file.
 //!
-//! Two plain tables next to the layers: `chaski_tokens` (id, role, scope,
+//! Plain tables next to the layers (created by the layer store's schema
+//! migration 3, and here when missing): `chaski_tokens` (id, role, scope,
 //! violence grant, label, times, and the SHA-256 hash of the secret: the
 //! secret itself is never written) and `access_log` (who = token id, what,
 //! when, count). The store opens its own connection in WAL mode with

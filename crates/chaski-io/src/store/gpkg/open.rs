@@ -2,10 +2,12 @@
 //! of a file before it is used, and the tables every store needs.
 //!
 //! Opening checks the raw header (magic, page size, declared size against the
-//! file length) and that the file is a GeoPackage before SQLite writes
-//! anything, then runs `PRAGMA quick_check` (files up to 64 MiB). When opening
-//! must write (a file not yet in WAL mode, chaski's tables missing, old-format
-//! rasters to convert) the check runs first, as part of `open`. Otherwise it
+//! file length), that the file is a GeoPackage and that its schema version is
+//! not newer than this chaski's before SQLite writes anything, then runs
+//! `PRAGMA quick_check` (files up to 64 MiB). When opening must write (a file
+//! not yet in WAL mode, an older schema version to migrate, tables of the
+//! layout missing, old-format rasters to convert) the check runs first, as
+//! part of `open`, and the migrations after it. Otherwise it
 //! runs in the background on a second connection (module `check`) while the
 //! caller goes on: reads return their data only once it has passed (else its
 //! error) and writes wait for it, so a corrupt store is still never read from

@@ -40,6 +40,7 @@ use chaski_core::store::StoreError;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -574,10 +575,10 @@ fn spatial_indexes(path: &Path, conn: &Connection, indexed: &Indexed) -> CheckIt
                     want.len()
                 );
                 if !not_indexed.is_empty() {
-                    p.push_str(&format!("; not indexed: feature {}", id_list(&not_indexed)));
+                    let _ = write!(p, "; not indexed: feature {}", id_list(&not_indexed));
                 }
                 if !stale.is_empty() {
-                    p.push_str(&format!("; entries of no feature: {}", id_list(&stale)));
+                    let _ = write!(p, "; entries of no feature: {}", id_list(&stale));
                 }
                 if n != have.len() {
                     p.push_str("; duplicate ids");
