@@ -284,6 +284,12 @@ mod tests {
         let path = dir.path().join("s.gpkg");
         let layers = GpkgStore::open(&path).unwrap();
         let store = GpkgTokenStore::open(&path).unwrap();
+        // Durable commits (synchronous = FULL) on the token store's own connection too.
+        let sync: i64 = store
+            .conn()
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(sync, 2);
         let access = Access::new(Role::Facility, Some("00001234".into()), true).unwrap();
         let (token, secret) = store.create(&access, Some("PS Huayllay")).unwrap();
         let (other, other_secret) = store

@@ -335,6 +335,15 @@ mod tests {
         let (_dir, path, store) = tmp_store();
         assert_eq!(store.backend(), "gpkg");
         assert_eq!(store.version().unwrap(), 0);
+        // Durable commits: WAL synced at every commit (FULL = 2), not only at
+        // checkpoints (NORMAL = 1).
+        let sync: i64 = store
+            .conn
+            .lock()
+            .unwrap()
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(sync, 2);
         drop(store);
         let c = Connection::open(&path).unwrap();
         let app: i64 = c
