@@ -1,6 +1,7 @@
 //! `chaski`: geospatial analysis and vector tiles for rural community-health planning.
 
 mod catchments;
+mod check;
 mod clusters;
 mod demo;
 mod export;
@@ -72,6 +73,8 @@ enum Command {
     Print(Box<print::Args>),
     /// Where to open maternity waiting homes: maximal covering, p-median, set covering or capacitated two-level siting.
     Site(Box<site::Args>),
+    /// Check a store file: SQLite integrity, GeoPackage rules, spatial indexes, household consent, schema version (exit 1 on a problem).
+    Check(check::Args),
 }
 
 fn main() -> ExitCode {
@@ -121,5 +124,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Report(args) => report::run(&cli.store, &args),
         Command::Site(args) => site::run(&cli.store, &args),
         Command::Print(args) => print::run(&cli.store, &args),
+        Command::Check(args) => check::run(&cli.store, &args),
     }
 }

@@ -2,7 +2,8 @@
 //! `summary` and `serve` (commands), `catchments`, `clusters`, a missing store
 //! (store), `serve` from any folder (serve) and README's first day on the
 //! real data (first_day), printed risk maps read back by poppler (print), tile
-//! packages (export).
+//! packages (export), `chaski check` on damaged stores (check) and uploads
+//! surviving SIGKILL of the server (crash).
 
 #![allow(
     clippy::unwrap_used,
@@ -11,9 +12,11 @@
 )]
 
 mod catchments;
+mod check;
 mod clusters;
 mod commands;
 mod common;
+mod crash;
 mod export;
 mod first_day;
 mod gis_clients;

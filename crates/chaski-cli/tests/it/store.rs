@@ -46,6 +46,7 @@ fn a_store_typo_is_an_error_and_creates_nothing() {
         &["tokens", "create", "--role", "admin"],
         &["households", "delete", "H-1"],
         &["places", "list"],
+        &["check"],
     ] {
         for store in ["typo.gpkg", sub] {
             let mut all = vec!["--store", store];

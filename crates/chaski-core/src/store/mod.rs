@@ -49,6 +49,21 @@ pub enum StoreError {
     /// An error of the backend's database or file layer.
     #[error("store backend error: {0}")]
     Backend(String),
+    /// The store was written by a newer chaski: its schema version is greater
+    /// than the one this chaski supports. Nothing is written to it.
+    #[error(
+        "store {store}: schema version {version} is newer than this chaski supports (schema \
+         version {supported}): the store was written by a newer chaski; use that version or a \
+         later one (the store was not modified)"
+    )]
+    NewerSchema {
+        /// The store (file path or database URL without credentials).
+        store: String,
+        /// The schema version the store records.
+        version: i64,
+        /// The newest schema version this chaski reads and writes.
+        supported: i64,
+    },
 }
 
 /// A write must be of the kind of layer already stored under its name: a

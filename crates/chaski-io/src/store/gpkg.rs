@@ -11,7 +11,16 @@
 //! stores written before, with rasters in `chaski_rasters`, are migrated on open.
 //!
 //! The file runs in WAL mode with `synchronous=FULL`: every write is one
-//! transaction, and once it returns `Ok` it survives a crash. A layer written
+//! transaction, and once it returns `Ok` it survives a crash (also of the
+//! operating system or a power cut: `NORMAL` would sync the WAL only at
+//! checkpoints, and could lose the last acknowledged commits).
+//!
+//! The layout's version is stored in the file (`schema_version` in
+//! `chaski_meta`, [`SCHEMA_VERSION`]); opening an older file runs the
+//! migrations it lacks ([`MIGRATIONS`]) in one transaction, and a newer file is
+//! refused before anything is written to it (module `schema`).
+//! [`check_store`] is the read-only full check of a file (`chaski check`,
+//! module `verify`). A layer written
 //! whole (replace, or a write of 2,000 features or more) gets its rtree
 //! bulk-loaded (Hilbert-sorted, packed nodes, as GDAL does); smaller writes go
 //! through the triggers.
@@ -30,8 +39,9 @@
 //! point layers a one-point `MultiPoint` as a `Point` (also when reading files
 //! other tools wrote). Other geometries are stored as written.
 //!
-//! The parts: opening and creating a file (`open`), its integrity check
-//! (`check`), the SQL functions the
+//! The parts: opening and creating a file (`open`), its layout and
+//! migrations (`schema`), its integrity check on open (`check`) and the full
+//! check (`verify`), the SQL functions the
 //! rtree triggers call (`sql_functions`), the geometry codec (`codec`),
 //! spatial reference systems (`srs`), the layer tables (`layers`, with their
 //! SQL in `sql`, chaski's bookkeeping in `meta` and the spatial index in
@@ -46,12 +56,16 @@ mod layers;
 mod meta;
 mod open;
 mod rtree;
+pub(super) mod schema;
 mod sql;
 mod sql_functions;
 mod srs;
 mod store_impl;
 #[cfg(test)]
 mod test_support;
+mod verify;
 
 pub use codec::{GeometryBlobError, blob_bounds, decode_gpkg_geometry, encode_gpkg_geometry};
 pub use open::GpkgStore;
+pub use schema::{MIGRATIONS, Migration, SCHEMA_VERSION, stored_version};
+pub use verify::{CheckItem, StoreCheck, check_store};

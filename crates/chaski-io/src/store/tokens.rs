@@ -1,12 +1,15 @@
 //! Access tokens and the access log kept in the store's GeoPackage file.
 //!
-//! Two plain tables next to the layers: `chaski_tokens` (id, role, scope,
+//! Plain tables next to the layers (created by the layer store's schema
+//! migration 3, and here when missing): `chaski_tokens` (id, role, scope,
 //! violence grant, label, times, and the SHA-256 hash of the secret: the
 //! secret itself is never written) and `access_log` (who = token id, what,
 //! when, count). The store opens its own connection in WAL mode with
 //! `synchronous=FULL`, so every write is committed (and durable) before the
 //! call returns.
 
+use super::gpkg::schema::{TOKENS_SQL, newer_message, upgrade_access_log};
+use super::gpkg::{SCHEMA_VERSION, stored_version};
 use chaski_core::auth::{
     Access, AccessEntry, AccessRecord, AuthError, Role, Token, TokenStore, find_by_secret,
     hash_secret, new_secret, new_token, now_unix,
@@ -16,57 +19,6 @@ use rusqlite::{Connection, params};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS chaski_tokens (
-  id TEXT PRIMARY KEY NOT NULL,
-  secret_sha256 TEXT NOT NULL UNIQUE,
-  role TEXT NOT NULL,
-  scope TEXT,
-  violence INTEGER NOT NULL DEFAULT 0,
-  label TEXT,
-  created INTEGER NOT NULL,
-  revoked INTEGER
-);
-CREATE TABLE IF NOT EXISTS access_log (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  who TEXT,
-  what TEXT NOT NULL,
-  \"when\" INTEGER NOT NULL,
-  count INTEGER NOT NULL,
-  status INTEGER NOT NULL DEFAULT 200,
-  detail TEXT
-);
-CREATE TABLE IF NOT EXISTS chaski_places (
-  facility TEXT NOT NULL,
-  sector TEXT NOT NULL,
-  community TEXT NOT NULL,
-  PRIMARY KEY (facility, sector, community)
-);";
-
-/// Columns added to `access_log` after its first release (stores made
-/// before them are upgraded on open).
-const ACCESS_LOG_ADDED: &[(&str, &str)] = &[
-    ("status", "INTEGER NOT NULL DEFAULT 200"),
-    ("detail", "TEXT"),
-];
-
-fn upgrade_access_log(conn: &Connection) -> rusqlite::Result<()> {
-    let mut have = Vec::new();
-    {
-        let mut st = conn.prepare("PRAGMA table_info(access_log)")?;
-        let mut rows = st.query([])?;
-        while let Some(r) = rows.next()? {
-            have.push(r.get::<_, String>(1)?);
-        }
-    }
-    for (col, decl) in ACCESS_LOG_ADDED {
-        if !have.iter().any(|h| h == col) {
-            conn.execute_batch(&format!("ALTER TABLE access_log ADD COLUMN {col} {decl}"))?;
-        }
-    }
-    Ok(())
-}
 
 /// Tokens and access log in a GeoPackage (or any SQLite) file.
 pub struct GpkgTokenStore {
@@ -99,9 +51,18 @@ impl GpkgTokenStore {
                 tracing::warn!(mode, "token store: WAL journal mode not available");
             }
             conn.execute_batch("PRAGMA synchronous = FULL;")?;
-            conn.execute_batch(SCHEMA)?;
+            conn.execute_batch(TOKENS_SQL)?;
             upgrade_access_log(&conn)
         };
+        // A store of a newer chaski is refused before anything is written.
+        let version = stored_version(&conn).map_err(|e| backend(&path, &e))?;
+        if version > SCHEMA_VERSION {
+            return Err(AuthError::Backend(format!(
+                "{}: {}",
+                path.display(),
+                newer_message(version)
+            )));
+        }
         setup().map_err(|e| backend(&path, &e))?;
         Ok(Self {
             path,
@@ -323,6 +284,12 @@ mod tests {
         let path = dir.path().join("s.gpkg");
         let layers = GpkgStore::open(&path).unwrap();
         let store = GpkgTokenStore::open(&path).unwrap();
+        // Durable commits (synchronous = FULL) on the token store's own connection too.
+        let sync: i64 = store
+            .conn()
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(sync, 2);
         let access = Access::new(Role::Facility, Some("00001234".into()), true).unwrap();
         let (token, secret) = store.create(&access, Some("PS Huayllay")).unwrap();
         let (other, other_secret) = store
@@ -388,7 +355,7 @@ mod tests {
         // The access log as the first release wrote it, with one entry.
         let conn = Connection::open(&path).unwrap();
         conn.execute_batch(
-            "CREATE TABLE access_log (id INTEGER PRIMARY KEY AUTOINCREMENT, who TEXT, \
+            "DROP TABLE access_log; CREATE TABLE access_log (id INTEGER PRIMARY KEY AUTOINCREMENT, who TEXT, \
              what TEXT NOT NULL, \"when\" INTEGER NOT NULL, count INTEGER NOT NULL); \
              INSERT INTO access_log (who, what, \"when\", count) \
              VALUES ('abc', '/api/households', 1700000000, 4);",

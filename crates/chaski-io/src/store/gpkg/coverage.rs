@@ -337,6 +337,7 @@ fn is_coverage(conn: &Connection, name: &str) -> Result<bool, GpkgError> {
 /// Register the extension's tables once.
 fn ensure_coverage_schema(conn: &Connection) -> Result<(), GpkgError> {
     conn.execute_batch(COVERAGE_SCHEMA_SQL)?;
+    super::schema::insert_wgs84_3d(conn)?;
     for table in [
         "gpkg_2d_gridded_coverage_ancillary",
         "gpkg_2d_gridded_tile_ancillary",

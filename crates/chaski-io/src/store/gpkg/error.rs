@@ -16,6 +16,9 @@ pub(super) enum GpkgError {
     Corrupt(String),
     #[error("{0}")]
     Backend(String),
+    /// The store's schema version (newer than this chaski's).
+    #[error("{}", super::schema::newer_message(*.0))]
+    Newer(i64),
 }
 
 impl GpkgError {
@@ -29,6 +32,11 @@ impl GpkgError {
                 reason,
             },
             Self::Backend(msg) => StoreError::Backend(format!("{}: {msg}", path.display())),
+            Self::Newer(version) => StoreError::NewerSchema {
+                store: path.display().to_string(),
+                version,
+                supported: super::schema::SCHEMA_VERSION,
+            },
         }
     }
 }

@@ -2,10 +2,12 @@
 //! of a file before it is used, and the tables every store needs.
 //!
 //! Opening checks the raw header (magic, page size, declared size against the
-//! file length) and that the file is a GeoPackage before SQLite writes
-//! anything, then runs `PRAGMA quick_check` (files up to 64 MiB). When opening
-//! must write (a file not yet in WAL mode, chaski's tables missing, old-format
-//! rasters to convert) the check runs first, as part of `open`. Otherwise it
+//! file length), that the file is a GeoPackage and that its schema version is
+//! not newer than this chaski's before SQLite writes anything, then runs
+//! `PRAGMA quick_check` (files up to 64 MiB). When opening must write (a file
+//! not yet in WAL mode, an older schema version to migrate, tables of the
+//! layout missing, old-format rasters to convert) the check runs first, as
+//! part of `open`, and the migrations after it. Otherwise it
 //! runs in the background on a second connection (module `check`) while the
 //! caller goes on: reads return their data only once it has passed (else its
 //! error) and writes wait for it, so a corrupt store is still never read from
@@ -16,8 +18,8 @@
 use super::check::{Check, quick_check};
 use super::coverage;
 use super::error::{GpkgError, corrupt, sql_error};
+use super::schema;
 use super::sql_functions::register_functions;
-use super::srs::WGS84_WKT;
 use chaski_core::store::{Result, StoreError};
 use rusqlite::Connection;
 use std::io::Read;
@@ -27,7 +29,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 /// `PRAGMA application_id` of a GeoPackage ("GPKG").
-const APPLICATION_ID: i64 = 0x4750_4B47;
+pub(super) const APPLICATION_ID: i64 = 0x4750_4B47;
 
 /// Application ids of GeoPackage 1.0 ("GP10") and 1.1 ("GP11") files, accepted on open.
 const OLD_APPLICATION_IDS: [i64; 2] = [0x4750_3130, 0x4750_3131];
@@ -37,75 +39,6 @@ const USER_VERSION: i64 = 10300;
 
 /// Files up to this size get a `PRAGMA quick_check` on open.
 const QUICK_CHECK_MAX_BYTES: u64 = 64 << 20;
-
-/// Tables every store file needs (created when missing, also in GeoPackages
-/// written by other tools).
-const SCHEMA_TABLES: [&str; 7] = [
-    "gpkg_spatial_ref_sys",
-    "gpkg_contents",
-    "gpkg_geometry_columns",
-    "gpkg_extensions",
-    "chaski_layers",
-    "chaski_meta",
-    "chaski_coverages",
-];
-
-const SCHEMA_SQL: &str = r"
-CREATE TABLE IF NOT EXISTS gpkg_spatial_ref_sys (
-  srs_name TEXT NOT NULL,
-  srs_id INTEGER NOT NULL PRIMARY KEY,
-  organization TEXT NOT NULL,
-  organization_coordsys_id INTEGER NOT NULL,
-  definition TEXT NOT NULL,
-  description TEXT
-);
-INSERT OR IGNORE INTO gpkg_spatial_ref_sys VALUES
-  ('Undefined cartesian SRS', -1, 'NONE', -1, 'undefined', 'undefined cartesian coordinate reference system'),
-  ('Undefined geographic SRS', 0, 'NONE', 0, 'undefined', 'undefined geographic coordinate reference system');
-CREATE TABLE IF NOT EXISTS gpkg_contents (
-  table_name TEXT NOT NULL PRIMARY KEY,
-  data_type TEXT NOT NULL,
-  identifier TEXT UNIQUE,
-  description TEXT DEFAULT '',
-  last_change DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
-  min_x DOUBLE, min_y DOUBLE, max_x DOUBLE, max_y DOUBLE,
-  srs_id INTEGER,
-  CONSTRAINT fk_gc_r_srs_id FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys(srs_id)
-);
-CREATE TABLE IF NOT EXISTS gpkg_geometry_columns (
-  table_name TEXT NOT NULL,
-  column_name TEXT NOT NULL,
-  geometry_type_name TEXT NOT NULL,
-  srs_id INTEGER NOT NULL,
-  z TINYINT NOT NULL,
-  m TINYINT NOT NULL,
-  CONSTRAINT pk_geom_cols PRIMARY KEY (table_name, column_name),
-  CONSTRAINT uk_gc_table_name UNIQUE (table_name),
-  CONSTRAINT fk_gc_tn FOREIGN KEY (table_name) REFERENCES gpkg_contents(table_name),
-  CONSTRAINT fk_gc_srs FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys (srs_id)
-);
-CREATE TABLE IF NOT EXISTS gpkg_extensions (
-  table_name TEXT,
-  column_name TEXT,
-  extension_name TEXT NOT NULL,
-  definition TEXT NOT NULL,
-  scope TEXT NOT NULL,
-  CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name)
-);
-CREATE TABLE IF NOT EXISTS chaski_layers (
-  name TEXT PRIMARY KEY NOT NULL,
-  kind TEXT NOT NULL,
-  version INTEGER NOT NULL,
-  fields TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS chaski_meta (key TEXT PRIMARY KEY NOT NULL, value INTEGER);
-INSERT OR IGNORE INTO chaski_meta (key, value) VALUES ('version', 0);
-CREATE TABLE IF NOT EXISTS chaski_coverages (
-  name TEXT PRIMARY KEY NOT NULL,
-  version INTEGER NOT NULL,
-  nodata_nan INTEGER NOT NULL DEFAULT 0
-);
-";
 
 /// A layer store in one GeoPackage file.
 ///
@@ -150,11 +83,13 @@ impl GpkgStore {
         }
         let conn = Connection::open(&path).map_err(|e| sql_error(&path, &e))?;
         // Read-only checks first: a file we refuse is left untouched.
-        let setup = || -> Result<(Check, bool), GpkgError> {
+        let setup = || -> Result<(Check, bool, bool), GpkgError> {
             conn.busy_timeout(Duration::from_secs(10))?;
             register_functions(&conn)?;
             verify_geopackage(&conn)?;
-            let writes = setup_writes(&conn)?;
+            // A store of a newer chaski is refused before anything is written.
+            let version = schema::check_supported(&conn)?;
+            let writes = setup_writes(&conn, version)?;
             let check = if len > QUICK_CHECK_MAX_BYTES {
                 Check::passed()
             } else if writes {
@@ -165,13 +100,14 @@ impl GpkgStore {
                 Check::start(&path)
             };
             configure(&conn)?;
-            if writes {
-                ensure_schema(&conn)?;
-            }
-            Ok((check, writes))
+            let upgrade = version < schema::SCHEMA_VERSION || schema::missing_tables(&conn)?;
+            Ok((check, writes, upgrade))
         };
-        let (check, writes) = setup().map_err(|e| e.into_store(&path))?;
+        let (check, writes, upgrade) = setup().map_err(|e| e.into_store(&path))?;
         let mut conn = conn;
+        if upgrade {
+            schema::upgrade(&mut conn).map_err(|e| e.into_store(&path))?;
+        }
         if writes {
             coverage::migrate_legacy(&mut conn);
         }
@@ -226,7 +162,7 @@ impl GpkgStore {
 
 /// Cheap checks of the raw file before SQLite reads it: the SQLite magic and
 /// the database size the header declares against the file length.
-fn check_file_header(path: &Path, len: u64) -> Result<()> {
+pub(super) fn check_file_header(path: &Path, len: u64) -> Result<()> {
     if len < 100 {
         return Err(corrupt(
             path,
@@ -307,8 +243,7 @@ fn build_new(tmp: &Path) -> Result<()> {
             "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {USER_VERSION};"
         ))?;
         conn.execute_batch("BEGIN IMMEDIATE;")?;
-        conn.execute_batch(SCHEMA_SQL)?;
-        insert_wgs84(&conn)?;
+        schema::create(&conn)?;
         conn.execute_batch("COMMIT;")?;
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
@@ -346,15 +281,6 @@ fn install_new(tmp: &Path, path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn insert_wgs84(conn: &Connection) -> Result<(), GpkgError> {
-    conn.execute(
-        "INSERT OR IGNORE INTO gpkg_spatial_ref_sys VALUES ('WGS 84 geodetic', 4326, 'EPSG', 4326, ?1, \
-         'longitude/latitude coordinates in decimal degrees on the WGS 84 spheroid')",
-        [WGS84_WKT],
-    )?;
-    Ok(())
-}
-
 fn configure(conn: &Connection) -> Result<(), GpkgError> {
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
@@ -367,7 +293,7 @@ fn configure(conn: &Connection) -> Result<(), GpkgError> {
     Ok(())
 }
 
-fn verify_geopackage(conn: &Connection) -> Result<(), GpkgError> {
+pub(super) fn verify_geopackage(conn: &Connection) -> Result<(), GpkgError> {
     let app_id: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
     let has_contents: bool = conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'gpkg_contents')",
@@ -384,45 +310,15 @@ fn verify_geopackage(conn: &Connection) -> Result<(), GpkgError> {
     }
 }
 
-/// Whether opening will write: the file is not in WAL mode yet, chaski's
-/// tables are missing, or old-format rasters wait to be converted.
-fn setup_writes(conn: &Connection) -> Result<bool, GpkgError> {
+/// Whether opening will write: the file is not in WAL mode yet, its schema
+/// is older than this chaski's, tables of the layout are missing, or
+/// old-format rasters wait to be converted.
+fn setup_writes(conn: &Connection, version: i64) -> Result<bool, GpkgError> {
     let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
     Ok(!mode.eq_ignore_ascii_case("wal")
-        || missing_tables(conn)?
+        || version < schema::SCHEMA_VERSION
+        || schema::missing_tables(conn)?
         || coverage::has_legacy_rasters(conn)?)
-}
-
-/// Whether any of [`SCHEMA_TABLES`] is missing.
-fn missing_tables(conn: &Connection) -> Result<bool, GpkgError> {
-    let mut present = 0usize;
-    let mut stmt = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table'")?;
-    let mut rows = stmt.query([])?;
-    while let Some(row) = rows.next()? {
-        let name: String = row.get(0)?;
-        if SCHEMA_TABLES.contains(&name.as_str()) {
-            present += 1;
-        }
-    }
-    Ok(present < SCHEMA_TABLES.len())
-}
-
-fn ensure_schema(conn: &Connection) -> Result<(), GpkgError> {
-    if missing_tables(conn)? {
-        conn.execute_batch("BEGIN IMMEDIATE;")?;
-        let r = conn
-            .execute_batch(SCHEMA_SQL)
-            .map_err(GpkgError::from)
-            .and_then(|()| insert_wgs84(conn));
-        match r {
-            Ok(()) => conn.execute_batch("COMMIT;")?,
-            Err(e) => {
-                let _ = conn.execute_batch("ROLLBACK;");
-                return Err(e);
-            }
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -439,6 +335,15 @@ mod tests {
         let (_dir, path, store) = tmp_store();
         assert_eq!(store.backend(), "gpkg");
         assert_eq!(store.version().unwrap(), 0);
+        // Durable commits: WAL synced at every commit (FULL = 2), not only at
+        // checkpoints (NORMAL = 1).
+        let sync: i64 = store
+            .conn
+            .lock()
+            .unwrap()
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(sync, 2);
         drop(store);
         let c = Connection::open(&path).unwrap();
         let app: i64 = c
