@@ -5,3 +5,5 @@
 pub mod gpkg;
 #[cfg(feature = "gpkg")]
 pub mod tokens;
+#[cfg(feature = "postgis")]
+pub mod postgis;
