@@ -178,7 +178,44 @@ impl Names {
     }
 }
 
-type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+type R2d2Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+
+/// The connection pool, closed on a thread of its own when the last handle
+/// goes: a `postgres` connection closes by blocking on a runtime of its own,
+/// which would panic on an async runtime's thread (a server's state dropped
+/// at shutdown, a test's state dropped at its end).
+#[derive(Clone)]
+pub(crate) struct Pool(Arc<Option<R2d2Pool>>);
+
+impl Pool {
+    fn new(pool: R2d2Pool) -> Self {
+        Self(Arc::new(Some(pool)))
+    }
+
+    pub(crate) fn get(
+        &self,
+    ) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>, r2d2::Error> {
+        match self.0.as_ref() {
+            Some(p) => p.get(),
+            None => unreachable!("the pool is only taken when dropped"),
+        }
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        if let Some(inner) = Arc::get_mut(&mut self.0)
+            && let Some(pool) = inner.take()
+        {
+            let closing = std::thread::Builder::new()
+                .name("chaski-pg-close".into())
+                .spawn(move || drop(pool));
+            if let Err(e) = closing {
+                tracing::warn!(error = %e, "cannot close the PostGIS connections on a thread");
+            }
+        }
+    }
+}
 
 /// Connect once (a clear error now rather than a pool timeout later), set up
 /// or check the schema, then make the pool.
@@ -190,11 +227,13 @@ pub(crate) fn connect(url: &StoreUrl, create: bool, pool_size: u32) -> PgResult<
     setup(&mut client, &names, &url.display, create)?;
     drop(client);
     let manager = PostgresConnectionManager::new(url.config.clone(), NoTls);
-    Ok(r2d2::Pool::builder()
-        .max_size(pool_size)
-        .min_idle(Some(1))
-        .connection_timeout(Duration::from_secs(30))
-        .build_unchecked(manager))
+    Ok(Pool::new(
+        r2d2::Pool::builder()
+            .max_size(pool_size)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(30))
+            .build_unchecked(manager),
+    ))
 }
 
 /// Create what is missing of the store's tables (when `create`, or when the
