@@ -41,7 +41,15 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 
 /// KoBoToolbox CSV export (`;`) of `n` households of `community` in `sector`,
 /// at (lon, lat), codes `PREFIX-1..n`.
-fn kobo(prefix: &str, n: usize, community: &str, facility: &str, sector: &str, lon: f64, lat: f64) -> String {
+fn kobo(
+    prefix: &str,
+    n: usize,
+    community: &str,
+    facility: &str,
+    sector: &str,
+    lon: f64,
+    lat: f64,
+) -> String {
     let mut s = String::from(
         "today;consentimiento/acepta;identificacion/codigo_hogar;identificacion/comunidad;\
          identificacion/establecimiento;identificacion/sector;gps;_gps_latitude;_gps_longitude;\
@@ -71,9 +79,9 @@ fn tile_values(body: &[u8], layer: &str, key: &str) -> Vec<String> {
         .iter()
         .filter(|l| l.name == layer)
         .flat_map(|l| {
-            l.features.iter().filter_map(move |f| {
-                l.prop(f, key).and_then(|v| v.string_value.clone())
-            })
+            l.features
+                .iter()
+                .filter_map(move |f| l.prop(f, key).and_then(|v| v.string_value.clone()))
         })
         .collect()
 }
@@ -121,7 +129,11 @@ async fn replicas_share_uploads_aggregates_and_facilities() {
         let (url, region) = (url.clone(), region.clone());
         blocking(move || {
             let setup = PostgisStore::open(&url, true).unwrap();
-            for l in region.layers.iter().filter(|l| l.kind != LayerKind::Households) {
+            for l in region
+                .layers
+                .iter()
+                .filter(|l| l.kind != LayerKind::Households)
+            {
                 setup.write_layer(l, WriteMode::Replace).unwrap();
             }
             setup.write_raster("dem", &region.dem).unwrap();
@@ -160,7 +172,8 @@ async fn replicas_share_uploads_aggregates_and_facilities() {
     let tile_uri = format!("/tiles/households/{z}/{x}/{y}.mvt");
     let before = get(&b, &tile_uri, Some(&cha)).await;
     assert!(
-        before.status == StatusCode::NO_CONTENT || tile_values(&before.body, "households", "code").is_empty(),
+        before.status == StatusCode::NO_CONTENT
+            || tile_values(&before.body, "households", "code").is_empty(),
         "{}",
         before.status
     );
@@ -170,7 +183,14 @@ async fn replicas_share_uploads_aggregates_and_facilities() {
 
     // Ten households uploaded through A (acknowledged after commit).
     let body = kobo("REPL", 10, &community, &facility, &sector, p.x(), p.y());
-    let r = crate::support::call(&a, "POST", "/api/households", Some(&cha), Some(("text/csv", body))).await;
+    let r = crate::support::call(
+        &a,
+        "POST",
+        "/api/households",
+        Some(&cha),
+        Some(("text/csv", body)),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     assert_eq!(r.json()["inserted"], 10);
 
@@ -195,13 +215,16 @@ async fn replicas_share_uploads_aggregates_and_facilities() {
     let took = within(|| {
         let (b, community) = (b.clone(), community.clone());
         async move {
-            groups(get(&b, summary_uri, None).await.json()).iter().any(|g| {
-                g["community"] == community.as_str() && g["households"] == 10
-            })
+            groups(get(&b, summary_uri, None).await.json())
+                .iter()
+                .any(|g| g["community"] == community.as_str() && g["households"] == 10)
         }
     })
     .await;
-    assert!(took.is_some(), "B's aggregates did not count the upload within 5 s");
+    assert!(
+        took.is_some(),
+        "B's aggregates did not count the upload within 5 s"
+    );
 
     // Attackers on B: another sector's CHA token sees none of them; no token
     // and an analyst token do not have the layer at all.
@@ -218,7 +241,10 @@ async fn replicas_share_uploads_aggregates_and_facilities() {
     }
     let r = get(&b, "/api/households", Some(&other_cha)).await;
     assert_eq!(r.status, StatusCode::OK);
-    assert!(!r.text().contains("REPL-"), "another scope's token listed A's upload");
+    assert!(
+        !r.text().contains("REPL-"),
+        "another scope's token listed A's upload"
+    );
 
     // A facility added through A: B's catchments tile at its place names it within 5 s.
     let store_a = a.store.clone();
@@ -244,7 +270,8 @@ async fn replicas_share_uploads_aggregates_and_facilities() {
         }
     })
     .await;
-    let took = took.expect("the facility added through A did not reach B's travel-time tiles within 5 s");
+    let took =
+        took.expect("the facility added through A did not reach B's travel-time tiles within 5 s");
     eprintln!("facility added through A reached B's catchments tile in {took:?}");
     assert!(b.catalog().tiles_version > version_before);
     for t in tasks {
@@ -282,10 +309,18 @@ async fn a_newer_tile_url_makes_a_replica_catch_up() {
         panic!()
     };
     let (x, y) = crate::support::tile_xy(p.x(), p.y(), 10);
-    let r = get(&b, &format!("/tiles/communities/10/{x}/{y}.mvt?v={}", w.version), None).await;
+    let r = get(
+        &b,
+        &format!("/tiles/communities/10/{x}/{y}.mvt?v={}", w.version),
+        None,
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(b.catalog().version, w.version);
     let tile = mvt_proto::decode(&r.body);
     let n: usize = tile.layers.iter().map(|l| l.features.len()).sum();
-    assert_eq!(n, 1, "the tile of the new version holds the one community left");
+    assert_eq!(
+        n, 1,
+        "the tile of the new version holds the one community left"
+    );
 }

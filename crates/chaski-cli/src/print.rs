@@ -144,10 +144,7 @@ fn access_of(as_role: &str, violence: bool) -> Result<Access> {
 }
 
 /// The access of the run, and who it is for the access log.
-fn caller(
-    store_path: &Path,
-    args: &Args,
-) -> Result<(Access, String, Option<Box<dyn TokenStore>>)> {
+fn caller(store_path: &Path, args: &Args) -> Result<(Access, String, Option<Box<dyn TokenStore>>)> {
     let tokens = crate::store::open_tokens(store_path).ok();
     if let Some(secret) = &args.token {
         let Some(tokens) = tokens else {

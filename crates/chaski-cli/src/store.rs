@@ -40,7 +40,9 @@ fn open_postgis(url: &str, create: bool) -> Result<Arc<dyn Store>> {
 
 #[cfg(not(feature = "postgis"))]
 fn open_postgis(url: &str, _create: bool) -> Result<Arc<dyn Store>> {
-    anyhow::bail!("--store {url}: this chaski was built without the PostGIS store (feature postgis)")
+    anyhow::bail!(
+        "--store {url}: this chaski was built without the PostGIS store (feature postgis)"
+    )
 }
 
 /// Open the existing store at `path` (a GeoPackage file or a

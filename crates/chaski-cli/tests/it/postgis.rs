@@ -22,12 +22,23 @@ fn the_demo_region_reads_back_from_postgis_as_from_a_geopackage() {
         let out = chaski(store, &["summary"]);
         assert_eq!(out.status.code(), Some(2));
         let err = text(&out.stderr);
-        assert!(err.contains("no chaski store in schema") && err.contains("import"), "{err}");
+        assert!(
+            err.contains("no chaski store in schema") && err.contains("import"),
+            "{err}"
+        );
     }
     let dir = tempfile::tempdir().unwrap();
     let gpkg = dir.path().join("demo.gpkg");
     for s in [store, gpkg.as_path()] {
-        let out = chaski(s, &["demo", "--out", dir.path().join("demo").to_str().unwrap(), "--load"]);
+        let out = chaski(
+            s,
+            &[
+                "demo",
+                "--out",
+                dir.path().join("demo").to_str().unwrap(),
+                "--load",
+            ],
+        );
         assert!(out.status.success(), "{}", text(&out.stderr));
     }
     let summary = |s: &Path| {
@@ -43,10 +54,18 @@ fn the_demo_region_reads_back_from_postgis_as_from_a_geopackage() {
     assert!(pg.contains("households (households, point)"));
 
     // Tokens live in the database.
-    let out = chaski(store, &["tokens", "create", "--role", "cha", "--scope", "S1", "--label", "Rosa"]);
+    let out = chaski(
+        store,
+        &[
+            "tokens", "create", "--role", "cha", "--scope", "S1", "--label", "Rosa",
+        ],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let listed = text(&chaski(store, &["tokens", "list"]).stdout);
-    assert!(listed.contains("cha") && listed.contains("scope=S1") && listed.contains("active"), "{listed}");
+    assert!(
+        listed.contains("cha") && listed.contains("scope=S1") && listed.contains("active"),
+        "{listed}"
+    );
     let id = listed.split_whitespace().next().unwrap().to_owned();
     assert!(chaski(store, &["tokens", "revoke", &id]).status.success());
     assert!(text(&chaski(store, &["tokens", "list"]).stdout).contains("revoked="));
@@ -64,6 +83,9 @@ fn a_password_never_shows_in_errors() {
     );
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
-    assert!(err.contains("postgresql://chaski:***@127.0.0.1:1/chaski"), "{err}");
+    assert!(
+        err.contains("postgresql://chaski:***@127.0.0.1:1/chaski"),
+        "{err}"
+    );
     assert!(!err.contains("s3cr3t-pw"), "{err}");
 }

@@ -28,7 +28,13 @@ enum Backend {
 
 /// A fresh store and its tokens (and what keeps them alive); None when the
 /// backend is unavailable (a failure under CHASKI_REQUIRE_DATA=1).
-fn open(backend: Backend) -> Option<(Box<dyn Store>, Box<dyn TokenStore>, Option<tempfile::TempDir>)> {
+fn open(
+    backend: Backend,
+) -> Option<(
+    Box<dyn Store>,
+    Box<dyn TokenStore>,
+    Option<tempfile::TempDir>,
+)> {
     match backend {
         Backend::Memory => Some((
             Box::new(MemoryStore::new()),
@@ -104,7 +110,10 @@ fn layers_follow_the_store_contract(#[case] backend: Backend) {
     let store = store.as_ref();
     assert_eq!(store.version().unwrap(), 0);
     assert!(store.layers().unwrap().is_empty());
-    assert!(matches!(store.read_layer("communities"), Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        store.read_layer("communities"),
+        Err(StoreError::NotFound(_))
+    ));
 
     // Replace: fids 1..3, exact bounds, version 1.
     let mut l = Layer::new("communities", LayerKind::Communities);
@@ -116,7 +125,10 @@ fn layers_follow_the_store_contract(#[case] backend: Backend) {
     let w = store.write_layer(&l, WriteMode::Replace).unwrap();
     assert_eq!((w.inserted, w.updated, w.removed, w.version), (3, 0, 0, 1));
     let info = store.layer_info("communities").unwrap();
-    assert_eq!((info.kind, info.feature_count, info.version), (LayerKind::Communities, 3, 1));
+    assert_eq!(
+        (info.kind, info.feature_count, info.version),
+        (LayerKind::Communities, 3, 1)
+    );
     assert_eq!(info.bounds, Some([-74.5, -13.25, -73.75, -12.5]));
     assert_eq!(info.fields, l.fields);
     assert_eq!(
@@ -128,10 +140,16 @@ fn layers_follow_the_store_contract(#[case] backend: Backend) {
         ]
     );
     let back = store.read_layer("communities").unwrap();
-    assert_eq!(back.features[2].geometry, Geometry::Point(Point::new(-73.75, -12.5)));
+    assert_eq!(
+        back.features[2].geometry,
+        Geometry::Point(Point::new(-73.75, -12.5))
+    );
 
     // Upsert on code: b updated, d added (fid 4, bounds grow); version 2.
-    l.features = vec![community("b", 25, -74.0, -13.0), community("d", 40, -73.5, -12.75)];
+    l.features = vec![
+        community("b", 25, -74.0, -13.0),
+        community("d", 40, -73.5, -12.75),
+    ];
     let w = store.write_layer(&l, WriteMode::Upsert).unwrap();
     assert_eq!((w.inserted, w.updated, w.version), (1, 1, 2));
     assert_eq!(
@@ -167,7 +185,13 @@ fn layers_follow_the_store_contract(#[case] backend: Backend) {
         .collect();
     assert_eq!(
         alt,
-        vec![Value::Null, Value::Null, Value::Null, Value::Null, Value::Real(3210.5)]
+        vec![
+            Value::Null,
+            Value::Null,
+            Value::Null,
+            Value::Null,
+            Value::Real(3210.5)
+        ]
     );
     // Fewer columns: every feature, only the fields asked for.
     let some = store
@@ -184,7 +208,13 @@ fn layers_follow_the_store_contract(#[case] backend: Backend) {
         store.write_layer(&wrong, WriteMode::Append),
         Err(StoreError::Conflict { .. })
     ));
-    assert!(matches!(store.write_layer(&Layer::new("Bad-Name", LayerKind::Roads), WriteMode::Replace), Err(StoreError::InvalidName(_))));
+    assert!(matches!(
+        store.write_layer(
+            &Layer::new("Bad-Name", LayerKind::Roads),
+            WriteMode::Replace
+        ),
+        Err(StoreError::InvalidName(_))
+    ));
     assert_eq!(store.version().unwrap(), 3);
 
     // Multi polygons round-trip.
@@ -195,16 +225,30 @@ fn layers_follow_the_store_contract(#[case] backend: Backend) {
         geometry: Geometry::MultiPolygon(MultiPolygon::new(vec![poly])),
         values: vec![Value::Null; d.fields.len()],
     }];
-    assert_eq!(store.write_layer(&d, WriteMode::Replace).unwrap().version, 4);
-    assert_eq!(store.read_layer("districts").unwrap().features[0].geometry, d.features[0].geometry);
-    let names: Vec<String> = store.layers().unwrap().into_iter().map(|l| l.name).collect();
+    assert_eq!(
+        store.write_layer(&d, WriteMode::Replace).unwrap().version,
+        4
+    );
+    assert_eq!(
+        store.read_layer("districts").unwrap().features[0].geometry,
+        d.features[0].geometry
+    );
+    let names: Vec<String> = store
+        .layers()
+        .unwrap()
+        .into_iter()
+        .map(|l| l.name)
+        .collect();
     assert_eq!(names, vec!["communities", "districts"]);
 
     // Delete: true once (version 5), then false (no new version).
     assert!(store.delete_layer("districts").unwrap());
     assert!(!store.delete_layer("districts").unwrap());
     assert_eq!(store.version().unwrap(), 5);
-    assert!(matches!(store.read_layer("districts"), Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        store.read_layer("districts"),
+        Err(StoreError::NotFound(_))
+    ));
 
     // Replace again: fids renumbered, removed counted.
     l.features = vec![community("z", 1, -74.0, -13.0)];
@@ -228,7 +272,10 @@ fn households_are_edited_in_scope(#[case] backend: Backend) {
         household("h1", Some("u2"), "S1", 2),
         household("h3", None, "S2", 3),
     ];
-    assert_eq!(store.write_layer(&l, WriteMode::Upsert).unwrap().inserted, 3);
+    assert_eq!(
+        store.write_layer(&l, WriteMode::Upsert).unwrap().inserted,
+        3
+    );
     // Upsert on the submission id, else on the code.
     l.features = vec![
         household("h1", Some("u2"), "S1", 20),
@@ -284,31 +331,47 @@ fn households_are_edited_in_scope(#[case] backend: Backend) {
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict { .. }), "{err}");
     // Nothing to write: no new version.
-    assert!(store
-        .edit_layer("households", LayerKind::Households, scope, &mut |_| None)
-        .unwrap()
-        .is_none());
+    assert!(
+        store
+            .edit_layer("households", LayerKind::Households, scope, &mut |_| None)
+            .unwrap()
+            .is_none()
+    );
     let empty = store
-        .edit_layer("households", LayerKind::Households, scope, &mut |_| Some(LayerEdit::default()))
+        .edit_layer("households", LayerKind::Households, scope, &mut |_| {
+            Some(LayerEdit::default())
+        })
         .unwrap()
         .unwrap();
     assert_eq!(empty.version, 3);
     assert_eq!(store.version().unwrap(), 3);
     assert_eq!(members(store), vec![(1, 100), (3, 30), (4, 9), (5, 5)]);
     // An edit of another kind is a conflict.
-    assert!(store
-        .edit_layer("households", LayerKind::Communities, EditScope::All, &mut |_| None)
-        .is_err());
+    assert!(
+        store
+            .edit_layer(
+                "households",
+                LayerKind::Communities,
+                EditScope::All,
+                &mut |_| None
+            )
+            .is_err()
+    );
     // An edit creates a missing layer.
     let s = store
-        .edit_layer("visits", LayerKind::Households, EditScope::All, &mut |stored| {
-            assert!(stored.is_none());
-            Some(LayerEdit {
-                fields: Layer::new("visits", LayerKind::Households).fields,
-                inserts: vec![household("v1", None, "S1", 2)],
-                ..LayerEdit::default()
-            })
-        })
+        .edit_layer(
+            "visits",
+            LayerKind::Households,
+            EditScope::All,
+            &mut |stored| {
+                assert!(stored.is_none());
+                Some(LayerEdit {
+                    fields: Layer::new("visits", LayerKind::Households).fields,
+                    inserts: vec![household("v1", None, "S1", 2)],
+                    ..LayerEdit::default()
+                })
+            },
+        )
         .unwrap()
         .unwrap();
     assert_eq!((s.inserted, s.version), (1, 4));
@@ -335,9 +398,18 @@ fn rasters_round_trip(#[case] backend: Backend) {
     assert_eq!(v, 1);
     assert_eq!(store.read_raster("dem").unwrap(), r);
     let info = &store.rasters().unwrap()[0];
-    assert_eq!((info.name.as_str(), info.width, info.height, info.epsg), ("dem", 3, 2, Some(32718)));
-    assert_eq!(info.bounds, [500_000.0, 8_599_940.0, 500_090.0, 8_600_000.0]);
-    assert!(matches!(store.read_raster("nope"), Err(StoreError::NotFound(_))));
+    assert_eq!(
+        (info.name.as_str(), info.width, info.height, info.epsg),
+        ("dem", 3, 2, Some(32718))
+    );
+    assert_eq!(
+        info.bounds,
+        [500_000.0, 8_599_940.0, 500_090.0, 8_600_000.0]
+    );
+    assert!(matches!(
+        store.read_raster("nope"),
+        Err(StoreError::NotFound(_))
+    ));
     assert!(store.delete_layer("dem").unwrap());
     assert!(store.rasters().unwrap().is_empty());
     assert_eq!(store.version().unwrap(), 2);
@@ -361,13 +433,19 @@ fn tokens_log_and_places(#[case] backend: Backend) {
     assert_eq!(tokens.verify(&secret2).unwrap().unwrap().id, t2.id);
     assert!(tokens.verify("chk_wrong").unwrap().is_none());
     let listed = tokens.list().unwrap();
-    assert_eq!(listed.iter().map(|t| t.id.clone()).collect::<Vec<_>>(), vec![t1.id.clone(), t2.id.clone()]);
+    assert_eq!(
+        listed.iter().map(|t| t.id.clone()).collect::<Vec<_>>(),
+        vec![t1.id.clone(), t2.id.clone()]
+    );
     assert!(!format!("{listed:?}").contains(&secret1[4..]));
     tokens.revoke(&t1.id).unwrap();
     tokens.revoke(&t1.id).unwrap();
     assert!(tokens.verify(&secret1).unwrap().is_none());
     assert!(tokens.list().unwrap()[0].revoked.is_some());
-    assert!(matches!(tokens.revoke("missing"), Err(AuthError::NotFound(_))));
+    assert!(matches!(
+        tokens.revoke("missing"),
+        Err(AuthError::NotFound(_))
+    ));
 
     tokens.log_access(Some(&t2.id), "/api/clusters", 7).unwrap();
     tokens
@@ -382,16 +460,38 @@ fn tokens_log_and_places(#[case] backend: Backend) {
     let log = tokens.access_log().unwrap();
     assert_eq!(log.len(), 2);
     assert_eq!(
-        (log[0].who.as_deref(), log[0].what.as_str(), log[0].count, log[0].status),
+        (
+            log[0].who.as_deref(),
+            log[0].what.as_str(),
+            log[0].count,
+            log[0].status
+        ),
         (Some(t2.id.as_str()), "/api/clusters", 7, 200)
     );
-    assert_eq!((log[1].who.as_deref(), log[1].status, log[1].detail.as_deref()), (None, 401, Some("no token")));
+    assert_eq!(
+        (
+            log[1].who.as_deref(),
+            log[1].status,
+            log[1].detail.as_deref()
+        ),
+        (None, 401, Some("no token"))
+    );
 
     let a = Place::new("0001", "S1", "CP01");
     let b = Place::new("0001", "", "CP02");
     let none = Place::new("0001", "S1", "");
-    assert_eq!(tokens.add_places(&[a.clone(), b.clone(), a.clone(), none]).unwrap(), 2);
+    assert_eq!(
+        tokens
+            .add_places(&[a.clone(), b.clone(), a.clone(), none])
+            .unwrap(),
+        2
+    );
     assert_eq!(tokens.places().unwrap(), vec![b.clone(), a.clone()]);
-    assert_eq!(tokens.remove_places(&[a, Place::new("9", "9", "9")]).unwrap(), 1);
+    assert_eq!(
+        tokens
+            .remove_places(&[a, Place::new("9", "9", "9")])
+            .unwrap(),
+        1
+    );
     assert_eq!(tokens.places().unwrap(), vec![b]);
 }

@@ -99,9 +99,10 @@ pub(super) fn layer_infos(
 
 /// Whether a table of that name exists in the store's schema.
 fn table_exists(c: &mut impl GenericClient, n: &Names, name: &str) -> PgResult<bool> {
-    Ok(c
-        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&n.table(name)])?
-        .get(0))
+    Ok(
+        c.query_one("SELECT to_regclass($1) IS NOT NULL", &[&n.table(name)])?
+            .get(0),
+    )
 }
 
 /// Take the store's write lock (the version row) for this transaction.
@@ -174,9 +175,8 @@ fn read_rows(
     for row in rows {
         let fid: i64 = row.try_get(0)?;
         let wkb: &[u8] = row.try_get(1)?;
-        let geometry = from_wkb(wkb).map_err(|e| {
-            PostgisError::Corrupt(format!("layer '{name}', feature {fid}: {e}"))
-        })?;
+        let geometry = from_wkb(wkb)
+            .map_err(|e| PostgisError::Corrupt(format!("layer '{name}', feature {fid}: {e}")))?;
         let mut values = Vec::with_capacity(meta.fields.len());
         for (j, f) in meta.fields.iter().enumerate() {
             values.push(read_cell(&row, j + 2, f.ty)?.into_value());
@@ -205,7 +205,13 @@ struct Row {
 }
 
 /// The row of `f` (values in `from` field order) for the columns of `to`.
-fn row_of(layer: &str, f: &Feature, fid: i64, from: &[Field], to: &[Field]) -> Result<Row, PostgisError> {
+fn row_of(
+    layer: &str,
+    f: &Feature,
+    fid: i64,
+    from: &[Field],
+    to: &[Field],
+) -> Result<Row, PostgisError> {
     if !f
         .geometry
         .coords_iter()
@@ -303,7 +309,12 @@ fn update_rows(
 }
 
 /// Create the table of a layer (no index yet: see [`index_table`]).
-fn create_table(tx: &mut Transaction<'_>, n: &Names, name: &str, fields: &[Field]) -> PgResult<Vec<String>> {
+fn create_table(
+    tx: &mut Transaction<'_>,
+    n: &Names,
+    name: &str,
+    fields: &[Field],
+) -> PgResult<Vec<String>> {
     let columns = column_names(fields);
     let cols: String = columns
         .iter()
@@ -484,7 +495,9 @@ pub(super) fn write_layer(
             } else {
                 Bounds::Exact(union(old.bounds, layer_bounds(layer)))
             };
-            save_meta(&mut tx, n, name, old.kind, &fields, &columns, bounds, version)?;
+            save_meta(
+                &mut tx, n, name, old.kind, &fields, &columns, bounds, version,
+            )?;
         }
     }
     tx.commit()?;
@@ -611,7 +624,9 @@ fn merge_rows(
             .map(|&i| key_val(&values[i]))
             .collect();
         let matched = match (mode, keys.key_of(&values)) {
-            (WriteMode::Upsert, Some((rank, key))) => key_val(key).and_then(|k| index.find(rank, &k)),
+            (WriteMode::Upsert, Some((rank, key))) => {
+                key_val(key).and_then(|k| index.find(rank, &k))
+            }
             _ => None,
         };
         if let Some(fid) = matched {
@@ -720,7 +735,10 @@ pub(super) fn edit_layer(
         .collect::<Result<Vec<_>, _>>()?;
     update_rows(&mut tx, n, name, &columns, &updates)?;
     if !ed.deletes.is_empty() {
-        tx.execute(&format!("DELETE FROM {table} WHERE fid = ANY($1)"), &[&ed.deletes])?;
+        tx.execute(
+            &format!("DELETE FROM {table} WHERE fid = ANY($1)"),
+            &[&ed.deletes],
+        )?;
     }
     let inserts = ed
         .inserts
@@ -739,7 +757,10 @@ pub(super) fn edit_layer(
             fields: ed.fields.clone(),
             features: ed.inserts.clone(),
         };
-        Bounds::Exact(union(meta.as_ref().and_then(|m| m.bounds), layer_bounds(&added)))
+        Bounds::Exact(union(
+            meta.as_ref().and_then(|m| m.bounds),
+            layer_bounds(&added),
+        ))
     } else {
         Bounds::Recompute
     };
@@ -759,10 +780,16 @@ pub(super) fn delete_layer(c: &mut postgres::Client, n: &Names, name: &str) -> P
     lock_store(&mut tx, n)?;
     let existed = if load_meta(&mut tx, n, name)?.is_some() {
         tx.batch_execute(&format!("DROP TABLE {}", n.table(name)))?;
-        tx.execute(&format!("DELETE FROM {} WHERE name = $1", n.layers()), &[&name])?;
+        tx.execute(
+            &format!("DELETE FROM {} WHERE name = $1", n.layers()),
+            &[&name],
+        )?;
         true
     } else {
-        tx.execute(&format!("DELETE FROM {} WHERE name = $1", n.rasters()), &[&name])? > 0
+        tx.execute(
+            &format!("DELETE FROM {} WHERE name = $1", n.rasters()),
+            &[&name],
+        )? > 0
     };
     if existed {
         bump_version(&mut tx, n)?;

@@ -369,7 +369,8 @@ impl PostgisStore {
     /// (and the PostGIS extension) when missing, else a store must be there.
     pub fn open(url: &str, create: bool) -> Result<Self> {
         let parsed = StoreUrl::parse(url).map_err(|e| e.into_store(&hide_password(url)))?;
-        let pool = connect(&parsed, create, POOL_SIZE).map_err(|e| e.into_store(&parsed.display))?;
+        let pool =
+            connect(&parsed, create, POOL_SIZE).map_err(|e| e.into_store(&parsed.display))?;
         let names = Names {
             schema: parsed.schema.clone(),
         };
@@ -485,7 +486,10 @@ mod tests {
         let u = StoreUrl::parse("postgresql://me:secret@db.example:5433/health?schema=ayacucho")
             .unwrap();
         assert_eq!(u.schema, "ayacucho");
-        assert_eq!(u.display, "postgresql://me:***@db.example:5433/health?schema=ayacucho");
+        assert_eq!(
+            u.display,
+            "postgresql://me:***@db.example:5433/health?schema=ayacucho"
+        );
         assert_eq!(u.config.get_dbname(), Some("health"));
         let u = StoreUrl::parse("postgres://me@localhost/health?sslmode=disable").unwrap();
         assert_eq!(u.schema, DEFAULT_SCHEMA);

@@ -36,7 +36,11 @@ pub(super) fn raster_infos(c: &mut postgres::Client, n: &Names) -> PgResult<Vec<
 }
 
 /// Read a raster.
-pub(super) fn read_raster(c: &mut postgres::Client, n: &Names, name: &str) -> PgResult<Raster<f32>> {
+pub(super) fn read_raster(
+    c: &mut postgres::Client,
+    n: &Names,
+    name: &str,
+) -> PgResult<Raster<f32>> {
     let row = c
         .query_opt(
             &format!(
@@ -57,7 +61,8 @@ pub(super) fn read_raster(c: &mut postgres::Client, n: &Names, name: &str) -> Pg
     Ok(Raster {
         width,
         height,
-        transform: <[f64; 6]>::try_from(transform).map_err(|_| bad("the geotransform is not 6 numbers"))?,
+        transform: <[f64; 6]>::try_from(transform)
+            .map_err(|_| bad("the geotransform is not 6 numbers"))?,
         epsg: row
             .try_get::<_, Option<i32>>(3)?
             .and_then(|e| u32::try_from(e).ok()),

@@ -81,7 +81,10 @@ impl PostgisTokenStore {
         }
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut postgres::Client) -> PgResult<T>) -> Result<T, AuthError> {
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut postgres::Client) -> PgResult<T>,
+    ) -> Result<T, AuthError> {
         let mut c = self
             .pool
             .get()

@@ -32,7 +32,11 @@ pub fn column_names(fields: &[Field]) -> Vec<String> {
             };
             let mut n = 1;
             loop {
-                let suffix = if n == 1 { String::new() } else { format!("_{n}") };
+                let suffix = if n == 1 {
+                    String::new()
+                } else {
+                    format!("_{n}")
+                };
                 let mut name = base.clone();
                 while name.len() + suffix.len() > MAX_IDENT {
                     name.pop();
@@ -140,9 +144,7 @@ pub fn to_cell(layer: &str, field: &Field, value: &Value) -> Result<Cell, StoreE
         }
         (FieldType::Int, Value::Int(i)) => Cell::Int(*i),
         (FieldType::Int, Value::Bool(b)) => Cell::Int(i64::from(*b)),
-        (FieldType::Int, Value::Real(f))
-            if f.fract() == 0.0 && (-9.0e15..=9.0e15).contains(f) =>
-        {
+        (FieldType::Int, Value::Real(f)) if f.fract() == 0.0 && (-9.0e15..=9.0e15).contains(f) => {
             Cell::Int(*f as i64)
         }
         (FieldType::Int, Value::Text(s)) => Cell::Int(s.trim().parse().map_err(|_| bad())?),
@@ -202,7 +204,10 @@ mod tests {
         assert_eq!(to_cell("l", &int, &Value::Real(3.0)).unwrap(), Cell::Int(3));
         assert!(to_cell("l", &int, &Value::Real(3.5)).is_err());
         assert!(to_cell("l", &int, &Value::Text("abc".into())).is_err());
-        assert_eq!(to_cell("l", &real, &Value::Int(2)).unwrap(), Cell::Real(2.0));
+        assert_eq!(
+            to_cell("l", &real, &Value::Int(2)).unwrap(),
+            Cell::Real(2.0)
+        );
         assert_eq!(to_cell("l", &real, &Value::Null).unwrap(), Cell::Null);
     }
 }
