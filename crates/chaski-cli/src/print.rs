@@ -143,8 +143,11 @@ fn access_of(as_role: &str, violence: bool) -> Result<Access> {
     })
 }
 
-/// The access of the run, and who it is for the access log.
-fn caller(store_path: &Path, args: &Args) -> Result<(Access, String, Option<Box<dyn TokenStore>>)> {
+/// The access of the run, who it is for the access log, and the store's tokens if they open.
+type Caller = (Access, String, Option<Box<dyn TokenStore>>);
+
+/// The [`Caller`] of this run.
+fn caller(store_path: &Path, args: &Args) -> Result<Caller> {
     let tokens = crate::store::open_tokens(store_path).ok();
     if let Some(secret) = &args.token {
         let Some(tokens) = tokens else {

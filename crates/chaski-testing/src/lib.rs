@@ -119,30 +119,6 @@ pub fn require_python_module(module: &str) -> Option<PathBuf> {
     found
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn present_files_and_tools_are_given_back() {
-        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
-        assert_eq!(require_data(&manifest), Some(manifest));
-        assert!(require_tool("cargo"));
-        assert!(peru_dir().ends_with("shared/data/peru"));
-    }
-
-    #[test]
-    fn an_absent_file_is_skipped_or_fails_as_the_variable_says() {
-        let absent = Path::new(env!("CARGO_MANIFEST_DIR")).join("no such file");
-        let got = std::panic::catch_unwind(|| require_data(&absent));
-        if data_required() {
-            assert!(got.is_err(), "CHASKI_REQUIRE_DATA=1 must fail the test");
-        } else {
-            assert_eq!(got.ok(), Some(None));
-        }
-    }
-}
-
 /// Variable holding the URL of the throw-away PostgreSQL/PostGIS cluster of
 /// the tests (`make test` starts one with `scripts/pg-test-cluster.sh` and
 /// sets it).
@@ -183,4 +159,28 @@ pub fn pg_schema_url(url: &str, name: &str) -> String {
         .collect();
     let sep = if url.contains('?') { '&' } else { '?' };
     format!("{url}{sep}schema={schema}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn present_files_and_tools_are_given_back() {
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+        assert_eq!(require_data(&manifest), Some(manifest));
+        assert!(require_tool("cargo"));
+        assert!(peru_dir().ends_with("shared/data/peru"));
+    }
+
+    #[test]
+    fn an_absent_file_is_skipped_or_fails_as_the_variable_says() {
+        let absent = Path::new(env!("CARGO_MANIFEST_DIR")).join("no such file");
+        let got = std::panic::catch_unwind(|| require_data(&absent));
+        if data_required() {
+            assert!(got.is_err(), "CHASKI_REQUIRE_DATA=1 must fail the test");
+        } else {
+            assert_eq!(got.ok(), Some(None));
+        }
+    }
 }

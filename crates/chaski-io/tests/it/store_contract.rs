@@ -26,15 +26,16 @@ enum Backend {
     Postgis,
 }
 
-/// A fresh store and its tokens (and what keeps them alive); None when the
-/// backend is unavailable (a failure under CHASKI_REQUIRE_DATA=1).
-fn open(
-    backend: Backend,
-) -> Option<(
+/// A store, its tokens and the folder of its file.
+type Opened = (
     Box<dyn Store>,
     Box<dyn TokenStore>,
     Option<tempfile::TempDir>,
-)> {
+);
+
+/// A fresh store and its tokens (and what keeps them alive); None when the
+/// backend is unavailable (a failure under CHASKI_REQUIRE_DATA=1).
+fn open(backend: Backend) -> Option<Opened> {
     match backend {
         Backend::Memory => Some((
             Box::new(MemoryStore::new()),

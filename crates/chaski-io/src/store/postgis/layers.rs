@@ -150,7 +150,12 @@ fn read_rows(
     meta: &Meta,
     scope: EditScope<'_>,
 ) -> PgResult<Vec<Feature>> {
-    let cols: String = meta.columns.iter().map(|c| format!(", {}", q(c))).collect();
+    let cols = meta
+        .columns
+        .iter()
+        .map(|c| format!(", {}", q(c)))
+        .collect::<Vec<_>>()
+        .concat();
     let (filter, param) = match scope {
         EditScope::All => (String::new(), None),
         EditScope::FieldEquals { field, value } => {
@@ -259,7 +264,11 @@ fn copy_rows(
     }
     let mut types = vec![Type::INT8, geometry_type(tx)?];
     types.extend(meta_fields.iter().map(|f| pg_type(f.ty)));
-    let cols: String = columns.iter().map(|c| format!(", {}", q(c))).collect();
+    let cols = columns
+        .iter()
+        .map(|c| format!(", {}", q(c)))
+        .collect::<Vec<_>>()
+        .concat();
     let sink = tx.copy_in(&format!(
         "COPY {} (fid, geom{cols}) FROM STDIN (FORMAT binary)",
         n.table(name)
@@ -288,11 +297,12 @@ fn update_rows(
     if rows.is_empty() {
         return Ok(());
     }
-    let sets: String = columns
+    let sets = columns
         .iter()
         .enumerate()
         .map(|(i, c)| format!(", {} = ${}", q(c), i + 3))
-        .collect();
+        .collect::<Vec<_>>()
+        .concat();
     let stmt = tx.prepare(&format!(
         "UPDATE {} SET geom = $2{sets} WHERE fid = $1",
         n.table(name)
@@ -316,11 +326,12 @@ fn create_table(
     fields: &[Field],
 ) -> PgResult<Vec<String>> {
     let columns = column_names(fields);
-    let cols: String = columns
+    let cols = columns
         .iter()
         .zip(fields)
         .map(|(c, f)| format!(", {} {}", q(c), sql_type(f.ty)))
-        .collect();
+        .collect::<Vec<_>>()
+        .concat();
     tx.batch_execute(&format!(
         "CREATE TABLE {} (fid bigint PRIMARY KEY, geom geometry(Geometry, {}) NOT NULL{cols})",
         n.table(name),
@@ -359,6 +370,7 @@ fn add_columns(
 }
 
 /// How the bounds of a layer are known after a write.
+#[derive(Debug, Clone, Copy)]
 enum Bounds {
     /// Exactly these (computed from the features written).
     Exact(Option<[f64; 4]>),
@@ -385,15 +397,15 @@ fn save_meta(
     let bounds: Option<Vec<f64>> = match bounds {
         Bounds::Exact(b) => b.map(|b| b.to_vec()),
         Bounds::Recompute => {
-            let r = tx.query_one(
+            let row = tx.query_one(
                 &format!(
                     "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) \
                      FROM (SELECT ST_Extent(geom) AS e FROM {table}) x"
                 ),
                 &[],
             )?;
-            match (r.get(0), r.get(1), r.get(2), r.get(3)) {
-                (Some(a), Some(b), Some(c), Some(d)) => Some(vec![a, b, c, d]),
+            match (row.get(0), row.get(1), row.get(2), row.get(3)) {
+                (Some(x0), Some(y0), Some(x1), Some(y1)) => Some(vec![x0, y0, x1, y1]),
                 _ => None,
             }
         }
@@ -596,11 +608,12 @@ fn merge_rows(
     let keys = UpsertKeys::new(kind, fields);
     let mut index = KeyIndex::new(keys.positions().len());
     if mode == WriteMode::Upsert && !keys.positions().is_empty() {
-        let key_cols: String = keys
+        let key_cols = keys
             .positions()
             .iter()
             .map(|&i| format!(", {}", q(&columns[i])))
-            .collect();
+            .collect::<Vec<_>>()
+            .concat();
         for row in tx.query(&format!("SELECT fid{key_cols} FROM {table}"), &[])? {
             let fid: i64 = row.try_get(0)?;
             let mut kv = Vec::with_capacity(keys.positions().len());

@@ -93,7 +93,7 @@ impl StoreUrl {
         let mut kept = Vec::new();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             match pair.split_once('=') {
-                Some(("schema", s)) => schema = s.to_owned(),
+                Some(("schema", s)) => s.clone_into(&mut schema),
                 _ => kept.push(pair),
             }
         }

@@ -98,7 +98,7 @@ pub(super) fn write_raster(
     for v in &raster.data {
         data.extend_from_slice(&v.to_le_bytes());
     }
-    let (a, b, cc, d) = raster.bounds();
+    let (x0, y0, x1, y1) = raster.bounds();
     let mut tx = c.transaction()?;
     let version = bump_version(&mut tx, n)?;
     tx.execute(
@@ -117,7 +117,7 @@ pub(super) fn write_raster(
             &raster.transform.to_vec(),
             &raster.epsg.and_then(|e| i32::try_from(e).ok()),
             &raster.nodata,
-            &vec![a, b, cc, d],
+            &vec![x0, y0, x1, y1],
             &data,
             &i64::try_from(version).unwrap_or(i64::MAX),
         ],
