@@ -38,12 +38,17 @@ lint: deps
 
 ## make test: the gates CI runs: formatting, lints, every Rust test (unit, doc,
 ## integration, CLI) and the headless-browser test of the web viewer. Tests that
-## need ../shared/data/peru or GDAL's command-line tools fail when those are
-## missing (CHASKI_REQUIRE_DATA=1) instead of skipping.
+## need ../shared/data/peru, GDAL's command-line tools or PostgreSQL fail when those
+## are missing (CHASKI_REQUIRE_DATA=1) instead of skipping. The PostGIS store's tests
+## run on a throw-away cluster under target/ (scripts/pg-test-cluster.sh), started
+## here with its URL in CHASKI_TEST_PG and stopped when the tests end, pass or fail.
 test: export CHASKI_REQUIRE_DATA := 1
 test: lint
-	$(CARGO) test --workspace --locked
-	scripts/browser-test.sh
+	url="$$(scripts/pg-test-cluster.sh start)" && \
+	  trap 'scripts/pg-test-cluster.sh stop' EXIT && \
+	  export CHASKI_TEST_PG="$$url" && \
+	  $(CARGO) test --workspace --locked && \
+	  scripts/browser-test.sh
 
 fmt:
 	$(CARGO) fmt --all

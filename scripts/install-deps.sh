@@ -19,6 +19,8 @@ APT_PACKAGES=(
   python3-qgis  # QGIS 3.22 Python API: headless test that QGIS opens the store (run with /usr/bin/python3)
   curl          # health checks in the browser and load tests
   python3-venv  # target/pyenv: the PyPI `pmtiles` reader of the tile package tests
+  postgresql-15 # the PostGIS store's tests: a throw-away cluster (scripts/pg-test-cluster.sh)
+  postgresql-15-postgis-3 # PostGIS 3 in that cluster
 )
 
 missing=()
@@ -30,6 +32,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"
   SUDO=""
   if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  # The tests run a throw-away PostgreSQL cluster of their own (scripts/pg-test-cluster.sh):
+  # Debian's package is told not to create (and start) a system cluster when it is installed.
+  if ! dpkg-query -W -f='${Status}' postgresql-common 2>/dev/null | grep -q "install ok installed"; then
+    $SUDO mkdir -p /etc/postgresql-common/createcluster.d
+    echo "create_main_cluster = false" | $SUDO tee /etc/postgresql-common/createcluster.d/chaski.conf >/dev/null
+  fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi

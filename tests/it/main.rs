@@ -15,6 +15,7 @@ mod disclosure;
 mod household_upload;
 mod import;
 mod maps;
+mod replicas;
 mod report;
 mod security;
 mod server;

@@ -23,6 +23,13 @@ pub struct Args {
 
 pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
     let path = args.file.as_deref().unwrap_or(store_path);
+    if crate::store::postgres_url(path).is_some() {
+        anyhow::bail!(
+            "chaski check reads GeoPackage store files; a PostGIS store's integrity is \
+             PostgreSQL's to keep (its WAL, constraints and `amcheck`), and its layers are \
+             checked when each command opens it"
+        );
+    }
     if !path.exists() {
         anyhow::bail!(
             "no store at {} (check the path, --store or CHASKI_STORE)",

@@ -64,7 +64,7 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
     for (path, opts) in jobs {
         let outcome = crate::import::import_into(
             store.as_ref(),
-            Some(&tokens),
+            Some(tokens.as_ref()),
             &path,
             &opts,
             WriteMode::Replace,

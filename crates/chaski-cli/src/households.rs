@@ -3,7 +3,7 @@
 //! may write).
 
 use anyhow::{Context, Result, bail};
-use chaski_core::auth::{Access, Role, TokenStore};
+use chaski_core::auth::{Access, Role};
 use chaski_core::household::places::{Place, Places};
 use chaski_core::household::write::Withdrawal;
 use chaski_core::layer::LayerKind;
@@ -109,7 +109,7 @@ pub fn run(store_path: &Path, args: Args) -> Result<ExitCode> {
                 access: &admin,
                 who: Some(&who),
                 what: "chaski households delete",
-                tokens: Some(&tokens),
+                tokens: Some(tokens.as_ref()),
                 max_distance_m: chaski_core::household::write::DEFAULT_MAX_DISTANCE_M,
             };
             let w = Withdrawal {

@@ -9,7 +9,6 @@ use chaski_core::store::{Store, WriteMode};
 use chaski_io::households::{HouseholdWriter, write_households};
 use chaski_io::import::{Action, ImportOptions, ImportReport, Imported, Region, thousands};
 use chaski_io::mapping::Mapping;
-use chaski_io::store::tokens::GpkgTokenStore;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -476,9 +475,9 @@ fn join(
     })
 }
 
-/// The token store of the GeoPackage store at `path` (tokens, access log, places).
-pub fn open_tokens(path: &Path) -> Result<GpkgTokenStore> {
-    GpkgTokenStore::open(path).with_context(|| format!("opening the tokens of {}", path.display()))
+/// The token store of the store at `path` (tokens, access log, places).
+pub fn open_tokens(path: &Path) -> Result<Box<dyn TokenStore>> {
+    crate::store::open_tokens(path)
 }
 
 pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
@@ -488,7 +487,7 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
     let mode = args.mode(chaski_io::import::resolve_kind(&opts).ok());
     let outcome = import_into(
         store.as_ref(),
-        Some(&tokens),
+        Some(tokens.as_ref()),
         &args.file,
         &opts,
         mode,

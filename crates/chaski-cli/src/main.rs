@@ -27,8 +27,10 @@ use std::process::ExitCode;
 #[derive(Debug, Parser)]
 #[command(name = "chaski", version, about, long_about = None)]
 struct Cli {
-    /// The layer store: a GeoPackage file (QGIS opens it directly). `import` and `demo --load`
-    /// create it when missing; every other command refuses a path where there is none.
+    /// The layer store: a GeoPackage file (QGIS opens it directly), or a PostgreSQL/PostGIS
+    /// database shared by several servers (`postgresql://USER@HOST[:PORT]/DB[?schema=NAME]`).
+    /// `import` and `demo --load` create it when missing; every other command refuses a path
+    /// (or database) where there is none.
     #[arg(
         long,
         global = true,

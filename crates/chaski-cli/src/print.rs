@@ -27,7 +27,6 @@ use chaski_analysis::travel::scenario::Scenario;
 use chaski_analysis::travel::{TravelInputs, TravelOptions, TravelResult};
 use chaski_core::auth::{Access, AccessRecord, Role, TokenStore};
 use chaski_io::crs::ProjProjections;
-use chaski_io::store::tokens::GpkgTokenStore;
 use chaski_print::{Dpi, Format, Lang, Orientation, PageSpec, PaperSize, PrintDate, PrintedPage};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -144,9 +143,12 @@ fn access_of(as_role: &str, violence: bool) -> Result<Access> {
     })
 }
 
-/// The access of the run, and who it is for the access log.
-fn caller(store_path: &Path, args: &Args) -> Result<(Access, String, Option<GpkgTokenStore>)> {
-    let tokens = GpkgTokenStore::open(store_path).ok();
+/// The access of the run, who it is for the access log, and the store's tokens if they open.
+type Caller = (Access, String, Option<Box<dyn TokenStore>>);
+
+/// The [`Caller`] of this run.
+fn caller(store_path: &Path, args: &Args) -> Result<Caller> {
+    let tokens = crate::store::open_tokens(store_path).ok();
     if let Some(secret) = &args.token {
         let Some(tokens) = tokens else {
             bail!(

@@ -87,10 +87,8 @@ pub fn run(store_path: &Path, args: Args) -> Result<ExitCode> {
         format!("built-in styles {}", names.join(", "))
     };
     let store = crate::store::open(store_path)?;
-    let tokens: std::sync::Arc<dyn chaski_core::auth::TokenStore> = std::sync::Arc::new(
-        chaski_io::store::tokens::GpkgTokenStore::open(store_path)
-            .with_context(|| format!("opening the tokens of {}", store_path.display()))?,
-    );
+    let tokens: std::sync::Arc<dyn chaski_core::auth::TokenStore> =
+        std::sync::Arc::from(crate::store::open_tokens(store_path)?);
     let config = ServerConfig {
         public_url: args.public_url,
         empty_tile: args.empty_tile,

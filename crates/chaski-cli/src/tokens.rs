@@ -3,9 +3,8 @@
 //! `create` prints the secret once (only its SHA-256 hash is stored); `list`
 //! never prints secrets or hashes; `revoke` disables a token for good.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use chaski_core::auth::{Access, Role, Token, TokenStore};
-use chaski_io::store::tokens::GpkgTokenStore;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
@@ -44,11 +43,10 @@ enum Command {
     },
 }
 
-fn open(store_path: &Path) -> Result<GpkgTokenStore> {
-    // Open the layer store first: it creates and checks the GeoPackage.
+fn open(store_path: &Path) -> Result<Box<dyn TokenStore>> {
+    // Open the layer store first: it creates and checks the GeoPackage (or schema).
     drop(crate::store::open(store_path)?);
-    GpkgTokenStore::open(store_path)
-        .with_context(|| format!("opening the tokens of {}", store_path.display()))
+    crate::store::open_tokens(store_path)
 }
 
 fn line(t: &Token) -> String {

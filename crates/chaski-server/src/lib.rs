@@ -152,28 +152,53 @@ async fn not_found(uri: axum::http::Uri) -> ApiError {
     ))
 }
 
+/// Keep `state`'s catalog (and so every cache keyed on the data version) up
+/// to date with the store: wait for a change ([`chaski_core::store::Store::wait_for_change`]:
+/// at once for a store shared with other replicas, as PostGIS notifies
+/// them; a poll every `refresh` otherwise), then refresh. Runs until aborted.
+pub fn spawn_refresher(state: AppState, refresh: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let s = state.clone();
+            let outcome = tokio::task::spawn_blocking(move || {
+                let since = s.catalog().version;
+                if let Err(e) = s.store.wait_for_change(since, refresh) {
+                    tracing::warn!(error = %e, "waiting for store changes failed");
+                }
+                s.refresh()
+            })
+            .await;
+            let failed = match outcome {
+                Ok(Ok(true)) => {
+                    tracing::info!("store changed: catalog rebuilt");
+                    false
+                }
+                Ok(Ok(false)) => false,
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "catalog refresh failed");
+                    true
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "catalog refresh panicked");
+                    true
+                }
+            };
+            if failed {
+                // The version moved but the catalog could not follow: retry, not at once.
+                tokio::time::sleep(refresh).await;
+            }
+        }
+    })
+}
+
 /// Serve `state` on `listener` until Ctrl-C or SIGTERM, refreshing the catalog
-/// when the store's data version changes (checked every `refresh`).
+/// when the store's data version changes (see [`spawn_refresher`]).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     refresh: Duration,
 ) -> std::io::Result<()> {
-    let refresher = state.clone();
-    let task = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(refresh);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            let s = refresher.clone();
-            match tokio::task::spawn_blocking(move || s.refresh()).await {
-                Ok(Ok(true)) => tracing::info!("store changed: catalog rebuilt"),
-                Ok(Ok(false)) => {}
-                Ok(Err(e)) => tracing::warn!(error = %e, "catalog refresh failed"),
-                Err(e) => tracing::warn!(error = %e, "catalog refresh panicked"),
-            }
-        }
-    });
+    let task = spawn_refresher(state.clone(), refresh);
     // No Nagle delay: tiles are written whole and clients pipeline many requests.
     let listener = listener.tap_io(|tcp| {
         if let Err(e) = tcp.set_nodelay(true) {

@@ -168,6 +168,21 @@ impl AppState {
         Ok(codes)
     }
 
+    /// The current catalog, rebuilt first when it is older than data version
+    /// `version` (a tile URL of another replica's newer version): it then
+    /// holds every change up to at least the store's version now.
+    pub async fn catalog_at_least(&self, version: u64) -> Result<Arc<Catalog>, ApiError> {
+        let catalog = self.catalog();
+        if version <= catalog.version {
+            return Ok(catalog);
+        }
+        let state = self.clone();
+        tokio::task::spawn_blocking(move || state.refresh())
+            .await
+            .map_err(ApiError::internal)??;
+        Ok(self.catalog())
+    }
+
     /// Rebuild the catalog if the store's data version moved on; returns true when it did.
     /// Blocking: call from `spawn_blocking`.
     pub fn refresh(&self) -> Result<bool, ApiError> {

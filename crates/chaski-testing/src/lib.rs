@@ -119,6 +119,48 @@ pub fn require_python_module(module: &str) -> Option<PathBuf> {
     found
 }
 
+/// Variable holding the URL of the throw-away PostgreSQL/PostGIS cluster of
+/// the tests (`make test` starts one with `scripts/pg-test-cluster.sh` and
+/// sets it).
+pub const PG_VAR: &str = "CHASKI_TEST_PG";
+
+/// The URL of the tests' PostgreSQL/PostGIS cluster ([`PG_VAR`]); else see
+/// [`unavailable`] (a failure under `CHASKI_REQUIRE_DATA=1`).
+#[track_caller]
+pub fn require_postgres() -> Option<String> {
+    match std::env::var(PG_VAR) {
+        Ok(url) if !url.trim().is_empty() => Some(url.trim().to_owned()),
+        _ => {
+            unavailable(&format!(
+                "{PG_VAR} is not set (start a cluster with `scripts/pg-test-cluster.sh start` \
+                 and export its URL as {PG_VAR}; `make test` does both)"
+            ));
+            None
+        }
+    }
+}
+
+/// `url` with a PostgreSQL schema of its own for one test: `NAME_PID_NANOS`,
+/// so tests (and reruns) never share a store.
+pub fn pg_schema_url(url: &str, name: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let schema: String = format!("t_{name}_{}_{nanos}", std::process::id())
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .take(63)
+        .collect();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}schema={schema}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,6 +21,7 @@ mod export;
 mod first_day;
 mod gis_clients;
 mod imports;
+mod postgis;
 mod print;
 mod report;
 mod serve;

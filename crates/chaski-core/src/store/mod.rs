@@ -4,8 +4,8 @@
 //! Every backend implements the object-safe [`Store`] trait and is held as
 //! `Arc<dyn Store>`. Backends: [`memory::MemoryStore`] (tests, ephemeral runs)
 //! here; the GeoPackage file store (the embedded default, which QGIS opens
-//! directly) in `chaski-io` behind its `gpkg` feature. A shared PostGIS backend
-//! slots in behind the same trait.
+//! directly) in `chaski-io` behind its `gpkg` feature, and the PostGIS store
+//! several servers share, behind its `postgis` feature.
 //!
 //! Writes are transactional: a write either lands whole, and survives a crash
 //! once it returns `Ok`, or leaves the store as it was.
@@ -288,6 +288,17 @@ pub trait Store: Send + Sync {
     /// The store's data version: it grows with every successful write, so caches
     /// keyed on it never show stale data.
     fn version(&self) -> Result<u64>;
+
+    /// Wait until the data version may have moved past `since`, for at most
+    /// `timeout`, and return the version then (blocking). A store shared by
+    /// several processes wakes up as soon as another one writes (PostGIS:
+    /// LISTEN/NOTIFY, with a poll as the fallback); the default sleeps
+    /// `timeout` and reads the version, a plain poll.
+    fn wait_for_change(&self, since: u64, timeout: std::time::Duration) -> Result<u64> {
+        let _ = since;
+        std::thread::sleep(timeout);
+        self.version()
+    }
 
     /// Info on one layer.
     fn layer_info(&self, name: &str) -> Result<LayerInfo> {

@@ -3,5 +3,7 @@
 
 #[cfg(feature = "gpkg")]
 pub mod gpkg;
+#[cfg(feature = "postgis")]
+pub mod postgis;
 #[cfg(feature = "gpkg")]
 pub mod tokens;

@@ -12,3 +12,4 @@
 
 mod households;
 mod metric;
+mod store_contract;

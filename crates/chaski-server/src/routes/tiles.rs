@@ -170,7 +170,11 @@ pub async fn tile(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let coord = parse_coord(&z, &x, &y, state.config.max_zoom)?;
-    let catalog = state.catalog();
+    // A URL of a newer data version than this server's catalog (another
+    // replica's write, seen by the client first): catch up before answering,
+    // so no newer URL is answered with older data.
+    let asked = query.get("v").and_then(|v| v.parse::<u64>().ok());
+    let catalog = state.catalog_at_least(asked.unwrap_or(0)).await?;
     let private = resolve_private(&state, &catalog, &layers, &caller.0).await?;
     if !private.is_empty() {
         return private_tile(
