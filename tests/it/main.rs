@@ -14,6 +14,7 @@ mod crs;
 mod disclosure;
 mod household_upload;
 mod import;
+mod monitoring;
 mod report;
 mod security;
 mod server;

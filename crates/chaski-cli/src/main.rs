@@ -6,6 +6,7 @@ mod demo;
 mod export;
 mod households;
 mod import;
+mod monitoring;
 mod output;
 mod print;
 mod report;
@@ -72,6 +73,12 @@ enum Command {
     Print(Box<print::Args>),
     /// Where to open maternity waiting homes: maximal covering, p-median, set covering or capacitated two-level siting.
     Site(Box<site::Args>),
+    /// Indicators by survey round or period (Wilson intervals, change between rounds), protected unless --exact.
+    Indicators(monitoring::IndicatorsArgs),
+    /// Difference in differences of intervention and control communities (clustered SE, permutation p-value).
+    Did(monitoring::DidArgs),
+    /// CHA visit schedule: at-risk households not visited for --every days (checklist per sector).
+    Visits(monitoring::VisitsArgs),
 }
 
 fn main() -> ExitCode {
@@ -121,5 +128,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Report(args) => report::run(&cli.store, &args),
         Command::Site(args) => site::run(&cli.store, &args),
         Command::Print(args) => print::run(&cli.store, &args),
+        Command::Indicators(args) => monitoring::run_indicators(&cli.store, &args),
+        Command::Did(args) => monitoring::run_did(&cli.store, &args),
+        Command::Visits(args) => monitoring::run_visits(&cli.store, &args),
     }
 }

@@ -242,6 +242,25 @@ impl Records {
         out
     }
 
+    /// [`Self::new`] over every household layer of `store` and its
+    /// `communities` layer (when there is one).
+    pub fn from_store(
+        store: &dyn chaski_core::store::Store,
+        access: &Access,
+        group_field: &str,
+    ) -> Result<Self, chaski_core::store::StoreError> {
+        let mut households = Vec::new();
+        let mut communities = None;
+        for info in store.layers()? {
+            if info.kind == chaski_core::LayerKind::Households {
+                households.push(store.read_layer(&info.name)?);
+            } else if info.name == "communities" {
+                communities = Some(store.read_layer(&info.name)?);
+            }
+        }
+        Ok(Self::new(&households, communities.as_ref(), access, group_field))
+    }
+
     /// Number of records.
     pub fn len(&self) -> usize {
         self.list.len()

@@ -22,6 +22,7 @@ pub mod archives;
 pub mod catalog;
 pub mod clusters;
 pub mod households;
+pub mod monitoring;
 pub mod report;
 pub mod shared;
 pub mod siting;
