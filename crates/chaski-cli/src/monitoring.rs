@@ -139,17 +139,19 @@ fn access(exact: bool) -> Access {
 
 pub fn run_indicators(store_path: &Path, args: &IndicatorsArgs) -> Result<ExitCode> {
     let ind = load_indicators(args.indicators.as_deref())?;
-    let sel = ind.select(args.only.as_deref()).map_err(|e| anyhow::anyhow!("--only: {e}"))?;
+    let sel = ind
+        .select(args.only.as_deref())
+        .map_err(|e| anyhow::anyhow!("--only: {e}"))?;
     let by = By::parse(&args.by).map_err(|e| anyhow::anyhow!("--{e}"))?;
     let period = Period::parse(&args.period).map_err(|e| anyhow::anyhow!("--{e}"))?;
     if args.format == Format::Text {
         bail!("--format: indicators are written as csv or json");
     }
     let store = crate::store::open(store_path)?;
-    let records = Records::from_store(store.as_ref(), &access(args.exact), &ind.design.group_field)?;
-    let table = indicator_table(&records, &sel, by, period, !args.exact).map_err(|e| {
-        anyhow::anyhow!("--{e}{}", if args.exact { "" } else { " (or --exact)" })
-    })?;
+    let records =
+        Records::from_store(store.as_ref(), &access(args.exact), &ind.design.group_field)?;
+    let table = indicator_table(&records, &sel, by, period, !args.exact)
+        .map_err(|e| anyhow::anyhow!("--{e}{}", if args.exact { "" } else { " (or --exact)" }))?;
     let text = match args.format {
         Format::Json => serde_json::to_string_pretty(&table)? + "\n",
         _ => table.to_csv(),
@@ -163,7 +165,13 @@ fn pct(x: f64) -> String {
 }
 
 /// The one-page summary of `chaski did`.
-fn did_text(rows: &[DidRow], ind: &Indicators, design: &chaski_analysis::monitoring::config::Design, permutations: usize, seed: u64) -> String {
+fn did_text(
+    rows: &[DidRow],
+    ind: &Indicators,
+    design: &chaski_analysis::monitoring::config::Design,
+    permutations: usize,
+    seed: u64,
+) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -180,7 +188,9 @@ fn did_text(rows: &[DidRow], ind: &Indicators, design: &chaski_analysis::monitor
         "indicator", "ctrl B", "ctrl E", "int B", "int E", "DiD", "SE", "p", "n (C/I)"
     );
     for r in rows {
-        let label = ind.find(&r.indicator).map_or(r.indicator.as_str(), |i| i.id.as_str());
+        let label = ind
+            .find(&r.indicator)
+            .map_or(r.indicator.as_str(), |i| i.id.as_str());
         match (&r.did, r.suppressed, &r.problem) {
             (Some(d), _, _) => {
                 let _ = writeln!(
@@ -211,7 +221,9 @@ fn did_text(rows: &[DidRow], ind: &Indicators, design: &chaski_analysis::monitor
 
 pub fn run_did(store_path: &Path, args: &DidArgs) -> Result<ExitCode> {
     let ind = load_indicators(args.indicators.as_deref())?;
-    let sel = ind.select(args.only.as_deref()).map_err(|e| anyhow::anyhow!("--only: {e}"))?;
+    let sel = ind
+        .select(args.only.as_deref())
+        .map_err(|e| anyhow::anyhow!("--only: {e}"))?;
     let mut design = ind.design.clone();
     if let Some(b) = args.baseline {
         design.baseline = b;
@@ -223,22 +235,36 @@ pub fn run_did(store_path: &Path, args: &DidArgs) -> Result<ExitCode> {
         design.group_field.clone_from(g);
     }
     if design.baseline == design.endline {
-        bail!("--baseline and --endline are both round {}", design.baseline);
+        bail!(
+            "--baseline and --endline are both round {}",
+            design.baseline
+        );
     }
     let store = crate::store::open(store_path)?;
     let records = Records::from_store(store.as_ref(), &access(args.exact), &design.group_field)?;
     let rows: Vec<DidRow> = sel
         .iter()
-        .map(|i| did(&records, i, &design, args.permutations, args.seed, !args.exact))
+        .map(|i| {
+            did(
+                &records,
+                i,
+                &design,
+                args.permutations,
+                args.seed,
+                !args.exact,
+            )
+        })
         .collect();
     let text = match args.format {
-        Format::Json => serde_json::to_string_pretty(&serde_json::json!({
-            "design": design,
-            "permutations": args.permutations,
-            "seed": args.seed,
-            "std_error": "CR1 (G/(G-1)·(N-1)/(N-K)), clustered by community",
-            "indicators": rows,
-        }))? + "\n",
+        Format::Json => {
+            serde_json::to_string_pretty(&serde_json::json!({
+                "design": design,
+                "permutations": args.permutations,
+                "seed": args.seed,
+                "std_error": "CR1 (G/(G-1)·(N-1)/(N-K)), clustered by community",
+                "indicators": rows,
+            }))? + "\n"
+        }
         Format::Csv => {
             let mut s = String::from(
                 "indicator,control_baseline,control_endline,intervention_baseline,intervention_endline,did,std_error,p_value,permutations,communities_control,communities_intervention,households_control_baseline,households_control_endline,households_intervention_baseline,households_intervention_endline,note\n",
@@ -249,9 +275,21 @@ pub fn run_did(store_path: &Path, args: &DidArgs) -> Result<ExitCode> {
                         let _ = writeln!(
                             s,
                             "{},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{},{},{},{},{},{},{},",
-                            r.indicator, d.means[0], d.means[1], d.means[2], d.means[3], d.estimate,
-                            d.std_error, d.p_value, d.permutations, d.communities[0], d.communities[1],
-                            d.households[0], d.households[1], d.households[2], d.households[3]
+                            r.indicator,
+                            d.means[0],
+                            d.means[1],
+                            d.means[2],
+                            d.means[3],
+                            d.estimate,
+                            d.std_error,
+                            d.p_value,
+                            d.permutations,
+                            d.communities[0],
+                            d.communities[1],
+                            d.households[0],
+                            d.households[1],
+                            d.households[2],
+                            d.households[3]
                         );
                     }
                     None => {
@@ -291,7 +329,9 @@ pub fn run_visits(store_path: &Path, args: &VisitsArgs) -> Result<ExitCode> {
     let text = match (&due, args.format) {
         (_, Format::Json) => serde_json::to_string_pretty(&due.to_json(as_of, args.every))? + "\n",
         (Due::List(list), _) => {
-            let mut s = String::from("cha_sector,code,community,risk_level,last_visit,days_since,visited\n");
+            let mut s = String::from(
+                "cha_sector,code,community,risk_level,last_visit,days_since,visited\n",
+            );
             for h in list {
                 let _ = writeln!(
                     s,

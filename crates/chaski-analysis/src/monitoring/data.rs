@@ -258,7 +258,12 @@ impl Records {
                 communities = Some(store.read_layer(&info.name)?);
             }
         }
-        Ok(Self::new(&households, communities.as_ref(), access, group_field))
+        Ok(Self::new(
+            &households,
+            communities.as_ref(),
+            access,
+            group_field,
+        ))
     }
 
     /// Number of records.

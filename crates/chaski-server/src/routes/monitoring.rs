@@ -128,7 +128,11 @@ pub async fn indicators_table(
         return Err(ApiError::BadRequest(format!("indicators: {e}")));
     }
     let prot = protected(&caller);
-    if !caller.access.violence && ind.select(ids.as_deref()).is_ok_and(|s| s.iter().any(|i| i.reads_violence())) {
+    if !caller.access.violence
+        && ind
+            .select(ids.as_deref())
+            .is_ok_and(|s| s.iter().any(|i| i.reads_violence()))
+    {
         return Err(ApiError::Forbidden(
             "indicators: an indicator reads violence_risk, which needs a token with the violence grant".into(),
         ));
@@ -241,7 +245,14 @@ pub async fn did_table(
     if prot {
         return Ok(res);
     }
-    log(&state, &caller, DID, rows.len() as u64, format!("baseline={} endline={}", design.baseline, design.endline)).await?;
+    log(
+        &state,
+        &caller,
+        DID,
+        rows.len() as u64,
+        format!("baseline={} endline={}", design.baseline, design.endline),
+    )
+    .await?;
     Ok(private(res))
 }
 
@@ -264,7 +275,11 @@ pub async fn visits_due(
             .parse()
             .ok()
             .filter(|&d| (1..=3650).contains(&d))
-            .ok_or_else(|| ApiError::BadRequest(format!("every: '{v}' is not a number of days from 1 to 3650")))?,
+            .ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "every: '{v}' is not a number of days from 1 to 3650"
+                ))
+            })?,
     };
     let as_of = match p.get("as_of") {
         Some(v) => chrono::NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d")
@@ -287,6 +302,13 @@ pub async fn visits_due(
         Due::List(l) => l.len() as u64,
         _ => 0,
     };
-    log(&state, &caller, VISITS, count, format!("every={every} as_of={as_of}")).await?;
+    log(
+        &state,
+        &caller,
+        VISITS,
+        count,
+        format!("every={every} as_of={as_of}"),
+    )
+    .await?;
     Ok(Json(due.to_json(as_of, every)))
 }
