@@ -148,10 +148,22 @@ pub fn run_indicators(store_path: &Path, args: &IndicatorsArgs) -> Result<ExitCo
         bail!("--format: indicators are written as csv or json");
     }
     let store = crate::store::open(store_path)?;
+    let t0 = std::time::Instant::now();
     let records =
         Records::from_store(store.as_ref(), &access(args.exact), &ind.design.group_field)?;
+    tracing::debug!(
+        records = records.len(),
+        seconds = t0.elapsed().as_secs_f64(),
+        "records read"
+    );
+    let t0 = std::time::Instant::now();
     let table = indicator_table(&records, &sel, by, period, !args.exact)
         .map_err(|e| anyhow::anyhow!("--{e}{}", if args.exact { "" } else { " (or --exact)" }))?;
+    tracing::debug!(
+        rows = table.rows.len(),
+        seconds = t0.elapsed().as_secs_f64(),
+        "table computed"
+    );
     let text = match args.format {
         Format::Json => serde_json::to_string_pretty(&table)? + "\n",
         _ => table.to_csv(),

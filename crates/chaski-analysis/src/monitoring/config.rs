@@ -36,7 +36,7 @@ pub enum ConfigError {
         /// `numerator` or `denominator`.
         key: &'static str,
         /// Why.
-        source: PredicateError,
+        source: Box<PredicateError>,
     },
     /// Another problem of one indicator.
     #[error("indicator '{id}': {problem}")]
@@ -188,7 +188,7 @@ impl Indicators {
                 Predicate::parse(text).map_err(|source| ConfigError::Predicate {
                     id: r.id.clone(),
                     key,
-                    source,
+                    source: Box::new(source),
                 })
             };
             let numerator = parse("numerator", &r.numerator)?;

@@ -121,10 +121,10 @@ pub struct Records {
     pub group_of: Vec<u32>,
 }
 
-fn text(v: Option<&Value>) -> Option<String> {
+fn text(v: Option<&Value>) -> Option<std::borrow::Cow<'_, str>> {
     match v {
-        Some(Value::Text(t)) if !t.trim().is_empty() => Some(t.trim().to_owned()),
-        Some(Value::Int(i)) => Some(i.to_string()),
+        Some(Value::Text(t)) if !t.trim().is_empty() => Some(std::borrow::Cow::Borrowed(t.trim())),
+        Some(Value::Int(i)) => Some(std::borrow::Cow::Owned(i.to_string())),
         _ => None,
     }
 }
@@ -171,7 +171,7 @@ impl Records {
                 let g = text(group.and_then(|i| f.values.get(i)))
                     .map(|g| g.to_lowercase())
                     .map_or(0, |g| out.groups.id(&g));
-                attrs.entry(k).or_insert((d, g));
+                attrs.entry(k.into_owned()).or_insert((d, g));
             }
         }
         for layer in households {
@@ -213,8 +213,11 @@ impl Records {
                     derive_risk_level(layer, &f.values, Violence::Unknown)
                 };
                 record.0[level_at] = Some(level_value(level));
-                let community = text(get(ci)).unwrap_or_else(|| UNKNOWN.to_owned());
-                let (district, group) = attrs.get(&community).copied().unwrap_or((unknown, 0));
+                let community = text(get(ci)).unwrap_or(std::borrow::Cow::Borrowed(UNKNOWN));
+                let (district, group) = attrs
+                    .get(community.as_ref())
+                    .copied()
+                    .unwrap_or((unknown, 0));
                 let cid = out.communities.id(&community);
                 if out.district_of.len() <= cid as usize {
                     out.district_of.push(district);
@@ -226,7 +229,9 @@ impl Records {
                     .id(text(get(fi)).as_deref().unwrap_or(UNKNOWN));
                 let round = get(ri).and_then(Value::as_i64);
                 let date = get(di).and_then(parse_date);
-                let code = text(get(ki)).unwrap_or_default();
+                let code = text(get(ki))
+                    .map(std::borrow::Cow::into_owned)
+                    .unwrap_or_default();
                 let obs = Obs {
                     code,
                     community: cid,
@@ -249,13 +254,23 @@ impl Records {
         access: &Access,
         group_field: &str,
     ) -> Result<Self, chaski_core::store::StoreError> {
+        let mut fields: Vec<&str> = vec![
+            "code",
+            "community",
+            "cha_sector",
+            "facility",
+            "visit_round",
+            "visit_date",
+        ];
+        fields.extend(RISK_FIELDS);
         let mut households = Vec::new();
         let mut communities = None;
         for info in store.layers()? {
             if info.kind == chaski_core::LayerKind::Households {
-                households.push(store.read_layer(&info.name)?);
+                households.push(store.read_layer_fields(&info.name, &fields)?);
             } else if info.name == "communities" {
-                communities = Some(store.read_layer(&info.name)?);
+                communities =
+                    Some(store.read_layer_fields(&info.name, &["code", "ubigeo", group_field])?);
             }
         }
         Ok(Self::new(

@@ -43,6 +43,9 @@
 //! assert_eq!(d, did_from_counts(&data, 99, 1).unwrap()); // reproducible
 //! ```
 
+// Statistics: d, n, g, x, e... are the names of the formulas above.
+#![allow(clippy::many_single_char_names)]
+
 use super::MonitoringError;
 use super::config::{Design, Indicator};
 use super::data::Records;

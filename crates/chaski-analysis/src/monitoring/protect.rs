@@ -41,6 +41,9 @@
 //! assert_eq!(p.parts, vec![vec![true]]);
 //! ```
 
+// Table cells: d, n, k, h, t, p, q... are the names of the module documentation.
+#![allow(clippy::many_single_char_names)]
+
 use chaski_core::disclosure::MIN_CELL;
 
 /// The counts of one atom (community) for one indicator and period.
@@ -171,12 +174,11 @@ pub fn protect(atoms: &[Atom], partitions: &[Partition]) -> Protection {
                 }
                 while let Some(t) = unsafe_count(atoms, &hidden, m) {
                     changed = true;
-                    match next_atom(atoms, &hidden, m, t) {
-                        Some(i) => hidden[i] = true,
-                        None => {
-                            part_hidden[p][q] = true;
-                            break;
-                        }
+                    if let Some(i) = next_atom(atoms, &hidden, m, t) {
+                        hidden[i] = true;
+                    } else {
+                        part_hidden[p][q] = true;
+                        break;
                     }
                 }
             }

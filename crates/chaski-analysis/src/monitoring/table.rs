@@ -42,7 +42,11 @@
 //! assert!((t.rows[0].low.unwrap() - 0.386_582).abs() < 1e-6);
 //! ```
 
+// Counts: d, n, t, j, c... are the names of the module documentation.
+#![allow(clippy::many_single_char_names)]
+
 use super::MonitoringError;
+
 use super::config::{Better, Indicator};
 use super::data::{Records, month_of, quarter_of};
 use super::protect::{Atom, Partition, Protection, protect};
@@ -206,6 +210,9 @@ pub struct IndicatorTable {
     /// The rows: by indicator, group, period.
     pub rows: Vec<Row>,
 }
+
+/// Per period of a group: denominator, numerator, shown.
+type PerPeriod = Vec<Option<(u64, u64, bool)>>;
 
 /// Counts per (period, community, sector, facility) cell and indicator.
 pub(crate) struct Cells {
@@ -395,22 +402,21 @@ pub fn indicator_table(
     let mut rows = Vec::new();
     for (j, ind) in indicators.iter().enumerate() {
         // (group name) -> per period: (d, n, shown).
-        let mut groups: BTreeMap<String, Vec<Option<(u64, u64, bool)>>> = BTreeMap::new();
+        let mut groups: BTreeMap<String, PerPeriod> = BTreeMap::new();
         if protected {
             for t in 0..np as u32 {
                 let (atoms, prot) = protect_period(records, &cells, j, t);
-                match by {
-                    By::Community => {
-                        for (c, a) in atoms.iter().enumerate() {
-                            if a.d > 0 {
-                                groups
-                                    .entry(records.communities.name(c as u32).to_owned())
-                                    .or_insert_with(|| vec![None; np])
-                                    [t as usize] = Some((a.d, a.n, prot.atoms[c]));
-                            }
+                if by == By::Community {
+                    for (c, a) in atoms.iter().enumerate() {
+                        if a.d > 0 {
+                            groups
+                                .entry(records.communities.name(c as u32).to_owned())
+                                .or_insert_with(|| vec![None; np])[t as usize] =
+                                Some((a.d, a.n, prot.atoms[c]));
                         }
                     }
-                    _ => {
+                } else {
+                    {
                         let mut sums = vec![(0_u64, 0_u64); records.districts.len()];
                         for (c, a) in atoms.iter().enumerate() {
                             let q = records.district_of[c] as usize;

@@ -394,7 +394,10 @@ fn months_and_quarters() {
 
 /// The DiD panel of the module documentation's reference (statsmodels):
 /// community, intervention, baseline (d, n), endline (d, n).
-const PANEL: [(bool, (u64, u64), (u64, u64)); 14] = [
+/// Intervention, baseline (d, n), endline (d, n).
+type Community = (bool, (u64, u64), (u64, u64));
+
+const PANEL: [Community; 14] = [
     (true, (20, 6), (23, 5)),
     (true, (27, 9), (30, 7)),
     (true, (23, 8), (26, 7)),
