@@ -282,8 +282,8 @@ pub fn run_did(store_path: &Path, args: &DidArgs) -> Result<ExitCode> {
                 "indicator,control_baseline,control_endline,intervention_baseline,intervention_endline,did,std_error,p_value,permutations,communities_control,communities_intervention,households_control_baseline,households_control_endline,households_intervention_baseline,households_intervention_endline,note\n",
             );
             for r in &rows {
-                match &r.did {
-                    Some(d) => {
+                if let Some(d) = &r.did {
+                    {
                         let _ = writeln!(
                             s,
                             "{},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{},{},{},{},{},{},{},",
@@ -304,7 +304,8 @@ pub fn run_did(store_path: &Path, args: &DidArgs) -> Result<ExitCode> {
                             d.households[3]
                         );
                     }
-                    None => {
+                } else {
+                    {
                         let note = if r.suppressed {
                             "suppressed".to_owned()
                         } else {
@@ -323,13 +324,12 @@ pub fn run_did(store_path: &Path, args: &DidArgs) -> Result<ExitCode> {
 }
 
 pub fn run_visits(store_path: &Path, args: &VisitsArgs) -> Result<ExitCode> {
-    let as_of = match &args.as_of {
-        Some(d) => chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
-            .with_context(|| format!("--as-of: '{d}' is not a date YYYY-MM-DD"))?,
-        None => {
-            let today = chaski_analysis::report::peru_date(chaski_core::auth::now_unix());
-            chrono::NaiveDate::parse_from_str(&today, "%Y-%m-%d")?
-        }
+    let as_of = if let Some(d) = &args.as_of {
+        chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
+            .with_context(|| format!("--as-of: '{d}' is not a date YYYY-MM-DD"))?
+    } else {
+        let today = chaski_analysis::report::peru_date(chaski_core::auth::now_unix());
+        chrono::NaiveDate::parse_from_str(&today, "%Y-%m-%d")?
     };
     let store = crate::store::open(store_path)?;
     let access = match &args.sector {
