@@ -18,6 +18,7 @@ mod export;
 mod first_day;
 mod gis_clients;
 mod imports;
+mod monitoring;
 mod print;
 mod report;
 mod serve;
