@@ -34,7 +34,7 @@ fn monitoring_commands_on_the_demo() {
             match &row.unwrap()[i] {
                 "yes" => {
                     n += 1;
-                    d += 1
+                    d += 1;
                 }
                 "no" => d += 1,
                 _ => {}
