@@ -35,7 +35,7 @@ use chaski_core::domain::RiskLevel;
 use chaski_core::household::{RISK_FIELDS, Violence, derive_risk_level};
 use chaski_core::{Layer, Value};
 use chrono::{Datelike, NaiveDate};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// Label of records without a community, district, sector, facility or group.
 pub const UNKNOWN: &str = "unknown";
@@ -157,7 +157,7 @@ impl Records {
         let unknown = out.districts.id(UNKNOWN);
         out.groups.id(UNKNOWN);
         // Communities: district and group of each code.
-        let mut attrs: HashMap<String, (u32, u32)> = HashMap::new();
+        let mut attrs: HashMap<String, (u32, u32)> = HashMap::default();
         if let Some(c) = communities {
             let code = c.field_index("code");
             let ubigeo = c.field_index("ubigeo");

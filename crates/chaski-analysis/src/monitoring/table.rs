@@ -48,12 +48,13 @@
 use super::MonitoringError;
 
 use super::config::{Better, Indicator};
-use super::data::{Records, month_of, quarter_of};
+use super::data::Records;
 use super::protect::{Atom, Partition, Protection, protect};
 use super::wilson::{newcombe, wilson};
 use chaski_core::disclosure::{MIN_CELL, ROUND_TO, contributor_discloses, round_to_base};
+use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// What rows are grouped by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -224,11 +225,26 @@ pub(crate) struct Cells {
     pub k: usize,
 }
 
-fn period_key(o: &super::data::Obs, period: Period) -> Option<(i64, String)> {
+/// The period of a record as a number that sorts as the periods do: the
+/// round, `YYYYMM` or `YYYYQ`.
+fn period_key(o: &super::data::Obs, period: Period) -> Option<i64> {
+    use chrono::Datelike;
     match period {
-        Period::Round => o.round.map(|r| (r, r.to_string())),
-        Period::Month => o.date.map(|d| (0, month_of(d))),
-        Period::Quarter => o.date.map(|d| (0, quarter_of(d))),
+        Period::Round => o.round,
+        Period::Month => o
+            .date
+            .map(|d| i64::from(d.year()) * 100 + i64::from(d.month())),
+        Period::Quarter => o
+            .date
+            .map(|d| i64::from(d.year()) * 10 + i64::from((d.month() - 1) / 3 + 1)),
+    }
+}
+
+fn period_label(key: i64, period: Period) -> String {
+    match period {
+        Period::Round => key.to_string(),
+        Period::Month => format!("{:04}-{:02}", key / 100, key % 100),
+        Period::Quarter => format!("{:04}-Q{}", key / 10, key % 10),
     }
 }
 
@@ -238,14 +254,13 @@ pub(crate) fn latest_per_period(
     records: &Records,
     period: Period,
 ) -> (Vec<String>, Vec<(usize, u32)>) {
-    let keys: Vec<Option<(i64, String)>> =
-        records.list.iter().map(|o| period_key(o, period)).collect();
-    let mut labels: Vec<(i64, String)> = keys.iter().flatten().cloned().collect();
-    labels.sort();
+    let keys: Vec<Option<i64>> = records.list.iter().map(|o| period_key(o, period)).collect();
+    let mut labels: Vec<i64> = keys.iter().flatten().copied().collect();
+    labels.sort_unstable();
     labels.dedup();
-    let id: HashMap<&(i64, String), u32> = labels.iter().zip(0..).collect();
+    let id: HashMap<i64, u32> = labels.iter().copied().zip(0..).collect();
     let unknown_sector = records.sectors.get(super::data::UNKNOWN);
-    let mut kept: HashMap<(u32, u32, &str, u32), usize> = HashMap::new();
+    let mut kept: HashMap<(u32, u32, &str, u32), usize> = HashMap::default();
     let mut out: Vec<(usize, u32)> = Vec::with_capacity(records.len());
     for (i, (o, key)) in records.list.iter().zip(&keys).enumerate() {
         let Some(key) = key else { continue };
@@ -272,13 +287,19 @@ pub(crate) fn latest_per_period(
             }
         }
     }
-    (labels.into_iter().map(|(_, l)| l).collect(), out)
+    (
+        labels
+            .into_iter()
+            .map(|k| period_label(k, period))
+            .collect(),
+        out,
+    )
 }
 
 pub(crate) fn cells(records: &Records, indicators: &[&Indicator], period: Period) -> Cells {
     let (periods, kept) = latest_per_period(records, period);
     let k = indicators.len();
-    let mut slot: HashMap<(u32, u32, u32, u32), usize> = HashMap::new();
+    let mut slot: HashMap<(u32, u32, u32, u32), usize> = HashMap::default();
     let mut keys = Vec::new();
     let mut counts: Vec<(u64, u64)> = Vec::new();
     for (i, t) in kept {
