@@ -129,12 +129,23 @@ fn write_out(out: Option<&Path>, text: &str) -> Result<()> {
     }
 }
 
-fn access(exact: bool) -> Access {
+/// The caller the command computes as: the public (protected aggregates), or
+/// with `--exact` the store's owner (every household, the violence risk too).
+/// Aggregates never read the violence risk.
+fn access(
+    exact: bool,
+    indicators: &[&chaski_analysis::monitoring::config::Indicator],
+) -> Result<Access> {
     if exact {
-        Access::new(Role::Admin, None, false).expect("admin takes no scope")
-    } else {
-        Access::public()
+        return Ok(Access::new(Role::Admin, None, true)?);
     }
+    if let Some(i) = indicators.iter().find(|i| i.reads_violence()) {
+        bail!(
+            "indicator '{}' reads violence_risk: restricted data, only with --exact",
+            i.id
+        );
+    }
+    Ok(Access::public())
 }
 
 pub fn run_indicators(store_path: &Path, args: &IndicatorsArgs) -> Result<ExitCode> {
@@ -149,8 +160,11 @@ pub fn run_indicators(store_path: &Path, args: &IndicatorsArgs) -> Result<ExitCo
     }
     let store = crate::store::open(store_path)?;
     let t0 = std::time::Instant::now();
-    let records =
-        Records::from_store(store.as_ref(), &access(args.exact), &ind.design.group_field)?;
+    let records = Records::from_store(
+        store.as_ref(),
+        &access(args.exact, &sel)?,
+        &ind.design.group_field,
+    )?;
     tracing::debug!(
         records = records.len(),
         seconds = t0.elapsed().as_secs_f64(),
@@ -253,7 +267,11 @@ pub fn run_did(store_path: &Path, args: &DidArgs) -> Result<ExitCode> {
         );
     }
     let store = crate::store::open(store_path)?;
-    let records = Records::from_store(store.as_ref(), &access(args.exact), &design.group_field)?;
+    let records = Records::from_store(
+        store.as_ref(),
+        &access(args.exact, &sel)?,
+        &design.group_field,
+    )?;
     let rows: Vec<DidRow> = sel
         .iter()
         .map(|i| {
