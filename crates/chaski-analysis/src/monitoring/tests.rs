@@ -505,6 +505,7 @@ fn permutation_test_size_under_no_effect() {
             rejections += 1;
         }
     }
+    eprintln!("permutation test under no effect: {rejections} of 200 datasets gave p < 0.05");
     assert!(
         rejections <= 10,
         "{rejections} of 200 datasets gave p < 0.05"
