@@ -32,7 +32,7 @@
 use super::predicate::{Record, field_index, level_value};
 use chaski_core::auth::{Access, Role, Visibility};
 use chaski_core::domain::RiskLevel;
-use chaski_core::household::{RISK_FIELDS, Violence, derive_risk_level};
+use chaski_core::household::{RISK_FIELDS, RiskFieldsAt, Violence};
 use chaski_core::{Layer, Value};
 use chrono::{Datelike, NaiveDate};
 use rustc_hash::FxHashMap as HashMap;
@@ -189,6 +189,7 @@ impl Records {
             let level_at = field_index("risk_level").expect("risk_level is a risk field");
             let violence_at = field_index("violence_risk").expect("violence_risk is a risk field");
             let aggregates_only = matches!(access.role, Role::Public | Role::Analyst);
+            let rule = RiskFieldsAt::new(layer);
             for f in &layer.features {
                 if !aggregates_only && !vis.may_see(f) {
                     continue;
@@ -207,10 +208,10 @@ impl Records {
                     get(risk[level_at])
                         .and_then(Value::as_str)
                         .and_then(|s| s.parse::<RiskLevel>().ok())
-                        .unwrap_or_else(|| derive_risk_level(layer, &f.values, Violence::Known))
+                        .unwrap_or_else(|| rule.level(&f.values, Violence::Known))
                 } else {
                     record.0[violence_at] = None;
-                    derive_risk_level(layer, &f.values, Violence::Unknown)
+                    rule.level(&f.values, Violence::Unknown)
                 };
                 record.0[level_at] = Some(level_value(level));
                 let community = text(get(ci)).unwrap_or(std::borrow::Cow::Borrowed(UNKNOWN));
