@@ -9,7 +9,7 @@
 //! * `monitoring/did_31_communities_999_permutations`: one indicator's DiD on
 //!   31 communities (17 intervention, 14 control), 999 permutations.
 
-#![allow(missing_docs, clippy::unwrap_used)]
+#![allow(missing_docs, clippy::unwrap_used, clippy::many_single_char_names)]
 
 use chaski_analysis::monitoring::config::Indicators;
 use chaski_analysis::monitoring::data::Records;
@@ -52,7 +52,7 @@ fn layers(n: usize, communities: usize, rounds: i64) -> (Layer, Layer) {
         "safe_water",
         "sanitation",
     ]
-    .map(|f| at(f));
+    .map(&at);
     let (u5, preg) = (at("under5"), at("pregnant"));
     let mut rng = Lcg(7);
     for i in 0..n {
