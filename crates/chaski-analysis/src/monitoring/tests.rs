@@ -3,7 +3,7 @@
 //! independent OLS with community-clustered errors, the size of the
 //! permutation test, the visit schedule per role.
 //!
-//! Reference values were computed with statsmodels 0.14 (Python):
+//! Reference values were computed with statsmodels (Python, from PyPI):
 //! `proportion_confint(n, d, alpha=0.05, method="wilson")`,
 //! `confint_proportions_2indep(14, 27, 12, 40, method="newcomb", compare="diff")`
 //! and `OLS(y, X).fit(cov_type="cluster", cov_kwds={"groups": community})`
