@@ -23,9 +23,12 @@ build: deps
 ## compute walking times to the nearest facility (and for a woman in labour to the nearest
 ## facility of category I-3 or above) into target/demo/.
 demo: build
-	$(CHASKI) demo --out $(DEMO_DIR) --load --store $(DEMO_STORE)
+	$(CHASKI) demo --out $(DEMO_DIR) --load --endline --store $(DEMO_STORE)
 	$(CHASKI) --store $(DEMO_STORE) catchments --out target/demo/catchments --districts districts
 	$(CHASKI) --store $(DEMO_STORE) catchments --out target/demo/catchments-ge-I-3 --category '>=I-3' --preset pregnant --districts districts
+	$(CHASKI) --store $(DEMO_STORE) indicators --out target/demo/indicators.csv
+	$(CHASKI) --store $(DEMO_STORE) did --out target/demo/did.txt
+	$(CHASKI) --store $(DEMO_STORE) visits --every 30 --as-of 2027-12-31 --out target/demo/visits_due.csv
 	@echo "outputs in target/demo/; serve the demo with: make serve (viewer at http://127.0.0.1:8080)"
 
 ## make serve: serve the demo store (after make demo) on http://127.0.0.1:8080.

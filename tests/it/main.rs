@@ -16,6 +16,7 @@ mod household_upload;
 mod import;
 mod maps;
 mod replicas;
+mod monitoring;
 mod report;
 mod security;
 mod server;

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod clusters;
+pub mod monitoring;
 pub mod report;
 pub mod risk_map;
 pub mod siting;

@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result};
 use chaski_core::store::WriteMode;
-use chaski_demo::{DemoOptions, generate, write_files};
+use chaski_demo::{DemoOptions, generate, write_files, write_monitoring_files};
 use chaski_io::import::ImportOptions;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -24,6 +24,11 @@ pub struct Args {
     /// and print a summary of every layer.
     #[arg(long)]
     pub load: bool,
+
+    /// With --load, also the monitoring data: the endline survey (round 2) appended to
+    /// `households` and each community's group (intervention/control) joined onto `communities`.
+    #[arg(long, requires = "load")]
+    pub endline: bool,
 }
 
 /// The file name of the demo DEM.
@@ -38,6 +43,7 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let mut files = write_files(&region, &args.out)?;
+    let monitoring = write_monitoring_files(&region, &args.out)?;
     let dem = args.out.join(DEM_FILE);
     chaski_io::raster::write_geotiff(&region.dem, &dem)?;
     let mut out = std::io::stdout().lock();
@@ -46,7 +52,7 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
         "demo region '{}' (seed {}): {} files written to {}",
         region.name,
         region.seed,
-        files.len() + 1,
+        files.len() + monitoring.len() + 1,
         args.out.display()
     )?;
     if !args.load {
@@ -72,6 +78,22 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
         )
         .with_context(|| format!("loading {}", path.display()))?;
         writeln!(out, "{}", outcome.summary)?;
+    }
+    if args.endline {
+        for f in monitoring {
+            let mut o = ImportOptions::new(f.layer.clone());
+            let mode = if f.kind == chaski_core::LayerKind::Communities {
+                o.join = Some("code".into());
+                WriteMode::Replace
+            } else {
+                o.kind = Some(f.kind);
+                WriteMode::Upsert
+            };
+            let outcome =
+                crate::import::import_into(store.as_ref(), Some(&tokens), &f.path, &o, mode, true)
+                    .with_context(|| format!("loading {}", f.path.display()))?;
+            writeln!(out, "{}", outcome.summary)?;
+        }
     }
     writeln!(out)?;
     out.write_all(crate::summary::summarize(store.as_ref())?.as_bytes())?;

@@ -7,6 +7,7 @@ mod demo;
 mod export;
 mod households;
 mod import;
+mod monitoring;
 mod output;
 mod print;
 mod report;
@@ -77,6 +78,12 @@ enum Command {
     Site(Box<site::Args>),
     /// Check a store file: SQLite integrity, GeoPackage rules, spatial indexes, household consent, schema version (exit 1 on a problem).
     Check(check::Args),
+    /// Indicators by survey round or period (Wilson intervals, change between rounds), protected unless --exact.
+    Indicators(monitoring::IndicatorsArgs),
+    /// Difference in differences of intervention and control communities (clustered SE, permutation p-value).
+    Did(monitoring::DidArgs),
+    /// CHA visit schedule: at-risk households not visited for --every days (checklist per sector).
+    Visits(monitoring::VisitsArgs),
 }
 
 fn main() -> ExitCode {
@@ -127,5 +134,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Site(args) => site::run(&cli.store, &args),
         Command::Print(args) => print::run(&cli.store, &args),
         Command::Check(args) => check::run(&cli.store, &args),
+        Command::Indicators(args) => monitoring::run_indicators(&cli.store, &args),
+        Command::Did(args) => monitoring::run_did(&cli.store, &args),
+        Command::Visits(args) => monitoring::run_visits(&cli.store, &args),
     }
 }

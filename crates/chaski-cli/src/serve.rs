@@ -64,6 +64,9 @@ pub struct Args {
     /// without .pmtiles; give it again for more archives.
     #[arg(long, value_name = "FILE")]
     pub pmtiles: Vec<PathBuf>,
+    /// Indicator file (TOML) of /api/indicators and /api/did instead of the built-in indicators.
+    #[arg(long, value_name = "FILE")]
+    pub indicators: Option<PathBuf>,
 }
 
 /// A number of minutes above 0.
@@ -101,6 +104,13 @@ pub fn run(store_path: &Path, args: Args) -> Result<ExitCode> {
         max_field_chars: args.max_field_chars,
         writes_per_hour: args.writes_per_hour,
         max_household_distance_m: args.max_household_distance_m,
+        indicators: match &args.indicators {
+            Some(p) => {
+                crate::monitoring::load_indicators(Some(p))?;
+                Some(std::fs::read_to_string(p)?)
+            }
+            None => None,
+        },
         dem: args.dem.clone(),
         underserved_minutes: args.underserved_minutes,
         ..ServerConfig::default()

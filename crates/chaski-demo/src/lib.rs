@@ -4,13 +4,16 @@
 mod build;
 mod drainage;
 mod households;
+pub mod monitoring;
 mod network;
 pub mod terrain;
 pub mod utm;
 mod write;
 
 pub use households::{RiskInputs, risk_level};
-pub use write::{DemoError, DemoFile, FACILITY_HEADERS, KOBO_COLUMNS, write_files};
+pub use write::{
+    DemoError, DemoFile, FACILITY_HEADERS, KOBO_COLUMNS, write_files, write_monitoring_files,
+};
 
 use chaski_core::layer::{Feature, Layer, LayerKind};
 use chaski_core::raster::Raster;

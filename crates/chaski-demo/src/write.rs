@@ -200,8 +200,51 @@ fn uuid(rng: &mut ChaCha8Rng) -> String {
 }
 
 fn write_kobo_csv(region: &DemoRegion, layer: &Layer, path: &Path) -> Result<(), DemoError> {
+    write_kobo_csv_stream(region, layer, path, 99)
+}
+
+/// The monitoring files of the demo ([`crate::monitoring::endline`]):
+/// `households_round2.csv` (the endline survey, KoBoToolbox layout, new
+/// submission ids: appended to layer `households`) and
+/// `community_groups.csv` (`code`, `group`: joined onto `communities` by
+/// code). Returns them in that order.
+pub fn write_monitoring_files(region: &DemoRegion, dir: &Path) -> Result<Vec<DemoFile>, DemoError> {
+    let (round2, groups) = crate::monitoring::endline(region);
+    let households = dir.join("households_round2.csv");
+    write_kobo_csv_stream(region, &round2, &households, 98)?;
+    let path = dir.join("community_groups.csv");
+    let mut w = csv_writer(&path)?;
+    w.write_record(["code", "group"]).map_err(csv_err(&path))?;
+    for (code, group) in &groups {
+        w.write_record([code.as_str(), group])
+            .map_err(csv_err(&path))?;
+    }
+    w.flush().map_err(|source| DemoError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(vec![
+        DemoFile {
+            path: households,
+            layer: "households".into(),
+            kind: LayerKind::Households,
+        },
+        DemoFile {
+            path,
+            layer: "communities".into(),
+            kind: LayerKind::Communities,
+        },
+    ])
+}
+
+fn write_kobo_csv_stream(
+    region: &DemoRegion,
+    layer: &Layer,
+    path: &Path,
+    stream: u64,
+) -> Result<(), DemoError> {
     let mut rng = ChaCha8Rng::seed_from_u64(region.seed);
-    rng.set_stream(99);
+    rng.set_stream(stream);
     let mut w = csv_writer(path)?;
     // Fields the KoBo columns carry (or that import sets) are not written twice.
     let keep: Vec<usize> = (0..layer.fields.len())
@@ -437,6 +480,15 @@ fn readme(region: &DemoRegion) -> String {
         s,
         "| `households.csv` | households | {} synthetic households in the layout of a KoBoToolbox CSV export (`_gps_latitude`, `_gps_longitude`, `_gps_altitude`, `_gps_precision`, `_uuid`, `_submission_time`) |",
         count(region, "households")
+    );
+    let _ = writeln!(
+        s,
+        "| `households_round2.csv` | households | the endline survey (`visit_round` 2): the same {} households a year later, intervention communities improved more (see `chaski_demo::monitoring`); appended by `chaski demo --load --endline` |",
+        count(region, "households")
+    );
+    let _ = writeln!(
+        s,
+        "| `community_groups.csv` | communities | `code`, `group` (`intervention` or `control`) of every village, joined onto `communities` by code |"
     );
     let _ = writeln!(
         s,

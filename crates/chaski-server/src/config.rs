@@ -77,6 +77,9 @@ pub struct ServerConfig {
     /// The DEM raster of the analysis APIs (None: the raster called `dem`, else
     /// the store's only raster).
     pub dem: Option<String>,
+    /// The indicator file (TOML text) of `/api/indicators` and `/api/did`
+    /// (None: the built-in indicators; `chaski serve --indicators FILE`).
+    pub indicators: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -98,6 +101,7 @@ impl Default for ServerConfig {
             writes_per_hour: 60,
             max_household_distance_m: chaski_core::household::write::DEFAULT_MAX_DISTANCE_M,
             dem: None,
+            indicators: None,
         }
     }
 }

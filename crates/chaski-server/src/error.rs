@@ -41,6 +41,17 @@ pub enum ApiError {
     Internal(String),
 }
 
+impl From<chaski_analysis::monitoring::MonitoringError> for ApiError {
+    fn from(e: chaski_analysis::monitoring::MonitoringError) -> Self {
+        use chaski_analysis::monitoring::MonitoringError;
+        match e {
+            MonitoringError::ProtectedGrouping(_) => Self::Forbidden(e.to_string()),
+            MonitoringError::Vocabulary { .. } => Self::BadRequest(e.to_string()),
+            other => Self::Unprocessable(other.to_string()),
+        }
+    }
+}
+
 impl ApiError {
     /// An internal error from anything displayable.
     pub fn internal(e: impl std::fmt::Display) -> Self {

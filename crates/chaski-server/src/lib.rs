@@ -81,6 +81,8 @@ pub fn app(state: AppState) -> Router {
         .route("/whatif/{id}/tiles/{layers}/{z}/{x}/{y}", get(whatif::tile))
         .route("/api/households/summary", get(households::summary))
         .route("/api/districts/{code}/report", get(routes::report::report))
+        .route("/api/indicators", get(routes::monitoring::indicators_table))
+        .route("/api/did", get(routes::monitoring::did_table))
         .merge(household_routes(&state))
         .fallback(not_found)
         .layer(compression())
@@ -135,6 +137,7 @@ fn household_routes(state: &AppState) -> Router<AppState> {
         .route("/api/clusters", get(routes::clusters::clusters))
         .route("/maps/risk.pdf", get(routes::maps::pdf))
         .route("/maps/risk.png", get(routes::maps::png))
+        .route("/api/visits/due", get(routes::monitoring::visits_due))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             guard::household_guard,

@@ -22,6 +22,7 @@ mod first_day;
 mod gis_clients;
 mod imports;
 mod postgis;
+mod monitoring;
 mod print;
 mod report;
 mod serve;

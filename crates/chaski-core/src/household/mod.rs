@@ -79,23 +79,70 @@ pub enum Violence {
 /// The risk level of a household record (see the module documentation), from
 /// the layer's fields; missing fields count as unknown.
 pub fn derive_risk_level(layer: &Layer, values: &[Value], violence: Violence) -> RiskLevel {
-    let get = |name: &str| layer.field_index(name).and_then(|i| values.get(i));
-    let yes = |name: &str| get(name).and_then(Value::as_bool) == Some(true);
-    let no = |name: &str| get(name).and_then(Value::as_bool) == Some(false);
-    let count = |name: &str| get(name).and_then(Value::as_i64).unwrap_or(0);
-    let anaemia = yes("anaemia");
-    let pregnant = count("pregnant") > 0;
-    let violent = violence == Violence::Known && yes("violence_risk");
-    if yes("danger_signs") || yes("malnutrition") || violent || (pregnant && anaemia) {
-        RiskLevel::Alto
-    } else if anaemia
-        || pregnant
-        || count("under2") > 0
-        || (count("under5") > 0 && no("safe_water"))
-    {
-        RiskLevel::Medio
-    } else {
-        RiskLevel::Bajo
+    RiskFieldsAt::new(layer).level(values, violence)
+}
+
+/// The positions in one layer of the fields the risk rule reads, looked up
+/// once: [`RiskFieldsAt::level`] is [`derive_risk_level`] for many records
+/// of the layer without a field look-up per record.
+///
+/// ```
+/// use chaski_core::household::{RiskFieldsAt, Violence, derive_risk_level};
+/// use chaski_core::{Layer, LayerKind, Value};
+/// let layer = Layer::new("households", LayerKind::Households);
+/// let mut values = vec![Value::Null; layer.fields.len()];
+/// values[layer.field_index("pregnant").unwrap()] = Value::Int(1);
+/// let at = RiskFieldsAt::new(&layer);
+/// assert_eq!(at.level(&values, Violence::Unknown), derive_risk_level(&layer, &values, Violence::Unknown));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RiskFieldsAt {
+    danger_signs: Option<usize>,
+    malnutrition: Option<usize>,
+    violence_risk: Option<usize>,
+    anaemia: Option<usize>,
+    pregnant: Option<usize>,
+    under2: Option<usize>,
+    under5: Option<usize>,
+    safe_water: Option<usize>,
+}
+
+impl RiskFieldsAt {
+    /// The positions of `layer`'s fields.
+    pub fn new(layer: &Layer) -> Self {
+        let at = |name: &str| layer.field_index(name);
+        Self {
+            danger_signs: at("danger_signs"),
+            malnutrition: at("malnutrition"),
+            violence_risk: at("violence_risk"),
+            anaemia: at("anaemia"),
+            pregnant: at("pregnant"),
+            under2: at("under2"),
+            under5: at("under5"),
+            safe_water: at("safe_water"),
+        }
+    }
+
+    /// The risk level of one record of the layer (see the module documentation).
+    pub fn level(&self, values: &[Value], violence: Violence) -> RiskLevel {
+        let get = |i: Option<usize>| i.and_then(|i| values.get(i));
+        let yes = |i: Option<usize>| get(i).and_then(Value::as_bool) == Some(true);
+        let no = |i: Option<usize>| get(i).and_then(Value::as_bool) == Some(false);
+        let count = |i: Option<usize>| get(i).and_then(Value::as_i64).unwrap_or(0);
+        let anaemia = yes(self.anaemia);
+        let pregnant = count(self.pregnant) > 0;
+        let violent = violence == Violence::Known && yes(self.violence_risk);
+        if yes(self.danger_signs) || yes(self.malnutrition) || violent || (pregnant && anaemia) {
+            RiskLevel::Alto
+        } else if anaemia
+            || pregnant
+            || count(self.under2) > 0
+            || (count(self.under5) > 0 && no(self.safe_water))
+        {
+            RiskLevel::Medio
+        } else {
+            RiskLevel::Bajo
+        }
     }
 }
 

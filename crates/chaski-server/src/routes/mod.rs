@@ -24,6 +24,7 @@ pub mod catalog;
 pub mod clusters;
 pub mod households;
 pub mod maps;
+pub mod monitoring;
 pub mod report;
 pub mod shared;
 pub mod siting;

@@ -1,0 +1,595 @@
+//! Indicator tables: per indicator, group (community, CHA sector, facility or
+//! district) and period (survey round, month or quarter of the visit date),
+//! the numerator, denominator, proportion with its Wilson 95% interval
+//! ([`super::wilson`]) and the change since the previous period with
+//! Newcombe's interval.
+//!
+//! Callers that may not see household records (the public, analysts) get
+//! protected tables ([`super::protect`]): grouped by community or district
+//! only, with every numerator, denominator and their difference 0 or at least
+//! 5, no suppressed cell recoverable from the community, district and group
+//! (intervention/control) tables of the same indicator and period, the
+//! contributor rule (one CHA sector or facility holding all but 1 to 4 of a
+//! count hides it), counts rounded to 5 and proportions to 0.1 percentage
+//! point. Callers that see households get exact tables of their own scope
+//! (admin: every household) by any grouping.
+//!
+//! A household (code within its CHA sector, or its facility when it has no
+//! sector) counts once per period, with its latest record; records without
+//! the period (no round, no date) are left out.
+//!
+//! Parameters: the [`Records`], the indicators, the grouping, the period and
+//! whether the table is protected. Returns an [`IndicatorTable`].
+//!
+//! ```
+//! use chaski_analysis::monitoring::config::Indicators;
+//! use chaski_analysis::monitoring::data::{Obs, Records};
+//! use chaski_analysis::monitoring::predicate::Record;
+//! use chaski_analysis::monitoring::table::{By, Period, indicator_table};
+//! let mut r = Records::default();
+//! let c = r.communities.id("C1");
+//! r.district_of.push(r.districts.id("unknown"));
+//! r.group_of.push(r.groups.id("unknown"));
+//! let (s, f) = (r.sectors.id("S1"), r.facilities.id("F1"));
+//! for k in 0..20 {
+//!     let mut rec = Record::default();
+//!     rec.set("safe_water", Some(i64::from(k < 12)));
+//!     r.list.push(Obs { code: format!("H{k}"), community: c, sector: s, facility: f, round: Some(1), date: None, record: rec });
+//! }
+//! let ind = Indicators::defaults();
+//! let t = indicator_table(&r, &ind.select(Some("safe_water")).unwrap(), By::Community, Period::Round, false).unwrap();
+//! assert_eq!((t.rows[0].numerator, t.rows[0].denominator), (Some(12), Some(20)));
+//! assert!((t.rows[0].low.unwrap() - 0.386_582).abs() < 1e-6);
+//! ```
+
+// Counts: d, n, t, j, c... are the names of the module documentation.
+#![allow(clippy::many_single_char_names)]
+
+use super::MonitoringError;
+
+use super::config::{Better, Indicator};
+use super::data::Records;
+use super::protect::{Atom, Partition, Protection, protect};
+use super::wilson::{newcombe, wilson};
+use chaski_core::disclosure::{MIN_CELL, ROUND_TO, contributor_discloses, round_to_base};
+use rustc_hash::FxHashMap as HashMap;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// What rows are grouped by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum By {
+    /// Community code.
+    Community,
+    /// CHA sector.
+    Sector,
+    /// Facility (RENIPRESS code).
+    Facility,
+    /// District (`ubigeo` of the household's community).
+    District,
+}
+
+impl By {
+    /// Parse `community`, `sector` (`cha_sector`), `facility`, `district`.
+    pub fn parse(s: &str) -> Result<Self, MonitoringError> {
+        Ok(match s.trim().to_ascii_lowercase().as_str() {
+            "community" | "comunidad" => Self::Community,
+            "sector" | "cha_sector" => Self::Sector,
+            "facility" | "ipress" => Self::Facility,
+            "district" | "distrito" => Self::District,
+            _ => {
+                return Err(MonitoringError::Vocabulary {
+                    option: "by",
+                    value: s.to_owned(),
+                    expected: "community, sector, facility or district",
+                });
+            }
+        })
+    }
+
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Community => "community",
+            Self::Sector => "sector",
+            Self::Facility => "facility",
+            Self::District => "district",
+        }
+    }
+}
+
+/// The period of a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Period {
+    /// Survey round (`visit_round`).
+    Round,
+    /// Month of the visit date (`YYYY-MM`).
+    Month,
+    /// Quarter of the visit date (`YYYY-Qn`).
+    Quarter,
+}
+
+impl Period {
+    /// Parse `round`, `month`, `quarter`.
+    pub fn parse(s: &str) -> Result<Self, MonitoringError> {
+        Ok(match s.trim().to_ascii_lowercase().as_str() {
+            "round" | "ronda" => Self::Round,
+            "month" | "mes" => Self::Month,
+            "quarter" | "trimestre" => Self::Quarter,
+            _ => {
+                return Err(MonitoringError::Vocabulary {
+                    option: "period",
+                    value: s.to_owned(),
+                    expected: "round, month or quarter",
+                });
+            }
+        })
+    }
+
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Round => "round",
+            Self::Month => "month",
+            Self::Quarter => "quarter",
+        }
+    }
+}
+
+/// One row of an indicator table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Row {
+    /// Indicator id.
+    pub indicator: String,
+    /// Group (community code, sector, facility or district code).
+    pub group: String,
+    /// Period (round number, `YYYY-MM` or `YYYY-Qn`).
+    pub period: String,
+    /// Households counted (None: suppressed).
+    pub numerator: Option<u64>,
+    /// Households of the denominator (None: suppressed).
+    pub denominator: Option<u64>,
+    /// numerator / denominator.
+    pub proportion: Option<f64>,
+    /// Wilson 95% interval, low end.
+    pub low: Option<f64>,
+    /// Wilson 95% interval, high end.
+    pub high: Option<f64>,
+    /// Whether the cell is suppressed.
+    pub suppressed: bool,
+    /// The previous period of the table (None for the first).
+    pub previous: Option<String>,
+    /// Proportion minus that of the previous period (None when either is
+    /// missing or suppressed).
+    pub change: Option<f64>,
+    /// Newcombe 95% interval of the change, low end.
+    pub change_low: Option<f64>,
+    /// Newcombe 95% interval of the change, high end.
+    pub change_high: Option<f64>,
+    /// Whether the change is an improvement (by the indicator's `better`),
+    /// when its interval excludes 0.
+    pub improved: Option<bool>,
+}
+
+/// An indicator's description in a table.
+#[derive(Debug, Clone, Serialize)]
+pub struct Meta {
+    /// Id.
+    pub id: String,
+    /// English label.
+    pub label: String,
+    /// Spanish label.
+    pub label_es: String,
+    /// Numerator predicate.
+    pub numerator: String,
+    /// Denominator predicate.
+    pub denominator: String,
+    /// Direction of improvement.
+    pub better: Better,
+}
+
+/// An indicator table.
+#[derive(Debug, Clone, Serialize)]
+pub struct IndicatorTable {
+    /// Grouping.
+    pub by: By,
+    /// Period.
+    pub period: Period,
+    /// Whether the table is protected (aggregates for callers who may not see
+    /// households).
+    pub protected: bool,
+    /// Smallest count shown.
+    pub min_cell: u64,
+    /// Base counts are rounded to (protected tables).
+    pub rounded_to: Option<u64>,
+    /// The indicators.
+    pub indicators: Vec<Meta>,
+    /// The periods, in order.
+    pub periods: Vec<String>,
+    /// The rows: by indicator, group, period.
+    pub rows: Vec<Row>,
+}
+
+/// Per period of a group: denominator, numerator, shown.
+type PerPeriod = Vec<Option<(u64, u64, bool)>>;
+
+/// Counts per (period, community, sector, facility) cell and indicator.
+pub(crate) struct Cells {
+    pub periods: Vec<String>,
+    /// Cell keys.
+    pub keys: Vec<(u32, u32, u32, u32)>,
+    /// `counts[slot * k + i]`: (denominator, numerator) of indicator i.
+    pub counts: Vec<(u64, u64)>,
+    pub k: usize,
+}
+
+/// The period of a record as a number that sorts as the periods do: the
+/// round, `YYYYMM` or `YYYYQ`.
+fn period_key(o: &super::data::Obs, period: Period) -> Option<i64> {
+    use chrono::Datelike;
+    match period {
+        Period::Round => o.round,
+        Period::Month => o
+            .date
+            .map(|d| i64::from(d.year()) * 100 + i64::from(d.month())),
+        Period::Quarter => o
+            .date
+            .map(|d| i64::from(d.year()) * 10 + i64::from((d.month() - 1) / 3 + 1)),
+    }
+}
+
+fn period_label(key: i64, period: Period) -> String {
+    match period {
+        Period::Round => key.to_string(),
+        Period::Month => format!("{:04}-{:02}", key / 100, key % 100),
+        Period::Quarter => format!("{:04}-Q{}", key / 10, key % 10),
+    }
+}
+
+/// The positions of the records that count: one per household and period
+/// (its latest), with the period id of each.
+pub(crate) fn latest_per_period(
+    records: &Records,
+    period: Period,
+) -> (Vec<String>, Vec<(usize, u32)>) {
+    let keys: Vec<Option<i64>> = records.list.iter().map(|o| period_key(o, period)).collect();
+    let mut labels: Vec<i64> = keys.iter().flatten().copied().collect();
+    labels.sort_unstable();
+    labels.dedup();
+    let id: HashMap<i64, u32> = labels.iter().copied().zip(0..).collect();
+    let unknown_sector = records.sectors.get(super::data::UNKNOWN);
+    let mut kept: HashMap<(u32, u32, &str, u32), usize> = HashMap::default();
+    let mut out: Vec<(usize, u32)> = Vec::with_capacity(records.len());
+    for (i, (o, key)) in records.list.iter().zip(&keys).enumerate() {
+        let Some(key) = key else { continue };
+        let t = id[key];
+        if o.code.is_empty() {
+            out.push((i, t));
+            continue;
+        }
+        let place = if Some(o.sector) == unknown_sector {
+            o.facility
+        } else {
+            u32::MAX
+        };
+        match kept.entry((o.sector, place, o.code.as_str(), t)) {
+            std::collections::hash_map::Entry::Occupied(e) => {
+                let at = *e.get();
+                if o.date >= records.list[out[at].0].date {
+                    out[at] = (i, t);
+                }
+            }
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(out.len());
+                out.push((i, t));
+            }
+        }
+    }
+    (
+        labels
+            .into_iter()
+            .map(|k| period_label(k, period))
+            .collect(),
+        out,
+    )
+}
+
+pub(crate) fn cells(records: &Records, indicators: &[&Indicator], period: Period) -> Cells {
+    let (periods, kept) = latest_per_period(records, period);
+    let k = indicators.len();
+    let mut slot: HashMap<(u32, u32, u32, u32), usize> = HashMap::default();
+    let mut keys = Vec::new();
+    let mut counts: Vec<(u64, u64)> = Vec::new();
+    for (i, t) in kept {
+        let o = &records.list[i];
+        let key = (t, o.community, o.sector, o.facility);
+        let s = *slot.entry(key).or_insert_with(|| {
+            keys.push(key);
+            counts.resize(counts.len() + k, (0, 0));
+            keys.len() - 1
+        });
+        for (j, ind) in indicators.iter().enumerate() {
+            if ind.denominator.eval(&o.record) {
+                let c = &mut counts[s * k + j];
+                c.0 += 1;
+                if ind.numerator.eval(&o.record) {
+                    c.1 += 1;
+                }
+            }
+        }
+    }
+    Cells {
+        periods,
+        keys,
+        counts,
+        k,
+    }
+}
+
+/// Whether a count split into `parts` (by CHA sector or by facility) fails
+/// the contributor rule in its denominator, numerator or their difference.
+fn discloses(parts: &BTreeMap<u32, (u64, u64)>) -> bool {
+    let (d, n) = parts
+        .values()
+        .fold((0, 0), |(d, n), &(a, b)| (d + a, n + b));
+    contributor_discloses(d, parts.values().map(|p| p.0))
+        || contributor_discloses(n, parts.values().map(|p| p.1))
+        || contributor_discloses(d - n, parts.values().map(|p| p.0 - p.1))
+}
+
+/// Per community: (d, n) and the protection of indicator `j` in period `t`,
+/// with the partitions districts (0) and groups (1).
+pub(crate) fn protect_period(
+    records: &Records,
+    cells: &Cells,
+    j: usize,
+    t: u32,
+) -> (Vec<Atom>, Protection) {
+    let nc = records.communities.len();
+    let mut atoms = vec![Atom::default(); nc];
+    // Contributions by sector and facility: per community, per district, per group.
+    let mut by_sector: Vec<BTreeMap<u32, (u64, u64)>> = vec![BTreeMap::new(); nc];
+    let mut by_facility: Vec<BTreeMap<u32, (u64, u64)>> = vec![BTreeMap::new(); nc];
+    for (s, &(tt, c, sec, fac)) in cells.keys.iter().enumerate() {
+        if tt != t {
+            continue;
+        }
+        let (d, n) = cells.counts[s * cells.k + j];
+        if d == 0 {
+            continue;
+        }
+        let a = &mut atoms[c as usize];
+        a.d += d;
+        a.n += n;
+        for (m, key) in [
+            (&mut by_sector[c as usize], sec),
+            (&mut by_facility[c as usize], fac),
+        ] {
+            let e = m.entry(key).or_default();
+            e.0 += d;
+            e.1 += n;
+        }
+    }
+    for c in 0..nc {
+        atoms[c].force = discloses(&by_sector[c]) || discloses(&by_facility[c]);
+    }
+    let partition = |of: &[u32], nparts: usize| {
+        let mut sec: Vec<BTreeMap<u32, (u64, u64)>> = vec![BTreeMap::new(); nparts];
+        let mut fac = sec.clone();
+        for c in 0..nc {
+            let q = of[c] as usize;
+            for (into, from) in [(&mut sec[q], &by_sector[c]), (&mut fac[q], &by_facility[c])] {
+                for (key, (d, n)) in from {
+                    let e = into.entry(*key).or_default();
+                    e.0 += d;
+                    e.1 += n;
+                }
+            }
+        }
+        Partition {
+            part_of: of.iter().map(|&q| q as usize).collect(),
+            force: (0..nparts)
+                .map(|q| discloses(&sec[q]) || discloses(&fac[q]))
+                .collect(),
+        }
+    };
+    let partitions = [
+        partition(&records.district_of, records.districts.len()),
+        partition(&records.group_of, records.groups.len()),
+    ];
+    let p = protect(&atoms, &partitions);
+    (atoms, p)
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// An indicator table (see the module documentation).
+pub fn indicator_table(
+    records: &Records,
+    indicators: &[&Indicator],
+    by: By,
+    period: Period,
+    protected: bool,
+) -> Result<IndicatorTable, MonitoringError> {
+    if protected && matches!(by, By::Sector | By::Facility) {
+        return Err(MonitoringError::ProtectedGrouping(by.as_str()));
+    }
+    let cells = cells(records, indicators, period);
+    let np = cells.periods.len();
+    let mut rows = Vec::new();
+    for (j, ind) in indicators.iter().enumerate() {
+        // (group name) -> per period: (d, n, shown).
+        let mut groups: BTreeMap<String, PerPeriod> = BTreeMap::new();
+        if protected {
+            for t in 0..np as u32 {
+                let (atoms, prot) = protect_period(records, &cells, j, t);
+                if by == By::Community {
+                    for (c, a) in atoms.iter().enumerate() {
+                        if a.d > 0 {
+                            groups
+                                .entry(records.communities.name(c as u32).to_owned())
+                                .or_insert_with(|| vec![None; np])[t as usize] =
+                                Some((a.d, a.n, prot.atoms[c]));
+                        }
+                    }
+                } else {
+                    {
+                        let mut sums = vec![(0_u64, 0_u64); records.districts.len()];
+                        for (c, a) in atoms.iter().enumerate() {
+                            let q = records.district_of[c] as usize;
+                            sums[q].0 += a.d;
+                            sums[q].1 += a.n;
+                        }
+                        for (q, &(d, n)) in sums.iter().enumerate() {
+                            if d > 0 {
+                                groups
+                                    .entry(records.districts.name(q as u32).to_owned())
+                                    .or_insert_with(|| vec![None; np])
+                                    [t as usize] = Some((d, n, prot.parts[0][q]));
+                            }
+                        }
+                    }
+                }
+            }
+        } else {
+            for (s, &(t, c, sec, fac)) in cells.keys.iter().enumerate() {
+                let (d, n) = cells.counts[s * cells.k + j];
+                if d == 0 {
+                    continue;
+                }
+                let name = match by {
+                    By::Community => records.communities.name(c),
+                    By::Sector => records.sectors.name(sec),
+                    By::Facility => records.facilities.name(fac),
+                    By::District => records.districts.name(records.district_of[c as usize]),
+                };
+                let e = groups
+                    .entry(name.to_owned())
+                    .or_insert_with(|| vec![None; np]);
+                let cell = e[t as usize].get_or_insert((0, 0, true));
+                cell.0 += d;
+                cell.1 += n;
+            }
+        }
+        for (group, per) in groups {
+            for t in 0..np {
+                let Some((d, n, shown)) = per[t] else {
+                    continue;
+                };
+                let prev = (t > 0).then(|| per[t - 1]).flatten();
+                let (lo, hi) = wilson(n, d).unwrap_or((0.0, 0.0));
+                let mut row = Row {
+                    indicator: ind.id.clone(),
+                    group: group.clone(),
+                    period: cells.periods[t].clone(),
+                    numerator: None,
+                    denominator: None,
+                    proportion: None,
+                    low: None,
+                    high: None,
+                    suppressed: !shown,
+                    previous: (t > 0).then(|| cells.periods[t - 1].clone()),
+                    change: None,
+                    change_low: None,
+                    change_high: None,
+                    improved: None,
+                };
+                if shown {
+                    let p = n as f64 / d as f64;
+                    let fix = |x: f64| if protected { round3(x) } else { x };
+                    let count = |x: u64| if protected { round_to_base(x) } else { x };
+                    row.numerator = Some(count(n));
+                    row.denominator = Some(count(d));
+                    row.proportion = Some(fix(p));
+                    row.low = Some(fix(lo));
+                    row.high = Some(fix(hi));
+                    if let Some((d0, n0, true)) = prev {
+                        if let Some((clo, chi)) = newcombe(n0, d0, n, d) {
+                            let change = p - n0 as f64 / d0 as f64;
+                            row.change = Some(fix(change));
+                            row.change_low = Some(fix(clo));
+                            row.change_high = Some(fix(chi));
+                            row.improved = (clo > 0.0 || chi < 0.0)
+                                .then(|| (change > 0.0) == (ind.better == Better::Higher));
+                        }
+                    }
+                }
+                rows.push(row);
+            }
+        }
+    }
+    Ok(IndicatorTable {
+        by,
+        period,
+        protected,
+        min_cell: MIN_CELL,
+        rounded_to: protected.then_some(ROUND_TO),
+        indicators: indicators
+            .iter()
+            .map(|i| Meta {
+                id: i.id.clone(),
+                label: i.label.clone(),
+                label_es: i.label_es.clone(),
+                numerator: i.numerator.to_string(),
+                denominator: i.denominator.to_string(),
+                better: i.better,
+            })
+            .collect(),
+        periods: cells.periods,
+        rows,
+    })
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+impl IndicatorTable {
+    /// The table as CSV (UTF-8, header row; suppressed cells `x`; proportions
+    /// as fractions).
+    pub fn to_csv(&self) -> String {
+        let mut out = String::from(
+            "indicator,group,period,numerator,denominator,proportion,low,high,previous,change,change_low,change_high,improved\n",
+        );
+        let num = |v: Option<f64>| v.map(|x| format!("{x:.4}")).unwrap_or_default();
+        for r in &self.rows {
+            let count = |v: Option<u64>| match v {
+                Some(v) => v.to_string(),
+                None if r.suppressed => "x".to_owned(),
+                None => String::new(),
+            };
+            let fields = [
+                csv_field(&r.indicator),
+                csv_field(&r.group),
+                csv_field(&r.period),
+                count(r.numerator),
+                count(r.denominator),
+                if r.suppressed {
+                    "x".into()
+                } else {
+                    num(r.proportion)
+                },
+                num(r.low),
+                num(r.high),
+                r.previous.clone().unwrap_or_default(),
+                num(r.change),
+                num(r.change_low),
+                num(r.change_high),
+                r.improved
+                    .map(|b| if b { "yes" } else { "no" }.to_owned())
+                    .unwrap_or_default(),
+            ];
+            out.push_str(&fields.join(","));
+            out.push('\n');
+        }
+        out
+    }
+}
