@@ -89,9 +89,15 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
                 o.kind = Some(f.kind);
                 WriteMode::Upsert
             };
-            let outcome =
-                crate::import::import_into(store.as_ref(), Some(&tokens), &f.path, &o, mode, true)
-                    .with_context(|| format!("loading {}", f.path.display()))?;
+            let outcome = crate::import::import_into(
+                store.as_ref(),
+                Some(tokens.as_ref()),
+                &f.path,
+                &o,
+                mode,
+                true,
+            )
+            .with_context(|| format!("loading {}", f.path.display()))?;
             writeln!(out, "{}", outcome.summary)?;
         }
     }
