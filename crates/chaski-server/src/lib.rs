@@ -44,6 +44,8 @@ pub use config::ServerConfig;
 
 /// The router with every endpoint. Tests call it with `oneshot`.
 pub fn app(state: AppState) -> Router {
+    // The metrics recorder, installed before the first request is counted.
+    let _ = metrics::handle();
     let cors = CorsLayer::new()
         .allow_origin(Any)
         .allow_methods([
@@ -65,7 +67,13 @@ pub fn app(state: AppState) -> Router {
             header::RETRY_AFTER,
             REQUEST_ID,
         ]);
-    let limits = axum::middleware::from_fn_with_state(state.clone(), limits::middleware);
+    let limits = axum::middleware::from_fn_with_state(
+        limits::Limits {
+            config: std::sync::Arc::clone(&state.config),
+            limiter: std::sync::Arc::clone(&state.limits),
+        },
+        limits::middleware,
+    );
     let body_limit = axum::extract::DefaultBodyLimit::max(state.config.max_body_bytes);
     Router::new()
         .route("/", get(viewer::index))

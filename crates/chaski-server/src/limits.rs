@@ -26,7 +26,6 @@
 
 use crate::config::{Bounds, ServerConfig};
 use crate::error::ApiError;
-use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -304,10 +303,19 @@ fn body_limit(
     }
 }
 
+/// What [`middleware`] reads: the settings and the permits.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// The server's settings.
+    pub config: Arc<ServerConfig>,
+    /// The permits of the heavy families.
+    pub limiter: Arc<Limiter>,
+}
+
 /// The limits of every request (see the module's doc): body size, the
 /// route-level family permit, the timeout and the list bounds; and JSON for
 /// every error answer.
-pub async fn middleware(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn middleware(State(state): State<Limits>, req: Request, next: Next) -> Response {
     let config = Arc::clone(&state.config);
     let method = req.method().clone();
     let template = template(&req);
@@ -329,7 +337,7 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
         (config.request_timeout_secs, "request_timeout_secs")
     };
     let family = template.as_deref().and_then(|t| route_family(&method, t));
-    let limits = Arc::clone(&state.limits);
+    let limits = Arc::clone(&state.limiter);
     let work = async move {
         let _permit = match family {
             Some(f) => match limits.acquire(f).await {

@@ -81,8 +81,6 @@ impl AppState {
             config.max_grid_cells,
             config.dem.clone(),
         );
-        // Installed before the first request so that every count is kept.
-        let _ = crate::metrics::handle();
         let limits = Arc::new(Limiter::new(&config));
         let private = PrivateCache::new(
             Arc::clone(&store),
