@@ -205,7 +205,7 @@ async fn list_bounds_are_400_naming_the_key() {
 async fn axum_refusals_are_json_too() {
     let st = state_with(config());
     let r = call(&st, "POST", "/catalog", None, None).await;
-    assert_json_error(&r, StatusCode::METHOD_NOT_ALLOWED, "GET");
+    assert_json_error(&r, StatusCode::METHOD_NOT_ALLOWED, "method POST");
     assert!(r.headers.contains_key(header::ALLOW));
 }
 

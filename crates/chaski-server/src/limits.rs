@@ -360,7 +360,7 @@ pub async fn middleware(State(state): State<Limits>, req: Request, next: Next) -
         }
         .into_response();
     };
-    json_error(res, limit, key).await
+    json_error(res, &method, template.as_deref(), limit, key).await
 }
 
 fn too_large(limit: usize, key: &str) -> ApiError {
@@ -376,7 +376,13 @@ const MAX_ERROR_TEXT: usize = 1024;
 /// extractor rejections, 405): then the same status and headers with the
 /// JSON of [`ApiError`], the body text (or the status's reason) as message.
 /// An empty 404 stays empty (an empty tile with `empty_tile = 404`).
-async fn json_error(res: Response, limit: usize, key: &str) -> Response {
+async fn json_error(
+    res: Response,
+    method: &Method,
+    template: Option<&str>,
+    limit: usize,
+    key: &str,
+) -> Response {
     let status = res.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return res;
@@ -400,13 +406,10 @@ async fn json_error(res: Response, limit: usize, key: &str) -> Response {
     let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
         too_large(limit, key).to_string()
     } else if status == StatusCode::METHOD_NOT_ALLOWED {
-        let allowed = parts
-            .headers
-            .get(header::ALLOW)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
-        format!("method not allowed here (allowed: {allowed})")
+        format!(
+            "method {method} is not allowed on {} (see the Allow header)",
+            template.unwrap_or("this path")
+        )
     } else if text.trim().is_empty() {
         status
             .canonical_reason()
