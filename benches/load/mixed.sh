@@ -14,7 +14,8 @@
 # requests, answers outside 2xx split into 429 and other, wrk's socket errors, and the
 # server's peak RSS (VmHWM) and RSS at the start and 5 s after the run.
 #
-# Usage: benches/load/mixed.sh [seconds, default 60]
+# Usage: benches/load/mixed.sh [seconds, default 60] [chaski binary, default: a release
+# build made first]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-60}
@@ -22,8 +23,11 @@ command -v wrk >/dev/null || {
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk
 }
-cargo build --release --locked -p chaski-cli >/dev/null
-bin=target/release/chaski
+bin=${2:-}
+if [ -z "$bin" ]; then
+  cargo build --release --locked -p chaski-cli >/dev/null
+  bin=target/release/chaski
+fi
 work=$(mktemp -d)
 trap 'kill ${server:-} 2>/dev/null || true; rm -rf "$work"' EXIT
 store="$work/demo.gpkg"
