@@ -131,6 +131,8 @@ for s in tiles:128 access:64 whatif:32 clusters:32; do
 done
 printf 'server RSS: %s MB at start, %s MB peak (VmHWM), %s MB 5 s after the run\n' \
   $((rss_start / 1024)) $((hwm / 1024)) $((rss_after / 1024))
+# What the caches hold after the run (they are kept: bounded, by design).
+curl -fs "$base/metrics" | awk '/^chaski_tile_cache_bytes/ { printf "%s %.1f MB\n", $1, $2 / 1048576 }'
 if grep -q '"status":5\|panicked' "$work/server.log"; then
   echo "server log:" >&2; tail -n 20 "$work/server.log" >&2; failed=1
 fi
