@@ -10,7 +10,7 @@ DEMO_DIR   ?= data
 DEMO_STORE ?= $(DEMO_DIR)/chaski.gpkg
 CHASKI     := target/release/chaski
 
-.PHONY: deps build demo serve test lint fmt bench load clean
+.PHONY: deps build demo serve test lint fmt bench load load-mixed clean
 
 deps:
 	@scripts/install-deps.sh
@@ -62,6 +62,11 @@ bench: deps
 ## make load: wrk load test of the tile server with the Peru villages (benches/load/tiles.sh).
 load: deps
 	benches/load/tiles.sh
+
+## make load-mixed: 60 s of tiles, accessibility, what-if and cluster requests at 256
+## connections on the demo region (benches/load/mixed.sh): p50/p99, 429s, peak RSS.
+load-mixed: deps
+	benches/load/mixed.sh
 
 clean:
 	$(CARGO) clean

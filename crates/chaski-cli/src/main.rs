@@ -55,7 +55,7 @@ enum Command {
     /// Generate the deterministic demo region (files in a folder, ready to import).
     Demo(demo::Args),
     /// Serve the store's public layers: vector tiles, TileJSON, styles, catalog and a web viewer.
-    Serve(serve::Args),
+    Serve(Box<serve::Args>),
     /// A tile package of the public layers (PMTiles or MBTiles) for a district, a box or everything, with a style and an offline viewer.
     Export(export::Args),
     /// Print a summary of every layer in the store.
@@ -88,15 +88,23 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&cli.log)
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
+    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let format = match &cli.command {
+        Command::Serve(args) => serve::log_format(args),
+        _ => serve::LogFormat::Text,
+    };
+    let log = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        // One JSON object a line, with the fields of the request's span (its id).
+        serve::LogFormat::Json => log.json().with_current_span(true).init(),
         // Colour codes only for a terminal, never in a redirected log file.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        serve::LogFormat::Text => log
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+    }
     match run(cli) {
         Ok(code) => code,
         // The reader of our output went away (`chaski places list | head`): not an error.
@@ -122,7 +130,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Import(args) => import::run(&cli.store, &args),
         Command::Demo(args) => demo::run(&cli.store, &args),
-        Command::Serve(args) => serve::run(&cli.store, args),
+        Command::Serve(args) => serve::run(&cli.store, &args),
         Command::Export(args) => export::run(&cli.store, &args),
         Command::Summary(args) => summary::run(&cli.store, &args),
         Command::Catchments(args) => catchments::run(&cli.store, &args),

@@ -3,8 +3,9 @@
 //!
 //! * Cluster results (see [`chaski_analysis::clusters`] for the methods) are
 //!   computed from the households the caller may see (`chaski_core::auth`'s
-//!   [`Visibility`]), off the async runtime, at most [`MAX_RUNNING`] at a
-//!   time, and cached per (data version, layer, options, scope) with the
+//!   [`Visibility`]), off the async runtime, at most `clusters_permits` at a
+//!   time (the `clusters` family of [`crate::limits`]: a full family answers
+//!   429), and cached per (data version, layer, options, scope) with the
 //!   member codes included (the endpoint strips them for roles that may not
 //!   see them).
 //! * The private tile layers, for the roles `chaski_core::auth`'s policy lets
@@ -16,6 +17,7 @@
 
 use crate::catalog::CatalogLayer;
 use crate::error::ApiError;
+use crate::limits::{Family, Limiter};
 use chaski_analysis::clusters::{self as engine, ClusterOptions, Clusters, ClustersError, Method};
 use chaski_core::auth::{Access, FIELD_VIOLENCE_RISK, PrivateLayer, Visibility, reads_violence};
 use chaski_core::layer::{Feature, Layer, LayerKind};
@@ -32,9 +34,6 @@ pub const HOUSEHOLDS_LAYER: &str = PrivateLayer::Households.name();
 
 /// Name of the private cluster tile layer.
 pub const CLUSTERS_LAYER: &str = PrivateLayer::Clusters.name();
-
-/// Most cluster computations running at once (the rest wait their turn).
-pub const MAX_RUNNING: usize = 2;
 
 /// Flags of the `clusters` tile layer: a case is a household with any of them.
 pub const TILE_FLAGS: &str = "anaemia,malnutrition,danger_signs";
@@ -59,7 +58,7 @@ pub struct PrivateCache {
     results: moka::future::Cache<String, Arc<Clusters>>,
     /// Private tile layers by (data version, name, scope).
     layers: moka::future::Cache<(u64, &'static str, String), Option<Arc<CatalogLayer>>>,
-    running: tokio::sync::Semaphore,
+    limits: Arc<Limiter>,
     tile_options: ClusterOptions,
 }
 
@@ -109,14 +108,20 @@ fn visible_layer(store: &dyn Store, name: &str, access: &Access) -> Result<Layer
 
 impl PrivateCache {
     /// Empty caches over `store`; tile layers indexed up to `max_zoom`, the
-    /// `clusters` tile layer computed with `tile_options`.
-    pub fn new(store: Arc<dyn Store>, max_zoom: u8, tile_options: ClusterOptions) -> Self {
+    /// `clusters` tile layer computed with `tile_options`; computations take
+    /// a permit of the `clusters` family of `limits`.
+    pub fn new(
+        store: Arc<dyn Store>,
+        max_zoom: u8,
+        tile_options: ClusterOptions,
+        limits: Arc<Limiter>,
+    ) -> Self {
         Self {
             store,
             max_zoom,
             results: moka::future::Cache::builder().max_capacity(64).build(),
             layers: moka::future::Cache::builder().max_capacity(32).build(),
-            running: tokio::sync::Semaphore::new(MAX_RUNNING),
+            limits,
             tile_options,
         }
     }
@@ -157,7 +162,7 @@ impl PrivateCache {
         let name = layer.to_owned();
         let who = access.clone();
         let fetch = async move {
-            let _permit = self.running.acquire().await.map_err(ApiError::internal)?;
+            let _permit = self.limits.acquire(Family::Clusters).await?;
             tokio::task::spawn_blocking(move || -> Result<Arc<Clusters>, ApiError> {
                 let seen = visible_layer(store.as_ref(), &name, &who)?;
                 if seen.features.is_empty() {

@@ -80,6 +80,46 @@ pub struct ServerConfig {
     /// The indicator file (TOML text) of `/api/indicators` and `/api/did`
     /// (None: the built-in indicators; `chaski serve --indicators FILE`).
     pub indicators: Option<String>,
+    /// Largest request body of every route but the household upload, in
+    /// bytes (default 1 MiB); larger ones answer 413.
+    pub max_body_bytes: usize,
+    /// Seconds a request may take before it is answered 503 (default 30).
+    pub request_timeout_secs: u64,
+    /// Seconds a request of a heavy family (catchments, what-if, clusters,
+    /// siting, printed maps, report) may take before it is answered 503 (default 120).
+    pub heavy_timeout_secs: u64,
+    /// `POST /api/catchments` running at once (default 2).
+    pub catchments_permits: usize,
+    /// `POST /api/whatif` runs at once (default 2).
+    pub whatif_permits: usize,
+    /// What-if tiles rendered at once (default 8).
+    pub whatif_tiles_permits: usize,
+    /// Cluster computations at once (default 2).
+    pub clusters_permits: usize,
+    /// `POST /api/siting` solves at once (default 2).
+    pub siting_permits: usize,
+    /// Printed maps laid out and rendered at once (default 2).
+    pub print_permits: usize,
+    /// District reports at once (default 2).
+    pub report_permits: usize,
+    /// Requests of one heavy family that may wait for a permit (default 8);
+    /// more answer 429 at once.
+    pub heavy_queue: usize,
+    /// Milliseconds a waiting request waits for a permit before it is
+    /// answered 429 (default 2,000).
+    pub heavy_queue_wait_ms: u64,
+    /// Most items of one page of a list answer (`limit`, default 10,000).
+    pub max_list_limit: usize,
+    /// Largest `bbox` filter of a list answer, in square degrees (default 1,000).
+    pub max_bbox_deg2: f64,
+    /// Serve `GET /metrics` (default true).
+    pub metrics: bool,
+    /// Bearer token `GET /metrics` requires (default none: open to whoever
+    /// reaches the port).
+    pub metrics_token: Option<String>,
+    /// Seconds in-flight requests may take to finish after SIGTERM or Ctrl-C
+    /// before the server exits anyway (default 30).
+    pub shutdown_drain_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -102,6 +142,74 @@ impl Default for ServerConfig {
             max_household_distance_m: chaski_core::household::write::DEFAULT_MAX_DISTANCE_M,
             dem: None,
             indicators: None,
+            max_body_bytes: 1024 * 1024,
+            request_timeout_secs: 30,
+            heavy_timeout_secs: 120,
+            catchments_permits: 2,
+            whatif_permits: 2,
+            whatif_tiles_permits: 8,
+            clusters_permits: 2,
+            siting_permits: 2,
+            print_permits: 2,
+            report_permits: 2,
+            heavy_queue: 8,
+            heavy_queue_wait_ms: 2_000,
+            max_list_limit: crate::params::MAX_LIMIT,
+            max_bbox_deg2: 1_000.0,
+            metrics: true,
+            metrics_token: None,
+            shutdown_drain_secs: 30,
         }
+    }
+}
+
+/// The bounds of list answers, as the request's middleware (`limits::middleware`) set them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bounds {
+    /// Most items of one page (`limit`).
+    pub max_list_limit: usize,
+    /// Largest `bbox` filter, in square degrees.
+    pub max_bbox_deg2: f64,
+}
+
+impl Bounds {
+    /// The bounds of `config`.
+    pub fn of(config: &ServerConfig) -> Self {
+        Self {
+            max_list_limit: config.max_list_limit,
+            max_bbox_deg2: config.max_bbox_deg2,
+        }
+    }
+}
+
+tokio::task_local! {
+    static BOUNDS: Bounds;
+}
+
+/// Run `fut` with `bounds` as the bounds of its request (see [`bounds`]).
+pub async fn with_bounds<F: std::future::Future>(bounds: Bounds, fut: F) -> F::Output {
+    BOUNDS.scope(bounds, fut).await
+}
+
+/// The bounds of the request being served (those of the default config
+/// outside a request, as in unit tests of the parsers).
+pub fn bounds() -> Bounds {
+    BOUNDS
+        .try_with(|b| *b)
+        .unwrap_or_else(|_| Bounds::of(&ServerConfig::default()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn bounds_are_those_of_the_request_else_the_defaults() {
+        assert_eq!(bounds(), Bounds::of(&ServerConfig::default()));
+        let tight = Bounds {
+            max_list_limit: 3,
+            max_bbox_deg2: 1.0,
+        };
+        assert_eq!(with_bounds(tight, async { bounds() }).await, tight);
     }
 }

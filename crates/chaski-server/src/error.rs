@@ -36,6 +36,15 @@ pub enum ApiError {
     /// surface, no source on it).
     #[error("{0}")]
     Unprocessable(String),
+    /// The server cannot answer now (a request over its time limit, a
+    /// server shutting down); retry after the seconds given.
+    #[error("{message}")]
+    Unavailable {
+        /// What limit was reached.
+        message: String,
+        /// Seconds until a retry may succeed (`Retry-After`).
+        retry_after: u64,
+    },
     /// An internal failure: logged with its detail, answered without it.
     #[error("internal error: {0}")]
     Internal(String),
@@ -67,6 +76,7 @@ impl ApiError {
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -84,7 +94,9 @@ impl IntoResponse for ApiError {
         let body = Json(json!({ "error": message, "status": status.as_u16() }));
         if status == StatusCode::UNAUTHORIZED {
             (status, [(header::WWW_AUTHENTICATE, "Bearer")], body).into_response()
-        } else if let Self::TooManyRequests { retry_after, .. } = &self {
+        } else if let Self::TooManyRequests { retry_after, .. }
+        | Self::Unavailable { retry_after, .. } = &self
+        {
             (
                 status,
                 [(header::RETRY_AFTER, retry_after.to_string())],

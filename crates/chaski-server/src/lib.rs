@@ -10,7 +10,9 @@ pub mod edits;
 pub mod encoding;
 pub mod error;
 pub mod guard;
+pub mod limits;
 pub mod maps;
+pub mod metrics;
 pub mod package;
 pub mod params;
 pub mod render;
@@ -24,7 +26,9 @@ pub mod write_limit;
 use crate::error::ApiError;
 use crate::routes::{accessibility, households, tiles, viewer, whatif};
 use crate::state::AppState;
-use axum::http::{Method, header};
+use axum::extract::{MatchedPath, State};
+use axum::http::{HeaderName, Method, Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::serve::ListenerExt;
 use axum::{Json, Router};
@@ -33,13 +37,15 @@ use std::time::Duration;
 use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::cors::{Any, CorsLayer};
-use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 pub use config::ServerConfig;
 
 /// The router with every endpoint. Tests call it with `oneshot`.
 pub fn app(state: AppState) -> Router {
+    // The metrics recorder, installed before the first request is counted.
+    let _ = metrics::handle();
     let cors = CorsLayer::new()
         .allow_origin(Any)
         .allow_methods([
@@ -53,12 +59,28 @@ pub fn app(state: AppState) -> Router {
             header::IF_NONE_MATCH,
             header::CONTENT_TYPE,
             header::AUTHORIZATION,
+            REQUEST_ID,
         ])
-        .expose_headers([header::ETAG, header::CONTENT_ENCODING]);
+        .expose_headers([
+            header::ETAG,
+            header::CONTENT_ENCODING,
+            header::RETRY_AFTER,
+            REQUEST_ID,
+        ]);
+    let limits = axum::middleware::from_fn_with_state(
+        limits::Limits {
+            config: std::sync::Arc::clone(&state.config),
+            limiter: std::sync::Arc::clone(&state.limits),
+        },
+        limits::middleware,
+    );
+    let body_limit = axum::extract::DefaultBodyLimit::max(state.config.max_body_bytes);
     Router::new()
         .route("/", get(viewer::index))
         .route("/viewer/{file}", get(viewer::asset))
         .route("/health", get(health))
+        .route("/ready", get(ready))
+        .route("/metrics", get(metrics::endpoint))
         .route("/catalog", get(routes::catalog::catalog))
         .route("/tiles/{spec}", get(tiles::tilejson))
         .route("/tiles/{layers}/{z}/{x}/{y}", get(tiles::tile))
@@ -85,14 +107,42 @@ pub fn app(state: AppState) -> Router {
         .route("/api/did", get(routes::monitoring::did_table))
         .merge(household_routes(&state))
         .fallback(not_found)
+        // Innermost first: limits (body size, heavy families, timeouts, JSON
+        // errors), then compression, CORS, metrics, the trace span, and
+        // outermost the request id every layer below sees.
+        .layer(limits)
+        .layer(body_limit)
         .layer(compression())
         .layer(cors)
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            Duration::from_secs(30),
-        ))
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(metrics::track))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .with_state(state)
+}
+
+/// The header of request ids: kept from the client (or a proxy) when sent,
+/// else a new UUID; echoed in every answer and in every log line of the request.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The span of one request: its id, method and route template. Never the
+/// path or the query string: a household route's path holds a household
+/// code, and a query may hold codes or tokens.
+fn request_span<B>(req: &Request<B>) -> tracing::Span {
+    let id = req
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str);
+    tracing::info_span!("request", request_id = %id, method = %req.method(), route = %route)
 }
 
 /// gzip or brotli for every answer the client accepts them for (JSON,
@@ -148,6 +198,58 @@ async fn health() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
+/// Most time `/ready` waits for the store.
+const READY_STORE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// `GET /ready`: 200 when the server takes requests (not shutting down, the
+/// store answers a cheap call within 2 s, the catalog is built), else 503
+/// naming the failing checks (details in the server's log only).
+async fn ready(State(state): State<AppState>) -> Response {
+    let mut failed = Vec::new();
+    let shutdown = if state.is_draining() {
+        failed.push("shutdown");
+        "shutting down"
+    } else {
+        "ok"
+    };
+    let store = std::sync::Arc::clone(&state.store);
+    let call = tokio::task::spawn_blocking(move || store.version());
+    let store = match tokio::time::timeout(READY_STORE_TIMEOUT, call).await {
+        Ok(Ok(Ok(_))) => "ok",
+        Ok(Ok(Err(e))) => {
+            tracing::warn!(error = %e, "readiness: the store failed");
+            "failed"
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness: the store call panicked");
+            "failed"
+        }
+        Err(_) => {
+            tracing::warn!("readiness: the store did not answer within 2 s");
+            "timed out"
+        }
+    };
+    if store != "ok" {
+        failed.push("store");
+    }
+    let catalog = state.catalog();
+    let body = json!({
+        "status": if failed.is_empty() { "ready" } else { "not ready" },
+        "failed": failed,
+        "checks": {
+            "store": store,
+            "catalog": { "status": "ok", "version": catalog.version, "layers": catalog.layers.len() },
+            "shutdown": shutdown,
+        },
+    });
+    let status = if failed.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
+}
+
 async fn not_found(uri: axum::http::Uri) -> ApiError {
     ApiError::NotFound(format!(
         "no endpoint at '{}': see / for the viewer, /catalog for layers, /tiles/LAYERS.json for TileJSON",
@@ -196,22 +298,66 @@ pub fn spawn_refresher(state: AppState, refresh: Duration) -> tokio::task::JoinH
 
 /// Serve `state` on `listener` until Ctrl-C or SIGTERM, refreshing the catalog
 /// when the store's data version changes (see [`spawn_refresher`]).
+///
+/// On the signal, `/ready` turns 503, no new connection is taken, and the
+/// requests in flight finish; after `shutdown_drain_secs` the server returns
+/// anyway (with a log line), cutting what still runs.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     refresh: Duration,
 ) -> std::io::Result<()> {
+    serve_until(listener, state, refresh, shutdown_signal()).await
+}
+
+/// [`serve`] until `signal` completes (instead of Ctrl-C or SIGTERM).
+pub async fn serve_until(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    refresh: Duration,
+    signal: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let task = spawn_refresher(state.clone(), refresh);
+    let upkeep = tokio::spawn(async {
+        let mut every = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            every.tick().await;
+            if let Some(h) = metrics::handle() {
+                h.run_upkeep();
+            }
+        }
+    });
+    let drain = Duration::from_secs(state.config.shutdown_drain_secs);
+    let (began, mut begun) = tokio::sync::watch::channel(false);
+    let draining = state.clone();
     // No Nagle delay: tiles are written whole and clients pipeline many requests.
     let listener = listener.tap_io(|tcp| {
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(error = %e, "cannot set TCP_NODELAY");
         }
     });
-    let result = axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    let signal = async move {
+        signal.await;
+        draining.start_draining();
+        let _ = began.send(true);
+    };
+    let server = axum::serve(listener, app(state)).with_graceful_shutdown(signal);
+    let deadline = async move {
+        let _ = begun.wait_for(|b| *b).await;
+        tokio::time::sleep(drain).await;
+    };
+    let result = tokio::select! {
+        r = server.into_future() => r,
+        () = deadline => {
+            tracing::warn!(
+                drain_secs = drain.as_secs(),
+                "requests still running after the drain deadline (shutdown_drain_secs): exiting"
+            );
+            Ok(())
+        }
+    };
     task.abort();
+    upkeep.abort();
     result
 }
 
@@ -234,5 +380,5 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
-    tracing::info!("shutting down");
+    tracing::info!("shutting down: draining requests in flight");
 }

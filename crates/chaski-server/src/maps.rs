@@ -2,7 +2,8 @@
 //! share between requests (see `routes::maps` for the endpoints): the store's
 //! layers a map is drawn from ([`MapSource`]), read once per data version, and
 //! the bounds that keep a request from exhausting memory: at most
-//! [`MAX_RENDERING`] maps laid out and rendered at once, PNG pages at most
+//! `print_permits` maps laid out and rendered at once (the `print` family
+//! of [`crate::limits`]), PNG pages at most
 //! [`MAX_HTTP_DPI`] (an A3 page at 300 dpi is 4961 x 3508 pixels, 70 MB of
 //! pixels while it is drawn), paper A4 or A3 only.
 
@@ -15,16 +16,11 @@ use std::sync::Arc;
 /// Most dots per inch of a PNG page served (`chaski print` goes to 1200).
 pub const MAX_HTTP_DPI: f32 = 300.0;
 
-/// Most maps laid out and rendered at once (the rest wait their turn).
-pub const MAX_RENDERING: usize = 2;
-
 /// Shared state of the printed maps.
 pub struct MapCache {
     store: Arc<dyn Store>,
     /// The layers of a map by (data version, household layer).
     sources: moka::future::Cache<(u64, String), Arc<MapSource>>,
-    /// Renders running.
-    pub(crate) rendering: tokio::sync::Semaphore,
 }
 
 impl std::fmt::Debug for MapCache {
@@ -41,7 +37,6 @@ impl MapCache {
         Self {
             store,
             sources: moka::future::Cache::builder().max_capacity(2).build(),
-            rendering: tokio::sync::Semaphore::new(MAX_RENDERING),
         }
     }
 

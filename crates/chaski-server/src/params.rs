@@ -28,7 +28,7 @@ type ApiResult<T> = Result<T, ApiError>;
 
 /// Villages (or other items) per page of a list answer unless `limit` says otherwise.
 pub const DEFAULT_LIMIT: usize = 1000;
-/// Most items per page of a list answer.
+/// Most items per page of a list answer (the default of `max_list_limit`).
 pub const MAX_LIMIT: usize = 10_000;
 /// Most isochrone bands per request.
 pub const MAX_BANDS: usize = 16;
@@ -228,9 +228,21 @@ pub(crate) struct ListParams {
 impl ListParams {
     /// The list parameters of `p`.
     pub(crate) fn parse(p: &Params) -> ApiResult<Self> {
+        let bounds = crate::config::bounds();
         let bbox = match p.get("bbox").filter(|b| !b.is_empty()) {
             None => None,
-            Some(text) => Some(parse_bbox(text)?),
+            Some(text) => {
+                let b = parse_bbox(text)?;
+                let area = (b[2] - b[0]) * (b[3] - b[1]);
+                if area > bounds.max_bbox_deg2 {
+                    return Err(ApiError::BadRequest(format!(
+                        "query parameter 'bbox': '{text}' covers {area:.1} square degrees, more than \
+                         the {} allowed (max_bbox_deg2): ask for a smaller box or a district",
+                        bounds.max_bbox_deg2
+                    )));
+                }
+                Some(b)
+            }
         };
         let district = p
             .get("district")
@@ -263,10 +275,13 @@ impl ListParams {
             districts,
             limit: whole(
                 "limit",
-                MAX_LIMIT,
-                &format!("a whole number from 0 to {MAX_LIMIT}"),
+                bounds.max_list_limit,
+                &format!(
+                    "a whole number from 0 to {} (max_list_limit)",
+                    bounds.max_list_limit
+                ),
             )?
-            .unwrap_or(DEFAULT_LIMIT),
+            .unwrap_or(DEFAULT_LIMIT.min(bounds.max_list_limit)),
             offset: whole("offset", usize::MAX, "a whole number (0 or more)")?.unwrap_or(0),
         })
     }

@@ -129,10 +129,17 @@ pub async fn cached_tile<F>(
 where
     F: FnOnce(TileCoord) -> Result<Vec<u8>, ApiError> + Send + 'static,
 {
+    let which = match key.scope {
+        TileScope::Base => "base",
+        TileScope::WhatIf(_) => "whatif",
+        TileScope::Archive(_) => "archive",
+    };
     // Fast path: a cached representation, without building the render future.
     if let Some(hit) = cache.get(&key).await {
+        metrics::counter!("chaski_tile_cache_hits_total", "cache" => which).increment(1);
         return Ok(hit);
     }
+    metrics::counter!("chaski_tile_cache_misses_total", "cache" => which).increment(1);
     let fetch = {
         let key = key.clone();
         async move {

@@ -1,12 +1,13 @@
 //! Shared state of the server: the store, the settings, the catalog and the
 //! caches every handler reads. Below every route module: it holds their
 //! caches' types ([`crate::render`], [`crate::travel`], [`crate::whatifs`],
-//! [`crate::clusters`], [`crate::write_limit`], [`crate::maps`]) and imports no handler.
+//! [`crate::clusters`], [`crate::write_limit`], [`crate::maps`], [`crate::limits`]) and imports no handler.
 
 use crate::catalog::Catalog;
 use crate::clusters::{PrivateCache, tile_cluster_options};
 use crate::config::ServerConfig;
 use crate::error::ApiError;
+use crate::limits::Limiter;
 use crate::maps::MapCache;
 use crate::render::{TileCache, tile_cache};
 use crate::travel::AccessCache;
@@ -16,6 +17,7 @@ use chaski_core::auth::TokenStore;
 use chaski_core::store::Store;
 use chaski_io::tilepack::PmtilesArchive;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 /// State shared by every handler. Cheap to clone.
@@ -45,6 +47,10 @@ pub struct AppState {
     pub writes: Arc<WriteLimiter>,
     /// The layers of printed risk maps and the bound on renders.
     pub maps: Arc<MapCache>,
+    /// Permits and queues of the heavy families ([`crate::limits`]).
+    pub limits: Arc<Limiter>,
+    /// Set when shutdown began: `/ready` answers 503 from then on.
+    draining: Arc<AtomicBool>,
     /// PMTiles archives served as tile sources (`chaski serve --pmtiles`), by name.
     pub archives: Arc<BTreeMap<String, Arc<PmtilesArchive>>>,
     /// Community and facility codes (and community locations) for household
@@ -75,8 +81,13 @@ impl AppState {
             config.max_grid_cells,
             config.dem.clone(),
         );
-        let private =
-            PrivateCache::new(Arc::clone(&store), config.max_zoom, tile_cluster_options());
+        let limits = Arc::new(Limiter::new(&config));
+        let private = PrivateCache::new(
+            Arc::clone(&store),
+            config.max_zoom,
+            tile_cluster_options(),
+            Arc::clone(&limits),
+        );
         let header = |v: String| {
             axum::http::HeaderValue::from_str(&v)
                 .unwrap_or_else(|_| axum::http::HeaderValue::from_static("no-cache"))
@@ -98,6 +109,8 @@ impl AppState {
             private: Arc::new(private),
             writes: Arc::new(WriteLimiter::default()),
             maps,
+            limits,
+            draining: Arc::new(AtomicBool::new(false)),
             archives: Arc::new(BTreeMap::new()),
             known_codes: Arc::new(Mutex::new(None)),
         })
@@ -128,8 +141,19 @@ impl AppState {
             Arc::clone(&self.store),
             self.config.max_zoom,
             options,
+            Arc::clone(&self.limits),
         ));
         self
+    }
+
+    /// Whether shutdown began (`/ready` answers 503).
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
+    }
+
+    /// Mark the server as shutting down: `/ready` answers 503 from now on.
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::SeqCst);
     }
 
     /// The current catalog.

@@ -1,8 +1,11 @@
 //! `chaski serve` is self-contained: started from an empty folder it serves the
 //! built-in styles, the catalog lists them and the viewer loads; `--styles DIR`
 //! replaces them, and a missing or empty `--styles` folder is an error at start.
+//! A config file (`--config`) and `CHASKI_<KEY>` set the server, an unknown key
+//! is refused at start; SIGTERM lets a request in flight finish, then exits.
 
 use crate::common::{Server, free_port, http_get, text};
+use std::io::{Read, Write};
 use std::path::Path;
 use std::process::Command;
 
@@ -114,4 +117,122 @@ fn a_styles_folder_replaces_the_built_in_styles_and_must_hold_styles() {
             "{stderr}"
         );
     }
+}
+
+#[test]
+fn a_config_file_and_the_environment_set_the_server() {
+    let data = tempfile::tempdir().unwrap();
+    let store = small_store(data.path());
+    let file = data.path().join("chaski.toml");
+    std::fs::write(
+        &file,
+        "max_zoom = 10\nmetrics_token = \"m-secret\"\nrequest_timeout_secs = 20\n",
+    )
+    .unwrap();
+    let port = free_port();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_chaski"));
+    cmd.arg("--store")
+        .arg(&store)
+        .args(["serve", "--config"])
+        .arg(&file)
+        // The environment beats the file; the flag beats both.
+        .env("CHASKI_MAX_ZOOM", "12")
+        .env("CHASKI_LISTEN", "127.0.0.1:1")
+        .args(["--listen", &format!("127.0.0.1:{port}")]);
+    let server = Server::start(cmd, port);
+    assert_eq!(
+        get(&server, "/tiles/facilities/12/1195/2174").unwrap().0 / 100,
+        2
+    );
+    assert_eq!(
+        get(&server, "/tiles/facilities/13/2390/4348").unwrap().0,
+        400
+    );
+    assert_eq!(get(&server, "/metrics").unwrap().0, 401);
+    let m = http_get(port, "/metrics", &[("Authorization", "Bearer m-secret")]).unwrap();
+    assert_eq!(m.status, 200);
+    assert!(text(&m.body).contains("chaski_http_requests_total"));
+    assert_eq!(json(&server, "/ready")["status"], "ready");
+}
+
+#[test]
+fn an_unknown_key_in_the_config_file_is_refused_naming_it_and_the_file() {
+    let data = tempfile::tempdir().unwrap();
+    let store = small_store(data.path());
+    let file = data.path().join("chaski.toml");
+    std::fs::write(&file, "cache_mb = 64\ncache_megabytes = 64\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_chaski"))
+        .arg("--store")
+        .arg(&store)
+        .args(["serve", "--config"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cache_megabytes"), "{stderr}");
+    assert!(stderr.contains(&file.display().to_string()), "{stderr}");
+}
+
+#[test]
+fn sigterm_lets_a_request_in_flight_finish_then_exits() {
+    let data = tempfile::tempdir().unwrap();
+    let store = small_store(data.path());
+    let mut server = serve(
+        data.path(),
+        &store,
+        &["--shutdown-drain-secs", "30", "--log-format", "json"],
+    );
+    let body = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},"geometry":{"type":"Point","coordinates":[-74.0,-13.0]}}]}"#;
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        conn,
+        "POST /api/catchments HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/geo+json\r\nContent-Length: {}\r\nx-request-id: slow-1\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    // Half the body now: the request is in flight, its handler reading the body.
+    let (first, rest) = body.split_at(30);
+    conn.write_all(first.as_bytes()).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    server.terminate();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(
+        server.wait_exit(std::time::Duration::ZERO).is_none(),
+        "the server exited with a request in flight"
+    );
+    assert!(
+        http_get(server.port, "/health", &[]).is_none(),
+        "a new connection was taken after SIGTERM"
+    );
+    // The rest of the body: the request is answered in full.
+    conn.write_all(rest.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match conn.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+            Err(e) => panic!("reading the answer: {e}"),
+        }
+    }
+    let answer = text(&answer);
+    let (head, json_body) = answer.split_once("\r\n\r\n").unwrap();
+    // The small store has no DEM: the handler read the whole body, then said so.
+    assert!(head.starts_with("HTTP/1.1 404"), "{answer}");
+    assert!(
+        head.to_ascii_lowercase().contains("x-request-id: slow-1"),
+        "{head}"
+    );
+    let j: serde_json::Value = serde_json::from_str(json_body).unwrap();
+    assert!(
+        j["error"].as_str().unwrap().contains("travel-time surface"),
+        "{j}"
+    );
+    let status = server
+        .wait_exit(std::time::Duration::from_secs(10))
+        .expect("the server exits once the request is answered");
+    assert!(status.success(), "{status}");
 }

@@ -28,11 +28,12 @@
 //! Errors: 400 naming a bad, unknown or repeated parameter (a bad paper,
 //! a dpi out of bounds, a page the map does not have), 404 naming an unknown
 //! community, sector or facility, 422 for an area with nothing located.
-//! The work runs on the blocking pool, at most [`crate::maps::MAX_RENDERING`]
-//! maps at a time.
+//! The work runs on the blocking pool, at most `print_permits` maps at a
+//! time (429 with `Retry-After` beyond, see [`crate::limits`]).
 
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::limits::Family;
 use crate::maps::{MAX_HTTP_DPI, map_error, print_error};
 use crate::params::{DEFAULT_HOUSEHOLD_LAYER, Params, RunParams};
 use crate::routes::shared::base_url;
@@ -215,12 +216,7 @@ async fn print(
         }
     };
 
-    let _permit = state
-        .maps
-        .rendering
-        .acquire()
-        .await
-        .map_err(ApiError::internal)?;
+    let _permit = state.limits.acquire(Family::Print).await?;
     let access = caller.access.clone();
     let who = caller.token_id().map(str::to_owned);
     let tokens = state.tokens.clone();
