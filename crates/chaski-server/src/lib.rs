@@ -11,6 +11,7 @@ pub mod encoding;
 pub mod error;
 pub mod guard;
 pub mod maps;
+pub mod openapi;
 pub mod package;
 pub mod params;
 pub mod render;
@@ -59,6 +60,8 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(viewer::index))
         .route("/viewer/{file}", get(viewer::asset))
         .route("/health", get(health))
+        .route("/openapi.json", get(openapi::document))
+        .route("/api", get(openapi::page))
         .route("/catalog", get(routes::catalog::catalog))
         .route("/tiles/{spec}", get(tiles::tilejson))
         .route("/tiles/{layers}/{z}/{x}/{y}", get(tiles::tile))
