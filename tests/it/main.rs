@@ -16,6 +16,7 @@ mod household_upload;
 mod import;
 mod maps;
 mod monitoring;
+mod openapi;
 mod replicas;
 mod report;
 mod security;

@@ -17,7 +17,6 @@
 
 use crate::error::ApiError;
 use crate::params::doc::{BIRTH_CARE, DIRECTION, PRESET, Words, words};
-use utoipa::openapi::schema::Object;
 use chaski_analysis::travel::scenario::{RouteClass, WaterClass};
 use chaski_analysis::travel::{Edit, Facility};
 use chaski_core::Layer;
@@ -26,6 +25,7 @@ use chaski_core::layer::{Feature, LayerKind};
 use chaski_core::value::{Field, FieldType, Value as CoreValue};
 use geo::{Geometry, LineString, Point};
 use serde_json::Value;
+use utoipa::openapi::schema::Object;
 
 /// Most edits in one what-if.
 pub const MAX_EDITS: usize = 100;

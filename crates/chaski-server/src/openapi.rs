@@ -137,14 +137,16 @@ impl utoipa::Modify for Common {
             .operation_id(Some("health"))
             .response(
                 "200",
-                ResponseBuilder::new().description("The server runs.").content(
-                    "application/json",
-                    Content::new(Some(
-                        ObjectBuilder::new()
-                            .property("status", status)
-                            .required("status"),
-                    )),
-                ),
+                ResponseBuilder::new()
+                    .description("The server runs.")
+                    .content(
+                        "application/json",
+                        Content::new(Some(
+                            ObjectBuilder::new()
+                                .property("status", status)
+                                .required("status"),
+                        )),
+                    ),
             )
             .build();
         doc.paths
@@ -307,14 +309,21 @@ mod tests {
         }
         // Every enum of the document is one of these vocabularies (or a constant).
         let mut found = Vec::new();
-        enums(&serde_json::to_value(ApiDoc::openapi()).unwrap(), "", &mut found);
+        enums(
+            &serde_json::to_value(ApiDoc::openapi()).unwrap(),
+            "",
+            &mut found,
+        );
         assert!(found.len() > 20, "{found:?}");
         for (at, words) in found {
             let known = vocabularies
                 .iter()
                 .any(|(_, v)| v.words.iter().copied().eq(words.iter().map(String::as_str)));
             let constant = words == ["ok"] || words == ["Bearer"];
-            assert!(known || constant, "{at}: {words:?} is no checked vocabulary");
+            assert!(
+                known || constant,
+                "{at}: {words:?} is no checked vocabulary"
+            );
         }
     }
 
@@ -334,7 +343,11 @@ mod tests {
             .collect();
         assert_eq!(
             formats,
-            routes::report::words::FORMAT.words.iter().copied().collect()
+            routes::report::words::FORMAT
+                .words
+                .iter()
+                .copied()
+                .collect()
         );
         let files: BTreeSet<&str> = routes::viewer::FILES.iter().map(|f| f.0).collect();
         assert_eq!(files, routes::viewer::FILE_NAMES.into_iter().collect());
@@ -427,9 +440,9 @@ mod tests {
             let call = &rest[..end];
             for method in ["get", "post", "delete"] {
                 let word = format!("{method}(");
-                let found = call.match_indices(&word).any(|(k, _)| {
-                    k == 0 || !call.as_bytes()[k - 1].is_ascii_alphanumeric()
-                });
+                let found = call
+                    .match_indices(&word)
+                    .any(|(k, _)| k == 0 || !call.as_bytes()[k - 1].is_ascii_alphanumeric());
                 if found {
                     out.insert((method.to_owned(), path.clone()));
                 }
@@ -440,11 +453,12 @@ mod tests {
 
     /// Whether the router's `pattern` routes the documented `path`.
     fn routes_to(pattern: &str, path: &str) -> bool {
-        let (a, b): (Vec<&str>, Vec<&str>) = (pattern.split('/').collect(), path.split('/').collect());
+        let (a, b): (Vec<&str>, Vec<&str>) =
+            (pattern.split('/').collect(), path.split('/').collect());
         a.len() == b.len()
-            && a.iter().zip(&b).all(|(r, d)| {
-                (r.starts_with('{') && r.ends_with('}') && !d.is_empty()) || r == d
-            })
+            && a.iter()
+                .zip(&b)
+                .all(|(r, d)| (r.starts_with('{') && r.ends_with('}') && !d.is_empty()) || r == d)
     }
 
     #[test]
@@ -509,7 +523,10 @@ mod tests {
                 assert!(op["operationId"].is_string(), "{method} {path}");
                 assert!(op["tags"][0].is_string(), "{method} {path}");
                 for status in ["500", "503"] {
-                    assert!(!op["responses"][status].is_null(), "{method} {path} {status}");
+                    assert!(
+                        !op["responses"][status].is_null(),
+                        "{method} {path} {status}"
+                    );
                 }
             }
         }

@@ -721,8 +721,9 @@ pub(crate) fn summary_by(params: Vec<(String, String)>) -> ApiResult<()> {
 /// one parser (a test parses every word the description lists with it).
 pub(crate) mod doc {
     use super::{
-        CATCHMENTS_PARAMS, DEFAULT_BANDS, DEFAULT_LIMIT, LIST_PARAMS, MAX_BANDS, MAX_LIMIT, MAX_REPLICATES, Params,
-        RUN_PARAMS, UploadParams, WHATIF_RUN_QUERY, parse_outside, summary_by,
+        CATCHMENTS_PARAMS, DEFAULT_BANDS, DEFAULT_LIMIT, LIST_PARAMS, MAX_BANDS, MAX_LIMIT,
+        MAX_REPLICATES, Params, RUN_PARAMS, UploadParams, WHATIF_RUN_QUERY, parse_outside,
+        summary_by,
     };
     use chaski_analysis::clusters::{By, GiValue, Method};
     use chaski_analysis::travel::cost::{Direction, Neighbourhood};
@@ -738,7 +739,8 @@ pub(crate) mod doc {
     pub(crate) struct Words {
         /// The words the description lists (aliases apart).
         pub(crate) words: &'static [&'static str],
-        /// Whether the vocabulary's parser accepts a word.
+        /// Whether the vocabulary's parser accepts a word (read by the tests).
+        #[cfg_attr(not(test), allow(dead_code))]
         pub(crate) accepts: fn(&str) -> bool,
     }
 
@@ -880,8 +882,18 @@ pub(crate) mod doc {
     impl IntoParams for TileCoordPath {
         fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
             vec![
-                path("z", "Zoom, from 0 to the server's maximum zoom.", integer(0, ZOOM_LIMIT), json!(12)),
-                path("x", "Column, from 0 to 2^z - 1.", integer(0, u64::from(u32::MAX)), json!(1213)),
+                path(
+                    "z",
+                    "Zoom, from 0 to the server's maximum zoom.",
+                    integer(0, ZOOM_LIMIT),
+                    json!(12),
+                ),
+                path(
+                    "x",
+                    "Column, from 0 to 2^z - 1.",
+                    integer(0, u64::from(u32::MAX)),
+                    json!(1213),
+                ),
                 path(
                     "y",
                     "Row, from 0 to 2^z - 1 (XYZ scheme). The server also accepts the row without a suffix or with `.pbf`.",
@@ -1061,23 +1073,121 @@ pub(crate) mod doc {
                     text(),
                     json!("anaemia,danger_signs"),
                 ),
-                query("method", "Kulldorff's spatial scan (default), DBSCAN or Getis-Ord Gi*.", words(&CLUSTER_METHOD), None),
-                query("all", "A case has every flag (default: any of them).", boolean(), None),
-                query("any", "A case has any flag (the default; contradicts `all=true`).", boolean(), None),
-                query("members", "Member household codes of each cluster (roles that see household records only).", boolean(), None),
-                query("layer", "Household layer (default `households`).", text(), None),
-                query("max_share", "scan: largest window as a share of the households, in (0, 1] (default 0.5).", ObjectBuilder::new().schema_type(Type::Number).exclusive_minimum(Some(0.0)).maximum(Some(1.0)), None),
-                query("max_radius_m", "scan: largest window radius, metres (alias `max_radius`).", ObjectBuilder::new().schema_type(Type::Number).exclusive_minimum(Some(0.0)), None),
-                query("replicates", &format!("scan: Monte Carlo replicates (default 999, at most {MAX_REPLICATES})."), integer(0, MAX_REPLICATES as u64), None),
-                query("seed", "scan: seed of the replicates (default 1997).", integer(0, u64::MAX), None),
-                query("max_clusters", "scan: most clusters reported (default 10).", integer(1, 100), None),
-                query("eps_m", "dbscan: neighbourhood radius, metres (alias `eps`; default 150).", ObjectBuilder::new().schema_type(Type::Number).exclusive_minimum(Some(0.0)).maximum(Some(10_000.0)), None),
-                query("min_points", "dbscan: fewest case households near a core household (default 4).", integer(1, 10_000), None),
-                query("by", "gistar: units, grid cells (default) or communities.", words(&CLUSTER_BY), None),
-                query("cell_m", "gistar: grid cell side, metres (alias `cell`; default 500).", number(50.0, 50_000.0), None),
-                query("value", "gistar: value of a unit, case rate (default) or count.", words(&CLUSTER_VALUE), None),
-                query("k", "gistar: nearest neighbours of each unit (default 8).", integer(1, 64), None),
-                query("alpha", "gistar: false discovery rate, in (0, 1) (default 0.05).", ObjectBuilder::new().schema_type(Type::Number).exclusive_minimum(Some(0.0)).exclusive_maximum(Some(1.0)), None),
+                query(
+                    "method",
+                    "Kulldorff's spatial scan (default), DBSCAN or Getis-Ord Gi*.",
+                    words(&CLUSTER_METHOD),
+                    None,
+                ),
+                query(
+                    "all",
+                    "A case has every flag (default: any of them).",
+                    boolean(),
+                    None,
+                ),
+                query(
+                    "any",
+                    "A case has any flag (the default; contradicts `all=true`).",
+                    boolean(),
+                    None,
+                ),
+                query(
+                    "members",
+                    "Member household codes of each cluster (roles that see household records only).",
+                    boolean(),
+                    None,
+                ),
+                query(
+                    "layer",
+                    "Household layer (default `households`).",
+                    text(),
+                    None,
+                ),
+                query(
+                    "max_share",
+                    "scan: largest window as a share of the households, in (0, 1] (default 0.5).",
+                    ObjectBuilder::new()
+                        .schema_type(Type::Number)
+                        .exclusive_minimum(Some(0.0))
+                        .maximum(Some(1.0)),
+                    None,
+                ),
+                query(
+                    "max_radius_m",
+                    "scan: largest window radius, metres (alias `max_radius`).",
+                    ObjectBuilder::new()
+                        .schema_type(Type::Number)
+                        .exclusive_minimum(Some(0.0)),
+                    None,
+                ),
+                query(
+                    "replicates",
+                    &format!(
+                        "scan: Monte Carlo replicates (default 999, at most {MAX_REPLICATES})."
+                    ),
+                    integer(0, MAX_REPLICATES as u64),
+                    None,
+                ),
+                query(
+                    "seed",
+                    "scan: seed of the replicates (default 1997).",
+                    integer(0, u64::MAX),
+                    None,
+                ),
+                query(
+                    "max_clusters",
+                    "scan: most clusters reported (default 10).",
+                    integer(1, 100),
+                    None,
+                ),
+                query(
+                    "eps_m",
+                    "dbscan: neighbourhood radius, metres (alias `eps`; default 150).",
+                    ObjectBuilder::new()
+                        .schema_type(Type::Number)
+                        .exclusive_minimum(Some(0.0))
+                        .maximum(Some(10_000.0)),
+                    None,
+                ),
+                query(
+                    "min_points",
+                    "dbscan: fewest case households near a core household (default 4).",
+                    integer(1, 10_000),
+                    None,
+                ),
+                query(
+                    "by",
+                    "gistar: units, grid cells (default) or communities.",
+                    words(&CLUSTER_BY),
+                    None,
+                ),
+                query(
+                    "cell_m",
+                    "gistar: grid cell side, metres (alias `cell`; default 500).",
+                    number(50.0, 50_000.0),
+                    None,
+                ),
+                query(
+                    "value",
+                    "gistar: value of a unit, case rate (default) or count.",
+                    words(&CLUSTER_VALUE),
+                    None,
+                ),
+                query(
+                    "k",
+                    "gistar: nearest neighbours of each unit (default 8).",
+                    integer(1, 64),
+                    None,
+                ),
+                query(
+                    "alpha",
+                    "gistar: false discovery rate, in (0, 1) (default 0.05).",
+                    ObjectBuilder::new()
+                        .schema_type(Type::Number)
+                        .exclusive_minimum(Some(0.0))
+                        .exclusive_maximum(Some(1.0)),
+                    None,
+                ),
             ]
         }
     }
@@ -1087,9 +1197,24 @@ pub(crate) mod doc {
     impl IntoParams for UploadQuery {
         fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
             vec![
-                query("layer", "Household layer (default `households`; another only for admin tokens).", text(), None),
-                query("on_error", "`reject` (the default): nothing is written if a row is invalid; `skip`: the valid rows are stored and the rejected ones listed.", words(&ON_ERROR), None),
-                query("drop", "Columns to leave out, comma-separated (columns that look like personal identifiers refuse the upload unless dropped).", text(), None),
+                query(
+                    "layer",
+                    "Household layer (default `households`; another only for admin tokens).",
+                    text(),
+                    None,
+                ),
+                query(
+                    "on_error",
+                    "`reject` (the default): nothing is written if a row is invalid; `skip`: the valid rows are stored and the rejected ones listed.",
+                    words(&ON_ERROR),
+                    None,
+                ),
+                query(
+                    "drop",
+                    "Columns to leave out, comma-separated (columns that look like personal identifiers refuse the upload unless dropped).",
+                    text(),
+                    None,
+                ),
             ]
         }
     }
@@ -1099,9 +1224,24 @@ pub(crate) mod doc {
     impl IntoParams for DeleteQuery {
         fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
             vec![
-                query("layer", "Household layer (default `households`; another only for admin tokens).", text(), None),
-                query("sector", "Only the records of this CHA sector (alias `cha_sector`; a CHA token's own sector by default).", text(), None),
-                query("facility", "Only the records of this facility (a facility token's own code by default).", text(), None),
+                query(
+                    "layer",
+                    "Household layer (default `households`; another only for admin tokens).",
+                    text(),
+                    None,
+                ),
+                query(
+                    "sector",
+                    "Only the records of this CHA sector (alias `cha_sector`; a CHA token's own sector by default).",
+                    text(),
+                    None,
+                ),
+                query(
+                    "facility",
+                    "Only the records of this facility (a facility token's own code by default).",
+                    text(),
+                    None,
+                ),
             ]
         }
     }
@@ -1110,7 +1250,12 @@ pub(crate) mod doc {
     pub(crate) struct SummaryQuery;
     impl IntoParams for SummaryQuery {
         fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
-            vec![query("by", "Groups of the counts (only `community`, the default).", words(&SUMMARY_BY), None)]
+            vec![query(
+                "by",
+                "Groups of the counts (only `community`, the default).",
+                words(&SUMMARY_BY),
+                None,
+            )]
         }
     }
 }

@@ -29,13 +29,14 @@
 //! cells are refused with 413.
 
 use crate::error::ApiError;
-use crate::params::{
-    CATCHMENTS_PARAMS, LIST_PARAMS, ListParams, Params, RUN_PARAMS, RunParams, page_url, parse_bands, parse_outside,
-};
 use crate::error::answers::{
     BadRequest, NotFound, PayloadTooLarge, TooManyRequests, Unprocessable,
 };
 use crate::params::doc::{CatchmentsQuery, ListQuery, OutsideQuery, RunQuery};
+use crate::params::{
+    CATCHMENTS_PARAMS, LIST_PARAMS, ListParams, Params, RUN_PARAMS, RunParams, page_url,
+    parse_bands, parse_outside,
+};
 use crate::routes::shared::{
     FacilityRef, FilterEcho, LineStringGeometry, Page, base_url, facility_json, json_bytes,
 };

@@ -16,10 +16,10 @@
 //! archive is served as it is, through the same cache and answer path.
 
 use crate::error::ApiError;
-use crate::params::parse_coord;
-use crate::render::{TileKey, TileScope, cached_tile, negotiate, tile_response};
 use crate::error::answers::{BadRequest, NotFound};
 use crate::params::doc::TileCoordPath;
+use crate::params::parse_coord;
+use crate::render::{TileKey, TileScope, cached_tile, negotiate, tile_response};
 use crate::routes::shared::{TileJson, base_url};
 use crate::state::AppState;
 use axum::Json;

@@ -113,7 +113,7 @@ pub async fn clusters(
     }
     let found = state
         .private
-        .compute(&req.layer, &req.options, &caller.access)
+        .compute_requested(&req.layer, &req.options, &caller.access)
         .await?;
     let mut fc = engine::feature_collection(found.method, &found.rows, req.members);
     let count: u64 = if req.members {

@@ -55,8 +55,7 @@
 use crate::auth::{Caller, OptionalCaller};
 use crate::error::ApiError;
 use crate::error::answers::{
-    BadRequest, Forbidden, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized,
-    Unprocessable,
+    BadRequest, Forbidden, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized, Unprocessable,
 };
 use crate::params::doc::{DeleteQuery, SummaryQuery, UploadQuery};
 use crate::params::{DEFAULT_HOUSEHOLD_LAYER, DeleteParams, UploadParams, summary_by};

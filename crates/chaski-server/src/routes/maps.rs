@@ -33,9 +33,7 @@
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::error::answers::{
-    BadRequest, NotFound, TooManyRequests, Unauthorized, Unprocessable,
-};
+use crate::error::answers::{BadRequest, NotFound, TooManyRequests, Unauthorized, Unprocessable};
 use crate::maps::{MAX_HTTP_DPI, map_error, print_error};
 use crate::params::{DEFAULT_HOUSEHOLD_LAYER, Params, RunParams};
 use crate::routes::shared::base_url;

@@ -87,9 +87,24 @@ impl utoipa::IntoParams for ReportQuery {
         PARAMS
             .iter()
             .map(|name| match *name {
-                "format" => query(name, "`json` (default), `csv` (one long table) or `html` (a printable page).", words(&words::FORMAT), None),
-                "lang" => query(name, "Language of the HTML page: `es` (default) or `en`.", words(&words::LANG), None),
-                "districts" => query(name, "The layer of the district polygons (default: the store's districts).", text(), None),
+                "format" => query(
+                    name,
+                    "`json` (default), `csv` (one long table) or `html` (a printable page).",
+                    words(&words::FORMAT),
+                    None,
+                ),
+                "lang" => query(
+                    name,
+                    "Language of the HTML page: `es` (default) or `en`.",
+                    words(&words::LANG),
+                    None,
+                ),
+                "districts" => query(
+                    name,
+                    "The layer of the district polygons (default: the store's districts).",
+                    text(),
+                    None,
+                ),
                 other => query(other, "", text(), None),
             })
             .collect()

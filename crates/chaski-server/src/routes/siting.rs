@@ -34,8 +34,7 @@
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::error::answers::{
-    BadRequest, Forbidden, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized,
-    Unprocessable,
+    BadRequest, Forbidden, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized, Unprocessable,
 };
 use crate::guard::NO_STORE;
 use crate::state::AppState;

@@ -21,13 +21,13 @@ use crate::catalog::{Catalog, CatalogLayer};
 use crate::clusters::HOUSEHOLDS_LAYER;
 use crate::encoding::Encoding;
 use crate::error::ApiError;
+use crate::error::answers::{BadRequest, NotFound};
+use crate::params::doc::TileCoordPath;
 use crate::params::parse_coord;
 use crate::render::{
     MVT_MIME, TileKey, TileScope, cached_tile, empty_status, etag_matches, negotiate,
     render_sources, tile_response,
 };
-use crate::error::answers::{BadRequest, NotFound};
-use crate::params::doc::TileCoordPath;
 use crate::routes::shared::{TileJson, base_url};
 use crate::state::AppState;
 use axum::Json;

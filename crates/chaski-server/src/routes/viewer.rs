@@ -56,7 +56,12 @@ pub(crate) const FILES: [(&str, &str, &str, u32); 6] = [
         "text/javascript; charset=utf-8",
         86_400,
     ),
-    ("maplibre-gl.css", MAPLIBRE_CSS, "text/css; charset=utf-8", 86_400),
+    (
+        "maplibre-gl.css",
+        MAPLIBRE_CSS,
+        "text/css; charset=utf-8",
+        86_400,
+    ),
     (
         "maplibre-gl-LICENSE.txt",
         MAPLIBRE_LICENSE,
@@ -106,6 +111,11 @@ impl utoipa::IntoParams for FilePath {
     fn into_params(
         _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
     ) -> Vec<utoipa::openapi::path::Parameter> {
-        vec![path("file", "The file.", words(&FILE_WORDS), "app.js".into())]
+        vec![path(
+            "file",
+            "The file.",
+            words(&FILE_WORDS),
+            "app.js".into(),
+        )]
     }
 }

@@ -32,17 +32,17 @@
 //! What-ifs are kept in memory ([`crate::whatifs`]).
 
 use crate::analysis_layers::layers_of;
+use crate::edits::WhatIfBody;
 use crate::edits::{EDITS_LAYER, MAX_BODY_BYTES, edits_layer, parse_body};
 use crate::error::ApiError;
-use crate::params::{
-    LIST_PARAMS, ListParams, Params, WHATIF_RUN_QUERY, page_url, parse_coord, whatif_run_params,
-};
-use crate::render::{TileKey, TileScope, cached_tile, negotiate, tile_response};
-use crate::edits::WhatIfBody;
 use crate::error::answers::{
     BadRequest, NotFound, PayloadTooLarge, TooManyRequests, Unprocessable,
 };
 use crate::params::doc::{ListQuery, TileCoordPath, WhatIfRunQuery};
+use crate::params::{
+    LIST_PARAMS, ListParams, Params, WHATIF_RUN_QUERY, page_url, parse_coord, whatif_run_params,
+};
+use crate::render::{TileKey, TileScope, cached_tile, negotiate, tile_response};
 use crate::routes::shared::{
     FacilityRef, FilterEcho, Page, TileJson, base_url, facility_json, json_bytes,
 };
