@@ -343,6 +343,16 @@ pub(crate) fn parse_body(body: &[u8]) -> ApiResult<(Vec<ParsedEdit>, Members)> {
 
 /// The body of `POST /api/whatif` as the API description shows it.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "type": "FeatureCollection",
+    "scenario": "walking",
+    "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [-74.06, -12.96]},
+         "properties": {"edit": "facility", "category": "I-3", "birth_care": "basic", "name": "P.S. nuevo"}},
+        {"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[-74.10, -12.95], [-74.09, -12.94]]},
+         "properties": {"edit": "path", "class": "mule_track"}}
+    ]
+}))]
 pub struct WhatIfBody {
     /// `FeatureCollection`.
     #[serde(rename = "type")]

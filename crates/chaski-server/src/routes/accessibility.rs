@@ -548,6 +548,11 @@ fn point_sources(body: &[u8]) -> ApiResult<Vec<Facility>> {
 /// Point sources in the body of `POST /api/catchments`: a GeoJSON
 /// FeatureCollection of Points (a Feature, a Point or a MultiPoint also do).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "type": "FeatureCollection",
+    "features": [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [-74.06, -12.96]},
+                  "properties": {"code": "NEW-1", "name": "P.S. nuevo"}}]
+}))]
 pub struct PointSources {
     /// `FeatureCollection`.
     #[serde(rename = "type")]
