@@ -234,4 +234,7 @@ async fn a_scan_over_the_work_bound_is_refused_before_it_starts() {
     let e = r.json()["error"].as_str().unwrap().to_owned();
     assert!(e.contains("'replicates'"), "{e}");
     assert!(e.contains(&format!("at most {most} replicates")), "{e}");
+    // And the description says so (found by the API test: 413 was undocumented).
+    let doc = get(&state, "/openapi.json", None).await.json();
+    assert!(doc["paths"]["/api/clusters"]["get"]["responses"]["413"].is_object());
 }

@@ -16,7 +16,7 @@
 //! [`MAX_BODY_BYTES`] is a 413.
 
 use crate::error::ApiError;
-use crate::params::doc::{BIRTH_CARE, DIRECTION, PRESET, Words, words};
+use crate::params::doc::{BIRTH_CARE, DIRECTION, PRESET, Words, described};
 use chaski_analysis::travel::scenario::{RouteClass, WaterClass};
 use chaski_analysis::travel::{Edit, Facility};
 use chaski_core::Layer;
@@ -442,22 +442,34 @@ pub(crate) const FACILITY_BIRTH_CARE: Words = Words {
 };
 
 fn edit_schema() -> Object {
-    words(&EDIT_KINDS).build()
+    described(&EDIT_KINDS, "The kind of edit.")
 }
 fn class_schema() -> Object {
-    words(&PATH_CLASSES_WORDS).build()
+    described(
+        &PATH_CLASSES_WORDS,
+        "Path class (`bridge`: the class of its deck, not `ford`; default `footpath`).",
+    )
 }
 fn facility_birth_care_schema() -> Object {
-    words(&FACILITY_BIRTH_CARE).build()
+    described(&FACILITY_BIRTH_CARE, "`facility`: its birth care.")
 }
 fn preset_schema() -> Object {
-    words(&PRESET).build()
+    described(
+        &PRESET,
+        "Travel scenario (alias `preset`), as the query parameter.",
+    )
 }
 fn birth_care_schema() -> Object {
-    words(&BIRTH_CARE).build()
+    described(
+        &BIRTH_CARE,
+        "Birth care of the facilities searched from, as the query parameter.",
+    )
 }
 fn direction_schema() -> Object {
-    words(&DIRECTION).build()
+    described(
+        &DIRECTION,
+        "`to` or `from` the facility, as the query parameter.",
+    )
 }
 
 /// The `whatif_edits` layer.

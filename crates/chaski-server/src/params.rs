@@ -806,6 +806,11 @@ pub(crate) mod doc {
             .enum_values(Some(w.words.iter().copied()))
     }
 
+    /// A string of one of `w`'s words, described.
+    pub(crate) fn described(w: &Words, description: &str) -> utoipa::openapi::schema::Object {
+        words(w).description(Some(description)).build()
+    }
+
     /// Any string.
     pub(crate) fn text() -> ObjectBuilder {
         ObjectBuilder::new().schema_type(Type::String)

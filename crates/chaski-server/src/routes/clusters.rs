@@ -6,7 +6,8 @@
 //! only its centre rounded to 0.01° with `households: "<5"` and no
 //! statistic. The totals `households` and `cases` are `"<5"` when 1 to 4.
 //! Flags may name risk fields only (400 otherwise, naming the field); Gi* on
-//! too few units or on equal values is 422.
+//! too few units or on equal values is 422; a scan over the server's work
+//! bound ([`crate::clusters::MAX_SCAN_WORK`]) is 413 before it starts.
 //!
 //! Who may ask what is `chaski_core::auth`'s role policy: analysts and admins
 //! get clusters over every household, CHA and facility tokens over their own
@@ -21,7 +22,7 @@
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::error::answers::{
-    BadRequest, Forbidden, NotFound, TooManyRequests, Unauthorized, Unprocessable,
+    BadRequest, Forbidden, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized, Unprocessable,
 };
 use crate::params::ClusterRequest;
 use crate::params::doc::ClusterQuery;
@@ -85,6 +86,7 @@ pub struct ClustersAnswer {
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
         (status = 422, response = Unprocessable),
         (status = 429, response = TooManyRequests),
     ),

@@ -467,6 +467,11 @@ enum Outcome {
     Invalid(Value),
 }
 
+/// An upload of one household of the demo region, as ODK Central exports it.
+const UPLOAD_CSV_EXAMPLE: &str = "code,community,facility,cha_sector,cha,visit_date,members,pregnant,under2,under5,anaemia,malnutrition,danger_signs,safe_water,sanitation,violence_risk,risk_level,location_source,visit_round,water_source,consent,consent_date,_gps_latitude,_gps_longitude,_gps_altitude,_gps_precision,_uuid,_submission_time
+DEMO-H0001,DEMO-CP0001,DEMO-00001,DEMO-CP0001-S1,DEMO-ACS001,2026-05-16,7,0,0,2,yes,no,no,yes,yes,no,medio,gps,1,red_publica,yes,2026-05-16,-12.985661,-74.065282,2657.9,8.3,750f8e01-5fa4-46c7-8b60-089b0c0b2836,2026-05-16T13:27:27
+";
+
 /// `POST /api/households`: validate and write household records (see the module docs).
 #[utoipa::path(
     post,
@@ -483,8 +488,24 @@ enum Outcome {
     request_body(
         description = "A CSV export of ODK Central or KoBoToolbox, or GeoJSON points.",
         content(
-            (String = "text/csv"),
-            (Value = "application/geo+json"),
+            (String = "text/csv", example = json!(UPLOAD_CSV_EXAMPLE)),
+            (Value = "application/geo+json", example = json!({
+                "type": "FeatureCollection",
+                "features": [{
+                    "type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": [-74.065282, -12.985661]},
+                    "properties": {
+                        "code": "DEMO-H0001", "community": "DEMO-CP0001", "facility": "DEMO-00001",
+                        "cha_sector": "DEMO-CP0001-S1", "cha": "DEMO-ACS001",
+                        "visit_date": "2026-05-16", "visit_round": 1, "members": 7,
+                        "pregnant": 0, "under2": 0, "under5": 2, "anaemia": true,
+                        "malnutrition": false, "danger_signs": false, "safe_water": true,
+                        "sanitation": true, "risk_level": "medio", "consent": true,
+                        "consent_date": "2026-05-16",
+                        "submission_uuid": "750f8e01-5fa4-46c7-8b60-089b0c0b2836"
+                    }
+                }]
+            })),
         ),
     ),
     responses(

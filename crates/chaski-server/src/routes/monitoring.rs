@@ -180,6 +180,7 @@ impl<const WHICH: u8> utoipa::IntoParams for MonitoringQuery<WHICH> {
 /// An indicator table as the API description shows it (the table is
 /// `chaski_analysis::monitoring`'s serde form).
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = IndicatorTable)]
 pub struct IndicatorTableDoc {
     /// Groups of the rows.
     pub by: String,
@@ -195,6 +196,7 @@ pub struct IndicatorTableDoc {
 
 /// The answer of `GET /api/did`.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = DidAnswer)]
 pub struct DidDoc {
     /// The design: baseline, endline, group field, intervention and control.
     pub design: serde_json::Value,

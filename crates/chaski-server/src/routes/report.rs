@@ -114,6 +114,7 @@ impl utoipa::IntoParams for ReportQuery {
 /// The JSON report, as the API description shows it (the report is
 /// `chaski_analysis::report`'s serde form).
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = DistrictReport)]
 pub struct ReportDoc {
     /// District code.
     pub code: String,

@@ -140,18 +140,25 @@ pub(crate) mod words {
 }
 
 fn model_schema() -> utoipa::openapi::schema::Object {
-    crate::params::doc::words(&words::MODEL).build()
+    crate::params::doc::described(&words::MODEL, "The model (default `covering`).")
 }
 fn candidates_schema() -> utoipa::openapi::schema::Object {
-    crate::params::doc::words(&words::CANDIDATES).build()
+    crate::params::doc::described(
+        &words::CANDIDATES,
+        "Candidate sites (default `birth-care`); or give `candidate_points`.",
+    )
 }
 fn preset_schema() -> utoipa::openapi::schema::Object {
-    crate::params::doc::words(&crate::params::doc::PRESET).build()
+    crate::params::doc::described(
+        &crate::params::doc::PRESET,
+        "Travel scenario (`preset`: of the villages, default `walking`; `referral_preset`: of the referral, default `motorised`).",
+    )
 }
 
 /// The answer of `POST /api/siting`, as the API description shows it (the
 /// `siting.json` of `chaski site`, with `homes` and `villages`).
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = SitingAnswer)]
 pub struct SitingAnswerDoc {
     /// The homes open, as GeoJSON.
     pub homes: serde_json::Value,

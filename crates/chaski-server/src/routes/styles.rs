@@ -56,6 +56,7 @@ pub async fn style(
 /// A MapLibre style as the API description shows it (the style itself is
 /// the template's JSON with this server's URLs).
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = Style)]
 #[schema(title = "MapLibre style")]
 pub struct StyleDoc {
     /// Always 8.

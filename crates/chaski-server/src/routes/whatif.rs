@@ -105,6 +105,7 @@ fn villages_changed(base: &TravelResult, after: &TravelResult) -> Vec<ChangedVil
 
 /// A changed village as answered, borrowing from the what-if.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = ChangedVillage)]
 pub struct ChangedJson<'a> {
     code: &'a str,
     name: &'a str,
@@ -147,6 +148,7 @@ pub struct PopulationWithin {
 /// The answer of `POST /api/whatif` and `GET /api/whatif/{id}`, as the API
 /// description shows it (its summary is built as JSON when it is computed).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = WhatIfAnswer)]
 pub struct WhatIfAnswerDoc<'a> {
     /// Id of the what-if.
     pub id: String,
