@@ -490,22 +490,24 @@ mod tests {
         }
     }
 
+    /// Every `$ref` in `v`.
+    fn refs(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(o) => {
+                if let Some(Value::String(r)) = o.get("$ref") {
+                    out.push(r.clone());
+                }
+                o.values().for_each(|x| refs(x, out));
+            }
+            Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+            _ => {}
+        }
+    }
+
     #[test]
     fn the_document_is_openapi_3_1_and_every_reference_resolves() {
         let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
         assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
-        fn refs(v: &Value, out: &mut Vec<String>) {
-            match v {
-                Value::Object(o) => {
-                    if let Some(Value::String(r)) = o.get("$ref") {
-                        out.push(r.clone());
-                    }
-                    o.values().for_each(|x| refs(x, out));
-                }
-                Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
-                _ => {}
-            }
-        }
         let mut all = Vec::new();
         refs(&doc, &mut all);
         assert!(!all.is_empty());

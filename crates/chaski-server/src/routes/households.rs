@@ -493,7 +493,7 @@ DEMO-H0001,DEMO-CP0001,DEMO-00001,DEMO-CP0001-S1,DEMO-ACS001,2026-05-16,7,0,0,2,
                 "type": "FeatureCollection",
                 "features": [{
                     "type": "Feature",
-                    "geometry": {"type": "Point", "coordinates": [-74.065282, -12.985661]},
+                    "geometry": {"type": "Point", "coordinates": [-74.065_282, -12.985_661]},
                     "properties": {
                         "code": "DEMO-H0001", "community": "DEMO-CP0001", "facility": "DEMO-00001",
                         "cha_sector": "DEMO-CP0001-S1", "cha": "DEMO-ACS001",
