@@ -29,7 +29,8 @@ trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 "$bin" --store "$work/demo.gpkg" export --out "$work/demo.pmtiles" --no-viewer 2>/dev/null
 token=$("$bin" --store "$work/demo.gpkg" tokens create --role admin --label api-test 2>/dev/null)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-(cd "$work" && exec "$bin" --store "$work/demo.gpkg" serve --listen "127.0.0.1:$port" \
+# Each request is logged (tower_http at debug): a failure shows the last ones.
+(cd "$work" && exec "$bin" --log info,tower_http=debug --store "$work/demo.gpkg" serve --listen "127.0.0.1:$port" \
   --pmtiles "$work/demo.pmtiles" --writes-per-hour 1000000 >"$work/serve.log" 2>&1) &
 server=$!
 for _ in $(seq 1 100); do
@@ -54,7 +55,7 @@ run() {
     cat "$work/$name.txt"
     if [ "$status" -eq 124 ]; then echo "API test, $name: over its ${bound}s bound" >&2; fi
     echo "API test, $name: FAILED (seed $seed; the server's log follows)" >&2
-    tail -50 "$work/serve.log" >&2
+    tail -60 "$work/serve.log" | cut -c1-400 >&2
     exit 1
   fi
   sed -n '/= SUMMARY =/,$p' "$work/$name.txt"

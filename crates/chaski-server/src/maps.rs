@@ -23,8 +23,9 @@ pub struct MapCache {
     store: Arc<dyn Store>,
     /// The layers of a map by (data version, household layer).
     sources: moka::future::Cache<(u64, String), Arc<MapSource>>,
-    /// Renders running.
-    pub(crate) rendering: tokio::sync::Semaphore,
+    /// Renders running (a render keeps its permit until it ends, even when
+    /// its request has gone).
+    pub(crate) rendering: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for MapCache {
@@ -41,7 +42,7 @@ impl MapCache {
         Self {
             store,
             sources: moka::future::Cache::builder().max_capacity(2).build(),
-            rendering: tokio::sync::Semaphore::new(MAX_RENDERING),
+            rendering: Arc::new(tokio::sync::Semaphore::new(MAX_RENDERING)),
         }
     }
 

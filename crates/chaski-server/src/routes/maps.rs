@@ -324,10 +324,8 @@ async fn print(
         }
     };
 
-    let _permit = state
-        .maps
-        .rendering
-        .acquire()
+    let permit = std::sync::Arc::clone(&state.maps.rendering)
+        .acquire_owned()
         .await
         .map_err(ApiError::internal)?;
     let access = caller.access.clone();
@@ -339,6 +337,9 @@ async fn print(
     };
     let stem = area.file_stem();
     let (body, count, pages) = tokio::task::spawn_blocking(move || {
+        // Held until the render ends, even when the request is gone: at most
+        // MAX_RENDERING renders use the CPU at once.
+        let _permit = permit;
         let map = source
             .gather(&access, &area, travel.as_deref(), clusters.as_deref())
             .map_err(map_error)?;
