@@ -40,7 +40,8 @@ lint: deps
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
 ## make test: the gates CI runs: formatting, lints, every Rust test (unit, doc,
-## integration, CLI) and the headless-browser test of the web viewer. Tests that
+## integration, CLI), the headless-browser test of the web viewer and the property-based
+## test of the HTTP API against /openapi.json (scripts/api-test.sh). Tests that
 ## need ../shared/data/peru, GDAL's command-line tools or PostgreSQL fail when those
 ## are missing (CHASKI_REQUIRE_DATA=1) instead of skipping. The PostGIS store's tests
 ## run on a throw-away cluster under target/ (scripts/pg-test-cluster.sh), started
@@ -51,7 +52,8 @@ test: lint
 	  trap 'scripts/pg-test-cluster.sh stop' EXIT && \
 	  export CHASKI_TEST_PG="$$url" && \
 	  $(CARGO) test --workspace --locked && \
-	  scripts/browser-test.sh
+	  scripts/browser-test.sh && \
+	  scripts/api-test.sh
 
 fmt:
 	$(CARGO) fmt --all

@@ -51,12 +51,19 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 
-# The independent PMTiles reader of the tile package tests (crates/chaski-cli/tests/it/export.rs):
-# the `pmtiles` package from PyPI, in a virtual environment under target/ (found there by
-# chaski_testing::require_python_module; CHASKI_PYTHON overrides it).
+# Python packages from PyPI, in a virtual environment under target/: the independent PMTiles
+# reader of the tile package tests (crates/chaski-cli/tests/it/export.rs; found there by
+# chaski_testing::require_python_module, CHASKI_PYTHON overrides it), and schemathesis, the
+# property-based API test of scripts/api-test.sh (with the hypothesis it was tested with).
 PYENV="$(cd "$(dirname "$0")/.." && pwd)/target/pyenv"
+if [ ! -x "$PYENV/bin/python" ]; then
+  python3 -m venv "$PYENV"
+fi
 if ! "$PYENV/bin/python" -c 'import pmtiles' >/dev/null 2>&1; then
   echo "installing the Python pmtiles reader in $PYENV"
-  python3 -m venv "$PYENV"
   "$PYENV/bin/pip" install --quiet --disable-pip-version-check 'pmtiles==3.8.1'
+fi
+if [ "$("$PYENV/bin/schemathesis" --version 2>/dev/null)" != "schemathesis, version 4.32.5" ]; then
+  echo "installing schemathesis in $PYENV"
+  "$PYENV/bin/pip" install --quiet --disable-pip-version-check 'schemathesis==4.32.5' 'hypothesis==6.170.27'
 fi

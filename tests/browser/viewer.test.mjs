@@ -11,6 +11,8 @@
 // shows the API's error in the panel. Test runs write their screenshots to out/
 // (git-ignored); screenshots/ holds the reviewed ones kept in the repository
 // (screenshots/planner.png: a copy of out/planner.png, looked at before committing).
+// A last test opens the API page (/api) and checks it lists every operation of
+// /openapi.json without fetching anything from elsewhere.
 // Needs CHASKI_URL (a running `chaski serve`), CHASKI_DATA (the folder of the demo
 // files it serves) and Debian's chromium.
 import { test } from "node:test";
@@ -735,6 +737,47 @@ test("print: the risk map of the view, downloaded with the caller's token", asyn
     assert.match(await page.textContent("#pr-status"), /Error \(404\): no community with code 'NOPE'/);
 
     await page.click("#token-forget");
+    assert.deepEqual(errors, [], "page errors");
+  } finally {
+    await browser.close();
+  }
+});
+
+test("api page: every operation of /openapi.json listed, nothing fetched from elsewhere", async () => {
+  const browser = await launch();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    const elsewhere = [];
+    page.on("request", (r) => {
+      if (!r.url().startsWith(url)) elsewhere.push(r.url());
+    });
+    await page.goto(url + "/api", { waitUntil: "load" });
+    await page.waitForFunction(() => /operations\.$/.test(document.getElementById("status").textContent));
+    const doc = await (await fetch(url + "/openapi.json")).json();
+    let operations = 0;
+    for (const item of Object.values(doc.paths)) {
+      operations += ["get", "post", "delete"].filter((m) => item[m]).length;
+    }
+    assert.ok(operations >= 30, String(operations));
+    assert.equal(await page.locator("details.op").count(), operations);
+    assert.equal((await page.textContent("#status")).trim(), operations + " operations.");
+    // An operation opened: its parameters with their words, its answers.
+    const op = page.locator("details.op", { hasText: "/api/villages/underserved" }).first();
+    await op.locator("summary").click();
+    const text = await op.textContent();
+    assert.match(text, /minutes \*/);
+    assert.match(text, /one of "walking", "motorised", "rainy", "pregnant", "stretcher"/);
+    assert.match(text, /UnderservedAnswer/);
+    assert.match(text, /ErrorBody/);
+    // The filter keeps the matching operations only.
+    await page.fill("#filter", "households");
+    const shown = await page.locator("details.op:not([hidden])").count();
+    assert.ok(shown >= 4 && shown < operations, String(shown));
+    mkdirSync("out", { recursive: true });
+    await page.screenshot({ path: "out/api.png", fullPage: false });
+    assert.deepEqual(elsewhere, [], "requests to other origins");
     assert.deepEqual(errors, [], "page errors");
   } finally {
     await browser.close();

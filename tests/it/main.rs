@@ -17,6 +17,7 @@ mod import;
 mod maps;
 mod monitoring;
 mod ops;
+mod openapi;
 mod replicas;
 mod report;
 mod security;

@@ -193,7 +193,8 @@
 
       "note":
         "Teselas y biblioteca de mapas servidas por este servidor chaski; funciona sin " +
-        'conexión. MapLibre GL JS, <a href="/viewer/maplibre-gl-LICENSE.txt">BSD-3-Clause</a>.',
+        'conexión. MapLibre GL JS, <a href="/viewer/maplibre-gl-LICENSE.txt">BSD-3-Clause</a>. ' +
+        'API: <a href="/api">/api</a>.',
     },
     en: {
       "lang.group": "Language",
@@ -378,7 +379,8 @@
 
       "note":
         "Tiles and map library served by this chaski server; works offline. " +
-        'MapLibre GL JS, <a href="/viewer/maplibre-gl-LICENSE.txt">BSD-3-Clause</a>.',
+        'MapLibre GL JS, <a href="/viewer/maplibre-gl-LICENSE.txt">BSD-3-Clause</a>. ' +
+        'API: <a href="/api">/api</a>.',
     },
   };
   const STORAGE = "chaski.lang";

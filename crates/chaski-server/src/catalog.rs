@@ -54,15 +54,17 @@ pub struct Catalog {
 const ANALYSIS_LAYERS: [&str; 5] = ["facilities", "communities", "paths", "roads", "rivers"];
 
 /// The JSON form of one layer in `GET /catalog`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LayerEntry<'a> {
     /// Layer name (the id in tile URLs).
     pub name: &'a str,
-    /// Layer kind.
+    /// Layer kind (`communities`, `facilities`, `boundaries`, ...).
+    #[schema(value_type = String)]
     pub kind: chaski_core::LayerKind,
-    /// Geometry type.
+    /// Geometry type (OGC name: `POINT`, `MULTIPOLYGON`, ...).
     pub geometry_type: &'static str,
-    /// Fields with their types.
+    /// Fields with their types (`text`, `int`, `real`, `bool`, `date`).
+    #[schema(value_type = BTreeMap<String, String>)]
     pub fields: BTreeMap<&'a str, &'static str>,
     /// Bounds (west, south, east, north).
     pub bounds: Option<[f64; 4]>,

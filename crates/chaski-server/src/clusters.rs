@@ -35,6 +35,16 @@ pub const HOUSEHOLDS_LAYER: &str = PrivateLayer::Households.name();
 /// Name of the private cluster tile layer.
 pub const CLUSTERS_LAYER: &str = PrivateLayer::Clusters.name();
 
+/// Most work of one spatial scan over HTTP, in window entries × replicates:
+/// households × (households × `max_share`) × (replicates + 1), the neighbour
+/// entries the scan walks for each replicate (fewer with `max_radius_m`, not
+/// counted). The demo region's 5,198 household records with the default
+/// `max_share` 0.5 and 999 replicates are 1.35e10; over this a request asks
+/// for fewer replicates or a smaller `max_share` (413 naming `replicates`),
+/// so that it is answered within the server's time limit rather than cut off
+/// by it while its computation goes on (`chaski clusters` has no limit).
+pub const MAX_SCAN_WORK: f64 = 2e10;
+
 /// Flags of the `clusters` tile layer: a case is a household with any of them.
 pub const TILE_FLAGS: &str = "anaemia,malnutrition,danger_signs";
 
@@ -48,6 +58,28 @@ pub fn tile_cluster_options() -> ClusterOptions {
         seed: 1997,
         ..ClusterOptions::default()
     }
+}
+
+/// Refuse a spatial scan of `households` over `max_work` (413 naming
+/// `replicates` and the most this server allows for them).
+fn check_scan_work(
+    opts: &ClusterOptions,
+    households: usize,
+    max_work: f64,
+) -> Result<(), ApiError> {
+    let n = households as f64;
+    let entries = n * (n * opts.max_share).floor();
+    let work = entries * (opts.replicates as f64 + 1.0);
+    if opts.method != Method::Scan || work <= max_work {
+        return Ok(());
+    }
+    let most = ((max_work / entries.max(1.0)).floor() - 1.0).max(0.0);
+    Err(ApiError::TooLarge(format!(
+        "parameter 'replicates': a scan with {} replicates and max_share {} over the households \
+         you may see is more than this server computes in one request: ask for at most {most} \
+         replicates (or a smaller max_share), or run `chaski clusters`",
+        opts.replicates, opts.max_share
+    )))
 }
 
 /// Caches of the private answers of one store, shared by every handler.
@@ -145,6 +177,29 @@ impl PrivateCache {
         opts: &ClusterOptions,
         access: &Access,
     ) -> Result<Arc<Clusters>, ApiError> {
+        self.compute_within(layer, opts, access, f64::INFINITY)
+            .await
+    }
+
+    /// [`Self::compute`] for a request of `GET /api/clusters`: a scan over
+    /// [`MAX_SCAN_WORK`] is refused (413) before it starts.
+    pub async fn compute_requested(
+        &self,
+        layer: &str,
+        opts: &ClusterOptions,
+        access: &Access,
+    ) -> Result<Arc<Clusters>, ApiError> {
+        self.compute_within(layer, opts, access, MAX_SCAN_WORK)
+            .await
+    }
+
+    async fn compute_within(
+        &self,
+        layer: &str,
+        opts: &ClusterOptions,
+        access: &Access,
+        max_work: f64,
+    ) -> Result<Arc<Clusters>, ApiError> {
         let opts = ClusterOptions {
             with_members: true,
             k_distance: None,
@@ -162,9 +217,13 @@ impl PrivateCache {
         let name = layer.to_owned();
         let who = access.clone();
         let fetch = async move {
-            let _permit = self.limits.acquire(Family::Clusters).await?;
+            let permit = self.limits.acquire(Family::Clusters).await?;
             tokio::task::spawn_blocking(move || -> Result<Arc<Clusters>, ApiError> {
+                // Held until the computation ends, even when the request
+                // that started it is gone.
+                let _permit = permit;
                 let seen = visible_layer(store.as_ref(), &name, &who)?;
+                check_scan_work(&opts, seen.features.len(), max_work)?;
                 if seen.features.is_empty() {
                     return Ok(Arc::new(Clusters {
                         method: opts.method,
@@ -337,4 +396,36 @@ fn catalog_layer(layer: &Layer, version: u64, maxzoom: u8) -> Result<CatalogLaye
         maxzoom,
         source: Arc::new(source),
     })
+}
+
+#[cfg(test)]
+mod work_tests {
+    use super::*;
+
+    #[test]
+    fn the_scan_work_bound_admits_exactly_the_replicates_it_names() {
+        let households = 5_198;
+        let entries = 5_198.0 * 2_599.0;
+        let most = (MAX_SCAN_WORK / entries).floor() as usize - 1;
+        let scan = |replicates, max_share| ClusterOptions {
+            replicates,
+            max_share,
+            ..ClusterOptions::default()
+        };
+        assert!(check_scan_work(&scan(999, 0.5), households, MAX_SCAN_WORK).is_ok());
+        assert!(check_scan_work(&scan(most, 0.5), households, MAX_SCAN_WORK).is_ok());
+        let e = check_scan_work(&scan(most + 1, 0.5), households, MAX_SCAN_WORK).unwrap_err();
+        assert!(
+            matches!(&e, ApiError::TooLarge(m) if m.contains(&format!("at most {most} replicates"))),
+            "{e:?}"
+        );
+        // Other methods, and the tile layer's unbounded computations, are not bounded.
+        let dbscan = ClusterOptions {
+            method: Method::Dbscan,
+            ..scan(9_999, 1.0)
+        };
+        assert!(check_scan_work(&dbscan, households, MAX_SCAN_WORK).is_ok());
+        assert!(check_scan_work(&scan(9_999, 1.0), households, f64::INFINITY).is_ok());
+        assert!(check_scan_work(&scan(9_999, 1.0), 0, MAX_SCAN_WORK).is_ok());
+    }
 }

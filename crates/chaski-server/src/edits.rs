@@ -16,6 +16,7 @@
 //! [`MAX_BODY_BYTES`] is a 413.
 
 use crate::error::ApiError;
+use crate::params::doc::{BIRTH_CARE, DIRECTION, PRESET, Words, described};
 use chaski_analysis::travel::scenario::{RouteClass, WaterClass};
 use chaski_analysis::travel::{Edit, Facility};
 use chaski_core::Layer;
@@ -24,6 +25,7 @@ use chaski_core::layer::{Feature, LayerKind};
 use chaski_core::value::{Field, FieldType, Value as CoreValue};
 use geo::{Geometry, LineString, Point};
 use serde_json::Value;
+use utoipa::openapi::schema::Object;
 
 /// Most edits in one what-if.
 pub const MAX_EDITS: usize = 100;
@@ -55,7 +57,7 @@ fn bad(index: usize, field: &str, reason: impl std::fmt::Display) -> ApiError {
 }
 
 /// Route and water classes of a path `class`.
-fn path_class(class: &str) -> Option<(RouteClass, Option<WaterClass>)> {
+pub(crate) fn path_class(class: &str) -> Option<(RouteClass, Option<WaterClass>)> {
     Some(match class {
         "" | "footpath" => (RouteClass::Footpath, None),
         "mule_track" => (RouteClass::MuleTrack, None),
@@ -337,6 +339,137 @@ pub(crate) fn parse_body(body: &[u8]) -> ApiResult<(Vec<ParsedEdit>, Members)> {
         .map(|(i, f)| parse_edit(i, f))
         .collect::<ApiResult<Vec<_>>>()?;
     Ok((edits, members))
+}
+
+/// The body of `POST /api/whatif` as the API description shows it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "type": "FeatureCollection",
+    "scenario": "walking",
+    "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [-74.06, -12.96]},
+         "properties": {"edit": "facility", "category": "I-3", "birth_care": "basic", "name": "P.S. nuevo"}},
+        {"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[-74.10, -12.95], [-74.09, -12.94]]},
+         "properties": {"edit": "path", "class": "mule_track"}}
+    ]
+}))]
+pub struct WhatIfBody {
+    /// `FeatureCollection`.
+    #[serde(rename = "type")]
+    #[schema(pattern = "^FeatureCollection$")]
+    pub kind: String,
+    /// The edits (1 to 100).
+    #[schema(min_items = 1, max_items = 100)]
+    pub features: Vec<EditFeature>,
+    /// Travel scenario (alias `preset`), as the query parameter.
+    #[schema(schema_with = preset_schema)]
+    pub scenario: Option<String>,
+    /// Facility categories searched from, as the query parameter.
+    pub category: Option<String>,
+    /// Birth care of the facilities searched from, as the query parameter.
+    #[schema(schema_with = birth_care_schema)]
+    pub birth_care: Option<String>,
+    /// `to` or `from` the facility, as the query parameter.
+    #[schema(schema_with = direction_schema)]
+    pub direction: Option<String>,
+}
+
+/// An edit.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct EditFeature {
+    /// `Feature`.
+    #[serde(rename = "type")]
+    #[schema(pattern = "^Feature$")]
+    pub kind: String,
+    /// A LineString (`bridge`, `path`), a Point (`facility`) or none (`remove_facility`).
+    pub geometry: Option<serde_json::Value>,
+    /// What the edit is.
+    pub properties: EditProperties,
+}
+
+/// The properties of an edit.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct EditProperties {
+    /// The kind of edit.
+    #[schema(schema_with = edit_schema)]
+    pub edit: String,
+    /// Path class (`bridge`: the class of its deck; default `footpath`).
+    #[schema(schema_with = class_schema)]
+    pub class: Option<String>,
+    /// `facility`: its MINSA category (e.g. `I-3`).
+    pub category: Option<String>,
+    /// `facility`: its birth care.
+    #[schema(schema_with = facility_birth_care_schema)]
+    pub birth_care: Option<String>,
+    /// `facility`: its code; `remove_facility`: the code of the facility to close.
+    pub code: Option<String>,
+    /// Its name.
+    pub name: Option<String>,
+}
+
+/// `properties.edit`, as the API description lists it.
+pub(crate) const EDIT_KINDS: Words = Words {
+    words: &["bridge", "path", "facility", "remove_facility"],
+    // Known kinds fail on something else than `properties.edit` (the geometry here).
+    accepts: |w| {
+        let body = serde_json::json!({"type": "FeatureCollection", "features": [
+            {"type": "Feature", "geometry": null, "properties": {"edit": w, "code": "X", "category": "I-1"}}
+        ]});
+        match parse_body(body.to_string().as_bytes()) {
+            Ok(_) => true,
+            Err(e) => !e.to_string().contains("properties.edit"),
+        }
+    },
+};
+
+/// `properties.class`, as the API description lists it.
+pub(crate) const PATH_CLASSES_WORDS: Words = Words {
+    words: &[
+        "footpath",
+        "mule_track",
+        "track_road",
+        "gravel_road",
+        "paved_road",
+        "ford",
+    ],
+    accepts: |w| path_class(w).is_some(),
+};
+
+/// `properties.birth_care` of a new facility, as the API description lists it.
+pub(crate) const FACILITY_BIRTH_CARE: Words = Words {
+    words: &["none", "basic", "complete"],
+    accepts: |w| w.parse::<BirthCare>().is_ok(),
+};
+
+fn edit_schema() -> Object {
+    described(&EDIT_KINDS, "The kind of edit.")
+}
+fn class_schema() -> Object {
+    described(
+        &PATH_CLASSES_WORDS,
+        "Path class (`bridge`: the class of its deck, not `ford`; default `footpath`).",
+    )
+}
+fn facility_birth_care_schema() -> Object {
+    described(&FACILITY_BIRTH_CARE, "`facility`: its birth care.")
+}
+fn preset_schema() -> Object {
+    described(
+        &PRESET,
+        "Travel scenario (alias `preset`), as the query parameter.",
+    )
+}
+fn birth_care_schema() -> Object {
+    described(
+        &BIRTH_CARE,
+        "Birth care of the facilities searched from, as the query parameter.",
+    )
+}
+fn direction_schema() -> Object {
+    described(
+        &DIRECTION,
+        "`to` or `from` the facility, as the query parameter.",
+    )
 }
 
 /// The `whatif_edits` layer.

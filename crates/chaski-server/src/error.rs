@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
 
 /// An error answered to an HTTP client.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -50,6 +50,19 @@ pub enum ApiError {
     Internal(String),
 }
 
+/// The JSON body of every error answer: what is wrong (for a 4xx, naming the
+/// parameter, member or limit; for a 500 only "internal server error") and
+/// the status again.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"error": "query parameter 'lat': '91' is not a latitude (-90 to 90)", "status": 400}))]
+pub struct ErrorBody {
+    /// What is wrong, in words.
+    pub error: String,
+    /// The HTTP status code of the answer.
+    #[schema(minimum = 400, maximum = 599)]
+    pub status: u16,
+}
+
 impl From<chaski_analysis::monitoring::MonitoringError> for ApiError {
     fn from(e: chaski_analysis::monitoring::MonitoringError) -> Self {
         use chaski_analysis::monitoring::MonitoringError;
@@ -91,7 +104,10 @@ impl IntoResponse for ApiError {
         } else {
             self.to_string()
         };
-        let body = Json(json!({ "error": message, "status": status.as_u16() }));
+        let body = Json(ErrorBody {
+            error: message,
+            status: status.as_u16(),
+        });
         if status == StatusCode::UNAUTHORIZED {
             (status, [(header::WWW_AUTHENTICATE, "Bearer")], body).into_response()
         } else if let Self::TooManyRequests { retry_after, .. }
@@ -153,6 +169,111 @@ impl ApiError {
             Self::BadRequest(m) => Self::BadRequest(m.clone()),
             Self::NotFound(m) => Self::NotFound(m.clone()),
             other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+/// The error answers as the API description shows them: one reusable
+/// response per status, each with the JSON [`ErrorBody`] (and its header:
+/// `WWW-Authenticate` on 401, `Retry-After` on 429). Handlers list the ones
+/// they can give in their `#[utoipa::path]`.
+pub mod answers {
+    use utoipa::openapi::header::HeaderBuilder;
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
+
+    fn error(description: &str) -> ResponseBuilder {
+        ResponseBuilder::new().description(description).content(
+            "application/json",
+            Content::new(Some(Ref::from_schema_name("ErrorBody"))),
+        )
+    }
+
+    macro_rules! answer {
+        ($(#[$doc:meta])* $name:ident, $description:expr, |$r:ident| $extra:expr) => {
+            $(#[$doc])*
+            pub struct $name;
+            impl<'r> utoipa::ToResponse<'r> for $name {
+                fn response() -> (&'r str, RefOr<utoipa::openapi::Response>) {
+                    let $r = error($description);
+                    (stringify!($name), $extra.build().into())
+                }
+            }
+        };
+    }
+
+    answer!(
+        /// 400.
+        BadRequest,
+        "The request is malformed: a bad, unknown, repeated or missing parameter, or a bad body; the error names it.",
+        |r| r
+    );
+    answer!(
+        /// 401.
+        Unauthorized,
+        "No token where one is needed, or a token that is malformed, unknown or revoked (never echoed).",
+        |r| r.header(
+            "WWW-Authenticate",
+            HeaderBuilder::new()
+                .schema(ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["Bearer"])))
+                .description(Some("Always `Bearer`."))
+                .build()
+        )
+    );
+    answer!(
+        /// 403.
+        Forbidden,
+        "The caller's role or scope may not do this; the error says why.",
+        |r| r
+    );
+    answer!(
+        /// 404.
+        NotFound,
+        "Something the request names does not exist (a layer, style, archive, what-if, district, household or area), or the store lacks what the answer needs (a DEM).",
+        |r| r
+    );
+    answer!(
+        /// 413.
+        PayloadTooLarge,
+        "The body, or the work asked for (grid cells, rows), is over this server's limit; the error names the limit.",
+        |r| r
+    );
+    answer!(
+        /// 422.
+        Unprocessable,
+        "Well formed but cannot be answered (a point off the travel-time surface, an edit that cannot apply, too few units).",
+        |r| r
+    );
+    answer!(
+        /// 429.
+        TooManyRequests,
+        "Too many requests of this kind: retry after the seconds of `Retry-After`.",
+        |r| r.header(
+            "Retry-After",
+            HeaderBuilder::new()
+                .schema(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)))
+                .description(Some("Seconds to wait before retrying."))
+                .build()
+        )
+    );
+    answer!(
+        /// 500.
+        Internal,
+        "An internal failure: logged by the server, answered without detail.",
+        |r| r
+    );
+
+    /// 503: the request took longer than the server's time limit (no body).
+    pub struct Unavailable;
+    impl<'r> utoipa::ToResponse<'r> for Unavailable {
+        fn response() -> (&'r str, RefOr<utoipa::openapi::Response>) {
+            (
+                "Unavailable",
+                ResponseBuilder::new()
+                    .description("The request took longer than the server's time limit (no body).")
+                    .build()
+                    .into(),
+            )
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod guard;
 pub mod limits;
 pub mod maps;
 pub mod metrics;
+pub mod openapi;
 pub mod package;
 pub mod params;
 pub mod render;
@@ -81,6 +82,8 @@ pub fn app(state: AppState) -> Router {
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics::endpoint))
+        .route("/openapi.json", get(openapi::document))
+        .route("/api", get(openapi::page))
         .route("/catalog", get(routes::catalog::catalog))
         .route("/tiles/{spec}", get(tiles::tilejson))
         .route("/tiles/{layers}/{z}/{x}/{y}", get(tiles::tile))
@@ -204,7 +207,21 @@ const READY_STORE_TIMEOUT: Duration = Duration::from_secs(2);
 /// `GET /ready`: 200 when the server takes requests (not shutting down, the
 /// store answers a cheap call within 2 s, the catalog is built), else 503
 /// naming the failing checks (details in the server's log only).
-async fn ready(State(state): State<AppState>) -> Response {
+#[utoipa::path(
+    get,
+    path = "/ready",
+    operation_id = "ready",
+    tag = "server",
+    summary = "Readiness",
+    description = "200 when the server takes requests: not shutting down, the store answers a \
+        cheap call within 2 s, the catalog is built. 503 names the failed checks \
+        (`failed`: `shutdown`, `store`); the details are in the server's log only.",
+    responses(
+        (status = 200, description = "Ready: `{\"status\": \"ready\", \"failed\": [], \"checks\": {...}}`.", body = Object),
+        (status = 503, description = "Not ready: `{\"status\": \"not ready\", \"failed\": [...], \"checks\": {...}}`.", body = Object),
+    ),
+)]
+pub(crate) async fn ready(State(state): State<AppState>) -> Response {
     let mut failed = Vec::new();
     let shutdown = if state.is_draining() {
         failed.push("shutdown");

@@ -111,6 +111,23 @@ fn authorized(headers: &HeaderMap, token: &str) -> bool {
 
 /// `GET /metrics`: 404 when `metrics = false`; 401 without the
 /// `metrics_token` when one is set.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    tag = "server",
+    summary = "Prometheus metrics",
+    description = "Prometheus text format: requests by route and status, latency histograms, \
+        tile cache hits, size and bytes, analysis durations, in-flight requests and queue depth \
+        of the heavy endpoints. 404 when `metrics = false`; with `metrics_token` set, it needs \
+        `Authorization: Bearer METRICS_TOKEN`.",
+    responses(
+        (status = 200, description = "The metrics.", content_type = "text/plain", body = String),
+        (status = 401, response = crate::error::answers::Unauthorized),
+        (status = 404, response = crate::error::answers::NotFound),
+    ),
+    security((), ("bearer" = [])),
+)]
 pub async fn endpoint(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if !state.config.metrics {
         return ApiError::NotFound(

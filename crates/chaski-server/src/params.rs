@@ -118,6 +118,18 @@ impl Params {
     }
 }
 
+/// `outside=count|list` of `GET /api/villages/underserved`: whether villages
+/// off the travel-time surface are listed (default: only counted).
+pub(crate) fn parse_outside(p: &Params) -> ApiResult<bool> {
+    match p.get("outside").map(str::to_ascii_lowercase).as_deref() {
+        None | Some("" | "count") => Ok(false),
+        Some("list") => Ok(true),
+        Some(other) => Err(ApiError::BadRequest(format!(
+            "query parameter 'outside': '{other}' is not count or list"
+        ))),
+    }
+}
+
 /// Names of the run parameters of a travel-time search.
 pub(crate) const RUN_PARAMS: [&str; 5] = ["category", "birth_care", "preset", "direction", "moves"];
 
@@ -154,6 +166,10 @@ impl RunParams {
         })
     }
 }
+
+/// Names of the query parameters of `POST /api/catchments`.
+pub(crate) const CATCHMENTS_PARAMS: [&str; 5] =
+    ["preset", "bands", "max_minutes", "direction", "moves"];
 
 /// Names of the run parameters in the query of `POST /api/whatif`.
 pub(crate) const WHATIF_RUN_QUERY: [&str; 6] = [
@@ -712,6 +728,556 @@ pub(crate) fn summary_by(params: Vec<(String, String)>) -> ApiResult<()> {
         )));
     }
     Ok(())
+}
+
+/// The query parameters as the API description (`crate::openapi`) shows
+/// them: the names the parsers above accept, and the words of each closed
+/// vocabulary in a [`Words`](doc::Words) whose `accepts` is that vocabulary's
+/// one parser (a test parses every word the description lists with it).
+pub(crate) mod doc {
+    use super::{
+        CATCHMENTS_PARAMS, DEFAULT_BANDS, DEFAULT_LIMIT, LIST_PARAMS, MAX_BANDS, MAX_LIMIT,
+        MAX_REPLICATES, Params, RUN_PARAMS, UploadParams, WHATIF_RUN_QUERY, parse_outside,
+        summary_by,
+    };
+    use chaski_analysis::clusters::{By, GiValue, Method};
+    use chaski_analysis::travel::cost::{Direction, Neighbourhood};
+    use chaski_analysis::travel::vocab::{BirthCareFilter, Preset};
+    use chaski_core::domain::Category;
+    use serde_json::{Value, json};
+    use utoipa::IntoParams;
+    use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+    use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+    use utoipa::openapi::{RefOr, Required};
+
+    /// A closed vocabulary as documented: its words, and its one parser.
+    pub(crate) struct Words {
+        /// The words the description lists (aliases apart).
+        pub(crate) words: &'static [&'static str],
+        /// Whether the vocabulary's parser accepts a word (read by the tests).
+        #[cfg_attr(not(test), allow(dead_code))]
+        pub(crate) accepts: fn(&str) -> bool,
+    }
+
+    fn parses<T: std::str::FromStr>(s: &str) -> bool {
+        s.parse::<T>().is_ok()
+    }
+
+    /// `preset` (and `scenario`, `referral_preset`).
+    pub(crate) const PRESET: Words = Words {
+        words: &["walking", "motorised", "rainy", "pregnant", "stretcher"],
+        accepts: parses::<Preset>,
+    };
+    /// `birth_care` of the sources.
+    pub(crate) const BIRTH_CARE: Words = Words {
+        words: &["basic", "complete"],
+        accepts: parses::<BirthCareFilter>,
+    };
+    /// `direction` of travel.
+    pub(crate) const DIRECTION: Words = Words {
+        words: &["to", "from"],
+        accepts: parses::<Direction>,
+    };
+    /// `moves` of the search.
+    pub(crate) const MOVES: Words = Words {
+        words: &["8", "16", "24"],
+        accepts: parses::<Neighbourhood>,
+    };
+    /// `outside` of the underserved villages.
+    pub(crate) const OUTSIDE: Words = Words {
+        words: &["count", "list"],
+        accepts: |w| parse_outside(&Params(vec![("outside".into(), w.into())])).is_ok(),
+    };
+    /// `method` of the clusters.
+    pub(crate) const CLUSTER_METHOD: Words = Words {
+        words: &["scan", "dbscan", "gistar"],
+        accepts: parses::<Method>,
+    };
+    /// `by` of Gi*.
+    pub(crate) const CLUSTER_BY: Words = Words {
+        words: &["grid", "community"],
+        accepts: parses::<By>,
+    };
+    /// `value` of Gi*.
+    pub(crate) const CLUSTER_VALUE: Words = Words {
+        words: &["rate", "count"],
+        accepts: parses::<GiValue>,
+    };
+    /// `on_error` of household uploads.
+    pub(crate) const ON_ERROR: Words = Words {
+        words: &["reject", "skip"],
+        accepts: |w| UploadParams::parse(vec![("on_error".into(), w.into())]).is_ok(),
+    };
+    /// `by` of the household summary.
+    pub(crate) const SUMMARY_BY: Words = Words {
+        words: &["community"],
+        accepts: |w| summary_by(vec![("by".into(), w.into())]).is_ok(),
+    };
+
+    /// A string of one of `w`'s words.
+    pub(crate) fn words(w: &Words) -> ObjectBuilder {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(w.words.iter().copied()))
+    }
+
+    /// A string of one of `w`'s words, described.
+    pub(crate) fn described(w: &Words, description: &str) -> utoipa::openapi::schema::Object {
+        words(w).description(Some(description)).build()
+    }
+
+    /// Any string.
+    pub(crate) fn text() -> ObjectBuilder {
+        ObjectBuilder::new().schema_type(Type::String)
+    }
+
+    /// A number within `min..=max`.
+    pub(crate) fn number(min: f64, max: f64) -> ObjectBuilder {
+        ObjectBuilder::new()
+            .schema_type(Type::Number)
+            .minimum(Some(min))
+            .maximum(Some(max))
+    }
+
+    /// A whole number within `min..=max`.
+    pub(crate) fn integer(min: u64, max: u64) -> ObjectBuilder {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(min as usize))
+            .maximum(Some(max as usize))
+    }
+
+    /// `true` or `false`.
+    pub(crate) fn boolean() -> ObjectBuilder {
+        ObjectBuilder::new().schema_type(Type::Boolean)
+    }
+
+    /// An optional query parameter.
+    pub(crate) fn query(
+        name: &str,
+        description: &str,
+        schema: impl Into<RefOr<Schema>>,
+        example: Option<Value>,
+    ) -> Parameter {
+        ParameterBuilder::new()
+            .name(name)
+            .parameter_in(ParameterIn::Query)
+            .required(Required::False)
+            .description(Some(description))
+            .schema(Some(schema))
+            .example(example)
+            .build()
+    }
+
+    /// A required query parameter.
+    pub(crate) fn required(
+        name: &str,
+        description: &str,
+        schema: impl Into<RefOr<Schema>>,
+        example: Value,
+    ) -> Parameter {
+        let mut p = query(name, description, schema, Some(example));
+        p.required = Required::True;
+        p
+    }
+
+    /// A path parameter.
+    pub(crate) fn path(
+        name: &str,
+        description: &str,
+        schema: impl Into<RefOr<Schema>>,
+        example: Value,
+    ) -> Parameter {
+        let mut p = required(name, description, schema, example);
+        p.parameter_in = ParameterIn::Path;
+        p
+    }
+
+    /// Most zoom levels a tile coordinate may name (the server's `max_zoom`
+    /// is set in the document it serves).
+    pub(crate) const ZOOM_LIMIT: u64 = 30;
+
+    /// `z`, `x` and `y` of a tile URL (read by [`super::parse_coord`]).
+    pub(crate) struct TileCoordPath;
+    impl IntoParams for TileCoordPath {
+        fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+            vec![
+                path(
+                    "z",
+                    "Zoom, from 0 to the server's maximum zoom.",
+                    integer(0, ZOOM_LIMIT),
+                    json!(12),
+                ),
+                path(
+                    "x",
+                    "Column, from 0 to 2^z - 1.",
+                    integer(0, u64::from(u32::MAX)),
+                    json!(1213),
+                ),
+                path(
+                    "y",
+                    "Row, from 0 to 2^z - 1 (XYZ scheme). The server also accepts the row without a suffix or with `.pbf`.",
+                    integer(0, u64::from(u32::MAX)),
+                    json!(2210),
+                ),
+            ]
+        }
+    }
+
+    fn category_description() -> String {
+        let all: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
+        format!(
+            "Facility categories searched from: one category, a list (`I-3,I-4`) or a comparison \
+             (`>=I-3`, `>I-2`, `<=I-2`, `<I-3`, `=I-4`) over the MINSA levels in order: {} \
+             (default: every facility).",
+            all.join(", ")
+        )
+    }
+
+    /// The parameters of `names` among the run parameters (and `scenario`).
+    fn run_params(names: &[&str]) -> Vec<Parameter> {
+        names
+            .iter()
+            .map(|name| match *name {
+                "category" => query(
+                    name,
+                    &category_description(),
+                    text(),
+                    Some(json!(">=I-3")),
+                ),
+                "birth_care" => query(
+                    name,
+                    "Only facilities with birth care: `basic` (basic or complete emergency obstetric care) or `complete`.",
+                    words(&BIRTH_CARE),
+                    None,
+                ),
+                "preset" | "scenario" => query(
+                    name,
+                    "Travel scenario (default `walking`): on foot, vehicles on roads, the rainy season, a woman in labour, a patient on a stretcher.",
+                    words(&PRESET),
+                    None,
+                ),
+                "direction" => query(
+                    name,
+                    "`to` the facility (patients, the default) or `from` it (staff visiting).",
+                    words(&DIRECTION),
+                    None,
+                ),
+                "moves" => query(
+                    name,
+                    "Moves of the search: 8, 16 (the default) or 24 neighbours.",
+                    words(&MOVES),
+                    None,
+                ),
+                other => query(other, "", text(), None),
+            })
+            .collect()
+    }
+
+    /// The run parameters of a travel-time search ([`RUN_PARAMS`]).
+    pub(crate) struct RunQuery;
+    impl IntoParams for RunQuery {
+        fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+            run_params(&RUN_PARAMS)
+        }
+    }
+
+    /// The run parameters in the query of `POST /api/whatif` ([`WHATIF_RUN_QUERY`]).
+    pub(crate) struct WhatIfRunQuery;
+    impl IntoParams for WhatIfRunQuery {
+        fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+            run_params(&WHATIF_RUN_QUERY)
+        }
+    }
+
+    /// Filters and page of list answers ([`LIST_PARAMS`]).
+    pub(crate) struct ListQuery;
+    impl IntoParams for ListQuery {
+        fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+            LIST_PARAMS
+                .iter()
+                .map(|name| match *name {
+                    "bbox" => query(
+                        name,
+                        "Only what lies in the box `minlon,minlat,maxlon,maxlat` (degrees; minimums not above maximums).",
+                        text(),
+                        Some(json!("-74.3,-13.1,-73.9,-12.8")),
+                    ),
+                    "district" => query(
+                        name,
+                        "Only what lies in the district of this code or (unique) name.",
+                        text(),
+                        None,
+                    ),
+                    "districts" => query(
+                        name,
+                        "The layer of the district polygons of `district` (default `districts`).",
+                        text(),
+                        None,
+                    ),
+                    "limit" => query(
+                        name,
+                        &format!("Most items of a page (default {DEFAULT_LIMIT})."),
+                        integer(0, MAX_LIMIT as u64),
+                        None,
+                    ),
+                    "offset" => query(
+                        name,
+                        "Items skipped before the page (default 0); `next` gives the next page's URL.",
+                        ObjectBuilder::new()
+                            .schema_type(Type::Integer)
+                            .minimum(Some(0)),
+                        None,
+                    ),
+                    other => query(other, "", text(), None),
+                })
+                .collect()
+        }
+    }
+
+    /// The query parameters of `POST /api/catchments` ([`CATCHMENTS_PARAMS`]).
+    pub(crate) struct CatchmentsQuery;
+    impl IntoParams for CatchmentsQuery {
+        fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+            CATCHMENTS_PARAMS
+                .iter()
+                .flat_map(|name| match *name {
+                    "bands" => {
+                        let default: Vec<String> =
+                            DEFAULT_BANDS.iter().map(ToString::to_string).collect();
+                        vec![query(
+                            name,
+                            &format!(
+                                "Isochrone bands, minutes, comma-separated positive numbers (at most {MAX_BANDS}; default {}).",
+                                default.join(",")
+                            ),
+                            text(),
+                            Some(json!("30,60,120")),
+                        )]
+                    }
+                    "max_minutes" => vec![query(
+                        name,
+                        "Stop the search beyond this many minutes (positive).",
+                        ObjectBuilder::new()
+                            .schema_type(Type::Number)
+                            .exclusive_minimum(Some(0.0)),
+                        None,
+                    )],
+                    other => run_params(&[other]),
+                })
+                .collect()
+        }
+    }
+
+    /// `outside` of `GET /api/villages/underserved` ([`parse_outside`]).
+    pub(crate) struct OutsideQuery;
+    impl IntoParams for OutsideQuery {
+        fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+            vec![query(
+                "outside",
+                "`count` (the default): villages off the travel-time surface are only counted; `list`: also listed, after the underserved ones.",
+                words(&OUTSIDE),
+                None,
+            )]
+        }
+    }
+
+    /// The parameters of `GET /api/clusters` (read by [`super::ClusterRequest::parse`]).
+    pub(crate) struct ClusterQuery;
+    impl IntoParams for ClusterQuery {
+        fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+            vec![
+                required(
+                    "flags",
+                    "Case flags, comma-separated: risk fields (`anaemia`, `danger_signs`, ...) or predicates on them (`risk_level=alto`).",
+                    text(),
+                    json!("anaemia,danger_signs"),
+                ),
+                query(
+                    "method",
+                    "Kulldorff's spatial scan (default), DBSCAN or Getis-Ord Gi*.",
+                    words(&CLUSTER_METHOD),
+                    None,
+                ),
+                query(
+                    "all",
+                    "A case has every flag (default: any of them).",
+                    boolean(),
+                    None,
+                ),
+                query(
+                    "any",
+                    "A case has any flag (the default; contradicts `all=true`).",
+                    boolean(),
+                    None,
+                ),
+                query(
+                    "members",
+                    "Member household codes of each cluster (roles that see household records only).",
+                    boolean(),
+                    None,
+                ),
+                query(
+                    "layer",
+                    "Household layer (default `households`).",
+                    text(),
+                    None,
+                ),
+                query(
+                    "max_share",
+                    "scan: largest window as a share of the households, in (0, 1] (default 0.5).",
+                    ObjectBuilder::new()
+                        .schema_type(Type::Number)
+                        .exclusive_minimum(Some(0.0))
+                        .maximum(Some(1.0)),
+                    None,
+                ),
+                query(
+                    "max_radius_m",
+                    "scan: largest window radius, metres (alias `max_radius`).",
+                    ObjectBuilder::new()
+                        .schema_type(Type::Number)
+                        .exclusive_minimum(Some(0.0)),
+                    None,
+                ),
+                query(
+                    "replicates",
+                    &format!(
+                        "scan: Monte Carlo replicates (default 999, at most {MAX_REPLICATES})."
+                    ),
+                    integer(0, MAX_REPLICATES as u64),
+                    None,
+                ),
+                query(
+                    "seed",
+                    "scan: seed of the replicates (default 1997).",
+                    integer(0, u64::MAX),
+                    None,
+                ),
+                query(
+                    "max_clusters",
+                    "scan: most clusters reported (default 10).",
+                    integer(1, 100),
+                    None,
+                ),
+                query(
+                    "eps_m",
+                    "dbscan: neighbourhood radius, metres (alias `eps`; default 150).",
+                    ObjectBuilder::new()
+                        .schema_type(Type::Number)
+                        .exclusive_minimum(Some(0.0))
+                        .maximum(Some(10_000.0)),
+                    None,
+                ),
+                query(
+                    "min_points",
+                    "dbscan: fewest case households near a core household (default 4).",
+                    integer(1, 10_000),
+                    None,
+                ),
+                query(
+                    "by",
+                    "gistar: units, grid cells (default) or communities.",
+                    words(&CLUSTER_BY),
+                    None,
+                ),
+                query(
+                    "cell_m",
+                    "gistar: grid cell side, metres (alias `cell`; default 500).",
+                    number(50.0, 50_000.0),
+                    None,
+                ),
+                query(
+                    "value",
+                    "gistar: value of a unit, case rate (default) or count.",
+                    words(&CLUSTER_VALUE),
+                    None,
+                ),
+                query(
+                    "k",
+                    "gistar: nearest neighbours of each unit (default 8).",
+                    integer(1, 64),
+                    None,
+                ),
+                query(
+                    "alpha",
+                    "gistar: false discovery rate, in (0, 1) (default 0.05).",
+                    ObjectBuilder::new()
+                        .schema_type(Type::Number)
+                        .exclusive_minimum(Some(0.0))
+                        .exclusive_maximum(Some(1.0)),
+                    None,
+                ),
+            ]
+        }
+    }
+
+    /// The parameters of `POST /api/households` ([`UploadParams`]).
+    pub(crate) struct UploadQuery;
+    impl IntoParams for UploadQuery {
+        fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+            vec![
+                query(
+                    "layer",
+                    "Household layer (default `households`; another only for admin tokens).",
+                    text(),
+                    None,
+                ),
+                query(
+                    "on_error",
+                    "`reject` (the default): nothing is written if a row is invalid; `skip`: the valid rows are stored and the rejected ones listed.",
+                    words(&ON_ERROR),
+                    None,
+                ),
+                query(
+                    "drop",
+                    "Columns to leave out, comma-separated (columns that look like personal identifiers refuse the upload unless dropped).",
+                    text(),
+                    None,
+                ),
+            ]
+        }
+    }
+
+    /// The parameters of `DELETE /api/households/{code}` ([`super::DeleteParams`]).
+    pub(crate) struct DeleteQuery;
+    impl IntoParams for DeleteQuery {
+        fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+            vec![
+                query(
+                    "layer",
+                    "Household layer (default `households`; another only for admin tokens).",
+                    text(),
+                    None,
+                ),
+                query(
+                    "sector",
+                    "Only the records of this CHA sector (alias `cha_sector`; a CHA token's own sector by default).",
+                    text(),
+                    None,
+                ),
+                query(
+                    "facility",
+                    "Only the records of this facility (a facility token's own code by default).",
+                    text(),
+                    None,
+                ),
+            ]
+        }
+    }
+
+    /// The parameter of `GET /api/households/summary` ([`summary_by`]).
+    pub(crate) struct SummaryQuery;
+    impl IntoParams for SummaryQuery {
+        fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+            vec![query(
+                "by",
+                "Groups of the counts (only `community`, the default).",
+                words(&SUMMARY_BY),
+                None,
+            )]
+        }
+    }
 }
 
 #[cfg(test)]

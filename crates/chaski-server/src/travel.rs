@@ -270,10 +270,12 @@ impl AccessCache {
 }
 
 /// The district a list answer is filtered by.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct DistrictRef {
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DistrictRef {
     /// Layer of the district polygons.
     layer: String,
+    /// Code of the district.
     code: String,
+    /// Name of the district.
     name: String,
 }

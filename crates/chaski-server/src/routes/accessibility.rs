@@ -29,10 +29,17 @@
 //! cells are refused with 413.
 
 use crate::error::ApiError;
-use crate::params::{
-    LIST_PARAMS, ListParams, Params, RUN_PARAMS, RunParams, page_url, parse_bands,
+use crate::error::answers::{
+    BadRequest, NotFound, PayloadTooLarge, TooManyRequests, Unprocessable,
 };
-use crate::routes::shared::{FilterEcho, Page, base_url, facility_json, json_bytes};
+use crate::params::doc::{CatchmentsQuery, ListQuery, OutsideQuery, RunQuery};
+use crate::params::{
+    CATCHMENTS_PARAMS, LIST_PARAMS, ListParams, Params, RUN_PARAMS, RunParams, page_url,
+    parse_bands, parse_outside,
+};
+use crate::routes::shared::{
+    FacilityRef, FilterEcho, LineStringGeometry, Page, base_url, facility_json, json_bytes,
+};
 use crate::state::AppState;
 use axum::Json;
 use axum::body::Bytes;
@@ -44,6 +51,7 @@ use chaski_analysis::travel::village_access::AccessStatus;
 use chaski_analysis::travel::{Facility, PlaceFilter, RunSettings, TravelError, TravelResult, deg};
 use serde::Serialize;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -69,8 +77,61 @@ async fn search_or_whatif<'a>(
     Ok((w.version, Arc::clone(&w.result), sources, Some(id)))
 }
 
+/// The answer of `GET /api/accessibility`, as the API description shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AccessibilityAnswer {
+    /// Longitude asked.
+    pub lon: f64,
+    /// Latitude asked.
+    pub lat: f64,
+    /// Minutes to the nearest facility (not rounded); null when not reached.
+    pub minutes: Option<f64>,
+    /// `reached`, `on an impassable cell` or `not reached`.
+    pub status: String,
+    /// The nearest facility.
+    pub facility: Option<FacilityRef>,
+    /// The route from the point to the facility.
+    pub route: Option<LineStringGeometry>,
+    /// Name of the scenario.
+    pub scenario: String,
+    /// `to the facility` or `from the facility`.
+    pub direction: String,
+    /// Moves of the search (8, 16 or 24).
+    pub moves: usize,
+    /// The facilities searched from, in words.
+    pub sources: String,
+    /// The store's data version of the search.
+    pub version: u64,
+    /// The what-if answered for, if any.
+    pub whatif: Option<String>,
+}
+
 /// `GET /api/accessibility`: minutes from a point to the nearest facility, which
 /// one, and the route there.
+#[utoipa::path(
+    get,
+    path = "/api/accessibility",
+    tag = "accessibility",
+    summary = "Minutes from a point to care",
+    description = "Minutes from the point to the nearest facility (of the category and birth care \
+        asked), that facility and the route, on the store's DEM, paths, roads and rivers. A point \
+        on an impassable cell or that no facility reaches is answered with `minutes: null` and its \
+        `status`; a point off the travel-time surface is a 422. With `whatif`, the answer is for \
+        that what-if (whose scenario and sources are fixed: the run parameters cannot be given).",
+    params(
+        ("lon" = f64, Query, description = "Longitude, degrees.", minimum = -180, maximum = 180, example = -74.1),
+        ("lat" = f64, Query, description = "Latitude, degrees.", minimum = -90, maximum = 90, example = -12.9),
+        ("whatif" = Option<String>, Query, description = "Id of a what-if (`POST /api/whatif`)."),
+        RunQuery,
+    ),
+    responses(
+        (status = 200, description = "Minutes, facility and route.", body = AccessibilityAnswer),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 422, response = Unprocessable),
+    ),
+)]
 pub async fn accessibility(
     State(state): State<AppState>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
@@ -135,16 +196,16 @@ pub async fn accessibility(
 }
 
 /// A GeoJSON Point.
-#[derive(Debug, Serialize)]
-struct PointGeometry {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PointGeometry {
     #[serde(rename = "type")]
     kind: &'static str,
     coordinates: [f64; 2],
 }
 
 /// Properties of a village in a list answer.
-#[derive(Debug, Serialize)]
-struct VillageProperties<'a> {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct VillageProperties<'a> {
     code: &'a str,
     name: &'a str,
     population: Option<u64>,
@@ -155,8 +216,8 @@ struct VillageProperties<'a> {
 }
 
 /// A village as a GeoJSON Feature, borrowing from the search.
-#[derive(Debug, Serialize)]
-struct VillageFeature<'a> {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct VillageFeature<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     geometry: PointGeometry,
@@ -164,16 +225,16 @@ struct VillageFeature<'a> {
 }
 
 /// A GeoJSON FeatureCollection of villages.
-#[derive(Debug, Serialize)]
-struct VillageCollection<'a> {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct VillageCollection<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     features: Vec<VillageFeature<'a>>,
 }
 
 /// Counts and population of an underserved answer, for the whole filter.
-#[derive(Debug, Default, Serialize)]
-struct UnderservedCounts {
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
+pub struct UnderservedCounts {
     villages: usize,
     /// Known population of the villages; `null` when none is known.
     population: Option<u64>,
@@ -197,8 +258,8 @@ fn add_population(total: &mut Option<u64>, population: Option<u64>) {
 }
 
 /// The answer of `GET /api/villages/underserved`.
-#[derive(Debug, Serialize)]
-struct UnderservedAnswer<'a> {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UnderservedAnswer<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     minutes: f64,
@@ -222,6 +283,29 @@ struct UnderservedAnswer<'a> {
 /// `GET /api/villages/underserved`: villages beyond a travel time, in the
 /// filter (`bbox`, `district`), a page at a time; villages off the surface
 /// counted, and listed after the underserved ones with `outside=list`.
+#[utoipa::path(
+    get,
+    path = "/api/villages/underserved",
+    tag = "accessibility",
+    summary = "Villages beyond a travel time",
+    description = "The villages beyond `minutes` of the nearest facility (or not reached at all), \
+        as a GeoJSON FeatureCollection a page at a time, with counts and known population for the \
+        whole filter; villages off the surface (or on an impassable cell) are counted apart and \
+        never given a time. Population unknown is never counted as zero.",
+    params(
+        ("minutes" = f64, Query, description = "Threshold, minutes.", minimum = 0, example = 120),
+        ("whatif" = Option<String>, Query, description = "Id of a what-if (`POST /api/whatif`)."),
+        OutsideQuery,
+        RunQuery,
+        ListQuery,
+    ),
+    responses(
+        (status = 200, description = "The underserved villages.", body = UnderservedAnswer),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+    ),
+)]
 pub async fn underserved(
     State(state): State<AppState>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
@@ -235,15 +319,7 @@ pub async fn underserved(
     let minutes = p
         .number("minutes", 0.0..=f64::MAX, "zero or more minutes")?
         .unwrap_or(0.0);
-    let list_outside = match p.get("outside").map(str::to_ascii_lowercase).as_deref() {
-        None | Some("" | "count") => false,
-        Some("list") => true,
-        Some(other) => {
-            return Err(ApiError::BadRequest(format!(
-                "query parameter 'outside': '{other}' is not count or list"
-            )));
-        }
-    };
+    let list_outside = parse_outside(&p)?;
     let list = ListParams::parse(&p)?;
     let run = RunParams::parse(&p)?;
     let (version, result, sources, whatif) = search_or_whatif(&state, &p, &run).await?;
@@ -469,16 +545,112 @@ fn point_sources(body: &[u8]) -> ApiResult<Vec<Facility>> {
     Ok(out)
 }
 
+/// Point sources in the body of `POST /api/catchments`: a GeoJSON
+/// FeatureCollection of Points (a Feature, a Point or a MultiPoint also do).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "type": "FeatureCollection",
+    "features": [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [-74.06, -12.96]},
+                  "properties": {"code": "NEW-1", "name": "P.S. nuevo"}}]
+}))]
+pub struct PointSources {
+    /// `FeatureCollection`.
+    #[serde(rename = "type")]
+    #[schema(pattern = "^FeatureCollection$")]
+    pub kind: String,
+    /// The sources.
+    #[schema(min_items = 1)]
+    pub features: Vec<PointSource>,
+}
+
+/// A point source.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PointSource {
+    /// `Feature`.
+    #[serde(rename = "type")]
+    #[schema(pattern = "^Feature$")]
+    pub kind: String,
+    /// The source.
+    pub geometry: PointGeometry,
+    /// `code`, `name` and `category`, all optional.
+    pub properties: Option<BTreeMap<String, String>>,
+}
+
+/// An isochrone.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Isochrone {
+    /// `Feature`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The area within the band (GeoJSON MultiPolygon or Polygon).
+    pub geometry: Value,
+    /// `minutes`, `area_km2`, `scenario`, `direction`.
+    pub properties: BTreeMap<String, Value>,
+}
+
+/// A source as answered by `POST /api/catchments`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SourceStatus {
+    /// Code given (or `source-N`).
+    pub code: String,
+    /// Name given.
+    pub name: String,
+    /// Longitude.
+    pub lon: f64,
+    /// Latitude.
+    pub lat: f64,
+    /// `source`, or `outside the surface` (then not searched from).
+    pub status: String,
+}
+
+/// The answer of `POST /api/catchments`, as the API description shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CatchmentsAnswer {
+    /// `FeatureCollection`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Name of the scenario.
+    pub scenario: String,
+    /// `to the facility` or `from the facility`.
+    pub direction: String,
+    /// Moves of the search.
+    pub moves: usize,
+    /// The search's limit, minutes.
+    pub max_minutes: Option<f64>,
+    /// The store's data version.
+    pub version: u64,
+    /// The sources read from the body.
+    pub sources: Vec<SourceStatus>,
+    /// One isochrone per band.
+    pub features: Vec<Isochrone>,
+}
+
 /// `POST /api/catchments`: isochrones around what-if point sources.
+#[utoipa::path(
+    post,
+    path = "/api/catchments",
+    tag = "accessibility",
+    summary = "Isochrones around point sources",
+    description = "The isochrone polygons of the bands around point sources given in the body \
+        (facilities that do not exist yet), on the store's travel-time inputs.",
+    params(CatchmentsQuery),
+    request_body(content = PointSources, content_type = "application/geo+json",
+        description = "GeoJSON FeatureCollection of Points (with optional `code`, `name`, `category`)."),
+    responses(
+        (status = 200, description = "The isochrones.", body = CatchmentsAnswer),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 422, response = Unprocessable),
+        (status = 429, response = TooManyRequests),
+    ),
+)]
 pub async fn catchments(
     State(state): State<AppState>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    let p = Params::new(
-        query,
-        &["preset", "bands", "max_minutes", "direction", "moves"],
-    )?;
+    let p = Params::new(query, &CATCHMENTS_PARAMS)?;
     let run = RunParams::parse(&p)?;
     let bands = parse_bands(&p)?;
     let max_minutes = p.number(

@@ -16,9 +16,11 @@
 //! archive is served as it is, through the same cache and answer path.
 
 use crate::error::ApiError;
+use crate::error::answers::{BadRequest, NotFound};
+use crate::params::doc::TileCoordPath;
 use crate::params::parse_coord;
 use crate::render::{TileKey, TileScope, cached_tile, negotiate, tile_response};
-use crate::routes::shared::base_url;
+use crate::routes::shared::{TileJson, base_url};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -58,6 +60,19 @@ pub fn tilejson_for(name: &str, a: &PmtilesArchive, base: &str) -> Value {
 }
 
 /// `GET /archives/{spec}`: TileJSON when `spec` is `NAME.json`.
+#[utoipa::path(
+    get,
+    path = "/archives/{name}.json",
+    operation_id = "archive_tilejson",
+    tag = "tiles",
+    summary = "TileJSON of a PMTiles archive",
+    description = "TileJSON 3.0.0 of a PMTiles archive given to `chaski serve --pmtiles` (see `/catalog`).",
+    params(("name" = String, Path, description = "Archive name.", example = "demo")),
+    responses(
+        (status = 200, description = "TileJSON of the archive.", body = TileJson),
+        (status = 404, response = NotFound),
+    ),
+)]
 pub async fn tilejson(
     State(state): State<AppState>,
     Path(spec): Path<String>,
@@ -73,6 +88,26 @@ pub async fn tilejson(
 }
 
 /// `GET /archives/{name}/{z}/{x}/{y}`.
+#[utoipa::path(
+    get,
+    path = "/archives/{name}/{z}/{x}/{y}.mvt",
+    operation_id = "archive_tile",
+    tag = "tiles",
+    summary = "A tile of a PMTiles archive",
+    description = "A tile of the archive as it is stored, gzip or brotli as `Accept-Encoding` allows, \
+        with a strong `ETag`; an absent tile is answered as an empty one.",
+    params(
+        ("name" = String, Path, description = "Archive name.", example = "demo"),
+        TileCoordPath,
+    ),
+    responses(
+        (status = 200, description = "The tile.", content_type = "application/vnd.mapbox-vector-tile", body = [u8]),
+        (status = 204, description = "The tile is empty or absent."),
+        (status = 304, description = "The tile has the `ETag` of `If-None-Match`."),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    ),
+)]
 pub async fn tile(
     State(state): State<AppState>,
     Path((name, z, x, y)): Path<(String, String, String, String)>,

@@ -10,15 +10,55 @@ use crate::styles::style_names;
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use serde_json::{Value, json};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// The answer of `GET /catalog`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CatalogAnswer<'a> {
+    /// The store's data version the catalog was built from.
+    pub version: u64,
+    /// The layers served as tiles (private ones only for tokens that may see them).
+    pub layers: Vec<LayerEntry<'a>>,
+    /// URLs of the MapLibre styles served.
+    pub styles: Vec<String>,
+    /// The PMTiles archives served (`chaski serve --pmtiles`).
+    pub archives: Vec<ArchiveEntry>,
+}
+
+/// A PMTiles archive in `GET /catalog`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ArchiveEntry {
+    /// Name of the archive (the id in its URLs).
+    pub name: String,
+    /// Lowest zoom.
+    pub minzoom: u8,
+    /// Highest zoom.
+    pub maxzoom: u8,
+    /// west, south, east, north (degrees).
+    pub bounds: [f64; 4],
+    /// URL of its TileJSON.
+    pub tilejson: String,
+}
 
 /// `GET /catalog`: every public layer with fields, geometry type, bounds, zoom range,
 /// feature count and data version, plus the styles available.
+#[utoipa::path(
+    get,
+    path = "/catalog",
+    tag = "catalog",
+    summary = "Layers, styles and archives served",
+    description = "Every public layer (fields, geometry type, bounds, zoom range, feature count, \
+        data version, TileJSON URL), the styles and the PMTiles archives; with a token, also \
+        the private layers its role may see. A wrong token is served as no token.",
+    responses((status = 200, description = "The catalog.", body = CatalogAnswer)),
+    security((), ("bearer" = [])),
+)]
 pub async fn catalog(
     State(state): State<AppState>,
     caller: OptionalCaller,
     headers: HeaderMap,
-) -> Json<Value> {
+) -> Response {
     let cat = state.catalog();
     let base = base_url(&state, &headers);
     // Private layers (households, clusters) only for tokens whose role may see them.
@@ -33,21 +73,25 @@ pub async fn catalog(
         .into_iter()
         .map(|s| format!("{base}/styles/{s}.json"))
         .collect();
-    let archives: Vec<Value> = state
+    let archives: Vec<ArchiveEntry> = state
         .archives
         .iter()
         .map(|(name, a)| {
             let (minzoom, maxzoom) = a.zooms();
-            json!({
-                "name": name,
-                "minzoom": minzoom,
-                "maxzoom": maxzoom,
-                "bounds": a.bounds(),
-                "tilejson": format!("{base}/archives/{name}.json"),
-            })
+            ArchiveEntry {
+                name: name.clone(),
+                minzoom,
+                maxzoom,
+                bounds: a.bounds(),
+                tilejson: format!("{base}/archives/{name}.json"),
+            }
         })
         .collect();
-    Json(
-        json!({ "version": cat.version, "layers": layers, "styles": styles, "archives": archives }),
-    )
+    Json(CatalogAnswer {
+        version: cat.version,
+        layers,
+        styles,
+        archives,
+    })
+    .into_response()
 }

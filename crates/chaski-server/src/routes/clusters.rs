@@ -6,7 +6,8 @@
 //! only its centre rounded to 0.01° with `households: "<5"` and no
 //! statistic. The totals `households` and `cases` are `"<5"` when 1 to 4.
 //! Flags may name risk fields only (400 otherwise, naming the field); Gi* on
-//! too few units or on equal values is 422.
+//! too few units or on equal values is 422; a scan over the server's work
+//! bound ([`crate::clusters::MAX_SCAN_WORK`]) is 413 before it starts.
 //!
 //! Who may ask what is `chaski_core::auth`'s role policy: analysts and admins
 //! get clusters over every household, CHA and facility tokens over their own
@@ -20,7 +21,11 @@
 
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::error::answers::{
+    BadRequest, Forbidden, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized, Unprocessable,
+};
 use crate::params::ClusterRequest;
+use crate::params::doc::ClusterQuery;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
@@ -33,7 +38,60 @@ use serde_json::{Value, json};
 /// Endpoint name in the access log.
 pub const ENDPOINT: &str = "/api/clusters";
 
+/// The answer of `GET /api/clusters`, as the API description shows it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ClustersAnswer {
+    /// `FeatureCollection`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// One feature per cluster: its polygon and row; a cluster under 5
+    /// households or cases is only its centre rounded to 0.01° with
+    /// `households: "<5"` and no statistic.
+    pub features: Vec<Value>,
+    /// Household layer.
+    pub layer: String,
+    /// `scan`, `dbscan` or `gistar`.
+    pub method: String,
+    /// The case flags.
+    pub flags: Vec<String>,
+    /// Whether a case has every flag.
+    pub all: bool,
+    /// The method's settings in words.
+    pub settings: String,
+    /// Households searched: a number, or `"<5"`.
+    pub households: Value,
+    /// Cases: a number, or `"<5"`.
+    pub cases: Value,
+    /// Whether member codes are given.
+    pub members: bool,
+    /// Smallest group shown.
+    pub min_group: usize,
+}
+
 /// `GET /api/clusters`: clusters of the caller's households as GeoJSON.
+#[utoipa::path(
+    get,
+    path = "/api/clusters",
+    tag = "clusters",
+    summary = "Clusters of at-risk households",
+    description = "Clusters of the households the token may see (analysts and admins every \
+        household, CHA and facility tokens their own): Kulldorff's spatial scan, DBSCAN or Gi* \
+        hot spots, as GeoJSON, aggregates only unless `members=true` (roles that see household \
+        records). Flags may name risk fields only. Public callers get 403. Every answer is in the \
+        access log before it is sent.",
+    params(ClusterQuery),
+    responses(
+        (status = 200, description = "The clusters.", body = ClustersAnswer),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 422, response = Unprocessable),
+        (status = 429, response = TooManyRequests),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn clusters(
     State(state): State<AppState>,
     caller: Caller,
@@ -57,7 +115,7 @@ pub async fn clusters(
     }
     let found = state
         .private
-        .compute(&req.layer, &req.options, &caller.access)
+        .compute_requested(&req.layer, &req.options, &caller.access)
         .await?;
     let mut fc = engine::feature_collection(found.method, &found.rows, req.members);
     let count: u64 = if req.members {

@@ -54,6 +54,10 @@
 
 use crate::auth::{Caller, OptionalCaller};
 use crate::error::ApiError;
+use crate::error::answers::{
+    BadRequest, Forbidden, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized, Unprocessable,
+};
+use crate::params::doc::{DeleteQuery, SummaryQuery, UploadQuery};
 use crate::params::{DEFAULT_HOUSEHOLD_LAYER, DeleteParams, UploadParams, summary_by};
 use crate::state::AppState;
 use axum::Json;
@@ -108,7 +112,103 @@ fn feature_json(layer: &Layer, f: &chaski_core::layer::Feature) -> Value {
     json!({ "type": "Feature", "id": f.fid, "geometry": geometry, "properties": props })
 }
 
+/// Household records as answered by `GET /api/households`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct HouseholdRecords {
+    /// `FeatureCollection`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Records answered.
+    pub count: u64,
+    /// Fields removed for this caller (`violence_risk` without the violence grant).
+    pub stripped_fields: Vec<String>,
+    /// The records: GeoJSON Point features with the household fields and `layer`.
+    pub features: Vec<Value>,
+}
+
+/// A group of `GET /api/households/summary`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct SummaryGroup {
+    /// Community code (or `unknown`).
+    pub community: String,
+    /// Households, rounded to 5; null when suppressed.
+    pub households: Option<u64>,
+    /// Whether the count is suppressed.
+    pub suppressed: bool,
+}
+
+/// The answer of `GET /api/households/summary`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct HouseholdSummary {
+    /// Always `community`.
+    pub by: String,
+    /// Smallest count shown.
+    pub min_cell: u64,
+    /// Counts are rounded to this.
+    pub rounded_to: u64,
+    /// One group per community.
+    pub groups: Vec<SummaryGroup>,
+}
+
+/// A row problem of an upload.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct RowIssue {
+    /// Row (or feature) number; null for a note on the whole upload.
+    pub row: Option<u64>,
+    /// Field; null when the whole row is concerned.
+    pub field: Option<String>,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// The answer of `POST /api/households`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct UploadAnswer {
+    /// Layer written.
+    pub layer: String,
+    /// Records added.
+    pub inserted: u64,
+    /// Records updated.
+    pub updated: u64,
+    /// Records deleted by consent withdrawals.
+    pub deleted: Vec<Value>,
+    /// Rows rejected (only with `on_error=skip`).
+    pub rejected: Vec<RowIssue>,
+    /// Warnings and repairs.
+    pub warnings: Vec<RowIssue>,
+    /// Columns left out.
+    pub dropped_columns: Vec<String>,
+}
+
+/// The answer of `DELETE /api/households/{code}`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct DeleteAnswer {
+    /// Household code.
+    pub code: String,
+    /// Records deleted.
+    pub deleted: u64,
+    /// The records deleted: code, sector, community, submission, round, date.
+    pub records: Vec<Value>,
+}
+
 /// `GET /api/households`: the household records the caller may see.
+#[utoipa::path(
+    get,
+    path = "/api/households",
+    tag = "households",
+    summary = "Household records",
+    operation_id = "households_list",
+    description = "The household records the token may see, as GeoJSON: admins every household, a \
+        CHA token its sector's, a facility token its own. `violence_risk` only with the violence \
+        grant. Public and analyst callers get 403. Every answer is in the access log before it is \
+        sent; answers are `Cache-Control: private, no-store`.",
+    responses(
+        (status = 200, description = "The records.", body = HouseholdRecords),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     if !caller.role().sees_households() {
         return Err(ApiError::Forbidden(if caller.role() == Role::Public {
@@ -191,6 +291,20 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<
 /// 5. Suppressed groups are `households: null, suppressed: true`, whatever
 /// the reason. Read from the store's committed data. A wrong or revoked token
 /// is answered exactly as no token.
+#[utoipa::path(
+    get,
+    path = "/api/households/summary",
+    operation_id = "households_summary",
+    tag = "households",
+    summary = "Households per community (public, protected)",
+    description = "Household counts per community for everyone: counts under 5 suppressed, \
+        contributor and complementary suppression, shown counts rounded to 5.",
+    params(SummaryQuery),
+    responses(
+        (status = 200, description = "The protected counts.", body = HouseholdSummary),
+        (status = 400, response = BadRequest),
+    ),
+)]
 pub async fn summary(
     State(state): State<AppState>,
     OptionalCaller(caller): OptionalCaller,
@@ -353,7 +467,59 @@ enum Outcome {
     Invalid(Value),
 }
 
+/// An upload of one household of the demo region, as ODK Central exports it.
+const UPLOAD_CSV_EXAMPLE: &str = "code,community,facility,cha_sector,cha,visit_date,members,pregnant,under2,under5,anaemia,malnutrition,danger_signs,safe_water,sanitation,violence_risk,risk_level,location_source,visit_round,water_source,consent,consent_date,_gps_latitude,_gps_longitude,_gps_altitude,_gps_precision,_uuid,_submission_time
+DEMO-H0001,DEMO-CP0001,DEMO-00001,DEMO-CP0001-S1,DEMO-ACS001,2026-05-16,7,0,0,2,yes,no,no,yes,yes,no,medio,gps,1,red_publica,yes,2026-05-16,-12.985661,-74.065282,2657.9,8.3,750f8e01-5fa4-46c7-8b60-089b0c0b2836,2026-05-16T13:27:27
+";
+
 /// `POST /api/households`: validate and write household records (see the module docs).
+#[utoipa::path(
+    post,
+    path = "/api/households",
+    tag = "households",
+    summary = "Upload household records",
+    operation_id = "households_upload",
+    description = "Validate and write household records (admin, CHA and facility tokens; CHA and \
+        facility tokens within their scope only). Atomic by default: any invalid row gives 422 \
+        with every row error and nothing is written. Rows with `consent = no` delete the family's \
+        records. Columns that look like personal identifiers refuse the upload (422) unless \
+        dropped. Limits: body size and rows (413), writes per token and hour (429).",
+    params(UploadQuery),
+    request_body(
+        description = "A CSV export of ODK Central or KoBoToolbox, or GeoJSON points.",
+        content(
+            (String = "text/csv", example = json!(UPLOAD_CSV_EXAMPLE)),
+            (Value = "application/geo+json", example = json!({
+                "type": "FeatureCollection",
+                "features": [{
+                    "type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": [-74.065_282, -12.985_661]},
+                    "properties": {
+                        "code": "DEMO-H0001", "community": "DEMO-CP0001", "facility": "DEMO-00001",
+                        "cha_sector": "DEMO-CP0001-S1", "cha": "DEMO-ACS001",
+                        "visit_date": "2026-05-16", "visit_round": 1, "members": 7,
+                        "pregnant": 0, "under2": 0, "under5": 2, "anaemia": true,
+                        "malnutrition": false, "danger_signs": false, "safe_water": true,
+                        "sanitation": true, "risk_level": "medio", "consent": true,
+                        "consent_date": "2026-05-16",
+                        "submission_uuid": "750f8e01-5fa4-46c7-8b60-089b0c0b2836"
+                    }
+                }]
+            })),
+        ),
+    ),
+    responses(
+        (status = 200, description = "Written; no record was added.", body = UploadAnswer),
+        (status = 201, description = "Written; records were added.", body = UploadAnswer),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+        (status = 422, response = Unprocessable),
+        (status = 429, response = TooManyRequests),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn upload(
     State(state): State<AppState>,
     caller: Caller,
@@ -413,6 +579,25 @@ pub async fn upload(
 /// The answer lists the deleted records (code, sector, community, submission,
 /// round, date); none in scope is a 404, the same whether the code exists
 /// elsewhere or nowhere.
+#[utoipa::path(
+    delete,
+    path = "/api/households/{code}",
+    operation_id = "households_delete",
+    tag = "households",
+    summary = "Delete a household (consent withdrawn)",
+    description = "Delete every record of a household in the token's scope. None in scope is a \
+        404, the same whether the code exists elsewhere or nowhere.",
+    params(("code" = String, Path, description = "Household code.", example = "HH-0001"), DeleteQuery),
+    responses(
+        (status = 200, description = "What was deleted.", body = DeleteAnswer),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 429, response = TooManyRequests),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,

@@ -34,6 +34,7 @@
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::limits::Family;
+use crate::error::answers::{BadRequest, NotFound, TooManyRequests, Unauthorized, Unprocessable};
 use crate::maps::{MAX_HTTP_DPI, map_error, print_error};
 use crate::params::{DEFAULT_HOUSEHOLD_LAYER, Params, RunParams};
 use crate::routes::shared::base_url;
@@ -81,7 +82,97 @@ const PNG_PARAMS: [&str; 10] = [
 /// Most pages a PNG request may name.
 const MAX_PAGE: f64 = 1000.0;
 
+/// Closed vocabularies of the printed maps, as the API description lists them.
+pub(crate) mod words {
+    use crate::params::doc::Words;
+    use chaski_print::{Lang, Orientation, PaperSize};
+
+    /// `size`.
+    pub(crate) const SIZE: Words = Words {
+        words: &["a4", "a3"],
+        accepts: |w| w.parse::<PaperSize>().is_ok(),
+    };
+    /// `orientation`.
+    pub(crate) const ORIENTATION: Words = Words {
+        words: &["portrait", "landscape"],
+        accepts: |w| w.parse::<Orientation>().is_ok(),
+    };
+    /// `lang`.
+    pub(crate) const LANG: Words = Words {
+        words: &["es", "en"],
+        accepts: |w| w.parse::<Lang>().is_ok(),
+    };
+}
+
+/// The query parameters of the printed maps ([`PDF_PARAMS`], [`PNG_PARAMS`]).
+pub(crate) struct MapQuery<const PNG: bool>;
+
+impl<const PNG: bool> utoipa::IntoParams for MapQuery<PNG> {
+    fn into_params(
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        use crate::params::doc::{boolean, integer, number, query, text, words};
+        let names: &[&str] = if PNG { &PNG_PARAMS } else { &PDF_PARAMS };
+        names
+            .iter()
+            .map(|name| match *name {
+                "community" | "sector" | "facility" => query(
+                    name,
+                    &format!("The area of the map: the {name} of this code (give exactly one of community, sector, facility)."),
+                    text().min_length(Some(1)),
+                    None,
+                ),
+                "size" => query(name, "Paper: `a4` (default) or `a3`.", words(&words::SIZE), None),
+                "orientation" => query(name, "`portrait` (default) or `landscape`.", words(&words::ORIENTATION), None),
+                "lang" => query(name, "Language of the map: `es` (default) or `en`.", words(&words::LANG), None),
+                "date" => query(
+                    name,
+                    "Date of the title block, `YYYY-MM-DD` (default: today in Peru).",
+                    text().pattern(Some("^[0-9]{4}-[0-9]{2}-[0-9]{2}$")),
+                    Some(serde_json::json!("2026-12-05")),
+                ),
+                "no_clusters" => query(name, "Leave out the risk zones.", boolean(), None),
+                "dpi" => query(
+                    name,
+                    &format!("Resolution, dots per inch (default 150, at most {MAX_HTTP_DPI})."),
+                    number(f64::from(chaski_print::page::MIN_DPI), f64::from(MAX_HTTP_DPI)),
+                    None,
+                ),
+                "page" => query(
+                    name,
+                    "The page (from 1, default 1): one page per answer; `X-Chaski-Pages` says how many the map has.",
+                    integer(1, MAX_PAGE as u64),
+                    None,
+                ),
+                other => query(other, "", text(), None),
+            })
+            .collect()
+    }
+}
+
 /// `GET /maps/risk.pdf`.
+#[utoipa::path(
+    get,
+    path = "/maps/risk.pdf",
+    tag = "maps",
+    summary = "Printed risk map (PDF)",
+    description = "The printed risk map of `chaski print` for a community, a CHA sector or a \
+        facility's area: every page (the map, its detail pages, the household index). Household \
+        points and codes only for roles that see household records (within their scope); every \
+        other caller gets the aggregate map. Answers are `Cache-Control: private, no-store`; a map \
+        with household points is in the access log before it is sent.",
+    params(MapQuery<false>),
+    responses(
+        (status = 200, description = "The map.", content_type = "application/pdf", body = [u8],
+            headers(("X-Chaski-Pages" = u32, description = "Pages of the map."))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 422, response = Unprocessable),
+        (status = 429, response = TooManyRequests),
+    ),
+    security((), ("bearer" = [])),
+)]
 pub async fn pdf(
     State(state): State<AppState>,
     caller: Caller,
@@ -93,6 +184,24 @@ pub async fn pdf(
 }
 
 /// `GET /maps/risk.png`.
+#[utoipa::path(
+    get,
+    path = "/maps/risk.png",
+    tag = "maps",
+    summary = "Printed risk map (PNG page)",
+    description = "One page of the printed risk map as PNG (see `/maps/risk.pdf`).",
+    params(MapQuery<true>),
+    responses(
+        (status = 200, description = "The page.", content_type = "image/png", body = [u8],
+            headers(("X-Chaski-Pages" = u32, description = "Pages of the map."))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 422, response = Unprocessable),
+        (status = 429, response = TooManyRequests),
+    ),
+    security((), ("bearer" = [])),
+)]
 pub async fn png(
     State(state): State<AppState>,
     caller: Caller,
@@ -216,7 +325,7 @@ async fn print(
         }
     };
 
-    let _permit = state.limits.acquire(Family::Print).await?;
+    let permit = state.limits.acquire(Family::Print).await?;
     let access = caller.access.clone();
     let who = caller.token_id().map(str::to_owned);
     let tokens = state.tokens.clone();
@@ -226,6 +335,9 @@ async fn print(
     };
     let stem = area.file_stem();
     let (body, count, pages) = tokio::task::spawn_blocking(move || {
+        // Held until the render ends, even when the request is gone: at most
+        // the print family's permits bound the renders using the CPU at once.
+        let _permit = permit;
         let map = source
             .gather(&access, &area, travel.as_deref(), clusters.as_deref())
             .map_err(map_error)?;

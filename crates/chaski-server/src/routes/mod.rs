@@ -17,6 +17,11 @@
 //! | [`clusters`] | `GET /api/clusters` |
 //! | [`report`] | `GET /api/districts/{code}/report` |
 //! | [`maps`] | `GET /maps/risk.pdf`, `GET /maps/risk.png` |
+//! | [`monitoring`] | `GET /api/indicators`, `GET /api/did`, `GET /api/visits/due` |
+//! | [`siting`] | `POST /api/siting` |
+//!
+//! Each handler carries its `#[utoipa::path]` annotation; [`crate::openapi`]
+//! assembles them into `GET /openapi.json`.
 
 pub mod accessibility;
 pub mod archives;

@@ -16,6 +16,7 @@
 
 use crate::auth::{Caller, OptionalCaller};
 use crate::error::ApiError;
+use crate::error::answers::{BadRequest, Forbidden, Unauthorized, Unprocessable};
 use crate::guard::NO_STORE;
 use crate::state::AppState;
 use axum::Json;
@@ -104,25 +105,156 @@ fn private(mut res: Response) -> Response {
     res
 }
 
+/// Closed vocabularies of the monitoring endpoints, as the API description lists them.
+pub(crate) mod words {
+    use crate::params::doc::Words;
+    use chaski_analysis::monitoring::table::{By, Period};
+
+    /// `by` of the indicators.
+    pub(crate) const BY: Words = Words {
+        words: &["community", "sector", "facility", "district"],
+        accepts: |w| By::parse(w).is_ok(),
+    };
+    /// `period` of the indicators.
+    pub(crate) const PERIOD: Words = Words {
+        words: &["round", "month", "quarter"],
+        accepts: |w| Period::parse(w).is_ok(),
+    };
+    /// `format` of the indicators.
+    pub(crate) const FORMAT: Words = Words {
+        words: &["json", "csv"],
+        accepts: |w| super::csv_format(Some(w)).is_ok(),
+    };
+}
+
+/// Query parameters of `GET /api/indicators`.
+const INDICATOR_PARAMS: [&str; 4] = ["by", "period", "indicators", "format"];
+/// Query parameters of `GET /api/did`.
+const DID_PARAMS: [&str; 5] = ["indicators", "baseline", "endline", "permutations", "seed"];
+/// Query parameters of `GET /api/visits/due`.
+const VISIT_PARAMS: [&str; 2] = ["every", "as_of"];
+
+/// The query parameters of the monitoring endpoints: `/api/indicators` (0),
+/// `/api/did` (1) and `/api/visits/due` (2).
+pub(crate) struct MonitoringQuery<const WHICH: u8>;
+
+impl<const WHICH: u8> utoipa::IntoParams for MonitoringQuery<WHICH> {
+    fn into_params(
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        use crate::params::doc::{integer, query, text, words};
+        use serde_json::json;
+        let names: &[&str] = match WHICH {
+            0 => &INDICATOR_PARAMS,
+            1 => &DID_PARAMS,
+            _ => &VISIT_PARAMS,
+        };
+        let round = || {
+            utoipa::openapi::schema::ObjectBuilder::new()
+                .schema_type(utoipa::openapi::schema::Type::Integer)
+        };
+        names
+            .iter()
+            .map(|name| match *name {
+                "by" => query(name, "Groups of the rows (default `community`; protected answers by community or district only).", words(&words::BY), None),
+                "period" => query(name, "Periods of the rows (default `round`).", words(&words::PERIOD), None),
+                "format" => query(name, "`json` (default) or `csv`.", words(&words::FORMAT), None),
+                "indicators" => query(name, "Indicator ids, comma-separated (default: every indicator).", text(), Some(json!("anaemia,safe_water"))),
+                "baseline" => query(name, "Survey round of the baseline (default: the design's).", round(), None),
+                "endline" => query(name, "Survey round of the endline (default: the design's).", round(), None),
+                "permutations" => query(name, &format!("Permutations of the p-value (default 999, at most {MAX_PERMUTATIONS})."), integer(0, MAX_PERMUTATIONS as u64), None),
+                "seed" => query(name, "Seed of the permutations (default 1997).", integer(0, i64::MAX as u64), None),
+                "every" => query(name, "Days between visits (default 30).", integer(1, 3650), None),
+                "as_of" => query(
+                    name,
+                    "The day the list is for, `YYYY-MM-DD` (default: today in Peru).",
+                    text().pattern(Some("^[0-9]{4}-[0-9]{2}-[0-9]{2}$")),
+                    Some(json!("2027-12-31")),
+                ),
+                other => query(other, "", text(), None),
+            })
+            .collect()
+    }
+}
+
+/// An indicator table as the API description shows it (the table is
+/// `chaski_analysis::monitoring`'s serde form).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = IndicatorTable)]
+pub struct IndicatorTableDoc {
+    /// Groups of the rows.
+    pub by: String,
+    /// Periods of the rows.
+    pub period: String,
+    /// Whether the figures are protected aggregates.
+    pub protected: bool,
+    /// The indicators.
+    pub indicators: Vec<serde_json::Value>,
+    /// The rows: indicator, group, period, numerator, denominator, proportion and its interval, change.
+    pub rows: Vec<serde_json::Value>,
+}
+
+/// The answer of `GET /api/did`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = DidAnswer)]
+pub struct DidDoc {
+    /// The design: baseline, endline, group field, intervention and control.
+    pub design: serde_json::Value,
+    /// Permutations of the p-values.
+    pub permutations: i64,
+    /// Seed of the permutations.
+    pub seed: u64,
+    /// Whether the figures are protected aggregates.
+    pub protected: bool,
+    /// How the standard errors are computed.
+    pub std_error: String,
+    /// One row per indicator.
+    pub indicators: Vec<serde_json::Value>,
+}
+
+fn csv_format(format: Option<&str>) -> Result<bool, ApiError> {
+    match format {
+        None | Some("json") => Ok(false),
+        Some("csv") => Ok(true),
+        Some(other) => Err(ApiError::BadRequest(format!(
+            "format: '{other}' is not csv or json"
+        ))),
+    }
+}
+
 /// `GET /api/indicators?by=&period=&indicators=&format=csv|json`.
+#[utoipa::path(
+    get,
+    path = "/api/indicators",
+    operation_id = "indicators",
+    tag = "monitoring",
+    summary = "Indicator table",
+    description = "Indicators per group and period with Wilson intervals: protected aggregates \
+        (suppression of small and complementary cells, counts rounded to 5) for no token, \
+        `public` and `analyst`; exact figures for `admin` (every household) and `cha` and \
+        `facility` (their scope), answered `Cache-Control: private, no-store` and logged.",
+    params(MonitoringQuery<0>),
+    responses(
+        (status = 200, description = "The table.", content(
+            (IndicatorTableDoc = "application/json"),
+            (String = "text/csv"),
+        )),
+        (status = 400, response = BadRequest),
+        (status = 403, response = Forbidden),
+        (status = 422, response = Unprocessable),
+    ),
+    security((), ("bearer" = [])),
+)]
 pub async fn indicators_table(
     State(state): State<AppState>,
     OptionalCaller(caller): OptionalCaller,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let p = params(query, &["by", "period", "indicators", "format"])?;
+    let p = params(query, &INDICATOR_PARAMS)?;
     let ind = indicators(&state)?;
     let by = By::parse(p.get("by").map_or("community", String::as_str))?;
     let period = Period::parse(p.get("period").map_or("round", String::as_str))?;
-    let csv = match p.get("format").map(String::as_str) {
-        None | Some("json") => false,
-        Some("csv") => true,
-        Some(other) => {
-            return Err(ApiError::BadRequest(format!(
-                "format: '{other}' is not csv or json"
-            )));
-        }
-    };
+    let csv = csv_format(p.get("format").map(String::as_str))?;
     let ids = p.get("indicators").cloned();
     if let Err(e) = ind.select(ids.as_deref()) {
         return Err(ApiError::BadRequest(format!("indicators: {e}")));
@@ -171,15 +303,30 @@ pub async fn indicators_table(
 }
 
 /// `GET /api/did?indicators=&baseline=&endline=&permutations=&seed=`.
+#[utoipa::path(
+    get,
+    path = "/api/did",
+    operation_id = "did",
+    tag = "monitoring",
+    summary = "Difference in differences",
+    description = "The difference in differences of each indicator between intervention and \
+        control communities from baseline to endline, with a clustered standard error and a \
+        permutation p-value; protected and exact answers as `/api/indicators`.",
+    params(MonitoringQuery<1>),
+    responses(
+        (status = 200, description = "The estimates.", body = DidDoc),
+        (status = 400, response = BadRequest),
+        (status = 403, response = Forbidden),
+        (status = 422, response = Unprocessable),
+    ),
+    security((), ("bearer" = [])),
+)]
 pub async fn did_table(
     State(state): State<AppState>,
     OptionalCaller(caller): OptionalCaller,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let p = params(
-        query,
-        &["indicators", "baseline", "endline", "permutations", "seed"],
-    )?;
+    let p = params(query, &DID_PARAMS)?;
     let ind = indicators(&state)?;
     let mut design = ind.design.clone();
     let int = |name: &str| -> Result<Option<i64>, ApiError> {
@@ -257,6 +404,24 @@ pub async fn did_table(
 }
 
 /// `GET /api/visits/due?every=30&as_of=YYYY-MM-DD`.
+#[utoipa::path(
+    get,
+    path = "/api/visits/due",
+    operation_id = "visits_due",
+    tag = "monitoring",
+    summary = "CHA visits due",
+    description = "The households due a visit: a CHA its sector's list (codes, never names), an \
+        admin every list, a facility and an analyst counts per CHA sector (protected). No token is \
+        401. Every answer is in the access log before it is sent.",
+    params(MonitoringQuery<2>),
+    responses(
+        (status = 200, description = "The visits due (a list or counts per CHA sector).", body = Object),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn visits_due(
     State(state): State<AppState>,
     caller: Caller,
@@ -267,7 +432,7 @@ pub async fn visits_due(
             "the visit schedule needs a token (CHA: its sector's list; facility and analyst: counts per CHA)".into(),
         ));
     }
-    let p = params(query, &["every", "as_of"])?;
+    let p = params(query, &VISIT_PARAMS)?;
     let every: u32 = match p.get("every") {
         None => 30,
         Some(v) => v

@@ -15,6 +15,7 @@
 //! districts), 400 naming a bad or unknown parameter.
 
 use crate::error::ApiError;
+use crate::error::answers::{BadRequest, NotFound, TooManyRequests};
 use crate::params::{Params, RunParams};
 use crate::state::AppState;
 use axum::extract::rejection::QueryRejection;
@@ -26,6 +27,7 @@ use chaski_analysis::report::{
 };
 use chaski_analysis::travel::TravelResult;
 use chaski_io::crs::ProjProjections;
+use serde_json::Value;
 use std::sync::Arc;
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -57,7 +59,106 @@ async fn search(
     }
 }
 
+/// Closed vocabularies of the report, as the API description lists them.
+pub(crate) mod words {
+    use crate::params::doc::Words;
+    use chaski_analysis::report::{Format, Lang};
+
+    /// `format`.
+    pub(crate) const FORMAT: Words = Words {
+        words: &["json", "csv", "html"],
+        accepts: |w| w.parse::<Format>().is_ok(),
+    };
+    /// `lang`.
+    pub(crate) const LANG: Words = Words {
+        words: &["es", "en"],
+        accepts: |w| w.parse::<Lang>().is_ok(),
+    };
+}
+
+/// The query parameters of the report ([`PARAMS`]).
+pub(crate) struct ReportQuery;
+
+impl utoipa::IntoParams for ReportQuery {
+    fn into_params(
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        use crate::params::doc::{query, text, words};
+        PARAMS
+            .iter()
+            .map(|name| match *name {
+                "format" => query(
+                    name,
+                    "`json` (default), `csv` (one long table) or `html` (a printable page).",
+                    words(&words::FORMAT),
+                    None,
+                ),
+                "lang" => query(
+                    name,
+                    "Language of the HTML page: `es` (default) or `en`.",
+                    words(&words::LANG),
+                    None,
+                ),
+                "districts" => query(
+                    name,
+                    "The layer of the district polygons (default: the store's districts).",
+                    text(),
+                    None,
+                ),
+                other => query(other, "", text(), None),
+            })
+            .collect()
+    }
+}
+
+/// The JSON report, as the API description shows it (the report is
+/// `chaski_analysis::report`'s serde form).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = DistrictReport)]
+pub struct ReportDoc {
+    /// District code.
+    pub code: String,
+    /// District name.
+    pub name: String,
+    /// Layer of the district polygons.
+    pub layer: String,
+    /// Date of the report (`YYYY-MM-DD`).
+    pub date: String,
+    /// The store's data version.
+    pub data_version: u64,
+    /// Table 1: villages and population.
+    pub villages: Value,
+    /// Table 2, from every facility.
+    pub any_facility: Value,
+    /// Table 2, from the facilities with birth care.
+    pub birth_care: Value,
+    /// Table 3: water systems.
+    pub water: Value,
+    /// Table 4: protected household aggregates.
+    pub households: Value,
+}
+
 /// `GET /api/districts/{code}/report`.
+#[utoipa::path(
+    get,
+    path = "/api/districts/{code}/report",
+    tag = "reports",
+    summary = "District report",
+    description = "The district report of `chaski report`: villages and population within and \
+        beyond 1, 2 and 4 hours of any facility and of birth care, facilities, water systems and \
+        the protected household aggregates every caller gets (the same answer for every caller).",
+    params(("code" = String, Path, description = "District code (ubigeo).", example = "059901"), ReportQuery),
+    responses(
+        (status = 200, description = "The report.", content(
+            (ReportDoc = "application/json"),
+            (String = "text/csv"),
+            (String = "text/html"),
+        )),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 429, response = TooManyRequests),
+    ),
+)]
 pub async fn report(
     State(state): State<AppState>,
     Path(code): Path<String>,

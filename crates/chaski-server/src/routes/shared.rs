@@ -39,14 +39,35 @@ pub(crate) fn json_bytes(body: Vec<u8>) -> Response {
         .into_response()
 }
 
+/// A facility as answered.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FacilityRef {
+    /// RENIPRESS code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// MINSA category (`I-1` to `III-E`).
+    pub category: String,
+}
+
+/// A GeoJSON LineString.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LineStringGeometry {
+    /// `LineString`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Longitude, latitude of each vertex.
+    pub coordinates: Vec<[f64; 2]>,
+}
+
 /// A facility as answered: code, name and category.
 pub(crate) fn facility_json(f: &Facility) -> Value {
     json!({ "code": f.code, "name": f.name, "category": f.category })
 }
 
 /// The filter of a list answer, as it is echoed back.
-#[derive(Debug, Serialize)]
-pub(crate) struct FilterEcho {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FilterEcho {
     /// min lon, min lat, max lon, max lat.
     pub(crate) bbox: Option<[f64; 4]>,
     /// The district chosen.
@@ -64,8 +85,8 @@ impl FilterEcho {
 }
 
 /// Where a page of a list answer is.
-#[derive(Debug, Serialize)]
-pub(crate) struct Page {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Page {
     /// Items skipped before this page.
     pub(crate) offset: usize,
     /// Most items of a page.
@@ -74,4 +95,36 @@ pub(crate) struct Page {
     pub(crate) returned: usize,
     /// Items of the whole list (for the filter).
     pub(crate) total: usize,
+}
+
+/// TileJSON 3.0.0 of a set of layers (`GET /tiles/{layers}.json`,
+/// `GET /whatif/{id}/tiles/{layers}.json`, `GET /archives/{name}.json`), as
+/// the API description shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(title = "TileJSON")]
+pub struct TileJson {
+    /// Always `3.0.0`.
+    pub tilejson: String,
+    /// Name of the tile set.
+    pub name: Value,
+    /// Version of the tile set.
+    pub version: String,
+    /// Always `xyz`.
+    pub scheme: String,
+    /// The tile URL template (`{z}/{x}/{y}.mvt`).
+    pub tiles: Vec<String>,
+    /// The layers in the tiles: `id`, `fields` (name to type), zoom range.
+    pub vector_layers: Vec<Value>,
+    /// Lowest zoom.
+    #[schema(minimum = 0, maximum = 30)]
+    pub minzoom: u8,
+    /// Highest zoom.
+    #[schema(minimum = 0, maximum = 30)]
+    pub maxzoom: u8,
+    /// west, south, east, north (degrees).
+    pub bounds: [f64; 4],
+    /// longitude, latitude, zoom.
+    pub center: [f64; 3],
+    /// Attribution.
+    pub attribution: Value,
 }

@@ -33,6 +33,9 @@
 
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::error::answers::{
+    BadRequest, Forbidden, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized, Unprocessable,
+};
 use crate::guard::NO_STORE;
 use crate::state::AppState;
 use axum::body::Bytes;
@@ -65,27 +68,102 @@ const ENDPOINT: &str = "POST /api/siting";
 const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The body of a siting request.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = SitingRequest)]
 struct Body {
+    /// The model (default `covering`).
+    #[schema(schema_with = model_schema)]
     model: Option<String>,
+    /// New homes to open (default 1; at least 1 except for `set-covering`).
+    #[schema(minimum = 0)]
     homes: Option<usize>,
+    /// Threshold, minutes (default 120).
+    #[schema(exclusive_minimum = 0)]
     minutes: Option<f64>,
+    /// Candidate sites (default `birth-care`); or give `candidate_points`.
+    #[schema(schema_with = candidates_schema)]
     candidates: Option<String>,
+    /// Candidate sites as a GeoJSON FeatureCollection of Points with a
+    /// `code` and optionally a `name` (at most 5,000).
     candidate_points: Option<serde_json::Value>,
+    /// Codes of candidates that are existing homes (always open).
     #[serde(default)]
     existing: Vec<String>,
+    /// Births per person per year (default 0.020); one of `birth_rate`,
+    /// `demand_per_village`, `demand_households`.
+    #[schema(exclusive_minimum = 0, exclusive_maximum = 1)]
     birth_rate: Option<f64>,
+    /// The same demand for every village.
+    #[schema(exclusive_minimum = 0)]
     demand_per_village: Option<f64>,
+    /// A numeric household field (such as `pregnant`) counted per village: needs a token.
     demand_households: Option<String>,
+    /// Largest time kept in the candidates' matrix, minutes (at least `minutes`).
     matrix_minutes: Option<f64>,
+    /// Two levels: homes within this many minutes of complete obstetric care.
+    #[schema(exclusive_minimum = 0)]
     referral_minutes: Option<f64>,
+    /// Travel scenario of the referral (default `motorised`).
+    #[schema(schema_with = preset_schema)]
     referral_preset: Option<String>,
+    /// Beds of each home (the capacitated model).
     beds: Option<u32>,
+    /// Days a woman stays (default 14).
+    #[schema(exclusive_minimum = 0, maximum = 365)]
     stay_days: Option<f64>,
+    /// Travel scenario of the villages (default `walking`).
+    #[schema(schema_with = preset_schema)]
     preset: Option<String>,
+    /// Heuristics and bounds only, without the MILP solver.
     heuristic: Option<bool>,
+    /// Solver time limit, seconds (default and most: 60).
+    #[schema(exclusive_minimum = 0, maximum = 60)]
     time_limit: Option<f64>,
+}
+
+/// Closed vocabularies of the siting body, as the API description lists them.
+pub(crate) mod words {
+    use crate::params::doc::Words;
+    use chaski_analysis::siting::plan::{CandidateKind, Model};
+
+    /// `model`.
+    pub(crate) const MODEL: Words = Words {
+        words: &["covering", "p-median", "set-covering", "capacitated"],
+        accepts: |w| w.parse::<Model>().is_ok(),
+    };
+    /// `candidates`.
+    pub(crate) const CANDIDATES: Words = Words {
+        words: &["birth-care", "facilities", "villages"],
+        accepts: |w| w.parse::<CandidateKind>().is_ok(),
+    };
+}
+
+fn model_schema() -> utoipa::openapi::schema::Object {
+    crate::params::doc::described(&words::MODEL, "The model (default `covering`).")
+}
+fn candidates_schema() -> utoipa::openapi::schema::Object {
+    crate::params::doc::described(
+        &words::CANDIDATES,
+        "Candidate sites (default `birth-care`); or give `candidate_points`.",
+    )
+}
+fn preset_schema() -> utoipa::openapi::schema::Object {
+    crate::params::doc::described(
+        &crate::params::doc::PRESET,
+        "Travel scenario (`preset`: of the villages, default `walking`; `referral_preset`: of the referral, default `motorised`).",
+    )
+}
+
+/// The answer of `POST /api/siting`, as the API description shows it (the
+/// `siting.json` of `chaski site`, with `homes` and `villages`).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = SitingAnswer)]
+pub struct SitingAnswerDoc {
+    /// The homes open, as GeoJSON.
+    pub homes: serde_json::Value,
+    /// The villages with their home, minutes and births served, as GeoJSON.
+    pub villages: serde_json::Value,
 }
 
 fn word<T: FromStr>(member: &str, v: Option<&String>, default: T) -> Result<T, ApiError>
@@ -276,6 +354,30 @@ fn household_layers(store: &dyn Store) -> Result<Vec<chaski_core::Layer>, ApiErr
 }
 
 /// `POST /api/siting`.
+#[utoipa::path(
+    post,
+    path = "/api/siting",
+    tag = "siting",
+    summary = "Where to open maternity waiting homes",
+    description = "Where to open maternity waiting homes (casas maternas), as `chaski site` \
+        answers it: the homes chosen, births within reach before and after, the gain of each \
+        home, objective, bound and gap. An unknown member or a bad value is a 400 naming it; a \
+        siting that cannot be posed is a 422. Demand from households needs a token (401 \
+        without); such answers are `Cache-Control: private, no-store` and logged.",
+    request_body(content = Body, content_type = "application/json",
+        description = "The options of `chaski site`, with `_` (every member optional; an empty body is the defaults)."),
+    responses(
+        (status = 200, description = "The plan.", body = SitingAnswerDoc),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 422, response = Unprocessable),
+        (status = 429, response = TooManyRequests),
+    ),
+    security((), ("bearer" = [])),
+)]
 pub async fn siting(
     State(state): State<AppState>,
     caller: Result<Caller, ApiError>,

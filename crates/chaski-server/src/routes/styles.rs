@@ -2,6 +2,7 @@
 //! server's URLs filled in.
 
 use crate::error::ApiError;
+use crate::error::answers::{BadRequest, NotFound};
 use crate::routes::shared::base_url;
 use crate::state::AppState;
 use crate::styles::{fill_style, style_names, template};
@@ -11,6 +12,21 @@ use axum::http::HeaderMap;
 use serde_json::Value;
 
 /// `GET /styles/{name}`.
+#[utoipa::path(
+    get,
+    path = "/styles/{name}.json",
+    operation_id = "style",
+    tag = "catalog",
+    summary = "A MapLibre style",
+    description = "A MapLibre style (built in, or from `chaski serve --styles DIR`) with this server's \
+        tile and TileJSON URLs filled in; `/catalog` lists the styles.",
+    params(("name" = String, Path, description = "Style name: letters, digits, `-` and `_`.", example = "default")),
+    responses(
+        (status = 200, description = "The style (MapLibre style specification, version 8).", body = StyleDoc),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    ),
+)]
 pub async fn style(
     State(state): State<AppState>,
     Path(file): Path<String>,
@@ -35,6 +51,22 @@ pub async fn style(
     let template: Value = serde_json::from_str(&text.replace("{{CHASKI_URL}}", &base))
         .map_err(|e| ApiError::internal(format!("style {origin}: {e}")))?;
     Ok(Json(fill_style(template, &state.catalog(), &base)))
+}
+
+/// A MapLibre style as the API description shows it (the style itself is
+/// the template's JSON with this server's URLs).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = Style)]
+#[schema(title = "MapLibre style")]
+pub struct StyleDoc {
+    /// Always 8.
+    pub version: u8,
+    /// Name of the style.
+    pub name: Option<String>,
+    /// The sources, by id.
+    pub sources: std::collections::BTreeMap<String, Value>,
+    /// The layers drawn, in order.
+    pub layers: Vec<Value>,
 }
 
 #[cfg(test)]

@@ -21,12 +21,14 @@ use crate::catalog::{Catalog, CatalogLayer};
 use crate::clusters::HOUSEHOLDS_LAYER;
 use crate::encoding::Encoding;
 use crate::error::ApiError;
+use crate::error::answers::{BadRequest, NotFound};
+use crate::params::doc::TileCoordPath;
 use crate::params::parse_coord;
 use crate::render::{
     MVT_MIME, TileKey, TileScope, cached_tile, empty_status, etag_matches, negotiate,
     render_sources, tile_response,
 };
-use crate::routes::shared::base_url;
+use crate::routes::shared::{TileJson, base_url};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -110,6 +112,22 @@ fn private_headers(h: &mut HeaderMap) {
 }
 
 /// `GET /tiles/{spec}`: TileJSON when `spec` ends in `.json`.
+#[utoipa::path(
+    get,
+    path = "/tiles/{layers}.json",
+    tag = "tiles",
+    summary = "TileJSON of layers",
+    description = "TileJSON 3.0.0 of one or more layers of the catalog. With a token whose role may \
+        see them, the private layers `households` and `clusters` too (answered \
+        `Cache-Control: private, no-store`); for anyone else they are unknown layers.",
+    params(("layers" = String, Path, description = "Layer names, comma-separated (see `/catalog`).", example = "communities,facilities")),
+    responses(
+        (status = 200, description = "TileJSON of the layers.", body = TileJson),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    ),
+    security((), ("bearer" = [])),
+)]
 pub async fn tilejson(
     State(state): State<AppState>,
     Path(spec): Path<String>,
@@ -162,6 +180,29 @@ pub fn tilejson_for(catalog: &Catalog, layers: &[(&str, &CatalogLayer)], base: &
 }
 
 /// `GET /tiles/{layers}/{z}/{x}/{y}`.
+#[utoipa::path(
+    get,
+    path = "/tiles/{layers}/{z}/{x}/{y}.mvt",
+    tag = "tiles",
+    summary = "A vector tile",
+    description = "A Mapbox Vector Tile of the layers, gzip or brotli as `Accept-Encoding` allows, \
+        with a strong `ETag` (`If-None-Match` gives 304). An empty tile is 204 (or 200 or 404, \
+        as `chaski serve --empty-tile` says). Private layers as in the TileJSON.",
+    params(
+        ("layers" = String, Path, description = "Layer names, comma-separated (see `/catalog`).", example = "communities,facilities"),
+        TileCoordPath,
+        ("v" = Option<u64>, Query, description = "Data version of the URL (from the TileJSON): a versioned URL may be cached for long."),
+    ),
+    responses(
+        (status = 200, description = "The tile.", content_type = "application/vnd.mapbox-vector-tile", body = [u8],
+            headers(("ETag" = String, description = "Strong validator of this representation."))),
+        (status = 204, description = "The tile is empty."),
+        (status = 304, description = "The tile has the `ETag` of `If-None-Match`."),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    ),
+    security((), ("bearer" = [])),
+)]
 pub async fn tile(
     State(state): State<AppState>,
     Path((layers, z, x, y)): Path<(String, String, String, String)>,

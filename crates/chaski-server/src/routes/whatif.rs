@@ -32,13 +32,20 @@
 //! What-ifs are kept in memory ([`crate::whatifs`]).
 
 use crate::analysis_layers::layers_of;
+use crate::edits::WhatIfBody;
 use crate::edits::{EDITS_LAYER, MAX_BODY_BYTES, edits_layer, parse_body};
 use crate::error::ApiError;
+use crate::error::answers::{
+    BadRequest, NotFound, PayloadTooLarge, TooManyRequests, Unprocessable,
+};
+use crate::params::doc::{ListQuery, TileCoordPath, WhatIfRunQuery};
 use crate::params::{
     LIST_PARAMS, ListParams, Params, WHATIF_RUN_QUERY, page_url, parse_coord, whatif_run_params,
 };
 use crate::render::{TileKey, TileScope, cached_tile, negotiate, tile_response};
-use crate::routes::shared::{FilterEcho, Page, base_url, facility_json, json_bytes};
+use crate::routes::shared::{
+    FacilityRef, FilterEcho, Page, TileJson, base_url, facility_json, json_bytes,
+};
 use crate::state::AppState;
 use crate::whatifs::{ChangedVillage, Resolved, WhatIf, WhatIfLayer};
 use axum::Json;
@@ -97,8 +104,9 @@ fn villages_changed(base: &TravelResult, after: &TravelResult) -> Vec<ChangedVil
 }
 
 /// A changed village as answered, borrowing from the what-if.
-#[derive(Debug, Serialize)]
-struct ChangedJson<'a> {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = ChangedVillage)]
+pub struct ChangedJson<'a> {
     code: &'a str,
     name: &'a str,
     population: Option<u64>,
@@ -124,6 +132,74 @@ struct WhatIfAnswer<'a> {
     villages_changed_page: Page,
     next: Option<String>,
     villages_changed: Vec<ChangedJson<'a>>,
+}
+
+/// Population within a time before and after the edits.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PopulationWithin {
+    /// Minutes.
+    pub minutes: f64,
+    /// Known population within them before the edits (null: none known).
+    pub before: Option<u64>,
+    /// And after.
+    pub after: Option<u64>,
+}
+
+/// The answer of `POST /api/whatif` and `GET /api/whatif/{id}`, as the API
+/// description shows it (its summary is built as JSON when it is computed).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = WhatIfAnswer)]
+pub struct WhatIfAnswerDoc<'a> {
+    /// Id of the what-if.
+    pub id: String,
+    /// The store's data version it was computed on.
+    pub version: u64,
+    /// Name of the scenario.
+    pub scenario: String,
+    /// `to the facility` or `from the facility`.
+    pub direction: String,
+    /// The facilities searched from, in words.
+    pub sources: String,
+    /// Facilities before the edits.
+    pub facilities_before: usize,
+    /// Facilities after the edits.
+    pub facilities_after: usize,
+    /// The facilities the edits add.
+    pub facilities_added: Vec<FacilityRef>,
+    /// `incremental` (only the cells whose time changes searched again) or `full`.
+    pub recompute: String,
+    /// Cells searched again (incremental only).
+    pub changed_cells: Option<u64>,
+    /// Milliseconds of the search.
+    pub search_ms: f64,
+    /// Milliseconds of the computation.
+    pub elapsed_ms: f64,
+    /// Milliseconds of the request that made it.
+    pub total_ms: f64,
+    /// Milliseconds until the base search was ready.
+    pub base_ready_ms: f64,
+    /// Each edit: `index`, `edit`, `class`, `code`, `name`, `cells`, `river_cells`, `removed`.
+    pub edits: Vec<Value>,
+    /// Known population within 60, 120 and 240 minutes before and after.
+    pub population_within: Vec<PopulationWithin>,
+    /// Villages whose population is unknown.
+    pub population_unknown: usize,
+    /// URL of the TileJSON of its layers.
+    pub tilejson: String,
+    /// URL template of its tiles.
+    pub tiles: String,
+    /// URL of this summary.
+    pub summary: String,
+    /// The filter of `villages_changed`.
+    pub filter: FilterEcho,
+    /// Villages that change in the filter (all pages).
+    pub villages_changed_count: usize,
+    /// The page of `villages_changed`.
+    pub villages_changed_page: Page,
+    /// URL of the next page.
+    pub next: Option<String>,
+    /// Villages whose time or facility changes, most improved first.
+    pub villages_changed: Vec<ChangedJson<'a>>,
 }
 
 /// The answer of `POST /api/whatif` and `GET /api/whatif/{id}`, serialized.
@@ -223,6 +299,30 @@ fn new_id() -> String {
 }
 
 /// `POST /api/whatif`: apply edits to a copy of the inputs and recompute.
+#[utoipa::path(
+    post,
+    path = "/api/whatif",
+    operation_id = "whatif_create",
+    tag = "what-if",
+    summary = "Compute a what-if",
+    description = "Apply edits (a bridge, a path, a new facility, a facility closed) to a copy of \
+        the travel-time inputs and search again: the villages whose time or facility changes, the \
+        population within 60, 120 and 240 minutes before and after, and the URLs of its tiles. \
+        The store is never modified; what-ifs are kept in memory. Malformed edits are 400s naming \
+        the feature and field; edits that cannot apply are 422s.",
+    params(WhatIfRunQuery, ListQuery),
+    request_body(content = WhatIfBody, content_type = "application/geo+json",
+        description = "GeoJSON FeatureCollection of edits; run parameters may be its members."),
+    responses(
+        (status = 201, description = "The what-if.", body = WhatIfAnswerDoc,
+            headers(("Location" = String, description = "`/api/whatif/{id}`."))),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 422, response = Unprocessable),
+        (status = 429, response = TooManyRequests),
+    ),
+)]
 pub async fn create(
     State(state): State<AppState>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
@@ -387,6 +487,20 @@ async fn paged_answer(
 
 /// `GET /api/whatif/{id}[?bbox=][&district=][&districts=][&limit=][&offset=]`:
 /// the summary of a what-if and a page of the villages that change.
+#[utoipa::path(
+    get,
+    path = "/api/whatif/{id}",
+    operation_id = "whatif_summary",
+    tag = "what-if",
+    summary = "A what-if's summary",
+    description = "The summary of a what-if and a page of the villages that change.",
+    params(("id" = String, Path, description = "Id of the what-if.", example = "9f86d081884c7d65"), ListQuery),
+    responses(
+        (status = 200, description = "The what-if.", body = WhatIfAnswerDoc),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    ),
+)]
 pub async fn summary(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -402,6 +516,18 @@ pub async fn summary(
 }
 
 /// `DELETE /api/whatif/{id}`: forget a what-if (204).
+#[utoipa::path(
+    delete,
+    path = "/api/whatif/{id}",
+    operation_id = "whatif_delete",
+    tag = "what-if",
+    summary = "Forget a what-if",
+    params(("id" = String, Path, description = "Id of the what-if.", example = "9f86d081884c7d65")),
+    responses(
+        (status = 204, description = "Forgotten."),
+        (status = 404, response = NotFound),
+    ),
+)]
 pub async fn delete(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -418,6 +544,24 @@ pub async fn delete(
 }
 
 /// `GET /whatif/{id}/tiles/{layers}.json`: TileJSON of a what-if's layers.
+#[utoipa::path(
+    get,
+    path = "/whatif/{id}/tiles/{layers}.json",
+    operation_id = "whatif_tilejson",
+    tag = "what-if",
+    summary = "TileJSON of a what-if",
+    description = "TileJSON of a what-if's layers: `travel_time`, `catchments` and `whatif_edits` \
+        are the what-if's own; any other catalog layer is the base layer.",
+    params(
+        ("id" = String, Path, description = "Id of the what-if.", example = "9f86d081884c7d65"),
+        ("layers" = String, Path, description = "Layer names, comma-separated.", example = "travel_time,catchments,whatif_edits"),
+    ),
+    responses(
+        (status = 200, description = "TileJSON of the layers.", body = TileJson),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    ),
+)]
 pub async fn tilejson(
     State(state): State<AppState>,
     Path((id, spec)): Path<(String, String)>,
@@ -487,6 +631,25 @@ pub async fn tilejson(
 }
 
 /// `GET /whatif/{id}/tiles/{layers}/{z}/{x}/{y}`: a tile of a what-if.
+#[utoipa::path(
+    get,
+    path = "/whatif/{id}/tiles/{layers}/{z}/{x}/{y}.mvt",
+    operation_id = "whatif_tile",
+    tag = "what-if",
+    summary = "A tile of a what-if",
+    params(
+        ("id" = String, Path, description = "Id of the what-if.", example = "9f86d081884c7d65"),
+        ("layers" = String, Path, description = "Layer names, comma-separated.", example = "travel_time,catchments,whatif_edits"),
+        TileCoordPath,
+    ),
+    responses(
+        (status = 200, description = "The tile.", content_type = "application/vnd.mapbox-vector-tile", body = [u8]),
+        (status = 204, description = "The tile is empty."),
+        (status = 304, description = "The tile has the `ETag` of `If-None-Match`."),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    ),
+)]
 pub async fn tile(
     State(state): State<AppState>,
     Path((id, spec, z, x, y)): Path<(String, String, String, String, String)>,
