@@ -97,6 +97,43 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Largest body of a 4xx answer read to be rewritten as JSON.
+const MAX_REJECTION_BYTES: usize = 64 * 1024;
+
+/// Every 4xx answer as JSON naming the problem, like [`ApiError`]'s
+/// (`{"error": TEXT, "status": N}`): the answers axum gives by itself (a path
+/// segment that is not UTF-8, a query or body it cannot read, a body over the
+/// limit, a method not allowed) are plain text or empty; their text becomes
+/// the `error` (the status's reason when empty). JSON answers pass as they are.
+pub async fn json_rejections(res: Response) -> Response {
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    if !status.is_client_error() || is_json {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let text = match axum::body::to_bytes(body, MAX_REJECTION_BYTES).await {
+        Ok(b) if !b.trim_ascii().is_empty() => String::from_utf8_lossy(b.trim_ascii()).into_owned(),
+        _ => status
+            .canonical_reason()
+            .unwrap_or("the request was refused")
+            .to_owned(),
+    };
+    for h in [
+        header::CONTENT_TYPE,
+        header::CONTENT_LENGTH,
+        header::CONTENT_ENCODING,
+    ] {
+        parts.headers.remove(h);
+    }
+    let body = Json(json!({ "error": text, "status": status.as_u16() }));
+    (parts, body).into_response()
+}
+
 impl From<chaski_core::store::StoreError> for ApiError {
     fn from(e: chaski_core::store::StoreError) -> Self {
         match e {

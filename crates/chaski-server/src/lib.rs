@@ -85,6 +85,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/did", get(routes::monitoring::did_table))
         .merge(household_routes(&state))
         .fallback(not_found)
+        .layer(axum::middleware::map_response(error::json_rejections))
         .layer(compression())
         .layer(cors)
         .layer(TimeoutLayer::with_status_code(
