@@ -30,6 +30,7 @@ use chaski_tiles::{BUFFER, EXTENT, LayerSource, TileCoord, TileSource};
 use geo::{Coord, Geometry, LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon};
 use http_body_util::BodyExt;
 use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 use tower::ServiceExt;
@@ -95,7 +96,10 @@ fn check_import(layer: &Layer, report: &ImportReport, max_chars: Option<usize>) 
         if let Some(max) = max_chars {
             for v in &f.values {
                 if let Value::Text(t) = v {
-                    assert!(t.chars().count() <= max, "kept a value over {max} characters");
+                    assert!(
+                        t.chars().count() <= max,
+                        "kept a value over {max} characters"
+                    );
                 }
             }
         }
@@ -212,7 +216,10 @@ pub fn indicators_toml(data: &[u8]) {
     };
     let ids: Vec<String> = ind.list.iter().map(|i| i.id.clone()).collect();
     for id in &ids {
-        assert!(ind.find(id).is_some(), "indicator '{id}' not found by its id");
+        assert!(
+            ind.find(id).is_some(),
+            "indicator '{id}' not found by its id"
+        );
     }
     let _ = ind.select(Some(&ids.join(",")));
     let _ = ind.select(None);
@@ -229,14 +236,14 @@ fn uri_text(text: &[u8]) -> String {
         if b.is_ascii_alphanumeric() || b"-._~!$'()*+,;=:@/?&%".contains(&b) {
             out.push(char::from(b));
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            let _ = write!(out, "%{b:02X}");
         }
     }
     out
 }
 
 /// An HTTP error must be a 4xx.
-fn assert_client_error(e: ApiError) {
+fn assert_client_error(e: &ApiError) {
     let status = e.clone().into_response().status();
     assert!(status.is_client_error(), "{status} for {e:?}");
 }
@@ -330,19 +337,17 @@ pub fn tile_path(data: &[u8]) {
             .await
             .expect("the router is infallible");
         let status = res.status();
-        let body = res
-            .into_body()
-            .collect()
-            .await
-            .expect("a body")
-            .to_bytes();
+        let body = res.into_body().collect().await.expect("a body").to_bytes();
         (status, body)
     });
     assert!(!status.is_server_error(), "{status}: {body:?}");
     if status.is_client_error() {
         let json: serde_json::Value = serde_json::from_slice(&body)
             .unwrap_or_else(|e| panic!("{status} with a body that is not JSON ({e}): {body:?}"));
-        assert!(json["error"].is_string(), "{status} without 'error': {json}");
+        assert!(
+            json["error"].is_string(),
+            "{status} without 'error': {json}"
+        );
     }
 }
 
@@ -399,46 +404,46 @@ pub fn query_params(data: &[u8]) {
     let query = Query::<Vec<(String, String)>>::try_from_uri(&uri);
     let pairs = query.as_ref().map(|Query(p)| p.clone()).unwrap_or_default();
     match params::Params::new(query, &ALL_PARAMS) {
-        Err(e) => assert_client_error(e),
+        Err(e) => assert_client_error(&e),
         Ok(p) => {
             if let Err(e) = params::RunParams::parse(&p) {
-                assert_client_error(e);
+                assert_client_error(&e);
             }
             if let Err(e) = params::ListParams::parse(&p) {
-                assert_client_error(e);
+                assert_client_error(&e);
             }
             match params::parse_bands(&p) {
-                Err(e) => assert_client_error(e),
+                Err(e) => assert_client_error(&e),
                 Ok(bands) => {
                     assert!(bands.len() <= params::MAX_BANDS);
                     assert!(bands.iter().all(|b| b.is_finite() && *b > 0.0));
                 }
             }
             if let Err(e) = params::whatif_run_params(&p, Vec::new()) {
-                assert_client_error(e);
+                assert_client_error(&e);
             }
             for name in ["lon", "lat", "minutes"] {
                 match p.number(name, -180.0..=180.0, "a number") {
-                    Err(e) => assert_client_error(e),
+                    Err(e) => assert_client_error(&e),
                     Ok(v) => assert!(v.is_none_or(f64::is_finite)),
                 }
             }
         }
     }
     match params::ClusterRequest::parse(&pairs) {
-        Err(e) => assert_client_error(e),
+        Err(e) => assert_client_error(&e),
         Ok(r) => {
             let _ = r.canonical();
         }
     }
     if let Err(e) = params::UploadParams::parse(pairs.clone()) {
-        assert_client_error(e);
+        assert_client_error(&e);
     }
     if let Err(e) = params::DeleteParams::parse(pairs.clone()) {
-        assert_client_error(e);
+        assert_client_error(&e);
     }
     if let Err(e) = params::summary_by(pairs.clone()) {
-        assert_client_error(e);
+        assert_client_error(&e);
     }
     for (_, v) in &pairs {
         if let Ok([x0, y0, x1, y1]) = params::bbox_of(v, "bbox") {
@@ -446,10 +451,10 @@ pub fn query_params(data: &[u8]) {
             assert!(x0 <= x1 && y0 <= y1);
         }
     }
-    if let [(_, z), (_, x), (_, y), ..] = &pairs[..] {
-        if let Err(e) = params::parse_coord(z, x, y, 22) {
-            assert_client_error(e);
-        }
+    if let [(_, z), (_, x), (_, y), ..] = &pairs[..]
+        && let Err(e) = params::parse_coord(z, x, y, 22)
+    {
+        assert_client_error(&e);
     }
 }
 
@@ -458,7 +463,7 @@ pub fn query_params(data: &[u8]) {
 pub fn whatif_geojson(data: &[u8]) {
     use chaski_server::edits::{MAX_EDITS, edits_layer, parse_body};
     match parse_body(data) {
-        Err(e) => assert_client_error(e),
+        Err(e) => assert_client_error(&e),
         Ok((edits, members)) => {
             assert!(!edits.is_empty() && edits.len() <= MAX_EDITS);
             let layer = edits_layer(&edits);
@@ -469,7 +474,7 @@ pub fn whatif_geojson(data: &[u8]) {
             }
             let p = params::Params::new(Ok(Query(Vec::new())), &[]).expect("no parameters");
             if let Err(e) = params::whatif_run_params(&p, members) {
-                assert_client_error(e);
+                assert_client_error(&e);
             }
         }
     }
@@ -583,7 +588,11 @@ fn geometry_parts(ty: i32, geom: &[u32]) -> Vec<Vec<[i64; 2]>> {
     };
     match ty {
         1 => {
-            assert_eq!(geom.first().map(|c| c & 7), Some(1), "points start with MoveTo");
+            assert_eq!(
+                geom.first().map(|c| c & 7),
+                Some(1),
+                "points start with MoveTo"
+            );
             let n = (geom[0] >> 3) as usize;
             assert!(n > 0, "MoveTo count 0");
             i = 1;
@@ -604,7 +613,10 @@ fn geometry_parts(ty: i32, geom: &[u32]) -> Vec<Vec<[i64; 2]>> {
                 i += 1;
                 for _ in 0..n {
                     assert!(i + 1 < geom.len(), "truncated LineTo in {geom:?}");
-                    assert!((geom[i], geom[i + 1]) != (0, 0), "zero-length LineTo in {geom:?}");
+                    assert!(
+                        (geom[i], geom[i + 1]) != (0, 0),
+                        "zero-length LineTo in {geom:?}"
+                    );
                     part.push(read(&mut i));
                 }
                 if ty == 3 {
@@ -648,7 +660,11 @@ fn mvt_encode_inner(u: &mut Unstructured<'_>) -> arbitrary::Result<()> {
         for fid in 1..=u.int_in_range(0..=8)? {
             let shape: u8 = u.arbitrary()?;
             // Mostly the layer's own type; now and then any.
-            let shape = if u.ratio(1u8, 8u8)? { shape } else { shape % 2 + 2 * li as u8 };
+            let shape = if u.ratio(1u8, 8u8)? {
+                shape
+            } else {
+                shape % 2 + 2 * li as u8
+            };
             let geometry = coords.geometry(u, shape)?;
             let mut values = vec![Value::Null; layer.fields.len()];
             if let Some(v) = values.get_mut(0) {
@@ -694,7 +710,11 @@ fn check_tile(bytes: &[u8]) {
     let hi = i64::from(EXTENT + BUFFER) + 1;
     for layer in &tile.layers {
         assert_eq!(layer.version, 2);
-        assert!(!layer.features.is_empty(), "layer '{}' without features", layer.name);
+        assert!(
+            !layer.features.is_empty(),
+            "layer '{}' without features",
+            layer.name
+        );
         for f in &layer.features {
             let ty = f.r#type.unwrap_or(0);
             let parts = geometry_parts(ty, &f.geometry);
@@ -710,7 +730,10 @@ fn check_tile(bytes: &[u8]) {
             assert!(f.tags.len() % 2 == 0, "odd tags");
             for kv in f.tags.chunks(2) {
                 assert!((kv[0] as usize) < layer.keys.len(), "tag key out of range");
-                assert!((kv[1] as usize) < layer.values.len(), "tag value out of range");
+                assert!(
+                    (kv[1] as usize) < layer.values.len(),
+                    "tag value out of range"
+                );
             }
         }
     }
@@ -718,6 +741,8 @@ fn check_tile(bytes: &[u8]) {
     let names = reader.get_layer_names().expect("mvt-reader lists layers");
     assert_eq!(names.len(), tile.layers.len());
     for i in 0..names.len() {
-        reader.get_features(i).expect("mvt-reader reads the features");
+        reader
+            .get_features(i)
+            .expect("mvt-reader reads the features");
     }
 }

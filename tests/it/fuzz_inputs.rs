@@ -4,7 +4,7 @@
 //! here), on stable, in `make test`: a crash fixed in the library stays fixed.
 
 #[path = "../../fuzz/src/harness.rs"]
-#[allow(dead_code, clippy::all, clippy::pedantic)]
+#[allow(dead_code)]
 mod harness;
 
 use std::path::{Path, PathBuf};

@@ -4,7 +4,8 @@
 //! and nothing written to the store (its data version and layers unchanged).
 //!
 //! Cases tried elsewhere are not repeated here: the what-if body's edits
-//! (`whatif.rs`), the accessibility parameters (`api.rs`), tile z/x beyond
+//! (`whatif.rs`), the accessibility parameters (`api.rs`), unknown or
+//! out-of-range siting members (`siting.rs`), tile z/x beyond
 //! range and unknown layers or styles (`server.rs`), household rows outside
 //! the caller's scope, at 0,0 or with personal identifiers (`household_upload.rs`,
 //! `attacks.rs`), printed-map parameters (`maps.rs`). The malformed files of
@@ -78,14 +79,15 @@ const HEADER: &str = "consentimiento/acepta;identificacion/codigo_hogar;identifi
 
 /// One household row: `lat`, `lon` and `today` as given, the rest valid.
 fn row(code: &str, lat: &str, lon: &str, today: &str) -> String {
-    format!(
-        "si;{code};{COMMUNITY};{FACILITY};{SECTOR};{lat};{lon};5;4;uuid-{code};{today}"
-    )
+    format!("si;{code};{COMMUNITY};{FACILITY};{SECTOR};{lat};{lon};5;4;uuid-{code};{today}")
 }
 
 /// A KoBo export of a valid row followed by `rows`.
 fn csv(rows: &[String]) -> Vec<u8> {
-    let mut s = format!("{HEADER}\n{}\n", row("H-1", "-13.1584", "-74.2239", "2026-04-10"));
+    let mut s = format!(
+        "{HEADER}\n{}\n",
+        row("H-1", "-13.1584", "-74.2239", "2026-04-10")
+    );
     for r in rows {
         s.push_str(r);
         s.push('\n');
@@ -284,10 +286,6 @@ fn holdings(state: &AppState) -> (u64, Vec<(String, usize)>) {
     &["parameter 'replicates': 'ten' is not a valid number"]
 )]
 // Siting bodies.
-#[case::siting_unknown_member(
-    "POST", "/api/siting", false, JSON, br#"{"homes": 2, "colour": "red"}"#.to_vec(), 400,
-    &["unknown field `colour`"]
-)]
 #[case::siting_negative_homes(
     "POST", "/api/siting", false, JSON, br#"{"homes": -1}"#.to_vec(), 400,
     &["member 'homes': invalid value: integer `-1`"]
@@ -346,12 +344,19 @@ async fn malformed_requests_are_4xx_json_naming_the_problem_and_write_nothing(
     let token = admin.then_some(secret.as_str());
     let (got, json, text) = send(&state, method, uri, token, content_type, body).await;
     assert_eq!(got.as_u16(), status, "{method} {uri}: {text}");
-    assert!(json["error"].is_string(), "{method} {uri}: no 'error' in {text}");
+    assert!(
+        json["error"].is_string(),
+        "{method} {uri}: no 'error' in {text}"
+    );
     for needle in needles {
         assert!(
             text.contains(needle),
             "{method} {uri}: the answer does not name the problem ({needle}): {text}"
         );
     }
-    assert_eq!(holdings(&state), before, "{method} {uri} wrote to the store");
+    assert_eq!(
+        holdings(&state),
+        before,
+        "{method} {uri} wrote to the store"
+    );
 }

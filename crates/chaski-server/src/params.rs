@@ -168,10 +168,7 @@ pub const WHATIF_RUN_QUERY: [&str; 6] = [
 /// Run parameters of `POST /api/whatif`: those of the query (`scenario` an
 /// alias of `preset`; list parameters left out), completed by the body's
 /// `members` (a member the query gives too must say the same).
-pub fn whatif_run_params(
-    p: &Params,
-    members: Vec<(String, String)>,
-) -> ApiResult<RunParams> {
+pub fn whatif_run_params(p: &Params, members: Vec<(String, String)>) -> ApiResult<RunParams> {
     let mut pairs: Vec<(String, String)> =
         p.0.iter()
             .filter(|(k, _)| WHATIF_RUN_QUERY.contains(&k.as_str()))

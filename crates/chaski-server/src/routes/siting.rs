@@ -290,14 +290,14 @@ pub async fn siting(
     let parsed: Body = if body.iter().all(u8::is_ascii_whitespace) {
         Body::default()
     } else {
-        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&body))
-            .map_err(|e| match e.path().to_string().as_str() {
-                "." => ApiError::BadRequest(format!("body: not a siting request: {}", e.inner())),
-                member => ApiError::BadRequest(format!(
-                    "body: member '{member}': {}",
-                    e.inner()
-                )),
-            })?
+        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&body)).map_err(
+            |e| match e.path().iter().next() {
+                Some(serde_path_to_error::Segment::Map { .. }) => {
+                    ApiError::BadRequest(format!("body: member '{}': {}", e.path(), e.inner()))
+                }
+                _ => ApiError::BadRequest(format!("body: not a siting request: {}", e.inner())),
+            },
+        )?
     };
     let (mut request, preset, exact) = request(&parsed)?;
     let households = parsed.demand_households.clone();
