@@ -914,6 +914,34 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_crs_member_other_than_wgs84_refuses_the_geojson() {
+        let read = |crs: &str| {
+            let text = format!(
+                r#"{{"type":"FeatureCollection","crs":{crs},"features":[{{"type":"Feature",
+                "geometry":{{"type":"Point","coordinates":[-74.2,-13.1]}},"properties":{{}}}}]}}"#
+            );
+            read_geojson_str(&text, Path::new("h.geojson")).map(|t| t.records.len())
+        };
+        let named = |n: &str| format!(r#"{{"type":"name","properties":{{"name":"{n}"}}}}"#);
+        for ok in [
+            named("urn:ogc:def:crs:OGC:1.3:CRS84"),
+            named("EPSG:4326"),
+            named("urn:ogc:def:crs:EPSG::4326"),
+            "null".to_owned(),
+        ] {
+            assert_eq!(read(&ok).unwrap(), 1, "{ok}");
+        }
+        let e = read(&named("EPSG:32718")).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "h.geojson: member 'crs' names 'EPSG:32718': coordinates must be WGS 84 \
+             longitude/latitude (RFC 7946); reproject the file or leave the member out"
+        );
+        let e = read(r#"{"type":"link"}"#).unwrap_err().to_string();
+        assert!(e.contains("not a named CRS"), "{e}");
+    }
+
+    #[test]
     fn odk_and_kobo_columns_match_core_fields() {
         let m = |h: &str| match_column(h).map(|c| c.name);
         assert_eq!(m("hogar-gestantes"), Some("pregnant"));
