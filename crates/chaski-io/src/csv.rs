@@ -99,7 +99,27 @@ fn read_file(
         path: path.to_owned(),
         source,
     })?;
-    let (text, note) = decode(&bytes);
+    read_bytes(&bytes, path, mapping, need_coordinates)
+}
+
+/// Read a CSV file's bytes (as [`read_csv`] does after reading the file:
+/// byte-order mark, UTF-16 and Windows-1252 lines handled); `path` names the
+/// file in messages.
+pub fn read_csv_bytes(
+    bytes: &[u8],
+    path: &Path,
+    mapping: Option<&Mapping>,
+) -> Result<SourceTable, CsvError> {
+    read_bytes(bytes, path, mapping, true)
+}
+
+fn read_bytes(
+    bytes: &[u8],
+    path: &Path,
+    mapping: Option<&Mapping>,
+    need_coordinates: bool,
+) -> Result<SourceTable, CsvError> {
+    let (text, note) = decode(bytes);
     let mut table = read_text(&text, path, mapping, need_coordinates)?;
     table.notes.extend(note);
     Ok(table)

@@ -78,6 +78,14 @@ pub enum HouseholdError {
         /// What the parser said.
         reason: String,
     },
+    /// The GeoJSON names a CRS other than WGS 84 longitude/latitude.
+    #[error("{path}: {reason}")]
+    Crs {
+        /// The file (or `upload.geojson` for a request body).
+        path: PathBuf,
+        /// Which CRS, and what to do.
+        reason: String,
+    },
 }
 
 /// Export bookkeeping columns never stored in a household layer (normalised names).
@@ -753,6 +761,36 @@ fn json_type(v: &serde_json::Value) -> Option<FieldType> {
     }
 }
 
+/// Names of WGS 84 longitude/latitude in a GeoJSON `crs` member.
+const WGS84_NAMES: [&str; 5] = [
+    "urn:ogc:def:crs:ogc:1.3:crs84",
+    "urn:ogc:def:crs:ogc::crs84",
+    "crs84",
+    "epsg:4326",
+    "urn:ogc:def:crs:epsg::4326",
+];
+
+/// A GeoJSON `crs` member (GeoJSON 2008; RFC 7946 dropped it) must name WGS 84
+/// longitude/latitude: coordinates are read as degrees, so any other CRS
+/// (a UTM zone) refuses the file rather than misplace every household.
+fn check_crs_member(crs: &serde_json::Value) -> Result<(), String> {
+    let name = crs
+        .get("properties")
+        .and_then(|p| p.get("name"))
+        .and_then(serde_json::Value::as_str);
+    match name {
+        Some(n) if WGS84_NAMES.contains(&n.trim().to_ascii_lowercase().as_str()) => Ok(()),
+        Some(n) => Err(format!(
+            "member 'crs' names '{n}': coordinates must be WGS 84 longitude/latitude \
+             (RFC 7946); reproject the file or leave the member out"
+        )),
+        None => Err(format!(
+            "member 'crs' is {crs}, not a named CRS: coordinates must be WGS 84 \
+             longitude/latitude (RFC 7946); leave the member out"
+        )),
+    }
+}
+
 /// Read GeoJSON text (a FeatureCollection, a Feature or a bare Point) of
 /// household points into a source table; features are numbered from 1.
 /// Geometry problems are kept per feature.
@@ -763,6 +801,18 @@ pub fn read_geojson_str(text: &str, path: &Path) -> Result<SourceTable, Househol
                 path: path.to_owned(),
                 reason: e.to_string(),
             })?;
+    let crs = match &gj {
+        geojson::GeoJson::FeatureCollection(fc) => fc.foreign_members.as_ref(),
+        geojson::GeoJson::Feature(f) => f.foreign_members.as_ref(),
+        geojson::GeoJson::Geometry(g) => g.foreign_members.as_ref(),
+    }
+    .and_then(|m| m.get("crs"));
+    if let Some(crs) = crs.filter(|c| !c.is_null()) {
+        check_crs_member(crs).map_err(|reason| HouseholdError::Crs {
+            path: path.to_owned(),
+            reason,
+        })?;
+    }
     let features: Vec<geojson::Feature> = match gj {
         geojson::GeoJson::FeatureCollection(fc) => fc.features,
         geojson::GeoJson::Feature(f) => vec![f],
@@ -862,6 +912,34 @@ pub fn read_geojson_str(text: &str, path: &Path) -> Result<SourceTable, Househol
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_crs_member_other_than_wgs84_refuses_the_geojson() {
+        let read = |crs: &str| {
+            let text = format!(
+                r#"{{"type":"FeatureCollection","crs":{crs},"features":[{{"type":"Feature",
+                "geometry":{{"type":"Point","coordinates":[-74.2,-13.1]}},"properties":{{}}}}]}}"#
+            );
+            read_geojson_str(&text, Path::new("h.geojson")).map(|t| t.records.len())
+        };
+        let named = |n: &str| format!(r#"{{"type":"name","properties":{{"name":"{n}"}}}}"#);
+        for ok in [
+            named("urn:ogc:def:crs:OGC:1.3:CRS84"),
+            named("EPSG:4326"),
+            named("urn:ogc:def:crs:EPSG::4326"),
+            "null".to_owned(),
+        ] {
+            assert_eq!(read(&ok).unwrap(), 1, "{ok}");
+        }
+        let e = read(&named("EPSG:32718")).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "h.geojson: member 'crs' names 'EPSG:32718': coordinates must be WGS 84 \
+             longitude/latitude (RFC 7946); reproject the file or leave the member out"
+        );
+        let e = read(r#"{"type":"link"}"#).unwrap_err().to_string();
+        assert!(e.contains("not a named CRS"), "{e}");
+    }
 
     #[test]
     fn odk_and_kobo_columns_match_core_fields() {

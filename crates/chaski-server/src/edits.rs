@@ -37,7 +37,7 @@ pub const EDITS_LAYER: &str = "whatif_edits";
 type ApiResult<T> = Result<T, ApiError>;
 
 /// An edit as parsed from the body, with what the edits layer shows of it.
-pub(crate) struct ParsedEdit {
+pub struct ParsedEdit {
     /// The edit for the engine.
     pub(crate) edit: Edit,
     /// `bridge`, `path`, `facility` or `remove_facility`.
@@ -279,10 +279,10 @@ fn parse_edit(index: usize, f: &geojson::Feature) -> ApiResult<ParsedEdit> {
 }
 
 /// Run parameters given as members of the FeatureCollection, (name, value).
-pub(crate) type Members = Vec<(String, String)>;
+pub type Members = Vec<(String, String)>;
 
 /// The edits of a body and its run parameters (FeatureCollection members).
-pub(crate) fn parse_body(body: &[u8]) -> ApiResult<(Vec<ParsedEdit>, Members)> {
+pub fn parse_body(body: &[u8]) -> ApiResult<(Vec<ParsedEdit>, Members)> {
     if body.len() > MAX_BODY_BYTES {
         return Err(ApiError::TooLarge(format!(
             "body: {} bytes, more than the {MAX_BODY_BYTES} allowed",
@@ -338,6 +338,21 @@ pub(crate) fn parse_body(body: &[u8]) -> ApiResult<(Vec<ParsedEdit>, Members)> {
         .enumerate()
         .map(|(i, f)| parse_edit(i, f))
         .collect::<ApiResult<Vec<_>>>()?;
+    // A code names one facility: two new facilities, or two closures, with
+    // the same code are a mistake in the body, not two edits.
+    for (i, e) in edits.iter().enumerate() {
+        if matches!(e.kind, "facility" | "remove_facility")
+            && let Some(first) = edits[..i]
+                .iter()
+                .position(|o| o.kind == e.kind && o.code == e.code)
+        {
+            return Err(bad(
+                i,
+                "properties.code",
+                format!("'{}' is the code of feature {first} too", e.code),
+            ));
+        }
+    }
     Ok((edits, members))
 }
 
@@ -473,7 +488,7 @@ fn direction_schema() -> Object {
 }
 
 /// The `whatif_edits` layer.
-pub(crate) fn edits_layer(edits: &[ParsedEdit]) -> Layer {
+pub fn edits_layer(edits: &[ParsedEdit]) -> Layer {
     let mut layer = Layer::new(EDITS_LAYER, LayerKind::Paths);
     layer.fields = vec![
         Field::new("index", FieldType::Int),

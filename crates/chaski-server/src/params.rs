@@ -40,11 +40,11 @@ pub const MAX_REPLICATES: usize = 9_999;
 pub const DEFAULT_HOUSEHOLD_LAYER: &str = "households";
 
 /// Query parameters as given, checked for unknown and repeated names.
-pub(crate) struct Params(pub(crate) Vec<(String, String)>);
+pub struct Params(pub(crate) Vec<(String, String)>);
 
 impl Params {
     /// The query, refused (400) when a name is not in `allowed` or is repeated.
-    pub(crate) fn new(
+    pub fn new(
         query: Result<Query<Vec<(String, String)>>, QueryRejection>,
         allowed: &[&str],
     ) -> ApiResult<Self> {
@@ -66,7 +66,7 @@ impl Params {
     }
 
     /// Parameter `name`, trimmed.
-    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+    pub fn get(&self, name: &str) -> Option<&str> {
         self.0
             .iter()
             .find(|(k, _)| k == name)
@@ -75,7 +75,7 @@ impl Params {
 
     /// Parameter `name` read by the engine's parser of its vocabulary
     /// (`chaski_analysis::travel::vocab`); absent or empty: None.
-    pub(crate) fn parsed<T>(&self, name: &str) -> ApiResult<Option<T>>
+    pub fn parsed<T>(&self, name: &str) -> ApiResult<Option<T>>
     where
         T: std::str::FromStr,
         T::Err: std::fmt::Display,
@@ -90,7 +90,7 @@ impl Params {
     }
 
     /// Parameter `name`, which must be given and not empty.
-    pub(crate) fn required(&self, name: &str) -> ApiResult<&str> {
+    pub fn required(&self, name: &str) -> ApiResult<&str> {
         match self.get(name) {
             Some(v) if !v.is_empty() => Ok(v),
             _ => Err(ApiError::BadRequest(format!(
@@ -100,7 +100,7 @@ impl Params {
     }
 
     /// A finite number within `range` (`expected` says what in errors).
-    pub(crate) fn number(
+    pub fn number(
         &self,
         name: &str,
         range: std::ops::RangeInclusive<f64>,
@@ -131,10 +131,10 @@ pub(crate) fn parse_outside(p: &Params) -> ApiResult<bool> {
 }
 
 /// Names of the run parameters of a travel-time search.
-pub(crate) const RUN_PARAMS: [&str; 5] = ["category", "birth_care", "preset", "direction", "moves"];
+pub const RUN_PARAMS: [&str; 5] = ["category", "birth_care", "preset", "direction", "moves"];
 
 /// Scenario, sources and direction of a request.
-pub(crate) struct RunParams {
+pub struct RunParams {
     /// Facilities searched from.
     pub(crate) filter: SourceFilter,
     /// Name of the preset.
@@ -149,7 +149,7 @@ pub(crate) struct RunParams {
 
 impl RunParams {
     /// The run parameters of `p` (defaults: all facilities, walking, to the facility).
-    pub(crate) fn parse(p: &Params) -> ApiResult<Self> {
+    pub fn parse(p: &Params) -> ApiResult<Self> {
         let birth_care = p.parsed::<BirthCareFilter>("birth_care")?;
         let category = p.parsed::<CategoryFilter>("category")?;
         let filter = SourceFilter::new(category.as_ref(), birth_care);
@@ -172,7 +172,7 @@ pub(crate) const CATCHMENTS_PARAMS: [&str; 5] =
     ["preset", "bands", "max_minutes", "direction", "moves"];
 
 /// Names of the run parameters in the query of `POST /api/whatif`.
-pub(crate) const WHATIF_RUN_QUERY: [&str; 6] = [
+pub const WHATIF_RUN_QUERY: [&str; 6] = [
     "scenario",
     "preset",
     "category",
@@ -184,10 +184,7 @@ pub(crate) const WHATIF_RUN_QUERY: [&str; 6] = [
 /// Run parameters of `POST /api/whatif`: those of the query (`scenario` an
 /// alias of `preset`; list parameters left out), completed by the body's
 /// `members` (a member the query gives too must say the same).
-pub(crate) fn whatif_run_params(
-    p: &Params,
-    members: Vec<(String, String)>,
-) -> ApiResult<RunParams> {
+pub fn whatif_run_params(p: &Params, members: Vec<(String, String)>) -> ApiResult<RunParams> {
     let mut pairs: Vec<(String, String)> =
         p.0.iter()
             .filter(|(k, _)| WHATIF_RUN_QUERY.contains(&k.as_str()))
@@ -224,11 +221,11 @@ pub(crate) fn whatif_run_params(
 }
 
 /// Query parameters of list answers: filters and paging.
-pub(crate) const LIST_PARAMS: [&str; 5] = ["bbox", "district", "districts", "limit", "offset"];
+pub const LIST_PARAMS: [&str; 5] = ["bbox", "district", "districts", "limit", "offset"];
 
 /// Filters and page of a list answer.
 #[derive(Debug, Clone)]
-pub(crate) struct ListParams {
+pub struct ListParams {
     /// min lon, min lat, max lon, max lat.
     pub(crate) bbox: Option<[f64; 4]>,
     /// Code or name of a district.
@@ -243,7 +240,7 @@ pub(crate) struct ListParams {
 
 impl ListParams {
     /// The list parameters of `p`.
-    pub(crate) fn parse(p: &Params) -> ApiResult<Self> {
+    pub fn parse(p: &Params) -> ApiResult<Self> {
         let bounds = crate::config::bounds();
         let bbox = match p.get("bbox").filter(|b| !b.is_empty()) {
             None => None,
@@ -376,7 +373,7 @@ pub(crate) fn page_url(
 }
 
 /// Isochrone bands of `bands=30,60,...` (minutes), sorted.
-pub(crate) fn parse_bands(p: &Params) -> ApiResult<Vec<f64>> {
+pub fn parse_bands(p: &Params) -> ApiResult<Vec<f64>> {
     let Some(text) = p.get("bands").filter(|t| !t.is_empty()) else {
         return Ok(DEFAULT_BANDS.to_vec());
     };
@@ -628,7 +625,7 @@ impl ClusterRequest {
 
 /// Query parameters of `POST /api/households`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct UploadParams {
+pub struct UploadParams {
     /// `on_error=skip`: store the valid rows, list the rejected ones.
     pub(crate) skip: bool,
     /// `layer` (default `households`).
@@ -639,7 +636,7 @@ pub(crate) struct UploadParams {
 
 impl UploadParams {
     /// Read `layer`, `on_error` and `drop`.
-    pub(crate) fn parse(params: Vec<(String, String)>) -> ApiResult<Self> {
+    pub fn parse(params: Vec<(String, String)>) -> ApiResult<Self> {
         let mut out = Self {
             skip: false,
             layer: DEFAULT_HOUSEHOLD_LAYER.to_owned(),
@@ -675,7 +672,7 @@ impl UploadParams {
 
 /// Query parameters of `DELETE /api/households/{code}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct DeleteParams {
+pub struct DeleteParams {
     /// `layer` (default `households`).
     pub(crate) layer: String,
     /// `sector` (or `cha_sector`) to narrow the deletion to.
@@ -686,7 +683,7 @@ pub(crate) struct DeleteParams {
 
 impl DeleteParams {
     /// Read `layer`, `sector` and `facility` (empty values as absent).
-    pub(crate) fn parse(params: Vec<(String, String)>) -> ApiResult<Self> {
+    pub fn parse(params: Vec<(String, String)>) -> ApiResult<Self> {
         let mut out = Self {
             layer: DEFAULT_HOUSEHOLD_LAYER.to_owned(),
             cha_sector: None,
@@ -710,7 +707,7 @@ impl DeleteParams {
 }
 
 /// The `by` of `GET /api/households/summary` (only `community`, the default).
-pub(crate) fn summary_by(params: Vec<(String, String)>) -> ApiResult<()> {
+pub fn summary_by(params: Vec<(String, String)>) -> ApiResult<()> {
     let mut by = "community".to_owned();
     for (k, v) in params {
         match k.as_str() {

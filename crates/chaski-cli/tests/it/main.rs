@@ -21,6 +21,7 @@ mod export;
 mod first_day;
 mod gis_clients;
 mod imports;
+mod malformed;
 mod monitoring;
 mod postgis;
 mod print;

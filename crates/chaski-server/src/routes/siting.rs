@@ -392,8 +392,14 @@ pub async fn siting(
     let parsed: Body = if body.iter().all(u8::is_ascii_whitespace) {
         Body::default()
     } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::BadRequest(format!("body: not a siting request: {e}")))?
+        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&body)).map_err(
+            |e| match e.path().iter().next() {
+                Some(serde_path_to_error::Segment::Map { .. }) => {
+                    ApiError::BadRequest(format!("body: member '{}': {}", e.path(), e.inner()))
+                }
+                _ => ApiError::BadRequest(format!("body: not a siting request: {}", e.inner())),
+            },
+        )?
     };
     let (mut request, preset, exact) = request(&parsed)?;
     let households = parsed.demand_households.clone();
