@@ -33,8 +33,8 @@
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::limits::Family;
 use crate::error::answers::{BadRequest, NotFound, TooManyRequests, Unauthorized, Unprocessable};
+use crate::limits::Family;
 use crate::maps::{MAX_HTTP_DPI, map_error, print_error};
 use crate::params::{DEFAULT_HOUSEHOLD_LAYER, Params, RunParams};
 use crate::routes::shared::base_url;
