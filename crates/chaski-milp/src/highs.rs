@@ -2,8 +2,8 @@
 //! simplex method*, Math. Prog. Comp. 10, 119–142; HiGHS MIP solver).
 //!
 //! The model is passed column-wise through the `highs` crate with
-//! `output_flag` and `log_to_console` off, `time_limit` and `mip_rel_gap` set
-//! from the [`MilpModel`]. **Warm start:** the crate exposes
+//! `output_flag` and `log_to_console` off, `time_limit`, `mip_rel_gap` and
+//! `objective_target` set from the [`MilpModel`]. **Warm start:** the crate exposes
 //! `Highs_setSolution` as `Model::try_set_solution`, so the model's initial
 //! solution is handed to HiGHS as its first incumbent (HiGHS checks it and
 //! uses it when feasible). **Best bound:** the crate does not expose HiGHS's
@@ -73,6 +73,11 @@ fn solve_inner(model: &MilpModel) -> Result<MilpResult, SitingError> {
     m.make_quiet();
     m.set_option("time_limit", model.time_limit.as_secs_f64().min(1e9));
     m.set_option("mip_rel_gap", model.rel_gap);
+    if let Some(target) = model.objective_target.filter(|t| t.is_finite()) {
+        // HiGHS stops once its incumbent is strictly better than the target
+        // (its objective without our offset).
+        m.set_option("objective_target", target - model.offset);
+    }
     if let Some(init) = &model.initial {
         // An infeasible or rejected start is not an error: HiGHS solves without it.
         let _ = m.try_set_solution(Some(init), None, None, None);
@@ -82,6 +87,7 @@ fn solve_inner(model: &MilpModel) -> Result<MilpResult, SitingError> {
         HighsModelStatus::Optimal | HighsModelStatus::ModelEmpty => MilpStatus::Optimal,
         HighsModelStatus::Infeasible => MilpStatus::Infeasible,
         HighsModelStatus::ReachedTimeLimit => MilpStatus::TimeLimit,
+        HighsModelStatus::ObjectiveTarget => MilpStatus::Target,
         _ => MilpStatus::Stopped,
     };
     if model.columns.is_empty() {

@@ -110,6 +110,11 @@ pub struct MilpModel {
     pub time_limit: Duration,
     /// Relative gap at which the solver may stop (`|primal - dual| / |primal|`).
     pub rel_gap: f64,
+    /// Objective (offset included) at which the solver may stop as soon as
+    /// it holds a solution at least this good: the caller's own bound turned
+    /// into a target, so that a gap proven against a bound the solver does
+    /// not know (a Lagrangian one) ends the search ([`MilpStatus::Target`]).
+    pub objective_target: Option<f64>,
 }
 
 impl Default for MilpModel {
@@ -122,6 +127,7 @@ impl Default for MilpModel {
             initial: None,
             time_limit: Duration::from_secs(60),
             rel_gap: 1e-4,
+            objective_target: None,
         }
     }
 }
@@ -206,6 +212,9 @@ pub enum MilpStatus {
     /// Stopped for another reason (iteration limit, numerical trouble); a
     /// feasible solution may be there.
     Stopped,
+    /// Stopped on a solution at least as good as
+    /// [`MilpModel::objective_target`].
+    Target,
 }
 
 /// What a backend returns.

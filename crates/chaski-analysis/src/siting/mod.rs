@@ -287,6 +287,31 @@ pub(crate) fn rel_gap(objective: f64, bound: f64) -> f64 {
     }
 }
 
+/// The objective at which a solution is within `tolerance` of `bound` by
+/// [`rel_gap`] (our bound, which the MILP solver does not know): at least
+/// `bound × (1 − tolerance)` when maximising, at most `bound / (1 − tolerance)`
+/// when minimising. `None` when the bound cannot give one (not positive and
+/// finite, or no tolerance).
+///
+/// ```
+/// # use chaski_analysis::siting::gap_target;
+/// let t = gap_target(true, 1000.0, 0.01).unwrap();
+/// assert!((t - 990.0).abs() < 1e-9);
+/// let t = gap_target(false, 990.0, 0.01).unwrap();
+/// assert!((t - 1000.0).abs() < 1e-9);
+/// assert_eq!(gap_target(true, 0.0, 0.01), None);
+/// ```
+pub fn gap_target(maximise: bool, bound: f64, tolerance: f64) -> Option<f64> {
+    if !(bound.is_finite() && bound > 0.0 && tolerance > 0.0 && tolerance < 1.0) {
+        return None;
+    }
+    Some(if maximise {
+        bound * (1.0 - tolerance)
+    } else {
+        bound / (1.0 - tolerance)
+    })
+}
+
 /// Gap at which a bound is taken to meet the objective (float noise).
 pub(crate) const PROVEN_GAP: f64 = 1e-9;
 
@@ -512,6 +537,7 @@ fn solve_p(
             let mut m = model.milp(ctx, p, &chosen);
             m.time_limit = remaining.max(Duration::from_millis(100));
             m.rel_gap = options.gap_tolerance;
+            m.objective_target = gap_target(max, bound, options.gap_tolerance);
             let res = run_milp(backend, &m)?;
             method = format!("{method}+{}", backend.name());
             if let Some(values) = &res.values {
@@ -530,7 +556,9 @@ fn solve_p(
                 bound = clamp_bound(max, objective, tighter(max, bound, b));
             }
             status = match res.status {
-                MilpStatus::Optimal | MilpStatus::Infeasible => SolveStatus::GapLimit,
+                MilpStatus::Optimal | MilpStatus::Infeasible | MilpStatus::Target => {
+                    SolveStatus::GapLimit
+                }
                 MilpStatus::TimeLimit | MilpStatus::Stopped => SolveStatus::TimeLimit,
             };
         } else if ctx.avail.len() <= search::MAX_BRANCH_CANDIDATES {

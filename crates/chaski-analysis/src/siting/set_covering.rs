@@ -261,7 +261,9 @@ pub(crate) fn solve(
                 bound = bound.max((b - 1e-6).ceil());
             }
             status = match res.status {
-                MilpStatus::Optimal | MilpStatus::Infeasible => SolveStatus::GapLimit,
+                MilpStatus::Optimal | MilpStatus::Infeasible | MilpStatus::Target => {
+                    SolveStatus::GapLimit
+                }
                 MilpStatus::TimeLimit | MilpStatus::Stopped => SolveStatus::TimeLimit,
             };
         } else if ctx.avail.len() <= search::MAX_BRANCH_CANDIDATES {
