@@ -31,6 +31,7 @@ use chaski_analysis::monitoring::visits::{Due, due_visits};
 use chaski_core::auth::{AccessRecord, Role};
 use serde_json::json;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Endpoint names in the access log.
 pub const INDICATORS: &str = "/api/indicators";
@@ -38,6 +39,8 @@ pub const INDICATORS: &str = "/api/indicators";
 pub const DID: &str = "/api/did";
 /// See [`INDICATORS`].
 pub const VISITS: &str = "/api/visits/due";
+/// See [`INDICATORS`].
+pub const INDICATOR_TILES: &str = "/tiles/indicators";
 
 const MAX_PERMUTATIONS: usize = 9_999;
 
@@ -311,4 +314,96 @@ pub async fn visits_due(
     )
     .await?;
     Ok(Json(due.to_json(as_of, every)))
+}
+
+/// The query of `GET /tiles/indicators/{z}/{x}/{y}`.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndicatorTileQuery {
+    /// Indicator id (one of the indicator file's).
+    pub indicator: String,
+    /// Survey round (default: the design's endline).
+    pub round: Option<i64>,
+    /// Data version of the URL (ignored: the layer follows the store).
+    pub v: Option<u64>,
+}
+
+/// `GET /tiles/indicators/{z}/{x}/{y}[.mvt|.pbf]?indicator=ID&round=N`: one
+/// MVT layer `indicators`, a point per community with the cell of the
+/// indicator table by community and round (`/api/indicators` for the same
+/// caller), the change between baseline and endline and the group.
+pub async fn indicator_tile(
+    State(state): State<AppState>,
+    axum::extract::Path((z, x, y)): axum::extract::Path<(String, String, String)>,
+    OptionalCaller(caller): OptionalCaller,
+    query: Result<Query<IndicatorTileQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let coord = crate::params::parse_coord(&z, &x, &y, state.config.max_zoom)?;
+    let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let ind = indicators(&state)?;
+    let Some(indicator) = ind.find(q.indicator.trim()) else {
+        return Err(ApiError::BadRequest(format!(
+            "indicator: no indicator '{}' (known: {})",
+            q.indicator,
+            ind.list
+                .iter()
+                .map(|i| i.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    };
+    if !caller.access.violence && indicator.reads_violence() {
+        return Err(ApiError::Forbidden(
+            "indicator: it reads violence_risk, which needs a token with the violence grant".into(),
+        ));
+    }
+    let id = indicator.id.clone();
+    let round = q.round.unwrap_or(ind.design.endline);
+    let prot = protected(&caller);
+    let layer = state
+        .indicator_layers
+        .layer(ind, &id, round, &caller.access, prot)
+        .await?;
+    let source = Arc::clone(&layer.source);
+    let (body, count) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
+        let count = source
+            .layer_features(coord, &chaski_tiles::RenderOptions::default())
+            .map_err(ApiError::internal)?
+            .map_or(0, |l| l.feature_count());
+        Ok((
+            crate::render::render_sources(&[source.as_ref()], coord)?,
+            count,
+        ))
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    let mut res = if body.is_empty() {
+        crate::render::empty_status(state.config.empty_tile).into_response()
+    } else {
+        (
+            [(header::CONTENT_TYPE, crate::render::MVT_MIME)],
+            bytes::Bytes::from(body),
+        )
+            .into_response()
+    };
+    res.headers_mut().insert(
+        header::VARY,
+        HeaderValue::from_static("Accept-Encoding, Authorization"),
+    );
+    if prot {
+        res.headers_mut()
+            .insert(header::CACHE_CONTROL, state.tile_cache_control(false));
+        return Ok(res);
+    }
+    if count > 0 {
+        log(
+            &state,
+            &caller,
+            INDICATOR_TILES,
+            count as u64,
+            format!("indicator={id} round={round} z={}", coord.z()),
+        )
+        .await?;
+    }
+    Ok(private(res))
 }
