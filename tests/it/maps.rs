@@ -463,7 +463,8 @@ fn expected_due(layer: &Layer, sector: &str, as_of: &str, every: i64) -> BTreeSe
     use chaski_core::household::{Violence, derive_risk_level};
     let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
     let as_of = day(as_of).unwrap();
-    let mut by_code: std::collections::BTreeMap<String, Vec<&Feature>> = Default::default();
+    let mut by_code: std::collections::BTreeMap<String, Vec<&Feature>> =
+        std::collections::BTreeMap::new();
     for f in &layer.features {
         if text(layer, f, "cha_sector") == sector {
             by_code.entry(text(layer, f, "code")).or_default().push(f);
@@ -477,7 +478,7 @@ fn expected_due(layer: &Layer, sector: &str, as_of: &str, every: i64) -> BTreeSe
                 _ => None,
             };
             let latest = records.iter().max_by_key(|f| date(f)).unwrap();
-            let last = records.iter().filter_map(|f| date(f)).max();
+            let last = records.iter().filter_map(date).max();
             let level = derive_risk_level(layer, &latest.values, Violence::Unknown);
             matches!(level, RiskLevel::Alto | RiskLevel::Medio)
                 && last.is_none_or(|d| (as_of - d).num_days() > every)

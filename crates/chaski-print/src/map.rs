@@ -1189,10 +1189,6 @@ fn index_pages(
 /// The visit schedule of a CHA sector: as many pages as the due households
 /// need, one row each (code, community, last visit, days since, risk level)
 /// with a tick box for the visit.
-#[expect(
-    clippy::many_single_char_names,
-    reason = "page geometry reads as its formulas: x, y, w, h, r(ect), s(vg), t(exts)"
-)]
 fn due_pages(
     map: &RiskMap,
     due: &chaski_analysis::risk_map::MapDueList,
@@ -1281,8 +1277,9 @@ fn due_pages(
                     .map_or_else(|| "–".to_owned(), |d| d.to_string()),
                 h.risk_level.clone(),
             ];
-            for (c, dx) in cells.iter().zip(&cols[1..]) {
-                let weight = if *dx == cols[1] {
+            for (k, (c, dx)) in cells.iter().zip(&cols[1..]).enumerate() {
+                // The code in bold, as on the map.
+                let weight = if k == 0 {
                     Weight::Bold
                 } else {
                     Weight::Regular

@@ -9,7 +9,7 @@ use crate::clusters::catalog_layer;
 use crate::error::ApiError;
 use chaski_analysis::monitoring::config::Indicators;
 use chaski_analysis::monitoring::data::Records;
-use chaski_analysis::monitoring::map::{LAYER, indicator_map};
+use chaski_analysis::monitoring::map::indicator_map;
 use chaski_core::auth::Access;
 use chaski_core::layer::{Layer, LayerKind};
 use chaski_core::store::Store;
@@ -56,7 +56,9 @@ impl IndicatorLayers {
         let version = tokio::task::spawn_blocking(move || store.version())
             .await
             .map_err(ApiError::internal)??;
-        let reads_violence = indicators.find(id).is_some_and(|i| i.reads_violence());
+        let reads_violence = indicators
+            .find(id)
+            .is_some_and(chaski_analysis::monitoring::config::Indicator::reads_violence);
         let scope = access.for_answer(reads_violence).scope_key();
         let key = format!("{version}|{id}|{round}|{scope}|{protected}");
         let store = Arc::clone(&self.store);
@@ -73,9 +75,9 @@ impl IndicatorLayers {
                 } else {
                     Layer::new("communities", LayerKind::Communities)
                 };
-                let mut layer =
+                // Named LAYER, the tiles' layer name.
+                let layer =
                     indicator_map(&records, &communities, indicator, design, round, protected)?;
-                layer.name = LAYER.to_owned();
                 catalog_layer(&layer, version, maxzoom).map(Arc::new)
             })
             .await
