@@ -18,7 +18,7 @@ cargo build --locked -p chaski-cli
 bin=$PWD/target/debug/chaski
 work=$(mktemp -d)
 trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
-"$bin" demo --out "$work/data" --load --store "$work/demo.gpkg" >/dev/null
+"$bin" demo --out "$work/data" --load --endline --store "$work/demo.gpkg" >/dev/null
 token=$("$bin" --store "$work/demo.gpkg" tokens create --role admin --label browser-test 2>/dev/null)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 # Started outside the repository, with no --styles: the styles built into the binary.

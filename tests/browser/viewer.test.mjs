@@ -783,3 +783,103 @@ test("api page: every operation of /openapi.json listed, nothing fetched from el
     await browser.close();
   }
 });
+
+// The rendered features of the monitoring layer, with the cells of
+// /api/indicators (same caller, same round) by community code.
+async function monitoringView(page) {
+  return page.evaluate(async () => {
+    const s = window.chaski.monitoring;
+    const map = window.chaski.map;
+    const feats = map.queryRenderedFeatures({ layers: ["mo-indicators-circles"] });
+    const table = await fetch("/api/indicators?format=json&indicators=" + s.indicator).then((r) => r.json());
+    const cells = {};
+    for (const r of table.rows) cells[r.group + "|" + r.period] = r;
+    return {
+      state: { indicator: s.indicator, round: s.round, mode: s.mode, url: s.url, rendered: s.rendered, error: s.error },
+      status: document.getElementById("mo-status").textContent,
+      features: feats.map((f) => ({ p: f.properties, cell: cells[f.properties.code + "|" + f.properties.round] || null })),
+    };
+  });
+}
+
+// Set the round slider (a range input) as a user dragging it does: value, then `input`.
+async function moveSlider(page, position) {
+  const drawn = await page.evaluate(() => window.chaski.monitoring.drawn || 0);
+  await page.evaluate((v) => {
+    const el = document.getElementById("mo-round");
+    el.value = String(v);
+    el.dispatchEvent(new Event("input", { bubbles: true }));
+  }, position);
+  await page.waitForFunction((n) => (window.chaski.monitoring.drawn || 0) > n, drawn);
+  await waitIdle(page);
+}
+
+test("monitoring: the round slider draws the indicator choropleth", async () => {
+  const browser = await launch();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    await page.goto(url + "/", { waitUntil: "load" });
+    await waitReady(page);
+    await waitIdle(page);
+    await page.waitForFunction(() => window.chaski.monitoring && (window.chaski.monitoring.ready || window.chaski.monitoring.error));
+    const init = await page.evaluate(() => ({ ...window.chaski.monitoring }));
+    assert.equal(init.error, null);
+    // The demo's two survey rounds (baseline and endline).
+    assert.deepEqual(init.rounds, [1, 2]);
+    assert.equal((await page.textContent("#monitoring h2")).trim(), "Seguimiento por ronda");
+
+    // Safe water in round 1, drawn: every community on screen has the table's cell.
+    await page.selectOption("#mo-indicator", "safe_water");
+    await page.click("#mo-show");
+    await page.waitForFunction(() => window.chaski.monitoring.drawn >= 1);
+    await waitIdle(page);
+    const checkCells = (v, round) => {
+      assert.ok(v.features.length > 0, "no community drawn in round " + round);
+      assert.match(v.state.url, new RegExp("/tiles/indicators/\\{z\\}/\\{x\\}/\\{y\\}\\.mvt\\?indicator=safe_water&round=" + round + "$"));
+      for (const { p, cell } of v.features) {
+        assert.equal(p.round, round);
+        assert.ok(cell, "no table cell for " + p.code);
+        assert.equal(Boolean(p.suppressed), cell.suppressed, p.code);
+        if (cell.suppressed) assert.equal(p.proportion, undefined, p.code);
+        else assert.ok(Math.abs(p.proportion - cell.proportion) < 1e-9, p.code + ": " + p.proportion + " vs " + cell.proportion);
+        // A public caller never gets a count under 5.
+        for (const k of ["numerator", "denominator"]) if (p[k] !== undefined) assert.ok(p[k] === 0 || p[k] >= 5, p.code + " " + k);
+      }
+    };
+    let v = await monitoringView(page);
+    assert.equal(v.state.round, 1);
+    checkCells(v, 1);
+    assert.match(v.status, /ronda 1: \d+ comunidades en pantalla/);
+
+    // Move the slider to the endline: new tiles, the round 2 cells.
+    await moveSlider(page, 2);
+    v = await monitoringView(page);
+    assert.equal(v.state.round, 2);
+    assert.equal(await page.inputValue("#mo-round"), "2");
+    assert.equal((await page.textContent("#mo-round-label")).trim(), "2");
+    checkCells(v, 2);
+    mkdirSync("out", { recursive: true });
+    await page.screenshot({ path: "out/monitoring.png" });
+
+    // Change by group: every community with a shown change is intervention or control,
+    // its change the endline minus the baseline of the table.
+    await page.selectOption("#mo-mode", "change");
+    await page.waitForFunction(() => window.chaski.monitoring.mode === "change");
+    await waitIdle(page);
+    v = await monitoringView(page);
+    const changes = v.features.filter((f) => f.p.change !== undefined);
+    assert.ok(changes.length > 0, "no change drawn");
+    for (const { p } of changes) {
+      assert.ok(["intervention", "control"].includes(p.group), p.code + " group " + p.group);
+      assert.ok(Math.abs(p.change - (p.endline - p.baseline)) < 1e-6, p.code);
+    }
+    assert.match(v.status, /cambio de la ronda 1 a la 2/);
+    assert.match(await page.textContent("#mo-legend"), /intervención.*control/s);
+    await page.screenshot({ path: "out/monitoring-change.png" });
+    assert.deepEqual(errors, [], "page errors");
+  } finally {
+    await browser.close();
+  }
+});

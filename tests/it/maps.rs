@@ -444,3 +444,122 @@ async fn a_bad_token_is_refused_and_logged_and_no_log_no_map() {
     assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(!r.body.starts_with(b"%PDF") && !r.text().contains("DEMO-H"));
 }
+
+/// The pages of a PDF's text (poppler separates them with a form feed)
+/// holding the visit schedule.
+fn due_pages(text: &str) -> String {
+    text.split('\u{c}')
+        .filter(|p| p.contains("Visitas pendientes"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The households of `sector` due a visit on `as_of` (`every` days), from
+/// the demo layer: at risk (alto or medio by the household rule, the
+/// violence risk unknown) on their latest record, last visited more than
+/// `every` days before or never.
+fn expected_due(layer: &Layer, sector: &str, as_of: &str, every: i64) -> BTreeSet<String> {
+    use chaski_core::domain::RiskLevel;
+    use chaski_core::household::{Violence, derive_risk_level};
+    let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+    let as_of = day(as_of).unwrap();
+    let mut by_code: std::collections::BTreeMap<String, Vec<&Feature>> =
+        std::collections::BTreeMap::new();
+    for f in &layer.features {
+        if text(layer, f, "cha_sector") == sector {
+            by_code.entry(text(layer, f, "code")).or_default().push(f);
+        }
+    }
+    by_code
+        .into_iter()
+        .filter(|(_, records)| {
+            let date = |f: &&Feature| match layer.value(f, "visit_date") {
+                FieldValue::Text(t) => day(t),
+                _ => None,
+            };
+            let latest = records.iter().max_by_key(|f| date(f)).unwrap();
+            let last = records.iter().filter_map(date).max();
+            let level = derive_risk_level(layer, &latest.values, Violence::Unknown);
+            matches!(level, RiskLevel::Alto | RiskLevel::Medio)
+                && last.is_none_or(|d| (as_of - d).num_days() > every)
+        })
+        .map(|(code, _)| code)
+        .collect()
+}
+
+#[tokio::test]
+async fn sector_maps_print_the_visit_schedule_for_its_cha_only() {
+    if !chaski_testing::require_poppler() {
+        return;
+    }
+    let fx = fixture();
+    let sector = fx.violent.2.clone();
+    let own = codes_where(&fx.households, &[("cha_sector", &sector)]);
+    // The demo's visits are in 2026: 30 days before the map's date leaves
+    // some at-risk households due, and the low-risk ones off the list.
+    let due = expected_due(&fx.households, &sector, DATE, 30);
+    assert!(
+        !due.is_empty() && due.len() < own.len(),
+        "{} of {}",
+        due.len(),
+        own.len()
+    );
+    let uri = format!("/maps/risk.pdf?sector={sector}&date={DATE}&every=30");
+
+    // The sector's CHA: exactly the due households on the schedule pages, tick boxes and all.
+    let t = pdf_of(&get(&fx.state, &uri, Some(&bearer(&fx.cha))).await);
+    let pages = due_pages(&t);
+    assert!(
+        pages.contains(&format!("Visitas pendientes — {sector}")),
+        "{t}"
+    );
+    assert!(pages.contains("más de 30 días al 2026-12-05"), "{pages}");
+    assert_eq!(codes_in(&pages), due);
+    // The admin gets the same list for this sector.
+    let t = pdf_of(&get(&fx.state, &uri, Some(&bearer(&fx.admin_violence))).await);
+    let admin_due = codes_in(&due_pages(&t));
+    assert!(admin_due.is_superset(&due), "{admin_due:?}");
+    // A longer interval: fewer due (none visited within it is left off).
+    let t = pdf_of(
+        &get(
+            &fx.state,
+            &format!("/maps/risk.pdf?sector={sector}&date={DATE}&every=3000"),
+            Some(&bearer(&fx.cha)),
+        )
+        .await,
+    );
+    assert_eq!(
+        codes_in(&due_pages(&t)),
+        expected_due(&fx.households, &sector, DATE, 3000)
+    );
+
+    // No token, an analyst, another sector's CHA: no schedule, no code at all.
+    for (who, auth) in [
+        ("no token", None),
+        ("analyst", Some(bearer(&fx.analyst))),
+        ("another sector's CHA", Some(bearer(&fx.other_cha))),
+    ] {
+        let t = pdf_of(&get(&fx.state, &uri, auth.as_deref()).await);
+        assert!(!t.contains("Visitas pendientes"), "{who}");
+        assert!(codes_in(&t).is_empty(), "{who}: {:?}", codes_in(&t));
+    }
+    // A community map carries no schedule.
+    let t = pdf_of(
+        &get(
+            &fx.state,
+            &format!("/maps/risk.pdf?community={}&date={DATE}", fx.violent.1),
+            Some(&bearer(&fx.cha)),
+        )
+        .await,
+    );
+    assert!(!t.contains("Visitas pendientes"));
+    // A bad interval is 400 naming it.
+    let r = get(
+        &fx.state,
+        &format!("/maps/risk.pdf?sector={sector}&every=0"),
+        Some(&bearer(&fx.cha)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.text().contains("every"), "{}", r.text());
+}

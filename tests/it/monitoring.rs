@@ -365,3 +365,289 @@ async fn did_answers_name_the_problem() {
         );
     }
 }
+
+// ---- The `indicators` choropleth tiles ------------------------------------
+
+/// Communities of the choropleth tests: (code, group, households, safe water
+/// in round 1, in round 2). Each community is its own CHA sector `S-code` and
+/// facility `F-code`, at its own point; C3 has 3 households (every cell of it
+/// under 5).
+const MAP: [(&str, &str, usize, usize, usize); 6] = [
+    ("C1", "intervention", 20, 6, 15),
+    ("C2", "intervention", 12, 5, 9),
+    ("C3", "intervention", 3, 1, 2),
+    ("C4", "control", 15, 5, 6),
+    ("C5", "control", 8, 3, 3),
+    ("C6", "control", 25, 10, 12),
+];
+
+fn lonlat(i: usize) -> (f64, f64) {
+    (-74.0 + 0.01 * i as f64, -13.0 - 0.005 * i as f64)
+}
+
+fn map_store() -> MemoryStore {
+    let mut h = Layer::new("households", LayerKind::Households);
+    let n = h.fields.len();
+    let mut fid = 0;
+    for (i, (code, _, households, water1, water2)) in MAP.iter().enumerate() {
+        for round in [1_i64, 2] {
+            for k in 0..*households {
+                fid += 1;
+                let mut v = vec![Value::Null; n];
+                let mut set = |name: &str, x: Value| v[h.field_index(name).unwrap()] = x;
+                set("code", format!("{code}-H{k:02}").into());
+                set("cha_sector", format!("S-{code}").into());
+                set("community", (*code).into());
+                set("facility", format!("F-{code}").into());
+                set("visit_round", Value::Int(round));
+                set("visit_date", format!("2026-0{round}-10").into());
+                let water = if round == 1 { *water1 } else { *water2 };
+                set("safe_water", (k < water).into());
+                let (lon, lat) = lonlat(i);
+                h.features.push(Feature {
+                    fid,
+                    geometry: geo::Point::new(lon, lat).into(),
+                    values: v,
+                });
+            }
+        }
+    }
+    let mut c = Layer::new("communities", LayerKind::Communities);
+    c.fields.push(Field::new("group", FieldType::Text));
+    let cn = c.fields.len();
+    for (i, (code, group, ..)) in MAP.iter().enumerate() {
+        let mut v = vec![Value::Null; cn];
+        v[c.field_index("code").unwrap()] = (*code).into();
+        v[c.field_index("name").unwrap()] = format!("Comunidad {code}").into();
+        v[c.field_index("ubigeo").unwrap()] = "D1".into();
+        v[c.field_index("group").unwrap()] = (*group).into();
+        let (lon, lat) = lonlat(i);
+        c.features.push(Feature {
+            fid: i as i64 + 1,
+            geometry: geo::Point::new(lon, lat).into(),
+            values: v,
+        });
+    }
+    let store = MemoryStore::new();
+    store.write_layer(&h, WriteMode::Replace).unwrap();
+    store.write_layer(&c, WriteMode::Replace).unwrap();
+    store
+}
+
+type MvtProps = std::collections::HashMap<String, mvt_reader::feature::Value>;
+
+/// The features of the `indicators` layer of a tile, by community code.
+fn map_features(body: &[u8]) -> std::collections::BTreeMap<String, MvtProps> {
+    if body.is_empty() {
+        return std::collections::BTreeMap::new();
+    }
+    let reader = mvt_reader::Reader::new(body.to_vec()).unwrap();
+    assert_eq!(reader.get_layer_names().unwrap(), ["indicators"]);
+    reader
+        .get_features(0)
+        .unwrap()
+        .into_iter()
+        .map(|f| {
+            let p = f.properties.unwrap_or_default();
+            let code = match &p["code"] {
+                mvt_reader::feature::Value::String(s) => s.clone(),
+                other => panic!("code {other:?}"),
+            };
+            (code, p)
+        })
+        .collect()
+}
+
+/// A property as JSON, to compare with the `/api/indicators` rows (absent: null).
+fn prop_json(p: &MvtProps, k: &str) -> serde_json::Value {
+    use mvt_reader::feature::Value as V;
+    match p.get(k) {
+        None => serde_json::Value::Null,
+        Some(V::String(s)) => s.clone().into(),
+        Some(V::Double(x)) => (*x).into(),
+        Some(V::Float(x)) => f64::from(*x).into(),
+        Some(V::Int(n) | V::SInt(n)) => (*n).into(),
+        Some(V::UInt(n)) => (*n).into(),
+        Some(V::Bool(b)) => (*b).into(),
+        Some(other) => panic!("{k}: {other:?}"),
+    }
+}
+
+const MAP_Z: u8 = 8;
+
+async fn map_tile(s: &Setup, round: i64, auth: Option<&str>) -> crate::support::Reply {
+    let (lon, lat) = lonlat(0);
+    let (x, y) = crate::support::tile_xy(lon, lat, MAP_Z);
+    get(
+        &s.state,
+        &format!("/tiles/indicators/{MAP_Z}/{x}/{y}.mvt?indicator=safe_water&round={round}"),
+        auth,
+    )
+    .await
+}
+
+fn map_setup() -> Setup {
+    let mut s = setup();
+    s.state = AppState::new(Arc::new(map_store()), config())
+        .unwrap()
+        .with_tokens(s.tokens.clone());
+    s
+}
+
+#[tokio::test]
+async fn choropleth_tiles_equal_the_indicator_tables() {
+    let s = map_setup();
+    let cha_c1 = s
+        .tokens
+        .create(
+            &Access::new(Role::Cha, Some("S-C1".into()), false).unwrap(),
+            None,
+        )
+        .unwrap()
+        .1;
+    let callers: Vec<(&str, Option<String>)> = vec![
+        ("public", None),
+        ("wrong token", Some(bearer("chk_not_a_token"))),
+        ("revoked", Some(bearer(&s.revoked))),
+        ("analyst", Some(bearer(&s.analyst))),
+        ("admin", Some(bearer(&s.admin))),
+        ("cha of S-C1", Some(bearer(&cha_c1))),
+    ];
+    for (who, auth) in &callers {
+        let table = get(
+            &s.state,
+            "/api/indicators?indicators=safe_water",
+            auth.as_deref(),
+        )
+        .await
+        .json();
+        let rows = table["rows"].as_array().unwrap();
+        let row = |code: &str, round: i64| {
+            rows.iter().find(|r| {
+                r["group"] == code
+                    && r["period"].as_str().and_then(|p| p.parse::<i64>().ok()) == Some(round)
+            })
+        };
+        for round in [1, 2] {
+            let r = map_tile(&s, round, auth.as_deref()).await;
+            assert_eq!(r.status, StatusCode::OK, "{who} round {round}");
+            let features = map_features(&r.body);
+            // One feature per community of the caller's table.
+            let mut expected: Vec<String> = rows
+                .iter()
+                .map(|r| r["group"].as_str().unwrap().to_owned())
+                .collect();
+            expected.sort();
+            expected.dedup();
+            assert_eq!(
+                features.keys().cloned().collect::<Vec<_>>(),
+                expected,
+                "{who}"
+            );
+            for (code, p) in &features {
+                let cell = row(code, round).unwrap();
+                for k in ["numerator", "denominator", "proportion", "low", "high"] {
+                    assert_eq!(prop_json(p, k), cell[k], "{who} {code} round {round} {k}");
+                }
+                assert_eq!(
+                    prop_json(p, "suppressed"),
+                    cell["suppressed"],
+                    "{who} {code}"
+                );
+                assert_eq!(prop_json(p, "round"), round);
+                assert_eq!(prop_json(p, "indicator"), "safe_water");
+                let group = MAP.iter().find(|m| m.0 == code).unwrap().1;
+                assert_eq!(prop_json(p, "group"), group, "{who} {code}");
+                // The change from baseline (1) to endline (2), when both are shown.
+                let (b, e) = (row(code, 1).unwrap(), row(code, 2).unwrap());
+                if let (Some(b), Some(e)) = (b["proportion"].as_f64(), e["proportion"].as_f64()) {
+                    let change = prop_json(p, "change").as_f64().unwrap();
+                    assert!((change - (e - b)).abs() < 1e-6, "{who} {code}");
+                    assert_eq!(prop_json(p, "baseline"), b);
+                    assert_eq!(prop_json(p, "endline"), e);
+                } else {
+                    assert!(prop_json(p, "change").is_null(), "{who} {code}");
+                    assert_eq!(prop_json(p, "change_suppressed"), true, "{who} {code}");
+                }
+            }
+            let exact = matches!(*who, "admin" | "cha of S-C1");
+            if exact {
+                assert_eq!(r.headers[header::CACHE_CONTROL], "private, no-store");
+            } else {
+                // Protected: C3 (3 households) hidden; no count under 5.
+                let c3 = &features["C3"];
+                assert_eq!(prop_json(c3, "suppressed"), true, "{who}");
+                for k in [
+                    "numerator",
+                    "denominator",
+                    "proportion",
+                    "low",
+                    "high",
+                    "change",
+                ] {
+                    assert!(prop_json(c3, k).is_null(), "{who} C3 {k}");
+                }
+                for (code, p) in &features {
+                    for k in ["numerator", "denominator"] {
+                        if let Some(n) = prop_json(p, k).as_i64() {
+                            assert!(n == 0 || n >= 5, "{who} {code} {k} {n}");
+                            assert_eq!(n % 5, 0, "{who} {code} {k} {n}: rounded to 5");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // Exact values, computed by hand: admin sees C3 (1 of 3 in round 1) and
+    // C1's change 15/20 - 6/20 = 0.45.
+    let admin = map_features(&map_tile(&s, 1, Some(&bearer(&s.admin))).await.body);
+    assert_eq!(prop_json(&admin["C3"], "numerator"), 1);
+    assert_eq!(prop_json(&admin["C3"], "denominator"), 3);
+    assert!((prop_json(&admin["C1"], "change").as_f64().unwrap() - 0.45).abs() < 1e-9);
+    assert_eq!(prop_json(&admin["C1"], "name"), "Comunidad C1");
+    // A CHA's token: its own community only, nothing of another sector's.
+    let cha = map_features(&map_tile(&s, 1, Some(&bearer(&cha_c1))).await.body);
+    assert_eq!(cha.keys().collect::<Vec<_>>(), ["C1"]);
+    assert_eq!(prop_json(&cha["C1"], "numerator"), 6);
+    // Another sector's token (S1 of the other dataset: no household here) gets an empty tile.
+    let other = map_tile(&s, 1, Some(&bearer(&s.cha1))).await;
+    assert_eq!(other.status, StatusCode::NO_CONTENT);
+    // Exact tiles are written to the access log; protected ones are not.
+    let logged: Vec<u64> = s
+        .tokens
+        .access_log()
+        .unwrap()
+        .iter()
+        .filter(|e| e.what == "/tiles/indicators")
+        .map(|e| e.count)
+        .collect();
+    assert_eq!(logged, [6, 6, 1, 1, 6, 1]);
+}
+
+#[tokio::test]
+async fn choropleth_tiles_refuse_bad_queries() {
+    let s = map_setup();
+    let (x, y) = crate::support::tile_xy(lonlat(0).0, lonlat(0).1, MAP_Z);
+    for (q, word) in [
+        ("indicator=nope", "nope"),
+        ("", "indicator"),
+        ("indicator=safe_water&round=two", "round"),
+        ("indicator=safe_water&colour=red", "colour"),
+    ] {
+        let r = get(
+            &s.state,
+            &format!("/tiles/indicators/{MAP_Z}/{x}/{y}.mvt?{q}"),
+            None,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{q}");
+        assert!(r.text().contains(word), "{q}: {}", r.text());
+    }
+    let r = get(
+        &s.state,
+        "/tiles/indicators/99/0/0.mvt?indicator=safe_water",
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+}

@@ -123,9 +123,15 @@ pub struct Args {
     #[arg(long)]
     pub no_clusters: bool,
 
-    /// Date in the title block, YYYY-MM-DD (default: today in Peru).
+    /// Date in the title block, YYYY-MM-DD (default: today in Peru); also the
+    /// day of a sector map's visit schedule.
     #[arg(long, value_parser = PrintDate::from_str)]
     pub date: Option<PrintDate>,
+
+    /// Sector maps: the households due a visit are the at-risk ones last
+    /// visited more than this many days before the date (or never).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub every: u32,
 }
 
 /// The rights of `--as ROLE[:SCOPE]` and `--violence`.
@@ -236,13 +242,15 @@ pub fn run(store_path: &Path, args: &Args) -> Result<ExitCode> {
         ),
         viewer_url: args.viewer_url.clone(),
     };
+    let as_of = chrono::NaiveDate::parse_from_str(&spec.date, "%Y-%m-%d")
+        .with_context(|| format!("--date '{}'", spec.date))?;
     let mut maps: Vec<RiskMap> = Vec::with_capacity(areas.len());
     for area in &areas {
-        maps.push(
-            source
-                .gather(&access, area, travel.as_ref(), clusters.as_ref())
-                .with_context(|| format!("--{} {}", area.kind(), area.code()))?,
-        );
+        let mut map = source
+            .gather(&access, area, travel.as_ref(), clusters.as_ref())
+            .with_context(|| format!("--{} {}", area.kind(), area.code()))?;
+        map.due = source.due_visits(&access, area, as_of, args.every);
+        maps.push(map);
     }
     let households: usize = maps
         .iter()

@@ -105,6 +105,16 @@ pub struct Texts {
     pub code: &'static str,
     /// Index column: visited.
     pub visited: &'static str,
+    /// Title of the visit schedule page.
+    pub due_title: &'static str,
+    /// Note under it: `{every}` days, `{date}` the day of the schedule.
+    pub due_note: &'static str,
+    /// Schedule columns: community, last visit, days since, risk level.
+    pub due_columns: [&'static str; 4],
+    /// A household never visited (or without a visit date).
+    pub never: &'static str,
+    /// No household is due.
+    pub due_none: &'static str,
     /// Index column: marks.
     pub marks: &'static str,
     /// Index column: detail page.
@@ -166,6 +176,11 @@ const ES: Texts = Texts {
     cell: "Cuadr.",
     code: "Código",
     visited: "Visita",
+    due_title: "Visitas pendientes",
+    due_note: "Hogares en riesgo (alto o medio) cuya última visita fue hace más de {every} días al {date}, o nunca visitados. Marque la casilla al visitar.",
+    due_columns: ["Comunidad", "Última visita", "Días", "Riesgo"],
+    never: "nunca",
+    due_none: "Ningún hogar tiene visita pendiente.",
     marks: "Marcas",
     detail_short: "Detalle",
     unlabelled: "sin etiqueta",
@@ -220,6 +235,11 @@ const EN: Texts = Texts {
     cell: "Cell",
     code: "Code",
     visited: "Visit",
+    due_title: "Visits due",
+    due_note: "At-risk households (high or medium) last visited more than {every} days before {date}, or never visited. Tick the box when visited.",
+    due_columns: ["Community", "Last visit", "Days", "Risk"],
+    never: "never",
+    due_none: "No household is due a visit.",
     marks: "Marks",
     detail_short: "Detail",
     unlabelled: "not labelled",

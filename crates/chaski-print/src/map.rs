@@ -75,6 +75,8 @@ pub enum PageKind {
     Detail(usize),
     /// Household index page.
     Index,
+    /// The CHA sector's visit schedule (households due a visit).
+    Due,
 }
 
 /// What was drawn on a page, for checks.
@@ -304,6 +306,11 @@ pub fn compose(map: &RiskMap, spec: &PageSpec) -> Result<Vec<PrintedPage>, Print
                 .then(a.code.cmp(&b.code))
         });
         bodies.extend(index_pages(map, spec, &layout, &rows));
+    }
+
+    // The visit schedule of a sector's map, with a tick box per household.
+    if let Some(due) = &map.due {
+        bodies.extend(due_pages(map, due, spec, &layout));
     }
 
     let total = bodies.len();
@@ -1172,6 +1179,114 @@ fn index_pages(
                 ));
             }
             info.listed.push(row.code.clone());
+        }
+        s.push_str("</g>");
+        out.push((s, info));
+    }
+    out
+}
+
+/// The visit schedule of a CHA sector: as many pages as the due households
+/// need, one row each (code, community, last visit, days since, risk level)
+/// with a tick box for the visit.
+fn due_pages(
+    map: &RiskMap,
+    due: &chaski_analysis::risk_map::MapDueList,
+    spec: &PageSpec,
+    layout: &PageLayout,
+) -> Vec<(String, PageInfo)> {
+    let t = texts(spec.lang);
+    let page = layout.page.grown(-crate::page::MARGIN_MM);
+    let header_h = 18.0;
+    let row_h = 5.0;
+    let per_page = (((layout.footer.y - 3.0 - page.y - header_h) / row_h)
+        .floor()
+        .max(1.0)) as usize;
+    let title = format!(
+        "{} — {}",
+        t.due_title,
+        map.title.sector.as_deref().unwrap_or(map.area.code())
+    );
+    let note = t
+        .due_note
+        .replace("{every}", &due.every.to_string())
+        .replace("{date}", &due.as_of);
+    // Columns: tick box, code, community, last visit, days, risk.
+    let cols = [0.0, 10.0, 42.0, 82.0, 110.0, 126.0];
+    let chunks: Vec<&[chaski_analysis::monitoring::visits::DueHousehold]> =
+        if due.households.is_empty() {
+            vec![&[]]
+        } else {
+            due.households.chunks(per_page).collect()
+        };
+    let mut out = Vec::new();
+    for chunk in chunks {
+        let mut info = PageInfo::new(PageKind::Due, spec.page_mm());
+        let mut s = String::from("<g id=\"due\">");
+        s.push_str(&text(
+            page.x,
+            page.y + ascent_mm(11.0),
+            &fit(&title, page.w, 11.0, Weight::Bold),
+            11.0,
+            Weight::Bold,
+            "start",
+        ));
+        let mut ny = page.y + 8.5;
+        for part in wrap(&note, page.w, 7.0) {
+            s.push_str(&text(page.x, ny, &part, 7.0, Weight::Regular, "start"));
+            ny += 3.1;
+        }
+        let top = page.y + header_h;
+        let heads = [
+            t.visited,
+            t.code,
+            t.due_columns[0],
+            t.due_columns[1],
+            t.due_columns[2],
+            t.due_columns[3],
+        ];
+        for (h, dx) in heads.iter().zip(cols) {
+            s.push_str(&text(page.x + dx, top - 1.2, h, 6.5, Weight::Bold, "start"));
+        }
+        if chunk.is_empty() {
+            s.push_str(&text(
+                page.x,
+                top + row_h - 1.2,
+                t.due_none,
+                8.0,
+                Weight::Regular,
+                "start",
+            ));
+        }
+        for (j, h) in chunk.iter().enumerate() {
+            let y = top + j as f64 * row_h;
+            if j % 2 == 0 {
+                s.push_str(&rect(page.x - 0.5, y, page.w, row_h, "fill=\"#f0f0f0\""));
+            }
+            let base = y + row_h - 1.4;
+            s.push_str(&tick_box_svg(
+                page.x + 1.0,
+                y + (row_h - TICK_MM - 0.6) / 2.0,
+                TICK_MM + 0.6,
+            ));
+            let cells = [
+                h.code.clone(),
+                fit(&h.community, 38.0, 7.5, Weight::Regular),
+                h.last_visit.clone().unwrap_or_else(|| t.never.to_owned()),
+                h.days_since
+                    .map_or_else(|| "–".to_owned(), |d| d.to_string()),
+                h.risk_level.clone(),
+            ];
+            for (k, (c, dx)) in cells.iter().zip(&cols[1..]).enumerate() {
+                // The code in bold, as on the map.
+                let weight = if k == 0 {
+                    Weight::Bold
+                } else {
+                    Weight::Regular
+                };
+                s.push_str(&text(page.x + dx, base, c, 7.5, weight, "start"));
+            }
+            info.listed.push(h.code.clone());
         }
         s.push_str("</g>");
         out.push((s, info));

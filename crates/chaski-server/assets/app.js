@@ -136,6 +136,7 @@
         setupPlanner(map, ids);
         setupPrivate(map, ids);
         const printer = setupPrint(map, ids);
+        setupMonitoring(map);
         map.on("click", (e) => {
           if (whatif.editing()) {
             whatif.addVertex(e.lngLat);
@@ -1005,6 +1006,159 @@
         }
       },
     };
+  }
+
+  // The Monitoring panel: the indicator tables by community drawn as a
+  // choropleth (GET /tiles/indicators/{z}/{x}/{y}.mvt?indicator=&round=), one
+  // round at a time with a slider, or the change from baseline to endline
+  // coloured by group (intervention / control). The tiles carry what
+  // /api/indicators gives the same caller: protected cells without a value.
+  function setupMonitoring(map) {
+    const $ = (id) => document.getElementById(id);
+    const SRC = "mo-indicators";
+    const LAYER = "mo-indicators-circles";
+    // For tests: the state of the panel and of the last drawing.
+    const state = { ready: false, shown: false, indicator: null, round: null, mode: "value", url: null,
+      rounds: [], baseline: 1, endline: 2, rendered: 0, error: null };
+    window.chaski.monitoring = state;
+    let labels = {};
+    let view = null;
+    const show = (key, vars, error) => {
+      view = { key, vars, error };
+      I.label($("mo-status"), key, vars);
+      $("mo-status").classList.toggle("error", Boolean(error));
+    };
+    const indicatorName = (id) => (labels[id] ? (I.lang() === "es" ? labels[id].es : labels[id].en) : id) || id;
+    function fillIndicators() {
+      const sel = $("mo-indicator");
+      const keep = sel.value;
+      sel.replaceChildren(...Object.keys(labels).map((id) => {
+        const o = document.createElement("option");
+        o.value = id;
+        o.textContent = indicatorName(id);
+        return o;
+      }));
+      if (keep) sel.value = keep;
+    }
+    function legend() {
+      const box = $("mo-legend");
+      box.replaceChildren();
+      if (!state.shown) return;
+      const row = (cls, key) => {
+        const r = document.createElement("div");
+        r.className = "legend-row";
+        const sw = document.createElement("span");
+        sw.className = "swatch";
+        sw.style.background = cls;
+        r.append(sw, I.label(document.createElement("span"), key));
+        return r;
+      };
+      if (state.mode === "value") {
+        const ramp = document.createElement("div");
+        ramp.className = "mo-ramp";
+        const ends = document.createElement("div");
+        ends.className = "mo-ends";
+        ends.append(Object.assign(document.createElement("span"), { textContent: "0 %" }),
+          Object.assign(document.createElement("span"), { textContent: "100 %" }));
+        box.append(I.label(document.createElement("div"), "monitoring.legend.value"), ramp, ends,
+          row("#bdbdbd", "monitoring.legend.other"));
+      } else {
+        box.append(row("#d95f02", "monitoring.legend.intervention"), row("#1b9e77", "monitoring.legend.control"),
+          row("#bdbdbd", "monitoring.legend.other"), I.label(document.createElement("div"), "monitoring.legend.size"));
+      }
+    }
+    function paint() {
+      if (state.mode === "value") {
+        return {
+          "circle-radius": ["interpolate", ["linear"], ["zoom"], 6, 4, 12, 9],
+          "circle-color": ["case", ["has", "proportion"],
+            ["interpolate", ["linear"], ["get", "proportion"], 0, "#ffffcc", 0.25, "#a1dab4", 0.5, "#41b6c4",
+              0.75, "#2c7fb8", 1, "#253494"], "#bdbdbd"],
+          "circle-stroke-color": "#333", "circle-stroke-width": 1, "circle-opacity": 0.9,
+        };
+      }
+      return {
+        "circle-radius": ["case", ["has", "change"],
+          ["+", 4, ["*", 30, ["abs", ["get", "change"]]]], 4],
+        "circle-color": ["case", ["!", ["has", "change"]], "#bdbdbd",
+          ["==", ["get", "group"], "intervention"], "#d95f02",
+          ["==", ["get", "group"], "control"], "#1b9e77", "#bdbdbd"],
+        "circle-stroke-color": ["case", ["<", ["coalesce", ["get", "change"], 0], 0], "#ffffff", "#000000"],
+        "circle-stroke-width": 2, "circle-opacity": 0.9,
+      };
+    }
+    function remove() {
+      if (map.getLayer(LAYER)) map.removeLayer(LAYER);
+      if (map.getSource(SRC)) map.removeSource(SRC);
+    }
+    function status() {
+      if (!state.shown) return;
+      state.rendered = map.getLayer(LAYER) ? map.queryRenderedFeatures({ layers: [LAYER] }).length : 0;
+      const vars = { indicator: indicatorName(state.indicator), round: state.round, n: state.rendered,
+        baseline: state.baseline, endline: state.endline };
+      show(state.mode === "value" ? "monitoring.shown" : "monitoring.shownChange", vars);
+    }
+    function draw() {
+      state.indicator = $("mo-indicator").value;
+      state.round = state.rounds[Number($("mo-round").value) - 1] || state.rounds[0];
+      state.mode = $("mo-mode").value;
+      $("mo-round-label").value = String(state.round);
+      // The change map is the same for every round: the slider picks the endline's cells.
+      const round = state.mode === "value" ? state.round : state.endline;
+      remove();
+      legend();
+      if (!state.shown || !state.indicator) return;
+      const q = new URLSearchParams({ indicator: state.indicator, round: String(round) });
+      state.url = location.origin + "/tiles/indicators/{z}/{x}/{y}.mvt?" + q;
+      map.addSource(SRC, { type: "vector", tiles: [state.url], minzoom: 0, maxzoom: 14 });
+      map.addLayer({ id: LAYER, type: "circle", source: SRC, "source-layer": "indicators", paint: paint() });
+      state.drawn = (state.drawn || 0) + 1;
+      map.once("idle", status);
+    }
+    I.onChange(() => {
+      fillIndicators();
+      legend();
+      if (view) show(view.key, view.vars, view.error);
+      status();
+    });
+    const err = (r) => Object.assign(new Error((r.j && r.j.error) || "HTTP " + r.status), { status: r.status });
+    Promise.all([
+      getJson("/api/indicators?format=json", { headers: authHeaders() }),
+      getJson("/api/did?permutations=0", { headers: authHeaders() }).catch(() => null),
+    ])
+      .then(([ind, did]) => {
+        if (!ind.ok) throw err(ind);
+        for (const i of ind.j.indicators || []) labels[i.id] = { es: i.label_es, en: i.label };
+        state.rounds = (ind.j.periods || []).map(Number).filter((n) => Number.isFinite(n));
+        if (did && did.ok && did.j.design) {
+          state.baseline = did.j.design.baseline;
+          state.endline = did.j.design.endline;
+        }
+        fillIndicators();
+        $("mo-round").max = String(Math.max(1, state.rounds.length));
+        $("mo-round").value = "1";
+        $("mo-round-label").value = String(state.rounds[0] || "–");
+        $("monitoring").hidden = false;
+        if (!state.rounds.length) {
+          show("monitoring.none");
+          return;
+        }
+        state.ready = true;
+      })
+      .catch((e) => {
+        state.error = String((e && e.message) || e);
+        $("monitoring").hidden = false;
+        show("monitoring.error", { status: e.status || "–", msg: state.error }, true);
+      });
+    $("mo-show").addEventListener("click", () => {
+      state.shown = !state.shown;
+      $("mo-show").setAttribute("aria-pressed", String(state.shown));
+      I.label($("mo-show"), state.shown ? "monitoring.hide" : "monitoring.show");
+      if (!state.shown) I.clear($("mo-status"));
+      draw();
+    });
+    for (const id of ["mo-indicator", "mo-mode"]) $(id).addEventListener("change", draw);
+    $("mo-round").addEventListener("input", draw);
   }
 
   // Close the popup of the last click and drop its route.

@@ -172,6 +172,25 @@
       "layer.chaski-planner-homes": "Casa materna (plan)",
       "layer.chaski-planner-villages": "Centro poblado (plan)",
 
+      "monitoring.title": "Seguimiento por ronda",
+      "monitoring.help":
+        "Indicadores de las encuestas por comunidad: elija el indicador y mueva la ronda. Sin token de ACS, establecimiento o administrador, cifras protegidas (las celdas de menos de 5 hogares no se muestran).",
+      "monitoring.indicator": "indicador",
+      "monitoring.round": "ronda",
+      "monitoring.mode": "mostrar",
+      "monitoring.mode.value": "proporción en la ronda",
+      "monitoring.mode.change": "cambio por grupo (línea de base → final)",
+      "monitoring.show": "Mostrar en el mapa",
+      "monitoring.hide": "Quitar del mapa",
+      "monitoring.none": "Sin rondas de encuesta en los datos.",
+      "monitoring.shown": "{indicator}, ronda {round}: {n} comunidades en pantalla",
+      "monitoring.shownChange": "{indicator}, cambio de la ronda {baseline} a la {endline}: {n} comunidades en pantalla",
+      "monitoring.error": "Error ({status}): {msg}",
+      "monitoring.legend.value": "proporción de hogares (gris: celda protegida)",
+      "monitoring.legend.intervention": "intervención",
+      "monitoring.legend.control": "control",
+      "monitoring.legend.other": "sin grupo o cambio protegido",
+      "monitoring.legend.size": "tamaño: cuánto cambió; borde negro: subió, blanco: bajó",
       "print.title": "Imprimir mapa de riesgo",
       "print.help":
         "Mapa en papel para el ACS: de la comunidad elegida (clic en un centro poblado) o, si no, " +
@@ -358,6 +377,25 @@
       "layer.chaski-planner-homes": "Maternity waiting home (plan)",
       "layer.chaski-planner-villages": "Village (plan)",
 
+      "monitoring.title": "Monitoring by round",
+      "monitoring.help":
+        "Survey indicators by community: choose the indicator and move the round. Without a CHA, facility or admin token, protected figures (cells under 5 households are not shown).",
+      "monitoring.indicator": "indicator",
+      "monitoring.round": "round",
+      "monitoring.mode": "show",
+      "monitoring.mode.value": "proportion in the round",
+      "monitoring.mode.change": "change by group (baseline → endline)",
+      "monitoring.show": "Show on the map",
+      "monitoring.hide": "Remove from the map",
+      "monitoring.none": "No survey rounds in the data.",
+      "monitoring.shown": "{indicator}, round {round}: {n} communities in view",
+      "monitoring.shownChange": "{indicator}, change from round {baseline} to {endline}: {n} communities in view",
+      "monitoring.error": "Error ({status}): {msg}",
+      "monitoring.legend.value": "share of households (grey: protected cell)",
+      "monitoring.legend.intervention": "intervention",
+      "monitoring.legend.control": "control",
+      "monitoring.legend.other": "no group or change protected",
+      "monitoring.legend.size": "size: how much it changed; black edge: rose, white: fell",
       "print.title": "Print risk map",
       "print.help":
         "A paper map for the CHA: of the community chosen (click a village) or else the one " +

@@ -376,7 +376,12 @@ pub fn cluster_layer(found: &Clusters) -> Layer {
     layer
 }
 
-fn catalog_layer(layer: &Layer, version: u64, maxzoom: u8) -> Result<CatalogLayer, ApiError> {
+/// A catalog layer (tile source indexed up to `maxzoom`) of a computed layer.
+pub(crate) fn catalog_layer(
+    layer: &Layer,
+    version: u64,
+    maxzoom: u8,
+) -> Result<CatalogLayer, ApiError> {
     let options = SourceOptions {
         maxzoom,
         ..SourceOptions::default()

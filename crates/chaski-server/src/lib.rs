@@ -10,6 +10,7 @@ pub mod edits;
 pub mod encoding;
 pub mod error;
 pub mod guard;
+pub mod indicator_tiles;
 pub mod limits;
 pub mod maps;
 pub mod metrics;
@@ -108,6 +109,10 @@ pub fn app(state: AppState) -> Router {
         .route("/api/districts/{code}/report", get(routes::report::report))
         .route("/api/indicators", get(routes::monitoring::indicators_table))
         .route("/api/did", get(routes::monitoring::did_table))
+        .route(
+            "/tiles/indicators/{z}/{x}/{y}",
+            get(routes::monitoring::indicator_tile),
+        )
         .merge(household_routes(&state))
         .fallback(not_found)
         // Innermost first: limits (body size, heavy families, timeouts, JSON

@@ -76,6 +76,7 @@ use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
         routes::monitoring::indicators_table,
         routes::monitoring::did_table,
         routes::monitoring::visits_due,
+        routes::monitoring::indicator_tile,
     ),
     components(
         schemas(ErrorBody),

@@ -1,12 +1,14 @@
 //! Shared state of the server: the store, the settings, the catalog and the
 //! caches every handler reads. Below every route module: it holds their
 //! caches' types ([`crate::render`], [`crate::travel`], [`crate::whatifs`],
-//! [`crate::clusters`], [`crate::write_limit`], [`crate::maps`], [`crate::limits`]) and imports no handler.
+//! [`crate::clusters`], [`crate::write_limit`], [`crate::maps`], [`crate::limits`],
+//! [`crate::indicator_tiles`]) and imports no handler.
 
 use crate::catalog::Catalog;
 use crate::clusters::{PrivateCache, tile_cluster_options};
 use crate::config::ServerConfig;
 use crate::error::ApiError;
+use crate::indicator_tiles::IndicatorLayers;
 use crate::limits::Limiter;
 use crate::maps::MapCache;
 use crate::render::{TileCache, tile_cache};
@@ -51,6 +53,8 @@ pub struct AppState {
     pub limits: Arc<Limiter>,
     /// Set when shutdown began: `/ready` answers 503 from then on.
     draining: Arc<AtomicBool>,
+    /// The choropleth tile layers of the indicators, per caller's scope.
+    pub indicator_layers: Arc<IndicatorLayers>,
     /// PMTiles archives served as tile sources (`chaski serve --pmtiles`), by name.
     pub archives: Arc<BTreeMap<String, Arc<PmtilesArchive>>>,
     /// Community and facility codes (and community locations) for household
@@ -93,6 +97,7 @@ impl AppState {
                 .unwrap_or_else(|_| axum::http::HeaderValue::from_static("no-cache"))
         };
         let maps = Arc::new(MapCache::new(Arc::clone(&store)));
+        let indicator_layers = Arc::new(IndicatorLayers::new(Arc::clone(&store), config.max_zoom));
         Ok(Self {
             store,
             cache_control_versioned: header(format!(
@@ -111,6 +116,7 @@ impl AppState {
             maps,
             limits,
             draining: Arc::new(AtomicBool::new(false)),
+            indicator_layers,
             archives: Arc::new(BTreeMap::new()),
             known_codes: Arc::new(Mutex::new(None)),
         })

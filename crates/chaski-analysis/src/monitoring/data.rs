@@ -33,7 +33,7 @@ use super::predicate::{Record, field_index, level_value};
 use chaski_core::auth::{Access, Role, Visibility};
 use chaski_core::domain::RiskLevel;
 use chaski_core::household::{RISK_FIELDS, RiskFieldsAt, Violence};
-use chaski_core::{Layer, Value};
+use chaski_core::{Feature, Layer, Value};
 use chrono::{Datelike, NaiveDate};
 use rustc_hash::FxHashMap as HashMap;
 
@@ -131,8 +131,20 @@ fn text(v: Option<&Value>) -> Option<std::borrow::Cow<'_, str>> {
 
 /// A stored date (`YYYY-MM-DD`, or the date part of a date-time).
 pub fn parse_date(v: &Value) -> Option<NaiveDate> {
-    let t = v.as_str()?.trim();
-    NaiveDate::parse_from_str(t.get(..10)?, "%Y-%m-%d").ok()
+    let t = v.as_str()?.trim().as_bytes();
+    // `YYYY-MM-DD` read by hand: chrono's format parser cost more than the
+    // rest of a record's preparation.
+    let d = t.get(..10)?;
+    if d[4] != b'-' || d[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        d[r].iter().try_fold(0_u32, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+        })
+    };
+    let year = i32::try_from(num(0..4)?).ok()?;
+    NaiveDate::from_ymd_opt(year, num(5..7)?, num(8..10)?)
 }
 
 /// `YYYY-MM` of a date.
@@ -145,15 +157,51 @@ pub fn quarter_of(d: NaiveDate) -> String {
     format!("{:04}-Q{}", d.year(), (d.month() - 1) / 3 + 1)
 }
 
-impl Records {
-    /// Read the records (see the module documentation).
-    pub fn new(
-        households: &[Layer],
-        communities: Option<&Layer>,
-        access: &Access,
-        group_field: &str,
-    ) -> Self {
-        let mut out = Self::default();
+/// Field positions of one household layer, looked up once.
+struct At {
+    vis: Visibility,
+    rule: RiskFieldsAt,
+    community: Option<usize>,
+    sector: Option<usize>,
+    facility: Option<usize>,
+    round: Option<usize>,
+    date: Option<usize>,
+    code: Option<usize>,
+    risk: Vec<Option<usize>>,
+}
+
+impl At {
+    fn new(layer: &Layer, access: &Access) -> Self {
+        let idx = |n: &str| layer.field_index(n);
+        Self {
+            vis: Visibility::new(access, layer),
+            rule: RiskFieldsAt::new(layer),
+            community: idx("community"),
+            sector: idx("cha_sector"),
+            facility: idx("facility"),
+            round: idx("visit_round"),
+            date: idx("visit_date"),
+            code: idx("code"),
+            risk: RISK_FIELDS.iter().map(|f| idx(f)).collect(),
+        }
+    }
+}
+
+/// [`Records`] built one household record at a time.
+struct Builder<'a> {
+    out: Records,
+    access: &'a Access,
+    /// Per community code: district and group ids.
+    attrs: HashMap<String, (u32, u32)>,
+    unknown: u32,
+    level_at: usize,
+    violence_at: usize,
+    aggregates_only: bool,
+}
+
+impl<'a> Builder<'a> {
+    fn new(communities: Option<&Layer>, access: &'a Access, group_field: &str) -> Self {
+        let mut out = Records::default();
         let unknown = out.districts.id(UNKNOWN);
         out.groups.id(UNKNOWN);
         // Communities: district and group of each code.
@@ -174,82 +222,99 @@ impl Records {
                 attrs.entry(k.into_owned()).or_insert((d, g));
             }
         }
+        Self {
+            out,
+            access,
+            attrs,
+            unknown,
+            level_at: field_index("risk_level").unwrap_or(0),
+            violence_at: field_index("violence_risk").unwrap_or(0),
+            aggregates_only: matches!(access.role, Role::Public | Role::Analyst),
+        }
+    }
+
+    fn add(&mut self, at: &At, f: &Feature) {
+        let access = self.access;
+        if !self.aggregates_only && !at.vis.may_see(f) {
+            return;
+        }
+        let out = &mut self.out;
+        let get = |i: Option<usize>| i.and_then(|i| f.values.get(i));
+        let mut record = Record::default();
+        for (k, i) in at.risk.iter().enumerate() {
+            record.0[k] = match get(*i) {
+                Some(Value::Bool(b)) => Some(i64::from(*b)),
+                Some(Value::Int(n)) => Some(*n),
+                Some(Value::Real(x)) if x.is_finite() => Some(*x as i64),
+                _ => None,
+            };
+        }
+        let level = if access.violence {
+            get(at.risk[self.level_at])
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse::<RiskLevel>().ok())
+                .unwrap_or_else(|| at.rule.level(&f.values, Violence::Known))
+        } else {
+            record.0[self.violence_at] = None;
+            at.rule.level(&f.values, Violence::Unknown)
+        };
+        record.0[self.level_at] = Some(level_value(level));
+        let community = text(get(at.community)).unwrap_or(std::borrow::Cow::Borrowed(UNKNOWN));
+        let (district, group) = self
+            .attrs
+            .get(community.as_ref())
+            .copied()
+            .unwrap_or((self.unknown, 0));
+        let cid = out.communities.id(&community);
+        if out.district_of.len() <= cid as usize {
+            out.district_of.push(district);
+            out.group_of.push(group);
+        }
+        let sector = out
+            .sectors
+            .id(text(get(at.sector)).as_deref().unwrap_or(UNKNOWN));
+        let facility = out
+            .facilities
+            .id(text(get(at.facility)).as_deref().unwrap_or(UNKNOWN));
+        let round = get(at.round).and_then(Value::as_i64);
+        let date = get(at.date).and_then(parse_date);
+        let code = text(get(at.code))
+            .map(std::borrow::Cow::into_owned)
+            .unwrap_or_default();
+        out.list.push(Obs {
+            code,
+            community: cid,
+            sector,
+            facility,
+            round,
+            date,
+            record,
+        });
+    }
+}
+
+impl Records {
+    /// Read the records (see the module documentation).
+    pub fn new(
+        households: &[Layer],
+        communities: Option<&Layer>,
+        access: &Access,
+        group_field: &str,
+    ) -> Self {
+        let mut b = Builder::new(communities, access, group_field);
         for layer in households {
-            let vis = Visibility::new(access, layer);
-            let idx = |n: &str| layer.field_index(n);
-            let (ci, si, fi, ri, di, ki) = (
-                idx("community"),
-                idx("cha_sector"),
-                idx("facility"),
-                idx("visit_round"),
-                idx("visit_date"),
-                idx("code"),
-            );
-            let risk: Vec<Option<usize>> = RISK_FIELDS.iter().map(|f| idx(f)).collect();
-            let level_at = field_index("risk_level").expect("risk_level is a risk field");
-            let violence_at = field_index("violence_risk").expect("violence_risk is a risk field");
-            let aggregates_only = matches!(access.role, Role::Public | Role::Analyst);
-            let rule = RiskFieldsAt::new(layer);
+            let at = At::new(layer, access);
             for f in &layer.features {
-                if !aggregates_only && !vis.may_see(f) {
-                    continue;
-                }
-                let get = |i: Option<usize>| i.and_then(|i| f.values.get(i));
-                let mut record = Record::default();
-                for (k, i) in risk.iter().enumerate() {
-                    record.0[k] = match get(*i) {
-                        Some(Value::Bool(b)) => Some(i64::from(*b)),
-                        Some(Value::Int(n)) => Some(*n),
-                        Some(Value::Real(x)) if x.is_finite() => Some(*x as i64),
-                        _ => None,
-                    };
-                }
-                let level = if access.violence {
-                    get(risk[level_at])
-                        .and_then(Value::as_str)
-                        .and_then(|s| s.parse::<RiskLevel>().ok())
-                        .unwrap_or_else(|| rule.level(&f.values, Violence::Known))
-                } else {
-                    record.0[violence_at] = None;
-                    rule.level(&f.values, Violence::Unknown)
-                };
-                record.0[level_at] = Some(level_value(level));
-                let community = text(get(ci)).unwrap_or(std::borrow::Cow::Borrowed(UNKNOWN));
-                let (district, group) = attrs
-                    .get(community.as_ref())
-                    .copied()
-                    .unwrap_or((unknown, 0));
-                let cid = out.communities.id(&community);
-                if out.district_of.len() <= cid as usize {
-                    out.district_of.push(district);
-                    out.group_of.push(group);
-                }
-                let sector = out.sectors.id(text(get(si)).as_deref().unwrap_or(UNKNOWN));
-                let facility = out
-                    .facilities
-                    .id(text(get(fi)).as_deref().unwrap_or(UNKNOWN));
-                let round = get(ri).and_then(Value::as_i64);
-                let date = get(di).and_then(parse_date);
-                let code = text(get(ki))
-                    .map(std::borrow::Cow::into_owned)
-                    .unwrap_or_default();
-                let obs = Obs {
-                    code,
-                    community: cid,
-                    sector,
-                    facility,
-                    round,
-                    date,
-                    record,
-                };
-                out.list.push(obs);
+                b.add(&at, f);
             }
         }
-        out
+        b.out
     }
 
     /// [`Self::new`] over every household layer of `store` and its
-    /// `communities` layer (when there is one).
+    /// `communities` layer (when there is one), read column by column without
+    /// geometries, the household records one at a time
+    /// ([`chaski_core::store::Store::scan_layer_columns`]).
     pub fn from_store(
         store: &dyn chaski_core::store::Store,
         access: &Access,
@@ -264,22 +329,23 @@ impl Records {
             "visit_date",
         ];
         fields.extend(RISK_FIELDS);
-        let mut households = Vec::new();
-        let mut communities = None;
-        for info in store.layers()? {
-            if info.kind == chaski_core::LayerKind::Households {
-                households.push(store.read_layer_fields(&info.name, &fields)?);
-            } else if info.name == "communities" {
-                communities =
-                    Some(store.read_layer_fields(&info.name, &["code", "ubigeo", group_field])?);
+        let infos = store.layers()?;
+        let communities = match infos.iter().find(|i| i.name == "communities") {
+            Some(i) => Some(store.read_layer_columns(&i.name, &["code", "ubigeo", group_field])?),
+            None => None,
+        };
+        let mut b = Builder::new(communities.as_ref(), access, group_field);
+        for info in &infos {
+            if info.kind != chaski_core::LayerKind::Households {
+                continue;
             }
+            let mut at: Option<At> = None;
+            store.scan_layer_columns(&info.name, &fields, &mut |layer, f| {
+                let at = at.get_or_insert_with(|| At::new(layer, access));
+                b.add(at, f);
+            })?;
         }
-        Ok(Self::new(
-            &households,
-            communities.as_ref(),
-            access,
-            group_field,
-        ))
+        Ok(b.out)
     }
 
     /// Number of records.

@@ -16,12 +16,16 @@
 //! - [`table`]: indicator tables (`chaski indicators`, `GET /api/indicators`);
 //! - [`did`]: difference in differences with CR1 cluster-robust standard
 //!   errors and a permutation p-value (`chaski did`, `GET /api/did`);
+//! - [`map`]: the choropleth of one indicator and round by community, with
+//!   the change between baseline and endline and the group (the
+//!   `indicators` tiles);
 //! - [`visits`]: households due a CHA visit (`chaski visits`,
 //!   `GET /api/visits/due`).
 
 pub mod config;
 pub mod data;
 pub mod did;
+pub mod map;
 pub mod predicate;
 pub mod protect;
 pub mod table;

@@ -634,3 +634,27 @@ fn visit_schedule_per_role() {
     assert_eq!(list.len(), 15);
     assert_eq!(due(&Access::public()), Due::Refused);
 }
+
+proptest::proptest! {
+    /// The hand-written date reader agrees with chrono's `%Y-%m-%d` parser:
+    /// on every `DDDD-DD-DD` text (what imports store) and on every text it
+    /// accepts.
+    #[test]
+    fn dates_read_as_chrono_reads_them(
+        s in "[0-9]{4}-[0-9]{2}-[0-9]{2}(T10:00)?|[0-9/ -]{0,12}|.{0,12}"
+    ) {
+        let chrono = s
+            .trim()
+            .get(..10)
+            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+        let got = super::data::parse_date(&Value::Text(s.clone()));
+        let stored_form = s.trim().as_bytes().get(..10).is_some_and(|d| {
+            d.iter()
+                .enumerate()
+                .all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() })
+        });
+        if stored_form || got.is_some() {
+            proptest::prop_assert_eq!(got, chrono);
+        }
+    }
+}

@@ -105,12 +105,27 @@ impl Due {
     }
 }
 
-/// The schedule (see the module documentation).
-pub fn due_visits(records: &Records, role: Role, as_of: NaiveDate, every: u32) -> Due {
-    if role == Role::Public {
-        return Due::Refused;
-    }
-    let level_at = field_index("risk_level").expect("risk_level is a risk field");
+/// The due households of `records` (every sector of them), by sector,
+/// never visited first, then the longest since the last visit: the list of
+/// [`due_visits`] before the role decides what is shown of it. For callers
+/// who may see the records (the printed map of a CHA sector).
+pub fn due_list(records: &Records, as_of: NaiveDate, every: u32) -> Vec<DueHousehold> {
+    let mut due = due_households(records, as_of, every);
+    due.sort_by(|a, b| {
+        a.cha_sector
+            .cmp(&b.cha_sector)
+            .then(a.days_since.is_some().cmp(&b.days_since.is_some()))
+            .then(b.days_since.cmp(&a.days_since))
+            .then(a.code.cmp(&b.code))
+    });
+    due
+}
+
+/// The due households, unsorted.
+fn due_households(records: &Records, as_of: NaiveDate, every: u32) -> Vec<DueHousehold> {
+    let Some(level_at) = field_index("risk_level") else {
+        return Vec::new();
+    };
     let unknown = records.sectors.get(UNKNOWN);
     // Household (sector, code) -> (latest record, last visit date).
     let mut last: HashMap<(u32, &str), (usize, Option<NaiveDate>)> = HashMap::new();
@@ -126,8 +141,7 @@ pub fn due_visits(records: &Records, role: Role, as_of: NaiveDate, every: u32) -
         }
         e.1 = e.1.max(o.date);
     }
-    let mut due: Vec<DueHousehold> = last
-        .into_iter()
+    last.into_iter()
         .filter_map(|((s, code), (i, date))| {
             let o = &records.list[i];
             let level = o.record.0[level_at]?;
@@ -147,19 +161,16 @@ pub fn due_visits(records: &Records, role: Role, as_of: NaiveDate, every: u32) -
                 risk_level: if level >= 2 { "alto" } else { "medio" }.to_owned(),
             })
         })
-        .collect();
+        .collect()
+}
+
+/// The schedule (see the module documentation).
+pub fn due_visits(records: &Records, role: Role, as_of: NaiveDate, every: u32) -> Due {
     match role {
-        Role::Cha | Role::Admin => {
-            due.sort_by(|a, b| {
-                a.cha_sector
-                    .cmp(&b.cha_sector)
-                    .then(a.days_since.is_some().cmp(&b.days_since.is_some()))
-                    .then(b.days_since.cmp(&a.days_since))
-                    .then(a.code.cmp(&b.code))
-            });
-            Due::List(due)
-        }
+        Role::Public => Due::Refused,
+        Role::Cha | Role::Admin => Due::List(due_list(records, as_of, every)),
         _ => {
+            let unknown = records.sectors.get(UNKNOWN);
             let mut per: BTreeMap<String, u64> = BTreeMap::new();
             for s in records
                 .list
@@ -169,7 +180,7 @@ pub fn due_visits(records: &Records, role: Role, as_of: NaiveDate, every: u32) -
             {
                 per.entry(records.sectors.name(s).to_owned()).or_default();
             }
-            for h in &due {
+            for h in &due_households(records, as_of, every) {
                 *per.entry(h.cha_sector.clone()).or_default() += 1;
             }
             let counts: Vec<u64> = per.values().copied().collect();

@@ -456,6 +456,19 @@ pub struct ReliefGrid {
     pub values: Vec<f32>,
 }
 
+/// The visit schedule printed on a CHA sector's map: the sector's households
+/// due a visit ([`crate::monitoring::visits::due_list`]), for callers who see
+/// them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MapDueList {
+    /// The day of the schedule (`YYYY-MM-DD`).
+    pub as_of: String,
+    /// Days after which an at-risk household is due.
+    pub every: u32,
+    /// The due households, never visited first, then the longest since.
+    pub households: Vec<crate::monitoring::visits::DueHousehold>,
+}
+
 /// Everything one printed map shows, in longitude/latitude. See the
 /// [module documentation](self).
 #[derive(Debug, Clone, PartialEq)]
@@ -489,6 +502,9 @@ pub struct RiskMap {
     pub data_version: u64,
     /// Where the data comes from, in words.
     pub sources: Vec<String>,
+    /// The sector's visit schedule (sector maps, callers who see its
+    /// households; [`MapSource::due_visits`]); None otherwise.
+    pub due: Option<MapDueList>,
 }
 
 impl RiskMap {
@@ -1078,6 +1094,51 @@ impl MapSource {
             relief,
             data_version: self.version,
             sources,
+            due: None,
+        })
+    }
+
+    /// The visit schedule of a CHA sector's map (`area` a sector): the
+    /// households of the sector the caller may see that are at risk and were
+    /// last visited more than `every` days before `as_of`, or never
+    /// ([`crate::monitoring::visits`]). None for another area, a caller who
+    /// does not see household records (public, analyst) or who sees none of
+    /// the sector's (a CHA of another sector): they get no list.
+    pub fn due_visits(
+        &self,
+        access: &Access,
+        area: &MapArea,
+        as_of: chrono::NaiveDate,
+        every: u32,
+    ) -> Option<MapDueList> {
+        let MapArea::Sector(sector) = area else {
+            return None;
+        };
+        if !access.role.sees_households() {
+            return None;
+        }
+        let layer = self.households.as_ref()?;
+        // Records::new keeps only what `access` may see.
+        let records = crate::monitoring::data::Records::new(
+            std::slice::from_ref(layer),
+            None,
+            access,
+            "group",
+        );
+        // A caller who sees none of the sector's households (a CHA of another
+        // sector, a facility without households there) gets no list.
+        let in_sector = records.sectors.get(sector)?;
+        if !records.list.iter().any(|o| o.sector == in_sector) {
+            return None;
+        }
+        let households = crate::monitoring::visits::due_list(&records, as_of, every)
+            .into_iter()
+            .filter(|h| h.cha_sector == *sector)
+            .collect();
+        Some(MapDueList {
+            as_of: as_of.to_string(),
+            every,
+            households,
         })
     }
 

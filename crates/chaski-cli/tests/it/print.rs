@@ -419,3 +419,86 @@ fn the_first_page_matches_the_reviewed_picture() {
         drawn.display()
     );
 }
+
+#[test]
+fn a_sector_map_prints_the_chas_visit_schedule_with_tick_boxes() {
+    if !chaski_testing::require_poppler() {
+        return;
+    }
+    let (dir, store) = demo_store();
+    // The schedule `chaski visits` gives for the sector on the map's day.
+    let csv = ok_stdout(&chaski(
+        &store,
+        &[
+            "visits",
+            "--sector",
+            SECTOR,
+            "--as-of",
+            "2026-12-05",
+            "--every",
+            "30",
+        ],
+    ));
+    let mut r = csv::Reader::from_reader(csv.as_slice());
+    let at = r
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "code")
+        .unwrap();
+    let due: BTreeSet<String> = r.records().map(|rec| rec.unwrap()[at].to_owned()).collect();
+    let sector = codes_where(&dir.path().join("demo"), "cha_sector", SECTOR);
+    assert!(!due.is_empty() && due.len() < sector.len(), "{due:?}");
+    // The schedule pages of the pdf, form feeds between pages.
+    let schedule = |pdf: &Path| -> String {
+        pdf_text(pdf)
+            .split('\u{c}')
+            .filter(|p| p.contains("Visitas pendientes"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    // The sector's CHA: those households, and only them, on the schedule.
+    let (pdf, out) = print(
+        &store,
+        dir.path(),
+        "due.pdf",
+        &[
+            "--sector",
+            SECTOR,
+            "--as",
+            &format!("cha:{SECTOR}"),
+            "--every",
+            "30",
+        ],
+    );
+    ok(&out);
+    let pages = schedule(&pdf);
+    assert!(
+        pages.contains(&format!("Visitas pendientes — {SECTOR}")),
+        "{pages}"
+    );
+    assert_eq!(codes_in(&pages), due);
+    // In English too.
+    let (pdf, out) = print(
+        &store,
+        dir.path(),
+        "due-en.pdf",
+        &["--sector", SECTOR, "--as", "admin", "--lang", "en"],
+    );
+    ok(&out);
+    let t = pdf_text(&pdf);
+    assert!(t.contains(&format!("Visits due — {SECTOR}")), "{t}");
+    // The public and an analyst: no schedule, no code.
+    for who in ["public", "analyst"] {
+        let (pdf, out) = print(
+            &store,
+            dir.path(),
+            &format!("{who}.pdf"),
+            &["--sector", SECTOR, "--as", who],
+        );
+        ok(&out);
+        let t = pdf_text(&pdf);
+        assert!(!t.contains("Visitas pendientes"), "{who}");
+        assert!(codes_in(&t).is_empty(), "{who}: {:?}", codes_in(&t));
+    }
+}

@@ -35,6 +35,44 @@ impl MemoryStore {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// The columns `names` of layer `name`, with the geometries or without
+    /// them (only the kept values are cloned).
+    fn read_selected(&self, name: &str, names: &[&str], geometry: bool) -> Result<Layer> {
+        let inner = self.read();
+        let (l, _) = inner
+            .layers
+            .get(name)
+            .ok_or_else(|| StoreError::NotFound(name.to_owned()))?;
+        let keep: Vec<usize> = l
+            .fields
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| names.contains(&f.name.as_str()))
+            .map(|(i, _)| i)
+            .collect();
+        Ok(Layer {
+            name: l.name.clone(),
+            kind: l.kind,
+            fields: keep.iter().map(|&i| l.fields[i].clone()).collect(),
+            features: l
+                .features
+                .iter()
+                .map(|f| Feature {
+                    fid: f.fid,
+                    geometry: if geometry {
+                        f.geometry.clone()
+                    } else {
+                        super::no_geometry()
+                    },
+                    values: keep
+                        .iter()
+                        .map(|&i| f.values.get(i).cloned().unwrap_or(Value::Null))
+                        .collect(),
+                })
+                .collect(),
+        })
+    }
+
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
         self.inner
             .write()
@@ -82,6 +120,47 @@ impl Store for MemoryStore {
             .get(name)
             .map(|(l, _)| l.clone())
             .ok_or_else(|| StoreError::NotFound(name.to_owned()))
+    }
+
+    fn read_layer_fields(&self, name: &str, fields: &[&str]) -> Result<Layer> {
+        self.read_selected(name, fields, true)
+    }
+
+    fn read_layer_columns(&self, name: &str, fields: &[&str]) -> Result<Layer> {
+        self.read_selected(name, fields, false)
+    }
+
+    fn scan_layer_columns(
+        &self,
+        name: &str,
+        fields: &[&str],
+        row: &mut super::RowFn<'_>,
+    ) -> Result<usize> {
+        let inner = self.read();
+        let (l, _) = inner
+            .layers
+            .get(name)
+            .ok_or_else(|| StoreError::NotFound(name.to_owned()))?;
+        let keep: Vec<usize> = (0..l.fields.len())
+            .filter(|&i| fields.contains(&l.fields[i].name.as_str()))
+            .collect();
+        let mut header = Layer::new(&l.name, l.kind);
+        header.fields = keep.iter().map(|&i| l.fields[i].clone()).collect();
+        let mut f = Feature {
+            fid: 0,
+            geometry: super::no_geometry(),
+            values: Vec::with_capacity(keep.len()),
+        };
+        for stored in &l.features {
+            f.fid = stored.fid;
+            f.values.clear();
+            f.values.extend(
+                keep.iter()
+                    .map(|&i| stored.values.get(i).cloned().unwrap_or(Value::Null)),
+            );
+            row(&header, &f);
+        }
+        Ok(l.features.len())
     }
 
     fn write_layer(&self, layer: &Layer, mode: WriteMode) -> Result<WriteSummary> {

@@ -192,6 +192,10 @@ impl EditScope<'_> {
 /// there is none yet) and returns the changes, or None to write nothing.
 pub type EditFn<'a> = dyn FnMut(Option<&Layer>) -> Option<LayerEdit> + 'a;
 
+/// The closure of [`Store::scan_layer_columns`]: called with the layer's
+/// header (no features) and one feature at a time.
+pub type RowFn<'a> = dyn FnMut(&Layer, &Feature) + 'a;
+
 /// What the store knows of a layer without reading its features.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LayerInfo {
@@ -252,6 +256,44 @@ pub trait Store: Send + Sync {
         Ok(layer)
     }
 
+    /// Read only the columns named in `fields` of a vector layer (in the
+    /// layer's order; names it lacks are ignored), **without geometries**:
+    /// every feature's fid and values, its geometry an empty
+    /// `GeometryCollection` (what a feature without geometry reads as). For
+    /// tables of attributes (indicators, schedules) where decoding hundreds of
+    /// thousands of geometries would cost more than the values. Backends read
+    /// neither the geometry column nor the other columns; the default reads
+    /// [`Store::read_layer_fields`] and drops the geometries.
+    fn read_layer_columns(&self, name: &str, fields: &[&str]) -> Result<Layer> {
+        let mut layer = self.read_layer_fields(name, fields)?;
+        for feature in &mut layer.features {
+            feature.geometry = no_geometry();
+        }
+        Ok(layer)
+    }
+
+    /// The rows of [`Store::read_layer_columns`] one at a time, in fid order,
+    /// without holding the layer in memory: `row` is called with the layer's
+    /// header (name, kind, the selected fields; no features) and each feature
+    /// (fid, values of the selected fields, no geometry). Returns the number
+    /// of rows. For reads of hundreds of thousands of records whose caller
+    /// keeps a few values of each (indicator tables); backends reuse one
+    /// feature's buffers from row to row. The default calls
+    /// [`Store::read_layer_columns`].
+    fn scan_layer_columns(
+        &self,
+        name: &str,
+        fields: &[&str],
+        row: &mut RowFn<'_>,
+    ) -> Result<usize> {
+        let mut layer = self.read_layer_columns(name, fields)?;
+        let features = std::mem::take(&mut layer.features);
+        for f in &features {
+            row(&layer, f);
+        }
+        Ok(features.len())
+    }
+
     /// Write a vector layer in one transaction.
     fn write_layer(&self, layer: &Layer, mode: WriteMode) -> Result<WriteSummary>;
 
@@ -307,6 +349,12 @@ pub trait Store: Send + Sync {
             .find(|l| l.name == name)
             .ok_or_else(|| StoreError::NotFound(name.to_owned()))
     }
+}
+
+/// The geometry of a feature read without one ([`Store::read_layer_columns`]):
+/// an empty `GeometryCollection` (no allocation).
+pub fn no_geometry() -> geo::Geometry<f64> {
+    geo::Geometry::GeometryCollection(geo::GeometryCollection::default())
 }
 
 /// Check a layer name, for backends.

@@ -201,6 +201,61 @@ fn layers_follow_the_store_contract(#[case] backend: Backend) {
     assert_eq!(some.fields, vec![Field::new("population", FieldType::Int)]);
     assert_eq!(some.features.len(), 5);
     assert_eq!(some.features[4].values, vec![Value::Int(5)]);
+    // Columns only: the same fids and values, no geometry read.
+    let cols = store
+        .read_layer_columns("communities", &["code", "altitude_m", "nope"])
+        .unwrap();
+    assert_eq!(
+        cols.fields,
+        vec![
+            Field::new("code", FieldType::Text),
+            Field::new("altitude_m", FieldType::Real)
+        ]
+    );
+    assert_eq!(cols.kind, LayerKind::Communities);
+    let rows: Vec<(i64, Vec<Value>)> = cols
+        .features
+        .iter()
+        .map(|f| (f.fid, f.values.clone()))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            (1, vec!["a".into(), Value::Null]),
+            (2, vec!["b".into(), Value::Null]),
+            (3, vec!["c".into(), Value::Null]),
+            (4, vec!["d".into(), Value::Null]),
+            (5, vec!["e".into(), Value::Real(3210.5)]),
+        ]
+    );
+    assert!(
+        cols.features
+            .iter()
+            .all(|f| f.geometry == chaski_core::store::no_geometry())
+    );
+    assert!(matches!(
+        store.read_layer_columns("nowhere", &["code"]),
+        Err(StoreError::NotFound(_))
+    ));
+    // The same rows one at a time, with the header of the selected fields.
+    let mut scanned = Vec::new();
+    let n = store
+        .scan_layer_columns(
+            "communities",
+            &["code", "altitude_m", "nope"],
+            &mut |h, f| {
+                assert_eq!(h.fields, cols.fields);
+                assert!(h.features.is_empty());
+                assert_eq!(f.geometry, chaski_core::store::no_geometry());
+                scanned.push((f.fid, f.values.clone()));
+            },
+        )
+        .unwrap();
+    assert_eq!((n, scanned), (5, rows));
+    assert!(matches!(
+        store.scan_layer_columns("nowhere", &["code"], &mut |_, _| {}),
+        Err(StoreError::NotFound(_))
+    ));
 
     // A write of another kind is a conflict and changes nothing.
     let mut wrong = Layer::new("communities", LayerKind::Facilities);

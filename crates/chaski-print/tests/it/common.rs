@@ -172,6 +172,7 @@ pub fn map(households: Option<Vec<MapHousehold>>) -> RiskMap {
         }),
         data_version: 7,
         sources: vec!["synthetic".into()],
+        due: None,
     }
 }
 

@@ -55,7 +55,7 @@ pub const PDF_ENDPOINT: &str = "GET /maps/risk.pdf";
 pub const PNG_ENDPOINT: &str = "GET /maps/risk.png";
 
 /// Query parameters of both endpoints.
-const PDF_PARAMS: [&str; 8] = [
+const PDF_PARAMS: [&str; 9] = [
     "community",
     "sector",
     "facility",
@@ -64,9 +64,10 @@ const PDF_PARAMS: [&str; 8] = [
     "lang",
     "date",
     "no_clusters",
+    "every",
 ];
 /// Query parameters of the PNG endpoint.
-const PNG_PARAMS: [&str; 10] = [
+const PNG_PARAMS: [&str; 11] = [
     "community",
     "sector",
     "facility",
@@ -75,6 +76,7 @@ const PNG_PARAMS: [&str; 10] = [
     "lang",
     "date",
     "no_clusters",
+    "every",
     "dpi",
     "page",
 ];
@@ -285,6 +287,25 @@ async fn print(
             }
         })?;
     let no_clusters = flag(p, "no_clusters")?;
+    // The visit schedule of a sector's map: at-risk households last visited
+    // more than `every` days before the map's date.
+    let every = p
+        .number("every", 1.0..=3650.0, "a number of days from 1 to 3650")?
+        .map_or(Ok(30), |n| {
+            if n.fract() == 0.0 {
+                Ok(n as u32)
+            } else {
+                Err(ApiError::BadRequest(format!(
+                    "query parameter 'every': '{n}' is not a number of days from 1 to 3650"
+                )))
+            }
+        })?;
+    let as_of = chrono::NaiveDate::parse_from_str(&spec.date, "%Y-%m-%d").map_err(|_| {
+        ApiError::BadRequest(format!(
+            "query parameter 'date': '{}' is not a date YYYY-MM-DD",
+            spec.date
+        ))
+    })?;
 
     let source = state.maps.source(DEFAULT_HOUSEHOLD_LAYER).await?;
     // The walking search of the accessibility API (cached): route, minutes, relief.
@@ -338,9 +359,10 @@ async fn print(
         // Held until the render ends, even when the request is gone: at most
         // the print family's permits bound the renders using the CPU at once.
         let _permit = permit;
-        let map = source
+        let mut map = source
             .gather(&access, &area, travel.as_deref(), clusters.as_deref())
             .map_err(map_error)?;
+        map.due = source.due_visits(&access, &area, as_of, every);
         let count = map.households.as_ref().map_or(0, Vec::len);
         let pages = chaski_print::compose(&map, &spec).map_err(print_error)?;
         if format == Format::Png && page > pages.len() {

@@ -16,7 +16,7 @@
 
 use crate::auth::{Caller, OptionalCaller};
 use crate::error::ApiError;
-use crate::error::answers::{BadRequest, Forbidden, Unauthorized, Unprocessable};
+use crate::error::answers::{BadRequest, Forbidden, NotFound, Unauthorized, Unprocessable};
 use crate::guard::NO_STORE;
 use crate::state::AppState;
 use axum::Json;
@@ -32,6 +32,7 @@ use chaski_analysis::monitoring::visits::{Due, due_visits};
 use chaski_core::auth::{AccessRecord, Role};
 use serde_json::json;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Endpoint names in the access log.
 pub const INDICATORS: &str = "/api/indicators";
@@ -39,6 +40,8 @@ pub const INDICATORS: &str = "/api/indicators";
 pub const DID: &str = "/api/did";
 /// See [`INDICATORS`].
 pub const VISITS: &str = "/api/visits/due";
+/// See [`INDICATORS`].
+pub const INDICATOR_TILES: &str = "/tiles/indicators";
 
 const MAX_PERMUTATIONS: usize = 9_999;
 
@@ -476,4 +479,124 @@ pub async fn visits_due(
     )
     .await?;
     Ok(Json(due.to_json(as_of, every)))
+}
+
+/// The query of `GET /tiles/indicators/{z}/{x}/{y}`.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndicatorTileQuery {
+    /// Indicator id (one of the indicator file's).
+    pub indicator: String,
+    /// Survey round (default: the design's endline).
+    pub round: Option<i64>,
+    /// Data version of the URL (ignored: the layer follows the store).
+    pub v: Option<u64>,
+}
+
+/// `GET /tiles/indicators/{z}/{x}/{y}[.mvt|.pbf]?indicator=ID&round=N`: one
+/// MVT layer `indicators`, a point per community with the cell of the
+/// indicator table by community and round (`/api/indicators` for the same
+/// caller), the change between baseline and endline and the group.
+#[utoipa::path(
+    get,
+    path = "/tiles/indicators/{z}/{x}/{y}.mvt",
+    operation_id = "indicator_tile",
+    tag = "monitoring",
+    summary = "Choropleth tile of an indicator",
+    description = "One MVT layer `indicators`: a point per community with the cell of the \
+        indicator table by community for the round (`/api/indicators` for the same caller: \
+        protected and suppressed for no token, `public` and `analyst`; exact in their scope for \
+        `admin`, `cha` and `facility`, then `Cache-Control: private, no-store` and logged), the \
+        baseline, endline and change, and the community's group. An empty tile is 204 (or as \
+        `chaski serve --empty-tile` says).",
+    params(
+        crate::params::doc::TileCoordPath,
+        ("indicator" = String, Query, description = "Indicator id (see `/api/indicators`).", example = "safe_water"),
+        ("round" = Option<i64>, Query, description = "Survey round (default: the design's endline)."),
+        ("v" = Option<u64>, Query, description = "Data version of the URL (ignored: the layer follows the store)."),
+    ),
+    responses(
+        (status = 200, description = "The tile.", content_type = "application/vnd.mapbox-vector-tile", body = [u8]),
+        (status = 204, description = "The tile is empty."),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    ),
+    security((), ("bearer" = [])),
+)]
+pub async fn indicator_tile(
+    State(state): State<AppState>,
+    axum::extract::Path((z, x, y)): axum::extract::Path<(String, String, String)>,
+    OptionalCaller(caller): OptionalCaller,
+    query: Result<Query<IndicatorTileQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let coord = crate::params::parse_coord(&z, &x, &y, state.config.max_zoom)?;
+    let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let ind = indicators(&state)?;
+    let Some(indicator) = ind.find(q.indicator.trim()) else {
+        return Err(ApiError::BadRequest(format!(
+            "indicator: no indicator '{}' (known: {})",
+            q.indicator,
+            ind.list
+                .iter()
+                .map(|i| i.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    };
+    if !caller.access.violence && indicator.reads_violence() {
+        return Err(ApiError::Forbidden(
+            "indicator: it reads violence_risk, which needs a token with the violence grant".into(),
+        ));
+    }
+    let id = indicator.id.clone();
+    let round = q.round.unwrap_or(ind.design.endline);
+    let prot = protected(&caller);
+    let layer = state
+        .indicator_layers
+        .layer(ind, &id, round, &caller.access, prot)
+        .await?;
+    let source = Arc::clone(&layer.source);
+    let (body, count) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
+        let count = source
+            .layer_features(coord, &chaski_tiles::RenderOptions::default())
+            .map_err(ApiError::internal)?
+            .map_or(0, |l| l.feature_count());
+        Ok((
+            crate::render::render_sources(&[source.as_ref()], coord)?,
+            count,
+        ))
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    let mut res = if body.is_empty() {
+        crate::render::empty_status(state.config.empty_tile).into_response()
+    } else {
+        (
+            [(header::CONTENT_TYPE, crate::render::MVT_MIME)],
+            bytes::Bytes::from(body),
+        )
+            .into_response()
+    };
+    res.headers_mut().insert(
+        header::VARY,
+        HeaderValue::from_static("Accept-Encoding, Authorization"),
+    );
+    if prot {
+        res.headers_mut()
+            .insert(header::CACHE_CONTROL, state.tile_cache_control(false));
+        return Ok(res);
+    }
+    if count > 0 {
+        log(
+            &state,
+            &caller,
+            INDICATOR_TILES,
+            count as u64,
+            format!("indicator={id} round={round} z={}", coord.z()),
+        )
+        .await?;
+    }
+    Ok(private(res))
 }

@@ -9,8 +9,8 @@ use super::meta::{
 };
 use super::rtree::{REBUILD_RTREE_AT, bulk_load_rtree, create_triggers, drop_rtree, scan_bounds};
 use super::sql::{
-    Sv, all_some, code_key, col_list, column_names, insert_sql, q, read_value, rtree_name,
-    sql_type, stored_code_key, union, update_sql, write_row,
+    Sv, all_some, code_key, col_list, column_names, insert_sql, q, read_value, read_value_into,
+    rtree_name, sql_type, stored_code_key, union, update_sql, write_row,
 };
 use super::srs::SRS_ID;
 use chaski_core::layer::{Feature, GeometryType, Layer, LayerKind};
@@ -18,7 +18,7 @@ use chaski_core::store::{
     EditFn, EditScope, EditSummary, LayerInfo, StoreError, UpsertKeys, WriteMode, WriteSummary,
     check_kind, merge_fields,
 };
-use chaski_core::value::Field;
+use chaski_core::value::{Field, Value};
 use geo::{Geometry, GeometryCollection, LineString, MultiLineString, MultiPolygon};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -331,11 +331,14 @@ pub(super) fn write_layer_tx(
     Ok(summary)
 }
 
-/// Read a layer, all its fields or `only` these, in one transaction.
+/// Read a layer, all its fields or `only` these, with its geometries or
+/// without them (`geometry` false: the geometry column is not selected), in
+/// one transaction.
 pub(super) fn read_layer_tx(
     conn: &mut Connection,
     name: &str,
     only: Option<&[&str]>,
+    geometry: bool,
 ) -> Result<Layer, GpkgError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
     let mut meta = load_meta(&tx, name)?.ok_or_else(|| StoreError::NotFound(name.to_owned()))?;
@@ -347,9 +350,56 @@ pub(super) fn read_layer_tx(
         keep.apply(&mut cols);
         keep.apply(&mut meta.fields);
     }
-    let layer = read_layer_rows(&tx, name, meta, &cols, EditScope::All)?;
+    let layer = read_layer_rows(&tx, name, meta, &cols, EditScope::All, geometry)?;
     tx.commit()?;
     Ok(layer)
+}
+
+/// The rows of a layer's columns `only`, without geometries, one at a time
+/// (see [`chaski_core::store::Store::scan_layer_columns`]): one feature's
+/// buffers, text included, are reused from row to row.
+pub(super) fn scan_layer_tx(
+    conn: &mut Connection,
+    name: &str,
+    only: &[&str],
+    row: &mut chaski_core::store::RowFn<'_>,
+) -> Result<usize, GpkgError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+    let mut meta = load_meta(&tx, name)?.ok_or_else(|| StoreError::NotFound(name.to_owned()))?;
+    let mut cols = column_names(&meta.fields);
+    let keep = chaski_core::store::FieldSelection::new(&meta.fields, only);
+    keep.apply(&mut cols);
+    keep.apply(&mut meta.fields);
+    let header = Layer {
+        name: name.to_owned(),
+        kind: meta.kind,
+        fields: meta.fields,
+        features: Vec::new(),
+    };
+    let mut n = 0;
+    {
+        let mut stmt = tx.prepare(&format!(
+            "SELECT \"fid\"{} FROM {} ORDER BY \"fid\"",
+            col_list(&cols),
+            q(name)
+        ))?;
+        let mut rows = stmt.query([])?;
+        let mut feature = Feature {
+            fid: 0,
+            geometry: chaski_core::store::no_geometry(),
+            values: vec![Value::Null; header.fields.len()],
+        };
+        while let Some(r) = rows.next()? {
+            feature.fid = r.get(0)?;
+            for (j, f) in header.fields.iter().enumerate() {
+                read_value_into(&mut feature.values[j], r.get_ref(j + 1)?, f.ty);
+            }
+            row(&header, &feature);
+            n += 1;
+        }
+    }
+    tx.commit()?;
+    Ok(n)
 }
 
 /// The SQL condition and parameter of an edit scope on a layer's columns
@@ -369,20 +419,24 @@ fn scope_sql(fields: &[Field], scope: EditScope<'_>) -> Option<(String, String)>
     }
 }
 
-/// The features of a layer in `scope`, inside the caller's transaction.
+/// The features of a layer in `scope`, inside the caller's transaction; with
+/// `geometry` false the geometry column is neither selected nor decoded (every
+/// feature gets [`chaski_core::store::no_geometry`]).
 fn read_layer_rows(
     conn: &Connection,
     name: &str,
     meta: Meta,
     cols: &[String],
     scope: EditScope<'_>,
+    geometry: bool,
 ) -> Result<Layer, GpkgError> {
     let col_list = col_list(cols);
+    let geom_col = if geometry { "\"geom\"" } else { "NULL" };
     let mut features = Vec::new();
     {
         let filter = scope_sql(&meta.fields, scope);
         let mut stmt = conn.prepare(&format!(
-            "SELECT \"fid\", \"geom\"{col_list} FROM {} {} ORDER BY \"fid\"",
+            "SELECT \"fid\", {geom_col}{col_list} FROM {} {} ORDER BY \"fid\"",
             q(name),
             filter
                 .as_ref()
@@ -467,6 +521,7 @@ pub(super) fn edit_layer_tx(
             m.clone(),
             &column_names(&m.fields),
             scope,
+            true,
         )?),
         None => None,
     };

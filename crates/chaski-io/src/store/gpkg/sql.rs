@@ -86,6 +86,17 @@ pub(super) fn read_value(v: ValueRef<'_>, ty: FieldType) -> Value {
     }
 }
 
+/// [`read_value`] into `slot`, reusing the text buffer it holds.
+pub(super) fn read_value_into(slot: &mut Value, v: ValueRef<'_>, ty: FieldType) {
+    match (v, &mut *slot) {
+        (ValueRef::Text(t) | ValueRef::Blob(t), Value::Text(s)) => {
+            s.clear();
+            s.push_str(&String::from_utf8_lossy(t));
+        }
+        _ => *slot = read_value(v, ty),
+    }
+}
+
 /// The key of a `code` value for upserts, as the TEXT column stores it.
 pub(super) fn code_key(v: &Value) -> Option<String> {
     match v {

@@ -2,7 +2,9 @@
 
 use super::coverage;
 use super::error::GpkgError;
-use super::layers::{drop_layer, edit_layer_tx, layer_infos, read_layer_tx, write_layer_tx};
+use super::layers::{
+    drop_layer, edit_layer_tx, layer_infos, read_layer_tx, scan_layer_tx, write_layer_tx,
+};
 use super::meta::{bump_version, load_meta, to_version};
 use super::open::GpkgStore;
 use chaski_core::layer::{Layer, LayerKind};
@@ -45,11 +47,24 @@ impl Store for GpkgStore {
     }
 
     fn read_layer(&self, name: &str) -> Result<Layer> {
-        self.read(|c| read_layer_tx(c, name, None))
+        self.read(|c| read_layer_tx(c, name, None, true))
     }
 
     fn read_layer_fields(&self, name: &str, fields: &[&str]) -> Result<Layer> {
-        self.read(|c| read_layer_tx(c, name, Some(fields)))
+        self.read(|c| read_layer_tx(c, name, Some(fields), true))
+    }
+
+    fn read_layer_columns(&self, name: &str, fields: &[&str]) -> Result<Layer> {
+        self.read(|c| read_layer_tx(c, name, Some(fields), false))
+    }
+
+    fn scan_layer_columns(
+        &self,
+        name: &str,
+        fields: &[&str],
+        row: &mut chaski_core::store::RowFn<'_>,
+    ) -> Result<usize> {
+        self.read(|c| scan_layer_tx(c, name, fields, row))
     }
 
     fn write_layer(&self, layer: &Layer, mode: WriteMode) -> Result<WriteSummary> {

@@ -114,12 +114,14 @@ fn lock_store(tx: &mut Transaction<'_>, n: &Names) -> PgResult<()> {
     Ok(())
 }
 
-/// Read a layer (all its fields or `only` these) from one snapshot.
+/// Read a layer (all its fields or `only` these; with its geometries or, with
+/// `geometry` false, without selecting them) from one snapshot.
 pub(super) fn read_layer(
     c: &mut postgres::Client,
     n: &Names,
     name: &str,
     only: Option<&[&str]>,
+    geometry: bool,
 ) -> PgResult<Layer> {
     let mut tx = c
         .build_transaction()
@@ -132,7 +134,7 @@ pub(super) fn read_layer(
         keep.apply(&mut meta.columns);
         keep.apply(&mut meta.fields);
     }
-    let features = read_rows(&mut tx, n, name, &meta, EditScope::All)?;
+    let features = read_rows(&mut tx, n, name, &meta, EditScope::All, geometry)?;
     tx.commit()?;
     Ok(Layer {
         name: name.to_owned(),
@@ -142,13 +144,16 @@ pub(super) fn read_layer(
     })
 }
 
-/// The features of `scope`, in fid order.
+/// The features of `scope`, in fid order; with `geometry` false the geometry
+/// column is not selected (every feature gets
+/// [`chaski_core::store::no_geometry`]).
 fn read_rows(
     c: &mut impl GenericClient,
     n: &Names,
     name: &str,
     meta: &Meta,
     scope: EditScope<'_>,
+    geometry: bool,
 ) -> PgResult<Vec<Feature>> {
     let cols = meta
         .columns
@@ -169,7 +174,12 @@ fn read_rows(
         }
     };
     let sql = format!(
-        "SELECT fid, ST_AsBinary(geom){cols} FROM {} {filter} ORDER BY fid",
+        "SELECT fid, {}{cols} FROM {} {filter} ORDER BY fid",
+        if geometry {
+            "ST_AsBinary(geom)"
+        } else {
+            "NULL::bytea"
+        },
         n.table(name)
     );
     let rows = match &param {
@@ -179,9 +189,13 @@ fn read_rows(
     let mut features = Vec::with_capacity(rows.len());
     for row in rows {
         let fid: i64 = row.try_get(0)?;
-        let wkb: &[u8] = row.try_get(1)?;
-        let geometry = from_wkb(wkb)
-            .map_err(|e| PostgisError::Corrupt(format!("layer '{name}', feature {fid}: {e}")))?;
+        let geometry = if geometry {
+            let wkb: &[u8] = row.try_get(1)?;
+            from_wkb(wkb)
+                .map_err(|e| PostgisError::Corrupt(format!("layer '{name}', feature {fid}: {e}")))?
+        } else {
+            chaski_core::store::no_geometry()
+        };
         let mut values = Vec::with_capacity(meta.fields.len());
         for (j, f) in meta.fields.iter().enumerate() {
             values.push(read_cell(&row, j + 2, f.ty)?.into_value());
@@ -698,7 +712,7 @@ pub(super) fn edit_layer(
             name: name.to_owned(),
             kind: m.kind,
             fields: m.fields.clone(),
-            features: read_rows(&mut tx, n, name, m, scope)?,
+            features: read_rows(&mut tx, n, name, m, scope, true)?,
         }),
         None => None,
     };

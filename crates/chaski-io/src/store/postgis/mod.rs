@@ -428,11 +428,15 @@ impl Store for PostgisStore {
     }
 
     fn read_layer(&self, name: &str) -> Result<Layer> {
-        self.with(|c| layers::read_layer(c, &self.names, name, None))
+        self.with(|c| layers::read_layer(c, &self.names, name, None, true))
     }
 
     fn read_layer_fields(&self, name: &str, fields: &[&str]) -> Result<Layer> {
-        self.with(|c| layers::read_layer(c, &self.names, name, Some(fields)))
+        self.with(|c| layers::read_layer(c, &self.names, name, Some(fields), true))
+    }
+
+    fn read_layer_columns(&self, name: &str, fields: &[&str]) -> Result<Layer> {
+        self.with(|c| layers::read_layer(c, &self.names, name, Some(fields), false))
     }
 
     fn write_layer(&self, layer: &Layer, mode: WriteMode) -> Result<WriteSummary> {
