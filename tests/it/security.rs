@@ -269,6 +269,79 @@ async fn households_api_per_role() {
     );
 }
 
+/// Paging of `GET /api/households`: the pages of a CHA token cover exactly its
+/// sector's records, in one order, each once; the total is its own count (not
+/// every household's); bad paging is a 400 naming the parameter; analysts and
+/// no token are refused whatever the paging asks.
+#[tokio::test]
+async fn household_list_pages_stay_in_scope() {
+    let fx = fixture();
+    let hh = &fx.households;
+    let st = &fx.state;
+    let sector = fx.cha.0.scope.clone().unwrap();
+    let want = expected(hh, |f| text(hh, f, "cha_sector") == sector);
+    assert!(want.len() >= 3, "{}", want.len());
+    let mut seen = Vec::new();
+    let mut offset = 0;
+    loop {
+        let uri = format!("/api/households?limit=2&offset={offset}");
+        let r = get(st, &uri, Some(&bearer(&fx.cha.1))).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        let v = r.json();
+        assert_eq!(v["page"]["total"].as_u64().unwrap() as usize, want.len());
+        assert_eq!(v["page"]["offset"].as_u64().unwrap() as usize, offset);
+        assert_eq!(v["page"]["limit"], 2);
+        let features = v["features"].as_array().unwrap();
+        assert_eq!(v["count"].as_u64().unwrap() as usize, features.len());
+        assert_eq!(
+            v["page"]["returned"].as_u64().unwrap() as usize,
+            features.len()
+        );
+        if features.is_empty() {
+            break;
+        }
+        assert!(features.len() <= 2);
+        seen.extend(
+            features
+                .iter()
+                .map(|f| f["properties"]["code"].as_str().unwrap().to_owned()),
+        );
+        offset += features.len();
+    }
+    let mut sorted = seen.clone();
+    sorted.sort();
+    assert_eq!(seen, sorted, "pages in code order");
+    assert_eq!(seen.len(), want.len(), "each record once");
+    assert_eq!(seen.into_iter().collect::<BTreeSet<_>>(), want);
+    // Without paging: every record of the sector on one page.
+    let r = get(st, "/api/households", Some(&bearer(&fx.cha.1))).await;
+    assert_eq!(
+        r.json()["page"]["returned"].as_u64().unwrap() as usize,
+        want.len()
+    );
+    // Bad paging names the parameter.
+    for (uri, name) in [
+        ("/api/households?limit=-1", "limit"),
+        ("/api/households?limit=10001", "limit"),
+        ("/api/households?offset=x", "offset"),
+        ("/api/households?page=2", "page"),
+    ] {
+        let r = get(st, uri, Some(&bearer(&fx.cha.1))).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{uri}");
+        assert!(
+            r.json()["error"].as_str().unwrap().contains(name),
+            "{uri}: {}",
+            r.text()
+        );
+    }
+    // Paging opens nothing to those who may not list records.
+    let r = get(st, "/api/households?limit=1", Some(&bearer(&fx.analyst.1))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = get(st, "/api/households?limit=1", None).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(!r.text().contains("\"features\""));
+}
+
 #[tokio::test]
 async fn public_and_rejected_callers_see_no_household() {
     let fx = fixture();

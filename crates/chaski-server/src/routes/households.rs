@@ -58,7 +58,9 @@ use crate::error::answers::{
     BadRequest, Forbidden, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized, Unprocessable,
 };
 use crate::params::doc::{DeleteQuery, SummaryQuery, UploadQuery};
-use crate::params::{DEFAULT_HOUSEHOLD_LAYER, DeleteParams, UploadParams, summary_by};
+use crate::params::{
+    DEFAULT_HOUSEHOLD_LAYER, DeleteParams, ListParams, Params, UploadParams, summary_by,
+};
 use crate::state::AppState;
 use axum::Json;
 use axum::body::Bytes;
@@ -118,8 +120,11 @@ pub struct HouseholdRecords {
     /// `FeatureCollection`.
     #[serde(rename = "type")]
     pub kind: String,
-    /// Records answered.
+    /// Records answered (on this page).
     pub count: u64,
+    /// Where this page is in the caller's records (`total`: all the records
+    /// the caller may see).
+    pub page: crate::routes::shared::Page,
     /// Fields removed for this caller (`violence_risk` without the violence grant).
     pub stripped_fields: Vec<String>,
     /// The records: GeoJSON Point features with the household fields and `layer`.
@@ -200,16 +205,35 @@ pub struct DeleteAnswer {
     operation_id = "households_list",
     description = "The household records the token may see, as GeoJSON: admins every household, a \
         CHA token its sector's, a facility token its own. `violence_risk` only with the violence \
-        grant. Public and analyst callers get 403. Every answer is in the access log before it is \
-        sent; answers are `Cache-Control: private, no-store`.",
+        grant. Public and analyst callers get 403. Paged: ordered by code, submission and visit \
+        date; `limit` records from `offset` (default every record up to `max_list_limit`, \
+        10,000 unless configured); `page.total` counts all the caller may see. Every answer is in \
+        the access log before it is sent; answers are `Cache-Control: private, no-store`.",
+    params(
+        ("limit" = Option<u64>, Query, description = "Most records of the page (0 to `max_list_limit`; default `max_list_limit`)."),
+        ("offset" = Option<u64>, Query, description = "Records skipped before the page (default 0)."),
+    ),
     responses(
         (status = 200, description = "The records.", body = HouseholdRecords),
+        (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
     ),
     security(("bearer" = [])),
 )]
-pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let p = Params::new(query, &["limit", "offset"])?;
+    let paging = ListParams::parse(&p)?;
+    let limit = if p.get("limit").is_some_and(|v| !v.is_empty()) {
+        paging.limit
+    } else {
+        state.config.max_list_limit
+    };
+    let offset = paging.offset;
     if !caller.role().sees_households() {
         return Err(ApiError::Forbidden(if caller.role() == Role::Public {
             "household records are private: only aggregates are public \
@@ -253,6 +277,8 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<
             }
             features.extend(seen.features.iter().map(|f| feature_json(&seen, f)));
         }
+        let total = features.len();
+        let features: Vec<Value> = features.into_iter().skip(offset).take(limit).collect();
         let count = features.len() as u64;
         // Log before answering: an unlogged release of household data must not happen.
         if let Some(tokens) = &st.tokens {
@@ -263,6 +289,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<
         let body = json!({
             "type": "FeatureCollection",
             "count": count,
+            "page": { "offset": offset, "limit": limit, "returned": features.len(), "total": total },
             "stripped_fields": stripped,
             "features": features,
         });
