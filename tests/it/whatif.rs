@@ -892,3 +892,44 @@ async fn only_the_last_32_whatifs_are_kept() {
         );
     }
 }
+
+/// A what-if unused for longer than `whatif_idle_secs` is dropped with its
+/// tiles: at once by the sweep the server runs, or when it is asked for.
+#[tokio::test]
+async fn idle_whatifs_are_dropped() {
+    let base = pipeline(&store());
+    let (place, _) = farthest(&base);
+    let (lon, lat) = place.lonlat;
+    let body = collection(&[
+        json!({"type": "Feature", "properties": {"edit": "facility", "category": "I-1"}, "geometry": {"type": "Point", "coordinates": [lon, lat]}}),
+    ]);
+    let config = |idle| ServerConfig {
+        styles_dir: concat!(env!("CARGO_MANIFEST_DIR"), "/../styles").into(),
+        max_grid_cells: 25_000_000,
+        whatif_idle_secs: idle,
+        ..ServerConfig::default()
+    };
+    // Kept for an hour: there, and the sweep leaves it.
+    let st = AppState::new(store(), config(3600)).unwrap();
+    let (status, j) = post(&st, "/api/whatif", &body).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let id = j["id"].as_str().unwrap().to_owned();
+    assert_eq!(st.whatifs.expire(), 0);
+    assert_eq!(
+        get(&st, &format!("/api/whatif/{id}")).await.0,
+        StatusCode::OK
+    );
+    // Kept 0 s: gone once idle, the 404 naming the setting.
+    let st = AppState::new(store(), config(0)).unwrap();
+    let (status, j) = post(&st, "/api/whatif", &body).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let id = j["id"].as_str().unwrap().to_owned();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let (status, j) = get(&st, &format!("/api/whatif/{id}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        j["error"].as_str().unwrap().contains("whatif_idle_secs"),
+        "{j}"
+    );
+    assert_eq!(st.whatifs.len(), 0);
+}

@@ -128,6 +128,9 @@ pub struct Args {
     /// What-if tiles rendered at once [default: 8].
     #[arg(long)]
     pub whatif_tiles_permits: Option<usize>,
+    /// Seconds a what-if is kept in memory after its last use [default: 1800].
+    #[arg(long)]
+    pub whatif_idle_secs: Option<u64>,
     /// Cluster computations at once [default: 2].
     #[arg(long)]
     pub clusters_permits: Option<usize>,
@@ -200,6 +203,7 @@ pub struct Settings {
     pub catchments_permits: usize,
     pub whatif_permits: usize,
     pub whatif_tiles_permits: usize,
+    pub whatif_idle_secs: u64,
     pub clusters_permits: usize,
     pub siting_permits: usize,
     pub print_permits: usize,
@@ -244,6 +248,7 @@ impl Default for Settings {
             catchments_permits: c.catchments_permits,
             whatif_permits: c.whatif_permits,
             whatif_tiles_permits: c.whatif_tiles_permits,
+            whatif_idle_secs: c.whatif_idle_secs,
             clusters_permits: c.clusters_permits,
             siting_permits: c.siting_permits,
             print_permits: c.print_permits,
@@ -407,6 +412,7 @@ impl Settings {
             catchments_permits: self.catchments_permits,
             whatif_permits: self.whatif_permits,
             whatif_tiles_permits: self.whatif_tiles_permits,
+            whatif_idle_secs: self.whatif_idle_secs,
             clusters_permits: self.clusters_permits,
             siting_permits: self.siting_permits,
             print_permits: self.print_permits,

@@ -94,6 +94,8 @@ pub struct ServerConfig {
     pub whatif_permits: usize,
     /// What-if tiles rendered at once (default 8).
     pub whatif_tiles_permits: usize,
+    /// Seconds a what-if is kept in memory after its last use (default 1800).
+    pub whatif_idle_secs: u64,
     /// Cluster computations at once (default 2).
     pub clusters_permits: usize,
     /// `POST /api/siting` solves at once (default 2).
@@ -148,6 +150,7 @@ impl Default for ServerConfig {
             catchments_permits: 2,
             whatif_permits: 2,
             whatif_tiles_permits: 8,
+            whatif_idle_secs: 1800,
             clusters_permits: 2,
             siting_permits: 2,
             print_permits: 2,

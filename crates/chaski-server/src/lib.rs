@@ -340,12 +340,17 @@ pub async fn serve_until(
     signal: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let task = spawn_refresher(state.clone(), refresh);
-    let upkeep = tokio::spawn(async {
+    let whatifs = std::sync::Arc::clone(&state.whatifs);
+    let upkeep = tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(5));
         loop {
             every.tick().await;
             if let Some(h) = metrics::handle() {
                 h.run_upkeep();
+            }
+            let gone = whatifs.expire();
+            if gone > 0 {
+                tracing::info!(what_ifs = gone, "idle what-ifs dropped");
             }
         }
     });

@@ -98,6 +98,7 @@ impl AppState {
         };
         let maps = Arc::new(MapCache::new(Arc::clone(&store)));
         let indicator_layers = Arc::new(IndicatorLayers::new(Arc::clone(&store), config.max_zoom));
+        let whatif_idle = std::time::Duration::from_secs(config.whatif_idle_secs);
         Ok(Self {
             store,
             cache_control_versioned: header(format!(
@@ -110,7 +111,7 @@ impl AppState {
             cache,
             access: Arc::new(access),
             tokens: None,
-            whatifs: Arc::new(WhatIfs::new()),
+            whatifs: Arc::new(WhatIfs::new(whatif_idle)),
             private: Arc::new(private),
             writes: Arc::new(WriteLimiter::default()),
             maps,

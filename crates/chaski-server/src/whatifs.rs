@@ -2,7 +2,8 @@
 //! villages that change and its tile layers, and the cache of their tiles.
 //!
 //! What-ifs live in memory only, the last [`MAX_WHATIFS`] used (least
-//! recently used dropped first, with their cached tiles), under random 64-bit
+//! recently used dropped first, with their cached tiles) and none longer than
+//! `whatif_idle_secs` after its last use, under random 64-bit
 //! ids in hex: unguessable enough that one user does not stumble on
 //! another's, not a secret. See `routes::whatif` for the endpoints.
 
@@ -18,6 +19,7 @@ use chaski_tiles::{LayerSource, SourceOptions, TileCoord, TileSource};
 use serde_json::Value;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// What-ifs kept in memory.
 pub const MAX_WHATIFS: usize = 32;
@@ -168,15 +170,21 @@ impl WhatIf {
 /// The what-ifs in memory (the last [`MAX_WHATIFS`] used) and their tiles,
 /// held by the server state.
 pub struct WhatIfs {
-    entries: Mutex<VecDeque<Arc<WhatIf>>>,
+    /// Most recently used first, each with the time of its last use.
+    entries: Mutex<VecDeque<(Arc<WhatIf>, Instant)>>,
     tiles: TileCache,
+    /// How long a what-if is kept after its last use.
+    idle: Duration,
 }
 
 impl Default for WhatIfs {
     fn default() -> Self {
-        Self::new()
+        Self::new(DEFAULT_IDLE)
     }
 }
+
+/// How long a what-if is kept after its last use unless configured (30 min).
+pub const DEFAULT_IDLE: Duration = Duration::from_secs(30 * 60);
 
 impl std::fmt::Debug for WhatIfs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -187,15 +195,16 @@ impl std::fmt::Debug for WhatIfs {
 }
 
 impl WhatIfs {
-    /// No what-if yet.
-    pub fn new() -> Self {
+    /// No what-if yet; each kept `idle` after its last use.
+    pub fn new(idle: Duration) -> Self {
         Self {
             entries: Mutex::new(VecDeque::new()),
             tiles: tile_cache(TILE_CACHE_BYTES, true),
+            idle,
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Arc<WhatIf>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<(Arc<WhatIf>, Instant)>> {
         self.entries
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -218,15 +227,38 @@ impl WhatIfs {
 
     /// Keep `w`, dropping the least recently used beyond [`MAX_WHATIFS`].
     pub(crate) fn insert(&self, w: Arc<WhatIf>) {
-        let dropped: Vec<Arc<WhatIf>> = {
+        let dropped: Vec<(Arc<WhatIf>, Instant)> = {
             let mut e = self.lock();
-            e.push_front(w);
+            e.push_front((w, Instant::now()));
             let keep = MAX_WHATIFS.min(e.len());
             e.drain(keep..).collect()
         };
-        for d in dropped {
+        for (d, _) in dropped {
             self.forget_tiles(&d.id);
         }
+        self.expire();
+    }
+
+    /// Drop the what-ifs unused for longer than the idle time, with their
+    /// tiles; returns how many. The server calls it every few seconds.
+    pub fn expire(&self) -> usize {
+        let now = Instant::now();
+        let dropped: Vec<Arc<str>> = {
+            let mut e = self.lock();
+            let mut gone = Vec::new();
+            e.retain(|(w, used)| {
+                let keep = now.saturating_duration_since(*used) <= self.idle;
+                if !keep {
+                    gone.push(Arc::from(w.id.as_str()));
+                }
+                keep
+            });
+            gone
+        };
+        for id in &dropped {
+            self.forget_tiles(id);
+        }
+        dropped.len()
     }
 
     /// Drop the cached tiles of what-if `id`.
@@ -243,9 +275,14 @@ impl WhatIfs {
     /// The what-if `id` (now the most recently used).
     pub fn get(&self, id: &str) -> Option<Arc<WhatIf>> {
         let mut e = self.lock();
-        let i = e.iter().position(|w| w.id == id)?;
-        let w = e.remove(i)?;
-        e.push_front(Arc::clone(&w));
+        let i = e.iter().position(|(w, _)| w.id == id)?;
+        let (w, used) = e.remove(i)?;
+        if Instant::now().saturating_duration_since(used) > self.idle {
+            drop(e);
+            self.forget_tiles(id);
+            return None;
+        }
+        e.push_front((Arc::clone(&w), Instant::now()));
         Some(w)
     }
 
@@ -253,7 +290,8 @@ impl WhatIfs {
     pub fn find(&self, id: &str) -> ApiResult<Arc<WhatIf>> {
         self.get(id).ok_or_else(|| {
             ApiError::NotFound(format!(
-                "no what-if '{id}' (what-ifs are kept in memory, the last {MAX_WHATIFS} used; POST /api/whatif makes one)"
+                "no what-if '{id}' (what-ifs are kept in memory, the last {MAX_WHATIFS} used, each {} s after its last use (whatif_idle_secs); POST /api/whatif makes one)",
+                self.idle.as_secs()
             ))
         })
     }
@@ -263,7 +301,7 @@ impl WhatIfs {
         let removed = {
             let mut e = self.lock();
             let before = e.len();
-            e.retain(|w| w.id != id);
+            e.retain(|(w, _)| w.id != id);
             e.len() != before
         };
         if removed {
