@@ -12,7 +12,9 @@
 #
 # Reported: p50 and p99 latency per endpoint (wrk's, over every answer, 429s included),
 # requests, answers outside 2xx split into 429 and other, wrk's socket errors, and the
-# server's peak RSS (VmHWM) and RSS at the start, 5 s and 20 s after the run.
+# server's peak RSS (VmHWM) and RSS at the start, 5 s, 20 s and 60 s after the run (the
+# what-ifs the run created are dropped once unused for whatif_idle_secs: set
+# CHASKI_WHATIF_IDLE_SECS=10 to see it within the minute).
 #
 # Usage: benches/load/mixed.sh [seconds, default 60] [chaski binary, default: a release
 # build made first]
@@ -116,6 +118,8 @@ sleep 5
 rss_after=$(rss VmRSS)
 sleep 15
 rss_later=$(rss VmRSS)
+sleep 40
+rss_last=$(rss VmRSS)
 kill $sampler 2>/dev/null || true
 
 failed=0
@@ -131,8 +135,8 @@ for s in tiles:128 access:64 whatif:32 clusters:32; do
   printf '%-16s %6s %10s %10s %10s %8s %8s %s\n' "$name" "$conns" "${total:-0}" "$p50" "$p99" "${n429:-0}" "${other:-0}" "$errs"
   if [ "${total:-0}" -eq 0 ] || [ "${other:-0}" -gt 0 ] || [ "${timeouts:-0}" -gt 0 ]; then failed=1; fi
 done
-printf 'server RSS: %s MB at start, %s MB peak (VmHWM), %s MB 5 s and %s MB 20 s after the run\n' \
-  $((rss_start / 1024)) $((hwm / 1024)) $((rss_after / 1024)) $((rss_later / 1024))
+printf 'server RSS: %s MB at start, %s MB peak (VmHWM), %s MB 5 s, %s MB 20 s and %s MB 60 s after the run\n' \
+  $((rss_start / 1024)) $((hwm / 1024)) $((rss_after / 1024)) $((rss_later / 1024)) $((rss_last / 1024))
 # What the caches hold after the run (they are kept: bounded, by design).
 curl -fs "$base/metrics" | awk '/^chaski_tile_cache_bytes/ { printf "%s %.1f MB\n", $1, $2 / 1048576 }'
 if grep -q '"status":5\|panicked' "$work/server.log"; then

@@ -878,6 +878,39 @@ test("monitoring: the round slider draws the indicator choropleth", async () => 
     assert.match(v.status, /cambio de la ronda 1 a la 2/);
     assert.match(await page.textContent("#mo-legend"), /intervención.*control/s);
     await page.screenshot({ path: "out/monitoring-change.png" });
+
+    // An admin token entered after the panel loaded: the panel reads the indicators
+    // again with it and redraws; the tiles then hold exact cells (nothing suppressed,
+    // the same proportions as the admin's /api/indicators).
+    assert.ok(token, "CHASKI_TOKEN (an admin token of the served store) is required");
+    await page.selectOption("#mo-mode", "value");
+    await page.waitForFunction(() => window.chaski.monitoring.mode === "value");
+    await waitIdle(page);
+    const before = await page.evaluate(() => window.chaski.monitoring.drawn);
+    await page.fill("#token", token);
+    await page.click("#token-use");
+    await page.evaluate(() => window.chaski.monitoring.done);
+    await page.waitForFunction((n) => window.chaski.monitoring.drawn > n, before);
+    await waitIdle(page);
+    const exact = await page.evaluate(async (t) => {
+      const feats = window.chaski.map.queryRenderedFeatures({ layers: ["mo-indicators-circles"] });
+      const s = window.chaski.monitoring;
+      const table = await fetch("/api/indicators?format=json&indicators=" + s.indicator,
+        { headers: { Authorization: "Bearer " + t } }).then((r) => r.json());
+      const cells = {};
+      for (const r of table.rows) cells[r.group + "|" + r.period] = r;
+      return { ready: s.ready, error: s.error, features: feats.map((f) => ({ p: f.properties, cell: cells[f.properties.code + "|" + f.properties.round] || null })) };
+    }, token);
+    assert.equal(exact.error, null);
+    assert.ok(exact.features.length > 0, "no community drawn with the token");
+    for (const { p, cell } of exact.features) {
+      assert.ok(cell, "no admin table cell for " + p.code);
+      assert.equal(Boolean(p.suppressed), false, p.code + " suppressed for the admin");
+      assert.equal(cell.suppressed, false, p.code);
+      assert.ok(Math.abs(p.proportion - cell.proportion) < 1e-9, p.code);
+    }
+    await page.click("#token-forget");
+    await page.evaluate(() => window.chaski.monitoring.done);
     assert.deepEqual(errors, [], "page errors");
   } finally {
     await browser.close();

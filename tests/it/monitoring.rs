@@ -651,3 +651,217 @@ async fn choropleth_tiles_refuse_bad_queries() {
     .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn indicator_tilejson_leads_to_the_tiles() {
+    let s = map_setup();
+    let (lon, lat) = lonlat(0);
+    let (x, y) = crate::support::tile_xy(lon, lat, MAP_Z);
+    for (who, auth) in [("public", None), ("admin", Some(bearer(&s.admin)))] {
+        let r = get(
+            &s.state,
+            "/tiles/indicators.json?indicator=safe_water&round=1",
+            auth.as_deref(),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{who}: {}", r.text());
+        let tj = r.json();
+        assert_eq!(tj["tilejson"], "3.0.0");
+        assert_eq!(tj["vector_layers"][0]["id"], "indicators", "{who}");
+        let fields = tj["vector_layers"][0]["fields"].as_object().unwrap();
+        for k in ["proportion", "suppressed", "change", "group"] {
+            assert!(fields.contains_key(k), "{who}: {k} in {fields:?}");
+        }
+        // The communities lie inside the bounds.
+        let b: Vec<f64> = tj["bounds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        for i in 0..MAP.len() {
+            let (lon, lat) = lonlat(i);
+            assert!(
+                b[0] <= lon && lon <= b[2] && b[1] <= lat && lat <= b[3],
+                "{who} {b:?}"
+            );
+        }
+        // The tile URL, filled in, answers what the tile route answers.
+        let url = tj["tiles"][0].as_str().unwrap();
+        let path = &url[url.find("/tiles/").unwrap()..];
+        assert!(path.contains("indicator=safe_water&round=1"), "{path}");
+        let path = path
+            .replace("{z}", &MAP_Z.to_string())
+            .replace("{x}", &x.to_string())
+            .replace("{y}", &y.to_string());
+        let via_tilejson = get(&s.state, &path, auth.as_deref()).await;
+        let direct = map_tile(&s, 1, auth.as_deref()).await;
+        assert_eq!(via_tilejson.status, StatusCode::OK, "{who}");
+        assert_eq!(
+            map_features(&via_tilejson.body),
+            map_features(&direct.body),
+            "{who}"
+        );
+        if who == "admin" {
+            assert_eq!(r.headers[header::CACHE_CONTROL], "private, no-store");
+        } else {
+            assert!(r.headers.get(header::CACHE_CONTROL).is_none(), "{who}");
+        }
+    }
+    // The catalog lists every indicator's TileJSON.
+    let cat = get(&s.state, "/catalog", None).await.json();
+    let ids: Vec<&str> = cat["indicators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"safe_water"), "{ids:?}");
+    for e in cat["indicators"].as_array().unwrap() {
+        let url = e["tilejson"].as_str().unwrap();
+        let path = &url[url.find("/tiles/").unwrap()..];
+        assert_eq!(
+            get(&s.state, path, None).await.status,
+            StatusCode::OK,
+            "{path}"
+        );
+    }
+    // Bad queries name the problem.
+    for (q, word) in [
+        ("indicator=nope", "nope"),
+        ("", "indicator"),
+        ("indicator=safe_water&round=two", "round"),
+    ] {
+        let r = get(&s.state, &format!("/tiles/indicators.json?{q}"), None).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{q}");
+        assert!(r.text().contains(word), "{q}: {}", r.text());
+    }
+}
+
+/// 60,000 household records over 300 communities in 2 rounds, with
+/// duplicates of one household and round, empty fields and households of
+/// no sector: enough rows for the GeoPackage to read them in parallel parts.
+fn many_households() -> (Layer, Layer) {
+    let mut h = Layer::new("households", LayerKind::Households);
+    let n = h.fields.len();
+    let mut rng = 7_u64;
+    let mut next = move || {
+        rng = rng
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        rng >> 33
+    };
+    for fid in 1..=60_000_i64 {
+        let k = (fid - 1) / 2; // household
+        let round = 1 + (fid - 1) % 2;
+        let c = k % 300;
+        let mut v = vec![Value::Null; n];
+        let mut set = |name: &str, x: Value| v[h.field_index(name).unwrap()] = x;
+        set("code", format!("H{:05}", k % 29_000).into());
+        set("community", format!("C{c:03}").into());
+        if c % 7 != 0 {
+            set("cha_sector", format!("S{c:03}").into());
+        }
+        set("facility", format!("F{:02}", c % 20).into());
+        set("visit_round", Value::Int(round));
+        set(
+            "visit_date",
+            format!("2026-{:02}-{:02}", round * 3, 1 + next() % 28).into(),
+        );
+        set("under5", Value::Int((next() % 3) as i64));
+        set("pregnant", Value::Int(i64::from(next() % 10 == 0)));
+        for f in [
+            "anaemia",
+            "malnutrition",
+            "danger_signs",
+            "safe_water",
+            "sanitation",
+        ] {
+            if next() % 11 != 0 {
+                set(f, (next() % 3 == 0).into());
+            }
+        }
+        h.features.push(Feature {
+            fid,
+            geometry: geo::Point::new(-74.0 + 0.001 * c as f64, -13.0).into(),
+            values: v,
+        });
+    }
+    let mut comms = Layer::new("communities", LayerKind::Communities);
+    comms.fields.push(Field::new("group", FieldType::Text));
+    let cn = comms.fields.len();
+    for c in 0..300_i64 {
+        let mut v = vec![Value::Null; cn];
+        v[comms.field_index("code").unwrap()] = format!("C{c:03}").into();
+        v[comms.field_index("ubigeo").unwrap()] = format!("D{}", c % 9).into();
+        v[comms.field_index("group").unwrap()] = if c % 2 == 0 {
+            "intervention"
+        } else {
+            "control"
+        }
+        .into();
+        comms.features.push(Feature {
+            fid: c + 1,
+            geometry: geo::Point::new(-74.0 + 0.001 * c as f64, -13.0).into(),
+            values: v,
+        });
+    }
+    (h, comms)
+}
+
+#[test]
+fn parallel_and_column_reads_give_the_same_tables() {
+    use chaski_analysis::monitoring::config::{Indicator, Indicators};
+    use chaski_analysis::monitoring::data::Records;
+    use chaski_analysis::monitoring::table::{By, Period, indicator_table};
+    let (h, c) = many_households();
+    let memory = MemoryStore::new();
+    let dir = tempfile::tempdir().unwrap();
+    let gpkg = chaski_io::store::gpkg::GpkgStore::open(dir.path().join("m.gpkg")).unwrap();
+    for s in [&memory as &dyn Store, &gpkg] {
+        s.write_layer(&h, WriteMode::Replace).unwrap();
+        s.write_layer(&c, WriteMode::Replace).unwrap();
+    }
+    let ind = Indicators::defaults();
+    let sel: Vec<&Indicator> = ind.list.iter().collect();
+    let admin = Access::new(Role::Admin, None, true).unwrap();
+    for access in [Access::public(), admin] {
+        let protected = access.role == Role::Public;
+        // In memory: every field, one read.
+        let reference = Records::from_store(&memory, &access, "group").unwrap();
+        assert_eq!(reference.len(), 60_000);
+        for (by, period) in [
+            (By::Community, Period::Round),
+            (By::District, Period::Quarter),
+        ] {
+            let want = serde_json::to_value(
+                indicator_table(&reference, &sel, by, period, protected).unwrap(),
+            )
+            .unwrap();
+            // The GeoPackage in parallel parts, every field or only the
+            // indicators' fields: the same table.
+            for records in [
+                Records::from_store(&gpkg, &access, "group").unwrap(),
+                Records::from_store_reading(&gpkg, &access, "group", &Indicator::fields_of(&sel))
+                    .unwrap(),
+                Records::from_store_reading(&memory, &access, "group", &Indicator::fields_of(&sel))
+                    .unwrap(),
+            ] {
+                assert_eq!(records.len(), 60_000);
+                assert_eq!(records.communities.list, reference.communities.list);
+                assert_eq!(records.sectors.list, reference.sectors.list);
+                let got = serde_json::to_value(
+                    indicator_table(&records, &sel, by, period, protected).unwrap(),
+                )
+                .unwrap();
+                assert_eq!(got, want, "{:?} {by:?} {period:?}", access.role);
+            }
+        }
+        // The risk level (visits) from the parallel read equals the memory one.
+        let records = Records::from_store(&gpkg, &access, "group").unwrap();
+        let levels = |r: &Records| -> Vec<Option<i64>> {
+            r.list.iter().map(|o| o.record.get("risk_level")).collect()
+        };
+        assert_eq!(levels(&records), levels(&reference));
+    }
+}

@@ -7,7 +7,7 @@
 //! the programme's own analysis.
 
 use anyhow::{Context, Result, bail};
-use chaski_analysis::monitoring::config::Indicators;
+use chaski_analysis::monitoring::config::{Indicator, Indicators};
 use chaski_analysis::monitoring::data::Records;
 use chaski_analysis::monitoring::did::{DidRow, did};
 use chaski_analysis::monitoring::table::{By, Period, indicator_table};
@@ -160,10 +160,11 @@ pub fn run_indicators(store_path: &Path, args: &IndicatorsArgs) -> Result<ExitCo
     }
     let store = crate::store::open(store_path)?;
     let t0 = std::time::Instant::now();
-    let records = Records::from_store(
+    let records = Records::from_store_reading(
         store.as_ref(),
         &access(args.exact, &sel)?,
         &ind.design.group_field,
+        &Indicator::fields_of(&sel),
     )?;
     tracing::debug!(
         records = records.len(),
@@ -183,6 +184,9 @@ pub fn run_indicators(store_path: &Path, args: &IndicatorsArgs) -> Result<ExitCo
         _ => table.to_csv(),
     };
     write_out(args.out.as_deref(), &text)?;
+    // The process ends here: freeing hundreds of thousands of records one by
+    // one took longer than the system takes back the memory at exit.
+    std::mem::forget(records);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -267,10 +271,11 @@ pub fn run_did(store_path: &Path, args: &DidArgs) -> Result<ExitCode> {
         );
     }
     let store = crate::store::open(store_path)?;
-    let records = Records::from_store(
+    let records = Records::from_store_reading(
         store.as_ref(),
         &access(args.exact, &sel)?,
         &design.group_field,
+        &Indicator::fields_of(&sel),
     )?;
     let rows: Vec<DidRow> = sel
         .iter()

@@ -340,11 +340,13 @@
       if (token) sessionStorage.setItem("chaski.token", token);
       else sessionStorage.removeItem("chaski.token");
       state.done = apply();
+      window.dispatchEvent(new Event("chaski:token"));
     });
     $("token-forget").addEventListener("click", () => {
       token = null;
       sessionStorage.removeItem("chaski.token");
       state.done = apply();
+      window.dispatchEvent(new Event("chaski:token"));
     });
     state.done = apply();
   }
@@ -1122,34 +1124,49 @@
       status();
     });
     const err = (r) => Object.assign(new Error((r.j && r.j.error) || "HTTP " + r.status), { status: r.status });
-    Promise.all([
-      getJson("/api/indicators?format=json", { headers: authHeaders() }),
-      getJson("/api/did?permutations=0", { headers: authHeaders() }).catch(() => null),
-    ])
-      .then(([ind, did]) => {
-        if (!ind.ok) throw err(ind);
-        for (const i of ind.j.indicators || []) labels[i.id] = { es: i.label_es, en: i.label };
-        state.rounds = (ind.j.periods || []).map(Number).filter((n) => Number.isFinite(n));
-        if (did && did.ok && did.j.design) {
-          state.baseline = did.j.design.baseline;
-          state.endline = did.j.design.endline;
-        }
-        fillIndicators();
-        $("mo-round").max = String(Math.max(1, state.rounds.length));
-        $("mo-round").value = "1";
-        $("mo-round-label").value = String(state.rounds[0] || "–");
-        $("monitoring").hidden = false;
-        if (!state.rounds.length) {
-          show("monitoring.none");
-          return;
-        }
-        state.ready = true;
-      })
-      .catch((e) => {
-        state.error = String((e && e.message) || e);
-        $("monitoring").hidden = false;
-        show("monitoring.error", { status: e.status || "–", msg: state.error }, true);
-      });
+    // The indicators and rounds this caller may see: read at start and again when
+    // the token changes (a CHA's rounds, the violence indicators of a token with
+    // that grant), then the map redrawn with the new token's tiles.
+    function load() {
+      state.ready = false;
+      state.error = null;
+      return Promise.all([
+        getJson("/api/indicators?format=json", { headers: authHeaders() }),
+        getJson("/api/did?permutations=0", { headers: authHeaders() }).catch(() => null),
+      ])
+        .then(([ind, did]) => {
+          if (!ind.ok) throw err(ind);
+          labels = {};
+          for (const i of ind.j.indicators || []) labels[i.id] = { es: i.label_es, en: i.label };
+          state.rounds = (ind.j.periods || []).map(Number).filter((n) => Number.isFinite(n));
+          if (did && did.ok && did.j.design) {
+            state.baseline = did.j.design.baseline;
+            state.endline = did.j.design.endline;
+          }
+          fillIndicators();
+          const keep = Math.min(Number($("mo-round").value) || 1, Math.max(1, state.rounds.length));
+          $("mo-round").max = String(Math.max(1, state.rounds.length));
+          $("mo-round").value = String(keep);
+          $("mo-round-label").value = String(state.rounds[keep - 1] || "–");
+          $("monitoring").hidden = false;
+          if (!state.rounds.length) {
+            remove();
+            show("monitoring.none");
+            return;
+          }
+          state.ready = true;
+          if (state.shown) draw();
+        })
+        .catch((e) => {
+          state.error = String((e && e.message) || e);
+          $("monitoring").hidden = false;
+          show("monitoring.error", { status: e.status || "–", msg: state.error }, true);
+        });
+    }
+    state.done = load();
+    window.addEventListener("chaski:token", () => {
+      state.done = load();
+    });
     $("mo-show").addEventListener("click", () => {
       state.shown = !state.shown;
       $("mo-show").setAttribute("aria-pressed", String(state.shown));

@@ -107,6 +107,10 @@ pub fn app(state: AppState) -> Router {
         .route("/whatif/{id}/tiles/{layers}/{z}/{x}/{y}", get(whatif::tile))
         .route("/api/households/summary", get(households::summary))
         .route("/api/districts/{code}/report", get(routes::report::report))
+        .route(
+            "/tiles/indicators.json",
+            get(routes::monitoring::indicator_tilejson),
+        )
         .route("/api/indicators", get(routes::monitoring::indicators_table))
         .route("/api/did", get(routes::monitoring::did_table))
         .route(

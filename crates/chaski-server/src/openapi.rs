@@ -77,6 +77,7 @@ use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
         routes::monitoring::did_table,
         routes::monitoring::visits_due,
         routes::monitoring::indicator_tile,
+        routes::monitoring::indicator_tilejson,
     ),
     components(
         schemas(ErrorBody),

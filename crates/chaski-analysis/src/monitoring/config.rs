@@ -77,6 +77,25 @@ pub struct Indicator {
 }
 
 impl Indicator {
+    /// The risk fields the indicators of `list` read (for
+    /// [`Records::from_store_reading`](super::data::Records::from_store_reading)).
+    pub fn fields_of(list: &[&Indicator]) -> Vec<&'static str> {
+        let mut out: Vec<&'static str> = Vec::new();
+        for i in list {
+            for f in i
+                .numerator
+                .fields()
+                .into_iter()
+                .chain(i.denominator.fields())
+            {
+                if !out.contains(&f) {
+                    out.push(f);
+                }
+            }
+        }
+        out
+    }
+
     /// Whether either predicate reads the restricted violence risk.
     pub fn reads_violence(&self) -> bool {
         self.numerator.reads_violence() || self.denominator.reads_violence()

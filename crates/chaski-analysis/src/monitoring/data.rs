@@ -32,13 +32,17 @@
 use super::predicate::{Record, field_index, level_value};
 use chaski_core::auth::{Access, Role, Visibility};
 use chaski_core::domain::RiskLevel;
-use chaski_core::household::{RISK_FIELDS, RiskFieldsAt, Violence};
+use chaski_core::household::{LEVEL_FIELDS, RISK_FIELDS, RiskFieldsAt, Violence};
 use chaski_core::{Feature, Layer, Value};
 use chrono::{Datelike, NaiveDate};
 use rustc_hash::FxHashMap as HashMap;
 
 /// Label of records without a community, district, sector, facility or group.
 pub const UNKNOWN: &str = "unknown";
+
+/// Most parts [`Records::from_store`] reads a household layer in (one per
+/// core up to this; the store reads small layers in one part).
+const MAX_PARTS: usize = 4;
 
 /// Interned names.
 #[derive(Debug, Clone, Default)]
@@ -197,6 +201,10 @@ struct Builder<'a> {
     level_at: usize,
     violence_at: usize,
     aggregates_only: bool,
+    /// Whether `risk_level` is derived (else left empty).
+    level: bool,
+    /// The community, sector and facility of the previous record, with their ids.
+    last: [Option<(String, u32)>; 3],
 }
 
 impl<'a> Builder<'a> {
@@ -230,7 +238,75 @@ impl<'a> Builder<'a> {
             level_at: field_index("risk_level").unwrap_or(0),
             violence_at: field_index("violence_risk").unwrap_or(0),
             aggregates_only: matches!(access.role, Role::Public | Role::Analyst),
+            level: true,
+            last: [None, None, None],
         }
+    }
+
+    /// An empty builder for one part of a parallel read: the same
+    /// communities' districts and groups (same ids), no record yet.
+    fn part(&self) -> Self {
+        Self {
+            out: Records {
+                districts: self.out.districts.clone(),
+                groups: self.out.groups.clone(),
+                ..Records::default()
+            },
+            access: self.access,
+            attrs: self.attrs.clone(),
+            unknown: self.unknown,
+            level_at: self.level_at,
+            violence_at: self.violence_at,
+            aggregates_only: self.aggregates_only,
+            level: self.level,
+            last: [None, None, None],
+        }
+    }
+
+    /// Append the records of `part` (read after this builder's), its
+    /// communities, sectors and facilities mapped to this builder's ids: the
+    /// same records and names, in the same order, as one read of both.
+    fn join(&mut self, part: Self) {
+        let out = &mut self.out;
+        let community: Vec<u32> = part
+            .out
+            .communities
+            .list
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let id = out.communities.id(name);
+                if out.district_of.len() <= id as usize {
+                    out.district_of.push(part.out.district_of[i]);
+                    out.group_of.push(part.out.group_of[i]);
+                }
+                id
+            })
+            .collect();
+        let map = |from: &Names, to: &mut Names| -> Vec<u32> {
+            from.list.iter().map(|n| to.id(n)).collect()
+        };
+        let sector = map(&part.out.sectors, &mut out.sectors);
+        let facility = map(&part.out.facilities, &mut out.facilities);
+        out.list.extend(part.out.list.into_iter().map(|mut o| {
+            o.community = community[o.community as usize];
+            o.sector = sector[o.sector as usize];
+            o.facility = facility[o.facility as usize];
+            o
+        }));
+        self.last = [None, None, None];
+    }
+
+    /// The id of `name` in `names`, `last` the previous one asked for.
+    fn intern(names: &mut Names, last: &mut Option<(String, u32)>, name: &str) -> u32 {
+        if let Some((n, id)) = last
+            && n == name
+        {
+            return *id;
+        }
+        let id = names.id(name);
+        *last = Some((name.to_owned(), id));
+        id
     }
 
     fn add(&mut self, at: &At, f: &Feature) {
@@ -242,40 +318,60 @@ impl<'a> Builder<'a> {
         let get = |i: Option<usize>| i.and_then(|i| f.values.get(i));
         let mut record = Record::default();
         for (k, i) in at.risk.iter().enumerate() {
-            record.0[k] = match get(*i) {
-                Some(Value::Bool(b)) => Some(i64::from(*b)),
-                Some(Value::Int(n)) => Some(*n),
-                Some(Value::Real(x)) if x.is_finite() => Some(*x as i64),
-                _ => None,
+            record.put(
+                k,
+                match get(*i) {
+                    Some(Value::Bool(b)) => Some(i64::from(*b)),
+                    Some(Value::Int(n)) => Some(*n),
+                    Some(Value::Real(x)) if x.is_finite() => Some(*x as i64),
+                    _ => None,
+                },
+            );
+        }
+        if !access.violence {
+            record.put(self.violence_at, None);
+        }
+        if self.level {
+            let level = if access.violence {
+                get(at.risk[self.level_at])
+                    .and_then(Value::as_str)
+                    .and_then(|s| s.parse::<RiskLevel>().ok())
+                    .unwrap_or_else(|| at.rule.level(&f.values, Violence::Known))
+            } else {
+                at.rule.level(&f.values, Violence::Unknown)
             };
+            record.put(self.level_at, Some(level_value(level)));
         }
-        let level = if access.violence {
-            get(at.risk[self.level_at])
-                .and_then(Value::as_str)
-                .and_then(|s| s.parse::<RiskLevel>().ok())
-                .unwrap_or_else(|| at.rule.level(&f.values, Violence::Known))
-        } else {
-            record.0[self.violence_at] = None;
-            at.rule.level(&f.values, Violence::Unknown)
-        };
-        record.0[self.level_at] = Some(level_value(level));
         let community = text(get(at.community)).unwrap_or(std::borrow::Cow::Borrowed(UNKNOWN));
-        let (district, group) = self
-            .attrs
-            .get(community.as_ref())
-            .copied()
-            .unwrap_or((self.unknown, 0));
-        let cid = out.communities.id(&community);
-        if out.district_of.len() <= cid as usize {
-            out.district_of.push(district);
-            out.group_of.push(group);
-        }
-        let sector = out
-            .sectors
-            .id(text(get(at.sector)).as_deref().unwrap_or(UNKNOWN));
-        let facility = out
-            .facilities
-            .id(text(get(at.facility)).as_deref().unwrap_or(UNKNOWN));
+        let cid = match &self.last[0] {
+            // Households come grouped by community, sector and facility: the
+            // previous record's id saves a hash lookup most of the time.
+            Some((name, id)) if name == community.as_ref() => *id,
+            _ => {
+                let (district, group) = self
+                    .attrs
+                    .get(community.as_ref())
+                    .copied()
+                    .unwrap_or((self.unknown, 0));
+                let cid = out.communities.id(&community);
+                if out.district_of.len() <= cid as usize {
+                    out.district_of.push(district);
+                    out.group_of.push(group);
+                }
+                self.last[0] = Some((community.into_owned(), cid));
+                cid
+            }
+        };
+        let sector = Self::intern(
+            &mut out.sectors,
+            &mut self.last[1],
+            text(get(at.sector)).as_deref().unwrap_or(UNKNOWN),
+        );
+        let facility = Self::intern(
+            &mut out.facilities,
+            &mut self.last[2],
+            text(get(at.facility)).as_deref().unwrap_or(UNKNOWN),
+        );
         let round = get(at.round).and_then(Value::as_i64);
         let date = get(at.date).and_then(parse_date);
         let code = text(get(at.code))
@@ -314,11 +410,28 @@ impl Records {
     /// [`Self::new`] over every household layer of `store` and its
     /// `communities` layer (when there is one), read column by column without
     /// geometries, the household records one at a time
-    /// ([`chaski_core::store::Store::scan_layer_columns`]).
+    /// ([`chaski_core::store::Store::scan_layer_columns`]) in as many parts
+    /// as the machine has cores (up to four), read side by side where the
+    /// store can ([`chaski_core::store::Store::scan_layer_columns_parts`])
+    /// and joined in order.
     pub fn from_store(
         store: &dyn chaski_core::store::Store,
         access: &Access,
         group_field: &str,
+    ) -> Result<Self, chaski_core::store::StoreError> {
+        Self::from_store_reading(store, access, group_field, RISK_FIELDS)
+    }
+
+    /// [`Self::from_store`] reading only the risk fields in `risk` (the
+    /// fields of the predicates the records will be given to, see
+    /// [`super::predicate::Predicate::fields`]): the others are left empty,
+    /// `risk_level` too unless asked for (then with the fields it is derived
+    /// from). Fewer columns read, the same answer for those predicates.
+    pub fn from_store_reading(
+        store: &dyn chaski_core::store::Store,
+        access: &Access,
+        group_field: &str,
+        risk: &[&str],
     ) -> Result<Self, chaski_core::store::StoreError> {
         let mut fields: Vec<&str> = vec![
             "code",
@@ -328,22 +441,47 @@ impl Records {
             "visit_round",
             "visit_date",
         ];
-        fields.extend(RISK_FIELDS);
-        let infos = store.layers()?;
-        let communities = match infos.iter().find(|i| i.name == "communities") {
-            Some(i) => Some(store.read_layer_columns(&i.name, &["code", "ubigeo", group_field])?),
-            None => None,
+        let level = risk.contains(&"risk_level");
+        fields.extend(RISK_FIELDS.iter().copied().filter(|f| {
+            risk.contains(f) || (level && (LEVEL_FIELDS.contains(f) || *f == "risk_level"))
+        }));
+        let layers = store.layer_kinds()?;
+        let communities = if layers.iter().any(|(n, _)| n == "communities") {
+            Some(store.read_layer_columns("communities", &["code", "ubigeo", group_field])?)
+        } else {
+            None
         };
         let mut b = Builder::new(communities.as_ref(), access, group_field);
-        for info in &infos {
-            if info.kind != chaski_core::LayerKind::Households {
+        b.level = level;
+        let parts = std::thread::available_parallelism()
+            .map_or(1, std::num::NonZero::get)
+            .clamp(1, MAX_PARTS);
+        for (name, kind) in &layers {
+            if *kind != chaski_core::LayerKind::Households {
                 continue;
             }
-            let mut at: Option<At> = None;
-            store.scan_layer_columns(&info.name, &fields, &mut |layer, f| {
-                let at = at.get_or_insert_with(|| At::new(layer, access));
-                b.add(at, f);
-            })?;
+            // Part 0 goes straight into `b`; the others are joined after it.
+            let mut builders: Vec<Builder<'_>> = (1..parts).map(|_| b.part()).collect();
+            let mut ats: Vec<Option<At>> = (0..parts).map(|_| None).collect();
+            let mut fns: Vec<Box<chaski_core::store::PartFn<'_>>> = std::iter::once(&mut b)
+                .chain(builders.iter_mut())
+                .zip(ats.iter_mut())
+                .map(|(pb, at)| {
+                    Box::new(move |layer: &Layer, f: &Feature| {
+                        let at = at.get_or_insert_with(|| At::new(layer, access));
+                        pb.add(at, f);
+                    }) as Box<chaski_core::store::PartFn<'_>>
+                })
+                .collect();
+            let mut refs: Vec<&mut chaski_core::store::PartFn<'_>> =
+                fns.iter_mut().map(|f| &mut **f).collect();
+            store.scan_layer_columns_parts(name, &fields, &mut refs)?;
+            drop(refs);
+            drop(fns);
+            b.last = [None, None, None];
+            for pb in builders {
+                b.join(pb);
+            }
         }
         Ok(b.out)
     }

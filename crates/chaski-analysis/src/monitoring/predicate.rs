@@ -99,20 +99,66 @@ fn kind_of(field: usize) -> Kind {
 /// The risk fields of one household record, as numbers: counts as they are,
 /// yes/no as 1/0, `risk_level` as 0 (bajo), 1 (medio), 2 (alto); `None` when
 /// empty. Positions follow [`RISK_FIELDS`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Record(pub [Option<i64>; RISK_FIELDS.len()]);
+///
+/// Held as 32-bit numbers (a record of hundreds of thousands is read at
+/// once): values beyond ±2,147,483,647 are clamped to it, far above any
+/// count of a household.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Record([i32; RISK_FIELDS.len()]);
+
+/// An empty value of a [`Record`].
+const EMPTY: i32 = i32::MIN;
+
+impl Default for Record {
+    /// Every field empty.
+    fn default() -> Self {
+        Self([EMPTY; RISK_FIELDS.len()])
+    }
+}
+
+impl std::fmt::Debug for Record {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map()
+            .entries(
+                RISK_FIELDS
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, n)| self.at(i).map(|v| (n, v))),
+            )
+            .finish()
+    }
+}
 
 impl Record {
     /// Set field `name` (ignored when it is not a risk field).
     pub fn set(&mut self, name: &str, value: Option<i64>) {
         if let Some(i) = field_index(name) {
-            self.0[i] = value;
+            self.put(i, value);
         }
     }
 
     /// The value of field `name`.
     pub fn get(&self, name: &str) -> Option<i64> {
-        field_index(name).and_then(|i| self.0[i])
+        field_index(name).and_then(|i| self.at(i))
+    }
+
+    /// The value of the field at position `i` of [`RISK_FIELDS`].
+    ///
+    /// # Panics
+    /// When `i` is not a position of [`RISK_FIELDS`].
+    pub fn at(&self, i: usize) -> Option<i64> {
+        let v = self.0[i];
+        (v != EMPTY).then_some(i64::from(v))
+    }
+
+    /// Set the field at position `i` of [`RISK_FIELDS`].
+    ///
+    /// # Panics
+    /// When `i` is not a position of [`RISK_FIELDS`].
+    pub fn put(&mut self, i: usize, value: Option<i64>) {
+        self.0[i] = value.map_or(EMPTY, |v| {
+            i32::try_from(v.clamp(i64::from(EMPTY) + 1, i64::from(i32::MAX))).unwrap_or(EMPTY + 1)
+        });
     }
 }
 
@@ -168,7 +214,7 @@ impl Node {
         match self {
             Self::All => true,
             Self::Cmp(f, op, v) => {
-                let x = r.0[*f];
+                let x = r.at(*f);
                 match (op, v) {
                     (Op::Eq, None) => x.is_none(),
                     (Op::Ne, None) => x.is_some(),

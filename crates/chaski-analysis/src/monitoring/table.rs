@@ -260,30 +260,73 @@ pub(crate) fn latest_per_period(
     labels.dedup();
     let id: HashMap<i64, u32> = labels.iter().copied().zip(0..).collect();
     let unknown_sector = records.sectors.get(super::data::UNKNOWN);
-    let mut kept: HashMap<(u32, u32, &str, u32), usize> = HashMap::default();
+    // Households by the hash of (sector, place, code, period), the position
+    // of their record in `out`: small entries, sized for every record at
+    // once. Two households with one hash (rare) meet in `spill`, keyed by
+    // the whole key.
+    let mut kept: HashMap<u64, u32> =
+        HashMap::with_capacity_and_hasher(records.len(), rustc_hash::FxBuildHasher);
+    let mut spill: HashMap<(u32, u32, &str, u32), usize> = HashMap::default();
     let mut out: Vec<(usize, u32)> = Vec::with_capacity(records.len());
+    let place_of = |o: &super::data::Obs| {
+        if Some(o.sector) == unknown_sector {
+            o.facility
+        } else {
+            u32::MAX
+        }
+    };
+    // Keep the later of two records of one household and period.
+    let later = |out: &mut Vec<(usize, u32)>, at: usize, i: usize, t: u32| {
+        if records.list[i].date >= records.list[out[at].0].date {
+            out[at] = (i, t);
+        }
+    };
+    // The period ids of the last key seen (records come in runs of a round).
+    let mut last: Option<(i64, u32)> = None;
     for (i, (o, key)) in records.list.iter().zip(&keys).enumerate() {
         let Some(key) = key else { continue };
-        let t = id[key];
+        let t = match last {
+            Some((k, t)) if k == *key => t,
+            _ => {
+                let t = id[key];
+                last = Some((*key, t));
+                t
+            }
+        };
         if o.code.is_empty() {
             out.push((i, t));
             continue;
         }
-        let place = if Some(o.sector) == unknown_sector {
-            o.facility
-        } else {
-            u32::MAX
+        let place = place_of(o);
+        let full = (o.sector, place, o.code.as_str(), t);
+        let hash = {
+            use std::hash::{Hash, Hasher};
+            let mut h = rustc_hash::FxHasher::default();
+            full.hash(&mut h);
+            h.finish()
         };
-        match kept.entry((o.sector, place, o.code.as_str(), t)) {
-            std::collections::hash_map::Entry::Occupied(e) => {
-                let at = *e.get();
-                if o.date >= records.list[out[at].0].date {
-                    out[at] = (i, t);
-                }
-            }
+        match kept.entry(hash) {
             std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(out.len());
+                e.insert(u32::try_from(out.len()).unwrap_or(u32::MAX));
                 out.push((i, t));
+            }
+            std::collections::hash_map::Entry::Occupied(e) => {
+                let at = *e.get() as usize;
+                let (j, tj) = out[at];
+                let p = &records.list[j];
+                if tj == t && p.sector == o.sector && place_of(p) == place && p.code == o.code {
+                    later(&mut out, at, i, t);
+                } else {
+                    match spill.entry(full) {
+                        std::collections::hash_map::Entry::Occupied(e) => {
+                            later(&mut out, *e.get(), i, t);
+                        }
+                        std::collections::hash_map::Entry::Vacant(e) => {
+                            e.insert(out.len());
+                            out.push((i, t));
+                        }
+                    }
+                }
             }
         }
     }
@@ -302,14 +345,23 @@ pub(crate) fn cells(records: &Records, indicators: &[&Indicator], period: Period
     let mut slot: HashMap<(u32, u32, u32, u32), usize> = HashMap::default();
     let mut keys = Vec::new();
     let mut counts: Vec<(u64, u64)> = Vec::new();
+    // The slot of the previous record: households of one cell come together.
+    let mut last: Option<((u32, u32, u32, u32), usize)> = None;
     for (i, t) in kept {
         let o = &records.list[i];
         let key = (t, o.community, o.sector, o.facility);
-        let s = *slot.entry(key).or_insert_with(|| {
-            keys.push(key);
-            counts.resize(counts.len() + k, (0, 0));
-            keys.len() - 1
-        });
+        let s = match last {
+            Some((k, s)) if k == key => s,
+            _ => {
+                let s = *slot.entry(key).or_insert_with(|| {
+                    keys.push(key);
+                    counts.resize(counts.len() + k, (0, 0));
+                    keys.len() - 1
+                });
+                last = Some((key, s));
+                s
+            }
+        };
         for (j, ind) in indicators.iter().enumerate() {
             if ind.denominator.eval(&o.record) {
                 let c = &mut counts[s * k + j];
@@ -544,11 +596,14 @@ pub fn indicator_table(
     })
 }
 
-fn csv_field(s: &str) -> String {
+/// Append `s` to `out` as a CSV field (quoted when it holds a separator).
+fn push_csv_field(out: &mut String, s: &str) {
     if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
+        out.push('"');
+        out.push_str(&s.replace('"', "\"\""));
+        out.push('"');
     } else {
-        s.to_owned()
+        out.push_str(s);
     }
 }
 
@@ -556,38 +611,54 @@ impl IndicatorTable {
     /// The table as CSV (UTF-8, header row; suppressed cells `x`; proportions
     /// as fractions).
     pub fn to_csv(&self) -> String {
-        let mut out = String::from(
+        use std::fmt::Write as _;
+        let mut out = String::with_capacity(64 + 96 * self.rows.len());
+        out.push_str(
             "indicator,group,period,numerator,denominator,proportion,low,high,previous,change,change_low,change_high,improved\n",
         );
-        let num = |v: Option<f64>| v.map(|x| format!("{x:.4}")).unwrap_or_default();
+        // Writing to a String cannot fail.
+        let num = |out: &mut String, v: Option<f64>| {
+            if let Some(x) = v {
+                let _ = write!(out, "{x:.4}");
+            }
+        };
         for r in &self.rows {
-            let count = |v: Option<u64>| match v {
-                Some(v) => v.to_string(),
-                None if r.suppressed => "x".to_owned(),
-                None => String::new(),
+            let count = |out: &mut String, v: Option<u64>| match v {
+                Some(v) => {
+                    let _ = write!(out, "{v}");
+                }
+                None if r.suppressed => out.push('x'),
+                None => {}
             };
-            let fields = [
-                csv_field(&r.indicator),
-                csv_field(&r.group),
-                csv_field(&r.period),
-                count(r.numerator),
-                count(r.denominator),
-                if r.suppressed {
-                    "x".into()
-                } else {
-                    num(r.proportion)
-                },
-                num(r.low),
-                num(r.high),
-                r.previous.clone().unwrap_or_default(),
-                num(r.change),
-                num(r.change_low),
-                num(r.change_high),
-                r.improved
-                    .map(|b| if b { "yes" } else { "no" }.to_owned())
-                    .unwrap_or_default(),
-            ];
-            out.push_str(&fields.join(","));
+            push_csv_field(&mut out, &r.indicator);
+            out.push(',');
+            push_csv_field(&mut out, &r.group);
+            out.push(',');
+            push_csv_field(&mut out, &r.period);
+            out.push(',');
+            count(&mut out, r.numerator);
+            out.push(',');
+            count(&mut out, r.denominator);
+            out.push(',');
+            if r.suppressed {
+                out.push('x');
+            } else {
+                num(&mut out, r.proportion);
+            }
+            for v in [r.low, r.high] {
+                out.push(',');
+                num(&mut out, v);
+            }
+            out.push(',');
+            out.push_str(r.previous.as_deref().unwrap_or_default());
+            for v in [r.change, r.change_low, r.change_high] {
+                out.push(',');
+                num(&mut out, v);
+            }
+            out.push(',');
+            if let Some(b) = r.improved {
+                out.push_str(if b { "yes" } else { "no" });
+            }
             out.push('\n');
         }
         out

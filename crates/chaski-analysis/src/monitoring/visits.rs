@@ -144,7 +144,7 @@ fn due_households(records: &Records, as_of: NaiveDate, every: u32) -> Vec<DueHou
     last.into_iter()
         .filter_map(|((s, code), (i, date))| {
             let o = &records.list[i];
-            let level = o.record.0[level_at]?;
+            let level = o.record.at(level_at)?;
             if level < 1 {
                 return None;
             }

@@ -82,6 +82,18 @@ pub fn derive_risk_level(layer: &Layer, values: &[Value], violence: Violence) ->
     RiskFieldsAt::new(layer).level(values, violence)
 }
 
+/// The fields the risk rule ([`derive_risk_level`]) reads.
+pub const LEVEL_FIELDS: &[&str] = &[
+    "danger_signs",
+    "malnutrition",
+    "violence_risk",
+    "anaemia",
+    "pregnant",
+    "under2",
+    "under5",
+    "safe_water",
+];
+
 /// The positions in one layer of the fields the risk rule reads, looked up
 /// once: [`RiskFieldsAt::level`] is [`derive_risk_level`] for many records
 /// of the layer without a field look-up per record.

@@ -196,6 +196,10 @@ pub type EditFn<'a> = dyn FnMut(Option<&Layer>) -> Option<LayerEdit> + 'a;
 /// header (no features) and one feature at a time.
 pub type RowFn<'a> = dyn FnMut(&Layer, &Feature) + 'a;
 
+/// One part of [`Store::scan_layer_columns_parts`]: a [`RowFn`] another
+/// thread may call.
+pub type PartFn<'a> = dyn FnMut(&Layer, &Feature) + Send + 'a;
+
 /// What the store knows of a layer without reading its features.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LayerInfo {
@@ -294,6 +298,27 @@ pub trait Store: Send + Sync {
         Ok(features.len())
     }
 
+    /// [`Store::scan_layer_columns`] in `parts.len()` parts read side by
+    /// side: the rows split into as many consecutive fid ranges, part `k`'s
+    /// rows given to `parts[k]` in fid order (every fid of part `k` below
+    /// every fid of part `k + 1`), all from the same data version. For reads
+    /// of hundreds of thousands of rows on a machine with cores to spare;
+    /// each part keeps its own state, which the caller joins in part order
+    /// to get what one scan would have given. Returns the number of rows.
+    /// The default reads every row into the first part on the caller's
+    /// thread (the others get none).
+    fn scan_layer_columns_parts(
+        &self,
+        name: &str,
+        fields: &[&str],
+        parts: &mut [&mut PartFn<'_>],
+    ) -> Result<usize> {
+        match parts.first_mut() {
+            Some(first) => self.scan_layer_columns(name, fields, &mut **first),
+            None => Ok(0),
+        }
+    }
+
     /// Write a vector layer in one transaction.
     fn write_layer(&self, layer: &Layer, mode: WriteMode) -> Result<WriteSummary>;
 
@@ -340,6 +365,17 @@ pub trait Store: Send + Sync {
         let _ = since;
         std::thread::sleep(timeout);
         self.version()
+    }
+
+    /// The vector layers' names and kinds, in name order, without reading
+    /// their features (where [`Store::layers`] counts them). The default
+    /// calls [`Store::layers`].
+    fn layer_kinds(&self) -> Result<Vec<(String, LayerKind)>> {
+        Ok(self
+            .layers()?
+            .into_iter()
+            .map(|l| (l.name, l.kind))
+            .collect())
     }
 
     /// Info on one layer.

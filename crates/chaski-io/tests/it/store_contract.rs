@@ -313,6 +313,93 @@ fn layers_follow_the_store_contract(#[case] backend: Backend) {
     assert_eq!(communities(store), vec![(1, "z".into(), Some(1))]);
 }
 
+/// Rows of one part of a parallel scan: (fid, values).
+type PartRows = Vec<(i64, Vec<Value>)>;
+
+#[rstest]
+#[case::memory(Backend::Memory)]
+#[case::gpkg(Backend::Gpkg)]
+#[case::postgis(Backend::Postgis)]
+fn parallel_scans_equal_one_scan(#[case] backend: Backend) {
+    let Some((store, _tokens, _dir)) = open(backend) else {
+        return;
+    };
+    // Enough rows for the GeoPackage to split them (20,000 a part at least).
+    let mut layer = Layer::new("communities", LayerKind::Communities);
+    layer.features = (0..90_000)
+        .map(|i| {
+            community(
+                &format!("c{i}"),
+                i64::from(i),
+                -74.0 + f64::from(i % 300) * 0.001,
+                -13.0 + f64::from(i / 300) * 0.001,
+            )
+        })
+        .collect();
+    store.write_layer(&layer, WriteMode::Replace).unwrap();
+    let small = Layer {
+        name: "small".into(),
+        features: layer.features[..10].to_vec(),
+        ..layer.clone()
+    };
+    store.write_layer(&small, WriteMode::Replace).unwrap();
+    // The names and kinds without the counts.
+    let kinds: Vec<(String, LayerKind)> = store
+        .layers()
+        .unwrap()
+        .into_iter()
+        .map(|l| (l.name, l.kind))
+        .collect();
+    assert_eq!(store.layer_kinds().unwrap(), kinds);
+
+    let fields = ["code", "population"];
+    for name in ["communities", "small"] {
+        let mut one: PartRows = Vec::new();
+        let n = store
+            .scan_layer_columns(name, &fields, &mut |_, f| {
+                one.push((f.fid, f.values.clone()))
+            })
+            .unwrap();
+        assert_eq!(n, one.len());
+        for parts in 1..=3 {
+            let mut got: Vec<PartRows> = vec![Vec::new(); parts];
+            let mut fns: Vec<Box<chaski_core::store::PartFn<'_>>> = got
+                .iter_mut()
+                .map(|rows| {
+                    Box::new(move |h: &Layer, f: &Feature| {
+                        assert_eq!(h.fields.len(), 2);
+                        rows.push((f.fid, f.values.clone()));
+                    }) as Box<chaski_core::store::PartFn<'_>>
+                })
+                .collect();
+            let mut refs: Vec<&mut chaski_core::store::PartFn<'_>> =
+                fns.iter_mut().map(|f| &mut **f).collect();
+            let total = store
+                .scan_layer_columns_parts(name, &fields, &mut refs)
+                .unwrap();
+            drop(refs);
+            drop(fns);
+            assert_eq!(total, n, "{backend:?} {name} in {parts} parts");
+            // Each part in fid order, every part's fids below the next one's.
+            for rows in &got {
+                assert!(rows.windows(2).all(|w| w[0].0 < w[1].0));
+            }
+            let joined: PartRows = got.iter().flatten().cloned().collect();
+            assert_eq!(joined, one, "{backend:?} {name} in {parts} parts");
+            if matches!(backend, Backend::Gpkg) && name == "communities" {
+                // The GeoPackage reads big layers in as many parts as asked.
+                assert!(got.iter().all(|r| !r.is_empty()), "{parts} parts");
+            }
+        }
+        let (mut a, mut b) = (|_: &Layer, _: &Feature| {}, |_: &Layer, _: &Feature| {});
+        let mut refs: [&mut chaski_core::store::PartFn<'_>; 2] = [&mut a, &mut b];
+        assert!(matches!(
+            store.scan_layer_columns_parts("nowhere", &fields, &mut refs),
+            Err(StoreError::NotFound(_))
+        ));
+    }
+}
+
 #[rstest]
 #[case::memory(Backend::Memory)]
 #[case::gpkg(Backend::Gpkg)]

@@ -24,6 +24,22 @@ pub struct CatalogAnswer<'a> {
     pub styles: Vec<String>,
     /// The PMTiles archives served (`chaski serve --pmtiles`).
     pub archives: Vec<ArchiveEntry>,
+    /// The indicators' choropleth tiles (`/tiles/indicators`) the caller may
+    /// ask for, one TileJSON each (the design's endline; `round=` for another).
+    pub indicators: Vec<IndicatorEntry>,
+}
+
+/// An indicator's choropleth tiles in `GET /catalog`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct IndicatorEntry {
+    /// Indicator id (`indicator=` of the tiles).
+    pub id: String,
+    /// English label.
+    pub label: String,
+    /// Spanish label.
+    pub label_es: String,
+    /// URL of its TileJSON for the endline round.
+    pub tilejson: String,
 }
 
 /// A PMTiles archive in `GET /catalog`.
@@ -87,11 +103,31 @@ pub async fn catalog(
             }
         })
         .collect();
+    // A broken indicator file is the API's 500; the catalog lists none then.
+    let indicators = crate::routes::monitoring::indicators(&state)
+        .map(|ind| {
+            let round = ind.design.endline;
+            ind.list
+                .into_iter()
+                .filter(|i| caller.0.access.violence || !i.reads_violence())
+                .map(|i| IndicatorEntry {
+                    tilejson: format!(
+                        "{base}/tiles/indicators.json?indicator={}&round={round}",
+                        i.id
+                    ),
+                    id: i.id,
+                    label: i.label,
+                    label_es: i.label_es,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     Json(CatalogAnswer {
         version: cat.version,
         layers,
         styles,
         archives,
+        indicators,
     })
     .into_response()
 }

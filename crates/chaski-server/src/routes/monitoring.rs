@@ -24,7 +24,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use chaski_analysis::monitoring::config::Indicators;
+use chaski_analysis::monitoring::config::{Indicator, Indicators};
 use chaski_analysis::monitoring::data::Records;
 use chaski_analysis::monitoring::did::did;
 use chaski_analysis::monitoring::table::{By, Period, indicator_table};
@@ -63,7 +63,7 @@ fn params(
     Ok(out)
 }
 
-fn indicators(state: &AppState) -> Result<Indicators, ApiError> {
+pub(crate) fn indicators(state: &AppState) -> Result<Indicators, ApiError> {
     match &state.config.indicators {
         None => Ok(Indicators::defaults()),
         Some(text) => Indicators::parse(text).map_err(ApiError::internal),
@@ -276,8 +276,13 @@ pub async fn indicators_table(
     let access = caller.access.clone();
     let design = ind.design.clone();
     let table = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
-        let records = Records::from_store(st.store.as_ref(), &access, &design.group_field)?;
         let sel = ind.select(ids.as_deref()).map_err(ApiError::BadRequest)?;
+        let records = Records::from_store_reading(
+            st.store.as_ref(),
+            &access,
+            &design.group_field,
+            &Indicator::fields_of(&sel),
+        )?;
         Ok(indicator_table(&records, &sel, by, period, prot)?)
     })
     .await
@@ -374,8 +379,13 @@ pub async fn did_table(
     let access = caller.access.clone();
     let d2 = design.clone();
     let rows = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
-        let records = Records::from_store(st.store.as_ref(), &access, &d2.group_field)?;
         let sel = ind.select(ids.as_deref()).map_err(ApiError::BadRequest)?;
+        let records = Records::from_store_reading(
+            st.store.as_ref(),
+            &access,
+            &d2.group_field,
+            &Indicator::fields_of(&sel),
+        )?;
         Ok(sel
             .iter()
             .map(|i| did(&records, i, &d2, permutations as usize, seed, prot))
@@ -493,6 +503,109 @@ pub struct IndicatorTileQuery {
     pub v: Option<u64>,
 }
 
+/// The choropleth layer a request of the indicator tiles asks for: the
+/// indicator's id, the round, whether the answer is protected, the layer.
+async fn indicator_layer(
+    state: &AppState,
+    caller: &Caller,
+    query: Result<Query<IndicatorTileQuery>, QueryRejection>,
+) -> Result<(String, i64, bool, Arc<crate::catalog::CatalogLayer>), ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let ind = indicators(state)?;
+    let Some(indicator) = ind.find(q.indicator.trim()) else {
+        return Err(ApiError::BadRequest(format!(
+            "indicator: no indicator '{}' (known: {})",
+            q.indicator,
+            ind.list
+                .iter()
+                .map(|i| i.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    };
+    if !caller.access.violence && indicator.reads_violence() {
+        return Err(ApiError::Forbidden(
+            "indicator: it reads violence_risk, which needs a token with the violence grant".into(),
+        ));
+    }
+    let id = indicator.id.clone();
+    let round = q.round.unwrap_or(ind.design.endline);
+    let prot = protected(caller);
+    let layer = state
+        .indicator_layers
+        .layer(ind, &id, round, &caller.access, prot)
+        .await?;
+    Ok((id, round, prot, layer))
+}
+
+/// `GET /tiles/indicators.json?indicator=ID&round=N`: the TileJSON of the
+/// choropleth tiles of one indicator and round, for QGIS and web maps.
+#[utoipa::path(
+    get,
+    path = "/tiles/indicators.json",
+    operation_id = "indicator_tilejson",
+    tag = "monitoring",
+    summary = "TileJSON of an indicator's choropleth",
+    description = "TileJSON 3.0.0 of `/tiles/indicators/{z}/{x}/{y}.mvt` for one indicator and \
+        round: the tile URL with both parameters, the layer `indicators` and its fields, the \
+        communities' bounds and the zoom range. The same rights as the tiles (exact figures \
+        for `admin`, `cha` and `facility`, then `Cache-Control: private, no-store`).",
+    params(
+        ("indicator" = String, Query, description = "Indicator id (see `/api/indicators`).", example = "safe_water"),
+        ("round" = Option<i64>, Query, description = "Survey round (default: the design's endline)."),
+        ("v" = Option<u64>, Query, description = "Data version of the URL (ignored: the layer follows the store)."),
+    ),
+    responses(
+        (status = 200, description = "The TileJSON.", body = Object),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+    ),
+    security((), ("bearer" = [])),
+)]
+pub async fn indicator_tilejson(
+    State(state): State<AppState>,
+    OptionalCaller(caller): OptionalCaller,
+    headers: axum::http::HeaderMap,
+    query: Result<Query<IndicatorTileQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let (id, round, prot, layer) = indicator_layer(&state, &caller, query).await?;
+    let base = crate::routes::shared::base_url(&state, &headers);
+    let layers = [("indicators", layer.as_ref())];
+    let bounds = crate::catalog::bounds_of(&layers).unwrap_or([
+        -180.0,
+        -85.051_128_78,
+        180.0,
+        85.051_128_78,
+    ]);
+    let center_zoom = crate::catalog::center_zoom(&bounds).clamp(layer.minzoom, layer.maxzoom);
+    let mut res = Json(json!({
+        "tilejson": "3.0.0",
+        "name": format!("indicators: {id}, round {round}"),
+        "version": "1.0.0",
+        "scheme": "xyz",
+        "tiles": [format!(
+            "{base}/tiles/indicators/{{z}}/{{x}}/{{y}}.mvt?indicator={id}&round={round}&v={}",
+            layer.info.version
+        )],
+        "vector_layers": crate::catalog::vector_layers(&layers),
+        "minzoom": layer.minzoom,
+        "maxzoom": layer.maxzoom,
+        "bounds": bounds,
+        "center": [f64::midpoint(bounds[0], bounds[2]), f64::midpoint(bounds[1], bounds[3]), center_zoom],
+        "attribution": "chaski",
+    }))
+    .into_response();
+    res.headers_mut().insert(
+        header::VARY,
+        HeaderValue::from_static("Accept-Encoding, Authorization"),
+    );
+    if prot {
+        return Ok(res);
+    }
+    Ok(private(res))
+}
+
 /// `GET /tiles/indicators/{z}/{x}/{y}[.mvt|.pbf]?indicator=ID&round=N`: one
 /// MVT layer `indicators`, a point per community with the cell of the
 /// indicator table by community and round (`/api/indicators` for the same
@@ -532,31 +645,7 @@ pub async fn indicator_tile(
     query: Result<Query<IndicatorTileQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let coord = crate::params::parse_coord(&z, &x, &y, state.config.max_zoom)?;
-    let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let ind = indicators(&state)?;
-    let Some(indicator) = ind.find(q.indicator.trim()) else {
-        return Err(ApiError::BadRequest(format!(
-            "indicator: no indicator '{}' (known: {})",
-            q.indicator,
-            ind.list
-                .iter()
-                .map(|i| i.id.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
-    };
-    if !caller.access.violence && indicator.reads_violence() {
-        return Err(ApiError::Forbidden(
-            "indicator: it reads violence_risk, which needs a token with the violence grant".into(),
-        ));
-    }
-    let id = indicator.id.clone();
-    let round = q.round.unwrap_or(ind.design.endline);
-    let prot = protected(&caller);
-    let layer = state
-        .indicator_layers
-        .layer(ind, &id, round, &caller.access, prot)
-        .await?;
+    let (id, round, prot, layer) = indicator_layer(&state, &caller, query).await?;
     let source = Arc::clone(&layer.source);
     let (body, count) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
         let count = source

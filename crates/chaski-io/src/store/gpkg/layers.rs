@@ -365,7 +365,19 @@ pub(super) fn scan_layer_tx(
     row: &mut chaski_core::store::RowFn<'_>,
 ) -> Result<usize, GpkgError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-    let mut meta = load_meta(&tx, name)?.ok_or_else(|| StoreError::NotFound(name.to_owned()))?;
+    let (header, cols) = scan_header(&tx, name, only)?;
+    let n = scan_rows(&tx, &header, &cols, (i64::MIN, i64::MAX), row)?;
+    tx.commit()?;
+    Ok(n)
+}
+
+/// The header (no features) of a scan of `only` and the selected columns.
+fn scan_header(
+    conn: &Connection,
+    name: &str,
+    only: &[&str],
+) -> Result<(Layer, Vec<String>), GpkgError> {
+    let mut meta = load_meta(conn, name)?.ok_or_else(|| StoreError::NotFound(name.to_owned()))?;
     let mut cols = column_names(&meta.fields);
     let keep = chaski_core::store::FieldSelection::new(&meta.fields, only);
     keep.apply(&mut cols);
@@ -376,30 +388,176 @@ pub(super) fn scan_layer_tx(
         fields: meta.fields,
         features: Vec::new(),
     };
+    Ok((header, cols))
+}
+
+/// The rows of `header`'s layer with fids in `range` (both ends included),
+/// in fid order, columns `cols`, inside the caller's transaction.
+fn scan_rows(
+    conn: &Connection,
+    header: &Layer,
+    cols: &[String],
+    range: (i64, i64),
+    row: &mut chaski_core::store::RowFn<'_>,
+) -> Result<usize, GpkgError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT \"fid\"{} FROM {} WHERE \"fid\" BETWEEN ?1 AND ?2 ORDER BY \"fid\"",
+        col_list(cols),
+        q(&header.name)
+    ))?;
+    let mut rows = stmt.query(params![range.0, range.1])?;
+    let mut feature = Feature {
+        fid: 0,
+        geometry: chaski_core::store::no_geometry(),
+        values: vec![Value::Null; header.fields.len()],
+    };
     let mut n = 0;
-    {
-        let mut stmt = tx.prepare(&format!(
-            "SELECT \"fid\"{} FROM {} ORDER BY \"fid\"",
-            col_list(&cols),
-            q(name)
-        ))?;
-        let mut rows = stmt.query([])?;
-        let mut feature = Feature {
-            fid: 0,
-            geometry: chaski_core::store::no_geometry(),
-            values: vec![Value::Null; header.fields.len()],
-        };
-        while let Some(r) = rows.next()? {
-            feature.fid = r.get(0)?;
-            for (j, f) in header.fields.iter().enumerate() {
-                read_value_into(&mut feature.values[j], r.get_ref(j + 1)?, f.ty);
-            }
-            row(&header, &feature);
-            n += 1;
+    while let Some(r) = rows.next()? {
+        feature.fid = r.get(0)?;
+        for (j, f) in header.fields.iter().enumerate() {
+            read_value_into(&mut feature.values[j], r.get_ref(j + 1)?, f.ty);
         }
+        row(header, &feature);
+        n += 1;
     }
-    tx.commit()?;
     Ok(n)
+}
+
+/// The store's data version, read inside the caller's transaction (which
+/// fixes its snapshot).
+fn data_version(conn: &Connection) -> Result<i64, GpkgError> {
+    Ok(conn
+        .query_row(
+            "SELECT value FROM chaski_meta WHERE key = 'version'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// Fewest rows (by fid span) of a part of a parallel scan: smaller layers
+/// are read on one connection, where threads and connections would cost more
+/// than they save.
+const MIN_PART_ROWS: i64 = 20_000;
+
+/// How a parallel scan ended.
+pub(super) enum PartsScan {
+    /// Every part read, this many rows in all.
+    Done(usize),
+    /// No row was given to any part: the connections could not be opened or
+    /// read another data version; try again, or scan on one connection.
+    NotStarted,
+    /// No row was given to any part: the layer is too small to split.
+    Small,
+}
+
+/// [`chaski_core::store::Store::scan_layer_columns_parts`] on the file at
+/// `path`: each part on a read-only connection of its own in a scoped
+/// thread, `conn` holding the data version they must all read. Every
+/// connection opens its read transaction and reads the data version before
+/// any row is given out; only when all read `conn`'s version do the parts
+/// scan their fid ranges (the rows split evenly between the smallest and
+/// largest fid).
+pub(super) fn scan_layer_parts_tx(
+    conn: &mut Connection,
+    path: &std::path::Path,
+    name: &str,
+    only: &[&str],
+    parts: &mut [&mut chaski_core::store::PartFn<'_>],
+) -> Result<PartsScan, GpkgError> {
+    use std::sync::Barrier;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+    let (header, cols) = scan_header(&tx, name, only)?;
+    let version = data_version(&tx)?;
+    let (lo, hi): (Option<i64>, Option<i64>) = tx.query_row(
+        // Two subqueries: SQLite answers each from the end of the table's
+        // b-tree, where `min(fid), max(fid)` in one SELECT reads every row.
+        &format!(
+            "SELECT (SELECT min(\"fid\") FROM {0}), (SELECT max(\"fid\") FROM {0})",
+            q(name)
+        ),
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let k = i64::try_from(parts.len()).unwrap_or(1).max(1);
+    // Part j: fids from starts[j] to starts[j + 1] - 1.
+    let (lo, hi) = (lo.unwrap_or(0), hi.unwrap_or(0));
+    if hi.saturating_sub(lo) < MIN_PART_ROWS.saturating_mul(k) {
+        tx.commit()?;
+        return Ok(PartsScan::Small);
+    }
+    let step = (hi.saturating_sub(lo) / k).max(1);
+    let mut starts: Vec<i64> = (0..k).map(|j| lo.saturating_add(j * step)).collect();
+    starts[0] = i64::MIN;
+    let range = |j: usize| {
+        let end = starts.get(j + 1).map_or(i64::MAX, |s| s - 1);
+        (starts[j], end)
+    };
+    let agreed = AtomicBool::new(true);
+    // Every part on a connection of its own (SQLite's small default page
+    // cache: a scan reads each page once), this thread waiting.
+    let barrier = Barrier::new(parts.len() + 1);
+    let out = std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .iter_mut()
+            .enumerate()
+            .map(|(i, part)| {
+                let (header, cols, agreed, barrier) = (&header, &cols, &agreed, &barrier);
+                let r = range(i);
+                scope.spawn(move || -> Result<usize, GpkgError> {
+                    let open = || -> Result<Connection, GpkgError> {
+                        let c = Connection::open_with_flags(
+                            path,
+                            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                                | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                        )?;
+                        c.busy_timeout(std::time::Duration::from_secs(10))?;
+                        c.execute_batch("BEGIN DEFERRED")?;
+                        if data_version(&c)? != version {
+                            return Err(GpkgError::Corrupt("another data version".into()));
+                        }
+                        Ok(c)
+                    };
+                    let c = open();
+                    if c.is_err() {
+                        agreed.store(false, Ordering::SeqCst);
+                    }
+                    barrier.wait();
+                    let c = c?;
+                    if !agreed.load(Ordering::SeqCst) {
+                        return Ok(0);
+                    }
+                    let n = scan_rows(&c, header, cols, r, &mut **part)?;
+                    c.execute_batch("COMMIT")?;
+                    Ok(n)
+                })
+            })
+            .collect();
+        barrier.wait();
+        let started = agreed.load(Ordering::SeqCst);
+        let mut total = 0;
+        let mut failure = None;
+        for h in handles {
+            match h.join() {
+                Ok(Ok(n)) => total += n,
+                Ok(Err(e)) => failure = failure.or(Some(e)),
+                Err(_) => {
+                    failure = failure.or(Some(GpkgError::Corrupt(
+                        "a reading thread stopped unexpectedly".into(),
+                    )));
+                }
+            }
+        }
+        match (started, failure) {
+            (false, _) => Ok(PartsScan::NotStarted),
+            (true, Some(e)) => Err(e),
+            (true, None) => Ok(PartsScan::Done(total)),
+        }
+    });
+    tx.commit()?;
+    out
 }
 
 /// The SQL condition and parameter of an edit scope on a layer's columns
@@ -626,6 +784,20 @@ pub(super) fn edit_layer_tx(
 }
 
 /// The infos of every layer, or of layer `only`, in name order.
+/// The layers' names and kinds, in name order (see
+/// [`chaski_core::store::Store::layer_kinds`]).
+pub(super) fn layer_kinds(conn: &mut Connection) -> Result<Vec<(String, LayerKind)>, GpkgError> {
+    let mut stmt = conn.prepare("SELECT name, kind FROM chaski_layers ORDER BY name")?;
+    let mut rows = stmt.query([])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let name: String = r.get(0)?;
+        let kind = parse_kind(&name, &r.get::<_, String>(1)?)?;
+        out.push((name, kind));
+    }
+    Ok(out)
+}
+
 pub(super) fn layer_infos(
     conn: &mut Connection,
     only: Option<&str>,

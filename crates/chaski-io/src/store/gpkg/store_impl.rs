@@ -3,7 +3,8 @@
 use super::coverage;
 use super::error::GpkgError;
 use super::layers::{
-    drop_layer, edit_layer_tx, layer_infos, read_layer_tx, scan_layer_tx, write_layer_tx,
+    PartsScan, drop_layer, edit_layer_tx, layer_infos, layer_kinds, read_layer_tx,
+    scan_layer_parts_tx, scan_layer_tx, write_layer_tx,
 };
 use super::meta::{bump_version, load_meta, to_version};
 use super::open::GpkgStore;
@@ -39,6 +40,10 @@ impl Store for GpkgStore {
         self.read(|c| layer_infos(c, None))
     }
 
+    fn layer_kinds(&self) -> Result<Vec<(String, LayerKind)>> {
+        self.read(|c| layer_kinds(c))
+    }
+
     fn layer_info(&self, name: &str) -> Result<LayerInfo> {
         self.read(|c| layer_infos(c, Some(name)))?
             .into_iter()
@@ -65,6 +70,29 @@ impl Store for GpkgStore {
         row: &mut chaski_core::store::RowFn<'_>,
     ) -> Result<usize> {
         self.read(|c| scan_layer_tx(c, name, fields, row))
+    }
+
+    fn scan_layer_columns_parts(
+        &self,
+        name: &str,
+        fields: &[&str],
+        parts: &mut [&mut chaski_core::store::PartFn<'_>],
+    ) -> Result<usize> {
+        if parts.len() > 1 {
+            // A write between the connections' snapshots: try again, then
+            // read on one connection (as small layers are).
+            for _ in 0..3 {
+                match self.read(|c| scan_layer_parts_tx(c, self.path(), name, fields, parts))? {
+                    PartsScan::Done(n) => return Ok(n),
+                    PartsScan::Small => break,
+                    PartsScan::NotStarted => {}
+                }
+            }
+        }
+        match parts.first_mut() {
+            Some(first) => self.scan_layer_columns(name, fields, &mut **first),
+            None => Ok(0),
+        }
     }
 
     fn write_layer(&self, layer: &Layer, mode: WriteMode) -> Result<WriteSummary> {
