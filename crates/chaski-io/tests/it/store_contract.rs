@@ -357,7 +357,7 @@ fn parallel_scans_equal_one_scan(#[case] backend: Backend) {
         let mut one: PartRows = Vec::new();
         let n = store
             .scan_layer_columns(name, &fields, &mut |_, f| {
-                one.push((f.fid, f.values.clone()))
+                one.push((f.fid, f.values.clone()));
             })
             .unwrap();
         assert_eq!(n, one.len());

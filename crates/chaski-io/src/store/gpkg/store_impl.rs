@@ -41,7 +41,7 @@ impl Store for GpkgStore {
     }
 
     fn layer_kinds(&self) -> Result<Vec<(String, LayerKind)>> {
-        self.read(|c| layer_kinds(c))
+        self.read(layer_kinds)
     }
 
     fn layer_info(&self, name: &str) -> Result<LayerInfo> {
