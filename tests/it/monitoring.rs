@@ -863,5 +863,10 @@ fn parallel_and_column_reads_give_the_same_tables() {
             r.list.iter().map(|o| o.record.get("risk_level")).collect()
         };
         assert_eq!(levels(&records), levels(&reference));
+        // Reading only `risk_level` reads the fields it is derived from too.
+        let only_level =
+            Records::from_store_reading(&gpkg, &access, "group", &["risk_level"]).unwrap();
+        assert_eq!(levels(&only_level), levels(&reference));
+        assert!(levels(&only_level).contains(&Some(2)));
     }
 }

@@ -248,32 +248,44 @@ fn period_label(key: i64, period: Period) -> String {
     }
 }
 
-/// The positions of the records that count: one per household and period
-/// (its latest), with the period id of each.
-pub(crate) fn latest_per_period(
+/// A household and period: sector, place (the facility of records without
+/// a sector), code, period id.
+type HouseholdKey<'a> = (u32, u32, &'a str, u32);
+
+/// The hash [`keep_latest`] keys households by.
+fn fx_hash(key: &HouseholdKey<'_>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    key.hash(&mut h);
+    h.finish()
+}
+
+/// The record kept for each household and period (the latest by visit
+/// date; every record without a code), with its period id, in the order the
+/// households first appear; `periods` gives each record's period id (None:
+/// the record counts in no period).
+///
+/// Households are found by `hash` of their [`HouseholdKey`]: small
+/// entries, sized for every record at once. Two households with one hash
+/// meet in `spill`, keyed by the whole key, so the answer never depends on
+/// the hash (a test gives every household the same one).
+pub(crate) fn keep_latest(
     records: &Records,
-    period: Period,
-) -> (Vec<String>, Vec<(usize, u32)>) {
-    let keys: Vec<Option<i64>> = records.list.iter().map(|o| period_key(o, period)).collect();
-    let mut labels: Vec<i64> = keys.iter().flatten().copied().collect();
-    labels.sort_unstable();
-    labels.dedup();
-    let id: HashMap<i64, u32> = labels.iter().copied().zip(0..).collect();
+    periods: impl Iterator<Item = Option<u32>>,
+    hash: impl Fn(&HouseholdKey<'_>) -> u64,
+) -> Vec<(usize, u32)> {
     let unknown_sector = records.sectors.get(super::data::UNKNOWN);
-    // Households by the hash of (sector, place, code, period), the position
-    // of their record in `out`: small entries, sized for every record at
-    // once. Two households with one hash (rare) meet in `spill`, keyed by
-    // the whole key.
     let mut kept: HashMap<u64, u32> =
         HashMap::with_capacity_and_hasher(records.len(), rustc_hash::FxBuildHasher);
-    let mut spill: HashMap<(u32, u32, &str, u32), usize> = HashMap::default();
+    let mut spill: HashMap<HouseholdKey<'_>, usize> = HashMap::default();
     let mut out: Vec<(usize, u32)> = Vec::with_capacity(records.len());
-    let place_of = |o: &super::data::Obs| {
-        if Some(o.sector) == unknown_sector {
+    let key_of = |o: &'_ super::data::Obs, t: u32| -> (u32, u32, u32) {
+        let place = if Some(o.sector) == unknown_sector {
             o.facility
         } else {
             u32::MAX
-        }
+        };
+        (o.sector, place, t)
     };
     // Keep the later of two records of one household and period.
     let later = |out: &mut Vec<(usize, u32)>, at: usize, i: usize, t: u32| {
@@ -281,31 +293,15 @@ pub(crate) fn latest_per_period(
             out[at] = (i, t);
         }
     };
-    // The period ids of the last key seen (records come in runs of a round).
-    let mut last: Option<(i64, u32)> = None;
-    for (i, (o, key)) in records.list.iter().zip(&keys).enumerate() {
-        let Some(key) = key else { continue };
-        let t = match last {
-            Some((k, t)) if k == *key => t,
-            _ => {
-                let t = id[key];
-                last = Some((*key, t));
-                t
-            }
-        };
+    for (i, (o, t)) in records.list.iter().zip(periods).enumerate() {
+        let Some(t) = t else { continue };
         if o.code.is_empty() {
             out.push((i, t));
             continue;
         }
-        let place = place_of(o);
-        let full = (o.sector, place, o.code.as_str(), t);
-        let hash = {
-            use std::hash::{Hash, Hasher};
-            let mut h = rustc_hash::FxHasher::default();
-            full.hash(&mut h);
-            h.finish()
-        };
-        match kept.entry(hash) {
+        let (sector, place, _) = key_of(o, t);
+        let full = (sector, place, o.code.as_str(), t);
+        match kept.entry(hash(&full)) {
             std::collections::hash_map::Entry::Vacant(e) => {
                 e.insert(u32::try_from(out.len()).unwrap_or(u32::MAX));
                 out.push((i, t));
@@ -314,7 +310,7 @@ pub(crate) fn latest_per_period(
                 let at = *e.get() as usize;
                 let (j, tj) = out[at];
                 let p = &records.list[j];
-                if tj == t && p.sector == o.sector && place_of(p) == place && p.code == o.code {
+                if key_of(p, tj) == (sector, place, t) && p.code == o.code {
                     later(&mut out, at, i, t);
                 } else {
                     match spill.entry(full) {
@@ -330,6 +326,33 @@ pub(crate) fn latest_per_period(
             }
         }
     }
+    out
+}
+
+/// The positions of the records that count: one per household and period
+/// (its latest), with the period id of each.
+pub(crate) fn latest_per_period(
+    records: &Records,
+    period: Period,
+) -> (Vec<String>, Vec<(usize, u32)>) {
+    let keys: Vec<Option<i64>> = records.list.iter().map(|o| period_key(o, period)).collect();
+    let mut labels: Vec<i64> = keys.iter().flatten().copied().collect();
+    labels.sort_unstable();
+    labels.dedup();
+    let id: HashMap<i64, u32> = labels.iter().copied().zip(0..).collect();
+    // The period ids of the last key seen (records come in runs of a round).
+    let mut last: Option<(i64, u32)> = None;
+    let periods = keys.iter().map(|key| {
+        key.map(|key| match last {
+            Some((k, t)) if k == key => t,
+            _ => {
+                let t = id[&key];
+                last = Some((key, t));
+                t
+            }
+        })
+    });
+    let out = keep_latest(records, periods, fx_hash);
     (
         labels
             .into_iter()

@@ -783,7 +783,6 @@ pub(super) fn edit_layer_tx(
     Ok(Some(summary))
 }
 
-/// The infos of every layer, or of layer `only`, in name order.
 /// The layers' names and kinds, in name order (see
 /// [`chaski_core::store::Store::layer_kinds`]).
 pub(super) fn layer_kinds(conn: &mut Connection) -> Result<Vec<(String, LayerKind)>, GpkgError> {
@@ -798,6 +797,7 @@ pub(super) fn layer_kinds(conn: &mut Connection) -> Result<Vec<(String, LayerKin
     Ok(out)
 }
 
+/// The infos of every layer, or of layer `only`, in name order.
 pub(super) fn layer_infos(
     conn: &mut Connection,
     only: Option<&str>,
