@@ -268,17 +268,19 @@ fn fx_hash(key: &HouseholdKey<'_>) -> u64 {
 /// Households are found by `hash` of their [`HouseholdKey`]: small
 /// entries, sized for every record at once. Two households with one hash
 /// meet in `spill`, keyed by the whole key, so the answer never depends on
-/// the hash (a test gives every household the same one).
+/// the hash (a test gives every household the same one). `capacity`: the
+/// records expected to count (the table is sized for them).
 pub(crate) fn keep_latest(
     records: &Records,
     periods: impl Iterator<Item = Option<u32>>,
     hash: impl Fn(&HouseholdKey<'_>) -> u64,
+    capacity: usize,
 ) -> Vec<(usize, u32)> {
     let unknown_sector = records.sectors.get(super::data::UNKNOWN);
     let mut kept: HashMap<u64, u32> =
-        HashMap::with_capacity_and_hasher(records.len(), rustc_hash::FxBuildHasher);
+        HashMap::with_capacity_and_hasher(capacity, rustc_hash::FxBuildHasher);
     let mut spill: HashMap<HouseholdKey<'_>, usize> = HashMap::default();
-    let mut out: Vec<(usize, u32)> = Vec::with_capacity(records.len());
+    let mut out: Vec<(usize, u32)> = Vec::with_capacity(capacity);
     let key_of = |o: &'_ super::data::Obs, t: u32| -> (u32, u32, u32) {
         let place = if Some(o.sector) == unknown_sector {
             o.facility
@@ -336,9 +338,17 @@ pub(crate) fn latest_per_period(
     period: Period,
 ) -> (Vec<String>, Vec<(usize, u32)>) {
     let keys: Vec<Option<i64>> = records.list.iter().map(|o| period_key(o, period)).collect();
-    let mut labels: Vec<i64> = keys.iter().flatten().copied().collect();
-    labels.sort_unstable();
-    labels.dedup();
+    // The distinct periods, in order (a set: there are few, and records come
+    // in runs of one).
+    let mut distinct = std::collections::BTreeSet::new();
+    let mut previous = None;
+    for &key in keys.iter().flatten() {
+        if previous != Some(key) {
+            distinct.insert(key);
+            previous = Some(key);
+        }
+    }
+    let labels: Vec<i64> = distinct.into_iter().collect();
     let id: HashMap<i64, u32> = labels.iter().copied().zip(0..).collect();
     // The period ids of the last key seen (records come in runs of a round).
     let mut last: Option<(i64, u32)> = None;
@@ -352,7 +362,29 @@ pub(crate) fn latest_per_period(
             }
         })
     });
-    let out = keep_latest(records, periods, fx_hash);
+    let groups = rayon::current_num_threads().min(labels.len()).max(1);
+    let out = if records.len() >= PARALLEL_RECORDS && groups > 1 {
+        use rayon::prelude::*;
+        // Records of different periods are never one household's: each
+        // thread keeps the latest records of its own periods.
+        let periods: Vec<Option<u32>> = periods.collect();
+        let capacity = records.len() / groups + 1;
+        (0..groups)
+            .into_par_iter()
+            .map(|g| {
+                let mine = periods
+                    .iter()
+                    .map(|t| t.filter(|t| *t as usize % groups == g));
+                keep_latest(records, mine, fx_hash, capacity)
+            })
+            .reduce_with(|mut a, b| {
+                a.extend(b);
+                a
+            })
+            .unwrap_or_default()
+    } else {
+        keep_latest(records, periods, fx_hash, records.len())
+    };
     (
         labels
             .into_iter()
@@ -362,15 +394,20 @@ pub(crate) fn latest_per_period(
     )
 }
 
+/// Fewest kept records [`cells`] counts on several threads: below, one
+/// thread counts faster than threads start.
+const PARALLEL_RECORDS: usize = 50_000;
+
 pub(crate) fn cells(records: &Records, indicators: &[&Indicator], period: Period) -> Cells {
     let (periods, kept) = latest_per_period(records, period);
     let k = indicators.len();
-    let mut slot: HashMap<(u32, u32, u32, u32), usize> = HashMap::default();
+    let mut slot: HashMap<(u32, u32, u32, u32), u32> = HashMap::default();
     let mut keys = Vec::new();
-    let mut counts: Vec<(u64, u64)> = Vec::new();
+    // The cell of each kept record.
+    let mut slots: Vec<u32> = Vec::with_capacity(kept.len());
     // The slot of the previous record: households of one cell come together.
-    let mut last: Option<((u32, u32, u32, u32), usize)> = None;
-    for (i, t) in kept {
+    let mut last: Option<((u32, u32, u32, u32), u32)> = None;
+    for &(i, t) in &kept {
         let o = &records.list[i];
         let key = (t, o.community, o.sector, o.facility);
         let s = match last {
@@ -378,23 +415,50 @@ pub(crate) fn cells(records: &Records, indicators: &[&Indicator], period: Period
             _ => {
                 let s = *slot.entry(key).or_insert_with(|| {
                     keys.push(key);
-                    counts.resize(counts.len() + k, (0, 0));
-                    keys.len() - 1
+                    u32::try_from(keys.len() - 1).unwrap_or(u32::MAX)
                 });
                 last = Some((key, s));
                 s
             }
         };
-        for (j, ind) in indicators.iter().enumerate() {
-            if ind.denominator.eval(&o.record) {
-                let c = &mut counts[s * k + j];
-                c.0 += 1;
-                if ind.numerator.eval(&o.record) {
-                    c.1 += 1;
+        slots.push(s);
+    }
+    // The counts of the records of `kept` and their `slots`.
+    let count = |kept: &[(usize, u32)], slots: &[u32]| -> Vec<(u64, u64)> {
+        let mut counts = vec![(0_u64, 0_u64); keys.len() * k];
+        for (&(i, _), &s) in kept.iter().zip(slots) {
+            let record = &records.list[i].record;
+            let at = s as usize * k;
+            for (j, ind) in indicators.iter().enumerate() {
+                if ind.denominator.eval(record) {
+                    let c = &mut counts[at + j];
+                    c.0 += 1;
+                    if ind.numerator.eval(record) {
+                        c.1 += 1;
+                    }
                 }
             }
         }
-    }
+        counts
+    };
+    let counts = if kept.len() >= PARALLEL_RECORDS {
+        use rayon::prelude::*;
+        // One block of records a thread, their counts added up.
+        let block = kept.len().div_ceil(rayon::current_num_threads().max(1));
+        kept.par_chunks(block)
+            .zip(slots.par_chunks(block))
+            .map(|(kept, slots)| count(kept, slots))
+            .reduce_with(|mut a, b| {
+                for (x, y) in a.iter_mut().zip(b) {
+                    x.0 += y.0;
+                    x.1 += y.1;
+                }
+                a
+            })
+            .unwrap_or_default()
+    } else {
+        count(&kept, &slots)
+    };
     Cells {
         periods,
         keys,
@@ -495,13 +559,23 @@ pub fn indicator_table(
     }
     let cells = cells(records, indicators, period);
     let np = cells.periods.len();
+    // The protection of every indicator and period, side by side: each reads
+    // only the cells.
+    let protections: Vec<(Vec<Atom>, Protection)> = if protected {
+        use rayon::prelude::*;
+        (0..indicators.len() * np)
+            .into_par_iter()
+            .map(|jt| protect_period(records, &cells, jt / np, (jt % np) as u32))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut rows = Vec::new();
     for (j, ind) in indicators.iter().enumerate() {
         // (group name) -> per period: (d, n, shown).
         let mut groups: BTreeMap<String, PerPeriod> = BTreeMap::new();
         if protected {
-            for t in 0..np as u32 {
-                let (atoms, prot) = protect_period(records, &cells, j, t);
+            for (t, (atoms, prot)) in (0..np as u32).zip(&protections[j * np..(j + 1) * np]) {
                 if by == By::Community {
                     for (c, a) in atoms.iter().enumerate() {
                         if a.d > 0 {
@@ -630,6 +704,29 @@ fn push_csv_field(out: &mut String, s: &str) {
     }
 }
 
+/// Append `x` as `format!("{x:.4}")` writes it. Most values take a short
+/// way: `x` times 10,000 in floating point is within 10⁻⁶ of the exact
+/// product for any |x| below 10⁵, so when that product is not within 10⁻⁵
+/// of a tie (a half) and does not round to zero, rounding it gives the
+/// digits the exact value rounds to; other values go through the general
+/// formatter. A table of 40,000 rows has 240,000 numbers to write.
+pub(crate) fn push_fixed4(out: &mut String, x: f64) {
+    use std::fmt::Write as _;
+    let scaled = x * 10_000.0;
+    let (abs, rounded) = (scaled.abs(), scaled.abs().round());
+    if x.is_finite() && abs < 1e9 && rounded >= 1.0 && (abs - abs.floor() - 0.5).abs() > 1e-5 {
+        // Below 10⁹, an exact integer in an f64 and a u64.
+        let n = rounded as u64;
+        if scaled < 0.0 {
+            out.push('-');
+        }
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{}.{:04}", n / 10_000, n % 10_000);
+    } else {
+        let _ = write!(out, "{x:.4}");
+    }
+}
+
 impl IndicatorTable {
     /// The table as CSV (UTF-8, header row; suppressed cells `x`; proportions
     /// as fractions).
@@ -639,15 +736,15 @@ impl IndicatorTable {
         out.push_str(
             "indicator,group,period,numerator,denominator,proportion,low,high,previous,change,change_low,change_high,improved\n",
         );
-        // Writing to a String cannot fail.
         let num = |out: &mut String, v: Option<f64>| {
             if let Some(x) = v {
-                let _ = write!(out, "{x:.4}");
+                push_fixed4(out, x);
             }
         };
         for r in &self.rows {
             let count = |out: &mut String, v: Option<u64>| match v {
                 Some(v) => {
+                    // Writing to a String cannot fail.
                     let _ = write!(out, "{v}");
                 }
                 None if r.suppressed => out.push('x'),

@@ -659,6 +659,30 @@ proptest::proptest! {
     }
 }
 
+proptest::proptest! {
+    /// The CSV writer's short way of writing numbers with four decimals
+    /// writes what `format!("{x:.4}")` writes: on any number, on
+    /// proportions and their differences, and on the ties of binary
+    /// fractions (1/32 = 0.03125).
+    #[test]
+    fn four_decimals_as_the_formatter_writes_them(
+        x in proptest::num::f64::ANY,
+        n in 0_u32..5_000,
+        d in 1_u32..5_000,
+        m in 0_u32..5_000,
+        e in 1_u32..5_000,
+        tie in -4096_i32..4096,
+    ) {
+        let p = f64::from(n.min(d)) / f64::from(d);
+        let q = f64::from(m.min(e)) / f64::from(e);
+        for v in [x, p, q, p - q, -p, f64::from(tie) / 32.0 / 1000.0, f64::from(tie) / 2e4] {
+            let mut got = String::new();
+            super::table::push_fixed4(&mut got, v);
+            proptest::prop_assert_eq!(got, format!("{v:.4}"));
+        }
+    }
+}
+
 /// The latest record of each household and period is the same whatever the
 /// hash households are found by: every household given one hash (all in
 /// the collision path) and the real hash agree with a direct search.
@@ -726,15 +750,112 @@ fn latest_records_do_not_depend_on_the_hash() {
         }
     }
     assert!(want.len() < 500, "duplicates present: {}", want.len());
-    let real = keep_latest(&r, periods.iter().copied(), |k| {
-        use std::hash::{Hash, Hasher};
-        let mut h = rustc_hash::FxHasher::default();
-        k.hash(&mut h);
-        h.finish()
-    });
-    let one_hash = keep_latest(&r, periods.iter().copied(), |_| 7);
-    let two_hashes = keep_latest(&r, periods.iter().copied(), |k| u64::from(k.3 % 2));
+    let real = keep_latest(
+        &r,
+        periods.iter().copied(),
+        |k| {
+            use std::hash::{Hash, Hasher};
+            let mut h = rustc_hash::FxHasher::default();
+            k.hash(&mut h);
+            h.finish()
+        },
+        r.len(),
+    );
+    let one_hash = keep_latest(&r, periods.iter().copied(), |_| 7, 1);
+    let two_hashes = keep_latest(&r, periods.iter().copied(), |k| u64::from(k.3 % 2), 0);
     assert_eq!(real, want);
     assert_eq!(one_hash, want);
     assert_eq!(two_hashes, want);
+}
+
+/// On enough records to be counted on several threads (the latest records
+/// of each period found side by side, the counts added up by blocks), the
+/// cells equal a count done directly: per household and round the latest
+/// record, its indicators tested one by one.
+#[test]
+fn cells_counted_in_parallel_equal_a_direct_count() {
+    use super::data::Obs;
+    use super::predicate::Record;
+    use std::collections::HashMap;
+    // Per cell (period, community, sector, facility): (d, n) per indicator.
+    type Counts = HashMap<(u32, u32, u32, u32), Vec<(u64, u64)>>;
+    let mut r = Records::default();
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let fields = [
+        "under5",
+        "malnutrition",
+        "anaemia",
+        "pregnant",
+        "safe_water",
+        "sanitation",
+    ];
+    for _ in 0..70_000 {
+        let c = rng.random_range(0..50_u32);
+        let community = r.communities.id(&format!("C{c}"));
+        if r.district_of.len() < r.communities.len() {
+            r.district_of.push(r.districts.id(&format!("D{}", c % 4)));
+            r.group_of.push(r.groups.id("unknown"));
+        }
+        let sector = r
+            .sectors
+            .id(&format!("S{}", c * 2 + rng.random_range(0..2)));
+        let facility = r.facilities.id(&format!("F{}", c % 7));
+        let mut record = Record::default();
+        for f in fields {
+            let v = rng.random_range(-1..3_i64);
+            record.set(f, (v >= 0).then_some(v.min(1)));
+        }
+        r.list.push(Obs {
+            // 20,000 households over 50 communities: repeated within a round.
+            code: format!("H{}", rng.random_range(0..400)),
+            community,
+            sector,
+            facility,
+            round: rng.random_bool(0.98).then(|| rng.random_range(1..=4)),
+            date: NaiveDate::from_ymd_opt(2026, rng.random_range(1..=12), rng.random_range(1..=28)),
+            record,
+        });
+    }
+    let ind = Indicators::defaults();
+    let sel = ind.select(None).unwrap();
+    let cells = super::table::cells(&r, &sel, Period::Round);
+    let got: Counts = cells
+        .keys
+        .iter()
+        .enumerate()
+        .map(|(s, &key)| (key, cells.counts[s * cells.k..(s + 1) * cells.k].to_vec()))
+        .collect();
+    // Directly: the latest record (last of the latest date) of each
+    // household (code, sector) and round.
+    let mut latest: HashMap<(&str, u32, i64), usize> = HashMap::new();
+    for (i, o) in r.list.iter().enumerate() {
+        let Some(round) = o.round else { continue };
+        let e = latest
+            .entry((o.code.as_str(), o.sector, round))
+            .or_insert(i);
+        if o.date >= r.list[*e].date {
+            *e = i;
+        }
+    }
+    assert!(
+        latest.len() > 50_000 && latest.len() < 68_000,
+        "{}",
+        latest.len()
+    );
+    let mut want: Counts = HashMap::new();
+    for (&(_, _, round), &i) in &latest {
+        let o = &r.list[i];
+        let t = u32::try_from(round - 1).unwrap();
+        let c = want
+            .entry((t, o.community, o.sector, o.facility))
+            .or_insert_with(|| vec![(0, 0); sel.len()]);
+        for (j, indicator) in sel.iter().enumerate() {
+            if indicator.denominator.eval(&o.record) {
+                c[j].0 += 1;
+                c[j].1 += u64::from(indicator.numerator.eval(&o.record));
+            }
+        }
+    }
+    assert_eq!(cells.periods, ["1", "2", "3", "4"]);
+    assert_eq!(got, want);
 }
