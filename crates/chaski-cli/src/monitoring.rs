@@ -184,9 +184,11 @@ pub fn run_indicators(store_path: &Path, args: &IndicatorsArgs) -> Result<ExitCo
         _ => table.to_csv(),
     };
     write_out(args.out.as_deref(), &text)?;
-    // The process ends here: freeing hundreds of thousands of records one by
-    // one took longer than the system takes back the memory at exit.
+    // The process ends here: freeing hundreds of thousands of records (and
+    // tens of thousands of rows) one by one took longer than the system
+    // takes back the memory at exit.
     std::mem::forget(records);
+    std::mem::forget(table);
     Ok(ExitCode::SUCCESS)
 }
 
