@@ -394,8 +394,9 @@ pub(crate) fn latest_per_period(
     )
 }
 
-/// Fewest kept records [`cells`] counts on several threads: below, one
-/// thread counts faster than threads start.
+/// Fewest records whose tables are worked out on several threads (the
+/// latest records of each period in [`latest_per_period`], the counts of
+/// [`cells`]): below, one thread is done before threads would start.
 const PARALLEL_RECORDS: usize = 50_000;
 
 pub(crate) fn cells(records: &Records, indicators: &[&Indicator], period: Period) -> Cells {
