@@ -7,7 +7,7 @@
 use crate::catalog::CatalogLayer;
 use crate::clusters::catalog_layer;
 use crate::error::ApiError;
-use chaski_analysis::monitoring::config::Indicators;
+use chaski_analysis::monitoring::config::{Indicator, Indicators};
 use chaski_analysis::monitoring::data::Records;
 use chaski_analysis::monitoring::map::indicator_map;
 use chaski_core::auth::Access;
@@ -56,9 +56,7 @@ impl IndicatorLayers {
         let version = tokio::task::spawn_blocking(move || store.version())
             .await
             .map_err(ApiError::internal)??;
-        let reads_violence = indicators
-            .find(id)
-            .is_some_and(chaski_analysis::monitoring::config::Indicator::reads_violence);
+        let reads_violence = indicators.find(id).is_some_and(Indicator::reads_violence);
         let scope = access.for_answer(reads_violence).scope_key();
         let key = format!("{version}|{id}|{round}|{scope}|{protected}");
         let store = Arc::clone(&self.store);
@@ -69,8 +67,18 @@ impl IndicatorLayers {
                     ApiError::BadRequest(format!("indicator: no indicator '{id}'"))
                 })?;
                 let design = &indicators.design;
-                let records = Records::from_store(store.as_ref(), &access, &design.group_field)?;
-                let communities = if store.layers()?.iter().any(|l| l.name == "communities") {
+                // Only the fields the indicator reads (the same map).
+                let records = Records::from_store_reading(
+                    store.as_ref(),
+                    &access,
+                    &design.group_field,
+                    &Indicator::fields_of(&[indicator]),
+                )?;
+                let communities = if store
+                    .layer_kinds()?
+                    .iter()
+                    .any(|(name, _)| name == "communities")
+                {
                     store.read_layer_fields("communities", &["code", "name"])?
                 } else {
                     Layer::new("communities", LayerKind::Communities)

@@ -571,30 +571,15 @@ pub async fn indicator_tilejson(
 ) -> Result<Response, ApiError> {
     let (id, round, prot, layer) = indicator_layer(&state, &caller, query).await?;
     let base = crate::routes::shared::base_url(&state, &headers);
-    let layers = [("indicators", layer.as_ref())];
-    let bounds = crate::catalog::bounds_of(&layers).unwrap_or([
-        -180.0,
-        -85.051_128_78,
-        180.0,
-        85.051_128_78,
-    ]);
-    let center_zoom = crate::catalog::center_zoom(&bounds).clamp(layer.minzoom, layer.maxzoom);
-    let mut res = Json(json!({
-        "tilejson": "3.0.0",
-        "name": format!("indicators: {id}, round {round}"),
-        "version": "1.0.0",
-        "scheme": "xyz",
-        "tiles": [format!(
-            "{base}/tiles/indicators/{{z}}/{{x}}/{{y}}.mvt?indicator={id}&round={round}&v={}",
-            layer.info.version
-        )],
-        "vector_layers": crate::catalog::vector_layers(&layers),
-        "minzoom": layer.minzoom,
-        "maxzoom": layer.maxzoom,
-        "bounds": bounds,
-        "center": [f64::midpoint(bounds[0], bounds[2]), f64::midpoint(bounds[1], bounds[3]), center_zoom],
-        "attribution": "chaski",
-    }))
+    let tiles = format!(
+        "{base}/tiles/indicators/{{z}}/{{x}}/{{y}}.mvt?indicator={id}&round={round}&v={}",
+        layer.info.version
+    );
+    let mut res = Json(crate::routes::tiles::tilejson_at(
+        &[("indicators", layer.as_ref())],
+        &format!("indicators: {id}, round {round}"),
+        &tiles,
+    ))
     .into_response();
     res.headers_mut().insert(
         header::VARY,

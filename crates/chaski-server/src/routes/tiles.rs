@@ -156,8 +156,17 @@ pub async fn tilejson(
 
 /// TileJSON 3.0.0 for a set of layers.
 pub fn tilejson_for(catalog: &Catalog, layers: &[(&str, &CatalogLayer)], base: &str) -> Value {
-    let names: Vec<&str> = layers.iter().map(|(n, _)| *n).collect();
-    let joined = names.join(",");
+    let joined = layers.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(",");
+    let tiles = format!(
+        "{base}/tiles/{joined}/{{z}}/{{x}}/{{y}}.mvt?v={}",
+        catalog.tiles_version
+    );
+    tilejson_at(layers, &joined, &tiles)
+}
+
+/// TileJSON 3.0.0 named `name` for `layers` served at the tile URL template
+/// `tiles`: their fields, zoom range, bounds and centre.
+pub fn tilejson_at(layers: &[(&str, &CatalogLayer)], name: &str, tiles: &str) -> Value {
     let minzoom = layers.iter().map(|(_, l)| l.minzoom).min().unwrap_or(0);
     let maxzoom = layers.iter().map(|(_, l)| l.maxzoom).max().unwrap_or(14);
     let bounds = crate::catalog::bounds_of(layers);
@@ -166,10 +175,10 @@ pub fn tilejson_for(catalog: &Catalog, layers: &[(&str, &CatalogLayer)], base: &
     let vector_layers = crate::catalog::vector_layers(layers);
     json!({
         "tilejson": "3.0.0",
-        "name": joined,
+        "name": name,
         "version": "1.0.0",
         "scheme": "xyz",
-        "tiles": [format!("{base}/tiles/{joined}/{{z}}/{{x}}/{{y}}.mvt?v={}", catalog.tiles_version)],
+        "tiles": [tiles],
         "vector_layers": vector_layers,
         "minzoom": minzoom,
         "maxzoom": maxzoom,
